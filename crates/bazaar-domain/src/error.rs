@@ -1,0 +1,121 @@
+//! Validation errors: which field, and why, as a stable reason code.
+
+use serde::Serialize;
+
+/// Why a field was refused. The snake_case name is stable and is the key of the translated
+/// message (`reason-<name>` in the Fluent catalogues).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    /// The field is missing or empty.
+    Required,
+    /// The field is longer than allowed.
+    TooLong,
+    /// The value does not have the expected shape.
+    InvalidFormat,
+    /// The value is not one of the allowed choices.
+    UnknownChoice,
+    /// A number is outside the allowed range.
+    OutOfRange,
+    /// The value refers to something that does not exist.
+    UnknownReference,
+    /// The value is already taken by another record.
+    Duplicate,
+    /// The value contradicts another field.
+    Inconsistent,
+}
+
+impl Reason {
+    /// The stable snake_case code of this reason.
+    pub fn code(self) -> &'static str {
+        match self {
+            Reason::Required => "required",
+            Reason::TooLong => "too_long",
+            Reason::InvalidFormat => "invalid_format",
+            Reason::UnknownChoice => "unknown_choice",
+            Reason::OutOfRange => "out_of_range",
+            Reason::UnknownReference => "unknown_reference",
+            Reason::Duplicate => "duplicate",
+            Reason::Inconsistent => "inconsistent",
+        }
+    }
+}
+
+/// A refused input: the field it came from and the reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[error("{field}: {}", reason.code())]
+pub struct FieldError {
+    /// Name of the field as the caller sent it (form field, JSON key or CSV column).
+    pub field: String,
+    /// Why it was refused.
+    pub reason: Reason,
+}
+
+impl FieldError {
+    /// A new error for `field`.
+    pub fn new(field: impl Into<String>, reason: Reason) -> Self {
+        Self {
+            field: field.into(),
+            reason,
+        }
+    }
+}
+
+/// Checks a required free-text field: trimmed, non-empty, at most `max` characters.
+pub fn required_text(field: &str, value: &str, max: usize) -> Result<String, FieldError> {
+    let v = value.trim();
+    if v.is_empty() {
+        return Err(FieldError::new(field, Reason::Required));
+    }
+    optional_text(field, v, max).map(|o| o.unwrap_or_default())
+}
+
+/// Checks an optional free-text field: trimmed; empty becomes `None`; at most `max` characters;
+/// no control characters other than newlines and tabs.
+pub fn optional_text(field: &str, value: &str, max: usize) -> Result<Option<String>, FieldError> {
+    let v = value.trim();
+    if v.is_empty() {
+        return Ok(None);
+    }
+    if v.chars().count() > max {
+        return Err(FieldError::new(field, Reason::TooLong));
+    }
+    if v.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
+        return Err(FieldError::new(field, Reason::InvalidFormat));
+    }
+    Ok(Some(v.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_rules() {
+        assert_eq!(required_text("name", "  蜂蜜 ", 10).as_deref(), Ok("蜂蜜"));
+        assert_eq!(
+            required_text("name", "   ", 10).map_err(|e| e.reason),
+            Err(Reason::Required)
+        );
+        assert_eq!(
+            required_text("name", "蜂蜜蜂蜜蜂蜜", 5).map_err(|e| e.reason),
+            Err(Reason::TooLong)
+        );
+        assert_eq!(optional_text("x", "", 5), Ok(None));
+        assert_eq!(
+            optional_text("x", "a\u{0}b", 5).map_err(|e| e.reason),
+            Err(Reason::InvalidFormat)
+        );
+    }
+}
+
+/// Keeps the value of `r`, or records its error in `errs` (to report every bad field at once).
+pub fn take<T>(errs: &mut Vec<FieldError>, r: Result<T, FieldError>) -> Option<T> {
+    match r {
+        Ok(v) => Some(v),
+        Err(e) => {
+            errs.push(e);
+            None
+        }
+    }
+}

@@ -1,0 +1,269 @@
+//! People and their rights: roles, the acting user, and the pure access rules every read and
+//! write is checked against.
+//!
+//! Scope is expressed with region paths: every region has a path of the codes from the root
+//! down (`/650000/653100/653122/`), so "region A contains region B" is a prefix test.
+
+use crate::error::{FieldError, Reason};
+use serde::Serialize;
+
+/// What a user is. One role per account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Platform administrator: everything, everywhere.
+    Admin,
+    /// Prefecture or county operator: everything inside its region's subtree.
+    Operator,
+    /// Village station agent: its service point, the villagers it registers and lists for.
+    Agent,
+    /// A seller (household, cooperative, enterprise): its own products.
+    Seller,
+    /// Live-stream host.
+    Host,
+    /// Delivery driver.
+    Driver,
+    /// Consumer.
+    Buyer,
+    /// Institutional buyer (canteen, union).
+    Institution,
+}
+
+impl Role {
+    /// All roles.
+    pub const ALL: [Role; 8] = [
+        Role::Admin,
+        Role::Operator,
+        Role::Agent,
+        Role::Seller,
+        Role::Host,
+        Role::Driver,
+        Role::Buyer,
+        Role::Institution,
+    ];
+
+    /// Stable snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Operator => "operator",
+            Role::Agent => "agent",
+            Role::Seller => "seller",
+            Role::Host => "host",
+            Role::Driver => "driver",
+            Role::Buyer => "buyer",
+            Role::Institution => "institution",
+        }
+    }
+
+    /// Parses the snake_case name.
+    pub fn parse(field: &str, s: &str) -> Result<Self, FieldError> {
+        Self::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s.trim())
+            .ok_or_else(|| FieldError::new(field, Reason::UnknownChoice))
+    }
+
+    /// Whether this role works in the back office (sees the management pages).
+    pub fn is_staff(self) -> bool {
+        matches!(
+            self,
+            Role::Admin | Role::Operator | Role::Agent | Role::Seller
+        )
+    }
+}
+
+/// The authenticated caller of a request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Actor {
+    /// User id.
+    pub user_id: i64,
+    /// Login name.
+    pub username: String,
+    /// Role.
+    pub role: Role,
+    /// For operators: the path of the region they run. For agents: the path of their node's
+    /// region.
+    pub region_path: Option<String>,
+    /// For agents: their service point.
+    pub node_code: Option<String>,
+    /// For sellers: the seller they act for.
+    pub seller_id: Option<i64>,
+}
+
+/// What an access decision needs to know about the record it concerns.
+#[derive(Debug, Clone, Copy)]
+pub struct Target<'a> {
+    /// Path of the region the record belongs to (a seller's or product's village).
+    pub region_path: &'a str,
+    /// Seller that owns the record, if any.
+    pub seller_id: Option<i64>,
+    /// Agent that registered or listed it on a villager's behalf, if any.
+    pub agent_id: Option<i64>,
+}
+
+impl Actor {
+    fn region_contains(&self, path: &str) -> bool {
+        self.region_path
+            .as_deref()
+            .is_some_and(|scope| path.starts_with(scope))
+    }
+
+    /// May read non-public data of the target (drafts, contact details, review history)?
+    pub fn can_read(&self, t: Target<'_>) -> bool {
+        self.can_edit(t)
+            || (self.role == Role::Agent && self.region_contains(t.region_path))
+    }
+
+    /// May change the target: its seller, the agent who listed it, operators whose region
+    /// contains it, and admins.
+    pub fn can_edit(&self, t: Target<'_>) -> bool {
+        match self.role {
+            Role::Admin => true,
+            Role::Operator => self.region_contains(t.region_path),
+            Role::Seller => self.seller_id.is_some() && self.seller_id == t.seller_id,
+            Role::Agent => t.agent_id == Some(self.user_id),
+            _ => false,
+        }
+    }
+
+    /// May decide on the target (approve/reject a seller or product, delist with a reason)?
+    pub fn can_review(&self, t: Target<'_>) -> bool {
+        match self.role {
+            Role::Admin => true,
+            Role::Operator => self.region_contains(t.region_path),
+            _ => false,
+        }
+    }
+
+    /// May register a seller or list a product in the village with this path?
+    pub fn can_register_in(&self, region_path: &str) -> bool {
+        match self.role {
+            Role::Admin => true,
+            Role::Operator | Role::Agent => self.region_contains(region_path),
+            _ => false,
+        }
+    }
+
+    /// May change the service network (regions and nodes) inside this region path?
+    pub fn can_manage_network(&self, region_path: &str) -> bool {
+        match self.role {
+            Role::Admin => true,
+            Role::Operator => self.region_contains(region_path),
+            _ => false,
+        }
+    }
+}
+
+/// Checks a username: 3–32 characters of lowercase ASCII letters, digits, `-`, `_` and `.`.
+pub fn parse_username(field: &str, s: &str) -> Result<String, FieldError> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Err(FieldError::new(field, Reason::Required));
+    }
+    if s.len() > 32 {
+        return Err(FieldError::new(field, Reason::TooLong));
+    }
+    if s.len() < 3
+        || !s.bytes().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_' | b'.')
+        })
+    {
+        return Err(FieldError::new(field, Reason::InvalidFormat));
+    }
+    Ok(s.to_string())
+}
+
+/// Checks a new password: 10 to 128 characters.
+pub fn check_new_password(field: &str, s: &str) -> Result<(), FieldError> {
+    let n = s.chars().count();
+    if n == 0 {
+        return Err(FieldError::new(field, Reason::Required));
+    }
+    if n > 128 {
+        return Err(FieldError::new(field, Reason::TooLong));
+    }
+    if n < 10 {
+        return Err(FieldError::new(field, Reason::OutOfRange));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn actor(role: Role, region: Option<&str>, seller: Option<i64>) -> Actor {
+        Actor {
+            user_id: 7,
+            username: "u".into(),
+            role,
+            region_path: region.map(String::from),
+            node_code: None,
+            seller_id: seller,
+        }
+    }
+
+    const BOHU_VILLAGE: &str = "/650000/652800/652829/652829200/652829200201/";
+    const LITANG_VILLAGE: &str = "/510000/513300/513334/513334100/513334100201/";
+
+    #[test]
+    fn operators_are_scoped() {
+        let op = actor(Role::Operator, Some("/650000/652800/652829/"), None);
+        let t = |p| Target {
+            region_path: p,
+            seller_id: Some(1),
+            agent_id: None,
+        };
+        assert!(op.can_edit(t(BOHU_VILLAGE)));
+        assert!(op.can_review(t(BOHU_VILLAGE)));
+        assert!(!op.can_read(t(LITANG_VILLAGE)));
+        assert!(!op.can_edit(t(LITANG_VILLAGE)));
+        assert!(!op.can_review(t(LITANG_VILLAGE)));
+    }
+
+    #[test]
+    fn sellers_own_only_theirs() {
+        let s = actor(Role::Seller, None, Some(1));
+        let mine = Target {
+            region_path: BOHU_VILLAGE,
+            seller_id: Some(1),
+            agent_id: None,
+        };
+        let theirs = Target {
+            seller_id: Some(2),
+            ..mine
+        };
+        assert!(s.can_edit(mine));
+        assert!(!s.can_edit(theirs));
+        assert!(!s.can_review(mine));
+    }
+
+    #[test]
+    fn agents_edit_what_they_listed() {
+        let a = actor(Role::Agent, Some(BOHU_VILLAGE), None);
+        let listed = Target {
+            region_path: BOHU_VILLAGE,
+            seller_id: Some(3),
+            agent_id: Some(7),
+        };
+        assert!(a.can_edit(listed));
+        assert!(
+            !a.can_edit(Target {
+                agent_id: Some(8),
+                ..listed
+            })
+        );
+        assert!(a.can_register_in(BOHU_VILLAGE));
+        assert!(!a.can_register_in(LITANG_VILLAGE));
+        assert!(!actor(Role::Buyer, None, None).can_read(listed));
+    }
+
+    #[test]
+    fn usernames_and_passwords() {
+        assert!(parse_username("username", "op-bohu").is_ok());
+        assert!(parse_username("username", "Op Bohu").is_err());
+        assert!(check_new_password("password", "bazaar-demo").is_ok());
+        assert!(check_new_password("password", "short").is_err());
+    }
+}

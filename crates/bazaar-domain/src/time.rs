@@ -1,0 +1,83 @@
+//! Time: stored as UTC milliseconds since the Unix epoch; shown in a region's zone.
+//!
+//! China keeps no daylight saving time, so the two zones Bazaar serves are fixed offsets:
+//! Asia/Shanghai (UTC+8, the default) and Asia/Urumqi (UTC+6, which Xinjiang regions may use).
+
+use ::time::{OffsetDateTime, UtcOffset};
+
+/// A time zone a region shows its times in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Zone {
+    /// Asia/Shanghai, UTC+8 (Beijing time), the default.
+    #[default]
+    Shanghai,
+    /// Asia/Urumqi, UTC+6 (Xinjiang time).
+    Urumqi,
+}
+
+impl Zone {
+    /// Parses an IANA name; only the two zones above are accepted.
+    pub fn parse(s: &str) -> Option<Zone> {
+        match s.trim() {
+            "" | "Asia/Shanghai" => Some(Zone::Shanghai),
+            "Asia/Urumqi" => Some(Zone::Urumqi),
+            _ => None,
+        }
+    }
+
+    /// The IANA name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Zone::Shanghai => "Asia/Shanghai",
+            Zone::Urumqi => "Asia/Urumqi",
+        }
+    }
+
+    fn offset_hours(self) -> i8 {
+        match self {
+            Zone::Shanghai => 8,
+            Zone::Urumqi => 6,
+        }
+    }
+
+    /// Formats a UTC millisecond timestamp as local `YYYY-MM-DD HH:MM` in this zone.
+    pub fn format_ms(self, utc_ms: i64) -> String {
+        let Ok(t) = OffsetDateTime::from_unix_timestamp_nanos(i128::from(utc_ms) * 1_000_000)
+        else {
+            return String::new();
+        };
+        let Ok(off) = UtcOffset::from_hms(self.offset_hours(), 0, 0) else {
+            return String::new();
+        };
+        let t = t.to_offset(off);
+        format!(
+            "{:04}-{:02}-{:02} {:02}:{:02}",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute()
+        )
+    }
+}
+
+/// The current time in UTC milliseconds.
+pub fn now_ms() -> i64 {
+    let n = OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_in_zone() {
+        // 2026-11-23T00:00:00Z
+        let ms = 1_795_392_000_000;
+        assert_eq!(Zone::Shanghai.format_ms(ms), "2026-11-23 08:00");
+        assert_eq!(Zone::Urumqi.format_ms(ms), "2026-11-23 06:00");
+        assert_eq!(Zone::parse("Asia/Urumqi"), Some(Zone::Urumqi));
+        assert_eq!(Zone::parse("Europe/Paris"), None);
+    }
+}

@@ -1,0 +1,222 @@
+//! # bazaar-store
+//!
+//! Storage for Bazaar on two databases with one behaviour: embedded SQLite (the default, one
+//! writer connection plus a pool of readers, WAL) and PostgreSQL (production). See
+//! `docs/adr/0001-dual-database.md`.
+//!
+//! How the two are reached: [`Db`] is an enum over the two sqlx pools. Queries are written once
+//! in the portable subset (`$1` parameters, `RETURNING`, `ON CONFLICT`) and the `on_read!`,
+//! `on_write!` and `in_tx!` macros expand the same code once per backend, so each backend gets
+//! concretely typed sqlx calls; where the dialects differ, a query branches on [`Backend`].
+//! Each backend has its own migration tree (`migrations/sqlite`, `migrations/postgres`) with the
+//! same file names.
+//!
+//! The use-cases here (create a product, decide on a seller, import a CSV) check the caller's
+//! rights with the pure rules of `bazaar-domain` inside the same transaction as the write, so a
+//! check and the change it guards cannot drift apart.
+#![forbid(unsafe_code)]
+
+mod macros;
+
+pub mod auth;
+pub mod csvio;
+pub mod demo;
+pub mod error;
+pub mod network;
+pub mod page;
+pub mod products;
+pub mod sellers;
+
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+pub use error::StoreError;
+pub use page::{Cursor, KeyCursor, Page};
+
+/// Which database a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Embedded SQLite.
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+/// The connection pools of one database.
+#[derive(Debug, Clone)]
+pub enum Db {
+    /// SQLite: one writer connection (SQLite has one writer at a time anyway; queueing in the
+    /// pool is cheaper than busy-waiting) and a pool of read-only connections.
+    Sqlite {
+        /// The single writer.
+        write: SqlitePool,
+        /// Readers.
+        read: SqlitePool,
+    },
+    /// PostgreSQL: one pool for everything.
+    Pg(PgPool),
+}
+
+/// The store: cheap to clone, shared by every request.
+#[derive(Debug, Clone)]
+pub struct Store {
+    db: Db,
+}
+
+/// The default SQLite database path, created on first start.
+pub const DEFAULT_SQLITE_PATH: &str = "data/bazaar.db";
+
+impl Store {
+    /// Opens the database named by `url`.
+    ///
+    /// - `postgres://…` / `postgresql://…`: PostgreSQL.
+    /// - `sqlite:PATH` / `sqlite://PATH`: SQLite. The file must exist unless `create` is true or
+    ///   the URL says `?mode=rwc`; a mistyped path is an error, never a new empty database.
+    ///
+    /// Any other scheme is an error.
+    pub async fn connect(url: &str, create: bool) -> Result<Store, StoreError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let pool = PgPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect(url)
+                .await
+                .map_err(|e| StoreError::Config(format!("cannot connect to PostgreSQL: {e}")))?;
+            return Ok(Store { db: Db::Pg(pool) });
+        }
+        let Some(rest) = url.strip_prefix("sqlite:") else {
+            return Err(StoreError::Config(format!(
+                "unsupported database URL {:?}: use sqlite:PATH or postgres://USER@HOST/DB",
+                redact_url(url)
+            )));
+        };
+        let explicit_create = url.contains("mode=rwc");
+        let path_part = rest.trim_start_matches("//");
+        let path = path_part.split('?').next().unwrap_or_default();
+        if path.is_empty() || path == ":memory:" {
+            return Err(StoreError::Config(
+                "an SQLite database needs a file path (sqlite:data/bazaar.db)".into(),
+            ));
+        }
+        let exists = Path::new(path).exists();
+        if !exists && !create && !explicit_create {
+            return Err(StoreError::Config(format!(
+                "SQLite database {path:?} does not exist. Check the path, or add ?mode=rwc to \
+                 the URL to create a new database there"
+            )));
+        }
+        if !exists && let Some(dir) = Path::new(path).parent() && !dir.as_os_str().is_empty() {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                StoreError::Config(format!("cannot create directory {}: {e}", dir.display()))
+            })?;
+        }
+        let base = SqliteConnectOptions::from_str(&format!("sqlite://{path}"))
+            .map_err(|e| StoreError::Config(format!("bad SQLite URL: {e}")))?
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(base.clone().create_if_missing(create || explicit_create))
+            .await
+            .map_err(|e| StoreError::Config(format!("cannot open SQLite database {path:?}: {e}")))?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_lazy_with(base.read_only(true));
+        Ok(Store {
+            db: Db::Sqlite { write, read },
+        })
+    }
+
+    /// Which backend this store uses.
+    pub fn backend(&self) -> Backend {
+        match self.db {
+            Db::Sqlite { .. } => Backend::Sqlite,
+            Db::Pg(_) => Backend::Postgres,
+        }
+    }
+
+    /// The pools (for backend-specific code and tests).
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// Applies every pending migration of this backend.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        match &self.db {
+            Db::Sqlite { write, .. } => sqlx::migrate!("./migrations/sqlite")
+                .run(write)
+                .await
+                .map_err(|e| StoreError::Config(format!("migration failed: {e}")))?,
+            Db::Pg(p) => sqlx::migrate!("./migrations/postgres")
+                .run(p)
+                .await
+                .map_err(|e| StoreError::Config(format!("migration failed: {e}")))?,
+        }
+        Ok(())
+    }
+
+    /// Checks that the database answers.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        on_read!(self, |p| {
+            sqlx::query("SELECT 1").execute(p).await?;
+        });
+        Ok(())
+    }
+
+    /// Whether the database holds no regions yet (a new database).
+    pub async fn is_empty(&self) -> Result<bool, StoreError> {
+        let n: i64 = on_read!(self, |p| {
+            sqlx::query_scalar("SELECT COUNT(*) FROM regions")
+                .fetch_one(p)
+                .await?
+        });
+        Ok(n == 0)
+    }
+
+    /// Closes the pools.
+    pub async fn close(&self) {
+        match &self.db {
+            Db::Sqlite { write, read } => {
+                read.close().await;
+                write.close().await;
+            }
+            Db::Pg(p) => p.close().await,
+        }
+    }
+}
+
+/// A URL with its password replaced by `***`, for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s + 3 => {
+            let creds = &url[s + 3..at];
+            match creds.find(':') {
+                Some(c) => format!("{}{}:***{}", &url[..s + 3], &creds[..c], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(
+            redact_url("postgres://u:secret@h/db"),
+            "postgres://u:***@h/db"
+        );
+        assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(redact_url("sqlite:data/x.db"), "sqlite:data/x.db");
+    }
+}

@@ -1,0 +1,81 @@
+//! Macros that expand one piece of query code once per backend.
+
+/// Runs `$body` with `$p` bound to a read pool (`&SqlitePool` readers or `&PgPool`).
+#[macro_export]
+#[doc(hidden)]
+macro_rules! on_read {
+    ($store:expr, |$p:ident| $body:block) => {
+        match $store.db() {
+            $crate::Db::Sqlite { read, .. } => {
+                let $p = read;
+                $body
+            }
+            $crate::Db::Pg(pg) => {
+                let $p = pg;
+                $body
+            }
+        }
+    };
+}
+
+/// Runs `$body` inside one transaction on the writer, with `$c` bound to the transaction's
+/// connection (`&mut SqliteConnection` or `&mut PgConnection`). `$body` evaluates to
+/// `Result<T, StoreError>`; the transaction commits on `Ok` and rolls back on `Err`.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! in_tx {
+    ($store:expr, |$c:ident| $body:block) => {
+        match $store.db() {
+            $crate::Db::Sqlite { write, .. } => {
+                let mut tx = write.begin().await?;
+                let r: Result<_, $crate::StoreError> = async {
+                    let $c = &mut *tx;
+                    $body
+                }
+                .await;
+                match r {
+                    Ok(v) => {
+                        tx.commit().await?;
+                        Ok(v)
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+            $crate::Db::Pg(pg) => {
+                let mut tx = pg.begin().await?;
+                let r: Result<_, $crate::StoreError> = async {
+                    let $c = &mut *tx;
+                    $body
+                }
+                .await;
+                match r {
+                    Ok(v) => {
+                        tx.commit().await?;
+                        Ok(v)
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+        }
+    };
+}
+
+/// Binds a list of [`crate::page::Param`] to a query, in order.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! bind_params {
+    ($q:expr, $params:expr) => {{
+        let mut q = $q;
+        for p in $params.iter() {
+            q = match p {
+                $crate::page::Param::I(v) => q.bind(*v),
+                $crate::page::Param::S(s) => q.bind(s.clone()),
+                $crate::page::Param::OS(s) => q.bind(s.clone()),
+                $crate::page::Param::OI(v) => q.bind(*v),
+                $crate::page::Param::OF(v) => q.bind(*v),
+                $crate::page::Param::B(v) => q.bind(*v),
+            };
+        }
+        q
+    }};
+}

@@ -1,0 +1,370 @@
+//! The region tree and the service network: reads and single-record writes. Bulk writes come
+//! through [`crate::csvio`].
+
+use crate::page::{KeyCursor, Param, page_size};
+use crate::{Store, StoreError, bind_params, in_tx, on_read};
+use bazaar_domain::network::{NodeKind, OpeningHours, parse_node_code};
+use bazaar_domain::people::Actor;
+use bazaar_domain::region::{LatLng, RegionLevel};
+use bazaar_domain::text::parse_phone;
+use bazaar_domain::{FieldError, Reason};
+use serde::Serialize;
+
+/// A region as stored.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct Region {
+    /// Official code.
+    pub code: String,
+    /// Chinese name.
+    pub name: String,
+    /// English name.
+    pub name_en: Option<String>,
+    /// province, prefecture, county, township or village.
+    pub level: String,
+    /// Parent region.
+    pub parent_code: Option<String>,
+    /// Codes from the root, `/650000/652800/652829/`.
+    pub path: String,
+    /// Latitude.
+    pub lat: Option<f64>,
+    /// Longitude.
+    pub lng: Option<f64>,
+    /// IANA zone its times are shown in.
+    pub timezone: String,
+}
+
+/// A county with the number of its listed products: one pavilion (地方馆) of the storefront.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct Pavilion {
+    /// County code.
+    pub code: String,
+    /// County name.
+    pub name: String,
+    /// English name.
+    pub name_en: Option<String>,
+    /// Prefecture name.
+    pub prefecture: String,
+    /// Listed products.
+    pub products: i64,
+}
+
+/// A network node as stored.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct Node {
+    /// Code.
+    pub code: String,
+    /// Name.
+    pub name: String,
+    /// Kind (see `NodeKind`).
+    pub kind: String,
+    /// Region it sits in.
+    pub region_code: String,
+    /// Node it reports to.
+    pub parent_code: Option<String>,
+    /// Latitude.
+    pub lat: Option<f64>,
+    /// Longitude.
+    pub lng: Option<f64>,
+    /// Opens at `HH:MM`.
+    pub opens: Option<String>,
+    /// Closes at `HH:MM`.
+    pub closes: Option<String>,
+    /// Contact person.
+    pub contact_name: Option<String>,
+    /// Contact phone (masked for callers outside the node's region).
+    pub contact_phone: Option<String>,
+    /// Address.
+    pub address: Option<String>,
+}
+
+/// A validated node.
+#[derive(Debug, Clone)]
+pub struct NewNode {
+    /// Code.
+    pub code: String,
+    /// Name.
+    pub name: String,
+    /// Kind.
+    pub kind: NodeKind,
+    /// Region.
+    pub region_code: String,
+    /// Parent node.
+    pub parent_code: Option<String>,
+    /// Where.
+    pub location: Option<LatLng>,
+    /// Opening hours.
+    pub hours: Option<OpeningHours>,
+    /// Contact person.
+    pub contact_name: Option<String>,
+    /// Contact phone.
+    pub contact_phone: Option<String>,
+    /// Address.
+    pub address: Option<String>,
+}
+
+/// Raw node fields (form, JSON, CSV row).
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
+pub struct NodeInput {
+    /// Code (letters, digits, `-`, `_`).
+    #[serde(default)]
+    pub code: String,
+    /// Name.
+    #[serde(default)]
+    pub name: String,
+    /// Kind.
+    #[serde(default)]
+    pub kind: String,
+    /// Region code.
+    #[serde(default)]
+    pub region_code: String,
+    /// Parent node code.
+    #[serde(default)]
+    pub parent_code: String,
+    /// Latitude.
+    #[serde(default)]
+    pub lat: String,
+    /// Longitude.
+    #[serde(default)]
+    pub lng: String,
+    /// Opens `HH:MM`.
+    #[serde(default)]
+    pub opens: String,
+    /// Closes `HH:MM`.
+    #[serde(default)]
+    pub closes: String,
+    /// Contact person.
+    #[serde(default)]
+    pub contact_name: String,
+    /// Contact phone.
+    #[serde(default)]
+    pub contact_phone: String,
+    /// Address.
+    #[serde(default)]
+    pub address: String,
+}
+
+impl NodeInput {
+    /// Parses every field that needs no database; every error is returned.
+    pub fn parse(&self) -> Result<NewNode, Vec<FieldError>> {
+        use bazaar_domain::error::{optional_text, required_text, take};
+        let mut errs = Vec::new();
+        let code = take(&mut errs, parse_node_code("code", &self.code));
+        let name = take(&mut errs, required_text("name", &self.name, 80));
+        let kind = take(&mut errs, NodeKind::parse("kind", &self.kind));
+        let region = take(
+            &mut errs,
+            bazaar_domain::region::RegionCode::parse("region_code", &self.region_code),
+        );
+        let parent = if self.parent_code.trim().is_empty() {
+            Some(None)
+        } else {
+            take(&mut errs, parse_node_code("parent_code", &self.parent_code).map(Some))
+        };
+        let location = take(&mut errs, LatLng::parse_opt(&self.lat, &self.lng));
+        let hours = take(&mut errs, OpeningHours::parse_opt(&self.opens, &self.closes));
+        let contact_name = take(&mut errs, optional_text("contact_name", &self.contact_name, 40));
+        let phone = take(&mut errs, parse_phone("contact_phone", &self.contact_phone));
+        let address = take(&mut errs, optional_text("address", &self.address, 200));
+        match (code, name, kind, region, parent, location, hours, contact_name, phone, address) {
+            (
+                Some(code),
+                Some(name),
+                Some(kind),
+                Some(region),
+                Some(parent_code),
+                Some(location),
+                Some(hours),
+                Some(contact_name),
+                Some(contact_phone),
+                Some(address),
+            ) if errs.is_empty() => Ok(NewNode {
+                code,
+                name,
+                kind,
+                region_code: region.as_str().to_string(),
+                parent_code,
+                location,
+                hours,
+                contact_name,
+                contact_phone,
+                address,
+            }),
+            _ => Err(errs),
+        }
+    }
+}
+
+const REGION_COLS: &str = "code, name, name_en, level, parent_code, path, lat, lng, timezone";
+const NODE_COLS: &str = "code, name, kind, region_code, parent_code, lat, lng, opens, closes, \
+                         contact_name, contact_phone, address";
+
+/// Filters for listing nodes.
+#[derive(Debug, Clone, Default)]
+pub struct NodeFilter {
+    /// Only nodes inside this region's subtree.
+    pub region_code: Option<String>,
+    /// Only this kind.
+    pub kind: Option<NodeKind>,
+    /// Page start.
+    pub cursor: KeyCursor,
+    /// Page size.
+    pub limit: Option<i64>,
+}
+
+impl Store {
+    /// One region.
+    pub async fn region(&self, code: &str) -> Result<Region, StoreError> {
+        let sql = format!("SELECT {REGION_COLS} FROM regions WHERE code = $1");
+        let r: Option<Region> = on_read!(self, |p| {
+            sqlx::query_as(&sql).bind(code).fetch_optional(p).await?
+        });
+        r.ok_or(StoreError::NotFound)
+    }
+
+    /// The regions directly under `parent` (or the provinces when `None`), by code.
+    pub async fn region_children(&self, parent: Option<&str>) -> Result<Vec<Region>, StoreError> {
+        let rows: Vec<Region> = match parent {
+            Some(code) => {
+                let sql =
+                    format!("SELECT {REGION_COLS} FROM regions WHERE parent_code = $1 ORDER BY code");
+                on_read!(self, |p| { sqlx::query_as(&sql).bind(code).fetch_all(p).await? })
+            }
+            None => {
+                let sql = format!(
+                    "SELECT {REGION_COLS} FROM regions WHERE parent_code IS NULL ORDER BY code"
+                );
+                on_read!(self, |p| { sqlx::query_as(&sql).fetch_all(p).await? })
+            }
+        };
+        Ok(rows)
+    }
+
+    /// Every region of one level, by code.
+    pub async fn regions_at(&self, level: RegionLevel) -> Result<Vec<Region>, StoreError> {
+        let sql = format!("SELECT {REGION_COLS} FROM regions WHERE level = $1 ORDER BY code");
+        Ok(on_read!(self, |p| {
+            sqlx::query_as(&sql).bind(level.as_str()).fetch_all(p).await?
+        }))
+    }
+
+    /// The ancestors of a region path, from the root, as (code, name) pairs.
+    pub async fn region_trail(&self, path: &str) -> Result<Vec<Region>, StoreError> {
+        let mut out = Vec::new();
+        for code in path.split('/').filter(|s| !s.is_empty()) {
+            out.push(self.region(code).await?);
+        }
+        Ok(out)
+    }
+
+    /// Every county with listed products, with their counts: the storefront's pavilions.
+    pub async fn pavilions(&self) -> Result<Vec<Pavilion>, StoreError> {
+        let sql = "SELECT c.code, c.name, c.name_en, pf.name AS prefecture, \
+                   (SELECT COUNT(*) FROM products p JOIN regions v ON v.code = p.village_code \
+                    WHERE p.status = 'listed' AND v.path LIKE c.path || '%') AS products \
+                   FROM regions c JOIN regions pf ON pf.code = c.parent_code \
+                   WHERE c.level = 'county' ORDER BY c.code";
+        let rows: Vec<Pavilion> = on_read!(self, |p| { sqlx::query_as(sql).fetch_all(p).await? });
+        Ok(rows.into_iter().filter(|p| p.products > 0).collect())
+    }
+
+    /// One node.
+    pub async fn node(&self, code: &str) -> Result<Node, StoreError> {
+        let sql = format!("SELECT {NODE_COLS} FROM nodes WHERE code = $1");
+        let r: Option<Node> = on_read!(self, |p| {
+            sqlx::query_as(&sql).bind(code).fetch_optional(p).await?
+        });
+        r.ok_or(StoreError::NotFound)
+    }
+
+    /// Nodes by code, filtered, one page at a time.
+    pub async fn nodes(&self, f: &NodeFilter) -> Result<(Vec<Node>, Option<KeyCursor>), StoreError> {
+        let limit = page_size(f.limit);
+        let cols = NODE_COLS
+            .split(", ")
+            .map(|c| format!("n.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut sql = format!(
+            "SELECT {cols} FROM nodes n JOIN regions r ON r.code = n.region_code WHERE n.code > $1"
+        );
+        let mut params = vec![Param::S(f.cursor.0.clone())];
+        if let Some(rc) = &f.region_code {
+            let region = self.region(rc).await?;
+            params.push(Param::S(format!("{}%", region.path)));
+            sql.push_str(&format!(" AND r.path LIKE ${}", params.len()));
+        }
+        if let Some(k) = f.kind {
+            params.push(Param::S(k.as_str().to_string()));
+            sql.push_str(&format!(" AND n.kind = ${}", params.len()));
+        }
+        params.push(Param::I(limit + 1));
+        sql.push_str(&format!(" ORDER BY n.code LIMIT ${}", params.len()));
+        let mut rows: Vec<Node> = on_read!(self, |p| {
+            bind_params!(sqlx::query_as(&sql), params).fetch_all(p).await?
+        });
+        let next = if rows.len() as i64 > limit {
+            rows.truncate(limit as usize);
+            rows.last().map(|n| KeyCursor(n.code.clone()))
+        } else {
+            None
+        };
+        Ok((rows, next))
+    }
+
+    /// Creates one node, checking the caller may change the network where it sits.
+    pub async fn create_node(&self, actor: &Actor, input: &NodeInput) -> Result<Node, StoreError> {
+        let n = input.parse().map_err(StoreError::Invalid)?;
+        let region = self
+            .region(&n.region_code)
+            .await
+            .map_err(|_| StoreError::field("region_code", Reason::UnknownReference))?;
+        if !actor.can_manage_network(&region.path) {
+            return Err(StoreError::Forbidden);
+        }
+        let now = bazaar_domain::time::now_ms();
+        in_tx!(self, |c| {
+            if let Some(parent) = &n.parent_code {
+                let found: Option<String> = sqlx::query_scalar("SELECT code FROM nodes WHERE code = $1")
+                    .bind(parent)
+                    .fetch_optional(&mut *c)
+                    .await?;
+                if found.is_none() {
+                    return Err(StoreError::field("parent_code", Reason::UnknownReference));
+                }
+            }
+            let r = insert_node_sql(&n, now);
+            let res = bind_params!(sqlx::query(r.0), r.1).execute(&mut *c).await;
+            match res {
+                Err(e) if StoreError::is_unique_violation(&e) => {
+                    Err(StoreError::field("code", Reason::Duplicate))
+                }
+                Err(e) => Err(e.into()),
+                Ok(_) => Ok(()),
+            }
+        })?;
+        self.node(&n.code).await
+    }
+}
+
+/// The INSERT of one node, with its parameters.
+pub(crate) fn insert_node_sql(n: &NewNode, now: i64) -> (&'static str, Vec<Param>) {
+    let params = vec![
+        Param::S(n.code.clone()),
+        Param::S(n.name.clone()),
+        Param::S(n.kind.as_str().into()),
+        Param::S(n.region_code.clone()),
+        Param::OS(n.parent_code.clone()),
+        Param::OF(n.location.map(|l| l.lat)),
+        Param::OF(n.location.map(|l| l.lng)),
+        Param::OS(n.hours.map(|h| h.opens.to_hhmm())),
+        Param::OS(n.hours.map(|h| h.closes.to_hhmm())),
+        Param::OS(n.contact_name.clone()),
+        Param::OS(n.contact_phone.clone()),
+        Param::OS(n.address.clone()),
+        Param::I(now),
+    ];
+    let sql = "INSERT INTO nodes (code, name, kind, region_code, parent_code, lat, lng, opens, \
+               closes, contact_name, contact_phone, address, created_at, updated_at) VALUES \
+               ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)";
+    (sql, params)
+}

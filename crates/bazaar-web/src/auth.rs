@@ -1,0 +1,73 @@
+//! Who is calling: a bearer token (`Authorization: Bearer …`) for the API.
+
+use crate::AppState;
+use crate::error::ApiError;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use bazaar_domain::people::Actor;
+use bazaar_store::auth::TokenKind;
+
+/// The caller of a request: anonymous, or an authenticated actor.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The actor, when a valid token was presented.
+    pub actor: Option<Actor>,
+    /// The bearer token as sent (for revoking it).
+    pub token: Option<String>,
+    /// Whether the caller prefers English.
+    pub english: bool,
+}
+
+impl Caller {
+    /// The actor, or 401.
+    pub fn require(&self) -> Result<&Actor, ApiError> {
+        self.actor.as_ref().ok_or_else(|| {
+            ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated").in_english(self.english)
+        })
+    }
+}
+
+/// Whether the request prefers English over Chinese (Accept-Language).
+pub fn prefers_english(parts: &Parts) -> bool {
+    parts
+        .headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim_start().to_lowercase().starts_with("en"))
+        .unwrap_or(false)
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let english = prefers_english(parts);
+        let Some(h) = parts.headers.get(header::AUTHORIZATION) else {
+            return Ok(Caller {
+                actor: None,
+                token: None,
+                english,
+            });
+        };
+        let bad = || ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated").in_english(english);
+        let token = h
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty() && t.len() <= 128)
+            .ok_or_else(bad)?;
+        let actor = state
+            .store
+            .actor_by_token(&token, TokenKind::Api)
+            .await
+            .map_err(ApiError::from)?
+            .ok_or_else(bad)?;
+        Ok(Caller {
+            actor: Some(actor),
+            token: Some(token),
+            english,
+        })
+    }
+}

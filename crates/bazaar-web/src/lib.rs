@@ -1,0 +1,113 @@
+//! # bazaar-web
+//!
+//! The HTTP face of Bazaar: the JSON API under `/api/v1` and the server-rendered storefront
+//! pages. Handlers parse input, resolve the caller ([`auth::Caller`]) and call the use-cases
+//! of `bazaar-store`; all rights are checked there with the rules of `bazaar-domain`.
+//! Every route is registered in [`router`].
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod auth;
+pub mod error;
+pub mod pages;
+
+use axum::Router;
+use axum::routing::{get, post};
+use bazaar_search::{SearchDoc, SearchIndex};
+use bazaar_store::Store;
+use std::sync::{Arc, RwLock};
+
+/// Shared state of every request.
+#[derive(Clone)]
+pub struct AppState {
+    /// The database.
+    pub store: Store,
+    search: Arc<RwLock<Arc<SearchIndex>>>,
+}
+
+impl AppState {
+    /// State over `store`, with the search index built from the current catalog.
+    pub async fn new(store: Store) -> anyhow_free::Result<AppState> {
+        let index = build_index(&store).await?;
+        Ok(AppState {
+            store,
+            search: Arc::new(RwLock::new(Arc::new(index))),
+        })
+    }
+
+    /// The current search index.
+    pub fn search(&self) -> Arc<SearchIndex> {
+        match self.search.read() {
+            Ok(g) => g.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    /// Rebuilds the search index from the database (after a catalog change).
+    pub async fn reindex(&self) -> anyhow_free::Result<()> {
+        let index = Arc::new(build_index(&self.store).await?);
+        match self.search.write() {
+            Ok(mut g) => *g = index,
+            Err(p) => *p.into_inner() = index,
+        }
+        Ok(())
+    }
+}
+
+/// Minimal error plumbing for start-up paths.
+pub mod anyhow_free {
+    /// A boxed error.
+    pub type Error = Box<dyn std::error::Error + Send + Sync>;
+    /// A result with a boxed error.
+    pub type Result<T> = std::result::Result<T, Error>;
+}
+
+async fn build_index(store: &Store) -> anyhow_free::Result<SearchIndex> {
+    let rows = store.search_rows().await?;
+    let docs: Vec<SearchDoc> = rows
+        .into_iter()
+        .map(|r| {
+            let p = r.row;
+            SearchDoc {
+                id: p.id,
+                poverty: p.is_poverty_alleviation(),
+                name_en: p.name_en.clone().unwrap_or_default(),
+                gi_brand: p.gi_brand.clone().unwrap_or_default(),
+                category_words: pages::category_label(&p.category).to_string(),
+                category: p.category,
+                county_code: p.county_code,
+                place: format!("{} {} {}", p.county, p.township_name, p.village_name),
+                seller: p.seller_name,
+                description: p.description.unwrap_or_default(),
+                codes: r.sku_codes,
+                name: p.name,
+            }
+        })
+        .collect();
+    Ok(tokio::task::spawn_blocking(move || SearchIndex::build(&docs)).await??)
+}
+
+/// Every route of the application.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(api::healthz))
+        .route("/api/v1/sessions", post(api::create_session).delete(api::delete_session))
+        .route("/api/v1/me", get(api::me))
+        .route("/api/v1/regions", get(api::regions))
+        .route("/api/v1/nodes", get(api::nodes))
+        .route("/api/v1/sellers", get(api::sellers))
+        .route("/api/v1/sellers/{id}", get(api::seller))
+        .route("/api/v1/sellers/{id}/decision", post(api::decide_seller))
+        .route("/api/v1/products", get(api::products))
+        .route(
+            "/api/v1/products/{id}",
+            get(api::product).patch(api::patch_product),
+        )
+        .route("/api/v1/products/{id}/actions", post(api::product_action))
+        .route("/", get(pages::home))
+        .route("/search", get(pages::search))
+        .route("/pavilions/{code}", get(pages::pavilion))
+        .route("/products/{id}", get(pages::product))
+        .fallback(api::not_found)
+        .with_state(state)
+}
