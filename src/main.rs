@@ -7,7 +7,11 @@ use clap::{Parser, Subcommand};
 use std::net::SocketAddr;
 
 #[derive(Parser)]
-#[command(name = "bazaar", version, about = "Rural e-commerce public service platform")]
+#[command(
+    name = "bazaar",
+    version,
+    about = "Rural e-commerce public service platform"
+)]
 struct Cli {
     /// Database URL: sqlite:PATH or postgres://USER@HOST/DB. Default: sqlite:data/bazaar.db
     /// (created on first start).
@@ -102,7 +106,8 @@ async fn main() -> Result<()> {
         }
         Cmd::Import { kind, file } => {
             let (store, _) = open(&cli.database_url).await?;
-            let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
             let r = match kind.as_str() {
                 "regions" => store.import_regions(None, &bytes).await,
                 "nodes" => store.import_nodes(None, &bytes).await,

@@ -285,16 +285,40 @@ impl ProductInput {
         let village = if self.village_code.trim().is_empty() {
             match default_village {
                 Some(v) => Some(v.to_string()),
-                None => take(&mut errs, Err(FieldError::new("village_code", Reason::Required))),
+                None => take(
+                    &mut errs,
+                    Err(FieldError::new("village_code", Reason::Required)),
+                ),
             }
         } else {
-            take(&mut errs, check_village_code("village_code", &self.village_code))
+            take(
+                &mut errs,
+                check_village_code("village_code", &self.village_code),
+            )
         };
         let gi = take(&mut errs, optional_text("gi_brand", &self.gi_brand, 40));
-        let cert = take(&mut errs, optional_text("poverty_cert_no", &self.poverty_cert_no, 40));
-        let shelf = take(&mut errs, check_shelf_life("shelf_life_days", self.shelf_life_days));
-        let description = take(&mut errs, optional_text("description", &self.description, 2000));
-        match (name, name_en, category, village, gi, cert, shelf, description) {
+        let cert = take(
+            &mut errs,
+            optional_text("poverty_cert_no", &self.poverty_cert_no, 40),
+        );
+        let shelf = take(
+            &mut errs,
+            check_shelf_life("shelf_life_days", self.shelf_life_days),
+        );
+        let description = take(
+            &mut errs,
+            optional_text("description", &self.description, 2000),
+        );
+        match (
+            name,
+            name_en,
+            category,
+            village,
+            gi,
+            cert,
+            shelf,
+            description,
+        ) {
             (
                 Some(name),
                 Some(name_en),

@@ -80,10 +80,23 @@ pub fn optional_text(field: &str, value: &str, max: usize) -> Result<Option<Stri
     if v.chars().count() > max {
         return Err(FieldError::new(field, Reason::TooLong));
     }
-    if v.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
+    if v.chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
+    {
         return Err(FieldError::new(field, Reason::InvalidFormat));
     }
     Ok(Some(v.to_string()))
+}
+
+/// Keeps the value of `r`, or records its error in `errs` (to report every bad field at once).
+pub fn take<T>(errs: &mut Vec<FieldError>, r: Result<T, FieldError>) -> Option<T> {
+    match r {
+        Ok(v) => Some(v),
+        Err(e) => {
+            errs.push(e);
+            None
+        }
+    }
 }
 
 #[cfg(test)]
@@ -106,16 +119,5 @@ mod tests {
             optional_text("x", "a\u{0}b", 5).map_err(|e| e.reason),
             Err(Reason::InvalidFormat)
         );
-    }
-}
-
-/// Keeps the value of `r`, or records its error in `errs` (to report every bad field at once).
-pub fn take<T>(errs: &mut Vec<FieldError>, r: Result<T, FieldError>) -> Option<T> {
-    match r {
-        Ok(v) => Some(v),
-        Err(e) => {
-            errs.push(e);
-            None
-        }
     }
 }

@@ -148,7 +148,9 @@ mod tests {
 
     #[test]
     fn hours() {
-        let h = OpeningHours::parse_opt("09:00", "20:00").expect("ok").expect("some");
+        let h = OpeningHours::parse_opt("09:00", "20:00")
+            .expect("ok")
+            .expect("some");
         assert_eq!(h.opens.to_hhmm(), "09:00");
         assert!(OpeningHours::parse_opt("20:00", "09:00").is_err());
         assert!(OpeningHours::parse_opt("9:60", "20:00").is_err());

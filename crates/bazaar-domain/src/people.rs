@@ -111,8 +111,7 @@ impl Actor {
 
     /// May read non-public data of the target (drafts, contact details, review history)?
     pub fn can_read(&self, t: Target<'_>) -> bool {
-        self.can_edit(t)
-            || (self.role == Role::Agent && self.region_contains(t.region_path))
+        self.can_edit(t) || (self.role == Role::Agent && self.region_contains(t.region_path))
     }
 
     /// May change the target: its seller, the agent who listed it, operators whose region
@@ -248,12 +247,10 @@ mod tests {
             agent_id: Some(7),
         };
         assert!(a.can_edit(listed));
-        assert!(
-            !a.can_edit(Target {
-                agent_id: Some(8),
-                ..listed
-            })
-        );
+        assert!(!a.can_edit(Target {
+            agent_id: Some(8),
+            ..listed
+        }));
         assert!(a.can_register_in(BOHU_VILLAGE));
         assert!(!a.can_register_in(LITANG_VILLAGE));
         assert!(!actor(Role::Buyer, None, None).can_read(listed));

@@ -229,8 +229,16 @@ mod tests {
                 .check()
                 .is_err()
         );
-        assert!(region("652829", RegionLevel::Township, None).check().is_err());
-        assert!(region("650000", RegionLevel::Province, None).check().is_ok());
+        assert!(
+            region("652829", RegionLevel::Township, None)
+                .check()
+                .is_err()
+        );
+        assert!(
+            region("650000", RegionLevel::Province, None)
+                .check()
+                .is_ok()
+        );
     }
 
     #[test]
@@ -240,8 +248,14 @@ mod tests {
         assert!(LatLng::parse_opt("91", "86").is_err());
         assert!(LatLng::parse_opt("41", "").is_err());
         assert!(LatLng::parse_opt("NaN", "86").is_err());
-        let bohu = LatLng { lat: 41.98, lng: 86.63 };
-        let korla = LatLng { lat: 41.76, lng: 86.15 };
+        let bohu = LatLng {
+            lat: 41.98,
+            lng: 86.63,
+        };
+        let korla = LatLng {
+            lat: 41.76,
+            lng: 86.15,
+        };
         let d = great_circle_km(bohu, korla);
         assert!((40.0..50.0).contains(&d), "{d}");
     }

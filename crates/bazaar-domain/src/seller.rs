@@ -217,7 +217,8 @@ impl SellerInput {
         let code = take(&mut errs, optional_text("code", &self.code, 40));
         let name = take(&mut errs, required_text("name", &self.name, 80));
         let kind = take(&mut errs, SellerKind::parse("kind", &self.kind));
-        let village = take(&mut errs, 
+        let village = take(
+            &mut errs,
             crate::region::RegionCode::parse("village_code", &self.village_code).and_then(|c| {
                 if c.as_str().len() == 12 {
                     Ok(c)
@@ -226,11 +227,23 @@ impl SellerInput {
                 }
             }),
         );
-        let poverty = take(&mut errs, PovertyStatus::parse("poverty_status", &self.poverty_status));
-        let reg = take(&mut errs, optional_text("registration_no", &self.registration_no, 40));
-        let contact_name = take(&mut errs, optional_text("contact_name", &self.contact_name, 40));
+        let poverty = take(
+            &mut errs,
+            PovertyStatus::parse("poverty_status", &self.poverty_status),
+        );
+        let reg = take(
+            &mut errs,
+            optional_text("registration_no", &self.registration_no, 40),
+        );
+        let contact_name = take(
+            &mut errs,
+            optional_text("contact_name", &self.contact_name, 40),
+        );
         let phone = take(&mut errs, parse_phone("contact_phone", &self.contact_phone));
-        let description = take(&mut errs, optional_text("description", &self.description, 500));
+        let description = take(
+            &mut errs,
+            optional_text("description", &self.description, 500),
+        );
         if let (Some(k), Some(p)) = (kind, poverty)
             && k != SellerKind::Household
             && p != PovertyStatus::None

@@ -214,7 +214,13 @@ impl SearchIndex {
             pinyin_terms(&d.name, &mut py);
             pinyin_terms(&d.gi_brand, &mut py);
             let mut extra = BTreeSet::new();
-            for t in [&d.gi_brand, &d.place, &d.seller, &d.description, &d.category_words] {
+            for t in [
+                &d.gi_brand,
+                &d.place,
+                &d.seller,
+                &d.description,
+                &d.category_words,
+            ] {
                 cjk_terms(t, &mut extra);
                 extra.extend(latin_terms(t));
             }
@@ -357,7 +363,11 @@ impl SearchIndex {
             for field in [self.f.py, self.f.name] {
                 alts.push((
                     Occur::Should,
-                    Box::new(FuzzyTermQuery::new(Term::from_field_text(field, &w), d, true)),
+                    Box::new(FuzzyTermQuery::new(
+                        Term::from_field_text(field, &w),
+                        d,
+                        true,
+                    )),
                 ));
             }
         }
@@ -401,10 +411,16 @@ impl SearchIndex {
         let q: String = q.chars().take(100).collect();
         let code = q.trim().to_lowercase();
         if !code.is_empty() && code.is_ascii() && !code.contains(char::is_whitespace) {
-            let by_code = BooleanQuery::new(vec![(Occur::Must, self.term(self.f.code, &code, 1.0))]);
+            let by_code =
+                BooleanQuery::new(vec![(Occur::Must, self.term(self.f.code, &code, 1.0))]);
             let (ids, total) = self.run(by_code, filters, offset, limit)?;
             if total > 0 {
-                return Ok(Hits { ids, total, relaxed: false, suggestions: Vec::new() });
+                return Ok(Hits {
+                    ids,
+                    total,
+                    relaxed: false,
+                    suggestions: Vec::new(),
+                });
             }
         }
         let Some(strict) = self.strict_query(&q) else {
@@ -462,7 +478,10 @@ mod tests {
     }
 
     fn ids(ix: &SearchIndex, q: &str) -> Vec<i64> {
-        let mut v = ix.search(q, &Filters::default(), 0, 10).expect("search").ids;
+        let mut v = ix
+            .search(q, &Filters::default(), 0, 10)
+            .expect("search")
+            .ids;
         v.sort();
         v
     }

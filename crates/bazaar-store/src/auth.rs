@@ -2,8 +2,8 @@
 //! and login throttling kept in the database so it holds across several server nodes.
 
 use crate::{Store, StoreError, in_tx, on_read};
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use bazaar_domain::people::{Actor, Role};
 use bazaar_domain::time::now_ms;
 use rand::RngCore;
@@ -166,7 +166,8 @@ impl Store {
         let row: Option<ActorRow> = on_read!(self, |p| {
             sqlx::query_as(&sql).bind(user_id).fetch_optional(p).await?
         });
-        row.and_then(ActorRow::into_actor).ok_or(StoreError::NotFound)
+        row.and_then(ActorRow::into_actor)
+            .ok_or(StoreError::NotFound)
     }
 
     /// Checks a username and password and opens a session or API token.
@@ -217,9 +218,7 @@ impl Store {
         // A fixed hash so an unknown user takes as long as a wrong password.
         const DUMMY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$\
                              3E5tHFJj3uGqdQu4wDxLrKfZ5c3hzp0XjtJ8n0gDQ4s";
-        let (id, hash) = row
-            .clone()
-            .unwrap_or((0, DUMMY.to_string()));
+        let (id, hash) = row.clone().unwrap_or((0, DUMMY.to_string()));
         let ok = verify_password(password.to_string(), hash).await && row.is_some();
         if !ok {
             in_tx!(self, |c| {

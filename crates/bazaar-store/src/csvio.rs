@@ -20,7 +20,14 @@ pub const MAX_CSV_BYTES: usize = 20 * 1024 * 1024;
 
 /// Columns of a region file, in export order.
 pub const REGION_COLUMNS: [&str; 8] = [
-    "code", "name", "name_en", "level", "parent_code", "lat", "lng", "timezone",
+    "code",
+    "name",
+    "name_en",
+    "level",
+    "parent_code",
+    "lat",
+    "lng",
+    "timezone",
 ];
 /// Columns of a node file, in export order.
 pub const NODE_COLUMNS: [&str; 12] = [
@@ -148,7 +155,10 @@ fn col<'a>(m: &'a HashMap<String, String>, k: &str) -> &'a str {
 }
 
 /// Writes rows as CSV text with the given header.
-pub fn write_csv(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> Result<String, StoreError> {
+pub fn write_csv(
+    header: &[&str],
+    rows: impl Iterator<Item = Vec<String>>,
+) -> Result<String, StoreError> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let fail = |e: csv::Error| StoreError::Config(format!("CSV writing failed: {e}"));
     w.write_record(header).map_err(fail)?;
@@ -191,7 +201,8 @@ impl Store {
         for (line, m) in &file.rows {
             let line = *line;
             let mut errs = Vec::new();
-            let code = bazaar_domain::error::take(&mut errs, RegionCode::parse("code", col(m, "code")));
+            let code =
+                bazaar_domain::error::take(&mut errs, RegionCode::parse("code", col(m, "code")));
             let name = bazaar_domain::error::take(
                 &mut errs,
                 bazaar_domain::error::required_text("name", col(m, "name"), 80),
@@ -200,7 +211,8 @@ impl Store {
                 &mut errs,
                 bazaar_domain::error::optional_text("name_en", col(m, "name_en"), 120),
             );
-            let level = bazaar_domain::error::take(&mut errs, RegionLevel::parse("level", col(m, "level")));
+            let level =
+                bazaar_domain::error::take(&mut errs, RegionLevel::parse("level", col(m, "level")));
             let parent = if col(m, "parent_code").is_empty() {
                 Some(None)
             } else {
@@ -209,7 +221,10 @@ impl Store {
                     RegionCode::parse("parent_code", col(m, "parent_code")).map(Some),
                 )
             };
-            let loc = bazaar_domain::error::take(&mut errs, LatLng::parse_opt(col(m, "lat"), col(m, "lng")));
+            let loc = bazaar_domain::error::take(
+                &mut errs,
+                LatLng::parse_opt(col(m, "lat"), col(m, "lng")),
+            );
             let zone = match Zone::parse(col(m, "timezone")) {
                 Some(z) => Some(z),
                 None => {
@@ -217,8 +232,15 @@ impl Store {
                     None
                 }
             };
-            let (Some(code), Some(name), Some(name_en), Some(level), Some(parent_code), Some(location), Some(zone)) =
-                (code, name, name_en, level, parent, loc, zone)
+            let (
+                Some(code),
+                Some(name),
+                Some(name_en),
+                Some(level),
+                Some(parent_code),
+                Some(location),
+                Some(zone),
+            ) = (code, name, name_en, level, parent, loc, zone)
             else {
                 errors.extend(field_errors(line, errs));
                 continue;
@@ -238,34 +260,51 @@ impl Store {
             }
             let code_s = r.code.as_str().to_string();
             if !in_file.insert(code_s.clone()) {
-                errors.extend(field_errors(line, vec![FieldError::new("code", Reason::Duplicate)]));
+                errors.extend(field_errors(
+                    line,
+                    vec![FieldError::new("code", Reason::Duplicate)],
+                ));
                 continue;
             }
             let parent_path = match &r.parent_code {
                 None => Some(String::from("/")),
                 Some(pc) => match known.get(pc.as_str()) {
-                    Some((path, plevel, _)) if RegionLevel::parse("level", plevel).ok().and_then(RegionLevel::child)
+                    Some((path, plevel, _))
+                        if RegionLevel::parse("level", plevel)
+                            .ok()
+                            .and_then(RegionLevel::child)
                             == Some(r.level) =>
                     {
                         Some(path.clone())
                     }
                     Some(_) => {
-                        errors.extend(field_errors(line, vec![FieldError::new("parent_code", Reason::Inconsistent)]));
+                        errors.extend(field_errors(
+                            line,
+                            vec![FieldError::new("parent_code", Reason::Inconsistent)],
+                        ));
                         None
                     }
                     None => {
-                        errors.extend(field_errors(line, vec![FieldError::new("parent_code", Reason::UnknownReference)]));
+                        errors.extend(field_errors(
+                            line,
+                            vec![FieldError::new("parent_code", Reason::UnknownReference)],
+                        ));
                         None
                     }
                 },
             };
-            let Some(parent_path) = parent_path else { continue };
+            let Some(parent_path) = parent_path else {
+                continue;
+            };
             let path = format!("{parent_path}{code_s}/");
             let exists = known.get(&code_s).cloned();
             if let Some((old_path, old_level, _)) = &exists
                 && (old_path != &path || old_level != r.level.as_str())
             {
-                errors.extend(field_errors(line, vec![FieldError::new("parent_code", Reason::Inconsistent)]));
+                errors.extend(field_errors(
+                    line,
+                    vec![FieldError::new("parent_code", Reason::Inconsistent)],
+                ));
                 continue;
             }
             let scope_ok = match actor {
@@ -282,7 +321,11 @@ impl Store {
             }
             known.insert(
                 code_s.clone(),
-                (path.clone(), r.level.as_str().to_string(), r.parent_code.as_ref().map(|p| p.as_str().to_string())),
+                (
+                    path.clone(),
+                    r.level.as_str().to_string(),
+                    r.parent_code.as_ref().map(|p| p.as_str().to_string()),
+                ),
             );
             plan.push((r, path, exists.is_some()));
         }
@@ -290,7 +333,10 @@ impl Store {
             return Err(StoreError::Csv(errors));
         }
         let now = now_ms();
-        let mut summary = ImportSummary { created: 0, updated: 0 };
+        let mut summary = ImportSummary {
+            created: 0,
+            updated: 0,
+        };
         for (_, _, existed) in &plan {
             if *existed {
                 summary.updated += 1;
@@ -331,8 +377,12 @@ impl Store {
         actor: Option<&Actor>,
         bytes: &[u8],
     ) -> Result<ImportSummary, StoreError> {
-        let file = read_csv(bytes, &NODE_COLUMNS, &["code", "name", "kind", "region_code"])
-            .map_err(StoreError::Csv)?;
+        let file = read_csv(
+            bytes,
+            &NODE_COLUMNS,
+            &["code", "name", "kind", "region_code"],
+        )
+        .map_err(StoreError::Csv)?;
         let regions: HashMap<String, String> = on_read!(self, |p| {
             sqlx::query_as::<_, (String, String)>("SELECT code, path FROM regions")
                 .fetch_all(p)
@@ -408,7 +458,10 @@ impl Store {
             return Err(StoreError::Csv(errors));
         }
         let now = now_ms();
-        let mut summary = ImportSummary { created: 0, updated: 0 };
+        let mut summary = ImportSummary {
+            created: 0,
+            updated: 0,
+        };
         in_tx!(self, |c| {
             for n in &plan {
                 if existing.contains(&n.code) {
@@ -442,7 +495,9 @@ impl Store {
                 } else {
                     summary.created += 1;
                     let (sql, params) = insert_node_sql(n, now);
-                    bind_params!(sqlx::query(sql), params).execute(&mut *c).await?;
+                    bind_params!(sqlx::query(sql), params)
+                        .execute(&mut *c)
+                        .await?;
                 }
             }
             Ok(())
@@ -498,11 +553,9 @@ impl Store {
         let mut pending = rows;
         while !pending.is_empty() {
             let before = pending.len();
-            let (ready, rest): (Vec<_>, Vec<_>) = pending.into_iter().partition(|n| {
-                n.parent_code
-                    .as_ref()
-                    .is_none_or(|p| placed.contains(p))
-            });
+            let (ready, rest): (Vec<_>, Vec<_>) = pending
+                .into_iter()
+                .partition(|n| n.parent_code.as_ref().is_none_or(|p| placed.contains(p)));
             for n in &ready {
                 placed.insert(n.code.clone());
             }
@@ -542,16 +595,29 @@ mod tests {
 
     #[test]
     fn header_problems_are_listed() {
-        let e = read_csv(b"code,nam,level\n", &REGION_COLUMNS, &["code", "name", "level"])
-            .err()
-            .expect("bad header");
-        let reasons: Vec<_> = e.iter().map(|r| (r.column.as_str(), r.reason.as_str())).collect();
-        assert_eq!(reasons, [("nam", "unknown_column"), ("name", "missing_column")]);
+        let e = read_csv(
+            b"code,nam,level\n",
+            &REGION_COLUMNS,
+            &["code", "name", "level"],
+        )
+        .err()
+        .expect("bad header");
+        let reasons: Vec<_> = e
+            .iter()
+            .map(|r| (r.column.as_str(), r.reason.as_str()))
+            .collect();
+        assert_eq!(
+            reasons,
+            [("nam", "unknown_column"), ("name", "missing_column")]
+        );
         assert!(read_csv(b"", &REGION_COLUMNS, &["code"]).is_err());
         assert!(read_csv(b"\xff\xfe", &REGION_COLUMNS, &["code"]).is_err());
-        let ok = read_csv("\u{feff}code,name,level\n650000,新疆,province\n".as_bytes(), &REGION_COLUMNS, &["code"])
-            .ok()
-            .expect("ok");
+        let ok = read_csv(
+            "\u{feff}code,name,level\n650000,新疆,province\n".as_bytes(),
+            &REGION_COLUMNS,
+            &["code"],
+        )
+        .unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(ok.rows.len(), 1);
         assert_eq!(ok.rows[0].0, 2);
     }

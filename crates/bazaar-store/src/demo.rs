@@ -59,8 +59,15 @@ impl Store {
         let sellers_csv = read_csv(
             SELLERS.as_bytes(),
             &[
-                "code", "name", "kind", "village_code", "poverty_status", "registration_no",
-                "contact_name", "contact_phone", "description",
+                "code",
+                "name",
+                "kind",
+                "village_code",
+                "poverty_status",
+                "registration_no",
+                "contact_name",
+                "contact_phone",
+                "description",
             ],
             &["code", "name"],
         )
@@ -88,7 +95,13 @@ impl Store {
         let skus_csv = read_csv(
             SKUS.as_bytes(),
             &[
-                "code", "product_code", "spec", "price_fen", "weight_g", "volume_cm3", "barcode",
+                "code",
+                "product_code",
+                "spec",
+                "price_fen",
+                "weight_g",
+                "volume_cm3",
+                "barcode",
                 "stock",
             ],
             &["code", "product_code"],
@@ -97,9 +110,7 @@ impl Store {
         let mut skus: HashMap<String, Vec<NewSku>> = HashMap::new();
         for (line, m) in &skus_csv.rows {
             let num = |k: &str| -> Result<i64, StoreError> {
-                col(m, k)
-                    .parse()
-                    .map_err(|e| bad("skus.csv", (line, k, e)))
+                col(m, k).parse().map_err(|e| bad("skus.csv", (line, k, e)))
             };
             let input = SkuInput {
                 code: col(m, "code"),
@@ -110,17 +121,29 @@ impl Store {
                 barcode: col(m, "barcode"),
             };
             let fields = input.parse().map_err(|e| bad("skus.csv", (line, e)))?;
-            skus.entry(col(m, "product_code")).or_default().push(NewSku {
-                code: Some(col(m, "code")),
-                fields,
-            });
+            skus.entry(col(m, "product_code"))
+                .or_default()
+                .push(NewSku {
+                    code: Some(col(m, "code")),
+                    fields,
+                });
         }
 
         let products_csv = read_csv(
             PRODUCTS.as_bytes(),
             &[
-                "code", "seller_code", "village_code", "name", "name_en", "category", "gi_brand",
-                "poverty_cert_no", "green_cert", "organic_cert", "shelf_life_days", "cold_chain",
+                "code",
+                "seller_code",
+                "village_code",
+                "name",
+                "name_en",
+                "category",
+                "gi_brand",
+                "poverty_cert_no",
+                "green_cert",
+                "organic_cert",
+                "shelf_life_days",
+                "cold_chain",
                 "description",
             ],
             &["code", "seller_code", "name"],
@@ -175,10 +198,38 @@ impl Store {
             .ok_or_else(|| bad("sellers.csv", "S-ASIM missing"))?;
         let users = [
             ("admin", "平台管理员", Role::Admin, None, None, None),
-            ("op-bohu", "博湖县运营", Role::Operator, Some("652829"), None, None),
-            ("op-litang", "理塘县运营", Role::Operator, Some("513334"), None, None),
-            ("agent-harengen", "哈尔恩根村代办员", Role::Agent, None, Some("VP-HARENGEN"), None),
-            ("seller-asim", "马木提·阿西木", Role::Seller, None, None, Some(asim)),
+            (
+                "op-bohu",
+                "博湖县运营",
+                Role::Operator,
+                Some("652829"),
+                None,
+                None,
+            ),
+            (
+                "op-litang",
+                "理塘县运营",
+                Role::Operator,
+                Some("513334"),
+                None,
+                None,
+            ),
+            (
+                "agent-harengen",
+                "哈尔恩根村代办员",
+                Role::Agent,
+                None,
+                Some("VP-HARENGEN"),
+                None,
+            ),
+            (
+                "seller-asim",
+                "马木提·阿西木",
+                Role::Seller,
+                None,
+                None,
+                Some(asim),
+            ),
             ("buyer", "买家", Role::Buyer, None, None, None),
         ];
         for (username, name, role, region, node, seller) in users {

@@ -28,7 +28,9 @@ pub mod products;
 pub mod sellers;
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
@@ -108,7 +110,10 @@ impl Store {
                  the URL to create a new database there"
             )));
         }
-        if !exists && let Some(dir) = Path::new(path).parent() && !dir.as_os_str().is_empty() {
+        if !exists
+            && let Some(dir) = Path::new(path).parent()
+            && !dir.as_os_str().is_empty()
+        {
             std::fs::create_dir_all(dir).map_err(|e| {
                 StoreError::Config(format!("cannot create directory {}: {e}", dir.display()))
             })?;
@@ -124,7 +129,9 @@ impl Store {
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(base.clone().create_if_missing(create || explicit_create))
             .await
-            .map_err(|e| StoreError::Config(format!("cannot open SQLite database {path:?}: {e}")))?;
+            .map_err(|e| {
+                StoreError::Config(format!("cannot open SQLite database {path:?}: {e}"))
+            })?;
         let read = SqlitePoolOptions::new()
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(30))

@@ -158,14 +158,34 @@ impl NodeInput {
         let parent = if self.parent_code.trim().is_empty() {
             Some(None)
         } else {
-            take(&mut errs, parse_node_code("parent_code", &self.parent_code).map(Some))
+            take(
+                &mut errs,
+                parse_node_code("parent_code", &self.parent_code).map(Some),
+            )
         };
         let location = take(&mut errs, LatLng::parse_opt(&self.lat, &self.lng));
-        let hours = take(&mut errs, OpeningHours::parse_opt(&self.opens, &self.closes));
-        let contact_name = take(&mut errs, optional_text("contact_name", &self.contact_name, 40));
+        let hours = take(
+            &mut errs,
+            OpeningHours::parse_opt(&self.opens, &self.closes),
+        );
+        let contact_name = take(
+            &mut errs,
+            optional_text("contact_name", &self.contact_name, 40),
+        );
         let phone = take(&mut errs, parse_phone("contact_phone", &self.contact_phone));
         let address = take(&mut errs, optional_text("address", &self.address, 200));
-        match (code, name, kind, region, parent, location, hours, contact_name, phone, address) {
+        match (
+            code,
+            name,
+            kind,
+            region,
+            parent,
+            location,
+            hours,
+            contact_name,
+            phone,
+            address,
+        ) {
             (
                 Some(code),
                 Some(name),
@@ -225,9 +245,12 @@ impl Store {
     pub async fn region_children(&self, parent: Option<&str>) -> Result<Vec<Region>, StoreError> {
         let rows: Vec<Region> = match parent {
             Some(code) => {
-                let sql =
-                    format!("SELECT {REGION_COLS} FROM regions WHERE parent_code = $1 ORDER BY code");
-                on_read!(self, |p| { sqlx::query_as(&sql).bind(code).fetch_all(p).await? })
+                let sql = format!(
+                    "SELECT {REGION_COLS} FROM regions WHERE parent_code = $1 ORDER BY code"
+                );
+                on_read!(self, |p| {
+                    sqlx::query_as(&sql).bind(code).fetch_all(p).await?
+                })
             }
             None => {
                 let sql = format!(
@@ -243,7 +266,10 @@ impl Store {
     pub async fn regions_at(&self, level: RegionLevel) -> Result<Vec<Region>, StoreError> {
         let sql = format!("SELECT {REGION_COLS} FROM regions WHERE level = $1 ORDER BY code");
         Ok(on_read!(self, |p| {
-            sqlx::query_as(&sql).bind(level.as_str()).fetch_all(p).await?
+            sqlx::query_as(&sql)
+                .bind(level.as_str())
+                .fetch_all(p)
+                .await?
         }))
     }
 
@@ -277,7 +303,10 @@ impl Store {
     }
 
     /// Nodes by code, filtered, one page at a time.
-    pub async fn nodes(&self, f: &NodeFilter) -> Result<(Vec<Node>, Option<KeyCursor>), StoreError> {
+    pub async fn nodes(
+        &self,
+        f: &NodeFilter,
+    ) -> Result<(Vec<Node>, Option<KeyCursor>), StoreError> {
         let limit = page_size(f.limit);
         let cols = NODE_COLS
             .split(", ")
@@ -300,7 +329,9 @@ impl Store {
         params.push(Param::I(limit + 1));
         sql.push_str(&format!(" ORDER BY n.code LIMIT ${}", params.len()));
         let mut rows: Vec<Node> = on_read!(self, |p| {
-            bind_params!(sqlx::query_as(&sql), params).fetch_all(p).await?
+            bind_params!(sqlx::query_as(&sql), params)
+                .fetch_all(p)
+                .await?
         });
         let next = if rows.len() as i64 > limit {
             rows.truncate(limit as usize);
@@ -324,10 +355,11 @@ impl Store {
         let now = bazaar_domain::time::now_ms();
         in_tx!(self, |c| {
             if let Some(parent) = &n.parent_code {
-                let found: Option<String> = sqlx::query_scalar("SELECT code FROM nodes WHERE code = $1")
-                    .bind(parent)
-                    .fetch_optional(&mut *c)
-                    .await?;
+                let found: Option<String> =
+                    sqlx::query_scalar("SELECT code FROM nodes WHERE code = $1")
+                        .bind(parent)
+                        .fetch_optional(&mut *c)
+                        .await?;
                 if found.is_none() {
                     return Err(StoreError::field("parent_code", Reason::UnknownReference));
                 }

@@ -226,7 +226,11 @@ impl Store {
         Ok(rows
             .into_iter()
             .map(|row| Product {
-                skus: skus.iter().filter(|s| s.product_id == row.id).cloned().collect(),
+                skus: skus
+                    .iter()
+                    .filter(|s| s.product_id == row.id)
+                    .cloned()
+                    .collect(),
                 photos: photos
                     .iter()
                     .filter(|s| s.product_id == row.id)
@@ -274,7 +278,8 @@ impl Store {
             .collect::<Vec<_>>()
             .join(",");
         let sql = format!("{PRODUCT_SELECT} WHERE p.status = 'listed' AND p.id IN ({list})");
-        let rows: Vec<ProductRow> = on_read!(self, |p| { sqlx::query_as(&sql).fetch_all(p).await? });
+        let rows: Vec<ProductRow> =
+            on_read!(self, |p| { sqlx::query_as(&sql).fetch_all(p).await? });
         let mut products = self.attach(rows).await?;
         products.sort_by_key(|p| ids.iter().position(|i| *i == p.row.id));
         Ok(products)
@@ -298,7 +303,11 @@ impl Store {
         };
         match (actor, f.status) {
             (Some(a), Some(status)) => {
-                push(&mut sql, " AND p.status = $?", Param::S(status.as_str().into()));
+                push(
+                    &mut sql,
+                    " AND p.status = $?",
+                    Param::S(status.as_str().into()),
+                );
                 match a.role {
                     Role::Admin => {}
                     Role::Operator => push(
@@ -321,7 +330,11 @@ impl Store {
             push(&mut sql, " AND c.code = $?", Param::S(county.clone()));
         }
         if let Some(cat) = f.category {
-            push(&mut sql, " AND p.category = $?", Param::S(cat.as_str().into()));
+            push(
+                &mut sql,
+                " AND p.category = $?",
+                Param::S(cat.as_str().into()),
+            );
         }
         if let Some(gi) = &f.gi_brand {
             push(&mut sql, " AND p.gi_brand = $?", Param::S(gi.clone()));
@@ -331,7 +344,9 @@ impl Store {
         }
         push(&mut sql, " ORDER BY p.id LIMIT $?", Param::I(limit + 1));
         let rows: Vec<ProductRow> = on_read!(self, |p| {
-            bind_params!(sqlx::query_as(&sql), params).fetch_all(p).await?
+            bind_params!(sqlx::query_as(&sql), params)
+                .fetch_all(p)
+                .await?
         });
         let page = into_page(rows, limit, |r| r.id);
         Ok(Page {
@@ -343,7 +358,8 @@ impl Store {
     /// Every listed product, for building the search index.
     pub async fn search_rows(&self) -> Result<Vec<SearchRow>, StoreError> {
         let sql = format!("{PRODUCT_SELECT} WHERE p.status = 'listed' ORDER BY p.id");
-        let rows: Vec<ProductRow> = on_read!(self, |p| { sqlx::query_as(&sql).fetch_all(p).await? });
+        let rows: Vec<ProductRow> =
+            on_read!(self, |p| { sqlx::query_as(&sql).fetch_all(p).await? });
         let skus: Vec<(i64, String)> = on_read!(self, |p| {
             sqlx::query_as("SELECT product_id, code FROM skus ORDER BY id")
                 .fetch_all(p)
@@ -408,7 +424,15 @@ impl Store {
         }
         let listed_by = (actor.role == Role::Agent).then_some(actor.user_id);
         let id = self
-            .insert_product(None, seller_id, fields, skus, ProductStatus::Draft, listed_by, Some(actor.user_id))
+            .insert_product(
+                None,
+                seller_id,
+                fields,
+                skus,
+                ProductStatus::Draft,
+                listed_by,
+                Some(actor.user_id),
+            )
             .await?;
         self.product(id).await
     }
@@ -469,7 +493,10 @@ impl Store {
                 }
             };
             for (i, s) in skus.iter().enumerate() {
-                let scode = s.code.clone().unwrap_or_else(|| format!("{pcode}-{}", i + 1));
+                let scode = s
+                    .code
+                    .clone()
+                    .unwrap_or_else(|| format!("{pcode}-{}", i + 1));
                 let r = sqlx::query(
                     "INSERT INTO skus (code, product_id, spec, price_fen, weight_g, volume_cm3, \
                      barcode, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
@@ -486,7 +513,10 @@ impl Store {
                 .await;
                 match r {
                     Err(e) if StoreError::is_unique_violation(&e) => {
-                        return Err(StoreError::field(&format!("skus[{i}].code"), Reason::Duplicate));
+                        return Err(StoreError::field(
+                            &format!("skus[{i}].code"),
+                            Reason::Duplicate,
+                        ));
                     }
                     r => r?,
                 };
@@ -523,7 +553,12 @@ impl Store {
                 .region(&f.village_code)
                 .await
                 .map_err(|_| StoreError::field("village_code", Reason::UnknownReference))?;
-            if v.level != "village" || !actor.can_edit(Target { region_path: &v.path, ..p.row.target() }) {
+            if v.level != "village"
+                || !actor.can_edit(Target {
+                    region_path: &v.path,
+                    ..p.row.target()
+                })
+            {
                 return Err(StoreError::field("village_code", Reason::Inconsistent));
             }
         }
@@ -576,9 +611,8 @@ impl Store {
         }
         let reason = bazaar_domain::error::optional_text("reason", reason.unwrap_or(""), 500)
             .map_err(|e| StoreError::Invalid(vec![e]))?;
-        if action.needs_reason() && reason.is_none() && actor.can_review(t) && !actor.can_edit(t)
-            || (action == ProductAction::Reject && reason.is_none())
-        {
+        // Reviewers always say why; an owner taking its own product off sale need not.
+        if action.needs_reason() && reason.is_none() && actor.can_review(t) {
             return Err(StoreError::field("reason", Reason::Required));
         }
         let from = ProductStatus::parse("status", &p.row.status)
@@ -634,13 +668,22 @@ impl Store {
     }
 
     /// Adds a SKU to a product the caller may edit.
-    pub async fn add_sku(&self, actor: &Actor, product_id: i64, sku: &NewSku) -> Result<Sku, StoreError> {
+    pub async fn add_sku(
+        &self,
+        actor: &Actor,
+        product_id: i64,
+        sku: &NewSku,
+    ) -> Result<Sku, StoreError> {
         let p = self.product_for(Some(actor), product_id).await?;
         if !actor.can_edit(p.row.target()) {
             return Err(StoreError::Forbidden);
         }
         let now = now_ms();
-        let pcode = p.row.code.clone().unwrap_or_else(|| format!("P{product_id:06}"));
+        let pcode = p
+            .row
+            .code
+            .clone()
+            .unwrap_or_else(|| format!("P{product_id:06}"));
         let scode = sku
             .code
             .clone()
@@ -692,7 +735,12 @@ impl Store {
     }
 
     /// Replaces a SKU's fields (its code stays).
-    pub async fn update_sku(&self, actor: &Actor, id: i64, f: &SkuFields) -> Result<Sku, StoreError> {
+    pub async fn update_sku(
+        &self,
+        actor: &Actor,
+        id: i64,
+        f: &SkuFields,
+    ) -> Result<Sku, StoreError> {
         let sku = self.sku(id).await?;
         let p = self.product_for(Some(actor), sku.product_id).await?;
         if !actor.can_edit(p.row.target()) {
@@ -737,7 +785,10 @@ impl Store {
             return Err(StoreError::Forbidden);
         }
         if p.photos.len() >= 12 {
-            return Err(StoreError::Invalid(vec![FieldError::new("photo", Reason::OutOfRange)]));
+            return Err(StoreError::Invalid(vec![FieldError::new(
+                "photo",
+                Reason::OutOfRange,
+            )]));
         }
         let now = now_ms();
         let pos = p.photos.len() as i64;
@@ -790,7 +841,8 @@ impl Store {
         &self,
         entity: &str,
         id: i64,
-    ) -> Result<Vec<(Option<String>, String, Option<String>, Option<String>, i64)>, StoreError> {
+    ) -> Result<Vec<(Option<String>, String, Option<String>, Option<String>, i64)>, StoreError>
+    {
         Ok(on_read!(self, |p| {
             sqlx::query_as(
                 "SELECT h.from_status, h.to_status, u.username, h.reason, h.at FROM status_history h \

@@ -2,10 +2,10 @@
 
 use crate::page::{Cursor, Page, Param, into_page, page_size};
 use crate::{Store, StoreError, bind_params, in_tx, on_read};
+use bazaar_domain::Reason;
 use bazaar_domain::people::{Actor, Role, Target};
 use bazaar_domain::seller::{NewSeller, SellerDecision, SellerStatus, seller_transition};
 use bazaar_domain::time::now_ms;
-use bazaar_domain::Reason;
 use serde::Serialize;
 
 /// A seller as stored, with where it is.
@@ -92,7 +92,11 @@ impl Store {
     }
 
     /// The sellers the caller may see, newest last, one page at a time.
-    pub async fn sellers(&self, actor: &Actor, f: &SellerFilter) -> Result<Page<Seller>, StoreError> {
+    pub async fn sellers(
+        &self,
+        actor: &Actor,
+        f: &SellerFilter,
+    ) -> Result<Page<Seller>, StoreError> {
         let limit = page_size(f.limit);
         let mut sql = format!("{SELLER_SELECT} WHERE s.id > $1");
         let mut params = vec![Param::I(f.cursor.0)];
@@ -116,7 +120,9 @@ impl Store {
         params.push(Param::I(limit + 1));
         sql.push_str(&format!(" ORDER BY s.id LIMIT ${}", params.len()));
         let rows: Vec<Seller> = on_read!(self, |p| {
-            bind_params!(sqlx::query_as(&sql), params).fetch_all(p).await?
+            bind_params!(sqlx::query_as(&sql), params)
+                .fetch_all(p)
+                .await?
         });
         Ok(into_page(rows, limit, |s| s.id))
     }
@@ -141,7 +147,9 @@ impl Store {
             SellerStatus::Approved
         };
         let registered_by = (actor.role == Role::Agent).then_some(actor.user_id);
-        let id = self.insert_seller(s, status, registered_by, Some(actor.user_id)).await?;
+        let id = self
+            .insert_seller(s, status, registered_by, Some(actor.user_id))
+            .await?;
         self.seller(id).await
     }
 
@@ -213,10 +221,11 @@ impl Store {
             return Err(StoreError::field("reason", Reason::Required));
         }
         let from = SellerStatus::from_db(&s.status).ok_or(StoreError::NotFound)?;
-        let to = seller_transition(from, decision).ok_or_else(|| StoreError::InvalidTransition {
-            from: from.as_str().into(),
-            action: format!("{decision:?}").to_lowercase(),
-        })?;
+        let to =
+            seller_transition(from, decision).ok_or_else(|| StoreError::InvalidTransition {
+                from: from.as_str().into(),
+                action: format!("{decision:?}").to_lowercase(),
+            })?;
         let now = now_ms();
         in_tx!(self, |c| {
             // Conditional on the status read above: a concurrent decision makes this a no-op.

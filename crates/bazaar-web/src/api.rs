@@ -102,7 +102,10 @@ pub async fn create_session(
 }
 
 /// `DELETE /api/v1/sessions`: revokes the presented token.
-pub async fn delete_session(State(s): State<AppState>, caller: Caller) -> Result<StatusCode, ApiError> {
+pub async fn delete_session(
+    State(s): State<AppState>,
+    caller: Caller,
+) -> Result<StatusCode, ApiError> {
     caller.require()?;
     if let Some(t) = &caller.token {
         s.store.revoke_token(t).await?;
@@ -142,15 +145,22 @@ pub async fn nodes(
         limit: limit(&caller, &q)?,
     };
     let (mut rows, next) = s.store.nodes(&f).await.map_err(|err| match err {
-        bazaar_store::StoreError::NotFound => ApiError::field("region", "unknown_reference").in_english(e),
+        bazaar_store::StoreError::NotFound => {
+            ApiError::field("region", "unknown_reference").in_english(e)
+        }
         other => other.into(),
     })?;
     if caller.actor.is_none() {
         for n in &mut rows {
-            n.contact_phone = n.contact_phone.as_deref().map(bazaar_domain::text::mask_phone);
+            n.contact_phone = n
+                .contact_phone
+                .as_deref()
+                .map(bazaar_domain::text::mask_phone);
         }
     }
-    Ok(Json(json!({"items": rows, "next_cursor": next.map(|c| c.encode())})))
+    Ok(Json(
+        json!({"items": rows, "next_cursor": next.map(|c| c.encode())}),
+    ))
 }
 
 /// Product JSON: the shape of `GET /api/v1/products/{id}` and of list items.
@@ -220,10 +230,13 @@ pub async fn products(
             gi_brand,
             poverty,
         };
-        let hits = s.search().search(text, &filters, offset, per).map_err(|err| {
-            tracing::error!(error = %err, "search failed");
-            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal")
-        })?;
+        let hits = s
+            .search()
+            .search(text, &filters, offset, per)
+            .map_err(|err| {
+                tracing::error!(error = %err, "search failed");
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal")
+            })?;
         let items = s.store.listed_products_by_ids(&hits.ids).await?;
         let next = (offset + per < hits.total).then(|| Cursor((offset + per) as i64).encode());
         return Ok(Json(json!({
@@ -331,10 +344,9 @@ pub async fn sellers(
     let actor = caller.require()?;
     let status = match param(&q, "status") {
         None => None,
-        Some(v) => Some(
-            SellerStatus::from_db(v)
-                .ok_or_else(|| ApiError::field("status", "unknown_choice").in_english(caller.english))?,
-        ),
+        Some(v) => Some(SellerStatus::from_db(v).ok_or_else(|| {
+            ApiError::field("status", "unknown_choice").in_english(caller.english)
+        })?),
     };
     let cursor = Cursor::parse("cursor", param(&q, "cursor"))
         .map_err(|_| ApiError::field("cursor", "invalid_format").in_english(caller.english))?;
@@ -349,7 +361,9 @@ pub async fn sellers(
             },
         )
         .await?;
-    Ok(Json(json!({"items": page.items, "next_cursor": page.next.map(|c| c.encode())})))
+    Ok(Json(
+        json!({"items": page.items, "next_cursor": page.next.map(|c| c.encode())}),
+    ))
 }
 
 /// `GET /api/v1/sellers/{id}`.

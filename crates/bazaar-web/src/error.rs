@@ -54,17 +54,32 @@ impl ApiError {
 /// The message of an error code, in Chinese or English.
 pub fn message(code: &str, english: bool) -> &'static str {
     let (zh, en) = match code {
-        "invalid_input" => ("输入有误，请检查标出的字段", "The input is invalid; check the named field"),
-        "invalid_json" => ("请求体不是有效的 JSON", "The request body is not valid JSON"),
+        "invalid_input" => (
+            "输入有误，请检查标出的字段",
+            "The input is invalid; check the named field",
+        ),
+        "invalid_json" => (
+            "请求体不是有效的 JSON",
+            "The request body is not valid JSON",
+        ),
         "unauthenticated" => ("请先登录", "Please sign in first"),
         "bad_credentials" => ("用户名或密码错误", "Wrong username or password"),
-        "too_many_attempts" => ("尝试次数过多，请 15 分钟后再试", "Too many attempts; try again in 15 minutes"),
+        "too_many_attempts" => (
+            "尝试次数过多，请 15 分钟后再试",
+            "Too many attempts; try again in 15 minutes",
+        ),
         "forbidden" => ("您没有权限执行此操作", "You may not do this"),
         "not_found" => ("未找到", "Not found"),
-        "invalid_transition" => ("当前状态下不能执行此操作", "This action is not allowed in the current status"),
+        "invalid_transition" => (
+            "当前状态下不能执行此操作",
+            "This action is not allowed in the current status",
+        ),
         "seller_not_approved" => ("卖家尚未通过审核", "The seller is not approved yet"),
         "product_has_no_skus" => ("商品至少需要一个规格", "The product needs at least one SKU"),
-        "invalid_csv" => ("CSV 文件有错误，未导入任何内容", "The CSV file has errors; nothing was imported"),
+        "invalid_csv" => (
+            "CSV 文件有错误，未导入任何内容",
+            "The CSV file has errors; nothing was imported",
+        ),
         _ => ("服务器内部错误", "Internal server error"),
     };
     if english { en } else { zh }

@@ -91,7 +91,10 @@ async fn build_index(store: &Store) -> anyhow_free::Result<SearchIndex> {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(api::healthz))
-        .route("/api/v1/sessions", post(api::create_session).delete(api::delete_session))
+        .route(
+            "/api/v1/sessions",
+            post(api::create_session).delete(api::delete_session),
+        )
         .route("/api/v1/me", get(api::me))
         .route("/api/v1/regions", get(api::regions))
         .route("/api/v1/nodes", get(api::nodes))

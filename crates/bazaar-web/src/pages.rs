@@ -121,9 +121,16 @@ pub async fn home(
         Ok(p) => p,
         Err(e) => return internal(e),
     };
-    let mut body = format!("<h1>{}</h1><ul class=\"g\">", tr(en, "地方馆", "County pavilions"));
+    let mut body = format!(
+        "<h1>{}</h1><ul class=\"g\">",
+        tr(en, "地方馆", "County pavilions")
+    );
     for p in pavilions {
-        let name = if en { p.name_en.clone().unwrap_or(p.name.clone()) } else { p.name.clone() };
+        let name = if en {
+            p.name_en.clone().unwrap_or(p.name.clone())
+        } else {
+            p.name.clone()
+        };
         body.push_str(&format!(
             "<li><a href=\"/pavilions/{}{}\">{}</a><br><small>{} · {} {}</small></li>",
             esc(&p.code),
@@ -149,7 +156,16 @@ pub async fn pavilion(
     let county = match s.store.region(&code).await {
         Ok(r) if r.level == "county" => r,
         Ok(_) | Err(StoreError::NotFound) => {
-            return (StatusCode::NOT_FOUND, layout(en, "404", "", tr(en, "<p>未找到该地方馆</p>", "<p>No such pavilion</p>"))).into_response();
+            return (
+                StatusCode::NOT_FOUND,
+                layout(
+                    en,
+                    "404",
+                    "",
+                    tr(en, "<p>未找到该地方馆</p>", "<p>No such pavilion</p>"),
+                ),
+            )
+                .into_response();
         }
         Err(e) => return internal(e),
     };
@@ -162,8 +178,17 @@ pub async fn pavilion(
         Ok(p) => p,
         Err(e) => return internal(e),
     };
-    let name = if en { county.name_en.clone().unwrap_or(county.name.clone()) } else { county.name.clone() };
-    let body = format!("<h1>{} {}</h1>{}", esc(&name), tr(en, "地方馆", "pavilion"), product_cards(en, &page.items));
+    let name = if en {
+        county.name_en.clone().unwrap_or(county.name.clone())
+    } else {
+        county.name.clone()
+    };
+    let body = format!(
+        "<h1>{} {}</h1>{}",
+        esc(&name),
+        tr(en, "地方馆", "pavilion"),
+        product_cards(en, &page.items)
+    );
     layout(en, &name, "", &body).into_response()
 }
 
@@ -207,7 +232,11 @@ pub async fn search(
             ));
         }
     } else if !text.is_empty() {
-        body.push_str(&format!("<p>{} {}</p>", hits.total, tr(en, "个结果", "results")));
+        body.push_str(&format!(
+            "<p>{} {}</p>",
+            hits.total,
+            tr(en, "个结果", "results")
+        ));
     }
     body.push_str(&product_cards(en, &items));
     layout(en, tr(en, "搜索", "Search"), &text, &body).into_response()
@@ -234,9 +263,20 @@ pub async fn product(
 ) -> Response {
     let en = english(&h, &q);
     let not_found = || {
-        (StatusCode::NOT_FOUND, layout(en, "404", "", tr(en, "<p>未找到该商品</p>", "<p>No such product</p>"))).into_response()
+        (
+            StatusCode::NOT_FOUND,
+            layout(
+                en,
+                "404",
+                "",
+                tr(en, "<p>未找到该商品</p>", "<p>No such product</p>"),
+            ),
+        )
+            .into_response()
     };
-    let Ok(id) = id.parse::<i64>() else { return not_found() };
+    let Ok(id) = id.parse::<i64>() else {
+        return not_found();
+    };
     let p = match s.store.product_for(None, id).await {
         Ok(p) => p,
         Err(StoreError::NotFound) => return not_found(),
@@ -248,13 +288,23 @@ pub async fn product(
         body.push_str(&format!("<p><i>{}</i></p>", esc(n)));
     }
     if let Some(gi) = &r.gi_brand {
-        body.push_str(&format!("<span class=\"tag\">{} {}</span>", tr(en, "地理标志", "GI brand"), esc(gi)));
+        body.push_str(&format!(
+            "<span class=\"tag\">{} {}</span>",
+            tr(en, "地理标志", "GI brand"),
+            esc(gi)
+        ));
     }
     if r.is_poverty_alleviation() {
-        body.push_str(&format!("<span class=\"tag\">{}</span>", tr(en, "扶贫产品", "Poverty alleviation")));
+        body.push_str(&format!(
+            "<span class=\"tag\">{}</span>",
+            tr(en, "扶贫产品", "Poverty alleviation")
+        ));
     }
     if r.cold_chain {
-        body.push_str(&format!("<span class=\"tag\">{}</span>", tr(en, "冷链", "Cold chain")));
+        body.push_str(&format!(
+            "<span class=\"tag\">{}</span>",
+            tr(en, "冷链", "Cold chain")
+        ));
     }
     body.push_str(&format!(
         "<p>{}: {} · {} · {}</p><p>{}: {}</p>",
@@ -279,7 +329,12 @@ pub async fn product(
     }
     body.push_str("</ul>");
     if let Some(days) = r.shelf_life_days {
-        body.push_str(&format!("<p>{}: {} {}</p>", tr(en, "保质期", "Shelf life"), days, tr(en, "天", "days")));
+        body.push_str(&format!(
+            "<p>{}: {} {}</p>",
+            tr(en, "保质期", "Shelf life"),
+            days,
+            tr(en, "天", "days")
+        ));
     }
     layout(en, &r.name, "", &body).into_response()
 }

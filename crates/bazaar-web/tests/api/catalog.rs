@@ -1,0 +1,184 @@
+use crate::TestApp;
+use axum::http::{Method, StatusCode};
+use serde_json::json;
+
+#[tokio::test]
+async fn bad_patches_name_the_field_and_change_nothing() {
+    let t = TestApp::spawn().await;
+    let asim = t.login("seller-asim").await;
+    let id = t.product_id("阿西木土蜂蜜").await;
+    let (s, v) = t
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/products/{id}"),
+            Some(&asim),
+            Some(json!({"category": "sweets", "name": "新名字", "shelf_life_days": 99999})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(v["error"]["code"], "invalid_input");
+    let fields: Vec<_> = v["error"]["details"]
+        .as_array()
+        .expect("details")
+        .iter()
+        .map(|d| d["field"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(fields, ["category", "shelf_life_days"]);
+    let (_, p) = t
+        .call(Method::GET, &format!("/api/v1/products/{id}"), None, None)
+        .await;
+    assert_eq!(p["name"], "阿西木土蜂蜜");
+    let (s, v) = t
+        .raw(
+            Method::PATCH,
+            &format!("/api/v1/products/{id}"),
+            Some(&asim),
+            None,
+            &[("content-type", "application/json")],
+        )
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        String::from_utf8_lossy(&v)
+    );
+    // English messages on request, same code.
+    let (_, v) = t
+        .raw(
+            Method::GET,
+            "/api/v1/products?limit=0",
+            None,
+            None,
+            &[("accept-language", "en")],
+        )
+        .await;
+    let v: serde_json::Value = serde_json::from_slice(&v).expect("json");
+    assert_eq!(v["error"]["code"], "invalid_input");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .expect("msg")
+            .starts_with("The input")
+    );
+}
+
+#[tokio::test]
+async fn review_lifecycle_delists_and_relists_with_reasons() {
+    let t = TestApp::spawn().await;
+    let op = t.login("op-bohu").await;
+    let (_, v) = t
+        .call(Method::GET, "/api/v1/products?county=652829", None, None)
+        .await;
+    let id = v["items"][0]["id"].as_i64().expect("id");
+    let name = v["items"][0]["name"].as_str().expect("name").to_string();
+    let url = format!("/api/v1/products/{id}/actions");
+    // An operator must give a reason to delist.
+    let (s, v) = t
+        .call(
+            Method::POST,
+            &url,
+            Some(&op),
+            Some(json!({"action": "delist"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(v["error"]["field"], "reason");
+    let (s, v) = t
+        .call(
+            Method::POST,
+            &url,
+            Some(&op),
+            Some(json!({"action": "delist", "reason": "抽检不合格"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["status"], "delisted");
+    // Gone from the public catalog and search, invisible to anonymous callers.
+    let (s, _) = t
+        .call(Method::GET, &format!("/api/v1/products/{id}"), None, None)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (_, found) = t
+        .call(
+            Method::GET,
+            &format!("/api/v1/products?q={}", urlencode(&name)),
+            None,
+            None,
+        )
+        .await;
+    assert!(
+        found["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .all(|p| p["id"] != id)
+    );
+    // Approving from delisted is an illegal transition.
+    let (s, v) = t
+        .call(
+            Method::POST,
+            &url,
+            Some(&op),
+            Some(json!({"action": "approve"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    assert_eq!(v["error"]["code"], "invalid_transition");
+    let (s, _) = t
+        .call(
+            Method::POST,
+            &url,
+            Some(&op),
+            Some(json!({"action": "submit"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, v) = t
+        .call(
+            Method::POST,
+            &url,
+            Some(&op),
+            Some(json!({"action": "reject"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    let (s, v) = t
+        .call(
+            Method::POST,
+            &url,
+            Some(&op),
+            Some(json!({"action": "approve"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["status"], "listed");
+    let (s, _) = t
+        .call(Method::GET, &format!("/api/v1/products/{id}"), None, None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    // Another county's operator cannot act on it.
+    let litang = t.login("op-litang").await;
+    let (s, _) = t
+        .call(
+            Method::POST,
+            &url,
+            Some(&litang),
+            Some(json!({"action": "delist", "reason": "x"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, v) = t
+        .call(
+            Method::POST,
+            &url,
+            Some(&op),
+            Some(json!({"action": "fly"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes().map(|b| format!("%{b:02X}")).collect()
+}

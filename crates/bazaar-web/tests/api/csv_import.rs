@@ -1,0 +1,67 @@
+use crate::TestApp;
+use bazaar_store::StoreError;
+
+#[tokio::test]
+async fn a_bad_file_is_rejected_whole_with_every_bad_row() {
+    let t = TestApp::spawn().await;
+    let store = &t.state.store;
+    let before = store.export_nodes(None).await.expect("export");
+    let file = "code,name,kind,region_code,parent_code,lat,lng,opens,closes\n\
+                VP-NEW-1,新服务点,village_point,652829200201,TS-652829200,41.9,86.7,09:00,20:00\n\
+                VP-NEW-2,坏服务点,village_spot,652829200201,,41.9,86.7,09:00,20:00\n\
+                VP-NEW-3,无地区,village_point,999999999999,,91,86.7,20:00,09:00\n";
+    match store.import_nodes(None, file.as_bytes()).await {
+        Err(StoreError::Csv(rows)) => {
+            let got: Vec<_> = rows
+                .iter()
+                .map(|r| (r.line, r.column.as_str(), r.reason.as_str()))
+                .collect();
+            assert_eq!(
+                got,
+                [
+                    (3, "kind", "unknown_choice"),
+                    (4, "lat", "out_of_range"),
+                    (4, "closes", "inconsistent"),
+                ]
+            );
+        }
+        other => panic!("expected CSV errors, got {other:?}"),
+    }
+    assert_eq!(store.export_nodes(None).await.expect("export"), before);
+    // Export then import again: the same network, all updates.
+    let s = store
+        .import_nodes(None, before.as_bytes())
+        .await
+        .expect("round trip");
+    assert_eq!(s.created, 0);
+    assert!(s.updated > 100);
+    let regions = store.export_regions(None).await.expect("regions");
+    let s = store
+        .import_regions(None, regions.as_bytes())
+        .await
+        .expect("round trip");
+    assert_eq!(s.created, 0);
+    // An operator may not import outside its county.
+    let op = store
+        .actor_by_token(
+            &store
+                .login(
+                    "op-bohu",
+                    "bazaar-demo",
+                    "t",
+                    bazaar_store::auth::TokenKind::Api,
+                )
+                .await
+                .expect("login")
+                .0,
+            bazaar_store::auth::TokenKind::Api,
+        )
+        .await
+        .expect("actor")
+        .expect("some");
+    let outside = "code,name,kind,region_code\nVP-X,理塘点,village_point,513334\n";
+    match store.import_nodes(Some(&op), outside.as_bytes()).await {
+        Err(StoreError::Csv(rows)) => assert_eq!(rows[0].reason, "out_of_scope"),
+        other => panic!("expected out_of_scope, got {other:?}"),
+    }
+}

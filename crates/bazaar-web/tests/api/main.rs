@@ -1,0 +1,187 @@
+//! HTTP integration tests: one binary, run on SQLite by default and on PostgreSQL when
+//! `BAZAAR_TEST_DATABASE_URL` is set (each test gets its own fresh database with demo data).
+
+mod catalog;
+mod csv_import;
+mod rights;
+mod storefront;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use bazaar_store::Store;
+use bazaar_web::{AppState, router};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use sqlx::Connection;
+use std::sync::atomic::{AtomicU32, Ordering};
+use tower::ServiceExt;
+
+static N: AtomicU32 = AtomicU32::new(0);
+
+/// A running app on a fresh database.
+pub struct TestApp {
+    pub app: Router,
+    pub state: AppState,
+    drop_db: Option<(String, String)>,
+    sqlite_file: Option<std::path::PathBuf>,
+}
+
+fn unique() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!(
+        "{}_{}_{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst),
+        nanos
+    )
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        let (url, drop_db, sqlite_file) = match std::env::var("BAZAAR_TEST_DATABASE_URL") {
+            Ok(base) if !base.is_empty() => {
+                let name = format!("bazaar_t_{}", unique());
+                let mut c = sqlx::PgConnection::connect(&base)
+                    .await
+                    .expect("BAZAAR_TEST_DATABASE_URL is set but PostgreSQL is not reachable");
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&mut c)
+                    .await
+                    .expect("create test database");
+                let cut = base.rfind('/').expect("database URL has a path");
+                let url = format!("{}/{name}", &base[..cut]);
+                (url, Some((base, name)), None)
+            }
+            _ => {
+                let f = std::env::temp_dir().join(format!("bazaar-test-{}.db", unique()));
+                (format!("sqlite:{}", f.display()), None, Some(f))
+            }
+        };
+        let store = Store::connect(&url, true).await.expect("connect");
+        store.migrate().await.expect("migrate");
+        store.load_demo().await.expect("demo");
+        let state = AppState::new(store).await.expect("state");
+        TestApp {
+            app: router(state.clone()),
+            state,
+            drop_db,
+            sqlite_file,
+        }
+    }
+
+    pub async fn call(
+        &self,
+        method: Method,
+        uri: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let (status, bytes) = self.raw(method, uri, token, body, &[]).await;
+        let v = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        (status, v)
+    }
+
+    pub async fn raw(
+        &self,
+        method: Method,
+        uri: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> (StatusCode, Vec<u8>) {
+        let mut b = Request::builder().method(method).uri(uri);
+        if let Some(t) = token {
+            b = b.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        for (k, v) in headers {
+            b = b.header(*k, *v);
+        }
+        let req = match body {
+            Some(v) => b
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(v.to_string())),
+            None => b.body(Body::empty()),
+        }
+        .expect("request");
+        let res = self.app.clone().oneshot(req).await.expect("response");
+        let status = res.status();
+        let bytes = res
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes()
+            .to_vec();
+        (status, bytes)
+    }
+
+    pub async fn login(&self, user: &str) -> String {
+        let (s, v) = self
+            .call(
+                Method::POST,
+                "/api/v1/sessions",
+                None,
+                Some(serde_json::json!({"username": user, "password": "bazaar-demo"})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        v["token"].as_str().expect("token").to_string()
+    }
+
+    /// The id of the listed product with this exact name.
+    pub async fn product_id(&self, name: &str) -> i64 {
+        let mut cursor = String::new();
+        loop {
+            let (_, v) = self
+                .call(
+                    Method::GET,
+                    &format!("/api/v1/products?limit=100&cursor={cursor}"),
+                    None,
+                    None,
+                )
+                .await;
+            for p in v["items"].as_array().expect("items") {
+                if p["name"] == name {
+                    return p["id"].as_i64().expect("id");
+                }
+            }
+            match v["next_cursor"].as_str() {
+                Some(c) => cursor = c.to_string(),
+                None => panic!("no product named {name}"),
+            }
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(f) = &self.sqlite_file {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", f.display()));
+            }
+        }
+        if let Some((base, name)) = self.drop_db.take() {
+            let _ = std::thread::spawn(move || {
+                let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                else {
+                    return;
+                };
+                rt.block_on(async {
+                    if let Ok(mut c) = sqlx::PgConnection::connect(&base).await {
+                        let _ =
+                            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                                .execute(&mut c)
+                                .await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}

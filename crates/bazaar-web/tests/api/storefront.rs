@@ -1,0 +1,149 @@
+use crate::TestApp;
+use axum::http::{Method, StatusCode};
+
+fn names(v: &serde_json::Value) -> Vec<String> {
+    v["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|p| p["name"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn search_finds_honey_by_chinese_pinyin_and_initials() {
+    let t = TestApp::spawn().await;
+    for q in ["%E8%9C%82%E8%9C%9C", "fengmi", "fm"] {
+        let (s, v) = t
+            .call(Method::GET, &format!("/api/v1/products?q={q}"), None, None)
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        let n = names(&v);
+        assert!(n.iter().any(|x| x == "阿西木土蜂蜜"), "{q}: {n:?}");
+        assert!(n.iter().any(|x| x.contains("罗布麻蜂蜜")), "{q}: {n:?}");
+        assert_eq!(v["relaxed"], false);
+    }
+    // A typo gives suggestions rather than nothing.
+    let (_, v) = t
+        .call(Method::GET, "/api/v1/products?q=fengmu", None, None)
+        .await;
+    assert_eq!(v["relaxed"], true);
+    assert!(!v["suggestions"].as_array().expect("suggestions").is_empty());
+}
+
+#[tokio::test]
+async fn listing_filters_and_pages() {
+    let t = TestApp::spawn().await;
+    let (_, v) = t
+        .call(Method::GET, "/api/v1/products?county=513325", None, None)
+        .await;
+    let n = names(&v);
+    assert!(n.iter().any(|x| x == "雅江松茸"), "{n:?}");
+    for p in v["items"].as_array().expect("items") {
+        assert_eq!(p["county_code"], "513325");
+        assert!(p["skus"][0]["price_fen"].as_i64().expect("price") > 0);
+    }
+    let (_, p1) = t
+        .call(Method::GET, "/api/v1/products?limit=10", None, None)
+        .await;
+    assert_eq!(p1["items"].as_array().expect("items").len(), 10);
+    let c = p1["next_cursor"].as_str().expect("cursor");
+    let (_, p2) = t
+        .call(
+            Method::GET,
+            &format!("/api/v1/products?limit=10&cursor={c}"),
+            None,
+            None,
+        )
+        .await;
+    assert_ne!(p1["items"][0]["id"], p2["items"][0]["id"]);
+    let (_, all) = t
+        .call(Method::GET, "/api/v1/products?limit=100", None, None)
+        .await;
+    assert!(all["items"].as_array().expect("items").len() >= 40);
+}
+
+#[tokio::test]
+async fn bad_query_strings_are_400_with_the_field() {
+    let t = TestApp::spawn().await;
+    for (q, field) in [
+        ("limit=0", "limit"),
+        ("limit=abc", "limit"),
+        ("cursor=zzz", "cursor"),
+        ("category=sweets", "category"),
+        ("poverty=maybe", "poverty"),
+    ] {
+        let (s, v) = t
+            .call(Method::GET, &format!("/api/v1/products?{q}"), None, None)
+            .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{q}");
+        assert_eq!(v["error"]["code"], "invalid_input");
+        assert_eq!(v["error"]["field"], field);
+        assert!(v["error"]["message"].as_str().is_some());
+    }
+    let (s, v) = t
+        .call(Method::GET, "/api/v1/products/99999999", None, None)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert_eq!(v["error"]["code"], "not_found");
+    let (s, _) = t
+        .call(Method::GET, "/api/v1/products/abc", None, None)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn pages_render_light_and_in_english() {
+    let t = TestApp::spawn().await;
+    let (s, home) = t.raw(Method::GET, "/", None, None, &[]).await;
+    assert_eq!(s, StatusCode::OK);
+    let home = String::from_utf8(home).expect("utf8");
+    assert!(home.contains("地方馆") && home.contains("博湖县"));
+    let id = t.product_id("阿西木土蜂蜜").await;
+    let (s, page) = t
+        .raw(Method::GET, &format!("/products/{id}"), None, None, &[])
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        page.len() < 100 * 1024,
+        "product page is {} bytes",
+        page.len()
+    );
+    let page = String::from_utf8(page).expect("utf8");
+    assert!(page.contains("阿西木土蜂蜜") && page.contains("产地"));
+    let (_, en) = t
+        .raw(
+            Method::GET,
+            &format!("/products/{id}?lang=en"),
+            None,
+            None,
+            &[],
+        )
+        .await;
+    assert!(String::from_utf8(en).expect("utf8").contains("Origin"));
+    let (_, en) = t
+        .raw(
+            Method::GET,
+            &format!("/products/{id}"),
+            None,
+            None,
+            &[("accept-language", "en-US,en")],
+        )
+        .await;
+    assert!(String::from_utf8(en).expect("utf8").contains("Producer"));
+    let (s, search) = t
+        .raw(Method::GET, "/search?q=fengmi", None, None, &[])
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        String::from_utf8(search)
+            .expect("utf8")
+            .contains("阿西木土蜂蜜")
+    );
+    let (s, _) = t
+        .raw(Method::GET, "/products/424242", None, None, &[])
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = t.raw(Method::GET, "/healthz", None, None, &[]).await;
+    assert_eq!(s, StatusCode::OK);
+}
