@@ -217,6 +217,25 @@ pub fn redact_url(url: &str) -> String {
 mod tests {
     use super::*;
 
+    #[tokio::test]
+    async fn mistyped_urls_are_errors_not_new_databases() {
+        let missing = std::env::temp_dir().join("bazaar-no-such-dir/x.db");
+        let url = format!("sqlite:{}", missing.display());
+        assert!(matches!(
+            Store::connect(&url, false).await,
+            Err(StoreError::Config(_))
+        ));
+        assert!(!missing.exists());
+        assert!(matches!(
+            Store::connect("postgress://u@h/db", false).await,
+            Err(StoreError::Config(_))
+        ));
+        assert!(matches!(
+            Store::connect("sqlite::memory:", false).await,
+            Err(StoreError::Config(_))
+        ));
+    }
+
     #[test]
     fn redacts_passwords() {
         assert_eq!(
