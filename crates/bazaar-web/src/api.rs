@@ -8,12 +8,14 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use bazaar_domain::catalog::{Category, ProductAction, ProductPatch};
+use bazaar_domain::catalog::{Category, ProductAction, ProductInput, ProductPatch, SkuInput};
 use bazaar_domain::network::NodeKind;
+use bazaar_domain::seller::SellerInput;
 use bazaar_domain::seller::{SellerDecision, SellerStatus};
 use bazaar_search::Filters;
 use bazaar_store::auth::TokenKind;
 use bazaar_store::network::NodeFilter;
+use bazaar_store::products::NewSku;
 use bazaar_store::products::{Product, ProductFilter};
 use bazaar_store::sellers::SellerFilter;
 use bazaar_store::{Cursor, KeyCursor};
@@ -408,4 +410,82 @@ pub async fn decide_seller(
         .await
         .map_err(|e| ApiError::from(e).in_english(caller.english))?;
     Ok(Json(json!(seller)))
+}
+
+/// `POST /api/v1/sellers`: registers a seller. Operators and admins create approved sellers in
+/// their region; a station agent registers a villager of its area as a pending application.
+pub async fn create_seller(
+    State(s): State<AppState>,
+    caller: Caller,
+    b: Result<Json<SellerInput>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let actor = caller.require()?.clone();
+    let input = body(&caller, b)?;
+    let new = input.parse().map_err(|e| {
+        ApiError::from(bazaar_store::StoreError::Invalid(e)).in_english(caller.english)
+    })?;
+    let seller = s
+        .store
+        .create_seller(&actor, &new)
+        .await
+        .map_err(|e| ApiError::from(e).in_english(caller.english))?;
+    Ok((StatusCode::CREATED, Json(json!(seller))).into_response())
+}
+
+/// Body of `POST /api/v1/products`.
+#[derive(Debug, Deserialize)]
+pub struct CreateProductBody {
+    /// The producer.
+    pub seller_id: i64,
+    /// Product fields.
+    #[serde(flatten)]
+    pub product: ProductInput,
+    /// SKUs (at least one before it can be submitted).
+    #[serde(default)]
+    pub skus: Vec<SkuInput>,
+}
+
+/// `POST /api/v1/products`: creates a draft product with its SKUs (the seller itself, a station
+/// agent for a villager of its area, or an operator in scope).
+pub async fn create_product(
+    State(s): State<AppState>,
+    caller: Caller,
+    b: Result<Json<CreateProductBody>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let actor = caller.require()?.clone();
+    let b = body(&caller, b)?;
+    let e = caller.english;
+    let seller = s
+        .store
+        .seller(b.seller_id)
+        .await
+        .map_err(|_| ApiError::field("seller_id", "unknown_reference").in_english(e))?;
+    let mut errs = Vec::new();
+    let fields = b
+        .product
+        .parse(Some(&seller.village_code))
+        .map_err(|x| errs.extend(x))
+        .ok();
+    let mut skus = Vec::new();
+    for (i, sku) in b.skus.iter().enumerate() {
+        match sku.parse() {
+            Ok(f) => skus.push(NewSku {
+                code: Some(sku.code.trim().to_string()).filter(|c| !c.is_empty()),
+                fields: f,
+            }),
+            Err(x) => errs.extend(x.into_iter().map(|mut fe| {
+                fe.field = format!("skus[{i}].{}", fe.field);
+                fe
+            })),
+        }
+    }
+    let Some(fields) = fields.filter(|_| errs.is_empty()) else {
+        return Err(ApiError::from(bazaar_store::StoreError::Invalid(errs)).in_english(e));
+    };
+    let p = s
+        .store
+        .create_product(&actor, b.seller_id, &fields, &skus)
+        .await
+        .map_err(|x| ApiError::from(x).in_english(e))?;
+    Ok((StatusCode::CREATED, Json(product_json(&p))).into_response())
 }

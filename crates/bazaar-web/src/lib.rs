@@ -98,10 +98,16 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/me", get(api::me))
         .route("/api/v1/regions", get(api::regions))
         .route("/api/v1/nodes", get(api::nodes))
-        .route("/api/v1/sellers", get(api::sellers))
+        .route(
+            "/api/v1/sellers",
+            get(api::sellers).post(api::create_seller),
+        )
         .route("/api/v1/sellers/{id}", get(api::seller))
         .route("/api/v1/sellers/{id}/decision", post(api::decide_seller))
-        .route("/api/v1/products", get(api::products))
+        .route(
+            "/api/v1/products",
+            get(api::products).post(api::create_product),
+        )
         .route(
             "/api/v1/products/{id}",
             get(api::product).patch(api::patch_product),

@@ -182,3 +182,157 @@ async fn review_lifecycle_delists_and_relists_with_reasons() {
 fn urlencode(s: &str) -> String {
     s.bytes().map(|b| format!("%{b:02X}")).collect()
 }
+
+#[tokio::test]
+async fn an_agent_registers_a_villager_and_lists_for_them() {
+    let t = TestApp::spawn().await;
+    let agent = t.login("agent-harengen").await;
+    let op = t.login("op-bohu").await;
+    let villager = json!({
+        "name": "吐尔逊·买买提", "kind": "household", "village_code": "652829200201",
+        "poverty_status": "monitored", "registration_no": "PA-6528-2020-00077",
+        "contact_phone": "139 0000 9999"
+    });
+    let (s, v) = t
+        .call(
+            Method::POST,
+            "/api/v1/sellers",
+            Some(&agent),
+            Some(villager.clone()),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["status"], "pending");
+    let seller_id = v["id"].as_i64().expect("id");
+    // Not outside its own village.
+    let mut elsewhere = villager.clone();
+    elsewhere["village_code"] = json!("513334100201");
+    let (s, _) = t
+        .call(
+            Method::POST,
+            "/api/v1/sellers",
+            Some(&agent),
+            Some(elsewhere),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    // Bad fields are all named.
+    let (s, v) = t
+        .call(
+            Method::POST,
+            "/api/v1/sellers",
+            Some(&agent),
+            Some(json!({"kind": "farm", "village_code": "12"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        v["error"]["details"].as_array().expect("details").len(),
+        3,
+        "{v}"
+    );
+
+    // The agent lists the villager's product (代卖); the producer stays the villager.
+    let product = json!({
+        "seller_id": seller_id, "name": "哈尔恩根沙枣蜂蜜", "category": "honey",
+        "skus": [{"spec": "500g 瓶装", "price_fen": 5800, "weight_g": 650, "volume_cm3": 900}]
+    });
+    let (s, p) = t
+        .call(
+            Method::POST,
+            "/api/v1/products",
+            Some(&agent),
+            Some(product),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{p}");
+    assert_eq!(p["status"], "draft");
+    assert_eq!(p["seller"]["id"], seller_id);
+    let id = p["id"].as_i64().expect("id");
+    let url = format!("/api/v1/products/{id}/actions");
+    let (s, _) = t
+        .call(
+            Method::POST,
+            &url,
+            Some(&agent),
+            Some(json!({"action": "submit"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    // Drafts and products in review are not public.
+    let (s, _) = t
+        .call(Method::GET, &format!("/api/v1/products/{id}"), None, None)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    // The agent cannot approve; the operator cannot list for an unapproved seller.
+    let (s, _) = t
+        .call(
+            Method::POST,
+            &url,
+            Some(&agent),
+            Some(json!({"action": "approve"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, v) = t
+        .call(
+            Method::POST,
+            &url,
+            Some(&op),
+            Some(json!({"action": "approve"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    assert_eq!(v["error"]["code"], "seller_not_approved");
+    let (s, v) = t
+        .call(
+            Method::POST,
+            &format!("/api/v1/sellers/{seller_id}/decision"),
+            Some(&op),
+            Some(json!({"decision": "approve"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["status"], "approved");
+    let (s, _) = t
+        .call(
+            Method::POST,
+            &url,
+            Some(&op),
+            Some(json!({"action": "approve"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, found) = t
+        .call(Method::GET, "/api/v1/products?q=shazao", None, None)
+        .await;
+    let (_, found_zh) = t
+        .call(
+            Method::GET,
+            "/api/v1/products?q=%E6%B2%99%E6%9E%A3",
+            None,
+            None,
+        )
+        .await;
+    for f in [found, found_zh] {
+        assert!(
+            f["items"]
+                .as_array()
+                .expect("items")
+                .iter()
+                .any(|p| p["id"] == id),
+            "{f}"
+        );
+    }
+    // Bad SKU fields are named with their index.
+    let (s, v) = t
+        .call(
+            Method::POST,
+            "/api/v1/products",
+            Some(&agent),
+            Some(json!({"seller_id": seller_id, "name": "x", "category": "honey", "skus": [{"spec": "1kg", "price_fen": -1, "weight_g": 1}]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(v["error"]["field"], "skus[0].price_fen");
+}
