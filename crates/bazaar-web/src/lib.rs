@@ -10,6 +10,7 @@ pub mod api;
 pub mod auth;
 pub mod error;
 pub mod pages;
+pub mod session;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -117,6 +118,34 @@ pub fn router(state: AppState) -> Router {
         .route("/search", get(pages::search))
         .route("/pavilions/{code}", get(pages::pavilion))
         .route("/products/{id}", get(pages::product))
+        .route("/login", get(session::login_form).post(session::login))
+        .route("/logout", post(session::logout))
+        .route("/manage", get(session::manage))
+        .route("/manage/products/{id}/action", post(session::manage_action))
+        .layer(axum::middleware::from_fn(sticky_language))
         .fallback(api::not_found)
         .with_state(state)
+}
+
+/// Makes an explicit `?lang=` choice stick: it is remembered in the `bz_lang` cookie.
+async fn sticky_language(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let choice = req.uri().query().and_then(|q| {
+        q.split('&').find_map(|kv| match kv {
+            "lang=en" => Some("en"),
+            "lang=zh-CN" | "lang=zh" => Some("zh-CN"),
+            _ => None,
+        })
+    });
+    let mut res = next.run(req).await;
+    if let Some(lang) = choice
+        && let Ok(v) = axum::http::HeaderValue::from_str(&format!(
+            "bz_lang={lang}; Path=/; SameSite=Lax; Max-Age=31536000"
+        ))
+    {
+        res.headers_mut().append(axum::http::header::SET_COOKIE, v);
+    }
+    res
 }

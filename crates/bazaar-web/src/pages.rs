@@ -43,10 +43,21 @@ pub fn category_label(code: &str) -> &'static str {
     }
 }
 
+/// Whether a page request is answered in English: `?lang=` first, then the sticky `bz_lang`
+/// cookie, then Accept-Language. Chinese is the default.
+pub fn wants_english(h: &HeaderMap, q: &HashMap<String, String>) -> bool {
+    english(h, q)
+}
+
 fn english(h: &HeaderMap, q: &HashMap<String, String>) -> bool {
     match q.get("lang").map(String::as_str) {
         Some("en") => return true,
         Some("zh-CN") | Some("zh") => return false,
+        _ => {}
+    }
+    match crate::session::cookie(h, "bz_lang").as_deref() {
+        Some("en") => return true,
+        Some("zh-CN") => return false,
         _ => {}
     }
     h.get(header::ACCEPT_LANGUAGE)
@@ -58,7 +69,8 @@ fn tr(en: bool, zh: &'static str, e: &'static str) -> &'static str {
     if en { e } else { zh }
 }
 
-fn layout(en: bool, title: &str, q: &str, body: &str) -> Html<String> {
+/// The page frame: header with language switch and search box.
+pub fn layout(en: bool, title: &str, q: &str, body: &str) -> Html<String> {
     let lang = if en { "en" } else { "zh-CN" };
     Html(format!(
         "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
@@ -70,7 +82,7 @@ ul.g{{list-style:none;padding:0;display:grid;grid-template-columns:repeat(auto-f
 ul.g li{{border:1px solid #ddd;border-radius:6px;padding:.6em}}.p{{color:#b5452b;font-weight:bold}}\
 .tag{{font-size:.8em;background:#f3e6d0;border-radius:3px;padding:0 .3em;margin-right:.3em}}</style></head>\
 <body><header><a href=\"/\">Bazaar {brand}</a> <nav style=\"float:right\"><a href=\"?lang=zh-CN\">中文</a> · \
-<a id=\"lang-en\" href=\"?lang=en\">English</a></nav></header><main>\
+<a id=\"lang-en\" href=\"?lang=en\">English</a> · <a href=\"/manage\">{acct}</a></nav></header><main>\
 <form class=\"s\" action=\"/search\"><input name=\"q\" value=\"{q}\" placeholder=\"{ph}\" aria-label=\"{ph}\">\
 <input type=\"hidden\" name=\"lang\" value=\"{lang}\"><button>{btn}</button></form>{body}</main></body></html>",
         title = esc(title),
@@ -78,6 +90,7 @@ ul.g li{{border:1px solid #ddd;border-radius:6px;padding:.6em}}.p{{color:#b5452b
         q = esc(q),
         ph = tr(en, "搜索：蜂蜜、fengmi、fm…", "Search: 蜂蜜, fengmi, fm…"),
         btn = tr(en, "搜索", "Search"),
+        acct = tr(en, "管理", "Back office"),
     ))
 }
 

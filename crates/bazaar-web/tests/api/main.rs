@@ -3,6 +3,7 @@
 
 mod catalog;
 mod csv_import;
+mod pages_session;
 mod rights;
 mod storefront;
 
@@ -117,6 +118,32 @@ impl TestApp {
             .to_bytes()
             .to_vec();
         (status, bytes)
+    }
+
+    /// A form or page request with cookies; returns status, headers and body text.
+    pub async fn form(
+        &self,
+        method: Method,
+        uri: &str,
+        form: &str,
+        cookies: Option<&str>,
+    ) -> (StatusCode, axum::http::HeaderMap, String) {
+        let mut b = Request::builder().method(method.clone()).uri(uri);
+        if let Some(c) = cookies {
+            b = b.header(header::COOKIE, c);
+        }
+        let req = if method == Method::POST {
+            b.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(form.to_string()))
+        } else {
+            b.body(Body::empty())
+        }
+        .expect("request");
+        let res = self.app.clone().oneshot(req).await.expect("response");
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = res.into_body().collect().await.expect("body").to_bytes();
+        (status, headers, String::from_utf8_lossy(&bytes).to_string())
     }
 
     pub async fn login(&self, user: &str) -> String {

@@ -1,0 +1,142 @@
+use crate::TestApp;
+use axum::http::{Method, StatusCode};
+
+fn set_cookies(res: &axum::http::HeaderMap) -> Vec<String> {
+    res.get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or_default().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn operator_signs_in_and_reviews_with_csrf() {
+    let t = TestApp::spawn().await;
+    let (s, h, body) = t.form(Method::GET, "/login", "", None).await;
+    assert_eq!(s, StatusCode::OK);
+    let csrf_cookie = set_cookies(&h)
+        .into_iter()
+        .find(|c| c.starts_with("bz_csrf="))
+        .expect("csrf cookie");
+    let csrf = csrf_cookie.trim_start_matches("bz_csrf=").to_string();
+    assert!(body.contains(&csrf));
+    // Without the token: refused.
+    let (s, _, _) = t
+        .form(
+            Method::POST,
+            "/login",
+            "username=op-bohu&password=bazaar-demo",
+            Some(&csrf_cookie),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    // Wrong password: the form again with a message.
+    let (s, _, body) = t
+        .form(
+            Method::POST,
+            "/login",
+            &format!("csrf={csrf}&username=op-bohu&password=nope"),
+            Some(&csrf_cookie),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    assert!(body.contains("用户名或密码错误"));
+    let (s, h, _) = t
+        .form(
+            Method::POST,
+            "/login",
+            &format!("csrf={csrf}&username=op-bohu&password=bazaar-demo"),
+            Some(&csrf_cookie),
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let raw: Vec<_> = h
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    assert!(
+        raw.iter().any(|c| c.starts_with("bz_session=")
+            && c.contains("HttpOnly")
+            && c.contains("Secure"))
+    );
+    let session = set_cookies(&h)
+        .into_iter()
+        .find(|c| c.starts_with("bz_session="))
+        .expect("session");
+    let cookies = format!("{csrf_cookie}; {session}");
+
+    // Put a Bohu product into review through the API, then approve it from the page.
+    let op = t.login("op-bohu").await;
+    let (_, v) = t
+        .call(Method::GET, "/api/v1/products?county=652829", None, None)
+        .await;
+    let id = v["items"][0]["id"].as_i64().expect("id");
+    let url = format!("/api/v1/products/{id}/actions");
+    t.call(
+        Method::POST,
+        &url,
+        Some(&op),
+        Some(serde_json::json!({"action": "delist", "reason": "复检"})),
+    )
+    .await;
+    t.call(
+        Method::POST,
+        &url,
+        Some(&op),
+        Some(serde_json::json!({"action": "submit"})),
+    )
+    .await;
+    let (s, _, body) = t.form(Method::GET, "/manage", "", Some(&cookies)).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(body.contains("in_review (1)"), "{body}");
+    let action = format!("/manage/products/{id}/action");
+    let (s, _, _) = t
+        .form(Method::POST, &action, "action=approve", Some(&cookies))
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "no CSRF token");
+    let (s, _, _) = t
+        .form(
+            Method::POST,
+            &action,
+            &format!("csrf={csrf}&action=approve"),
+            Some(&cookies),
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (_, p) = t
+        .call(Method::GET, &format!("/api/v1/products/{id}"), None, None)
+        .await;
+    assert_eq!(p["status"], "listed");
+    // Sign out: the session stops working.
+    let (s, _, _) = t
+        .form(
+            Method::POST,
+            "/logout",
+            &format!("csrf={csrf}"),
+            Some(&cookies),
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (s, h, _) = t.form(Method::GET, "/manage", "", Some(&cookies)).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert_eq!(
+        h.get("location").and_then(|v| v.to_str().ok()),
+        Some("/login")
+    );
+}
+
+#[tokio::test]
+async fn the_language_choice_sticks() {
+    let t = TestApp::spawn().await;
+    let (_, h, body) = t.form(Method::GET, "/?lang=en", "", None).await;
+    assert!(body.contains("County pavilions"));
+    let lang = set_cookies(&h)
+        .into_iter()
+        .find(|c| c.starts_with("bz_lang="))
+        .expect("lang cookie");
+    let (_, _, body) = t.form(Method::GET, "/", "", Some(&lang)).await;
+    assert!(body.contains("County pavilions"));
+    let (_, _, body) = t.form(Method::GET, "/", "", None).await;
+    assert!(body.contains("地方馆"));
+}
