@@ -9,6 +9,7 @@
 pub mod api;
 pub mod auth;
 pub mod error;
+pub mod metrics;
 pub mod pages;
 pub mod session;
 
@@ -23,6 +24,8 @@ use std::sync::{Arc, RwLock};
 pub struct AppState {
     /// The database.
     pub store: Store,
+    /// Request counters of this process.
+    pub metrics: Arc<metrics::Metrics>,
     search: Arc<RwLock<Arc<SearchIndex>>>,
 }
 
@@ -32,6 +35,7 @@ impl AppState {
         let index = build_index(&store).await?;
         Ok(AppState {
             store,
+            metrics: Arc::new(metrics::Metrics::default()),
             search: Arc::new(RwLock::new(Arc::new(index))),
         })
     }
@@ -92,6 +96,7 @@ async fn build_index(store: &Store) -> anyhow_free::Result<SearchIndex> {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(api::healthz))
+        .route("/metrics", get(metrics::metrics))
         .route(
             "/api/v1/sessions",
             post(api::create_session).delete(api::delete_session),
@@ -122,6 +127,10 @@ pub fn router(state: AppState) -> Router {
         .route("/logout", post(session::logout))
         .route("/manage", get(session::manage))
         .route("/manage/products/{id}/action", post(session::manage_action))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
         .layer(axum::middleware::from_fn(sticky_language))
         .fallback(api::not_found)
         .with_state(state)

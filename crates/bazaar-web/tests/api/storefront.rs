@@ -147,3 +147,27 @@ async fn pages_render_light_and_in_english() {
     let (s, _) = t.raw(Method::GET, "/healthz", None, None, &[]).await;
     assert_eq!(s, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_and_status() {
+    let t = TestApp::spawn().await;
+    t.call(Method::GET, "/api/v1/products?limit=1", None, None)
+        .await;
+    t.call(Method::GET, "/api/v1/products?limit=0", None, None)
+        .await;
+    let (s, body) = t.raw(Method::GET, "/metrics", None, None, &[]).await;
+    assert_eq!(s, StatusCode::OK);
+    let text = String::from_utf8(body).expect("utf8");
+    assert!(
+        text.contains(
+            "bazaar_http_requests_total{method=\"GET\",route=\"/api/v1/products\",status=\"200\"} 1"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("route=\"/api/v1/products\",status=\"400\"} 1"));
+    assert!(
+        text.contains("bazaar_http_request_duration_seconds_count{route=\"/api/v1/products\"} 2")
+    );
+    let (_, h, _) = t.form(Method::GET, "/healthz", "", None).await;
+    assert_eq!(h.get("x-request-id").map(|v| v.len()), Some(16));
+}
