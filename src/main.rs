@@ -85,6 +85,17 @@ async fn main() -> Result<()> {
             let state = bazaar_web::AppState::new(store)
                 .await
                 .map_err(|e| anyhow::anyhow!("building the search index: {e}"))?;
+            // Other nodes may change the catalog: keep this node's search index current.
+            let refresher = state.clone();
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(std::time::Duration::from_secs(15));
+                loop {
+                    tick.tick().await;
+                    if let Err(e) = refresher.refresh_if_stale().await {
+                        tracing::warn!(error = %e, "search refresh failed");
+                    }
+                }
+            });
             let listener = tokio::net::TcpListener::bind(addr)
                 .await
                 .with_context(|| format!("listening on {addr}"))?;

@@ -489,3 +489,58 @@ pub async fn create_product(
         .map_err(|x| ApiError::from(x).in_english(e))?;
     Ok((StatusCode::CREATED, Json(product_json(&p))).into_response())
 }
+
+fn scope_path(actor: &bazaar_domain::people::Actor) -> Result<Option<String>, ApiError> {
+    match actor.role {
+        bazaar_domain::people::Role::Admin => Ok(None),
+        bazaar_domain::people::Role::Operator => Ok(actor.region_path.clone()),
+        _ => Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden")),
+    }
+}
+
+/// `POST /api/v1/imports/{regions|nodes}` with a CSV body: all or nothing, inside the caller's
+/// region; a bad file answers 422 with every bad row (line, column, reason).
+pub async fn import_csv(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(kind): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let actor = caller.require()?.clone();
+    scope_path(&actor).map_err(|e| e.in_english(caller.english))?;
+    let r = match kind.as_str() {
+        "regions" => s.store.import_regions(Some(&actor), &body).await,
+        "nodes" => s.store.import_nodes(Some(&actor), &body).await,
+        _ => {
+            return Err(
+                ApiError::new(StatusCode::NOT_FOUND, "not_found").in_english(caller.english)
+            );
+        }
+    };
+    let summary = r.map_err(|e| ApiError::from(e).in_english(caller.english))?;
+    Ok(Json(json!(summary)))
+}
+
+/// `GET /api/v1/exports/{regions|nodes}`: CSV of the caller's region (everything for admins).
+pub async fn export_csv(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(kind): Path<String>,
+) -> Result<Response, ApiError> {
+    let actor = caller.require()?.clone();
+    let scope = scope_path(&actor).map_err(|e| e.in_english(caller.english))?;
+    let text = match kind.as_str() {
+        "regions" => s.store.export_regions(scope.as_deref()).await?,
+        "nodes" => s.store.export_nodes(scope.as_deref()).await?,
+        _ => {
+            return Err(
+                ApiError::new(StatusCode::NOT_FOUND, "not_found").in_english(caller.english)
+            );
+        }
+    };
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8")],
+        text,
+    )
+        .into_response())
+}

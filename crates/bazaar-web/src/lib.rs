@@ -27,13 +27,16 @@ pub struct AppState {
     /// Request counters of this process.
     pub metrics: Arc<metrics::Metrics>,
     search: Arc<RwLock<Arc<SearchIndex>>>,
+    built_from: Arc<std::sync::Mutex<Option<(i64, i64)>>>,
 }
 
 impl AppState {
     /// State over `store`, with the search index built from the current catalog.
     pub async fn new(store: Store) -> anyhow_free::Result<AppState> {
+        let v = store.catalog_version().await?;
         let index = build_index(&store).await?;
         Ok(AppState {
+            built_from: Arc::new(std::sync::Mutex::new(Some(v))),
             store,
             metrics: Arc::new(metrics::Metrics::default()),
             search: Arc::new(RwLock::new(Arc::new(index))),
@@ -48,12 +51,32 @@ impl AppState {
         }
     }
 
+    /// Rebuilds the index when another node changed the catalog: compares the catalog's
+    /// fingerprint with the one the index was built from. Run periodically by `serve`.
+    pub async fn refresh_if_stale(&self) -> anyhow_free::Result<bool> {
+        let v = self.store.catalog_version().await?;
+        let built = match self.built_from.lock() {
+            Ok(g) => *g,
+            Err(p) => *p.into_inner(),
+        };
+        if built == Some(v) {
+            return Ok(false);
+        }
+        self.reindex().await?;
+        Ok(true)
+    }
+
     /// Rebuilds the search index from the database (after a catalog change).
     pub async fn reindex(&self) -> anyhow_free::Result<()> {
+        let v = self.store.catalog_version().await?;
         let index = Arc::new(build_index(&self.store).await?);
         match self.search.write() {
             Ok(mut g) => *g = index,
             Err(p) => *p.into_inner() = index,
+        }
+        match self.built_from.lock() {
+            Ok(mut g) => *g = Some(v),
+            Err(p) => *p.into_inner() = Some(v),
         }
         Ok(())
     }
@@ -97,6 +120,13 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(api::healthz))
         .route("/metrics", get(metrics::metrics))
+        .route(
+            "/api/v1/imports/{kind}",
+            post(api::import_csv).layer(axum::extract::DefaultBodyLimit::max(
+                bazaar_store::csvio::MAX_CSV_BYTES,
+            )),
+        )
+        .route("/api/v1/exports/{kind}", get(api::export_csv))
         .route(
             "/api/v1/sessions",
             post(api::create_session).delete(api::delete_session),

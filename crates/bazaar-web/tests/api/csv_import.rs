@@ -65,3 +65,78 @@ async fn a_bad_file_is_rejected_whole_with_every_bad_row() {
         other => panic!("expected out_of_scope, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn csv_over_http_is_scoped_and_all_or_nothing() {
+    use axum::http::{Method, StatusCode};
+    let t = TestApp::spawn().await;
+    let op = t.login("op-bohu").await;
+    let (s, csv) = t
+        .raw(Method::GET, "/api/v1/exports/nodes", Some(&op), None, &[])
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let csv = String::from_utf8(csv).expect("utf8");
+    assert!(csv.contains("VP-HARENGEN") && !csv.contains("513334"));
+    let bad = "code,name,kind,region_code\nVP-A,点A,village_point,652829200201\nVP-B,点B,nowhere,652829200201\n";
+    let req = axum::http::Request::builder()
+        .method(Method::POST)
+        .uri("/api/v1/imports/nodes")
+        .header("authorization", format!("Bearer {op}"))
+        .header("content-type", "text/csv")
+        .body(axum::body::Body::from(bad))
+        .expect("request");
+    use tower::ServiceExt;
+    let res = t.app.clone().oneshot(req).await.expect("response");
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let (s, v) = t
+        .call(Method::GET, "/api/v1/nodes?region=652829200201", None, None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        v["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .all(|n| n["code"] != "VP-A")
+    );
+    // Phones are masked for anonymous callers.
+    let phone = v["items"][0]["contact_phone"].as_str().unwrap_or("****");
+    assert!(phone.contains("****"), "{phone}");
+    let buyer = t.login("buyer").await;
+    let (s, _) = t
+        .raw(
+            Method::GET,
+            "/api/v1/exports/nodes",
+            Some(&buyer),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn another_nodes_change_reaches_this_nodes_search() {
+    let t = TestApp::spawn().await;
+    assert!(!t.state.refresh_if_stale().await.expect("refresh"));
+    // A change written straight to the store, as another server node would.
+    let op = t.state.store.actor(1).await.expect("admin");
+    let id = t.product_id("雅江松茸").await;
+    t.state
+        .store
+        .product_action(
+            &op,
+            id,
+            bazaar_domain::catalog::ProductAction::Delist,
+            Some("断货"),
+        )
+        .await
+        .expect("delist");
+    assert!(t.state.refresh_if_stale().await.expect("refresh"));
+    let hits = t
+        .state
+        .search()
+        .search("雅江松茸", &bazaar_search::Filters::default(), 0, 10)
+        .expect("search");
+    assert!(!hits.ids.contains(&id));
+}
