@@ -1,0 +1,265 @@
+//! The buyer's journey in headless Chromium (Debian's `chromium` and `chromium-driver`): open
+//! the home page, search 蜂蜜, open 阿西木土蜂蜜, switch to English, see the page in English.
+//!
+//! Without Chromium the test is skipped and says so, unless `BAZAAR_REQUIRE_BROWSER=1` (set by
+//! `.ci/run`), which turns a missing browser into a failure.
+
+use serde_json::{Value, json};
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Killed(Child);
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+/// One WebDriver call over plain HTTP/1.1 (`Connection: close`, so the body ends at EOF).
+fn wd(port: u16, method: &str, path: &str, body: Option<Value>) -> Value {
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect chromedriver");
+    s.set_read_timeout(Some(Duration::from_secs(60)))
+        .expect("timeout");
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).expect("write");
+    // Read the head, then exactly the body its Content-Length (or chunked framing) announces:
+    // chromedriver keeps the connection open.
+    let mut out = Vec::new();
+    let mut buf = [0u8; 8192];
+    let (head, body_start) = loop {
+        let n = s.read(&mut buf).expect("read");
+        assert!(n > 0, "chromedriver closed the connection on {method} {path}");
+        out.extend_from_slice(&buf[..n]);
+        if let Some(i) = out.windows(4).position(|w| w == b"\r\n\r\n") {
+            break (
+                String::from_utf8_lossy(&out[..i]).to_ascii_lowercase(),
+                i + 4,
+            );
+        }
+    };
+    let length = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse::<usize>().ok());
+    let chunked = head.contains("transfer-encoding: chunked");
+    loop {
+        let body = &out[body_start..];
+        let done = match length {
+            Some(n) => body.len() >= n,
+            None if chunked => body.ends_with(b"0\r\n\r\n"),
+            None => false,
+        };
+        if done {
+            break;
+        }
+        let n = s.read(&mut buf).expect("read");
+        if n == 0 {
+            break;
+        }
+        out.extend_from_slice(&buf[..n]);
+    }
+    let text = String::from_utf8_lossy(&out[body_start..]).to_string();
+    let json = if chunked {
+        dechunk(&text)
+    } else {
+        text.clone()
+    };
+    serde_json::from_str(&json).unwrap_or_else(|_| panic!("bad WebDriver answer: {text}"))
+}
+
+fn dechunk(s: &str) -> String {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some((size, tail)) = rest.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 || tail.len() < n {
+            break;
+        }
+        out.push_str(&tail[..n]);
+        rest = tail[n..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+fn wait_http(port: u16, what: &str) {
+    let start = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "{what} did not start"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn buyer_searches_honey_and_reads_it_in_english() {
+    let required = std::env::var("BAZAAR_REQUIRE_BROWSER").is_ok_and(|v| v == "1");
+    let (chrome, driver) = ("/usr/bin/chromium", "/usr/bin/chromedriver");
+    if !std::path::Path::new(chrome).exists() || !std::path::Path::new(driver).exists() {
+        assert!(
+            !required,
+            "BAZAAR_REQUIRE_BROWSER=1 but {chrome} or {driver} is missing"
+        );
+        eprintln!("SKIPPED browser test: install Debian's chromium and chromium-driver to run it");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("bazaar-browser-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let db = dir.join("b.db");
+    let app_port = free_port();
+    let _server = Killed(
+        Command::new(env!("CARGO_BIN_EXE_bazaar"))
+            .args([
+                "--database-url",
+                &format!("sqlite:{}?mode=rwc", db.display()),
+                "serve",
+                "--demo",
+                "--addr",
+                &format!("127.0.0.1:{app_port}"),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start bazaar"),
+    );
+    let wd_port = free_port();
+    let _driver = Killed(
+        Command::new(driver)
+            .arg(format!("--port={wd_port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver"),
+    );
+    wait_http(app_port, "bazaar");
+    wait_http(wd_port, "chromedriver");
+
+    let session = wd(
+        wd_port,
+        "POST",
+        "/session",
+        Some(
+            json!({"capabilities": {"alwaysMatch": {"goog:chromeOptions": {
+                "binary": chrome,
+            "prefs": {"intl.accept_languages": "zh-CN,zh"},
+                "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                         "--disable-quic", "--lang=zh-CN", "--no-first-run", "--disable-component-update", "--disable-sync",
+                         format!("--user-data-dir={}", dir.join("profile").display())]
+            }}}}),
+        ),
+    );
+    let sid = session["value"]["sessionId"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{session}"))
+        .to_string();
+    let base = format!("/session/{sid}");
+    let find = |using: &str, value: &str| -> String {
+        let start = Instant::now();
+        loop {
+            let r = wd(
+                wd_port,
+                "POST",
+                &format!("{base}/element"),
+                Some(json!({"using": using, "value": value})),
+            );
+            if let Some(id) = r["value"]
+                .as_object()
+                .and_then(|o| o.values().next())
+                .and_then(|v| v.as_str())
+            {
+                return id.to_string();
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "no element {value}: {r}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    };
+    let source = || {
+        wd(wd_port, "GET", &format!("{base}/source"), None)["value"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+
+    wd(
+        wd_port,
+        "POST",
+        &format!("{base}/url"),
+        Some(json!({"url": format!("http://127.0.0.1:{app_port}/")})),
+    );
+    let home = source();
+    assert!(home.contains("地方馆"), "{home}");
+    let input = find("css selector", "input[name=q]");
+    wd(
+        wd_port,
+        "POST",
+        &format!("{base}/element/{input}/value"),
+        Some(json!({"text": "蜂蜜"})),
+    );
+    let button = find("css selector", "form.s button");
+    wd(
+        wd_port,
+        "POST",
+        &format!("{base}/element/{button}/click"),
+        Some(json!({})),
+    );
+    let link = find("xpath", "//a[text()='阿西木土蜂蜜']");
+    wd(
+        wd_port,
+        "POST",
+        &format!("{base}/element/{link}/click"),
+        Some(json!({})),
+    );
+    let page = source();
+    assert!(
+        page.contains("产地") && page.contains("阿西木土蜂蜜"),
+        "{page}"
+    );
+    let en = find("css selector", "#lang-en");
+    wd(
+        wd_port,
+        "POST",
+        &format!("{base}/element/{en}/click"),
+        Some(json!({})),
+    );
+    let start = Instant::now();
+    loop {
+        let page = source();
+        if page.contains("Origin") && page.contains("Producer") {
+            assert!(page.contains("阿西木土蜂蜜"));
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "page not in English: {page}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // The choice sticks: the home page is now in English too.
+    wd(
+        wd_port,
+        "POST",
+        &format!("{base}/url"),
+        Some(json!({"url": format!("http://127.0.0.1:{app_port}/")})),
+    );
+    assert!(source().contains("County pavilions"));
+    wd(wd_port, "DELETE", &base, None);
+    let _ = std::fs::remove_dir_all(&dir);
+}
