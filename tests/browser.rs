@@ -42,7 +42,10 @@ fn wd(port: u16, method: &str, path: &str, body: Option<Value>) -> Value {
     let mut buf = [0u8; 8192];
     let (head, body_start) = loop {
         let n = s.read(&mut buf).expect("read");
-        assert!(n > 0, "chromedriver closed the connection on {method} {path}");
+        assert!(
+            n > 0,
+            "chromedriver closed the connection on {method} {path}"
+        );
         out.extend_from_slice(&buf[..n]);
         if let Some(i) = out.windows(4).position(|w| w == b"\r\n\r\n") {
             break (
