@@ -180,11 +180,8 @@ fn buyer_searches_honey_and_reads_it_in_english() {
                 &format!("{base}/element"),
                 Some(json!({"using": using, "value": value})),
             );
-            if let Some(id) = r["value"]
-                .as_object()
-                .and_then(|o| o.values().next())
-                .and_then(|v| v.as_str())
-            {
+            // The W3C element reference key; an error answer has none.
+            if let Some(id) = r["value"]["element-6066-11e4-a52e-4f735466cecf"].as_str() {
                 return id.to_string();
             }
             assert!(
@@ -200,6 +197,21 @@ fn buyer_searches_honey_and_reads_it_in_english() {
             .unwrap_or_default()
             .to_string()
     };
+    // Waits until the current page contains every one of `texts` (navigation is asynchronous).
+    let wait_for = |texts: &[&str]| {
+        let start = Instant::now();
+        loop {
+            let page = source();
+            if texts.iter().all(|t| page.contains(t)) {
+                return;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "page lacks {texts:?}: {page}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    };
 
     wd(
         wd_port,
@@ -207,8 +219,7 @@ fn buyer_searches_honey_and_reads_it_in_english() {
         &format!("{base}/url"),
         Some(json!({"url": format!("http://127.0.0.1:{app_port}/")})),
     );
-    let home = source();
-    assert!(home.contains("地方馆"), "{home}");
+    wait_for(&["地方馆"]);
     let input = find("css selector", "input[name=q]");
     wd(
         wd_port,
@@ -230,11 +241,7 @@ fn buyer_searches_honey_and_reads_it_in_english() {
         &format!("{base}/element/{link}/click"),
         Some(json!({})),
     );
-    let page = source();
-    assert!(
-        page.contains("产地") && page.contains("阿西木土蜂蜜"),
-        "{page}"
-    );
+    wait_for(&["产地", "阿西木土蜂蜜"]);
     let en = find("css selector", "#lang-en");
     wd(
         wd_port,
@@ -242,19 +249,7 @@ fn buyer_searches_honey_and_reads_it_in_english() {
         &format!("{base}/element/{en}/click"),
         Some(json!({})),
     );
-    let start = Instant::now();
-    loop {
-        let page = source();
-        if page.contains("Origin") && page.contains("Producer") {
-            assert!(page.contains("阿西木土蜂蜜"));
-            break;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "page not in English: {page}"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    wait_for(&["Origin", "Producer", "阿西木土蜂蜜"]);
     // The choice sticks: the home page is now in English too.
     wd(
         wd_port,
@@ -262,7 +257,7 @@ fn buyer_searches_honey_and_reads_it_in_english() {
         &format!("{base}/url"),
         Some(json!({"url": format!("http://127.0.0.1:{app_port}/")})),
     );
-    assert!(source().contains("County pavilions"));
+    wait_for(&["County pavilions"]);
     wd(wd_port, "DELETE", &base, None);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -228,7 +228,7 @@ pub async fn search(
         Ok(i) => i,
         Err(e) => return internal(e),
     };
-    let mut body = String::new();
+    let mut body = filter_form(&s, en, &text, &filters).await;
     if hits.relaxed {
         body.push_str(&format!(
             "<p>{} “{}”。{}</p>",
@@ -253,6 +253,71 @@ pub async fn search(
     }
     body.push_str(&product_cards(en, &items));
     layout(en, tr(en, "搜索", "Search"), &text, &body).into_response()
+}
+
+/// The filter controls of the search page (county, category, GI brand, poverty alleviation);
+/// a plain GET form, so it works without JavaScript.
+async fn filter_form(s: &AppState, en: bool, q: &str, f: &Filters) -> String {
+    let selected = |a: &str, b: &Option<String>| {
+        if b.as_deref() == Some(a) {
+            " selected"
+        } else {
+            ""
+        }
+    };
+    let mut o = format!(
+        "<form action=\"/search\" style=\"display:flex;flex-wrap:wrap;gap:.4em\">\
+<input type=\"hidden\" name=\"q\" value=\"{}\"><select name=\"county\" aria-label=\"{}\"><option value=\"\">{}</option>",
+        esc(q),
+        tr(en, "县", "County"),
+        tr(en, "全部县", "All counties"),
+    );
+    if let Ok(pavilions) = s.store.pavilions().await {
+        for p in pavilions {
+            let name = if en {
+                p.name_en.clone().unwrap_or(p.name.clone())
+            } else {
+                p.name.clone()
+            };
+            o.push_str(&format!(
+                "<option value=\"{}\"{}>{}</option>",
+                esc(&p.code),
+                selected(&p.code, &f.county),
+                esc(&name)
+            ));
+        }
+    }
+    o.push_str(&format!(
+        "</select><select name=\"category\" aria-label=\"{}\"><option value=\"\">{}</option>",
+        tr(en, "类目", "Category"),
+        tr(en, "全部类目", "All categories")
+    ));
+    for c in bazaar_domain::catalog::Category::ALL {
+        let label = category_label(c.as_str());
+        let label = if en {
+            label.split_once(' ').map(|x| x.1).unwrap_or(label)
+        } else {
+            label.split(' ').next().unwrap_or(label)
+        };
+        o.push_str(&format!(
+            "<option value=\"{}\"{}>{}</option>",
+            c.as_str(),
+            selected(c.as_str(), &f.category),
+            esc(label)
+        ));
+    }
+    o.push_str(&format!(
+        "</select><input name=\"gi_brand\" value=\"{}\" placeholder=\"{}\" size=\"8\">\
+<label><input type=\"checkbox\" name=\"poverty\" value=\"1\"{}> {}</label>\
+<input type=\"hidden\" name=\"lang\" value=\"{}\"><button>{}</button></form>",
+        esc(f.gi_brand.as_deref().unwrap_or("")),
+        tr(en, "地理标志", "GI brand"),
+        if f.poverty { " checked" } else { "" },
+        tr(en, "扶贫产品", "Poverty alleviation"),
+        if en { "en" } else { "zh-CN" },
+        tr(en, "筛选", "Filter"),
+    ));
+    o
 }
 
 fn encode(s: &str) -> String {

@@ -171,3 +171,36 @@ async fn metrics_count_requests_by_route_and_status() {
     let (_, h, _) = t.form(Method::GET, "/healthz", "", None).await;
     assert_eq!(h.get("x-request-id").map(|v| v.len()), Some(16));
 }
+
+#[tokio::test]
+async fn search_page_filters_by_county_and_category() {
+    let t = TestApp::spawn().await;
+    let (s, page) = t
+        .raw(
+            Method::GET,
+            "/search?q=%E8%9C%82%E8%9C%9C&county=653122",
+            None,
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let page = String::from_utf8(page).expect("utf8");
+    assert!(page.contains("阿西木土蜂蜜"));
+    assert!(!page.contains(">罗布麻蜂蜜<"), "filtered out by county");
+    assert!(page.contains("value=\"653122\" selected"));
+    let (_, page) = t
+        .raw(
+            Method::GET,
+            "/search?q=%E8%9C%82%E8%9C%9C&category=fungi",
+            None,
+            None,
+            &[],
+        )
+        .await;
+    assert!(
+        !String::from_utf8(page)
+            .expect("utf8")
+            .contains(">阿西木土蜂蜜<")
+    );
+}
