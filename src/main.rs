@@ -100,11 +100,14 @@ async fn main() -> Result<()> {
                 .await
                 .with_context(|| format!("listening on {addr}"))?;
             tracing::info!("Bazaar is serving at http://{addr}");
-            axum::serve(listener, bazaar_web::router(state))
-                .with_graceful_shutdown(async {
-                    let _ = tokio::signal::ctrl_c().await;
-                })
-                .await?;
+            axum::serve(
+                listener,
+                bazaar_web::router(state).into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await?;
         }
         Cmd::Migrate => {
             open(&cli.database_url).await?;

@@ -687,7 +687,7 @@ impl Store {
         let scode = sku
             .code
             .clone()
-            .unwrap_or_else(|| format!("{pcode}-{}", p.skus.len() + 1 + (now % 1000) as usize));
+            .unwrap_or_else(|| format!("{pcode}-{}", p.skus.len() + 1));
         let id = in_tx!(self, |c| {
             let r = sqlx::query_scalar::<_, i64>(
                 "INSERT INTO skus (code, product_id, spec, price_fen, weight_g, volume_cm3, \

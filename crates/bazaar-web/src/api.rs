@@ -80,6 +80,7 @@ pub struct LoginBody {
 /// `POST /api/v1/sessions`: exchanges a username and password for a bearer token.
 pub async fn create_session(
     State(s): State<AppState>,
+    client: crate::auth::ClientAddr,
     caller: Caller,
     b: Result<Json<LoginBody>, JsonRejection>,
 ) -> Result<Response, ApiError> {
@@ -92,7 +93,7 @@ pub async fn create_session(
     }
     let (token, actor) = s
         .store
-        .login(&b.username, &b.password, "api", TokenKind::Api)
+        .login(&b.username, &b.password, &client.0, TokenKind::Api)
         .await
         .map_err(|e| ApiError::from(e).in_english(caller.english))?;
     tracing::info!(user = actor.username, "API token issued");

@@ -123,6 +123,7 @@ pub async fn login_form(h: HeaderMap, Query(q): Query<HashMap<String, String>>) 
 /// `POST /login`: checks the password (throttled like the API) and opens a session.
 pub async fn login(
     State(s): State<AppState>,
+    client: crate::auth::ClientAddr,
     h: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
@@ -157,7 +158,7 @@ pub async fn login(
     }
     match s
         .store
-        .login(username, password, "web", TokenKind::Session)
+        .login(username, password, &client.0, TokenKind::Session)
         .await
     {
         Ok((token, actor)) => {
