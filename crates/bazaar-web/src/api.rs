@@ -28,7 +28,7 @@ type Params = Query<HashMap<String, String>>;
 fn body<T>(caller: &Caller, b: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
     b.map(|Json(v)| v).map_err(|e| {
         tracing::debug!(error = %e, "bad JSON body");
-        ApiError::new(StatusCode::BAD_REQUEST, "invalid_json").in_english(caller.english)
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_json").in_lang(caller.lang)
     })
 }
 
@@ -37,7 +37,7 @@ fn limit(caller: &Caller, q: &HashMap<String, String>) -> Result<Option<i64>, Ap
         None | Some("") => Ok(None),
         Some(s) => match s.parse::<i64>() {
             Ok(n) if (1..=100).contains(&n) => Ok(Some(n)),
-            _ => Err(ApiError::field("limit", "out_of_range").in_english(caller.english)),
+            _ => Err(ApiError::field("limit", "out_of_range").in_lang(caller.lang)),
         },
     }
 }
@@ -86,16 +86,16 @@ pub async fn create_session(
 ) -> Result<Response, ApiError> {
     let b = body(&caller, b)?;
     if b.username.trim().is_empty() {
-        return Err(ApiError::field("username", "required").in_english(caller.english));
+        return Err(ApiError::field("username", "required").in_lang(caller.lang));
     }
     if b.password.is_empty() {
-        return Err(ApiError::field("password", "required").in_english(caller.english));
+        return Err(ApiError::field("password", "required").in_lang(caller.lang));
     }
     let (token, actor) = s
         .store
         .login(&b.username, &b.password, &client.0, TokenKind::Api)
         .await
-        .map_err(|e| ApiError::from(e).in_english(caller.english))?;
+        .map_err(|e| ApiError::from(e).in_lang(caller.lang))?;
     tracing::info!(user = actor.username, "API token issued");
     Ok((
         StatusCode::CREATED,
@@ -134,13 +134,13 @@ pub async fn nodes(
     caller: Caller,
     Query(q): Params,
 ) -> Result<Json<Value>, ApiError> {
-    let e = caller.english;
+    let e = caller.lang;
     let kind = param(&q, "kind")
         .map(|k| NodeKind::parse("kind", k))
         .transpose()
-        .map_err(|_| ApiError::field("kind", "unknown_choice").in_english(e))?;
+        .map_err(|_| ApiError::field("kind", "unknown_choice").in_lang(e))?;
     let cursor = KeyCursor::parse("cursor", param(&q, "cursor"))
-        .map_err(|_| ApiError::field("cursor", "invalid_format").in_english(e))?;
+        .map_err(|_| ApiError::field("cursor", "invalid_format").in_lang(e))?;
     let f = NodeFilter {
         region_code: param(&q, "region").map(String::from),
         kind,
@@ -149,7 +149,7 @@ pub async fn nodes(
     };
     let (mut rows, next) = s.store.nodes(&f).await.map_err(|err| match err {
         bazaar_store::StoreError::NotFound => {
-            ApiError::field("region", "unknown_reference").in_english(e)
+            ApiError::field("region", "unknown_reference").in_lang(e)
         }
         other => other.into(),
     })?;
@@ -202,25 +202,25 @@ pub async fn products(
     caller: Caller,
     Query(q): Params,
 ) -> Result<Json<Value>, ApiError> {
-    let e = caller.english;
+    let e = caller.lang;
     let category = param(&q, "category")
         .map(|c| Category::parse("category", c))
         .transpose()
-        .map_err(|_| ApiError::field("category", "unknown_choice").in_english(e))?;
+        .map_err(|_| ApiError::field("category", "unknown_choice").in_lang(e))?;
     let status = param(&q, "status")
         .map(|c| bazaar_domain::catalog::ProductStatus::parse("status", c))
         .transpose()
-        .map_err(|_| ApiError::field("status", "unknown_choice").in_english(e))?;
+        .map_err(|_| ApiError::field("status", "unknown_choice").in_lang(e))?;
     if status.is_some() {
         caller.require()?;
     }
     let poverty = match param(&q, "poverty") {
         None | Some("0") | Some("false") => false,
         Some("1") | Some("true") => true,
-        Some(_) => return Err(ApiError::field("poverty", "invalid_format").in_english(e)),
+        Some(_) => return Err(ApiError::field("poverty", "invalid_format").in_lang(e)),
     };
     let cursor = Cursor::parse("cursor", param(&q, "cursor"))
-        .map_err(|_| ApiError::field("cursor", "invalid_format").in_english(e))?;
+        .map_err(|_| ApiError::field("cursor", "invalid_format").in_lang(e))?;
     let lim = limit(&caller, &q)?;
     let county = param(&q, "county").map(String::from);
     let gi_brand = param(&q, "gi_brand").map(String::from);
@@ -270,7 +270,7 @@ fn parse_id(caller: &Caller, s: &str) -> Result<i64, ApiError> {
     s.parse::<i64>()
         .ok()
         .filter(|v| *v > 0)
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found").in_english(caller.english))
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found").in_lang(caller.lang))
 }
 
 /// `GET /api/v1/products/{id}`: a listed product for anyone; other statuses only for those
@@ -300,7 +300,7 @@ pub async fn patch_product(
         .store
         .patch_product(&actor, id, &patch)
         .await
-        .map_err(|e| ApiError::from(e).in_english(caller.english))?;
+        .map_err(|e| ApiError::from(e).in_lang(caller.lang))?;
     if let Err(e) = s.reindex().await {
         tracing::error!(error = %e, "reindex failed");
     }
@@ -331,7 +331,7 @@ pub async fn product_action(
         .store
         .product_action(&actor, id, b.action, b.reason.as_deref())
         .await
-        .map_err(|e| ApiError::from(e).in_english(caller.english))?;
+        .map_err(|e| ApiError::from(e).in_lang(caller.lang))?;
     if let Err(e) = s.reindex().await {
         tracing::error!(error = %e, "reindex failed");
     }
@@ -347,12 +347,13 @@ pub async fn sellers(
     let actor = caller.require()?;
     let status = match param(&q, "status") {
         None => None,
-        Some(v) => Some(SellerStatus::from_db(v).ok_or_else(|| {
-            ApiError::field("status", "unknown_choice").in_english(caller.english)
-        })?),
+        Some(v) => Some(
+            SellerStatus::from_db(v)
+                .ok_or_else(|| ApiError::field("status", "unknown_choice").in_lang(caller.lang))?,
+        ),
     };
     let cursor = Cursor::parse("cursor", param(&q, "cursor"))
-        .map_err(|_| ApiError::field("cursor", "invalid_format").in_english(caller.english))?;
+        .map_err(|_| ApiError::field("cursor", "invalid_format").in_lang(caller.lang))?;
     let page = s
         .store
         .sellers(
@@ -403,13 +404,13 @@ pub async fn decide_seller(
     let d = match b.decision.as_str() {
         "approve" => SellerDecision::Approve,
         "reject" => SellerDecision::Reject,
-        _ => return Err(ApiError::field("decision", "unknown_choice").in_english(caller.english)),
+        _ => return Err(ApiError::field("decision", "unknown_choice").in_lang(caller.lang)),
     };
     let seller = s
         .store
         .decide_seller(&actor, id, d, b.reason.as_deref())
         .await
-        .map_err(|e| ApiError::from(e).in_english(caller.english))?;
+        .map_err(|e| ApiError::from(e).in_lang(caller.lang))?;
     Ok(Json(json!(seller)))
 }
 
@@ -422,14 +423,14 @@ pub async fn create_seller(
 ) -> Result<Response, ApiError> {
     let actor = caller.require()?.clone();
     let input = body(&caller, b)?;
-    let new = input.parse().map_err(|e| {
-        ApiError::from(bazaar_store::StoreError::Invalid(e)).in_english(caller.english)
-    })?;
+    let new = input
+        .parse()
+        .map_err(|e| ApiError::from(bazaar_store::StoreError::Invalid(e)).in_lang(caller.lang))?;
     let seller = s
         .store
         .create_seller(&actor, &new)
         .await
-        .map_err(|e| ApiError::from(e).in_english(caller.english))?;
+        .map_err(|e| ApiError::from(e).in_lang(caller.lang))?;
     Ok((StatusCode::CREATED, Json(json!(seller))).into_response())
 }
 
@@ -455,12 +456,12 @@ pub async fn create_product(
 ) -> Result<Response, ApiError> {
     let actor = caller.require()?.clone();
     let b = body(&caller, b)?;
-    let e = caller.english;
+    let e = caller.lang;
     let seller = s
         .store
         .seller(b.seller_id)
         .await
-        .map_err(|_| ApiError::field("seller_id", "unknown_reference").in_english(e))?;
+        .map_err(|_| ApiError::field("seller_id", "unknown_reference").in_lang(e))?;
     let mut errs = Vec::new();
     let fields = b
         .product
@@ -481,13 +482,13 @@ pub async fn create_product(
         }
     }
     let Some(fields) = fields.filter(|_| errs.is_empty()) else {
-        return Err(ApiError::from(bazaar_store::StoreError::Invalid(errs)).in_english(e));
+        return Err(ApiError::from(bazaar_store::StoreError::Invalid(errs)).in_lang(e));
     };
     let p = s
         .store
         .create_product(&actor, b.seller_id, &fields, &skus)
         .await
-        .map_err(|x| ApiError::from(x).in_english(e))?;
+        .map_err(|x| ApiError::from(x).in_lang(e))?;
     Ok((StatusCode::CREATED, Json(product_json(&p))).into_response())
 }
 
@@ -508,17 +509,15 @@ pub async fn import_csv(
     body: axum::body::Bytes,
 ) -> Result<Json<Value>, ApiError> {
     let actor = caller.require()?.clone();
-    scope_path(&actor).map_err(|e| e.in_english(caller.english))?;
+    scope_path(&actor).map_err(|e| e.in_lang(caller.lang))?;
     let r = match kind.as_str() {
         "regions" => s.store.import_regions(Some(&actor), &body).await,
         "nodes" => s.store.import_nodes(Some(&actor), &body).await,
         _ => {
-            return Err(
-                ApiError::new(StatusCode::NOT_FOUND, "not_found").in_english(caller.english)
-            );
+            return Err(ApiError::new(StatusCode::NOT_FOUND, "not_found").in_lang(caller.lang));
         }
     };
-    let summary = r.map_err(|e| ApiError::from(e).in_english(caller.english))?;
+    let summary = r.map_err(|e| ApiError::from(e).in_lang(caller.lang))?;
     Ok(Json(json!(summary)))
 }
 
@@ -529,14 +528,12 @@ pub async fn export_csv(
     Path(kind): Path<String>,
 ) -> Result<Response, ApiError> {
     let actor = caller.require()?.clone();
-    let scope = scope_path(&actor).map_err(|e| e.in_english(caller.english))?;
+    let scope = scope_path(&actor).map_err(|e| e.in_lang(caller.lang))?;
     let text = match kind.as_str() {
         "regions" => s.store.export_regions(scope.as_deref()).await?,
         "nodes" => s.store.export_nodes(scope.as_deref()).await?,
         _ => {
-            return Err(
-                ApiError::new(StatusCode::NOT_FOUND, "not_found").in_english(caller.english)
-            );
+            return Err(ApiError::new(StatusCode::NOT_FOUND, "not_found").in_lang(caller.lang));
         }
     };
     Ok((

@@ -2,6 +2,7 @@
 
 use crate::AppState;
 use crate::error::ApiError;
+use crate::i18n::Lang;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
@@ -15,42 +16,32 @@ pub struct Caller {
     pub actor: Option<Actor>,
     /// The bearer token as sent (for revoking it).
     pub token: Option<String>,
-    /// Whether the caller prefers English.
-    pub english: bool,
+    /// The caller's language (`?lang=`, else Accept-Language).
+    pub lang: Lang,
 }
 
 impl Caller {
     /// The actor, or 401.
     pub fn require(&self) -> Result<&Actor, ApiError> {
         self.actor.as_ref().ok_or_else(|| {
-            ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated").in_english(self.english)
+            ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated").in_lang(self.lang)
         })
     }
-}
-
-/// Whether the request prefers English over Chinese (Accept-Language).
-pub fn prefers_english(parts: &Parts) -> bool {
-    parts
-        .headers
-        .get(header::ACCEPT_LANGUAGE)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.trim_start().to_lowercase().starts_with("en"))
-        .unwrap_or(false)
 }
 
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let english = prefers_english(parts);
+        let lang = Lang::negotiate(&parts.headers, parts.uri.query());
         let Some(h) = parts.headers.get(header::AUTHORIZATION) else {
             return Ok(Caller {
                 actor: None,
                 token: None,
-                english,
+                lang,
             });
         };
-        let bad = || ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated").in_english(english);
+        let bad = || ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated").in_lang(lang);
         let token = h
             .to_str()
             .ok()
@@ -67,7 +58,7 @@ impl FromRequestParts<AppState> for Caller {
         Ok(Caller {
             actor: Some(actor),
             token: Some(token),
-            english,
+            lang,
         })
     }
 }

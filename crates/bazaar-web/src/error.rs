@@ -1,7 +1,8 @@
 //! API errors: `{"error": {"code", "message", "field"}}` with the right HTTP status. The code
-//! is stable snake_case; the message is in the caller's language (zh-CN by default, English
-//! when the request prefers it).
+//! is stable snake_case; the message is in the caller's language (see [`Lang`]) and, for a
+//! bad field, names the field and the reason.
 
+use crate::i18n::Lang;
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -17,10 +18,12 @@ pub struct ApiError {
     pub code: String,
     /// Field concerned, when there is one.
     pub field: Option<String>,
+    /// Why the field was refused (a reason code), when there is one.
+    pub reason: Option<String>,
     /// Extra details (every bad field or row).
     pub details: Option<serde_json::Value>,
-    /// English instead of Chinese.
-    pub english: bool,
+    /// Language of the message.
+    pub lang: Lang,
 }
 
 impl ApiError {
@@ -30,8 +33,9 @@ impl ApiError {
             status,
             code: code.into(),
             field: None,
+            reason: None,
             details: None,
-            english: false,
+            lang: Lang::ZhCn,
         }
     }
 
@@ -39,50 +43,65 @@ impl ApiError {
     pub fn field(field: &str, reason: &str) -> Self {
         ApiError {
             field: Some(field.into()),
+            reason: Some(reason.into()),
             details: Some(json!([{"field": field, "reason": reason}])),
             ..ApiError::new(StatusCode::BAD_REQUEST, "invalid_input")
         }
     }
 
-    /// The same error in English.
-    pub fn in_english(mut self, english: bool) -> Self {
-        self.english = english;
+    /// The same error with its message in `lang`.
+    pub fn in_lang(mut self, lang: Lang) -> Self {
+        self.lang = lang;
         self
+    }
+
+    /// The message in the error's language: for a bad field, the field's name and the reason
+    /// ("价格：格式不正确"), else the message of the code.
+    pub fn message(&self) -> String {
+        match (&self.field, &self.reason) {
+            (Some(f), Some(r)) => field_message(self.lang, f, r),
+            _ => message(&self.code, self.lang),
+        }
     }
 }
 
-/// The message of an error code, in Chinese or English.
-pub fn message(code: &str, english: bool) -> &'static str {
-    let (zh, en) = match code {
-        "invalid_input" => (
-            "输入有误，请检查标出的字段",
-            "The input is invalid; check the named field",
-        ),
-        "invalid_json" => (
-            "请求体不是有效的 JSON",
-            "The request body is not valid JSON",
-        ),
-        "unauthenticated" => ("请先登录", "Please sign in first"),
-        "bad_credentials" => ("用户名或密码错误", "Wrong username or password"),
-        "too_many_attempts" => (
-            "尝试次数过多，请 15 分钟后再试",
-            "Too many attempts; try again in 15 minutes",
-        ),
-        "forbidden" => ("您没有权限执行此操作", "You may not do this"),
-        "not_found" => ("未找到", "Not found"),
-        "invalid_transition" => (
-            "当前状态下不能执行此操作",
-            "This action is not allowed in the current status",
-        ),
-        "seller_not_approved" => ("卖家尚未通过审核", "The seller is not approved yet"),
-        "product_has_no_skus" => ("商品至少需要一个规格", "The product needs at least one SKU"),
-        "invalid_csv" => (
-            "CSV 文件有错误，未导入任何内容",
-            "The CSV file has errors; nothing was imported",
-        ),
-        _ => ("服务器内部错误", "Internal server error"),
+/// The message of an error code in `lang`.
+pub fn message(code: &str, lang: Lang) -> String {
+    let key = format!("error-{code}");
+    if Lang::ZhCn.has(&key) {
+        lang.t(&key)
+    } else {
+        lang.t("error-internal")
+    }
+}
+
+/// The translated name of a field: `skus[0].price_fen` is named by `price_fen`; a field
+/// without a translation keeps its own name.
+pub fn field_label(lang: Lang, field: &str) -> String {
+    let last = field.rsplit('.').next().unwrap_or(field);
+    let key = format!("field-{last}");
+    if Lang::ZhCn.has(&key) {
+        lang.t(&key)
+    } else {
+        field.to_string()
+    }
+}
+
+/// "<field>: <reason>" in `lang`.
+pub fn field_message(lang: Lang, field: &str, reason: &str) -> String {
+    let rkey = format!("reason-{reason}");
+    let reason = if Lang::ZhCn.has(&rkey) {
+        lang.t(&rkey)
+    } else {
+        reason.to_string()
     };
-    if english { en } else { zh }
+    lang.ta(
+        "error-field",
+        &[
+            ("field", field_label(lang, field).into()),
+            ("reason", reason.into()),
+        ],
+    )
 }
 
 impl IntoResponse for ApiError {
@@ -90,7 +109,7 @@ impl IntoResponse for ApiError {
         let mut body = json!({
             "error": {
                 "code": self.code,
-                "message": message(&self.code, self.english),
+                "message": self.message(),
                 "field": self.field,
             }
         });
@@ -110,6 +129,7 @@ impl From<StoreError> for ApiError {
                 let field = errs.first().map(|e| e.field.clone());
                 ApiError {
                     field,
+                    reason: errs.first().map(|e| e.reason.code().to_string()),
                     details: Some(json!(
                         errs.iter()
                             .map(|e| json!({"field": e.field, "reason": e.reason.code()}))

@@ -8,7 +8,9 @@
 
 pub mod api;
 pub mod auth;
+pub mod backoffice;
 pub mod error;
+pub mod i18n;
 pub mod metrics;
 pub mod pages;
 pub mod session;
@@ -101,7 +103,7 @@ async fn build_index(store: &Store) -> anyhow_free::Result<SearchIndex> {
                 poverty: p.is_poverty_alleviation(),
                 name_en: p.name_en.clone().unwrap_or_default(),
                 gi_brand: p.gi_brand.clone().unwrap_or_default(),
-                category_words: pages::category_label(&p.category).to_string(),
+                category_words: pages::category_words(&p.category),
                 category: p.category,
                 county_code: p.county_code,
                 place: format!("{} {} {}", p.county, p.township_name, p.village_name),
@@ -155,8 +157,11 @@ pub fn router(state: AppState) -> Router {
         .route("/products/{id}", get(pages::product))
         .route("/login", get(session::login_form).post(session::login))
         .route("/logout", post(session::logout))
-        .route("/manage", get(session::manage))
-        .route("/manage/products/{id}/action", post(session::manage_action))
+        .route("/manage", get(backoffice::manage))
+        .route(
+            "/manage/products/{id}/action",
+            post(backoffice::manage_action),
+        )
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::track,
@@ -171,13 +176,11 @@ async fn sticky_language(
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
-    let choice = req.uri().query().and_then(|q| {
-        q.split('&').find_map(|kv| match kv {
-            "lang=en" => Some("en"),
-            "lang=zh-CN" | "lang=zh" => Some("zh-CN"),
-            _ => None,
-        })
-    });
+    let choice = req
+        .uri()
+        .query()
+        .and_then(i18n::lang_in_query)
+        .map(i18n::Lang::tag);
     let mut res = next.run(req).await;
     if let Some(lang) = choice
         && let Ok(v) = axum::http::HeaderValue::from_str(&format!(

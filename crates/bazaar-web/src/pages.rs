@@ -1,8 +1,9 @@
 //! Server-rendered storefront pages: light, mobile-first, no JavaScript needed.
 
 use crate::AppState;
+use crate::i18n::Lang;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Response};
 use bazaar_domain::money::Fen;
 use bazaar_search::Filters;
@@ -26,90 +27,104 @@ pub fn esc(s: &str) -> String {
     o
 }
 
-/// Display words of a category (Chinese and English), also indexed for search.
-pub fn category_label(code: &str) -> &'static str {
-    match code {
-        "honey" => "蜂蜜 Honey",
-        "grain_oil" => "粮油 Grain & oil",
-        "fresh_produce" => "生鲜果蔬 Fresh produce",
-        "dried_fruit_nuts" => "干果坚果 Dried fruit & nuts",
-        "meat_dairy" => "肉禽乳品 Meat & dairy",
-        "condiment" => "调味品 Condiments",
-        "tea_drink" => "茶饮 Tea & drinks",
-        "fungi" => "菌菇 Fungi",
-        "medicinal" => "滋补药材 Medicinal",
-        "craft" => "手工艺品 Crafts",
-        _ => "",
+/// Display name of a category in `lang`.
+pub fn category_name(lang: Lang, code: &str) -> String {
+    lang.t(&format!("cat-{code}"))
+}
+
+/// Words of a category indexed for search: its Chinese and English names.
+pub fn category_words(code: &str) -> String {
+    format!(
+        "{} {}",
+        category_name(Lang::ZhCn, code),
+        category_name(Lang::En, code)
+    )
+}
+
+/// The language of a page request (see [`Lang::negotiate`]).
+pub fn page_lang(h: &HeaderMap, uri: &Uri) -> Lang {
+    Lang::negotiate(h, uri.query())
+}
+
+/// The page frame: header with language switch and search box. Uyghur pages are laid out
+/// right to left.
+pub fn layout(lang: Lang, title: &str, q: &str, body: &str) -> Html<String> {
+    let mut switch = String::new();
+    for l in Lang::ALL {
+        if !switch.is_empty() {
+            switch.push_str(" · ");
+        }
+        switch.push_str(&format!(
+            "<a id=\"lang-{tag}\" href=\"?lang={tag}\" lang=\"{tag}\"{cur}>{name}</a>",
+            tag = l.tag(),
+            name = l.native_name(),
+            cur = if l == lang {
+                " aria-current=\"true\""
+            } else {
+                ""
+            },
+        ));
     }
-}
-
-/// Whether a page request is answered in English: `?lang=` first, then the sticky `bz_lang`
-/// cookie, then Accept-Language. Chinese is the default.
-pub fn wants_english(h: &HeaderMap, q: &HashMap<String, String>) -> bool {
-    english(h, q)
-}
-
-fn english(h: &HeaderMap, q: &HashMap<String, String>) -> bool {
-    match q.get("lang").map(String::as_str) {
-        Some("en") => return true,
-        Some("zh-CN") | Some("zh") => return false,
-        _ => {}
-    }
-    match crate::session::cookie(h, "bz_lang").as_deref() {
-        Some("en") => return true,
-        Some("zh-CN") => return false,
-        _ => {}
-    }
-    h.get(header::ACCEPT_LANGUAGE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim_start().to_lowercase().starts_with("en"))
-}
-
-fn tr(en: bool, zh: &'static str, e: &'static str) -> &'static str {
-    if en { e } else { zh }
-}
-
-/// The page frame: header with language switch and search box.
-pub fn layout(en: bool, title: &str, q: &str, body: &str) -> Html<String> {
-    let lang = if en { "en" } else { "zh-CN" };
     Html(format!(
-        "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
+        "<!doctype html><html lang=\"{tag}\" dir=\"{dir}\"><head><meta charset=\"utf-8\">\
 <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>{title} · Bazaar</title>\
 <style>body{{font-family:sans-serif;margin:0;color:#222}}header{{background:#b5452b;color:#fff;padding:.6em 1em}}\
-header a{{color:#fff;text-decoration:none;font-weight:bold}}main{{padding:1em;max-width:60em;margin:auto}}\
+header a{{color:#fff;text-decoration:none;font-weight:bold}}header nav{{float:inline-end}}main{{padding:1em;max-width:60em;margin:auto}}\
 form.s{{display:flex;gap:.4em;margin:.6em 0}}form.s input{{flex:1;padding:.5em;font-size:1em}}\
 ul.g{{list-style:none;padding:0;display:grid;grid-template-columns:repeat(auto-fill,minmax(14em,1fr));gap:.6em}}\
 ul.g li{{border:1px solid #ddd;border-radius:6px;padding:.6em}}.p{{color:#b5452b;font-weight:bold}}\
-.tag{{font-size:.8em;background:#f3e6d0;border-radius:3px;padding:0 .3em;margin-right:.3em}}</style></head>\
-<body><header><a href=\"/\">Bazaar {brand}</a> <nav style=\"float:right\"><a href=\"?lang=zh-CN\">中文</a> · \
-<a id=\"lang-en\" href=\"?lang=en\">English</a> · <a href=\"/manage\">{acct}</a></nav></header><main>\
+.tag{{font-size:.8em;background:#f3e6d0;border-radius:3px;padding:0 .3em;margin-inline-end:.3em}}\
+.err{{color:#b00}}label{{display:block;margin:.4em 0}}input,select,textarea{{max-width:100%}}\
+img{{max-width:100%;height:auto}}table{{border-collapse:collapse}}td,th{{border-bottom:1px solid #ddd;padding:.3em;text-align:start}}</style></head>\
+<body><header><a href=\"/\">Bazaar {brand}</a> <nav aria-label=\"{langlabel}\">{switch} · <a href=\"/manage\">{acct}</a></nav></header><main>\
 <form class=\"s\" action=\"/search\"><input name=\"q\" value=\"{q}\" placeholder=\"{ph}\" aria-label=\"{ph}\">\
-<input type=\"hidden\" name=\"lang\" value=\"{lang}\"><button>{btn}</button></form>{body}</main></body></html>",
+<button>{btn}</button></form>{body}</main></body></html>",
+        tag = lang.tag(),
+        dir = lang.dir(),
         title = esc(title),
-        brand = tr(en, "乡村好物", "Village goods"),
+        brand = esc(&lang.t("brand")),
+        langlabel = esc(&lang.t("nav-language")),
         q = esc(q),
-        ph = tr(en, "搜索：蜂蜜、fengmi、fm…", "Search: 蜂蜜, fengmi, fm…"),
-        btn = tr(en, "搜索", "Search"),
-        acct = tr(en, "管理", "Back office"),
+        ph = esc(&lang.t("search-placeholder")),
+        btn = esc(&lang.t("nav-search")),
+        acct = esc(&lang.t("nav-manage")),
     ))
 }
 
-fn lang_q(en: bool) -> &'static str {
-    if en { "?lang=en" } else { "" }
+/// A page with only a message, e.g. a 404.
+pub fn message_page(lang: Lang, status: StatusCode, msg: &str) -> Response {
+    (
+        status,
+        layout(
+            lang,
+            status.as_str(),
+            "",
+            &format!("<p role=\"alert\">{}</p>", esc(msg)),
+        ),
+    )
+        .into_response()
 }
 
-fn product_cards(en: bool, items: &[Product]) -> String {
+/// The name of a region in `lang` (English name for languages other than Chinese when
+/// there is one).
+fn region_name(lang: Lang, name: &str, name_en: Option<&str>) -> String {
+    match (lang, name_en) {
+        (Lang::En, Some(e)) => e.to_string(),
+        _ => name.to_string(),
+    }
+}
+
+fn product_cards(lang: Lang, items: &[Product]) -> String {
     let mut o = String::from("<ul class=\"g\">");
+    let from = esc(&lang.t("price-from"));
     for p in items {
         let r = &p.row;
         let price = p.skus.iter().map(|s| s.price_fen).min().unwrap_or(0);
         o.push_str(&format!(
-            "<li><a href=\"/products/{}{}\">{}</a><br><span class=\"p\">{}</span> {}<br><small>{} · {}</small></li>",
+            "<li><a href=\"/products/{}\">{}</a><br><span class=\"p\">{}</span> {from}<br><small>{} · {}</small></li>",
             r.id,
-            lang_q(en),
             esc(&r.name),
             Fen(price),
-            tr(en, "起", "from"),
             esc(&r.county),
             esc(&r.seller_name),
         ));
@@ -118,67 +133,52 @@ fn product_cards(en: bool, items: &[Product]) -> String {
     o
 }
 
-fn internal(e: impl std::fmt::Display) -> Response {
+/// Logs an unexpected failure and answers a plain 500 page.
+pub fn internal(e: impl std::fmt::Display) -> Response {
     tracing::error!(error = %e, "page failed");
-    (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+    message_page(
+        Lang::ZhCn,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        &Lang::ZhCn.t("error-internal"),
+    )
 }
 
 /// `GET /`: the regional home with one pavilion per county.
-pub async fn home(
-    State(s): State<AppState>,
-    h: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
-    let en = english(&h, &q);
+pub async fn home(State(s): State<AppState>, h: HeaderMap, uri: Uri) -> Response {
+    let lang = page_lang(&h, &uri);
     let pavilions = match s.store.pavilions().await {
         Ok(p) => p,
         Err(e) => return internal(e),
     };
     let mut body = format!(
         "<h1>{}</h1><ul class=\"g\">",
-        tr(en, "地方馆", "County pavilions")
+        esc(&lang.t("pavilions-heading"))
     );
     for p in pavilions {
-        let name = if en {
-            p.name_en.clone().unwrap_or(p.name.clone())
-        } else {
-            p.name.clone()
-        };
         body.push_str(&format!(
-            "<li><a href=\"/pavilions/{}{}\">{}</a><br><small>{} · {} {}</small></li>",
+            "<li><a href=\"/pavilions/{}\">{}</a><br><small>{} · {}</small></li>",
             esc(&p.code),
-            lang_q(en),
-            esc(&name),
+            esc(&region_name(lang, &p.name, p.name_en.as_deref())),
             esc(&p.prefecture),
-            p.products,
-            tr(en, "件商品", "products"),
+            esc(&lang.ta("pavilion-products", &[("n", p.products.into())])),
         ));
     }
     body.push_str("</ul>");
-    layout(en, tr(en, "首页", "Home"), "", &body).into_response()
+    layout(lang, &lang.t("page-home"), "", &body).into_response()
 }
 
 /// `GET /pavilions/{code}`: a county's pavilion.
 pub async fn pavilion(
     State(s): State<AppState>,
     h: HeaderMap,
+    uri: Uri,
     Path(code): Path<String>,
-    Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let en = english(&h, &q);
+    let lang = page_lang(&h, &uri);
     let county = match s.store.region(&code).await {
         Ok(r) if r.level == "county" => r,
         Ok(_) | Err(StoreError::NotFound) => {
-            return (
-                StatusCode::NOT_FOUND,
-                layout(
-                    en,
-                    "404",
-                    "",
-                    tr(en, "<p>未找到该地方馆</p>", "<p>No such pavilion</p>"),
-                ),
-            )
-                .into_response();
+            return message_page(lang, StatusCode::NOT_FOUND, &lang.t("pavilion-not-found"));
         }
         Err(e) => return internal(e),
     };
@@ -191,29 +191,29 @@ pub async fn pavilion(
         Ok(p) => p,
         Err(e) => return internal(e),
     };
-    let name = if en {
-        county.name_en.clone().unwrap_or(county.name.clone())
-    } else {
-        county.name.clone()
-    };
+    let name = region_name(lang, &county.name, county.name_en.as_deref());
+    let title = lang.ta("pavilion-title", &[("name", name.as_str().into())]);
     let body = format!(
-        "<h1>{} {}</h1>{}",
-        esc(&name),
-        tr(en, "地方馆", "pavilion"),
-        product_cards(en, &page.items)
+        "<h1>{}</h1>{}",
+        esc(&title),
+        product_cards(lang, &page.items)
     );
-    layout(en, &name, "", &body).into_response()
+    layout(lang, &title, "", &body).into_response()
 }
 
-/// `GET /search?q=…&county=…&category=…`: ranked results, with suggestions when nothing
-/// matches.
+/// `GET /search?q=…&county=…&category=…&gi_brand=…&poverty=1`: ranked results, with
+/// suggestions when nothing matches.
 pub async fn search(
     State(s): State<AppState>,
     h: HeaderMap,
+    uri: Uri,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let en = english(&h, &q);
-    let text = q.get("q").map(|s| s.trim().to_string()).unwrap_or_default();
+    let lang = page_lang(&h, &uri);
+    let text: String = q
+        .get("q")
+        .map(|s| s.trim().chars().take(100).collect())
+        .unwrap_or_default();
     let filters = Filters {
         county: q.get("county").filter(|s| !s.is_empty()).cloned(),
         category: q.get("category").filter(|s| !s.is_empty()).cloned(),
@@ -228,36 +228,33 @@ pub async fn search(
         Ok(i) => i,
         Err(e) => return internal(e),
     };
-    let mut body = filter_form(&s, en, &text, &filters).await;
+    let mut body = filter_form(&s, lang, &text, &filters).await;
     if hits.relaxed {
         body.push_str(&format!(
-            "<p>{} “{}”。{}</p>",
-            tr(en, "没有找到", "Nothing matches"),
-            esc(&text),
-            tr(en, "您是不是要找：", "Did you mean:")
+            "<p>{} {}</p>",
+            esc(&lang.ta("search-no-match", &[("q", text.as_str().into())])),
+            esc(&lang.t("search-did-you-mean"))
         ));
         for sug in &hits.suggestions {
             body.push_str(&format!(
-                "<a class=\"tag\" href=\"/search?q={}{}\">{}</a>",
+                "<a class=\"tag\" href=\"/search?q={}\">{}</a>",
                 esc(&encode(sug)),
-                if en { "&amp;lang=en" } else { "" },
                 esc(sug)
             ));
         }
     } else if !text.is_empty() {
         body.push_str(&format!(
-            "<p>{} {}</p>",
-            hits.total,
-            tr(en, "个结果", "results")
+            "<p>{}</p>",
+            esc(&lang.ta("results-count", &[("n", hits.total.into())]))
         ));
     }
-    body.push_str(&product_cards(en, &items));
-    layout(en, tr(en, "搜索", "Search"), &text, &body).into_response()
+    body.push_str(&product_cards(lang, &items));
+    layout(lang, &lang.t("nav-search"), &text, &body).into_response()
 }
 
 /// The filter controls of the search page (county, category, GI brand, poverty alleviation);
 /// a plain GET form, so it works without JavaScript.
-async fn filter_form(s: &AppState, en: bool, q: &str, f: &Filters) -> String {
+async fn filter_form(s: &AppState, lang: Lang, q: &str, f: &Filters) -> String {
     let selected = |a: &str, b: &Option<String>| {
         if b.as_deref() == Some(a) {
             " selected"
@@ -269,58 +266,47 @@ async fn filter_form(s: &AppState, en: bool, q: &str, f: &Filters) -> String {
         "<form action=\"/search\" style=\"display:flex;flex-wrap:wrap;gap:.4em\">\
 <input type=\"hidden\" name=\"q\" value=\"{}\"><select name=\"county\" aria-label=\"{}\"><option value=\"\">{}</option>",
         esc(q),
-        tr(en, "县", "County"),
-        tr(en, "全部县", "All counties"),
+        esc(&lang.t("filter-county")),
+        esc(&lang.t("filter-all-counties")),
     );
     if let Ok(pavilions) = s.store.pavilions().await {
         for p in pavilions {
-            let name = if en {
-                p.name_en.clone().unwrap_or(p.name.clone())
-            } else {
-                p.name.clone()
-            };
             o.push_str(&format!(
                 "<option value=\"{}\"{}>{}</option>",
                 esc(&p.code),
                 selected(&p.code, &f.county),
-                esc(&name)
+                esc(&region_name(lang, &p.name, p.name_en.as_deref()))
             ));
         }
     }
     o.push_str(&format!(
         "</select><select name=\"category\" aria-label=\"{}\"><option value=\"\">{}</option>",
-        tr(en, "类目", "Category"),
-        tr(en, "全部类目", "All categories")
+        esc(&lang.t("filter-category")),
+        esc(&lang.t("filter-all-categories"))
     ));
     for c in bazaar_domain::catalog::Category::ALL {
-        let label = category_label(c.as_str());
-        let label = if en {
-            label.split_once(' ').map(|x| x.1).unwrap_or(label)
-        } else {
-            label.split(' ').next().unwrap_or(label)
-        };
         o.push_str(&format!(
             "<option value=\"{}\"{}>{}</option>",
             c.as_str(),
             selected(c.as_str(), &f.category),
-            esc(label)
+            esc(&category_name(lang, c.as_str()))
         ));
     }
     o.push_str(&format!(
-        "</select><input name=\"gi_brand\" value=\"{}\" placeholder=\"{}\" size=\"8\">\
-<label><input type=\"checkbox\" name=\"poverty\" value=\"1\"{}> {}</label>\
-<input type=\"hidden\" name=\"lang\" value=\"{}\"><button>{}</button></form>",
+        "</select><input name=\"gi_brand\" value=\"{}\" placeholder=\"{gi}\" aria-label=\"{gi}\" size=\"8\">\
+<label style=\"display:inline\"><input type=\"checkbox\" name=\"poverty\" value=\"1\"{}> {}</label>\
+<button>{}</button></form>",
         esc(f.gi_brand.as_deref().unwrap_or("")),
-        tr(en, "地理标志", "GI brand"),
         if f.poverty { " checked" } else { "" },
-        tr(en, "扶贫产品", "Poverty alleviation"),
-        if en { "en" } else { "zh-CN" },
-        tr(en, "筛选", "Filter"),
+        esc(&lang.t("filter-poverty")),
+        esc(&lang.t("filter-apply")),
+        gi = esc(&lang.t("filter-gi")),
     ));
     o
 }
 
-fn encode(s: &str) -> String {
+/// Percent-encodes a query-string value.
+pub fn encode(s: &str) -> String {
     let mut o = String::new();
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
@@ -336,22 +322,11 @@ fn encode(s: &str) -> String {
 pub async fn product(
     State(s): State<AppState>,
     h: HeaderMap,
+    uri: Uri,
     Path(id): Path<String>,
-    Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let en = english(&h, &q);
-    let not_found = || {
-        (
-            StatusCode::NOT_FOUND,
-            layout(
-                en,
-                "404",
-                "",
-                tr(en, "<p>未找到该商品</p>", "<p>No such product</p>"),
-            ),
-        )
-            .into_response()
-    };
+    let lang = page_lang(&h, &uri);
+    let not_found = || message_page(lang, StatusCode::NOT_FOUND, &lang.t("product-not-found"));
     let Ok(id) = id.parse::<i64>() else {
         return not_found();
     };
@@ -362,41 +337,47 @@ pub async fn product(
     };
     let r = &p.row;
     let mut body = format!("<h1>{}</h1>", esc(&r.name));
-    if let Some(n) = r.name_en.as_ref().filter(|_| en) {
+    if let Some(n) = r.name_en.as_ref().filter(|_| lang == Lang::En) {
         body.push_str(&format!("<p><i>{}</i></p>", esc(n)));
     }
+    for ph in &p.photos {
+        body.push_str(&format!(
+            "<img src=\"/media/{}\" width=\"{}\" height=\"{}\" alt=\"{}\" loading=\"lazy\">",
+            esc(&ph.storage_key),
+            ph.width,
+            ph.height,
+            esc(&lang.ta("product-photo", &[("name", r.name.as_str().into())])),
+        ));
+    }
+    body.push_str("<p>");
     if let Some(gi) = &r.gi_brand {
         body.push_str(&format!(
-            "<span class=\"tag\">{} {}</span>",
-            tr(en, "地理标志", "GI brand"),
-            esc(gi)
-        ));
-    }
-    if r.is_poverty_alleviation() {
-        body.push_str(&format!(
             "<span class=\"tag\">{}</span>",
-            tr(en, "扶贫产品", "Poverty alleviation")
+            esc(&lang.ta("tag-gi", &[("brand", gi.as_str().into())]))
         ));
     }
-    if r.cold_chain {
-        body.push_str(&format!(
-            "<span class=\"tag\">{}</span>",
-            tr(en, "冷链", "Cold chain")
-        ));
-    }
+    let mut tag = |key: &str, on: bool| {
+        if on {
+            body.push_str(&format!("<span class=\"tag\">{}</span>", esc(&lang.t(key))));
+        }
+    };
+    tag("tag-poverty", r.is_poverty_alleviation());
+    tag("tag-green", r.green_cert);
+    tag("tag-organic", r.organic_cert);
+    tag("tag-cold-chain", r.cold_chain);
     body.push_str(&format!(
-        "<p>{}: {} · {} · {}</p><p>{}: {}</p>",
-        tr(en, "产地", "Origin"),
+        "</p><p>{}: {} · {} · {}</p><p>{}: {}</p>",
+        esc(&lang.t("product-origin")),
         esc(&r.county),
         esc(&r.township_name),
         esc(&r.village_name),
-        tr(en, "生产者", "Producer"),
+        esc(&lang.t("product-producer")),
         esc(&r.seller_name),
     ));
     if let Some(d) = &r.description {
         body.push_str(&format!("<p>{}</p>", esc(d)));
     }
-    body.push_str(&format!("<h2>{}</h2><ul>", tr(en, "规格", "Options")));
+    body.push_str(&format!("<h2>{}</h2><ul>", esc(&lang.t("product-options"))));
     for sku in &p.skus {
         body.push_str(&format!(
             "<li>{} — <span class=\"p\">{}</span> <small>({} g)</small></li>",
@@ -408,11 +389,15 @@ pub async fn product(
     body.push_str("</ul>");
     if let Some(days) = r.shelf_life_days {
         body.push_str(&format!(
-            "<p>{}: {} {}</p>",
-            tr(en, "保质期", "Shelf life"),
-            days,
-            tr(en, "天", "days")
+            "<p>{}</p>",
+            esc(&lang.ta("product-shelf-life", &[("days", days.into())]))
         ));
     }
-    layout(en, &r.name, "", &body).into_response()
+    if let Some(no) = &r.poverty_cert_no {
+        body.push_str(&format!(
+            "<p><small>{}</small></p>",
+            esc(&lang.ta("product-certificate", &[("no", no.as_str().into())]))
+        ));
+    }
+    layout(lang, &r.name, "", &body).into_response()
 }

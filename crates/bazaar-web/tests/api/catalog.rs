@@ -55,12 +55,17 @@ async fn bad_patches_name_the_field_and_change_nothing() {
         .await;
     let v: serde_json::Value = serde_json::from_slice(&v).expect("json");
     assert_eq!(v["error"]["code"], "invalid_input");
-    assert!(
-        v["error"]["message"]
-            .as_str()
-            .expect("msg")
-            .starts_with("The input")
+    assert_eq!(v["error"]["field"], "limit");
+    assert_eq!(
+        v["error"]["message"], "Page size: out of the allowed range",
+        "the message names the field and the reason in English"
     );
+    // Chinese by default.
+    let (_, v) = t
+        .raw(Method::GET, "/api/v1/products?limit=0", None, None, &[])
+        .await;
+    let v: serde_json::Value = serde_json::from_slice(&v).expect("json");
+    assert_eq!(v["error"]["message"], "每页条数：超出允许范围");
 }
 
 #[tokio::test]

@@ -89,7 +89,7 @@ async fn operator_signs_in_and_reviews_with_csrf() {
     .await;
     let (s, _, body) = t.form(Method::GET, "/manage", "", Some(&cookies)).await;
     assert_eq!(s, StatusCode::OK);
-    assert!(body.contains("in_review (1)"), "{body}");
+    assert!(body.contains("待审核 (1)"), "{body}");
     let action = format!("/manage/products/{id}/action");
     let (s, _, _) = t
         .form(Method::POST, &action, "action=approve", Some(&cookies))
@@ -139,4 +139,37 @@ async fn the_language_choice_sticks() {
     assert!(body.contains("County pavilions"));
     let (_, _, body) = t.form(Method::GET, "/", "", None).await;
     assert!(body.contains("地方馆"));
+}
+
+#[tokio::test]
+async fn uyghur_is_right_to_left_and_tibetan_is_selectable() {
+    let t = TestApp::spawn().await;
+    let (_, h, body) = t.form(Method::GET, "/?lang=ug", "", None).await;
+    assert!(body.contains("<html lang=\"ug\" dir=\"rtl\">"), "{body}");
+    assert!(body.contains("ناھىيە كۆرگەزمىخانىلىرى"));
+    let lang = set_cookies(&h)
+        .into_iter()
+        .find(|c| c.starts_with("bz_lang=ug"))
+        .expect("lang cookie");
+    // The choice sticks on the next page, e.g. a product page.
+    let (_, _, body) = t
+        .form(Method::GET, "/search?q=%E8%9C%82%E8%9C%9C", "", Some(&lang))
+        .await;
+    assert!(body.contains("dir=\"rtl\""));
+    // A message the Uyghur catalogue lacks falls back to Chinese, never to the key.
+    assert!(body.contains("扶贫产品"), "{body}");
+    let (_, _, body) = t.form(Method::GET, "/?lang=bo", "", None).await;
+    assert!(body.contains("<html lang=\"bo\" dir=\"ltr\">"));
+    assert!(body.contains("རྫོང་གི་འགྲེམས་སྟོན་ཁང་།"));
+    // Accept-Language with q-values picks the best language Bazaar speaks.
+    let (_, body) = t
+        .raw(
+            Method::GET,
+            "/",
+            None,
+            None,
+            &[("accept-language", "fr;q=1, ug;q=0.9, en;q=0.5")],
+        )
+        .await;
+    assert!(String::from_utf8_lossy(&body).contains("dir=\"rtl\""));
 }

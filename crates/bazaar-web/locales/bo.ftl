@@ -1,0 +1,45 @@
+# Bazaar — བོད་ཡིག (Tibetan). Started: messages not here are shown in Chinese.
+# Translations want review by a native speaker before a release.
+
+brand = གྲོང་གསེབ་ཀྱི་ཟོང་དངོས།
+nav-search = འཚོལ་ཞིབ།
+search-placeholder = འཚོལ་ཞིབ། སྦྲང་རྩི། 蜂蜜…
+nav-manage = དོ་དམ།
+nav-language = སྐད་ཡིག
+back = ཕྱིར་ལོག
+page-home = མ་ངོས།
+pavilions-heading = རྫོང་གི་འགྲེམས་སྟོན་ཁང་།
+pavilion-products = ཟོང་དངོས་ { $n }
+pavilion-title = { $name } འགྲེམས་སྟོན་ཁང་།
+pavilion-not-found = འགྲེམས་སྟོན་ཁང་འདི་རྙེད་མ་སོང་།
+search-no-match = “{ $q }” རྙེད་མ་སོང་།
+search-did-you-mean = ཁྱེད་ཀྱིས་འཚོལ་བ་འདི་ཡིན་ནམ།
+results-count = འབྲས་བུ་ { $n }
+filter-county = རྫོང་།
+filter-all-counties = རྫོང་ཚང་མ།
+filter-category = རིགས།
+filter-all-categories = རིགས་ཚང་མ།
+filter-apply = འདེམས་སྒྲུག
+price-from = ནས་འགོ་
+product-not-found = ཟོང་དངོས་འདི་རྙེད་མ་སོང་།
+product-origin = ཐོན་ས།
+product-producer = ཐོན་སྐྱེད་པ།
+product-options = ཚད་གཞི།
+product-shelf-life = ཉར་ཚགས་དུས་ཡུན། ཉིན་ { $days }
+cat-honey = སྦྲང་རྩི།
+cat-grain_oil = འབྲུ་དང་སྣུམ།
+cat-fresh_produce = ཤིང་ཏོག་དང་སྔོ་ཚལ།
+cat-dried_fruit_nuts = ཤིང་ཏོག་སྐམ་པོ།
+cat-meat_dairy = ཤ་དང་འོ་ཞོ།
+cat-tea_drink = ཇ་དང་བཏུང་བ།
+cat-fungi = ཤ་མོ།
+cat-medicinal = སྨན་རྫས།
+cat-craft = ལག་ཤེས་བཟོ་རྩལ།
+login-title = ནང་འཛུལ།
+login-username = སྤྱོད་མཁན་གྱི་མིང་།
+login-password = གསང་ཨང་།
+login-submit = ནང་འཛུལ།
+manage-title = དོ་དམ།
+manage-sign-out = ཕྱིར་འཐོན།
+error-bad_credentials = སྤྱོད་མཁན་གྱི་མིང་ངམ་གསང་ཨང་ནོར་འདུག
+error-not_found = རྙེད་མ་སོང་།

@@ -1,0 +1,198 @@
+# Bazaar — 简体中文（默认语言，也是其他语言缺词时的后备）。
+# 键名规则：页面-用途；error-<错误码>；reason-<原因码>；field-<字段名>；cat-<类目码>。
+
+## 页框
+brand = 乡村好物
+nav-search = 搜索
+search-placeholder = 搜索：蜂蜜、fengmi、fm…
+nav-manage = 管理
+nav-language = 语言
+back = 返回
+
+## 首页与地方馆
+page-home = 首页
+pavilions-heading = 地方馆
+pavilion-products = { $n } 件商品
+pavilion-title = { $name }地方馆
+pavilion-not-found = 未找到该地方馆
+pavilion-more = 更多商品
+
+## 搜索
+search-no-match = 没有找到“{ $q }”。
+search-did-you-mean = 您是不是要找：
+results-count = { $n } 个结果
+filter-county = 县
+filter-all-counties = 全部县
+filter-category = 类目
+filter-all-categories = 全部类目
+filter-gi = 地理标志
+filter-poverty = 扶贫产品
+filter-apply = 筛选
+
+## 商品
+price-from = 起
+product-not-found = 未找到该商品
+tag-gi = 地理标志 { $brand }
+tag-poverty = 扶贫产品
+tag-green = 绿色食品
+tag-organic = 有机产品
+tag-cold-chain = 冷链
+product-origin = 产地
+product-producer = 生产者
+product-listed-by = 代卖服务点
+product-options = 规格
+product-shelf-life = 保质期：{ $days } 天
+product-certificate = 扶贫产品认定编号：{ $no }
+product-photo = { $name } 图片
+
+## 类目
+cat-honey = 蜂蜜
+cat-grain_oil = 粮油
+cat-fresh_produce = 生鲜果蔬
+cat-dried_fruit_nuts = 干果坚果
+cat-meat_dairy = 肉禽乳品
+cat-condiment = 调味品
+cat-tea_drink = 茶饮
+cat-fungi = 菌菇
+cat-medicinal = 滋补药材
+cat-craft = 手工艺品
+
+## 登录
+login-title = 登录
+login-username = 用户名
+login-password = 密码
+login-submit = 登录
+login-missing = 请输入用户名和密码。
+csrf-expired = 表单已过期或并非来自本站，请返回刷新后重试。
+
+## 管理后台
+manage-title = 管理
+manage-signed-in-as = 当前用户 { $user }（{ $role }）
+manage-sign-out = 退出登录
+manage-reason = 原因
+manage-products = 商品
+manage-sellers = 卖家审核
+manage-new-product = 发布商品
+manage-register-seller = 代办卖家登记
+manage-import = 导入 CSV
+manage-users = 用户
+manage-done = 已保存。
+manage-nothing = 暂无
+manage-pending-sellers = 待审核的卖家
+manage-approve = 通过
+manage-reject = 驳回
+manage-save = 保存
+manage-upload = 上传
+manage-photos = 图片
+manage-add-photo = 添加图片
+manage-add-sku = 添加规格
+manage-edit = 编辑
+manage-import-hint = 上传区划或网点 CSV 文件。文件有任何错误时整份拒收，并列出每一行错误。
+manage-import-kind = 文件类型
+manage-import-done = 已导入 { $n } 行。
+manage-row-error = 第 { $line } 行 · { $column }：{ $reason }
+manage-next-page = 下一页
+
+status-draft = 草稿
+status-in_review = 待审核
+status-listed = 已上架
+status-delisted = 已下架
+action-submit = 提交审核
+action-approve = 通过上架
+action-reject = 驳回
+action-delist = 下架
+
+seller-status-pending = 待审核
+seller-status-approved = 已通过
+seller-status-rejected = 已驳回
+seller-kind-household = 农户
+seller-kind-cooperative = 合作社
+seller-kind-enterprise = 企业
+poverty-none = 非扶贫户
+poverty-lifted = 脱贫户
+poverty-monitored = 监测户
+
+role-admin = 平台管理员
+role-operator = 运营人员
+role-agent = 服务站代办员
+role-seller = 卖家
+role-host = 主播
+role-driver = 司机
+role-buyer = 买家
+role-institution = 单位采购
+
+## 字段名（错误提示中使用）
+field-username = 用户名
+field-password = 密码
+field-name = 名称
+field-name_en = 英文名
+field-code = 编码
+field-kind = 类型
+field-category = 类目
+field-description = 描述
+field-gi_brand = 地理标志
+field-poverty_cert_no = 扶贫产品认定编号
+field-poverty_status = 扶贫身份
+field-registration_no = 登记编号
+field-village_code = 所在村
+field-region = 区划
+field-region_code = 区划编码
+field-parent_code = 上级编码
+field-seller_id = 卖家
+field-spec = 规格
+field-price_fen = 价格
+field-weight_g = 重量
+field-volume_ml = 体积
+field-barcode = 条码
+field-shelf_life_days = 保质期
+field-contact_name = 联系人
+field-contact_phone = 联系电话
+field-phone = 电话
+field-address = 地址
+field-lat = 纬度
+field-lng = 经度
+field-opens = 开门时间
+field-closes = 关门时间
+field-reason = 原因
+field-action = 操作
+field-decision = 审核结果
+field-status = 状态
+field-limit = 每页条数
+field-cursor = 分页游标
+field-poverty = 扶贫筛选
+field-county = 县
+field-file = 文件
+field-photo = 图片
+field-role = 角色
+field-node_code = 服务网点
+field-timezone = 时区
+
+## 原因
+reason-required = 必填
+reason-too_long = 太长
+reason-invalid_format = 格式不正确
+reason-unknown_choice = 不是可选的值
+reason-out_of_range = 超出允许范围
+reason-unknown_reference = 引用的对象不存在
+reason-duplicate = 已被占用
+reason-inconsistent = 与其他字段矛盾
+reason-out_of_scope = 超出您的管辖范围
+reason-not_an_image = 不是 JPEG、PNG 或 WebP 图片
+reason-too_large = 文件太大
+
+## 错误
+error-field = { $field }：{ $reason }
+error-invalid_input = 输入有误，请检查标出的字段
+error-invalid_json = 请求体不是有效的 JSON
+error-unauthenticated = 请先登录
+error-bad_credentials = 用户名或密码错误
+error-too_many_attempts = 尝试次数过多，请 15 分钟后再试
+error-forbidden = 您没有权限执行此操作
+error-not_found = 未找到
+error-invalid_transition = 当前状态下不能执行此操作
+error-seller_not_approved = 卖家尚未通过审核
+error-product_has_no_skus = 商品至少需要一个规格
+error-invalid_csv = CSV 文件有错误，未导入任何内容
+error-unsupported_media_type = 不支持的文件类型
+error-payload_too_large = 上传的内容太大
+error-internal = 服务器内部错误
