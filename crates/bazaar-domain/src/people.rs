@@ -8,7 +8,7 @@ use crate::error::{FieldError, Reason};
 use serde::Serialize;
 
 /// What a user is. One role per account.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Platform administrator: everything, everywhere.
@@ -74,7 +74,7 @@ impl Role {
 }
 
 /// The authenticated caller of a request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Actor {
     /// User id.
     pub user_id: i64,

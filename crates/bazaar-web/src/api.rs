@@ -2,7 +2,7 @@
 
 use crate::AppState;
 use crate::auth::Caller;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
@@ -19,7 +19,7 @@ use bazaar_store::products::NewSku;
 use bazaar_store::products::{Product, ProductFilter};
 use bazaar_store::sellers::SellerFilter;
 use bazaar_store::{Cursor, KeyCursor};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 
@@ -47,6 +47,7 @@ fn param<'a>(q: &'a HashMap<String, String>, k: &str) -> Option<&'a str> {
 }
 
 /// `GET /healthz`: the process lives and the database answers.
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "The process lives and the database answers"), (status = 503, description = "The database does not answer")))]
 pub async fn healthz(State(s): State<AppState>) -> Response {
     match s.store.ping().await {
         Ok(()) => (StatusCode::OK, Json(json!({"status": "ok"}))).into_response(),
@@ -67,7 +68,7 @@ pub async fn not_found() -> ApiError {
 }
 
 /// Login body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct LoginBody {
     /// Username.
     #[serde(default)]
@@ -78,6 +79,7 @@ pub struct LoginBody {
 }
 
 /// `POST /api/v1/sessions`: exchanges a username and password for a bearer token.
+#[utoipa::path(post, path = "/api/v1/sessions", tag = "people", request_body = LoginBody, responses((status = 201, description = "A bearer token", body = TokenResponse), (status = 400, description = "Bad input: the field and the reason", body = ErrorBody), (status = 401, description = "Wrong username or password", body = ErrorBody), (status = 429, description = "Too many attempts", body = ErrorBody)))]
 pub async fn create_session(
     State(s): State<AppState>,
     client: crate::auth::ClientAddr,
@@ -99,12 +101,13 @@ pub async fn create_session(
     tracing::info!(user = actor.username, "API token issued");
     Ok((
         StatusCode::CREATED,
-        Json(json!({"token": token, "user": actor})),
+        Json(TokenResponse { token, user: actor }),
     )
         .into_response())
 }
 
 /// `DELETE /api/v1/sessions`: revokes the presented token.
+#[utoipa::path(delete, path = "/api/v1/sessions", tag = "people", security(("bearer" = [])), responses((status = 204, description = "The token is revoked"), (status = 401, description = "Not signed in or bad token", body = ErrorBody)))]
 pub async fn delete_session(
     State(s): State<AppState>,
     caller: Caller,
@@ -117,23 +120,29 @@ pub async fn delete_session(
 }
 
 /// `GET /api/v1/me`.
+#[utoipa::path(get, path = "/api/v1/me", tag = "people", security(("bearer" = [])), responses((status = 200, description = "The caller", body = bazaar_domain::people::Actor), (status = 401, description = "Not signed in or bad token", body = ErrorBody)))]
 pub async fn me(caller: Caller) -> Result<Json<Value>, ApiError> {
     Ok(Json(json!(caller.require()?)))
 }
 
 /// `GET /api/v1/regions?parent=CODE`: the children of a region (the provinces without it).
-pub async fn regions(State(s): State<AppState>, Query(q): Params) -> Result<Json<Value>, ApiError> {
+#[utoipa::path(get, path = "/api/v1/regions", tag = "network", params(("parent" = Option<String>, Query, description = "Official code of the parent region; without it, the provinces")), responses((status = 200, description = "The child regions", body = RegionList)))]
+pub async fn regions(
+    State(s): State<AppState>,
+    Query(q): Params,
+) -> Result<Json<RegionList>, ApiError> {
     let rows = s.store.region_children(param(&q, "parent")).await?;
-    Ok(Json(json!({"items": rows})))
+    Ok(Json(RegionList { items: rows }))
 }
 
 /// `GET /api/v1/nodes?region=CODE&kind=KIND&cursor=…&limit=…`: the service network.
 /// Contact phones are masked for anonymous callers.
+#[utoipa::path(get, path = "/api/v1/nodes", tag = "network", params(("region" = Option<String>, Query, description = "Only nodes inside this region (official code)"), ("kind" = Option<String>, Query, description = "prefecture_centre, county_centre, distribution_centre, township_station, village_point, locker_bank or carrier_outlet"), ("cursor" = Option<String>, Query, description = "Cursor of the page, from `next_cursor`"), ("limit" = Option<i64>, Query, description = "Page size, 1 to 100 (default 20)")), responses((status = 200, description = "Network nodes; contact phones masked for anonymous callers", body = NodePage), (status = 400, description = "Bad input: the field and the reason", body = ErrorBody)))]
 pub async fn nodes(
     State(s): State<AppState>,
     caller: Caller,
     Query(q): Params,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<NodePage>, ApiError> {
     let e = caller.lang;
     let kind = param(&q, "kind")
         .map(|k| NodeKind::parse("kind", k))
@@ -161,47 +170,194 @@ pub async fn nodes(
                 .map(bazaar_domain::text::mask_phone);
         }
     }
-    Ok(Json(
-        json!({"items": rows, "next_cursor": next.map(|c| c.encode())}),
-    ))
+    Ok(Json(NodePage {
+        items: rows,
+        next_cursor: next.map(|c| c.encode()),
+    }))
+}
+
+/// The producer of a product, as shown with it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SellerRef {
+    /// Seller id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// household, cooperative or enterprise.
+    pub kind: String,
+}
+
+/// A product photo, with the address of its image.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PhotoView {
+    /// Photo id.
+    pub id: i64,
+    /// Address of the image (`/media/…`).
+    pub url: String,
+    /// Width in pixels.
+    pub width: i64,
+    /// Height in pixels.
+    pub height: i64,
+}
+
+/// A product as the API answers it: `GET /api/v1/products/{id}` and every list item.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ProductView {
+    /// Id.
+    pub id: i64,
+    /// Stable code (from imports), when it has one.
+    pub code: Option<String>,
+    /// Name.
+    pub name: String,
+    /// English name.
+    pub name_en: Option<String>,
+    /// Category code.
+    pub category: String,
+    /// County name.
+    pub county: String,
+    /// County code.
+    pub county_code: String,
+    /// Village of origin.
+    pub village: String,
+    /// Village code.
+    pub village_code: String,
+    /// The producer.
+    pub seller: SellerRef,
+    /// Whether it counts as a poverty-alleviation product (certificate or producer's status).
+    pub poverty_alleviation: bool,
+    /// Geographical-indication brand.
+    pub gi_brand: Option<String>,
+    /// Poverty-alleviation product certificate number.
+    pub poverty_cert_no: Option<String>,
+    /// Green food certificate.
+    pub green_cert: bool,
+    /// Organic certificate.
+    pub organic_cert: bool,
+    /// Shelf life in days.
+    pub shelf_life_days: Option<i64>,
+    /// Needs the cold chain.
+    pub cold_chain: bool,
+    /// Description.
+    pub description: Option<String>,
+    /// draft, in_review, listed or delisted.
+    pub status: String,
+    /// Reason of the last review decision.
+    pub status_reason: Option<String>,
+    /// Station agent who listed it for the villager (代卖), if any.
+    pub listed_by: Option<i64>,
+    /// SKUs with prices in fen.
+    pub skus: Vec<bazaar_store::products::Sku>,
+    /// Photos.
+    pub photos: Vec<PhotoView>,
+}
+
+impl From<&Product> for ProductView {
+    fn from(p: &Product) -> Self {
+        let r = &p.row;
+        ProductView {
+            id: r.id,
+            code: r.code.clone(),
+            name: r.name.clone(),
+            name_en: r.name_en.clone(),
+            category: r.category.clone(),
+            county: r.county.clone(),
+            county_code: r.county_code.clone(),
+            village: r.village_name.clone(),
+            village_code: r.village_code.clone(),
+            seller: SellerRef {
+                id: r.seller_id,
+                name: r.seller_name.clone(),
+                kind: r.seller_kind.clone(),
+            },
+            poverty_alleviation: r.is_poverty_alleviation(),
+            gi_brand: r.gi_brand.clone(),
+            poverty_cert_no: r.poverty_cert_no.clone(),
+            green_cert: r.green_cert,
+            organic_cert: r.organic_cert,
+            shelf_life_days: r.shelf_life_days,
+            cold_chain: r.cold_chain,
+            description: r.description.clone(),
+            status: r.status.clone(),
+            status_reason: r.status_reason.clone(),
+            listed_by: r.listed_by,
+            skus: p.skus.clone(),
+            photos: p
+                .photos
+                .iter()
+                .map(|ph| PhotoView {
+                    id: ph.id,
+                    url: format!("/media/{}", ph.storage_key),
+                    width: ph.width,
+                    height: ph.height,
+                })
+                .collect(),
+        }
+    }
 }
 
 /// Product JSON: the shape of `GET /api/v1/products/{id}` and of list items.
 pub fn product_json(p: &Product) -> Value {
-    let r = &p.row;
-    json!({
-        "id": r.id,
-        "code": r.code,
-        "name": r.name,
-        "name_en": r.name_en,
-        "category": r.category,
-        "county": r.county,
-        "county_code": r.county_code,
-        "village": r.village_name,
-        "village_code": r.village_code,
-        "seller": {"id": r.seller_id, "name": r.seller_name, "kind": r.seller_kind},
-        "poverty_alleviation": r.is_poverty_alleviation(),
-        "gi_brand": r.gi_brand,
-        "poverty_cert_no": r.poverty_cert_no,
-        "green_cert": r.green_cert,
-        "organic_cert": r.organic_cert,
-        "shelf_life_days": r.shelf_life_days,
-        "cold_chain": r.cold_chain,
-        "description": r.description,
-        "status": r.status,
-        "status_reason": r.status_reason,
-        "skus": p.skus,
-    })
+    json!(ProductView::from(p))
+}
+
+/// A page of products. With `q`, also the total and whether the query had to be relaxed.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ProductPage {
+    /// The products of this page.
+    pub items: Vec<ProductView>,
+    /// Cursor of the next page; absent on the last.
+    pub next_cursor: Option<String>,
+    /// Number of hits (searches only).
+    pub total: Option<usize>,
+    /// Whether nothing matched strictly and these are near matches (searches only).
+    pub relaxed: Option<bool>,
+    /// Suggested queries when nothing matched (searches only).
+    pub suggestions: Option<Vec<String>>,
+}
+
+/// A page of sellers.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SellerPage {
+    /// The sellers of this page.
+    pub items: Vec<bazaar_store::sellers::Seller>,
+    /// Cursor of the next page.
+    pub next_cursor: Option<String>,
+}
+
+/// A page of network nodes.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct NodePage {
+    /// The nodes of this page.
+    pub items: Vec<bazaar_store::network::Node>,
+    /// Cursor of the next page.
+    pub next_cursor: Option<String>,
+}
+
+/// A list of regions.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RegionList {
+    /// The regions.
+    pub items: Vec<bazaar_store::network::Region>,
+}
+
+/// A new API token.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TokenResponse {
+    /// The bearer token (shown once; stored hashed).
+    pub token: String,
+    /// Who it belongs to.
+    pub user: bazaar_domain::people::Actor,
 }
 
 /// `GET /api/v1/products?q=…&county=CODE&category=…&gi_brand=…&poverty=1&status=…&cursor=…`:
 /// the public catalog (or, with `status` and a token, the products of that status the caller
 /// may manage). With `q`, results are ranked by relevance and paged by offset cursor.
+#[utoipa::path(get, path = "/api/v1/products", tag = "catalog", params(("q" = Option<String>, Query, description = "Search text: Chinese, pinyin, initials or a SKU code"), ("county" = Option<String>, Query, description = "County code"), ("category" = Option<String>, Query, description = "Category code"), ("gi_brand" = Option<String>, Query, description = "GI brand"), ("poverty" = Option<String>, Query, description = "1 for poverty-alleviation products only"), ("status" = Option<String>, Query, description = "draft, in_review, listed or delisted: the caller's manageable products of that status (needs a token)"), ("cursor" = Option<String>, Query, description = "Cursor of the page, from `next_cursor`"), ("limit" = Option<i64>, Query, description = "Page size, 1 to 100 (default 20)")), responses((status = 200, description = "Public products, ranked when searching", body = ProductPage), (status = 400, description = "Bad input: the field and the reason", body = ErrorBody), (status = 401, description = "Not signed in or bad token", body = ErrorBody)))]
 pub async fn products(
     State(s): State<AppState>,
     caller: Caller,
     Query(q): Params,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ProductPage>, ApiError> {
     let e = caller.lang;
     let category = param(&q, "category")
         .map(|c| Category::parse("category", c))
@@ -242,13 +398,13 @@ pub async fn products(
             })?;
         let items = s.store.listed_products_by_ids(&hits.ids).await?;
         let next = (offset + per < hits.total).then(|| Cursor((offset + per) as i64).encode());
-        return Ok(Json(json!({
-            "items": items.iter().map(product_json).collect::<Vec<_>>(),
-            "total": hits.total,
-            "relaxed": hits.relaxed,
-            "suggestions": hits.suggestions,
-            "next_cursor": next,
-        })));
+        return Ok(Json(ProductPage {
+            items: items.iter().map(ProductView::from).collect(),
+            total: Some(hits.total),
+            relaxed: Some(hits.relaxed),
+            suggestions: Some(hits.suggestions),
+            next_cursor: next,
+        }));
     }
     let f = ProductFilter {
         county,
@@ -260,10 +416,13 @@ pub async fn products(
         limit: lim,
     };
     let page = s.store.products(caller.actor.as_ref(), &f).await?;
-    Ok(Json(json!({
-        "items": page.items.iter().map(product_json).collect::<Vec<_>>(),
-        "next_cursor": page.next.map(|c| c.encode()),
-    })))
+    Ok(Json(ProductPage {
+        items: page.items.iter().map(ProductView::from).collect(),
+        next_cursor: page.next.map(|c| c.encode()),
+        total: None,
+        relaxed: None,
+        suggestions: None,
+    }))
 }
 
 fn parse_id(caller: &Caller, s: &str) -> Result<i64, ApiError> {
@@ -275,6 +434,7 @@ fn parse_id(caller: &Caller, s: &str) -> Result<i64, ApiError> {
 
 /// `GET /api/v1/products/{id}`: a listed product for anyone; other statuses only for those
 /// who may manage it.
+#[utoipa::path(get, path = "/api/v1/products/{id}", tag = "catalog", params(("id" = i64, Path, description = "Product id")), responses((status = 200, description = "The product", body = ProductView), (status = 404, description = "No such record (or not visible to the caller)", body = ErrorBody)))]
 pub async fn product(
     State(s): State<AppState>,
     caller: Caller,
@@ -287,6 +447,7 @@ pub async fn product(
 
 /// `PATCH /api/v1/products/{id}`: changes a product; allowed to its seller, the agent who
 /// listed it, and operators whose region contains it.
+#[utoipa::path(patch, path = "/api/v1/products/{id}", tag = "catalog", security(("bearer" = [])), params(("id" = i64, Path, description = "Product id")), request_body = bazaar_domain::catalog::ProductPatch, responses((status = 200, description = "The changed product", body = ProductView), (status = 400, description = "Bad input: the field and the reason", body = ErrorBody), (status = 401, description = "Not signed in or bad token", body = ErrorBody), (status = 403, description = "Outside the caller's rights or region", body = ErrorBody), (status = 404, description = "No such record (or not visible to the caller)", body = ErrorBody)))]
 pub async fn patch_product(
     State(s): State<AppState>,
     caller: Caller,
@@ -308,7 +469,7 @@ pub async fn patch_product(
 }
 
 /// Body of a lifecycle action.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ActionBody {
     /// submit, approve, reject or delist.
     pub action: ProductAction,
@@ -318,6 +479,7 @@ pub struct ActionBody {
 }
 
 /// `POST /api/v1/products/{id}/actions`: moves a product through review.
+#[utoipa::path(post, path = "/api/v1/products/{id}/actions", tag = "catalog", security(("bearer" = [])), params(("id" = i64, Path, description = "Product id")), request_body = ActionBody, responses((status = 200, description = "The product in its new status", body = ProductView), (status = 400, description = "Bad input: the field and the reason", body = ErrorBody), (status = 401, description = "Not signed in or bad token", body = ErrorBody), (status = 403, description = "Outside the caller's rights or region", body = ErrorBody), (status = 404, description = "No such record (or not visible to the caller)", body = ErrorBody), (status = 409, description = "Not allowed in the current status, or a business rule", body = ErrorBody)))]
 pub async fn product_action(
     State(s): State<AppState>,
     caller: Caller,
@@ -339,11 +501,12 @@ pub async fn product_action(
 }
 
 /// `GET /api/v1/sellers?status=…`: the sellers the caller may see.
+#[utoipa::path(get, path = "/api/v1/sellers", tag = "sellers", security(("bearer" = [])), params(("status" = Option<String>, Query, description = "pending, approved or rejected"), ("cursor" = Option<String>, Query, description = "Cursor of the page, from `next_cursor`"), ("limit" = Option<i64>, Query, description = "Page size, 1 to 100 (default 20)")), responses((status = 200, description = "Sellers the caller may see", body = SellerPage), (status = 400, description = "Bad input: the field and the reason", body = ErrorBody), (status = 401, description = "Not signed in or bad token", body = ErrorBody)))]
 pub async fn sellers(
     State(s): State<AppState>,
     caller: Caller,
     Query(q): Params,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SellerPage>, ApiError> {
     let actor = caller.require()?;
     let status = match param(&q, "status") {
         None => None,
@@ -365,12 +528,14 @@ pub async fn sellers(
             },
         )
         .await?;
-    Ok(Json(
-        json!({"items": page.items, "next_cursor": page.next.map(|c| c.encode())}),
-    ))
+    Ok(Json(SellerPage {
+        items: page.items,
+        next_cursor: page.next.map(|c| c.encode()),
+    }))
 }
 
 /// `GET /api/v1/sellers/{id}`.
+#[utoipa::path(get, path = "/api/v1/sellers/{id}", tag = "sellers", security(("bearer" = [])), params(("id" = i64, Path, description = "Seller id")), responses((status = 200, description = "The seller", body = bazaar_store::sellers::Seller), (status = 401, description = "Not signed in or bad token", body = ErrorBody), (status = 404, description = "No such record (or not visible to the caller)", body = ErrorBody)))]
 pub async fn seller(
     State(s): State<AppState>,
     caller: Caller,
@@ -382,7 +547,7 @@ pub async fn seller(
 }
 
 /// Body of a seller decision.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct DecisionBody {
     /// approve or reject.
     pub decision: String,
@@ -392,6 +557,7 @@ pub struct DecisionBody {
 }
 
 /// `POST /api/v1/sellers/{id}/decision`: the county operator approves or rejects.
+#[utoipa::path(post, path = "/api/v1/sellers/{id}/decision", tag = "sellers", security(("bearer" = [])), params(("id" = i64, Path, description = "Seller id")), request_body = DecisionBody, responses((status = 200, description = "The seller after the decision", body = bazaar_store::sellers::Seller), (status = 400, description = "Bad input: the field and the reason", body = ErrorBody), (status = 401, description = "Not signed in or bad token", body = ErrorBody), (status = 403, description = "Outside the caller's rights or region", body = ErrorBody), (status = 404, description = "No such record (or not visible to the caller)", body = ErrorBody), (status = 409, description = "Not allowed in the current status, or a business rule", body = ErrorBody)))]
 pub async fn decide_seller(
     State(s): State<AppState>,
     caller: Caller,
@@ -416,6 +582,7 @@ pub async fn decide_seller(
 
 /// `POST /api/v1/sellers`: registers a seller. Operators and admins create approved sellers in
 /// their region; a station agent registers a villager of its area as a pending application.
+#[utoipa::path(post, path = "/api/v1/sellers", tag = "sellers", security(("bearer" = [])), request_body = bazaar_domain::seller::SellerInput, responses((status = 201, description = "The new seller (pending when an agent registers a villager)", body = bazaar_store::sellers::Seller), (status = 400, description = "Bad input: the field and the reason", body = ErrorBody), (status = 401, description = "Not signed in or bad token", body = ErrorBody), (status = 403, description = "Outside the caller's rights or region", body = ErrorBody)))]
 pub async fn create_seller(
     State(s): State<AppState>,
     caller: Caller,
@@ -435,7 +602,7 @@ pub async fn create_seller(
 }
 
 /// Body of `POST /api/v1/products`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct CreateProductBody {
     /// The producer.
     pub seller_id: i64,
@@ -449,6 +616,7 @@ pub struct CreateProductBody {
 
 /// `POST /api/v1/products`: creates a draft product with its SKUs (the seller itself, a station
 /// agent for a villager of its area, or an operator in scope).
+#[utoipa::path(post, path = "/api/v1/products", tag = "catalog", security(("bearer" = [])), request_body = CreateProductBody, responses((status = 201, description = "The new draft product", body = ProductView), (status = 400, description = "Bad input: the field and the reason", body = ErrorBody), (status = 401, description = "Not signed in or bad token", body = ErrorBody), (status = 403, description = "Outside the caller's rights or region", body = ErrorBody)))]
 pub async fn create_product(
     State(s): State<AppState>,
     caller: Caller,
@@ -502,6 +670,7 @@ fn scope_path(actor: &bazaar_domain::people::Actor) -> Result<Option<String>, Ap
 
 /// `POST /api/v1/imports/{regions|nodes}` with a CSV body: all or nothing, inside the caller's
 /// region; a bad file answers 422 with every bad row (line, column, reason).
+#[utoipa::path(post, path = "/api/v1/imports/{kind}", tag = "network", security(("bearer" = [])), params(("kind" = String, Path, description = "regions or nodes")), request_body(content = String, content_type = "text/csv", description = "UTF-8 CSV with a header row"), responses((status = 200, description = "Rows created and updated", body = bazaar_store::csvio::ImportSummary), (status = 401, description = "Not signed in or bad token", body = ErrorBody), (status = 403, description = "Outside the caller's rights or region", body = ErrorBody), (status = 404, description = "No such record (or not visible to the caller)", body = ErrorBody), (status = 422, description = "The file has errors: every bad row (line, column, reason); nothing was written", body = ErrorBody)))]
 pub async fn import_csv(
     State(s): State<AppState>,
     caller: Caller,
@@ -522,6 +691,7 @@ pub async fn import_csv(
 }
 
 /// `GET /api/v1/exports/{regions|nodes}`: CSV of the caller's region (everything for admins).
+#[utoipa::path(get, path = "/api/v1/exports/{kind}", tag = "network", security(("bearer" = [])), params(("kind" = String, Path, description = "regions or nodes")), responses((status = 200, description = "CSV of the caller's region", content_type = "text/csv", body = String), (status = 401, description = "Not signed in or bad token", body = ErrorBody), (status = 403, description = "Outside the caller's rights or region", body = ErrorBody), (status = 404, description = "No such record (or not visible to the caller)", body = ErrorBody)))]
 pub async fn export_csv(
     State(s): State<AppState>,
     caller: Caller,

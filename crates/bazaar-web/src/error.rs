@@ -9,6 +9,27 @@ use axum::response::{IntoResponse, Response};
 use bazaar_store::StoreError;
 use serde_json::json;
 
+/// The JSON body of every error (documentation of the shape [`ApiError`] answers).
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+/// What went wrong.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// Stable snake_case code, e.g. `invalid_input`, `forbidden`, `not_found`.
+    pub code: String,
+    /// Message in the caller's language; for bad input it names the field and the reason.
+    pub message: String,
+    /// The (first) bad field, when there is one.
+    pub field: Option<String>,
+    /// Every bad field (`field`, `reason`) or every bad CSV row (`line`, `column`, `reason`).
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub details: Option<serde_json::Value>,
+}
+
 /// An error answered to an API caller.
 #[derive(Debug)]
 pub struct ApiError {

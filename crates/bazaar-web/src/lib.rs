@@ -12,6 +12,7 @@ pub mod backoffice;
 pub mod error;
 pub mod i18n;
 pub mod metrics;
+pub mod openapi;
 pub mod pages;
 pub mod session;
 
@@ -122,6 +123,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(api::healthz))
         .route("/metrics", get(metrics::metrics))
+        .route("/api/openapi.json", get(openapi::openapi_json))
         .route(
             "/api/v1/imports/{kind}",
             post(api::import_csv).layer(axum::extract::DefaultBodyLimit::max(

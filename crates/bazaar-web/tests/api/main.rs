@@ -3,6 +3,7 @@
 
 mod catalog;
 mod csv_import;
+mod openapi;
 mod pages_session;
 mod rights;
 mod storefront;

@@ -1,0 +1,80 @@
+//! The OpenAPI 3 document of `/api/v1`, generated from the handlers' `#[utoipa::path]`
+//! annotations and the types they take and answer; served at `/api/openapi.json`.
+
+use crate::api;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use std::sync::LazyLock;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+/// The API description.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Bazaar API",
+        description = "Rural e-commerce public service platform. Errors are `{\"error\": {\"code\", \"message\", \"field\"}}`; messages follow `Accept-Language` (zh-CN, en, ug, bo) or `?lang=`. Money is integer fen.",
+        license(name = "Apache-2.0")
+    ),
+    paths(
+        api::healthz,
+        api::create_session,
+        api::delete_session,
+        api::me,
+        api::regions,
+        api::nodes,
+        api::import_csv,
+        api::export_csv,
+        api::sellers,
+        api::create_seller,
+        api::seller,
+        api::decide_seller,
+        api::products,
+        api::create_product,
+        api::product,
+        api::patch_product,
+        api::product_action,
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "people", description = "Sessions and users"),
+        (name = "network", description = "Regions and the service network"),
+        (name = "sellers", description = "Households, cooperatives and enterprises"),
+        (name = "catalog", description = "Products and SKUs"),
+        (name = "operations", description = "Health and metrics"),
+    )
+)]
+pub struct ApiDoc;
+
+/// Declares the bearer token scheme used by `security(("bearer" = []))`.
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("A token from POST /api/v1/sessions"))
+                    .build(),
+            ),
+        );
+    }
+}
+
+static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
+    ApiDoc::openapi()
+        .to_json()
+        .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+});
+
+/// `GET /api/openapi.json`.
+pub async fn openapi_json() -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        DOCUMENT.as_str(),
+    )
+        .into_response()
+}
