@@ -31,6 +31,9 @@ enum Cmd {
         /// Load demo data when the database is empty.
         #[arg(long)]
         demo: bool,
+        /// Directory of uploaded product photos.
+        #[arg(long, env = "BAZAAR_MEDIA_DIR", default_value = "data/media")]
+        media_dir: std::path::PathBuf,
     },
     /// Apply pending migrations.
     Migrate,
@@ -74,9 +77,14 @@ async fn main() -> Result<()> {
     let cmd = cli.cmd.unwrap_or(Cmd::Serve {
         addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
         demo: false,
+        media_dir: "data/media".into(),
     });
     match cmd {
-        Cmd::Serve { addr, demo } => {
+        Cmd::Serve {
+            addr,
+            demo,
+            media_dir,
+        } => {
             let (store, default) = open(&cli.database_url).await?;
             if (demo || default) && store.is_empty().await? {
                 let s = store.load_demo().await?;
@@ -84,7 +92,10 @@ async fn main() -> Result<()> {
             }
             let state = bazaar_web::AppState::new(store)
                 .await
-                .map_err(|e| anyhow::anyhow!("building the search index: {e}"))?;
+                .map_err(|e| anyhow::anyhow!("building the search index: {e}"))?
+                .with_media(std::sync::Arc::new(bazaar_web::media::DiskPhotos::new(
+                    media_dir,
+                )));
             // Other nodes may change the catalog: keep this node's search index current.
             let refresher = state.clone();
             tokio::spawn(async move {

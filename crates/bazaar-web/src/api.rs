@@ -712,3 +712,114 @@ pub async fn export_csv(
     )
         .into_response())
 }
+
+/// Stores an uploaded photo of a product the actor may edit: checks and re-encodes the image
+/// off the async workers, writes the file, then records it. Shared by the API and the back
+/// office.
+pub async fn store_photo(
+    s: &AppState,
+    actor: &bazaar_domain::people::Actor,
+    product_id: i64,
+    bytes: Vec<u8>,
+) -> Result<bazaar_store::products::Photo, ApiError> {
+    // Rights first: nothing is decoded for a caller who may not edit the product.
+    let p = s.store.product_for(Some(actor), product_id).await?;
+    if !actor.can_edit(p.row.target()) {
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden"));
+    }
+    let processed = tokio::task::spawn_blocking(move || crate::media::process(&bytes))
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "photo task failed");
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal")
+        })?
+        .map_err(|e| ApiError::field("photo", e.reason()))?;
+    let key = format!("p/{product_id}/{}.jpg", processed.digest);
+    let media = s.media.clone();
+    let k = key.clone();
+    tokio::task::spawn_blocking(move || media.put(&k, &processed.jpeg))
+        .await
+        .map_err(|e| e.to_string())
+        .and_then(|r| r.map_err(|e| e.to_string()))
+        .map_err(|e| {
+            tracing::error!(error = %e, "storing photo failed");
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal")
+        })?;
+    Ok(s.store
+        .add_photo(actor, product_id, &key, processed.width, processed.height)
+        .await?)
+}
+
+#[utoipa::path(post, path = "/api/v1/products/{id}/photos", tag = "catalog", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Product id")),
+    request_body(content = Vec<u8>, content_type = "image/jpeg", description = "The image bytes: JPEG, PNG or WebP, at most 10 MB. It is checked by its content, scaled to at most 1200 px and stored as JPEG without its EXIF data."),
+    responses((status = 201, description = "The stored photo", body = PhotoView),
+        (status = 400, description = "Not an image, empty, or the product already has 12 photos (field `photo`)", body = ErrorBody),
+        (status = 401, description = "Not signed in or bad token", body = ErrorBody),
+        (status = 403, description = "Outside the caller's rights or region", body = ErrorBody),
+        (status = 404, description = "No such product", body = ErrorBody),
+        (status = 413, description = "Over 10 MB", body = ErrorBody)))]
+/// `POST /api/v1/products/{id}/photos` with the image as the body.
+pub async fn upload_photo(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Response, ApiError> {
+    let actor = caller.require()?.clone();
+    let id = parse_id(&caller, &id)?;
+    let body = body.map_err(|e| {
+        ApiError {
+            field: Some("photo".into()),
+            reason: Some("too_large".into()),
+            ..ApiError::new(e.status(), "payload_too_large")
+        }
+        .in_lang(caller.lang)
+    })?;
+    let ph = store_photo(&s, &actor, id, body.to_vec())
+        .await
+        .map_err(|e| e.in_lang(caller.lang))?;
+    if let Err(e) = s.reindex().await {
+        tracing::error!(error = %e, "reindex failed");
+    }
+    Ok((
+        StatusCode::CREATED,
+        Json(PhotoView {
+            id: ph.id,
+            url: format!("/media/{}", ph.storage_key),
+            width: ph.width,
+            height: ph.height,
+        }),
+    )
+        .into_response())
+}
+
+/// `GET /media/{key}`: a stored photo (content-addressed, cached for a year).
+pub async fn media(State(s): State<AppState>, Path(key): Path<String>) -> Response {
+    if !crate::media::valid_key(&key) {
+        return not_found().await.into_response();
+    }
+    let store = s.media.clone();
+    match tokio::task::spawn_blocking(move || store.get(&key)).await {
+        Ok(Ok(Some(bytes))) => (
+            [
+                (axum::http::header::CONTENT_TYPE, "image/jpeg"),
+                (
+                    axum::http::header::CACHE_CONTROL,
+                    "public, max-age=31536000, immutable",
+                ),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Ok(Ok(None)) => not_found().await.into_response(),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "reading photo failed");
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal").into_response()
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "photo task failed");
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal").into_response()
+        }
+    }
+}

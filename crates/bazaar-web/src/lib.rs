@@ -11,6 +11,7 @@ pub mod auth;
 pub mod backoffice;
 pub mod error;
 pub mod i18n;
+pub mod media;
 pub mod metrics;
 pub mod openapi;
 pub mod pages;
@@ -29,6 +30,8 @@ pub struct AppState {
     pub store: Store,
     /// Request counters of this process.
     pub metrics: Arc<metrics::Metrics>,
+    /// Where product photos are kept.
+    pub media: Arc<dyn media::PhotoStore>,
     search: Arc<RwLock<Arc<SearchIndex>>>,
     built_from: Arc<std::sync::Mutex<Option<(i64, i64)>>>,
 }
@@ -42,8 +45,15 @@ impl AppState {
             built_from: Arc::new(std::sync::Mutex::new(Some(v))),
             store,
             metrics: Arc::new(metrics::Metrics::default()),
+            media: Arc::new(media::DiskPhotos::new("data/media")),
             search: Arc::new(RwLock::new(Arc::new(index))),
         })
+    }
+
+    /// The same state with photos kept in `media` instead of `data/media`.
+    pub fn with_media(mut self, media: Arc<dyn media::PhotoStore>) -> Self {
+        self.media = media;
+        self
     }
 
     /// The current search index.
@@ -153,6 +163,13 @@ pub fn router(state: AppState) -> Router {
             get(api::product).patch(api::patch_product),
         )
         .route("/api/v1/products/{id}/actions", post(api::product_action))
+        .route(
+            "/api/v1/products/{id}/photos",
+            post(api::upload_photo).layer(axum::extract::DefaultBodyLimit::max(
+                media::MAX_UPLOAD_BYTES + 1024,
+            )),
+        )
+        .route("/media/{*key}", get(api::media))
         .route("/", get(pages::home))
         .route("/search", get(pages::search))
         .route("/pavilions/{code}", get(pages::pavilion))

@@ -34,6 +34,7 @@ use utoipa::{Modify, OpenApi};
         api::product,
         api::patch_product,
         api::product_action,
+        api::upload_photo,
     ),
     modifiers(&BearerAuth),
     tags(

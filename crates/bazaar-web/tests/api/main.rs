@@ -5,6 +5,7 @@ mod catalog;
 mod csv_import;
 mod openapi;
 mod pages_session;
+mod photos;
 mod rights;
 mod storefront;
 
@@ -27,6 +28,7 @@ pub struct TestApp {
     pub state: AppState,
     drop_db: Option<(String, String)>,
     sqlite_file: Option<std::path::PathBuf>,
+    media_dir: std::path::PathBuf,
 }
 
 fn unique() -> String {
@@ -66,12 +68,19 @@ impl TestApp {
         let store = Store::connect(&url, true).await.expect("connect");
         store.migrate().await.expect("migrate");
         store.load_demo().await.expect("demo");
-        let state = AppState::new(store).await.expect("state");
+        let media_dir = std::env::temp_dir().join(format!("bazaar-media-{}", unique()));
+        let state = AppState::new(store)
+            .await
+            .expect("state")
+            .with_media(std::sync::Arc::new(bazaar_web::media::DiskPhotos::new(
+                &media_dir,
+            )));
         TestApp {
             app: router(state.clone()),
             state,
             drop_db,
             sqlite_file,
+            media_dir,
         }
     }
 
@@ -119,6 +128,39 @@ impl TestApp {
             .to_bytes()
             .to_vec();
         (status, bytes)
+    }
+
+    /// A request with a raw body (an upload); returns status, headers and body.
+    pub async fn send_bytes(
+        &self,
+        uri: &str,
+        token: Option<&str>,
+        content_type: &str,
+        body: Vec<u8>,
+        headers: &[(&str, &str)],
+    ) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+        let mut b = Request::builder()
+            .method(Method::POST)
+            .uri(uri)
+            .header(header::CONTENT_TYPE, content_type);
+        if let Some(t) = token {
+            b = b.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        for (k, v) in headers {
+            b = b.header(*k, *v);
+        }
+        let req = b.body(Body::from(body)).expect("request");
+        let res = self.app.clone().oneshot(req).await.expect("response");
+        let status = res.status();
+        let h = res.headers().clone();
+        let bytes = res
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes()
+            .to_vec();
+        (status, h, bytes)
     }
 
     /// A form or page request with cookies; returns status, headers and body text.
@@ -187,6 +229,7 @@ impl TestApp {
 
 impl Drop for TestApp {
     fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.media_dir);
         if let Some(f) = &self.sqlite_file {
             for suffix in ["", "-wal", "-shm"] {
                 let _ = std::fs::remove_file(format!("{}{suffix}", f.display()));

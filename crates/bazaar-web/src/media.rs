@@ -1,0 +1,276 @@
+//! Product photos: an upload is checked to be a real image (by its bytes, not its name or
+//! declared type), decoded within limits, scaled down to at most [`MAX_SIDE`] pixels, and
+//! re-encoded as JPEG — which also drops EXIF data such as the GPS position of a villager's
+//! phone. The result is kept in a [`PhotoStore`]: on disk by default, content-addressed, so a
+//! storage key never changes meaning and can be cached for ever.
+
+use sha2::{Digest, Sha256};
+use std::io::Cursor;
+use std::path::PathBuf;
+
+/// The longest side of a stored photo, in pixels.
+pub const MAX_SIDE: u32 = 1200;
+/// The largest upload accepted, in bytes.
+pub const MAX_UPLOAD_BYTES: usize = 10 * 1024 * 1024;
+/// The largest image decoded, in pixels per side (a decompression bomb stops here).
+const MAX_DECODE_SIDE: u32 = 12_000;
+
+/// Where photos are kept. Implementations must be safe to call from many requests at once.
+pub trait PhotoStore: Send + Sync {
+    /// Stores `bytes` under `key` (idempotent: the same key always holds the same bytes).
+    fn put(&self, key: &str, bytes: &[u8]) -> std::io::Result<()>;
+    /// The bytes under `key`, or `None`.
+    fn get(&self, key: &str) -> std::io::Result<Option<Vec<u8>>>;
+}
+
+/// Photos in a directory on the local disk (`data/media` by default).
+#[derive(Debug, Clone)]
+pub struct DiskPhotos {
+    root: PathBuf,
+}
+
+impl DiskPhotos {
+    /// A store rooted at `root` (created on first write).
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        DiskPhotos { root: root.into() }
+    }
+
+    fn path(&self, key: &str) -> Option<PathBuf> {
+        valid_key(key).then(|| self.root.join(key))
+    }
+}
+
+/// Whether `key` is a storage key Bazaar makes: `p/<product>/<hex>.jpg`, nothing that could
+/// leave the storage root.
+pub fn valid_key(key: &str) -> bool {
+    key.len() <= 100
+        && !key.contains("..")
+        && !key.starts_with('/')
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'/' || b == b'.')
+}
+
+impl PhotoStore for DiskPhotos {
+    fn put(&self, key: &str, bytes: &[u8]) -> std::io::Result<()> {
+        let path = self
+            .path(key)
+            .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "bad key"))?;
+        if path.exists() {
+            return Ok(());
+        }
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        // Write then rename, so a crash never leaves a half-written photo under its key.
+        let tmp = path.with_extension("part");
+        std::fs::write(&tmp, bytes)?;
+        std::fs::rename(&tmp, &path)
+    }
+
+    fn get(&self, key: &str) -> std::io::Result<Option<Vec<u8>>> {
+        let Some(path) = self.path(key) else {
+            return Ok(None);
+        };
+        match std::fs::read(path) {
+            Ok(b) => Ok(Some(b)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// The kinds of image accepted, recognised by their first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImageKind {
+    /// JPEG (`FF D8 FF`).
+    Jpeg,
+    /// PNG (`89 50 4E 47 0D 0A 1A 0A`).
+    Png,
+    /// WebP (`RIFF….WEBP`).
+    Webp,
+}
+
+/// Recognises an image by its magic bytes; `None` for anything else (a PDF, a script, an
+/// executable renamed `.jpg`).
+pub fn sniff(bytes: &[u8]) -> Option<ImageKind> {
+    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some(ImageKind::Jpeg)
+    } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some(ImageKind::Png)
+    } else if bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
+        Some(ImageKind::Webp)
+    } else {
+        None
+    }
+}
+
+/// Why an upload was refused (the reason code of the `photo` field).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UploadError {
+    /// Empty upload.
+    Empty,
+    /// Over [`MAX_UPLOAD_BYTES`].
+    TooLarge,
+    /// Not a JPEG, PNG or WebP image, or one that does not decode.
+    NotAnImage,
+}
+
+impl UploadError {
+    /// The reason code (`reason-…` in the catalogues).
+    pub fn reason(self) -> &'static str {
+        match self {
+            UploadError::Empty => "required",
+            UploadError::TooLarge => "too_large",
+            UploadError::NotAnImage => "not_an_image",
+        }
+    }
+}
+
+/// A photo ready to store.
+#[derive(Debug, Clone)]
+pub struct Processed {
+    /// JPEG bytes.
+    pub jpeg: Vec<u8>,
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// Hex SHA-256 of the JPEG (first 32 characters), the name of the file.
+    pub digest: String,
+}
+
+/// Checks, decodes, scales down and re-encodes an upload. CPU-bound: call it off the async
+/// workers (`spawn_blocking`).
+pub fn process(bytes: &[u8]) -> Result<Processed, UploadError> {
+    if bytes.is_empty() {
+        return Err(UploadError::Empty);
+    }
+    if bytes.len() > MAX_UPLOAD_BYTES {
+        return Err(UploadError::TooLarge);
+    }
+    let format = match sniff(bytes).ok_or(UploadError::NotAnImage)? {
+        ImageKind::Jpeg => image::ImageFormat::Jpeg,
+        ImageKind::Png => image::ImageFormat::Png,
+        ImageKind::Webp => image::ImageFormat::WebP,
+    };
+    let mut reader = image::ImageReader::with_format(Cursor::new(bytes), format);
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(MAX_DECODE_SIDE);
+    limits.max_image_height = Some(MAX_DECODE_SIDE);
+    limits.max_alloc = Some(512 * 1024 * 1024);
+    reader.limits(limits);
+    let img = reader.decode().map_err(|_| UploadError::NotAnImage)?;
+    let img = if img.width() > MAX_SIDE || img.height() > MAX_SIDE {
+        img.resize(MAX_SIDE, MAX_SIDE, image::imageops::FilterType::Triangle)
+    } else {
+        img
+    };
+    // Flatten transparency onto white (JPEG has no alpha).
+    let rgba = img.to_rgba8();
+    let (width, height) = rgba.dimensions();
+    let mut rgb = image::RgbImage::new(width, height);
+    for (x, y, p) in rgba.enumerate_pixels() {
+        let a = u16::from(p[3]);
+        let blend = |c: u8| ((u16::from(c) * a + 255 * (255 - a)) / 255) as u8;
+        rgb.put_pixel(x, y, image::Rgb([blend(p[0]), blend(p[1]), blend(p[2])]));
+    }
+    let mut jpeg = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 82)
+        .encode_image(&rgb)
+        .map_err(|_| UploadError::NotAnImage)?;
+    let digest = hex::encode(Sha256::digest(&jpeg))[..32].to_string();
+    Ok(Processed {
+        jpeg,
+        width,
+        height,
+        digest,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A PNG of `w`×`h` pixels.
+    pub fn png(w: u32, h: u32) -> Vec<u8> {
+        let img = image::RgbaImage::from_fn(w, h, |x, y| {
+            image::Rgba([(x % 256) as u8, (y % 256) as u8, 120, 200])
+        });
+        let mut out = Vec::new();
+        image::DynamicImage::ImageRgba8(img)
+            .write_to(&mut Cursor::new(&mut out), image::ImageFormat::Png)
+            .expect("png");
+        out
+    }
+
+    #[test]
+    fn a_large_png_becomes_a_bounded_jpeg() {
+        let p = process(&png(2400, 1600)).expect("processed");
+        assert_eq!((p.width, p.height), (1200, 800));
+        assert_eq!(sniff(&p.jpeg), Some(ImageKind::Jpeg));
+        let small = process(&png(300, 200)).expect("processed");
+        assert_eq!((small.width, small.height), (300, 200), "never scaled up");
+    }
+
+    #[test]
+    fn non_images_and_broken_images_are_refused() {
+        assert_eq!(process(b"").err(), Some(UploadError::Empty));
+        assert_eq!(
+            process(b"%PDF-1.7 not a photo").err(),
+            Some(UploadError::NotAnImage)
+        );
+        let mut truncated = png(50, 50);
+        truncated.truncate(40);
+        assert_eq!(process(&truncated).err(), Some(UploadError::NotAnImage));
+        // A JPEG header followed by garbage.
+        assert_eq!(
+            process(&[0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3]).err(),
+            Some(UploadError::NotAnImage)
+        );
+    }
+
+    #[test]
+    fn keys_cannot_leave_the_root() {
+        assert!(valid_key("p/12/0123abcd.jpg"));
+        for k in [
+            "../etc/passwd",
+            "/etc/passwd",
+            "p/1/A.jpg",
+            "p/1/x.jpg\0",
+            "p\\1",
+        ] {
+            assert!(!valid_key(k), "{k}");
+        }
+        let dir = std::env::temp_dir().join(format!("bz-media-{}", std::process::id()));
+        let s = DiskPhotos::new(&dir);
+        s.put("p/1/ab.jpg", b"x").expect("put");
+        assert_eq!(
+            s.get("p/1/ab.jpg").expect("get").as_deref(),
+            Some(&b"x"[..])
+        );
+        assert_eq!(s.get("p/1/none.jpg").expect("get"), None);
+        assert_eq!(s.get("../x").expect("get"), None);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    proptest! {
+        /// Any bytes: a clean refusal or a bounded JPEG, never a panic.
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
+            if let Ok(p) = process(&bytes) {
+                prop_assert!(p.width <= MAX_SIDE && p.height <= MAX_SIDE);
+            }
+        }
+
+        /// Corrupting a real PNG anywhere after its signature never panics.
+        #[test]
+        fn corrupted_images_never_panic(pos in 8usize..400, byte in any::<u8>()) {
+            let mut b = png(40, 30);
+            let i = pos.min(b.len() - 1);
+            b[i] = byte;
+            let _ = process(&b);
+        }
+    }
+}
