@@ -144,12 +144,132 @@ impl Actor {
         }
     }
 
+    /// May create an account of `role` attached to a place with this region path (an
+    /// operator's region, an agent's service point, a seller's village; `None` for roles
+    /// without a place)? Admins create any account; operators create agents, sellers, hosts
+    /// and drivers inside their region, never operators or admins.
+    pub fn can_create_user(&self, role: Role, place_path: Option<&str>) -> bool {
+        match self.role {
+            Role::Admin => true,
+            Role::Operator => {
+                matches!(role, Role::Agent | Role::Seller | Role::Host | Role::Driver)
+                    && place_path.is_some_and(|p| self.region_contains(p))
+            }
+            _ => false,
+        }
+    }
+
     /// May change the service network (regions and nodes) inside this region path?
     pub fn can_manage_network(&self, region_path: &str) -> bool {
         match self.role {
             Role::Admin => true,
             Role::Operator => self.region_contains(region_path),
             _ => false,
+        }
+    }
+}
+
+/// An account to create, as sent by an admin or operator.
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
+pub struct UserInput {
+    /// Login name: 3–32 of a–z, 0–9, `-`, `_`, `.`.
+    #[serde(default)]
+    pub username: String,
+    /// Shown name (defaults to the username).
+    #[serde(default)]
+    pub display_name: String,
+    /// Initial password, at least 10 characters.
+    #[serde(default)]
+    pub password: String,
+    /// admin, operator, agent, seller, host, driver, buyer or institution.
+    #[serde(default)]
+    pub role: String,
+    /// Operators: the prefecture or county they run.
+    #[serde(default)]
+    pub region_code: Option<String>,
+    /// Agents: their service point.
+    #[serde(default)]
+    pub node_code: Option<String>,
+    /// Sellers: the seller they act for.
+    #[serde(default)]
+    pub seller_id: Option<i64>,
+}
+
+/// A checked [`UserInput`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckedUser {
+    /// Login name.
+    pub username: String,
+    /// Shown name.
+    pub display_name: String,
+    /// Role.
+    pub role: Role,
+    /// Operator's region.
+    pub region_code: Option<String>,
+    /// Agent's node.
+    pub node_code: Option<String>,
+    /// Seller's seller.
+    pub seller_id: Option<i64>,
+}
+
+impl UserInput {
+    /// Checks every field and that the place fits the role (an operator needs a region, an
+    /// agent a service point, a seller account a seller; other roles none); every bad field
+    /// is reported.
+    pub fn parse(&self) -> Result<CheckedUser, Vec<FieldError>> {
+        let mut errs = vec![];
+        let username = crate::error::take(&mut errs, parse_username("username", &self.username));
+        let _ = crate::error::take(&mut errs, check_new_password("password", &self.password));
+        let display_name = crate::error::take(
+            &mut errs,
+            crate::error::optional_text("display_name", &self.display_name, 60),
+        );
+        let role = crate::error::take(&mut errs, Role::parse("role", &self.role));
+        let opt = |v: &Option<String>| {
+            v.as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+        };
+        let region_code = opt(&self.region_code);
+        let node_code = opt(&self.node_code);
+        if let Some(role) = role {
+            let need = |errs: &mut Vec<FieldError>, field: &str, has: bool, wanted: bool| {
+                if wanted && !has {
+                    errs.push(FieldError::new(field, Reason::Required));
+                } else if !wanted && has {
+                    errs.push(FieldError::new(field, Reason::Inconsistent));
+                }
+            };
+            need(
+                &mut errs,
+                "region_code",
+                region_code.is_some(),
+                role == Role::Operator,
+            );
+            need(
+                &mut errs,
+                "node_code",
+                node_code.is_some(),
+                role == Role::Agent,
+            );
+            need(
+                &mut errs,
+                "seller_id",
+                self.seller_id.is_some(),
+                role == Role::Seller,
+            );
+        }
+        match (username, role) {
+            (Some(username), Some(role)) if errs.is_empty() => Ok(CheckedUser {
+                display_name: display_name.flatten().unwrap_or_else(|| username.clone()),
+                username,
+                role,
+                region_code,
+                node_code,
+                seller_id: self.seller_id,
+            }),
+            _ => Err(errs),
         }
     }
 }
@@ -254,6 +374,65 @@ mod tests {
         assert!(a.can_register_in(BOHU_VILLAGE));
         assert!(!a.can_register_in(LITANG_VILLAGE));
         assert!(!actor(Role::Buyer, None, None).can_read(listed));
+    }
+
+    #[test]
+    fn user_input_fits_place_to_role() {
+        let ok = UserInput {
+            username: "agent-dawan".into(),
+            password: "long-enough-1".into(),
+            role: "agent".into(),
+            node_code: Some("VP-DAWAN".into()),
+            ..Default::default()
+        };
+        let u = ok.parse().expect("valid");
+        assert_eq!(u.display_name, "agent-dawan");
+        let no_node = UserInput {
+            node_code: None,
+            ..ok.clone()
+        };
+        let e = no_node.parse().expect_err("needs a node");
+        assert_eq!(e, vec![FieldError::new("node_code", Reason::Required)]);
+        let buyer_with_region = UserInput {
+            role: "buyer".into(),
+            region_code: Some("652829".into()),
+            node_code: None,
+            ..ok.clone()
+        };
+        let e = buyer_with_region.parse().expect_err("no place");
+        assert_eq!(
+            e,
+            vec![FieldError::new("region_code", Reason::Inconsistent)]
+        );
+        let all_bad = UserInput {
+            username: "A B".into(),
+            password: "short".into(),
+            role: "king".into(),
+            ..Default::default()
+        };
+        let fields: Vec<String> = all_bad
+            .parse()
+            .expect_err("bad")
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
+        assert_eq!(fields, ["username", "password", "role"]);
+    }
+
+    #[test]
+    fn operators_create_field_staff_in_their_region_only() {
+        let op = actor(Role::Operator, Some("/650000/652800/652829/"), None);
+        assert!(op.can_create_user(Role::Agent, Some(BOHU_VILLAGE)));
+        assert!(!op.can_create_user(Role::Agent, Some(LITANG_VILLAGE)));
+        assert!(!op.can_create_user(Role::Operator, Some(BOHU_VILLAGE)));
+        assert!(!op.can_create_user(Role::Buyer, None));
+        assert!(
+            actor(Role::Admin, None, None).can_create_user(Role::Operator, Some(LITANG_VILLAGE))
+        );
+        assert!(
+            !actor(Role::Agent, Some(BOHU_VILLAGE), None)
+                .can_create_user(Role::Seller, Some(BOHU_VILLAGE))
+        );
     }
 
     #[test]

@@ -26,6 +26,7 @@ pub mod network;
 pub mod page;
 pub mod products;
 pub mod sellers;
+pub mod users;
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{

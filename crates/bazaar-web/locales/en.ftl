@@ -169,6 +169,7 @@ field-county = County
 field-file = File
 field-photo = Photo
 field-role = Role
+field-display_name = Display name
 field-node_code = Service point
 field-timezone = Time zone
 

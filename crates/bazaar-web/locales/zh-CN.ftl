@@ -164,6 +164,7 @@ field-county = 县
 field-file = 文件
 field-photo = 图片
 field-role = 角色
+field-display_name = 显示名称
 field-node_code = 服务网点
 field-timezone = 时区
 

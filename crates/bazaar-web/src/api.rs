@@ -823,3 +823,59 @@ pub async fn media(State(s): State<AppState>, Path(key): Path<String>) -> Respon
         }
     }
 }
+
+/// A page of accounts.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct UserPage {
+    /// The accounts of this page.
+    pub items: Vec<bazaar_store::users::UserView>,
+    /// Cursor of the next page.
+    pub next_cursor: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/users", tag = "people", security(("bearer" = [])),
+    request_body = bazaar_domain::people::UserInput,
+    responses((status = 201, description = "The new account", body = bazaar_store::users::UserView),
+        (status = 400, description = "Bad input: the field and the reason (a taken username is `duplicate`)", body = ErrorBody),
+        (status = 401, description = "Not signed in or bad token", body = ErrorBody),
+        (status = 403, description = "Admins create any account; operators only agents, sellers, hosts and drivers of their region", body = ErrorBody)))]
+/// `POST /api/v1/users`: creates an account.
+pub async fn create_user(
+    State(s): State<AppState>,
+    caller: Caller,
+    b: Result<Json<bazaar_domain::people::UserInput>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let actor = caller.require()?.clone();
+    let input = body(&caller, b)?;
+    let user = s
+        .store
+        .create_user_checked(&actor, &input)
+        .await
+        .map_err(|e| ApiError::from(e).in_lang(caller.lang))?;
+    Ok((StatusCode::CREATED, Json(user)).into_response())
+}
+
+#[utoipa::path(get, path = "/api/v1/users", tag = "people", security(("bearer" = [])),
+    params(("cursor" = Option<String>, Query, description = "Cursor of the page, from `next_cursor`"), ("limit" = Option<i64>, Query, description = "Page size, 1 to 100 (default 20)")),
+    responses((status = 200, description = "Accounts the caller administers", body = UserPage),
+        (status = 401, description = "Not signed in or bad token", body = ErrorBody),
+        (status = 403, description = "Only admins and operators", body = ErrorBody)))]
+/// `GET /api/v1/users`: the accounts the caller administers.
+pub async fn users(
+    State(s): State<AppState>,
+    caller: Caller,
+    Query(q): Params,
+) -> Result<Json<UserPage>, ApiError> {
+    let actor = caller.require()?;
+    let cursor = Cursor::parse("cursor", param(&q, "cursor"))
+        .map_err(|_| ApiError::field("cursor", "invalid_format").in_lang(caller.lang))?;
+    let page = s
+        .store
+        .users(actor, cursor, limit(&caller, &q)?)
+        .await
+        .map_err(|e| ApiError::from(e).in_lang(caller.lang))?;
+    Ok(Json(UserPage {
+        items: page.items,
+        next_cursor: page.next.map(|c| c.encode()),
+    }))
+}

@@ -146,6 +146,7 @@ pub fn router(state: AppState) -> Router {
             post(api::create_session).delete(api::delete_session),
         )
         .route("/api/v1/me", get(api::me))
+        .route("/api/v1/users", get(api::users).post(api::create_user))
         .route("/api/v1/regions", get(api::regions))
         .route("/api/v1/nodes", get(api::nodes))
         .route(

@@ -21,6 +21,8 @@ use utoipa::{Modify, OpenApi};
         api::create_session,
         api::delete_session,
         api::me,
+        api::users,
+        api::create_user,
         api::regions,
         api::nodes,
         api::import_csv,

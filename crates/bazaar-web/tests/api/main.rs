@@ -8,6 +8,7 @@ mod pages_session;
 mod photos;
 mod rights;
 mod storefront;
+mod users;
 
 use axum::Router;
 use axum::body::Body;
