@@ -262,6 +262,18 @@ impl Store {
         Ok(rows)
     }
 
+    /// The villages inside a region path (all of them for `None`), by code; at most 2,000.
+    pub async fn villages_within(&self, path: Option<&str>) -> Result<Vec<Region>, StoreError> {
+        let sql = format!(
+            "SELECT {REGION_COLS} FROM regions WHERE level = 'village' AND path LIKE $1 \
+             ORDER BY code LIMIT 2000"
+        );
+        let like = format!("{}%", path.unwrap_or("/"));
+        Ok(on_read!(self, |p| {
+            sqlx::query_as(&sql).bind(&like).fetch_all(p).await?
+        }))
+    }
+
     /// Every region of one level, by code.
     pub async fn regions_at(&self, level: RegionLevel) -> Result<Vec<Region>, StoreError> {
         let sql = format!("SELECT {REGION_COLS} FROM regions WHERE level = $1 ORDER BY code");

@@ -4,8 +4,8 @@
 use crate::page::{Cursor, Page, Param, into_page, page_size};
 use crate::{Store, StoreError, bind_params, in_tx, on_read};
 use bazaar_domain::catalog::{
-    Category, ProductAction, ProductFields, ProductPatch, ProductStatus, SkuFields,
-    product_transition,
+    Category, ProductAction, ProductFields, ProductInput, ProductPatch, ProductStatus, SkuFields,
+    SkuInput, product_transition,
 };
 use bazaar_domain::people::{Actor, Role, Target};
 use bazaar_domain::time::now_ms;
@@ -769,6 +769,47 @@ impl Store {
             Ok(())
         })?;
         self.sku(id).await
+    }
+
+    /// Checks a new product as sent by a form or the API (the product fields, its SKUs) and
+    /// creates it as a draft; every bad field is reported at once, SKU fields as
+    /// `skus[i].field`.
+    pub async fn create_product_input(
+        &self,
+        actor: &Actor,
+        seller_id: i64,
+        product: &ProductInput,
+        skus: &[SkuInput],
+    ) -> Result<Product, StoreError> {
+        let seller = self.seller(seller_id).await.map_err(|e| match e {
+            StoreError::NotFound => StoreError::field("seller_id", Reason::UnknownReference),
+            e => e,
+        })?;
+        let mut errs = Vec::new();
+        let fields = product
+            .parse(Some(&seller.village_code))
+            .map_err(|x| errs.extend(x))
+            .ok();
+        let mut new_skus = Vec::new();
+        for (i, sku) in skus.iter().enumerate() {
+            match sku.parse() {
+                Ok(f) => new_skus.push(NewSku {
+                    code: Some(sku.code.trim().to_string()).filter(|c| !c.is_empty()),
+                    fields: f,
+                }),
+                Err(x) => errs.extend(x.into_iter().map(|mut fe| {
+                    fe.field = format!("skus[{i}].{}", fe.field);
+                    fe
+                })),
+            }
+        }
+        match fields {
+            Some(fields) if errs.is_empty() => {
+                self.create_product(actor, seller_id, &fields, &new_skus)
+                    .await
+            }
+            _ => Err(StoreError::Invalid(errs)),
+        }
     }
 
     /// Records a stored photo of a product the caller may edit.

@@ -146,6 +146,7 @@ field-parent_code = Parent code
 field-seller_id = Seller
 field-spec = Specification
 field-price_fen = Price
+field-price = Price
 field-weight_g = Weight
 field-volume_ml = Volume
 field-barcode = Barcode

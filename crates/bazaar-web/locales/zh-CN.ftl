@@ -141,6 +141,7 @@ field-parent_code = 上级编码
 field-seller_id = 卖家
 field-spec = 规格
 field-price_fen = 价格
+field-price = 价格
 field-weight_g = 重量
 field-volume_ml = 体积
 field-barcode = 条码

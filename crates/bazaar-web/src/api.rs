@@ -15,7 +15,6 @@ use bazaar_domain::seller::{SellerDecision, SellerStatus};
 use bazaar_search::Filters;
 use bazaar_store::auth::TokenKind;
 use bazaar_store::network::NodeFilter;
-use bazaar_store::products::NewSku;
 use bazaar_store::products::{Product, ProductFilter};
 use bazaar_store::sellers::SellerFilter;
 use bazaar_store::{Cursor, KeyCursor};
@@ -624,39 +623,11 @@ pub async fn create_product(
 ) -> Result<Response, ApiError> {
     let actor = caller.require()?.clone();
     let b = body(&caller, b)?;
-    let e = caller.lang;
-    let seller = s
-        .store
-        .seller(b.seller_id)
-        .await
-        .map_err(|_| ApiError::field("seller_id", "unknown_reference").in_lang(e))?;
-    let mut errs = Vec::new();
-    let fields = b
-        .product
-        .parse(Some(&seller.village_code))
-        .map_err(|x| errs.extend(x))
-        .ok();
-    let mut skus = Vec::new();
-    for (i, sku) in b.skus.iter().enumerate() {
-        match sku.parse() {
-            Ok(f) => skus.push(NewSku {
-                code: Some(sku.code.trim().to_string()).filter(|c| !c.is_empty()),
-                fields: f,
-            }),
-            Err(x) => errs.extend(x.into_iter().map(|mut fe| {
-                fe.field = format!("skus[{i}].{}", fe.field);
-                fe
-            })),
-        }
-    }
-    let Some(fields) = fields.filter(|_| errs.is_empty()) else {
-        return Err(ApiError::from(bazaar_store::StoreError::Invalid(errs)).in_lang(e));
-    };
     let p = s
         .store
-        .create_product(&actor, b.seller_id, &fields, &skus)
+        .create_product_input(&actor, b.seller_id, &b.product, &b.skus)
         .await
-        .map_err(|x| ApiError::from(x).in_lang(e))?;
+        .map_err(|x| ApiError::from(x).in_lang(caller.lang))?;
     Ok((StatusCode::CREATED, Json(product_json(&p))).into_response())
 }
 

@@ -276,8 +276,19 @@ mod tests {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src");
         let mut missing = vec![];
         let mut seen = 0;
-        for entry in std::fs::read_dir(dir).expect("src") {
-            let path = entry.expect("entry").path();
+        let mut files = vec![];
+        let mut dirs = vec![std::path::PathBuf::from(dir)];
+        while let Some(d) = dirs.pop() {
+            for entry in std::fs::read_dir(d).expect("src") {
+                let path = entry.expect("entry").path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else {
+                    files.push(path);
+                }
+            }
+        }
+        for path in files {
             let code = std::fs::read_to_string(&path).expect("read");
             for pat in [".t(\"", ".ta(\""] {
                 for (i, _) in code.match_indices(pat) {

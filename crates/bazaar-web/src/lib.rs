@@ -178,6 +178,41 @@ pub fn router(state: AppState) -> Router {
         .route("/login", get(session::login_form).post(session::login))
         .route("/logout", post(session::logout))
         .route("/manage", get(backoffice::manage))
+        .route("/manage/sellers", get(backoffice::sellers::list))
+        .route(
+            "/manage/sellers/new",
+            get(backoffice::sellers::new_form).post(backoffice::sellers::create),
+        )
+        .route(
+            "/manage/sellers/{id}/decision",
+            post(backoffice::sellers::decide),
+        )
+        .route(
+            "/manage/products/new",
+            get(backoffice::products::new_form).post(backoffice::products::create),
+        )
+        .route(
+            "/manage/products/{id}",
+            get(backoffice::products::show).post(backoffice::products::update),
+        )
+        .route(
+            "/manage/products/{id}/photos",
+            post(backoffice::products::upload_photo).layer(axum::extract::DefaultBodyLimit::max(
+                media::MAX_UPLOAD_BYTES + 4096,
+            )),
+        )
+        .route(
+            "/manage/import",
+            get(backoffice::admin::import_page)
+                .post(backoffice::admin::import)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    bazaar_store::csvio::MAX_CSV_BYTES + 4096,
+                )),
+        )
+        .route(
+            "/manage/users",
+            get(backoffice::admin::users).post(backoffice::admin::create_user),
+        )
         .route(
             "/manage/products/{id}/action",
             post(backoffice::manage_action),

@@ -1,6 +1,7 @@
 //! HTTP integration tests: one binary, run on SQLite by default and on PostgreSQL when
 //! `BAZAAR_TEST_DATABASE_URL` is set (each test gets its own fresh database with demo data).
 
+mod backoffice;
 mod catalog;
 mod csv_import;
 mod openapi;
