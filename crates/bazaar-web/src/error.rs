@@ -56,7 +56,7 @@ impl ApiError {
             field: None,
             reason: None,
             details: None,
-            lang: Lang::ZhCn,
+            lang: crate::i18n::current(),
         }
     }
 

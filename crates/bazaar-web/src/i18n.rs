@@ -198,6 +198,21 @@ impl Lang {
     }
 }
 
+tokio::task_local! {
+    static REQUEST_LANG: Lang;
+}
+
+/// The language of the request being handled (set by the router's language middleware);
+/// zh-CN outside a request.
+pub fn current() -> Lang {
+    REQUEST_LANG.try_with(|l| *l).unwrap_or(Lang::ZhCn)
+}
+
+/// Runs `f` with `lang` as the request's language (see [`current`]).
+pub async fn with_lang<F: std::future::Future>(lang: Lang, f: F) -> F::Output {
+    REQUEST_LANG.scope(lang, f).await
+}
+
 /// `lang=…` in a raw query string.
 pub fn lang_in_query(query: &str) -> Option<Lang> {
     query

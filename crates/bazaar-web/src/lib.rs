@@ -221,12 +221,13 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             metrics::track,
         ))
-        .layer(axum::middleware::from_fn(sticky_language))
         .fallback(api::not_found)
+        .layer(axum::middleware::from_fn(sticky_language))
         .with_state(state)
 }
 
-/// Makes an explicit `?lang=` choice stick: it is remembered in the `bz_lang` cookie.
+/// Sets the request's language (so every error message is in it, however deep it was
+/// raised) and makes an explicit `?lang=` choice stick in the `bz_lang` cookie.
 async fn sticky_language(
     req: axum::extract::Request,
     next: axum::middleware::Next,
@@ -236,7 +237,8 @@ async fn sticky_language(
         .query()
         .and_then(i18n::lang_in_query)
         .map(i18n::Lang::tag);
-    let mut res = next.run(req).await;
+    let lang = i18n::Lang::negotiate(req.headers(), req.uri().query());
+    let mut res = i18n::with_lang(lang, next.run(req)).await;
     if let Some(lang) = choice
         && let Ok(v) = axum::http::HeaderValue::from_str(&format!(
             "bz_lang={lang}; Path=/; SameSite=Lax; Max-Age=31536000"

@@ -204,3 +204,79 @@ async fn search_page_filters_by_county_and_category() {
             .contains(">阿西木土蜂蜜<")
     );
 }
+
+#[tokio::test]
+async fn every_error_speaks_the_callers_language() {
+    let t = TestApp::spawn().await;
+    for (uri, lang, msg) in [
+        ("/api/v1/products/999999", "en", "Not found"),
+        ("/api/v1/products/999999", "zh-CN", "未找到"),
+        ("/api/v1/no-such-route", "en", "Not found"),
+        ("/api/v1/products/999999?lang=ug", "en", "تېپىلمىدى"),
+    ] {
+        let (s, body) = t
+            .raw(Method::GET, uri, None, None, &[("accept-language", lang)])
+            .await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{uri}");
+        let v: serde_json::Value = serde_json::from_slice(&body).expect("json");
+        assert_eq!(v["error"]["message"], msg, "{uri} {lang}");
+        assert_eq!(v["error"]["code"], "not_found");
+    }
+}
+
+fn pct(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// Any query string on the listing and search endpoints: an answer or a 4xx naming the
+/// field, never a 500.
+#[test]
+fn arbitrary_query_strings_never_cause_a_server_error() {
+    use proptest::prelude::*;
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let t = rt.block_on(TestApp::spawn());
+    let keys = prop::sample::select(vec![
+        "q", "county", "category", "gi_brand", "poverty", "status", "cursor", "limit", "lang",
+        "region", "kind", "parent",
+    ]);
+    let paths = prop::sample::select(vec![
+        "/api/v1/products",
+        "/api/v1/nodes",
+        "/api/v1/regions",
+        "/search",
+        "/",
+    ]);
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
+        cases: 64,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    });
+    runner
+        .run(
+            &(paths, prop::collection::vec((keys, "\\PC{0,12}"), 0..4)),
+            |(path, params)| {
+                let q: Vec<String> = params
+                    .iter()
+                    .map(|(k, v)| format!("{k}={}", pct(v)))
+                    .collect();
+                let uri = format!("{path}?{}", q.join("&"));
+                let (s, body) = rt.block_on(t.raw(Method::GET, &uri, None, None, &[]));
+                prop_assert!(s.as_u16() < 500, "{uri} → {s}");
+                if s.is_client_error() && path.starts_with("/api") {
+                    let v: serde_json::Value =
+                        serde_json::from_slice(&body).expect("JSON error");
+                    prop_assert!(v["error"]["code"].is_string());
+                }
+                Ok(())
+            },
+        )
+        .expect("no server error");
+}
