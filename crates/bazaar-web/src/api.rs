@@ -658,6 +658,9 @@ pub async fn import_csv(
         }
     };
     let summary = r.map_err(|e| ApiError::from(e).in_lang(caller.lang))?;
+    if let Err(e) = s.reindex().await {
+        tracing::error!(error = %e, "reindex failed");
+    }
     Ok(Json(json!(summary)))
 }
 

@@ -21,6 +21,7 @@ use axum::Router;
 use axum::routing::{get, post};
 use bazaar_search::{SearchDoc, SearchIndex};
 use bazaar_store::Store;
+use bazaar_store::network::Pavilion;
 use std::sync::{Arc, RwLock};
 
 /// Shared state of every request.
@@ -33,6 +34,7 @@ pub struct AppState {
     /// Where product photos are kept.
     pub media: Arc<dyn media::PhotoStore>,
     search: Arc<RwLock<Arc<SearchIndex>>>,
+    pavilions: Arc<RwLock<Arc<Vec<Pavilion>>>>,
     built_from: Arc<std::sync::Mutex<Option<(i64, i64)>>>,
 }
 
@@ -41,7 +43,9 @@ impl AppState {
     pub async fn new(store: Store) -> anyhow_free::Result<AppState> {
         let v = store.catalog_version().await?;
         let index = build_index(&store).await?;
+        let pavilions = store.pavilions().await?;
         Ok(AppState {
+            pavilions: Arc::new(RwLock::new(Arc::new(pavilions))),
             built_from: Arc::new(std::sync::Mutex::new(Some(v))),
             store,
             metrics: Arc::new(metrics::Metrics::default()),
@@ -54,6 +58,16 @@ impl AppState {
     pub fn with_media(mut self, media: Arc<dyn media::PhotoStore>) -> Self {
         self.media = media;
         self
+    }
+
+    /// The county pavilions with their listed-product counts, as of the last catalog change
+    /// this node saw (rebuilt with the search index, so the home and search pages need no
+    /// query for them).
+    pub fn pavilions(&self) -> Arc<Vec<Pavilion>> {
+        match self.pavilions.read() {
+            Ok(g) => g.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
     }
 
     /// The current search index.
@@ -79,13 +93,19 @@ impl AppState {
         Ok(true)
     }
 
-    /// Rebuilds the search index from the database (after a catalog change).
+    /// Rebuilds the search index and the pavilion list from the database (after a catalog
+    /// change).
     pub async fn reindex(&self) -> anyhow_free::Result<()> {
         let v = self.store.catalog_version().await?;
         let index = Arc::new(build_index(&self.store).await?);
         match self.search.write() {
             Ok(mut g) => *g = index,
             Err(p) => *p.into_inner() = index,
+        }
+        let pavilions = Arc::new(self.store.pavilions().await?);
+        match self.pavilions.write() {
+            Ok(mut g) => *g = pavilions,
+            Err(p) => *p.into_inner() = pavilions,
         }
         match self.built_from.lock() {
             Ok(mut g) => *g = Some(v),

@@ -146,15 +146,12 @@ pub fn internal(e: impl std::fmt::Display) -> Response {
 /// `GET /`: the regional home with one pavilion per county.
 pub async fn home(State(s): State<AppState>, h: HeaderMap, uri: Uri) -> Response {
     let lang = page_lang(&h, &uri);
-    let pavilions = match s.store.pavilions().await {
-        Ok(p) => p,
-        Err(e) => return internal(e),
-    };
+    let pavilions = s.pavilions();
     let mut body = format!(
         "<h1>{}</h1><ul class=\"g\">",
         esc(&lang.t("pavilions-heading"))
     );
-    for p in pavilions {
+    for p in pavilions.iter() {
         body.push_str(&format!(
             "<li><a href=\"/pavilions/{}\">{}</a><br><small>{} · {}</small></li>",
             esc(&p.code),
@@ -228,7 +225,7 @@ pub async fn search(
         Ok(i) => i,
         Err(e) => return internal(e),
     };
-    let mut body = filter_form(&s, lang, &text, &filters).await;
+    let mut body = filter_form(&s, lang, &text, &filters);
     if hits.relaxed {
         body.push_str(&format!(
             "<p>{} {}</p>",
@@ -254,7 +251,7 @@ pub async fn search(
 
 /// The filter controls of the search page (county, category, GI brand, poverty alleviation);
 /// a plain GET form, so it works without JavaScript.
-async fn filter_form(s: &AppState, lang: Lang, q: &str, f: &Filters) -> String {
+fn filter_form(s: &AppState, lang: Lang, q: &str, f: &Filters) -> String {
     let selected = |a: &str, b: &Option<String>| {
         if b.as_deref() == Some(a) {
             " selected"
@@ -269,8 +266,8 @@ async fn filter_form(s: &AppState, lang: Lang, q: &str, f: &Filters) -> String {
         esc(&lang.t("filter-county")),
         esc(&lang.t("filter-all-counties")),
     );
-    if let Ok(pavilions) = s.store.pavilions().await {
-        for p in pavilions {
+    {
+        for p in s.pavilions().iter() {
             o.push_str(&format!(
                 "<option value=\"{}\"{}>{}</option>",
                 esc(&p.code),

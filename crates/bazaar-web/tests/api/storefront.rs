@@ -271,8 +271,7 @@ fn arbitrary_query_strings_never_cause_a_server_error() {
                 let (s, body) = rt.block_on(t.raw(Method::GET, &uri, None, None, &[]));
                 prop_assert!(s.as_u16() < 500, "{uri} → {s}");
                 if s.is_client_error() && path.starts_with("/api") {
-                    let v: serde_json::Value =
-                        serde_json::from_slice(&body).expect("JSON error");
+                    let v: serde_json::Value = serde_json::from_slice(&body).expect("JSON error");
                     prop_assert!(v["error"]["code"].is_string());
                 }
                 Ok(())
