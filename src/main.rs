@@ -34,6 +34,10 @@ enum Cmd {
         /// Directory of uploaded product photos.
         #[arg(long, env = "BAZAAR_MEDIA_DIR", default_value = "data/media")]
         media_dir: std::path::PathBuf,
+        /// Minutes a new order waits for payment before it is cancelled and its stock released.
+        #[arg(long, env = "BAZAAR_PAYMENT_TIMEOUT_MINUTES", default_value_t = 30,
+              value_parser = clap::value_parser!(u32).range(1..=10080))]
+        payment_timeout_minutes: u32,
     },
     /// Apply pending migrations.
     Migrate,
@@ -78,12 +82,14 @@ async fn main() -> Result<()> {
         addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
         demo: false,
         media_dir: "data/media".into(),
+        payment_timeout_minutes: 30,
     });
     match cmd {
         Cmd::Serve {
             addr,
             demo,
             media_dir,
+            payment_timeout_minutes,
         } => {
             let (store, default) = open(&cli.database_url).await?;
             if (demo || default) && store.is_empty().await? {
@@ -96,6 +102,22 @@ async fn main() -> Result<()> {
                 .with_media(std::sync::Arc::new(bazaar_web::media::DiskPhotos::new(
                     media_dir,
                 )));
+            let mut state = state;
+            state.pay_window_ms = i64::from(payment_timeout_minutes) * 60 * 1000;
+            // The payment deadline: cancel unpaid orders and release their stock. Safe on
+            // several nodes at once (each cancellation is guarded by the order's status).
+            let expirer = state.store.clone();
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(std::time::Duration::from_secs(30));
+                loop {
+                    tick.tick().await;
+                    match expirer.expire_unpaid(bazaar_domain::time::now_ms()).await {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(orders = n, "unpaid orders cancelled"),
+                        Err(e) => tracing::error!(error = %e, "expiring unpaid orders failed"),
+                    }
+                }
+            });
             // Other nodes may change the catalog: keep this node's search index current.
             let refresher = state.clone();
             tokio::spawn(async move {

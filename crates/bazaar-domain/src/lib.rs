@@ -19,6 +19,7 @@ pub mod catalog;
 pub mod error;
 pub mod money;
 pub mod network;
+pub mod orders;
 pub mod people;
 pub mod region;
 pub mod seller;

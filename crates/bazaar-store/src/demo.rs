@@ -108,6 +108,7 @@ impl Store {
         )
         .map_err(|e| bad("skus.csv", e))?;
         let mut skus: HashMap<String, Vec<NewSku>> = HashMap::new();
+        let mut stock: Vec<(String, i64)> = Vec::new();
         for (line, m) in &skus_csv.rows {
             let num = |k: &str| -> Result<i64, StoreError> {
                 col(m, k).parse().map_err(|e| bad("skus.csv", (line, k, e)))
@@ -121,6 +122,7 @@ impl Store {
                 barcode: col(m, "barcode"),
             };
             let fields = input.parse().map_err(|e| bad("skus.csv", (line, e)))?;
+            stock.push((col(m, "code"), num("stock")?));
             skus.entry(col(m, "product_code"))
                 .or_default()
                 .push(NewSku {
@@ -192,6 +194,36 @@ impl Store {
             products += 1;
         }
 
+        // Stock at each seller's home, and the counties' shipping rules (any province: 10 yuan
+        // for the first kilogram, 6 yuan per further kilogram, 20 yuan for the cold chain).
+        for (code, qty) in &stock {
+            let id: i64 = crate::on_read!(self, |p| {
+                sqlx::query_scalar("SELECT id FROM skus WHERE code = $1")
+                    .bind(code)
+                    .fetch_one(p)
+                    .await?
+            });
+            self.seed_stock(id, *qty).await?;
+        }
+        for county in self
+            .regions_at(bazaar_domain::region::RegionLevel::County)
+            .await?
+        {
+            self.set_shipping_rule(
+                None,
+                &county.code,
+                "*",
+                &bazaar_domain::orders::ShippingRule {
+                    first_weight_g: 1000,
+                    first_fee_fen: 1000,
+                    extra_unit_g: 1000,
+                    extra_fee_fen: 600,
+                    cold_chain_fee_fen: 2000,
+                },
+            )
+            .await?;
+        }
+
         let asim = seller_ids
             .get("S-ASIM")
             .map(|s| s.0)
@@ -232,18 +264,37 @@ impl Store {
             ),
             ("buyer", "买家", Role::Buyer, None, None, None),
         ];
+        let mut buyer_id = 0;
         for (username, name, role, region, node, seller) in users {
-            self.create_user(&NewUser {
-                username: username.into(),
-                display_name: name.into(),
-                password: DEMO_PASSWORD.into(),
-                role,
-                region_code: region.map(String::from),
-                node_code: node.map(String::from),
-                seller_id: seller,
-            })
-            .await?;
+            let id = self
+                .create_user(&NewUser {
+                    username: username.into(),
+                    display_name: name.into(),
+                    password: DEMO_PASSWORD.into(),
+                    role,
+                    region_code: region.map(String::from),
+                    node_code: node.map(String::from),
+                    seller_id: seller,
+                })
+                .await?;
+            if username == "buyer" {
+                buyer_id = id;
+            }
         }
+        // The demo buyer lives in Beijing.
+        let buyer = self.actor(buyer_id).await?;
+        self.add_address(
+            &buyer,
+            &crate::orders::NewAddress {
+                recipient: "王芳".into(),
+                phone: "13800138000".into(),
+                region_code: "110000".into(),
+                node_code: None,
+                detail: Some("朝阳区建国路 88 号 3 号楼 1201".into()),
+                is_default: true,
+            },
+        )
+        .await?;
         Ok(DemoSummary {
             regions: regions.created,
             nodes: nodes.created,

@@ -40,6 +40,13 @@ pub enum StoreError {
     /// `product_has_no_skus`).
     #[error("rule: {0}")]
     Rule(&'static str),
+    /// Not enough available stock for these SKUs; nothing was reserved.
+    #[error("out of stock: {0:?}")]
+    OutOfStock(Vec<i64>),
+    /// Prices changed since the buyer saw them: (sku id, price seen, price now), in fen.
+    /// Nothing was reserved; the buyer confirms and orders again.
+    #[error("prices changed: {0:?}")]
+    PriceChanged(Vec<(i64, i64, i64)>),
     /// Too many failed attempts; try again later.
     #[error("too many attempts")]
     Throttled,

@@ -23,9 +23,12 @@ pub mod csvio;
 pub mod demo;
 pub mod error;
 pub mod network;
+pub mod orders;
 pub mod page;
+pub mod payments;
 pub mod products;
 pub mod sellers;
+pub mod stock;
 pub mod users;
 
 use sqlx::postgres::{PgPool, PgPoolOptions};

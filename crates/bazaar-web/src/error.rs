@@ -167,6 +167,23 @@ impl From<StoreError> for ApiError {
                 ApiError::new(StatusCode::CONFLICT, "invalid_transition")
             }
             StoreError::Rule(code) => ApiError::new(StatusCode::CONFLICT, code),
+            StoreError::OutOfStock(skus) => ApiError {
+                details: Some(json!(
+                    skus.iter()
+                        .map(|id| json!({"sku_id": id}))
+                        .collect::<Vec<_>>()
+                )),
+                ..ApiError::new(StatusCode::CONFLICT, "out_of_stock")
+            },
+            StoreError::PriceChanged(changes) => ApiError {
+                details: Some(json!(
+                    changes
+                        .iter()
+                        .map(|(id, seen, now)| json!({"sku_id": id, "expected_price_fen": seen, "price_fen": now}))
+                        .collect::<Vec<_>>()
+                )),
+                ..ApiError::new(StatusCode::CONFLICT, "price_changed")
+            },
             StoreError::Throttled => {
                 ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts")
             }

@@ -14,6 +14,7 @@ pub mod i18n;
 pub mod media;
 pub mod metrics;
 pub mod openapi;
+pub mod orders_api;
 pub mod pages;
 pub mod session;
 
@@ -33,6 +34,9 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
     /// Where product photos are kept.
     pub media: Arc<dyn media::PhotoStore>,
+    /// How long a new order waits for payment before it is cancelled, ms (30 minutes unless
+    /// configured).
+    pub pay_window_ms: i64,
     search: Arc<RwLock<Arc<SearchIndex>>>,
     pavilions: Arc<RwLock<Arc<Vec<Pavilion>>>>,
     built_from: Arc<std::sync::Mutex<Option<(i64, i64)>>>,
@@ -50,6 +54,7 @@ impl AppState {
             store,
             metrics: Arc::new(metrics::Metrics::default()),
             media: Arc::new(media::DiskPhotos::new("data/media")),
+            pay_window_ms: 30 * 60 * 1000,
             search: Arc::new(RwLock::new(Arc::new(index))),
         })
     }
@@ -191,6 +196,32 @@ pub fn router(state: AppState) -> Router {
             )),
         )
         .route("/media/{*key}", get(api::media))
+        .route(
+            "/api/v1/addresses",
+            get(orders_api::addresses).post(orders_api::add_address),
+        )
+        .route(
+            "/api/v1/skus/{id}/stock",
+            get(orders_api::stock).put(orders_api::set_stock),
+        )
+        .route(
+            "/api/v1/orders",
+            get(orders_api::my_orders).post(orders_api::place_order),
+        )
+        .route("/api/v1/orders/{id}", get(orders_api::order))
+        .route("/api/v1/orders/{id}/cancel", post(orders_api::cancel))
+        .route(
+            "/api/v1/orders/{id}/payments",
+            post(orders_api::start_payment),
+        )
+        .route(
+            "/api/v1/payments/sandbox/notifications",
+            post(orders_api::sandbox_notification),
+        )
+        .route(
+            "/api/v1/payments/{id}/confirm",
+            post(orders_api::confirm_payment),
+        )
         .route("/", get(pages::home))
         .route("/search", get(pages::search))
         .route("/pavilions/{code}", get(pages::pavilion))

@@ -37,6 +37,17 @@ use utoipa::{Modify, OpenApi};
         api::patch_product,
         api::product_action,
         api::upload_photo,
+        crate::orders_api::add_address,
+        crate::orders_api::addresses,
+        crate::orders_api::set_stock,
+        crate::orders_api::stock,
+        crate::orders_api::place_order,
+        crate::orders_api::my_orders,
+        crate::orders_api::order,
+        crate::orders_api::cancel,
+        crate::orders_api::start_payment,
+        crate::orders_api::sandbox_notification,
+        crate::orders_api::confirm_payment,
     ),
     modifiers(&BearerAuth),
     tags(
@@ -44,6 +55,7 @@ use utoipa::{Modify, OpenApi};
         (name = "network", description = "Regions and the service network"),
         (name = "sellers", description = "Households, cooperatives and enterprises"),
         (name = "catalog", description = "Products and SKUs"),
+        (name = "orders", description = "Stock, addresses, orders and payments"),
         (name = "operations", description = "Health and metrics"),
     )
 )]

@@ -5,6 +5,7 @@ mod backoffice;
 mod catalog;
 mod csv_import;
 mod openapi;
+mod orders;
 mod pages_session;
 mod photos;
 mod rights;

@@ -19,7 +19,7 @@ fn registered_routes() -> Vec<(String, String)> {
             continue;
         }
         for m in ["get", "post", "patch", "delete", "put"] {
-            if part.contains(&format!("{m}(api::")) {
+            if part.contains(&format!("{m}(api::")) || part.contains(&format!("{m}(orders_api::")) {
                 out.push((path.to_string(), m.to_string()));
             }
         }

@@ -1,0 +1,392 @@
+//! Orders: the lifecycle table, channels, payment methods, the items of a new order and the
+//! shipping fee rules.
+
+use crate::error::{FieldError, Reason};
+use serde::{Deserialize, Serialize};
+
+/// Where an order stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderStatus {
+    /// Placed; stock reserved until it is paid or the payment deadline passes.
+    PendingPayment,
+    /// Paid; the reservation became a sale.
+    Paid,
+    /// The sellers are packing.
+    Fulfilling,
+    /// Handed to the carrier.
+    Shipped,
+    /// Arrived (at the door or the village point).
+    Delivered,
+    /// Closed; the after-sales window has passed.
+    Completed,
+    /// Cancelled before payment (by the buyer, or by the payment deadline).
+    Cancelled,
+    /// The buyer asked for a refund.
+    RefundRequested,
+    /// Money returned.
+    Refunded,
+}
+
+impl OrderStatus {
+    /// Every status.
+    pub const ALL: [OrderStatus; 9] = [
+        OrderStatus::PendingPayment,
+        OrderStatus::Paid,
+        OrderStatus::Fulfilling,
+        OrderStatus::Shipped,
+        OrderStatus::Delivered,
+        OrderStatus::Completed,
+        OrderStatus::Cancelled,
+        OrderStatus::RefundRequested,
+        OrderStatus::Refunded,
+    ];
+
+    /// The stable snake_case name (stored, and in the API).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderStatus::PendingPayment => "pending_payment",
+            OrderStatus::Paid => "paid",
+            OrderStatus::Fulfilling => "fulfilling",
+            OrderStatus::Shipped => "shipped",
+            OrderStatus::Delivered => "delivered",
+            OrderStatus::Completed => "completed",
+            OrderStatus::Cancelled => "cancelled",
+            OrderStatus::RefundRequested => "refund_requested",
+            OrderStatus::Refunded => "refunded",
+        }
+    }
+
+    /// The status stored as `s`.
+    pub fn from_db(s: &str) -> Option<OrderStatus> {
+        OrderStatus::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+
+    /// Parses a status given by a caller.
+    pub fn parse(field: &str, s: &str) -> Result<OrderStatus, FieldError> {
+        OrderStatus::from_db(s.trim()).ok_or_else(|| FieldError::new(field, Reason::UnknownChoice))
+    }
+}
+
+/// Something that moves an order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderEvent {
+    /// The payment succeeded.
+    Pay,
+    /// The buyer (or agent) cancels before payment.
+    Cancel,
+    /// The payment deadline passed.
+    Expire,
+    /// A seller starts packing.
+    StartFulfilling,
+    /// Handed to the carrier.
+    Ship,
+    /// Delivered.
+    Deliver,
+    /// The buyer confirms, or the window closes.
+    Complete,
+    /// The buyer asks for a refund.
+    RequestRefund,
+    /// The seller or an operator refuses the refund: the order goes back to where it was.
+    RejectRefund,
+    /// The money went back.
+    Refund,
+}
+
+impl OrderEvent {
+    /// The stable snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderEvent::Pay => "pay",
+            OrderEvent::Cancel => "cancel",
+            OrderEvent::Expire => "expire",
+            OrderEvent::StartFulfilling => "start_fulfilling",
+            OrderEvent::Ship => "ship",
+            OrderEvent::Deliver => "deliver",
+            OrderEvent::Complete => "complete",
+            OrderEvent::RequestRefund => "request_refund",
+            OrderEvent::RejectRefund => "reject_refund",
+            OrderEvent::Refund => "refund",
+        }
+    }
+}
+
+/// The order lifecycle: (from, event, to). Anything not in the table is refused.
+pub const ORDER_TRANSITIONS: &[(OrderStatus, OrderEvent, OrderStatus)] = {
+    use OrderEvent as E;
+    use OrderStatus as S;
+    &[
+        (S::PendingPayment, E::Pay, S::Paid),
+        (S::PendingPayment, E::Cancel, S::Cancelled),
+        (S::PendingPayment, E::Expire, S::Cancelled),
+        (S::Paid, E::StartFulfilling, S::Fulfilling),
+        (S::Paid, E::Ship, S::Shipped),
+        (S::Fulfilling, E::Ship, S::Shipped),
+        (S::Shipped, E::Deliver, S::Delivered),
+        (S::Delivered, E::Complete, S::Completed),
+        (S::Paid, E::RequestRefund, S::RefundRequested),
+        (S::Fulfilling, E::RequestRefund, S::RefundRequested),
+        (S::Shipped, E::RequestRefund, S::RefundRequested),
+        (S::Delivered, E::RequestRefund, S::RefundRequested),
+        (S::RefundRequested, E::Refund, S::Refunded),
+    ]
+};
+
+/// The status `event` leads to from `from`, or `None` when the table does not allow it.
+/// (A rejected refund returns to the status before the request, which the order's history
+/// holds; see the store.)
+pub fn order_transition(from: OrderStatus, event: OrderEvent) -> Option<OrderStatus> {
+    ORDER_TRANSITIONS
+        .iter()
+        .find(|(f, e, _)| *f == from && *e == event)
+        .map(|(_, _, t)| *t)
+}
+
+/// How an order came in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    /// The storefront (search, product pages).
+    Storefront,
+    /// A county pavilion.
+    Pavilion,
+    /// A live-stream selling session.
+    Live,
+    /// Placed by a station agent for a villager (代买).
+    Station,
+    /// Institutional procurement (消费扶贫).
+    Institution,
+    /// Imported from a third-party shop's export.
+    Import,
+}
+
+impl Channel {
+    /// Every channel.
+    pub const ALL: [Channel; 6] = [
+        Channel::Storefront,
+        Channel::Pavilion,
+        Channel::Live,
+        Channel::Station,
+        Channel::Institution,
+        Channel::Import,
+    ];
+
+    /// The stable snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Storefront => "storefront",
+            Channel::Pavilion => "pavilion",
+            Channel::Live => "live",
+            Channel::Station => "station",
+            Channel::Institution => "institution",
+            Channel::Import => "import",
+        }
+    }
+
+    /// Parses a channel given by a caller.
+    pub fn parse(field: &str, s: &str) -> Result<Channel, FieldError> {
+        Channel::ALL
+            .into_iter()
+            .find(|c| c.as_str() == s.trim())
+            .ok_or_else(|| FieldError::new(field, Reason::UnknownChoice))
+    }
+}
+
+/// How an order is paid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentMethod {
+    /// The sandbox provider (demo only; labelled as such wherever it appears).
+    Sandbox,
+    /// Cash at the village station (到站付款), confirmed by the agent.
+    StationCash,
+    /// Bank transfer (institutions), confirmed by an operator.
+    BankTransfer,
+}
+
+impl PaymentMethod {
+    /// Every method.
+    pub const ALL: [PaymentMethod; 3] = [
+        PaymentMethod::Sandbox,
+        PaymentMethod::StationCash,
+        PaymentMethod::BankTransfer,
+    ];
+
+    /// The stable snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PaymentMethod::Sandbox => "sandbox",
+            PaymentMethod::StationCash => "station_cash",
+            PaymentMethod::BankTransfer => "bank_transfer",
+        }
+    }
+
+    /// Parses a method given by a caller.
+    pub fn parse(field: &str, s: &str) -> Result<PaymentMethod, FieldError> {
+        PaymentMethod::ALL
+            .into_iter()
+            .find(|c| c.as_str() == s.trim())
+            .ok_or_else(|| FieldError::new(field, Reason::UnknownChoice))
+    }
+}
+
+/// The most units of one SKU in one order line.
+pub const MAX_QUANTITY: i64 = 9_999;
+/// The most lines in one order.
+pub const MAX_LINES: usize = 100;
+
+/// One requested item of a new order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+pub struct ItemInput {
+    /// The SKU.
+    pub sku_id: i64,
+    /// How many (1 to 9,999).
+    pub quantity: i64,
+    /// The unit price the buyer saw, in fen; when given and the price has changed since, the
+    /// order is refused with `price_changed` so the buyer can confirm the new price.
+    #[serde(default)]
+    pub expected_price_fen: Option<i64>,
+}
+
+/// Checks the items of a new order: at least one, at most [`MAX_LINES`], each quantity 1 to
+/// [`MAX_QUANTITY`]; the same SKU twice is merged into one line. Every bad item is reported
+/// (`items[i].quantity`).
+pub fn check_items(items: &[ItemInput]) -> Result<Vec<ItemInput>, Vec<FieldError>> {
+    if items.is_empty() {
+        return Err(vec![FieldError::new("items", Reason::Required)]);
+    }
+    if items.len() > MAX_LINES {
+        return Err(vec![FieldError::new("items", Reason::OutOfRange)]);
+    }
+    let mut errs = vec![];
+    let mut out: Vec<ItemInput> = vec![];
+    for (i, it) in items.iter().enumerate() {
+        if it.sku_id <= 0 {
+            errs.push(FieldError::new(
+                format!("items[{i}].sku_id"),
+                Reason::UnknownReference,
+            ));
+        }
+        if !(1..=MAX_QUANTITY).contains(&it.quantity) {
+            errs.push(FieldError::new(
+                format!("items[{i}].quantity"),
+                Reason::OutOfRange,
+            ));
+        }
+        if let Some(existing) = out.iter_mut().find(|o| o.sku_id == it.sku_id) {
+            existing.quantity = existing.quantity.saturating_add(it.quantity);
+            if existing.quantity > MAX_QUANTITY {
+                errs.push(FieldError::new(
+                    format!("items[{i}].quantity"),
+                    Reason::OutOfRange,
+                ));
+            }
+        } else {
+            out.push(*it);
+        }
+    }
+    if errs.is_empty() { Ok(out) } else { Err(errs) }
+}
+
+/// A shipping fee rule of an origin county.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ShippingRule {
+    /// Weight covered by the first fee, in grams.
+    pub first_weight_g: i64,
+    /// Fee for the first weight, in fen.
+    pub first_fee_fen: i64,
+    /// Each further unit, in grams.
+    pub extra_unit_g: i64,
+    /// Fee per further unit (started units count whole), in fen.
+    pub extra_fee_fen: i64,
+    /// Added once per parcel that needs the cold chain, in fen.
+    pub cold_chain_fee_fen: i64,
+}
+
+impl ShippingRule {
+    /// The fee of one parcel of `weight_g` grams.
+    pub fn fee(&self, weight_g: i64, cold_chain: bool) -> i64 {
+        let w = weight_g.max(1);
+        let extra = (w - self.first_weight_g).max(0);
+        let units = (extra + self.extra_unit_g - 1) / self.extra_unit_g.max(1);
+        self.first_fee_fen
+            + units * self.extra_fee_fen
+            + if cold_chain {
+                self.cold_chain_fee_fen
+            } else {
+                0
+            }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn the_lifecycle_table_is_the_only_way() {
+        use OrderEvent as E;
+        use OrderStatus as S;
+        assert_eq!(order_transition(S::PendingPayment, E::Pay), Some(S::Paid));
+        assert_eq!(
+            order_transition(S::Paid, E::Cancel),
+            None,
+            "paid orders are refunded, not cancelled"
+        );
+        assert_eq!(order_transition(S::Cancelled, E::Pay), None);
+        assert_eq!(order_transition(S::Completed, E::RequestRefund), None);
+        assert_eq!(
+            order_transition(S::RefundRequested, E::Refund),
+            Some(S::Refunded)
+        );
+        // Terminal statuses lead nowhere.
+        for (from, _, _) in ORDER_TRANSITIONS {
+            assert!(![S::Cancelled, S::Refunded, S::Completed].contains(from));
+        }
+    }
+
+    #[test]
+    fn items_are_checked_and_merged() {
+        let it = |sku_id, quantity| ItemInput {
+            sku_id,
+            quantity,
+            expected_price_fen: None,
+        };
+        assert_eq!(
+            check_items(&[it(1, 2), it(2, 1), it(1, 3)]).expect("ok"),
+            vec![it(1, 5), it(2, 1)]
+        );
+        let e = check_items(&[it(1, 0), it(-1, 1), it(3, 10_000)]).expect_err("bad");
+        let fields: Vec<&str> = e.iter().map(|f| f.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            ["items[0].quantity", "items[1].sku_id", "items[2].quantity"]
+        );
+        assert!(check_items(&[]).is_err());
+    }
+
+    #[test]
+    fn shipping_fee() {
+        let r = ShippingRule {
+            first_weight_g: 1000,
+            first_fee_fen: 800,
+            extra_unit_g: 1000,
+            extra_fee_fen: 500,
+            cold_chain_fee_fen: 1500,
+        };
+        assert_eq!(r.fee(500, false), 800);
+        assert_eq!(r.fee(1000, false), 800);
+        assert_eq!(r.fee(1001, false), 1300);
+        assert_eq!(r.fee(3200, true), 800 + 3 * 500 + 1500);
+    }
+
+    proptest! {
+        #[test]
+        fn fee_grows_with_weight(w in 1i64..200_000, d in 0i64..5_000) {
+            let r = ShippingRule { first_weight_g: 1000, first_fee_fen: 800, extra_unit_g: 500, extra_fee_fen: 300, cold_chain_fee_fen: 0 };
+            prop_assert!(r.fee(w + d, false) >= r.fee(w, false));
+        }
+    }
+}

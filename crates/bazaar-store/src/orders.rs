@@ -1,0 +1,879 @@
+//! Orders: placing (reserving stock, all lines or none), reading, cancelling, expiring unpaid
+//! orders, and the payment outcome that turns reservations into sales.
+
+use crate::page::{Cursor, Page, into_page, page_size};
+use crate::stock::{record_move, seller_location};
+use crate::{Store, StoreError, in_tx, on_read};
+use bazaar_domain::orders::{
+    Channel, ItemInput, OrderEvent, OrderStatus, PaymentMethod, ShippingRule, check_items,
+    order_transition,
+};
+use bazaar_domain::people::{Actor, Role};
+use bazaar_domain::time::now_ms;
+use bazaar_domain::{FieldError, Reason};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// A delivery address.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct Address {
+    /// Id.
+    pub id: i64,
+    /// Recipient.
+    pub recipient: String,
+    /// Phone (masked on pages that do not need it).
+    pub phone: String,
+    /// Region (down to the village for rural addresses).
+    pub region_code: String,
+    /// Village service point to deliver to, if any.
+    pub node_code: Option<String>,
+    /// Street, house number.
+    pub detail: Option<String>,
+    /// The buyer's default.
+    pub is_default: bool,
+}
+
+/// A new address, checked.
+#[derive(Debug, Clone)]
+pub struct NewAddress {
+    /// Recipient.
+    pub recipient: String,
+    /// Phone (digits).
+    pub phone: String,
+    /// Region code.
+    pub region_code: String,
+    /// Service point.
+    pub node_code: Option<String>,
+    /// Detail.
+    pub detail: Option<String>,
+    /// Make it the default.
+    pub is_default: bool,
+}
+
+/// An order header.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct OrderRow {
+    /// Id.
+    pub id: i64,
+    /// The buyer's account (none for a villager ordering through a station).
+    pub buyer_id: Option<i64>,
+    /// Who placed it (the buyer, or the station agent).
+    pub placed_by: i64,
+    /// storefront, pavilion, live, station, institution or import.
+    pub channel: String,
+    /// Status (see the lifecycle table).
+    pub status: String,
+    /// Recipient.
+    pub recipient: String,
+    /// Recipient's phone.
+    pub phone: String,
+    /// Delivery region.
+    pub region_code: String,
+    /// Delivery service point.
+    pub node_code: Option<String>,
+    /// Address detail.
+    pub address_detail: Option<String>,
+    /// Villager's name (station-assisted orders).
+    pub villager_name: Option<String>,
+    /// Sum of the lines, fen.
+    pub items_fen: i64,
+    /// Shipping, fen.
+    pub shipping_fen: i64,
+    /// Total, fen.
+    pub total_fen: i64,
+    /// How it was paid.
+    pub payment_method: Option<String>,
+    /// Payment deadline (UTC ms); unpaid orders are cancelled after it.
+    pub pay_by: i64,
+    /// When it was paid.
+    pub paid_at: Option<i64>,
+    /// Placed at (UTC ms).
+    pub created_at: i64,
+}
+
+/// One line of an order.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct OrderLine {
+    /// Id.
+    pub id: i64,
+    /// Part (parcel) it ships in.
+    pub part_id: i64,
+    /// SKU.
+    pub sku_id: i64,
+    /// Product.
+    pub product_id: i64,
+    /// Producer.
+    pub seller_id: i64,
+    /// household, cooperative or enterprise.
+    pub seller_kind: String,
+    /// The producer's poverty-alleviation status at the time of sale.
+    pub poverty_status: String,
+    /// Village of origin.
+    pub village_code: String,
+    /// Product name then.
+    pub name: String,
+    /// Specification then.
+    pub spec: String,
+    /// Unit price then, fen.
+    pub unit_price_fen: i64,
+    /// Units.
+    pub quantity: i64,
+    /// unit price × quantity, fen.
+    pub line_fen: i64,
+    /// Weight of the line, grams.
+    pub weight_g: i64,
+    /// Ship-from location.
+    #[serde(skip)]
+    pub location_id: i64,
+}
+
+/// One recorded status change.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct OrderEventRow {
+    /// From.
+    pub from_status: Option<String>,
+    /// To.
+    pub to_status: String,
+    /// Who (none for the system, e.g. the payment deadline).
+    pub actor_id: Option<i64>,
+    /// Why.
+    pub reason: Option<String>,
+    /// When (UTC ms).
+    pub at: i64,
+}
+
+/// An order with its lines and history.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Order {
+    /// The header.
+    #[serde(flatten)]
+    pub row: OrderRow,
+    /// Lines.
+    pub lines: Vec<OrderLine>,
+    /// Status history, oldest first.
+    pub events: Vec<OrderEventRow>,
+}
+
+/// What to place.
+#[derive(Debug, Clone)]
+pub struct PlaceOrder {
+    /// Items.
+    pub items: Vec<ItemInput>,
+    /// Delivery address of the placer; the default one when `None`.
+    pub address_id: Option<i64>,
+    /// Channel.
+    pub channel: Channel,
+    /// The client's idempotency key: the same key returns the same order.
+    pub idempotency_key: Option<String>,
+    /// Villager (station-assisted orders).
+    pub villager_name: Option<String>,
+    /// Villager's ID-card tail or phone.
+    pub villager_ref: Option<String>,
+    /// How long the order waits for payment, ms.
+    pub pay_window_ms: i64,
+}
+
+/// The outcome of placing: the order, and whether it already existed for this key.
+#[derive(Debug, Clone)]
+pub struct Placed {
+    /// The order.
+    pub order: Order,
+    /// True when the idempotency key matched an earlier order (nothing new was reserved).
+    pub replayed: bool,
+}
+
+#[derive(sqlx::FromRow)]
+struct SkuInfo {
+    sku_id: i64,
+    product_id: i64,
+    status: String,
+    name: String,
+    spec: String,
+    price_fen: i64,
+    weight_g: i64,
+    seller_id: i64,
+    seller_kind: String,
+    poverty_status: String,
+    village_code: String,
+    county_code: String,
+    cold_chain: bool,
+}
+
+const ORDER_COLS: &str = "id, buyer_id, placed_by, channel, status, recipient, phone, \
+    region_code, node_code, address_detail, villager_name, items_fen, shipping_fen, total_fen, \
+    payment_method, pay_by, paid_at, created_at";
+
+impl Store {
+    /// Adds a delivery address for `actor`. The region must exist; a service point must lie
+    /// inside it.
+    pub async fn add_address(&self, actor: &Actor, a: &NewAddress) -> Result<Address, StoreError> {
+        let region = self.region(&a.region_code).await.map_err(|e| match e {
+            StoreError::NotFound => StoreError::field("region_code", Reason::UnknownReference),
+            e => e,
+        })?;
+        if let Some(n) = &a.node_code {
+            let node = self.node(n).await.map_err(|e| match e {
+                StoreError::NotFound => StoreError::field("node_code", Reason::UnknownReference),
+                e => e,
+            })?;
+            let node_region = self.region(&node.region_code).await?;
+            if !node_region.path.starts_with(&region.path) {
+                return Err(StoreError::field("node_code", Reason::Inconsistent));
+            }
+        }
+        let now = now_ms();
+        let user = actor.user_id;
+        let id = in_tx!(self, |c| {
+            let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM addresses WHERE user_id = $1")
+                .bind(user)
+                .fetch_one(&mut *c)
+                .await?;
+            if n >= 50 {
+                return Err(StoreError::field("address", Reason::OutOfRange));
+            }
+            let default = a.is_default || n == 0;
+            if default {
+                sqlx::query("UPDATE addresses SET is_default = FALSE WHERE user_id = $1")
+                    .bind(user)
+                    .execute(&mut *c)
+                    .await?;
+            }
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO addresses (user_id, recipient, phone, region_code, node_code, detail, \
+                 is_default, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+            )
+            .bind(user)
+            .bind(&a.recipient)
+            .bind(&a.phone)
+            .bind(&a.region_code)
+            .bind(&a.node_code)
+            .bind(&a.detail)
+            .bind(default)
+            .bind(now)
+            .fetch_one(&mut *c)
+            .await?;
+            Ok(id)
+        })?;
+        self.address(actor, id).await
+    }
+
+    /// The caller's addresses, default first.
+    pub async fn addresses(&self, actor: &Actor) -> Result<Vec<Address>, StoreError> {
+        Ok(on_read!(self, |p| {
+            sqlx::query_as(
+                "SELECT id, recipient, phone, region_code, node_code, detail, is_default \
+                 FROM addresses WHERE user_id = $1 ORDER BY is_default DESC, id",
+            )
+            .bind(actor.user_id)
+            .fetch_all(p)
+            .await?
+        }))
+    }
+
+    /// One of the caller's addresses.
+    pub async fn address(&self, actor: &Actor, id: i64) -> Result<Address, StoreError> {
+        let r: Option<Address> = on_read!(self, |p| {
+            sqlx::query_as(
+                "SELECT id, recipient, phone, region_code, node_code, detail, is_default \
+                 FROM addresses WHERE id = $1 AND user_id = $2",
+            )
+            .bind(id)
+            .bind(actor.user_id)
+            .fetch_optional(p)
+            .await?
+        });
+        r.ok_or(StoreError::NotFound)
+    }
+
+    /// Sets a shipping rule of a county (operators of the county, admins). `dest_province` is a
+    /// province code or `*`.
+    pub async fn set_shipping_rule(
+        &self,
+        actor: Option<&Actor>,
+        origin_county: &str,
+        dest_province: &str,
+        r: &ShippingRule,
+    ) -> Result<(), StoreError> {
+        let county = self.region(origin_county).await.map_err(|e| match e {
+            StoreError::NotFound => StoreError::field("origin_county", Reason::UnknownReference),
+            e => e,
+        })?;
+        if county.level != "county" {
+            return Err(StoreError::field("origin_county", Reason::Inconsistent));
+        }
+        if let Some(a) = actor
+            && !a.can_manage_network(&county.path)
+        {
+            return Err(StoreError::Forbidden);
+        }
+        let now = now_ms();
+        in_tx!(self, |c| {
+            sqlx::query(
+                "INSERT INTO shipping_rules (origin_county, dest_province, first_weight_g, \
+                 first_fee_fen, extra_unit_g, extra_fee_fen, cold_chain_fee_fen, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (origin_county, dest_province) \
+                 DO UPDATE SET first_weight_g = excluded.first_weight_g, \
+                 first_fee_fen = excluded.first_fee_fen, extra_unit_g = excluded.extra_unit_g, \
+                 extra_fee_fen = excluded.extra_fee_fen, \
+                 cold_chain_fee_fen = excluded.cold_chain_fee_fen, updated_at = excluded.updated_at",
+            )
+            .bind(origin_county)
+            .bind(dest_province)
+            .bind(r.first_weight_g)
+            .bind(r.first_fee_fen)
+            .bind(r.extra_unit_g)
+            .bind(r.extra_fee_fen)
+            .bind(r.cold_chain_fee_fen)
+            .bind(now)
+            .execute(&mut *c)
+            .await?;
+            Ok(())
+        })
+    }
+
+    async fn shipping_rule(
+        &self,
+        origin_county: &str,
+        dest_province: &str,
+    ) -> Result<Option<ShippingRule>, StoreError> {
+        let r: Option<(i64, i64, i64, i64, i64)> = on_read!(self, |p| {
+            sqlx::query_as(
+                "SELECT first_weight_g, first_fee_fen, extra_unit_g, extra_fee_fen, cold_chain_fee_fen \
+                 FROM shipping_rules WHERE origin_county = $1 AND dest_province IN ($2, '*') \
+                 ORDER BY CASE WHEN dest_province = '*' THEN 1 ELSE 0 END LIMIT 1",
+            )
+            .bind(origin_county)
+            .bind(dest_province)
+            .fetch_optional(p)
+            .await?
+        });
+        Ok(r.map(|(a, b, c, d, e)| ShippingRule {
+            first_weight_g: a,
+            first_fee_fen: b,
+            extra_unit_g: c,
+            extra_fee_fen: d,
+            cold_chain_fee_fen: e,
+        }))
+    }
+
+    async fn order_for_key(&self, placed_by: i64, key: &str) -> Result<Option<i64>, StoreError> {
+        Ok(on_read!(self, |p| {
+            sqlx::query_scalar(
+                "SELECT id FROM orders WHERE placed_by = $1 AND idempotency_key = $2",
+            )
+            .bind(placed_by)
+            .bind(key)
+            .fetch_optional(p)
+            .await?
+        }))
+    }
+
+    /// Places an order: checks the items, prices and address, splits it by seller and
+    /// ship-from location, prices the shipping by the origin county's rules, and reserves every
+    /// line with one conditional update each — all lines or none. The same idempotency key
+    /// returns the earlier order and reserves nothing more.
+    pub async fn place_order(&self, actor: &Actor, o: &PlaceOrder) -> Result<Placed, StoreError> {
+        if let Some(key) = &o.idempotency_key
+            && let Some(id) = self.order_for_key(actor.user_id, key).await?
+        {
+            return Ok(Placed {
+                order: self.order_unchecked(id).await?,
+                replayed: true,
+            });
+        }
+        let items = check_items(&o.items).map_err(StoreError::Invalid)?;
+        let station = o.channel == Channel::Station;
+        if station && actor.role != Role::Agent {
+            return Err(StoreError::Forbidden);
+        }
+        // The address.
+        let address = match o.address_id {
+            Some(id) => self.address(actor, id).await.map_err(|e| match e {
+                StoreError::NotFound => StoreError::field("address_id", Reason::UnknownReference),
+                e => e,
+            })?,
+            None => self
+                .addresses(actor)
+                .await?
+                .into_iter()
+                .next()
+                .ok_or(StoreError::Rule("no_default_address"))?,
+        };
+        let dest = self.region(&address.region_code).await?;
+        let dest_province = dest
+            .path
+            .trim_start_matches('/')
+            .split('/')
+            .next()
+            .unwrap_or("")
+            .to_string();
+        // The SKUs as they are now.
+        let mut infos = Vec::with_capacity(items.len());
+        let mut errs = vec![];
+        let mut changed = vec![];
+        for (i, it) in items.iter().enumerate() {
+            let info: Option<SkuInfo> = on_read!(self, |p| {
+                sqlx::query_as(
+                    "SELECT k.id AS sku_id, p.id AS product_id, p.status, p.name, k.spec, k.price_fen, \
+                     k.weight_g, s.id AS seller_id, s.kind AS seller_kind, s.poverty_status, \
+                     p.village_code, c.code AS county_code, p.cold_chain \
+                     FROM skus k JOIN products p ON p.id = k.product_id \
+                     JOIN sellers s ON s.id = p.seller_id \
+                     JOIN regions v ON v.code = p.village_code \
+                     JOIN regions t ON t.code = v.parent_code \
+                     JOIN regions c ON c.code = t.parent_code WHERE k.id = $1",
+                )
+                .bind(it.sku_id)
+                .fetch_optional(p)
+                .await?
+            });
+            match info {
+                None => errs.push(FieldError::new(
+                    format!("items[{i}].sku_id"),
+                    Reason::UnknownReference,
+                )),
+                Some(info) if info.status != "listed" => {
+                    return Err(StoreError::Rule("product_not_listed"));
+                }
+                Some(info) => {
+                    if let Some(seen) = it.expected_price_fen
+                        && seen != info.price_fen
+                    {
+                        changed.push((info.sku_id, seen, info.price_fen));
+                    }
+                    infos.push((info, it.quantity));
+                }
+            }
+        }
+        if !errs.is_empty() {
+            return Err(StoreError::Invalid(errs));
+        }
+        if !changed.is_empty() {
+            return Err(StoreError::PriceChanged(changed));
+        }
+        // Parts: by seller (the ship-from location is the seller's home for now).
+        // Lines are reserved in (seller, SKU) order, so two orders never wait for each other's
+        // rows in opposite orders (no deadlock on PostgreSQL).
+        infos.sort_by_key(|(i, _)| (i.seller_id, i.sku_id));
+        let mut parts: BTreeMap<i64, Vec<usize>> = BTreeMap::new();
+        for (i, (info, _)) in infos.iter().enumerate() {
+            parts.entry(info.seller_id).or_default().push(i);
+        }
+        let mut part_fees = Vec::with_capacity(parts.len());
+        for idx in parts.values() {
+            let first = &infos[idx[0]].0;
+            let weight: i64 = idx.iter().map(|i| infos[*i].0.weight_g * infos[*i].1).sum();
+            let cold = idx.iter().any(|i| infos[*i].0.cold_chain);
+            let rule = self
+                .shipping_rule(&first.county_code, &dest_province)
+                .await?
+                .ok_or(StoreError::Rule("address_not_served"))?;
+            part_fees.push((weight, rule.fee(weight, cold)));
+        }
+        let items_fen: i64 = infos.iter().map(|(i, q)| i.price_fen * q).sum();
+        let shipping_fen: i64 = part_fees.iter().map(|(_, f)| f).sum();
+        let now = now_ms();
+        let buyer_id = (!station).then_some(actor.user_id);
+        let channel = o.channel.as_str();
+        let pay_by = now + o.pay_window_ms;
+        let res = in_tx!(self, |c| {
+            let order_id: i64 = sqlx::query_scalar(
+                "INSERT INTO orders (buyer_id, placed_by, idempotency_key, channel, status, recipient, \
+                 phone, region_code, node_code, address_detail, villager_name, villager_ref, \
+                 items_fen, shipping_fen, total_fen, pay_by, created_at, updated_at) VALUES \
+                 ($1, $2, $3, $4, 'pending_payment', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
+                 $15, $16, $16) RETURNING id",
+            )
+            .bind(buyer_id)
+            .bind(actor.user_id)
+            .bind(&o.idempotency_key)
+            .bind(channel)
+            .bind(&address.recipient)
+            .bind(&address.phone)
+            .bind(&address.region_code)
+            .bind(&address.node_code)
+            .bind(&address.detail)
+            .bind(&o.villager_name)
+            .bind(&o.villager_ref)
+            .bind(items_fen)
+            .bind(shipping_fen)
+            .bind(items_fen + shipping_fen)
+            .bind(pay_by)
+            .bind(now)
+            .fetch_one(&mut *c)
+            .await?;
+            let mut short = vec![];
+            for ((seller_id, idx), (weight, fee)) in parts.iter().zip(&part_fees) {
+                let loc = seller_location!(c, *seller_id, now);
+                let part_id: i64 = sqlx::query_scalar(
+                    "INSERT INTO order_parts (order_id, seller_id, location_id, weight_g, shipping_fen) \
+                     VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                )
+                .bind(order_id)
+                .bind(seller_id)
+                .bind(loc)
+                .bind(weight)
+                .bind(fee)
+                .fetch_one(&mut *c)
+                .await?;
+                for i in idx {
+                    let (info, q) = &infos[*i];
+                    // The reservation: one conditional update, never read-then-write.
+                    let hit = sqlx::query(
+                        "UPDATE stock SET reserved = reserved + $1, updated_at = $2 \
+                         WHERE sku_id = $3 AND location_id = $4 AND on_hand - reserved >= $1",
+                    )
+                    .bind(q)
+                    .bind(now)
+                    .bind(info.sku_id)
+                    .bind(loc)
+                    .execute(&mut *c)
+                    .await?
+                    .rows_affected();
+                    if hit == 0 {
+                        short.push(info.sku_id);
+                        continue;
+                    }
+                    record_move!(
+                        c,
+                        info.sku_id,
+                        loc,
+                        "reservation",
+                        0i64,
+                        *q,
+                        Some(order_id),
+                        Some(actor.user_id),
+                        None::<String>,
+                        now
+                    );
+                    sqlx::query(
+                        "INSERT INTO order_lines (order_id, part_id, sku_id, product_id, seller_id, \
+                         seller_kind, poverty_status, village_code, location_id, name, spec, \
+                         unit_price_fen, quantity, line_fen, weight_g) VALUES ($1, $2, $3, $4, $5, \
+                         $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+                    )
+                    .bind(order_id)
+                    .bind(part_id)
+                    .bind(info.sku_id)
+                    .bind(info.product_id)
+                    .bind(info.seller_id)
+                    .bind(&info.seller_kind)
+                    .bind(&info.poverty_status)
+                    .bind(&info.village_code)
+                    .bind(loc)
+                    .bind(&info.name)
+                    .bind(&info.spec)
+                    .bind(info.price_fen)
+                    .bind(q)
+                    .bind(info.price_fen * q)
+                    .bind(info.weight_g * q)
+                    .execute(&mut *c)
+                    .await?;
+                }
+            }
+            if !short.is_empty() {
+                // Rolls back every reservation of this order.
+                return Err(StoreError::OutOfStock(short));
+            }
+            sqlx::query(
+                "INSERT INTO order_events (order_id, from_status, to_status, actor_id, at) \
+                 VALUES ($1, NULL, 'pending_payment', $2, $3)",
+            )
+            .bind(order_id)
+            .bind(actor.user_id)
+            .bind(now)
+            .execute(&mut *c)
+            .await?;
+            Ok(order_id)
+        });
+        let id = match res {
+            Ok(id) => id,
+            Err(StoreError::Db(e)) if StoreError::is_unique_violation(&e) => {
+                // A concurrent request with the same idempotency key won.
+                if let Some(key) = &o.idempotency_key
+                    && let Some(id) = self.order_for_key(actor.user_id, key).await?
+                {
+                    return Ok(Placed {
+                        order: self.order_unchecked(id).await?,
+                        replayed: true,
+                    });
+                }
+                return Err(StoreError::Db(e));
+            }
+            Err(e) => return Err(e),
+        };
+        Ok(Placed {
+            order: self.order_unchecked(id).await?,
+            replayed: false,
+        })
+    }
+
+    async fn order_unchecked(&self, id: i64) -> Result<Order, StoreError> {
+        let sql = format!("SELECT {ORDER_COLS} FROM orders WHERE id = $1");
+        let row: Option<OrderRow> = on_read!(self, |p| {
+            sqlx::query_as(&sql).bind(id).fetch_optional(p).await?
+        });
+        let row = row.ok_or(StoreError::NotFound)?;
+        let lines: Vec<OrderLine> = on_read!(self, |p| {
+            sqlx::query_as(
+                "SELECT id, part_id, sku_id, product_id, seller_id, seller_kind, poverty_status, \
+                 village_code, name, spec, unit_price_fen, quantity, line_fen, weight_g, location_id \
+                 FROM order_lines WHERE order_id = $1 ORDER BY id",
+            )
+            .bind(id)
+            .fetch_all(p)
+            .await?
+        });
+        let events: Vec<OrderEventRow> = on_read!(self, |p| {
+            sqlx::query_as(
+                "SELECT from_status, to_status, actor_id, reason, at FROM order_events \
+                 WHERE order_id = $1 ORDER BY id",
+            )
+            .bind(id)
+            .fetch_all(p)
+            .await?
+        });
+        Ok(Order { row, lines, events })
+    }
+
+    /// Whether `actor` may see `order`: its buyer or placer, a seller of one of its lines, an
+    /// operator whose region holds one of its lines' villages, an admin.
+    async fn may_see_order(&self, actor: &Actor, o: &Order) -> Result<bool, StoreError> {
+        Ok(match actor.role {
+            Role::Admin => true,
+            _ if o.row.placed_by == actor.user_id || o.row.buyer_id == Some(actor.user_id) => true,
+            Role::Seller => o.lines.iter().any(|l| Some(l.seller_id) == actor.seller_id),
+            // The agent of the service point the order is addressed to (cash at the station).
+            Role::Agent => o.row.node_code.is_some() && o.row.node_code == actor.node_code,
+            Role::Operator => {
+                let Some(scope) = &actor.region_path else {
+                    return Ok(false);
+                };
+                for l in &o.lines {
+                    if self
+                        .region(&l.village_code)
+                        .await?
+                        .path
+                        .starts_with(scope.as_str())
+                    {
+                        return Ok(true);
+                    }
+                }
+                false
+            }
+            _ => false,
+        })
+    }
+
+    /// One order, for those who may see it (others get `NotFound`).
+    pub async fn order(&self, actor: &Actor, id: i64) -> Result<Order, StoreError> {
+        let o = self.order_unchecked(id).await?;
+        if !self.may_see_order(actor, &o).await? {
+            return Err(StoreError::NotFound);
+        }
+        Ok(o)
+    }
+
+    /// The orders the caller placed or bought, newest first, paged.
+    pub async fn my_orders(
+        &self,
+        actor: &Actor,
+        cursor: Cursor,
+        limit: Option<i64>,
+    ) -> Result<Page<OrderRow>, StoreError> {
+        let limit = page_size(limit);
+        let before = if cursor.0 == 0 { i64::MAX } else { cursor.0 };
+        let sql = format!(
+            "SELECT {ORDER_COLS} FROM orders WHERE (placed_by = $1 OR buyer_id = $1) AND id < $2 \
+             ORDER BY id DESC LIMIT $3"
+        );
+        let rows: Vec<OrderRow> = on_read!(self, |p| {
+            sqlx::query_as(&sql)
+                .bind(actor.user_id)
+                .bind(before)
+                .bind(limit + 1)
+                .fetch_all(p)
+                .await?
+        });
+        Ok(into_page(rows, limit, |o| o.id))
+    }
+
+    /// Cancels an unpaid order (its buyer or placer; `None` for the payment deadline) and
+    /// releases its reservations.
+    pub async fn cancel_order(
+        &self,
+        actor: Option<&Actor>,
+        id: i64,
+        reason: Option<&str>,
+    ) -> Result<Order, StoreError> {
+        let o = self.order_unchecked(id).await?;
+        let event = match actor {
+            Some(a) => {
+                if !(o.row.placed_by == a.user_id || a.role == Role::Admin) {
+                    return Err(if self.may_see_order(a, &o).await? {
+                        StoreError::Forbidden
+                    } else {
+                        StoreError::NotFound
+                    });
+                }
+                OrderEvent::Cancel
+            }
+            None => OrderEvent::Expire,
+        };
+        let from = OrderStatus::from_db(&o.row.status).ok_or(StoreError::NotFound)?;
+        let to = order_transition(from, event).ok_or_else(|| StoreError::InvalidTransition {
+            from: from.as_str().into(),
+            action: event.as_str().into(),
+        })?;
+        let now = now_ms();
+        let actor_id = actor.map(|a| a.user_id);
+        let reason = reason.map(str::to_string).or_else(|| {
+            (event == OrderEvent::Expire).then(|| "payment deadline passed".to_string())
+        });
+        in_tx!(self, |c| {
+            // The status guard makes a concurrent payment and cancellation exclusive.
+            let hit = sqlx::query(
+                "UPDATE orders SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4",
+            )
+            .bind(to.as_str())
+            .bind(now)
+            .bind(id)
+            .bind(from.as_str())
+            .execute(&mut *c)
+            .await?
+            .rows_affected();
+            if hit == 0 {
+                return Err(StoreError::InvalidTransition {
+                    from: from.as_str().into(),
+                    action: event.as_str().into(),
+                });
+            }
+            for l in &o.lines {
+                sqlx::query(
+                    "UPDATE stock SET reserved = reserved - $1, updated_at = $2 \
+                     WHERE sku_id = $3 AND location_id = $4",
+                )
+                .bind(l.quantity)
+                .bind(now)
+                .bind(l.sku_id)
+                .bind(l.location_id)
+                .execute(&mut *c)
+                .await?;
+                record_move!(
+                    c,
+                    l.sku_id,
+                    l.location_id,
+                    "release",
+                    0i64,
+                    -l.quantity,
+                    Some(id),
+                    actor_id,
+                    None::<String>,
+                    now
+                );
+            }
+            sqlx::query(
+                "INSERT INTO order_events (order_id, from_status, to_status, actor_id, reason, at) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(id)
+            .bind(from.as_str())
+            .bind(to.as_str())
+            .bind(actor_id)
+            .bind(&reason)
+            .bind(now)
+            .execute(&mut *c)
+            .await?;
+            Ok(())
+        })?;
+        self.order_unchecked(id).await
+    }
+
+    /// Cancels every unpaid order whose payment deadline has passed; returns how many. Run
+    /// periodically by `serve`; safe on several nodes at once (each cancellation is guarded by
+    /// the status).
+    pub async fn expire_unpaid(&self, now: i64) -> Result<usize, StoreError> {
+        let ids: Vec<i64> = on_read!(self, |p| {
+            sqlx::query_scalar(
+                "SELECT id FROM orders WHERE status = 'pending_payment' AND pay_by < $1 \
+                 ORDER BY id LIMIT 500",
+            )
+            .bind(now)
+            .fetch_all(p)
+            .await?
+        });
+        let mut n = 0;
+        for id in ids {
+            match self.cancel_order(None, id, None).await {
+                Ok(_) => n += 1,
+                // Paid or cancelled meanwhile (another node, a late payment).
+                Err(StoreError::InvalidTransition { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(n)
+    }
+
+    /// Marks an order paid by `method`: the reservations become sales. Guarded by the status;
+    /// the caller has verified the payment. Returns false when the order was no longer
+    /// waiting for payment (cancelled meanwhile).
+    pub(crate) async fn mark_paid(
+        &self,
+        id: i64,
+        method: PaymentMethod,
+        actor_id: Option<i64>,
+    ) -> Result<bool, StoreError> {
+        let o = self.order_unchecked(id).await?;
+        let now = now_ms();
+        in_tx!(self, |c| {
+            let hit = sqlx::query(
+                "UPDATE orders SET status = 'paid', paid_at = $1, payment_method = $2, updated_at = $1 \
+                 WHERE id = $3 AND status = 'pending_payment'",
+            )
+            .bind(now)
+            .bind(method.as_str())
+            .bind(id)
+            .execute(&mut *c)
+            .await?
+            .rows_affected();
+            if hit == 0 {
+                return Ok(false);
+            }
+            for l in &o.lines {
+                sqlx::query(
+                    "UPDATE stock SET on_hand = on_hand - $1, reserved = reserved - $1, updated_at = $2 \
+                     WHERE sku_id = $3 AND location_id = $4",
+                )
+                .bind(l.quantity)
+                .bind(now)
+                .bind(l.sku_id)
+                .bind(l.location_id)
+                .execute(&mut *c)
+                .await?;
+                record_move!(
+                    c,
+                    l.sku_id,
+                    l.location_id,
+                    "sale",
+                    -l.quantity,
+                    -l.quantity,
+                    Some(id),
+                    actor_id,
+                    None::<String>,
+                    now
+                );
+            }
+            sqlx::query(
+                "INSERT INTO order_events (order_id, from_status, to_status, actor_id, reason, at) \
+                 VALUES ($1, 'pending_payment', 'paid', $2, $3, $4)",
+            )
+            .bind(id)
+            .bind(actor_id)
+            .bind(method.as_str())
+            .bind(now)
+            .execute(&mut *c)
+            .await?;
+            Ok(true)
+        })
+    }
+}

@@ -1,0 +1,356 @@
+//! Payments: starting a payment for an order, and applying a provider's verified, idempotent
+//! notification.
+//!
+//! Providers implement [`PaymentProvider`]. The [`Sandbox`] provider is the demo's: it is
+//! labelled as a sandbox wherever it appears, and its notifications go through the same
+//! signature check and the same idempotent application as a real provider's would. Cash at the
+//! village station and bank transfers have no provider: the agent or the operator confirms them
+//! ([`Store::confirm_payment`]).
+
+use crate::{Store, StoreError, in_tx, on_read};
+use bazaar_domain::Reason;
+use bazaar_domain::orders::PaymentMethod;
+use bazaar_domain::people::{Actor, Role};
+use bazaar_domain::time::now_ms;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// A payment of an order.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct Payment {
+    /// Id.
+    pub id: i64,
+    /// Order.
+    pub order_id: i64,
+    /// sandbox, station_cash or bank_transfer.
+    pub method: String,
+    /// The provider's reference (unique).
+    pub provider_ref: String,
+    /// Amount, fen.
+    pub amount_fen: i64,
+    /// pending, succeeded or failed.
+    pub status: String,
+}
+
+/// A provider's notification, after its signature was verified.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notification {
+    /// The provider's id of this notification (a repeat carries the same id).
+    pub id: String,
+    /// The payment it is about.
+    pub provider_ref: String,
+    /// Amount paid, fen.
+    pub amount_fen: i64,
+    /// `succeeded` or `failed`.
+    pub outcome: String,
+}
+
+/// A payment provider that notifies asynchronously.
+pub trait PaymentProvider: Send + Sync {
+    /// The method it serves.
+    fn method(&self) -> PaymentMethod;
+    /// Verifies a notification's signature and parses it; `Err` for anything not signed by the
+    /// provider.
+    fn verify(&self, body: &[u8], signature: &str) -> Result<Notification, StoreError>;
+}
+
+/// The sandbox provider: HMAC-SHA256 over the JSON body with a secret kept in the database
+/// (generated once per database, so every node of a cluster shares it).
+#[derive(Clone)]
+pub struct Sandbox {
+    secret: Vec<u8>,
+}
+
+impl std::fmt::Debug for Sandbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Sandbox { secret: *** }")
+    }
+}
+
+/// HMAC-SHA256 (RFC 2104).
+pub fn hmac_sha256(key: &[u8], msg: &[u8]) -> [u8; 32] {
+    let mut k = [0u8; 64];
+    if key.len() > 64 {
+        k[..32].copy_from_slice(&Sha256::digest(key));
+    } else {
+        k[..key.len()].copy_from_slice(key);
+    }
+    let mut inner = Sha256::new();
+    inner.update(k.map(|b| b ^ 0x36));
+    inner.update(msg);
+    let mut outer = Sha256::new();
+    outer.update(k.map(|b| b ^ 0x5c));
+    outer.update(inner.finalize());
+    outer.finalize().into()
+}
+
+/// Compares two byte strings in time independent of where they differ.
+fn constant_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+impl Sandbox {
+    /// The sandbox with this secret.
+    pub fn new(secret: Vec<u8>) -> Sandbox {
+        Sandbox { secret }
+    }
+
+    /// Signs a notification body as the sandbox does (hex HMAC-SHA256).
+    pub fn sign(&self, body: &[u8]) -> String {
+        hex::encode(hmac_sha256(&self.secret, body))
+    }
+}
+
+impl PaymentProvider for Sandbox {
+    fn method(&self) -> PaymentMethod {
+        PaymentMethod::Sandbox
+    }
+
+    fn verify(&self, body: &[u8], signature: &str) -> Result<Notification, StoreError> {
+        let expected = self.sign(body);
+        if !constant_eq(expected.as_bytes(), signature.trim().as_bytes()) {
+            return Err(StoreError::Forbidden);
+        }
+        serde_json::from_slice(body).map_err(|_| StoreError::field("body", Reason::InvalidFormat))
+    }
+}
+
+/// What applying a notification did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Applied {
+    /// The order is paid now.
+    Paid,
+    /// The same notification came before: nothing changed.
+    Repeated,
+    /// The payment failed; the order still waits.
+    Failed,
+    /// Paid, but the order had been cancelled meanwhile: the money is due back.
+    RefundDue,
+}
+
+impl Store {
+    /// The sandbox provider of this database (its secret created on first use).
+    pub async fn sandbox(&self) -> Result<Sandbox, StoreError> {
+        let fresh = crate::auth::new_secret();
+        in_tx!(self, |c| {
+            sqlx::query(
+                "INSERT INTO settings (key, value) VALUES ('sandbox_secret', $1) ON CONFLICT DO NOTHING",
+            )
+            .bind(&fresh)
+            .execute(&mut *c)
+            .await?;
+            Ok(())
+        })?;
+        let secret: String = on_read!(self, |p| {
+            sqlx::query_scalar("SELECT value FROM settings WHERE key = 'sandbox_secret'")
+                .fetch_one(p)
+                .await?
+        });
+        Ok(Sandbox::new(secret.into_bytes()))
+    }
+
+    /// Starts paying an order: its placer (or buyer) chooses the method. Sandbox and bank
+    /// transfer belong to buyers and institutions; station cash to orders placed at a station
+    /// (or addressed to a service point). Returns the pending payment.
+    pub async fn start_payment(
+        &self,
+        actor: &Actor,
+        order_id: i64,
+        method: PaymentMethod,
+    ) -> Result<Payment, StoreError> {
+        let o = self.order(actor, order_id).await?;
+        if o.row.placed_by != actor.user_id && o.row.buyer_id != Some(actor.user_id) {
+            return Err(StoreError::Forbidden);
+        }
+        if o.row.status != "pending_payment" {
+            return Err(StoreError::InvalidTransition {
+                from: o.row.status.clone(),
+                action: "pay".into(),
+            });
+        }
+        if method == PaymentMethod::StationCash && o.row.node_code.is_none() {
+            return Err(StoreError::field("method", Reason::Inconsistent));
+        }
+        let provider_ref = format!("{}-{}", method.as_str(), &crate::auth::new_secret()[..24]);
+        let now = now_ms();
+        let amount = o.row.total_fen;
+        let id = in_tx!(self, |c| {
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO payments (order_id, method, provider_ref, amount_fen, status, created_at, \
+                 updated_at) VALUES ($1, $2, $3, $4, 'pending', $5, $5) RETURNING id",
+            )
+            .bind(order_id)
+            .bind(method.as_str())
+            .bind(&provider_ref)
+            .bind(amount)
+            .bind(now)
+            .fetch_one(&mut *c)
+            .await?;
+            Ok(id)
+        })?;
+        self.payment(id).await
+    }
+
+    /// A payment by id.
+    pub async fn payment(&self, id: i64) -> Result<Payment, StoreError> {
+        let r: Option<Payment> = on_read!(self, |p| {
+            sqlx::query_as(
+                "SELECT id, order_id, method, provider_ref, amount_fen, status FROM payments WHERE id = $1",
+            )
+            .bind(id)
+            .fetch_optional(p)
+            .await?
+        });
+        r.ok_or(StoreError::NotFound)
+    }
+
+    /// A payment by its provider reference.
+    pub async fn payment_by_ref(&self, provider_ref: &str) -> Result<Payment, StoreError> {
+        let r: Option<Payment> = on_read!(self, |p| {
+            sqlx::query_as(
+                "SELECT id, order_id, method, provider_ref, amount_fen, status FROM payments \
+                 WHERE provider_ref = $1",
+            )
+            .bind(provider_ref)
+            .fetch_optional(p)
+            .await?
+        });
+        r.ok_or(StoreError::NotFound)
+    }
+
+    /// Applies a verified notification of `provider`, once: a notification id seen before
+    /// changes nothing. The amount must match the payment.
+    pub async fn apply_notification(
+        &self,
+        provider: PaymentMethod,
+        n: &Notification,
+    ) -> Result<Applied, StoreError> {
+        let pay = self.payment_by_ref(&n.provider_ref).await?;
+        if pay.method != provider.as_str() {
+            return Err(StoreError::NotFound);
+        }
+        if n.amount_fen != pay.amount_fen {
+            return Err(StoreError::Rule("payment_mismatch"));
+        }
+        let succeeded = n.outcome == "succeeded";
+        if !succeeded && n.outcome != "failed" {
+            return Err(StoreError::field("outcome", Reason::UnknownChoice));
+        }
+        let now = now_ms();
+        let first = in_tx!(self, |c| {
+            let fresh = sqlx::query(
+                "INSERT INTO payment_notifications (provider, notification_id, provider_ref, outcome, \
+                 received_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+            )
+            .bind(provider.as_str())
+            .bind(&n.id)
+            .bind(&n.provider_ref)
+            .bind(&n.outcome)
+            .bind(now)
+            .execute(&mut *c)
+            .await?
+            .rows_affected();
+            if fresh == 0 {
+                return Ok(false);
+            }
+            sqlx::query(
+                "UPDATE payments SET status = $1, updated_at = $2 WHERE id = $3 AND status = 'pending'",
+            )
+            .bind(if succeeded { "succeeded" } else { "failed" })
+            .bind(now)
+            .bind(pay.id)
+            .execute(&mut *c)
+            .await?;
+            Ok(true)
+        })?;
+        if !first {
+            return Ok(Applied::Repeated);
+        }
+        if !succeeded {
+            return Ok(Applied::Failed);
+        }
+        if self.mark_paid(pay.order_id, provider, None).await? {
+            Ok(Applied::Paid)
+        } else {
+            tracing::warn!(
+                order = pay.order_id,
+                "payment for an order no longer waiting: refund due"
+            );
+            Ok(Applied::RefundDue)
+        }
+    }
+
+    /// Confirms a payment that has no provider: cash at the village station (the agent of the
+    /// order's service point, or an operator) or a bank transfer (an operator whose region holds
+    /// the goods, or an admin).
+    pub async fn confirm_payment(
+        &self,
+        actor: &Actor,
+        payment_id: i64,
+    ) -> Result<Applied, StoreError> {
+        let pay = self.payment(payment_id).await?;
+        let o = self.order(actor, pay.order_id).await;
+        let method = PaymentMethod::parse("method", &pay.method)
+            .map_err(|e| StoreError::Invalid(vec![e]))?;
+        let allowed = match method {
+            PaymentMethod::Sandbox => false,
+            PaymentMethod::StationCash => match actor.role {
+                Role::Agent => o
+                    .as_ref()
+                    .is_ok_and(|o| o.row.node_code.is_some() && o.row.node_code == actor.node_code),
+                Role::Operator | Role::Admin => o.is_ok(),
+                _ => false,
+            },
+            PaymentMethod::BankTransfer => {
+                matches!(actor.role, Role::Operator | Role::Admin) && o.is_ok()
+            }
+        };
+        if !allowed {
+            return Err(StoreError::Forbidden);
+        }
+        let n = Notification {
+            id: format!("confirm-{}", pay.id),
+            provider_ref: pay.provider_ref.clone(),
+            amount_fen: pay.amount_fen,
+            outcome: "succeeded".into(),
+        };
+        let r = self.apply_notification(method, &n).await?;
+        tracing::info!(
+            payment = pay.id,
+            by = actor.username,
+            ?r,
+            "payment confirmed"
+        );
+        Ok(r)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hmac_matches_rfc_4231_case_2() {
+        let mac = hmac_sha256(b"Jefe", b"what do ya want for nothing?");
+        assert_eq!(
+            hex::encode(mac),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+
+    #[test]
+    fn sandbox_refuses_bad_signatures() {
+        let s = Sandbox::new(b"k".to_vec());
+        let body = br#"{"id":"n1","provider_ref":"r","amount_fen":100,"outcome":"succeeded"}"#;
+        let sig = s.sign(body);
+        assert!(s.verify(body, &sig).is_ok());
+        assert!(matches!(s.verify(body, "00"), Err(StoreError::Forbidden)));
+        let mut tampered = body.to_vec();
+        tampered[40] = b'9';
+        assert!(matches!(
+            s.verify(&tampered, &sig),
+            Err(StoreError::Forbidden)
+        ));
+    }
+}

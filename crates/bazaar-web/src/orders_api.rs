@@ -1,0 +1,487 @@
+//! Orders API: addresses, stock, orders, payments and provider notifications.
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::{ApiError, ErrorBody};
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use bazaar_domain::error::{optional_text, required_text, take};
+use bazaar_domain::orders::{Channel, ItemInput, PaymentMethod};
+use bazaar_domain::text::parse_phone;
+use bazaar_domain::{FieldError, Reason};
+use bazaar_store::orders::{Address, NewAddress, Order, OrderRow, PlaceOrder};
+use bazaar_store::payments::{Applied, Payment, PaymentProvider};
+use bazaar_store::stock::{StockLevel, StockMove};
+use bazaar_store::{Cursor, StoreError};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+fn body<T>(caller: &Caller, b: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
+    b.map(|Json(v)| v).map_err(|e| {
+        tracing::debug!(error = %e, "bad JSON body");
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_json").in_lang(caller.lang)
+    })
+}
+
+fn id_of(s: &str) -> Result<i64, ApiError> {
+    s.parse::<i64>()
+        .ok()
+        .filter(|v| *v > 0)
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found"))
+}
+
+/// Body of a new address.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct AddressBody {
+    /// Recipient's name.
+    #[serde(default)]
+    pub recipient: String,
+    /// Recipient's mobile phone.
+    #[serde(default)]
+    pub phone: String,
+    /// Region code: down to the village for rural addresses (a province or city code for
+    /// urban ones, with the street in `detail`).
+    #[serde(default)]
+    pub region_code: String,
+    /// A village service point to deliver to (inside `region_code`).
+    #[serde(default)]
+    pub node_code: Option<String>,
+    /// Street and house number.
+    #[serde(default)]
+    pub detail: Option<String>,
+    /// Make it the default address.
+    #[serde(default)]
+    pub is_default: bool,
+}
+
+/// Checks an address body; every bad field is reported.
+pub fn check_address(b: &AddressBody) -> Result<NewAddress, Vec<FieldError>> {
+    let mut errs = vec![];
+    let recipient = take(&mut errs, required_text("recipient", &b.recipient, 40));
+    let phone = match parse_phone("phone", &b.phone) {
+        Ok(Some(p)) => Some(p),
+        Ok(None) => {
+            errs.push(FieldError::new("phone", Reason::Required));
+            None
+        }
+        Err(e) => {
+            errs.push(e);
+            None
+        }
+    };
+    let region_code = take(&mut errs, required_text("region_code", &b.region_code, 12));
+    let detail = take(
+        &mut errs,
+        optional_text("detail", b.detail.as_deref().unwrap_or(""), 120),
+    );
+    let node_code = b
+        .node_code
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from);
+    match (recipient, phone, region_code, detail) {
+        (Some(recipient), Some(phone), Some(region_code), Some(detail)) if errs.is_empty() => {
+            Ok(NewAddress {
+                recipient,
+                phone,
+                region_code,
+                node_code,
+                detail,
+                is_default: b.is_default,
+            })
+        }
+        _ => Err(errs),
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/addresses", tag = "orders", security(("bearer" = [])),
+    request_body = AddressBody,
+    responses((status = 201, description = "The new address", body = Address),
+        (status = 400, description = "Bad input: the field and the reason", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody)))]
+/// `POST /api/v1/addresses`.
+pub async fn add_address(
+    State(s): State<AppState>,
+    caller: Caller,
+    b: Result<Json<AddressBody>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let actor = caller.require()?.clone();
+    let b = body(&caller, b)?;
+    let a = check_address(&b).map_err(StoreError::Invalid)?;
+    let addr = s.store.add_address(&actor, &a).await?;
+    Ok((StatusCode::CREATED, Json(addr)).into_response())
+}
+
+#[utoipa::path(get, path = "/api/v1/addresses", tag = "orders", security(("bearer" = [])),
+    responses((status = 200, description = "The caller's addresses, default first", body = Vec<Address>),
+        (status = 401, description = "Not signed in", body = ErrorBody)))]
+/// `GET /api/v1/addresses`.
+pub async fn addresses(
+    State(s): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Vec<Address>>, ApiError> {
+    let actor = caller.require()?;
+    Ok(Json(s.store.addresses(actor).await?))
+}
+
+/// Body of `PUT /api/v1/skus/{id}/stock`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct StockBody {
+    /// Units available for sale at the SKU's default location (its seller's home).
+    pub quantity: i64,
+}
+
+/// The stock of a SKU and its ledger.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct StockView {
+    /// Quantities per location.
+    pub levels: Vec<StockLevel>,
+    /// The newest ledger entries.
+    pub moves: Vec<StockMove>,
+}
+
+#[utoipa::path(put, path = "/api/v1/skus/{id}/stock", tag = "orders", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "SKU id")), request_body = StockBody,
+    responses((status = 200, description = "The stock at the default location", body = StockLevel),
+        (status = 400, description = "Bad input", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Not the product's seller, agent or operator", body = ErrorBody),
+        (status = 404, description = "No such SKU", body = ErrorBody)))]
+/// `PUT /api/v1/skus/{id}/stock` with `{"quantity": N}`.
+pub async fn set_stock(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    b: Result<Json<StockBody>, JsonRejection>,
+) -> Result<Json<StockLevel>, ApiError> {
+    let actor = caller.require()?.clone();
+    let id = id_of(&id)?;
+    let b = body(&caller, b)?;
+    Ok(Json(s.store.set_stock(&actor, id, b.quantity).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/skus/{id}/stock", tag = "orders", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "SKU id")),
+    responses((status = 200, description = "Quantities per location and the ledger", body = StockView),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Not the product's seller, agent or operator", body = ErrorBody),
+        (status = 404, description = "No such SKU", body = ErrorBody)))]
+/// `GET /api/v1/skus/{id}/stock`.
+pub async fn stock(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<StockView>, ApiError> {
+    let actor = caller.require()?;
+    let id = id_of(&id)?;
+    Ok(Json(StockView {
+        levels: s.store.stock_levels(actor, id).await?,
+        moves: s.store.stock_moves(actor, id).await?,
+    }))
+}
+
+/// Body of `POST /api/v1/orders`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct OrderBody {
+    /// What to buy.
+    #[serde(default)]
+    pub items: Vec<ItemInput>,
+    /// Delivery address; the caller's default when omitted.
+    #[serde(default)]
+    pub address_id: Option<i64>,
+    /// storefront (default), pavilion, live, station (agents ordering for a villager, 代买),
+    /// institution.
+    #[serde(default)]
+    pub channel: Option<String>,
+    /// Villager's name (station orders).
+    #[serde(default)]
+    pub villager_name: Option<String>,
+    /// Villager's ID-card tail or phone (station orders).
+    #[serde(default)]
+    pub villager_ref: Option<String>,
+}
+
+fn idempotency_key(h: &HeaderMap) -> Result<Option<String>, ApiError> {
+    match h.get("idempotency-key") {
+        None => Ok(None),
+        Some(v) => {
+            let k = v.to_str().unwrap_or("").trim();
+            if k.is_empty() || k.len() > 100 || !k.bytes().all(|b| b.is_ascii_graphic()) {
+                return Err(ApiError::field("Idempotency-Key", "invalid_format"));
+            }
+            Ok(Some(k.to_string()))
+        }
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/orders", tag = "orders", security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "The same key returns the same order and reserves nothing more")),
+    request_body = OrderBody,
+    responses((status = 201, description = "The order, waiting for payment; stock is reserved", body = Order),
+        (status = 400, description = "Bad items or address: the field and the reason", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 409, description = "`out_of_stock` (details list the SKUs), `price_changed` (details list old and new prices), `product_not_listed`, `address_not_served`, `no_default_address`; nothing was reserved", body = ErrorBody)))]
+/// `POST /api/v1/orders`.
+pub async fn place_order(
+    State(s): State<AppState>,
+    caller: Caller,
+    h: HeaderMap,
+    b: Result<Json<OrderBody>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let actor = caller.require()?.clone();
+    let b = body(&caller, b)?;
+    let key = idempotency_key(&h)?;
+    let channel = match b.channel.as_deref() {
+        None | Some("") => Channel::Storefront,
+        Some(c) => Channel::parse("channel", c).map_err(|e| StoreError::Invalid(vec![e]))?,
+    };
+    if channel == Channel::Import {
+        return Err(ApiError::field("channel", "unknown_choice"));
+    }
+    let mut errs = vec![];
+    let villager_name = take(
+        &mut errs,
+        optional_text(
+            "villager_name",
+            b.villager_name.as_deref().unwrap_or(""),
+            40,
+        ),
+    )
+    .flatten();
+    let villager_ref = take(
+        &mut errs,
+        optional_text("villager_ref", b.villager_ref.as_deref().unwrap_or(""), 20),
+    )
+    .flatten();
+    if channel == Channel::Station && villager_name.is_none() {
+        errs.push(FieldError::new("villager_name", Reason::Required));
+    }
+    if !errs.is_empty() {
+        return Err(StoreError::Invalid(errs).into());
+    }
+    let placed = s
+        .store
+        .place_order(
+            &actor,
+            &PlaceOrder {
+                items: b.items,
+                address_id: b.address_id,
+                channel,
+                idempotency_key: key,
+                villager_name,
+                villager_ref,
+                pay_window_ms: s.pay_window_ms,
+            },
+        )
+        .await?;
+    let mut res = (StatusCode::CREATED, Json(placed.order)).into_response();
+    if placed.replayed {
+        res.headers_mut().insert(
+            "idempotent-replayed",
+            axum::http::HeaderValue::from_static("true"),
+        );
+    }
+    Ok(res)
+}
+
+/// A page of orders.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct OrderPage {
+    /// Orders, newest first.
+    pub items: Vec<OrderRow>,
+    /// Cursor of the next page.
+    pub next_cursor: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/orders", tag = "orders", security(("bearer" = [])),
+    params(("cursor" = Option<String>, Query, description = "Cursor of the page"), ("limit" = Option<i64>, Query, description = "Page size, 1 to 100")),
+    responses((status = 200, description = "The caller's orders, newest first", body = OrderPage),
+        (status = 400, description = "Bad cursor or limit", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody)))]
+/// `GET /api/v1/orders`: the orders the caller placed or bought.
+pub async fn my_orders(
+    State(s): State<AppState>,
+    caller: Caller,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<OrderPage>, ApiError> {
+    let actor = caller.require()?;
+    let cursor = Cursor::parse(
+        "cursor",
+        q.get("cursor")
+            .map(String::as_str)
+            .filter(|c| !c.is_empty()),
+    )
+    .map_err(|e| StoreError::Invalid(vec![e]))?;
+    let limit = match q.get("limit").map(|s| s.trim()).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(l) => Some(
+            l.parse::<i64>()
+                .ok()
+                .filter(|n| (1..=100).contains(n))
+                .ok_or_else(|| ApiError::field("limit", "out_of_range"))?,
+        ),
+    };
+    let page = s.store.my_orders(actor, cursor, limit).await?;
+    Ok(Json(OrderPage {
+        items: page.items,
+        next_cursor: page.next.map(|c| c.encode()),
+    }))
+}
+
+#[utoipa::path(get, path = "/api/v1/orders/{id}", tag = "orders", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Order id")),
+    responses((status = 200, description = "The order with its lines and history", body = Order),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 404, description = "No such order, or not the caller's", body = ErrorBody)))]
+/// `GET /api/v1/orders/{id}`.
+pub async fn order(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Order>, ApiError> {
+    let actor = caller.require()?;
+    Ok(Json(s.store.order(actor, id_of(&id)?).await?))
+}
+
+/// Body of a cancellation.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+pub struct CancelBody {
+    /// Why (optional).
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/orders/{id}/cancel", tag = "orders", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Order id")), request_body = CancelBody,
+    responses((status = 200, description = "The cancelled order; its stock is released", body = Order),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Not the order's placer", body = ErrorBody),
+        (status = 404, description = "No such order", body = ErrorBody),
+        (status = 409, description = "`invalid_transition`: only unpaid orders can be cancelled", body = ErrorBody)))]
+/// `POST /api/v1/orders/{id}/cancel`.
+pub async fn cancel(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    b: Option<Json<CancelBody>>,
+) -> Result<Json<Order>, ApiError> {
+    let actor = caller.require()?.clone();
+    let id = id_of(&id)?;
+    let reason = b
+        .and_then(|Json(b)| b.reason)
+        .filter(|r| !r.trim().is_empty());
+    let reason = match reason {
+        Some(r) => optional_text("reason", &r, 200).map_err(|e| StoreError::Invalid(vec![e]))?,
+        None => None,
+    };
+    Ok(Json(
+        s.store
+            .cancel_order(Some(&actor), id, reason.as_deref())
+            .await?,
+    ))
+}
+
+/// Body of `POST /api/v1/orders/{id}/payments`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct PaymentBody {
+    /// sandbox (demo), station_cash (到站付款) or bank_transfer.
+    #[serde(default)]
+    pub method: String,
+}
+
+/// A started payment.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PaymentStarted {
+    /// The payment, pending.
+    pub payment: Payment,
+    /// Where the buyer pays (the sandbox's page); none for cash and transfers, which the agent
+    /// or an operator confirms.
+    pub checkout_url: Option<String>,
+    /// True for the sandbox provider: no money moves.
+    pub sandbox: bool,
+}
+
+#[utoipa::path(post, path = "/api/v1/orders/{id}/payments", tag = "orders", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Order id")), request_body = PaymentBody,
+    responses((status = 201, description = "The pending payment", body = PaymentStarted),
+        (status = 400, description = "Unknown method, or cash for an order not addressed to a station", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 404, description = "No such order", body = ErrorBody),
+        (status = 409, description = "The order is not waiting for payment", body = ErrorBody)))]
+/// `POST /api/v1/orders/{id}/payments`.
+pub async fn start_payment(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    b: Result<Json<PaymentBody>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let actor = caller.require()?.clone();
+    let id = id_of(&id)?;
+    let b = body(&caller, b)?;
+    let method =
+        PaymentMethod::parse("method", &b.method).map_err(|e| StoreError::Invalid(vec![e]))?;
+    let payment = s.store.start_payment(&actor, id, method).await?;
+    let sandbox = method == PaymentMethod::Sandbox;
+    let checkout_url = sandbox.then(|| format!("/pay/sandbox/{}", payment.provider_ref));
+    Ok((
+        StatusCode::CREATED,
+        Json(PaymentStarted {
+            payment,
+            checkout_url,
+            sandbox,
+        }),
+    )
+        .into_response())
+}
+
+/// The result of a notification or confirmation.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AppliedBody {
+    /// paid, repeated (nothing changed), failed or refund_due.
+    pub result: Applied,
+}
+
+#[utoipa::path(post, path = "/api/v1/payments/sandbox/notifications", tag = "orders",
+    params(("X-Sandbox-Signature" = String, Header, description = "Hex HMAC-SHA256 of the body with the sandbox secret")),
+    request_body(content = String, content_type = "application/json", description = "`{\"id\", \"provider_ref\", \"amount_fen\", \"outcome\": \"succeeded|failed\"}`"),
+    responses((status = 200, description = "Applied once; a repeat answers `repeated` and changes nothing", body = AppliedBody),
+        (status = 400, description = "Malformed notification", body = ErrorBody),
+        (status = 403, description = "Bad signature", body = ErrorBody),
+        (status = 404, description = "Unknown payment", body = ErrorBody),
+        (status = 409, description = "`payment_mismatch`: the amount differs from the payment", body = ErrorBody)))]
+/// `POST /api/v1/payments/sandbox/notifications`: the sandbox provider's callback.
+pub async fn sandbox_notification(
+    State(s): State<AppState>,
+    h: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Json<AppliedBody>, ApiError> {
+    let sig = h
+        .get("x-sandbox-signature")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let sandbox = s.store.sandbox().await?;
+    let n = sandbox.verify(&body, sig)?;
+    let result = s.store.apply_notification(sandbox.method(), &n).await?;
+    Ok(Json(AppliedBody { result }))
+}
+
+#[utoipa::path(post, path = "/api/v1/payments/{id}/confirm", tag = "orders", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Payment id")),
+    responses((status = 200, description = "Confirmed (or already confirmed: `repeated`)", body = AppliedBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Station cash: the agent of the order's service point or an operator; bank transfer: an operator", body = ErrorBody),
+        (status = 404, description = "No such payment", body = ErrorBody)))]
+/// `POST /api/v1/payments/{id}/confirm`: cash taken at the station, or a transfer received.
+pub async fn confirm_payment(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<AppliedBody>, ApiError> {
+    let actor = caller.require()?.clone();
+    let result = s.store.confirm_payment(&actor, id_of(&id)?).await?;
+    Ok(Json(AppliedBody { result }))
+}

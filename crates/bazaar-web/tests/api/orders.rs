@@ -1,0 +1,432 @@
+//! Orders: reservation, idempotency, payment, cancellation, expiry, and no overselling under
+//! concurrency.
+
+use crate::TestApp;
+use axum::http::{Method, StatusCode};
+use serde_json::{Value, json};
+
+/// (SKU id, unit price) of the first SKU of a product.
+async fn sku_of(t: &TestApp, name: &str) -> (i64, i64) {
+    let id = t.product_id(name).await;
+    let (_, p) = t
+        .call(Method::GET, &format!("/api/v1/products/{id}"), None, None)
+        .await;
+    (
+        p["skus"][0]["id"].as_i64().expect("sku"),
+        p["skus"][0]["price_fen"].as_i64().expect("price"),
+    )
+}
+
+async fn set_stock(t: &TestApp, token: &str, sku: i64, n: i64) {
+    let (s, v) = t
+        .call(
+            Method::PUT,
+            &format!("/api/v1/skus/{sku}/stock"),
+            Some(token),
+            Some(json!({"quantity": n})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["available"], n);
+}
+
+async fn order_with_key(
+    t: &TestApp,
+    token: &str,
+    key: Option<&str>,
+    body: Value,
+) -> (StatusCode, Value) {
+    let mut headers = vec![];
+    if let Some(k) = key {
+        headers.push(("idempotency-key", k));
+    }
+    let (s, b) = t
+        .raw(
+            Method::POST,
+            "/api/v1/orders",
+            Some(token),
+            Some(body),
+            &headers,
+        )
+        .await;
+    (s, serde_json::from_slice(&b).unwrap_or(Value::Null))
+}
+
+async fn stock_of(t: &TestApp, token: &str, sku: i64) -> Value {
+    let (s, v) = t
+        .call(
+            Method::GET,
+            &format!("/api/v1/skus/{sku}/stock"),
+            Some(token),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    v
+}
+
+async fn pay_with_sandbox(t: &TestApp, token: &str, order: i64) -> (String, Value) {
+    let (s, v) = t
+        .call(
+            Method::POST,
+            &format!("/api/v1/orders/{order}/payments"),
+            Some(token),
+            Some(json!({"method": "sandbox"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["sandbox"], true);
+    let payment = v["payment"].clone();
+    let body = json!({
+        "id": format!("n-{}", payment["id"]),
+        "provider_ref": payment["provider_ref"],
+        "amount_fen": payment["amount_fen"],
+        "outcome": "succeeded",
+    })
+    .to_string();
+    let sig = t
+        .state
+        .store
+        .sandbox()
+        .await
+        .expect("sandbox")
+        .sign(body.as_bytes());
+    (body, json!({"sig": sig}))
+}
+
+async fn notify(t: &TestApp, body: &str, sig: &str) -> (StatusCode, Value) {
+    let (s, _, b) = t
+        .send_bytes(
+            "/api/v1/payments/sandbox/notifications",
+            None,
+            "application/json",
+            body.as_bytes().to_vec(),
+            &[("x-sandbox-signature", sig)],
+        )
+        .await;
+    (s, serde_json::from_slice(&b).unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn an_order_reserves_then_payment_sells_exactly_once() {
+    let t = TestApp::spawn().await;
+    let asim = t.login("seller-asim").await;
+    let buyer = t.login("buyer").await;
+    let (sku, price) = sku_of(&t, "阿西木土蜂蜜").await;
+    set_stock(&t, &asim, sku, 5).await;
+
+    let body = json!({"items": [{"sku_id": sku, "quantity": 2}]});
+    let (s, o) = order_with_key(&t, &buyer, Some("k-1"), body.clone()).await;
+    assert_eq!(s, StatusCode::CREATED, "{o}");
+    assert_eq!(o["status"], "pending_payment");
+    assert_eq!(o["items_fen"], price * 2);
+    assert!(o["shipping_fen"].as_i64().expect("shipping") > 0);
+    assert_eq!(
+        o["total_fen"].as_i64(),
+        Some(price * 2 + o["shipping_fen"].as_i64().unwrap_or(0))
+    );
+    // The line keeps its producer and village.
+    assert_eq!(o["lines"][0]["seller_kind"], "household");
+    assert!(
+        o["lines"][0]["village_code"]
+            .as_str()
+            .is_some_and(|v| v.len() == 12)
+    );
+    let id = o["id"].as_i64().expect("id");
+    let st = stock_of(&t, &asim, sku).await;
+    assert_eq!(
+        (
+            st["levels"][0]["on_hand"].as_i64(),
+            st["levels"][0]["reserved"].as_i64()
+        ),
+        (Some(5), Some(2))
+    );
+
+    // The same key: the same order, nothing more reserved.
+    let (s, again) = order_with_key(&t, &buyer, Some("k-1"), body).await;
+    assert_eq!(s, StatusCode::CREATED);
+    assert_eq!(again["id"], id);
+    assert_eq!(stock_of(&t, &asim, sku).await["levels"][0]["reserved"], 2);
+
+    // Pay with the sandbox: a forged notification is refused; the signed one pays once.
+    let (body, sig) = pay_with_sandbox(&t, &buyer, id).await;
+    let sig = sig["sig"].as_str().expect("sig").to_string();
+    let (s, _) = notify(&t, &body, "deadbeef").await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, v) = notify(&t, &body, &sig).await;
+    assert_eq!((s, v["result"].as_str()), (StatusCode::OK, Some("paid")));
+    let (s, v) = notify(&t, &body, &sig).await;
+    assert_eq!(
+        (s, v["result"].as_str()),
+        (StatusCode::OK, Some("repeated"))
+    );
+    let st = stock_of(&t, &asim, sku).await;
+    assert_eq!(
+        (
+            st["levels"][0]["on_hand"].as_i64(),
+            st["levels"][0]["reserved"].as_i64()
+        ),
+        (Some(3), Some(0))
+    );
+    let kinds: Vec<&str> = st["moves"]
+        .as_array()
+        .expect("moves")
+        .iter()
+        .filter_map(|m| m["kind"].as_str())
+        .collect();
+    assert_eq!(kinds[..3], ["sale", "reservation", "adjustment"]);
+
+    let (_, o) = t
+        .call(
+            Method::GET,
+            &format!("/api/v1/orders/{id}"),
+            Some(&buyer),
+            None,
+        )
+        .await;
+    assert_eq!(o["status"], "paid");
+    let events: Vec<&str> = o["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|e| e["to_status"].as_str())
+        .collect();
+    assert_eq!(events, ["pending_payment", "paid"]);
+    // A paid order cannot be cancelled; strangers cannot see it.
+    let (s, v) = t
+        .call(
+            Method::POST,
+            &format!("/api/v1/orders/{id}/cancel"),
+            Some(&buyer),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("invalid_transition"))
+    );
+    let litang = t.login("op-litang").await;
+    let (s, _) = t
+        .call(
+            Method::GET,
+            &format!("/api/v1/orders/{id}"),
+            Some(&litang),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    // The seller sees it; the buyer's list has it.
+    let (s, _) = t
+        .call(
+            Method::GET,
+            &format!("/api/v1/orders/{id}"),
+            Some(&asim),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, mine) = t
+        .call(Method::GET, "/api/v1/orders", Some(&buyer), None)
+        .await;
+    assert_eq!(mine["items"][0]["id"], id);
+}
+
+#[tokio::test]
+async fn refused_orders_name_the_problem_and_reserve_nothing() {
+    let t = TestApp::spawn().await;
+    let asim = t.login("seller-asim").await;
+    let buyer = t.login("buyer").await;
+    let (sku, price) = sku_of(&t, "阿西木土蜂蜜").await;
+    set_stock(&t, &asim, sku, 3).await;
+
+    let (s, v) = order_with_key(
+        &t,
+        &buyer,
+        None,
+        json!({"items": [{"sku_id": sku, "quantity": 0}, {"sku_id": 99999999, "quantity": 1}]}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    let fields: Vec<&str> = v["error"]["details"]
+        .as_array()
+        .expect("details")
+        .iter()
+        .filter_map(|d| d["field"].as_str())
+        .collect();
+    assert_eq!(fields, ["items[0].quantity"]);
+    let (s, v) = order_with_key(
+        &t,
+        &buyer,
+        None,
+        json!({"items": [{"sku_id": 99999999, "quantity": 1}]}),
+    )
+    .await;
+    assert_eq!(
+        (s, v["error"]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("items[0].sku_id"))
+    );
+    let (s, v) = order_with_key(&t, &buyer, None, json!({"items": []})).await;
+    assert_eq!(
+        (s, v["error"]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("items"))
+    );
+
+    let (s, v) = order_with_key(
+        &t,
+        &buyer,
+        None,
+        json!({"items": [{"sku_id": sku, "quantity": 4}]}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    assert_eq!(v["error"]["code"], "out_of_stock");
+    assert_eq!(v["error"]["details"][0]["sku_id"], sku);
+    let (s, v) = order_with_key(
+        &t,
+        &buyer,
+        None,
+        json!({"items": [{"sku_id": sku, "quantity": 1, "expected_price_fen": price - 100}]}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    assert_eq!(v["error"]["code"], "price_changed");
+    assert_eq!(v["error"]["details"][0]["price_fen"], price);
+    assert_eq!(stock_of(&t, &asim, sku).await["levels"][0]["reserved"], 0);
+
+    // Cancel releases; cancelling twice is refused.
+    let (s, o) = order_with_key(
+        &t,
+        &buyer,
+        None,
+        json!({"items": [{"sku_id": sku, "quantity": 3}]}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{o}");
+    let id = o["id"].as_i64().expect("id");
+    assert_eq!(stock_of(&t, &asim, sku).await["levels"][0]["available"], 0);
+    let url = format!("/api/v1/orders/{id}/cancel");
+    let (s, o) = t
+        .call(
+            Method::POST,
+            &url,
+            Some(&buyer),
+            Some(json!({"reason": "买错了"})),
+        )
+        .await;
+    assert_eq!(
+        (s, o["status"].as_str()),
+        (StatusCode::OK, Some("cancelled"))
+    );
+    assert_eq!(stock_of(&t, &asim, sku).await["levels"][0]["available"], 3);
+    let (s, _) = t.call(Method::POST, &url, Some(&buyer), None).await;
+    assert_eq!(s, StatusCode::CONFLICT);
+
+    // Unpaid orders expire after the payment window and give their stock back.
+    let (_, o) = order_with_key(
+        &t,
+        &buyer,
+        None,
+        json!({"items": [{"sku_id": sku, "quantity": 2}]}),
+    )
+    .await;
+    let id = o["id"].as_i64().expect("id");
+    let later = bazaar_domain::time::now_ms() + 31 * 60 * 1000;
+    assert_eq!(t.state.store.expire_unpaid(later).await.expect("expire"), 1);
+    let (_, o) = t
+        .call(
+            Method::GET,
+            &format!("/api/v1/orders/{id}"),
+            Some(&buyer),
+            None,
+        )
+        .await;
+    assert_eq!(o["status"], "cancelled");
+    assert_eq!(stock_of(&t, &asim, sku).await["levels"][0]["available"], 3);
+    // A seller cannot set another seller's stock.
+    let (other, _) = sku_of(&t, "罗布麻蜂蜜").await;
+    let (s, _) = t
+        .call(
+            Method::PUT,
+            &format!("/api/v1/skus/{other}/stock"),
+            Some(&asim),
+            Some(json!({"quantity": 1})),
+        )
+        .await;
+    assert!(
+        s == StatusCode::FORBIDDEN || s == StatusCode::NOT_FOUND,
+        "{s}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_hundred_concurrent_orders_for_fifty_units_sell_exactly_fifty() {
+    let t = std::sync::Arc::new(TestApp::spawn().await);
+    let asim = t.login("seller-asim").await;
+    let buyer = t.login("buyer").await;
+    let (sku, _) = sku_of(&t, "阿西木土蜂蜜").await;
+    set_stock(&t, &asim, sku, 50).await;
+    let mut tasks = vec![];
+    for _ in 0..200 {
+        let t = t.clone();
+        let buyer = buyer.clone();
+        tasks.push(tokio::spawn(async move {
+            order_with_key(
+                &t,
+                &buyer,
+                None,
+                json!({"items": [{"sku_id": sku, "quantity": 1}]}),
+            )
+            .await
+        }));
+    }
+    let (mut ok, mut sold_out) = (0, 0);
+    for task in tasks {
+        let (s, v) = task.await.expect("task");
+        match s {
+            StatusCode::CREATED => ok += 1,
+            StatusCode::CONFLICT if v["error"]["code"] == "out_of_stock" => sold_out += 1,
+            other => panic!("unexpected {other}: {v}"),
+        }
+    }
+    assert_eq!((ok, sold_out), (50, 150));
+    let st = stock_of(&t, &asim, sku).await;
+    assert_eq!(
+        (
+            st["levels"][0]["on_hand"].as_i64(),
+            st["levels"][0]["reserved"].as_i64()
+        ),
+        (Some(50), Some(50))
+    );
+
+    // Several SKUs in one order: all lines or none. A has 30, B plenty.
+    let (a, _) = sku_of(&t, "罗布麻蜂蜜").await;
+    let (b, _) = sku_of(&t, "雅江松茸").await;
+    let admin = t.login("admin").await;
+    set_stock(&t, &admin, a, 30).await;
+    set_stock(&t, &admin, b, 1000).await;
+    let mut tasks = vec![];
+    for i in 0..80 {
+        let t = t.clone();
+        let buyer = buyer.clone();
+        // Half the orders list the SKUs the other way round.
+        let items = if i % 2 == 0 {
+            json!([{"sku_id": a, "quantity": 1}, {"sku_id": b, "quantity": 1}])
+        } else {
+            json!([{"sku_id": b, "quantity": 1}, {"sku_id": a, "quantity": 1}])
+        };
+        tasks.push(tokio::spawn(async move {
+            order_with_key(&t, &buyer, None, json!({"items": items}))
+                .await
+                .0
+        }));
+    }
+    let mut ok = 0;
+    for task in tasks {
+        if task.await.expect("task") == StatusCode::CREATED {
+            ok += 1;
+        }
+    }
+    assert_eq!(ok, 30);
+    assert_eq!(stock_of(&t, &admin, a).await["levels"][0]["reserved"], 30);
+    assert_eq!(stock_of(&t, &admin, b).await["levels"][0]["reserved"], 30);
+}
