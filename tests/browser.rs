@@ -1,5 +1,6 @@
 //! The buyer's journey in headless Chromium (Debian's `chromium` and `chromium-driver`): open
-//! the home page, search 蜂蜜, open 阿西木土蜂蜜, switch to English, see the page in English.
+//! the home page, search 蜂蜜, open 阿西木土蜂蜜, switch to English, see the page in English; then
+//! sign in, put it in the cart, check out with the sandbox provider and see the order paid.
 //!
 //! Without Chromium the test is skipped and says so, unless `BAZAAR_REQUIRE_BROWSER=1` (set by
 //! `.ci/run`), which turns a missing browser into a failure.
@@ -110,7 +111,7 @@ fn wait_http(port: u16, what: &str) {
 }
 
 #[test]
-fn buyer_searches_honey_and_reads_it_in_english() {
+fn buyer_finds_honey_reads_it_in_english_and_buys_it() {
     let required = std::env::var("BAZAAR_REQUIRE_BROWSER").is_ok_and(|v| v == "1");
     let (chrome, driver) = ("/usr/bin/chromium", "/usr/bin/chromedriver");
     if !std::path::Path::new(chrome).exists() || !std::path::Path::new(driver).exists() {
@@ -258,6 +259,53 @@ fn buyer_searches_honey_and_reads_it_in_english() {
         Some(json!({"url": format!("http://127.0.0.1:{app_port}/")})),
     );
     wait_for(&["County pavilions"]);
+
+    // A buyer signs in, puts 阿西木土蜂蜜 in the cart, checks out with the sandbox provider
+    // and finds the order paid in "my orders".
+    let go = |path: &str| {
+        wd(
+            wd_port,
+            "POST",
+            &format!("{base}/url"),
+            Some(json!({"url": format!("http://127.0.0.1:{app_port}{path}")})),
+        );
+    };
+    let click = |using: &str, value: &str| {
+        let el = find(using, value);
+        wd(
+            wd_port,
+            "POST",
+            &format!("{base}/element/{el}/click"),
+            Some(json!({})),
+        );
+    };
+    let type_in = |selector: &str, text: &str| {
+        let el = find("css selector", selector);
+        wd(
+            wd_port,
+            "POST",
+            &format!("{base}/element/{el}/value"),
+            Some(json!({"text": text})),
+        );
+    };
+    go("/login?lang=zh-CN&next=%2Fsearch%3Fq%3D%E9%98%BF%E8%A5%BF%E6%9C%A8");
+    wait_for(&["登录"]);
+    type_in("input[name=username]", "buyer");
+    type_in("input[name=password]", "bazaar-demo");
+    click("css selector", "form[action='/login'] button");
+    wait_for(&["个结果", "阿西木土蜂蜜"]);
+    click("xpath", "//a[text()='阿西木土蜂蜜']");
+    wait_for(&["加入购物车"]);
+    click("css selector", "button[id^='add-']");
+    wait_for(&["去结算", "阿西木土蜂蜜"]);
+    click("css selector", "#checkout");
+    wait_for(&["沙箱支付（演示，不扣款）", "王芳"]);
+    click("css selector", "#place-order");
+    wait_for(&["沙箱支付提供方"]);
+    click("css selector", "#sandbox-pay");
+    wait_for(&["已付款", "订单进度"]);
+    go("/orders");
+    wait_for(&["我的订单", "已付款"]);
     wd(wd_port, "DELETE", &base, None);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -48,3 +48,9 @@ error-unauthenticated = ئالدى بىلەن كىرىڭ
 error-bad_credentials = ئىشلەتكۈچى نامى ياكى پارول خاتا
 error-forbidden = بۇ مەشغۇلاتنى قىلىش ھوقۇقىڭىز يوق
 error-not_found = تېپىلمىدى
+
+nav-cart = سېۋەت
+nav-orders = زاكازلىرىم
+cart-title = سېۋەت
+cart-add = سېۋەتكە قوشۇش
+orders-title = زاكازلىرىم

@@ -17,6 +17,7 @@ pub mod openapi;
 pub mod orders_api;
 pub mod pages;
 pub mod session;
+pub mod shop;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -226,6 +227,17 @@ pub fn router(state: AppState) -> Router {
         .route("/search", get(pages::search))
         .route("/pavilions/{code}", get(pages::pavilion))
         .route("/products/{id}", get(pages::product))
+        .route("/cart", get(shop::cart).post(shop::cart_post))
+        .route("/checkout", get(shop::checkout).post(shop::place))
+        .route("/addresses", post(shop::add_address))
+        .route("/orders", get(shop::my_orders))
+        .route("/orders/{id}", get(shop::order))
+        .route("/orders/{id}/cancel", post(shop::cancel))
+        .route("/orders/{id}/pay", post(shop::pay))
+        .route(
+            "/pay/sandbox/{ref}",
+            get(shop::sandbox_page).post(shop::sandbox_submit),
+        )
         .route("/login", get(session::login_form).post(session::login))
         .route("/logout", post(session::logout))
         .route("/manage", get(backoffice::manage))

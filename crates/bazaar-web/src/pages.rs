@@ -76,7 +76,7 @@ ul.g li{{border:1px solid #ddd;border-radius:6px;padding:.6em}}.p{{color:#b5452b
 .tag{{font-size:.8em;background:#f3e6d0;border-radius:3px;padding:0 .3em;margin-inline-end:.3em}}\
 .err{{color:#b00}}label{{display:block;margin:.4em 0}}input,select,textarea{{max-width:100%}}\
 img{{max-width:100%;height:auto}}table{{border-collapse:collapse}}td,th{{border-bottom:1px solid #ddd;padding:.3em;text-align:start}}</style></head>\
-<body><header><a href=\"/\">Bazaar {brand}</a> <nav aria-label=\"{langlabel}\">{switch} · <a href=\"/manage\">{acct}</a></nav></header><main>\
+<body><header><a href=\"/\">Bazaar {brand}</a> <nav aria-label=\"{langlabel}\">{switch} · <a href=\"/cart\" id=\"nav-cart\">{cart}</a> · <a href=\"/orders\" id=\"nav-orders\">{orders}</a> · <a href=\"/manage\">{acct}</a></nav></header><main>\
 <form class=\"s\" action=\"/search\"><input name=\"q\" value=\"{q}\" placeholder=\"{ph}\" aria-label=\"{ph}\">\
 <button>{btn}</button></form>{body}</main></body></html>",
         tag = lang.tag(),
@@ -88,6 +88,8 @@ img{{max-width:100%;height:auto}}table{{border-collapse:collapse}}td,th{{border-
         ph = esc(&lang.t("search-placeholder")),
         btn = esc(&lang.t("nav-search")),
         acct = esc(&lang.t("nav-manage")),
+        cart = esc(&lang.t("nav-cart")),
+        orders = esc(&lang.t("nav-orders")),
     ))
 }
 
@@ -374,13 +376,15 @@ pub async fn product(
     if let Some(d) = &r.description {
         body.push_str(&format!("<p>{}</p>", esc(d)));
     }
+    let (csrf, new_csrf) = crate::session::csrf_token(&h);
     body.push_str(&format!("<h2>{}</h2><ul>", esc(&lang.t("product-options"))));
     for sku in &p.skus {
         body.push_str(&format!(
-            "<li>{} — <span class=\"p\">{}</span> <small>({} g)</small></li>",
+            "<li>{} — <span class=\"p\">{}</span> <small>({} g)</small> {}</li>",
             esc(&sku.spec),
             Fen(sku.price_fen),
-            sku.weight_g
+            sku.weight_g,
+            crate::shop::add_form(lang, &csrf, sku.id),
         ));
     }
     body.push_str("</ul>");
@@ -396,5 +400,9 @@ pub async fn product(
             esc(&lang.ta("product-certificate", &[("no", no.as_str().into())]))
         ));
     }
-    layout(lang, &r.name, "", &body).into_response()
+    let mut res = layout(lang, &r.name, "", &body).into_response();
+    if new_csrf {
+        crate::session::set_cookie(&mut res, crate::session::csrf_cookie(&csrf));
+    }
+    res
 }

@@ -70,10 +70,39 @@ pub fn forbidden_csrf(lang: Lang) -> Response {
     message_page(lang, StatusCode::FORBIDDEN, &lang.t("csrf-expired"))
 }
 
-fn login_page(lang: Lang, csrf: &str, username: &str, error: Option<&str>) -> String {
+/// A safe place to go after signing in: a local path (never `//host` or a full URL), with
+/// anything outside printable ASCII percent-encoded so it fits a `Location` header.
+pub fn local_next(next: Option<&str>) -> Option<String> {
+    let n = next?;
+    if !n.starts_with('/')
+        || n.starts_with("//")
+        || n.contains('\\')
+        || n.len() > 300
+        || n.chars().any(|c| c.is_control() || c.is_whitespace())
+    {
+        return None;
+    }
+    let mut o = String::with_capacity(n.len());
+    for b in n.bytes() {
+        if b.is_ascii_graphic() {
+            o.push(b as char);
+        } else {
+            o.push_str(&format!("%{b:02X}"));
+        }
+    }
+    Some(o)
+}
+
+fn login_page(
+    lang: Lang,
+    csrf: &str,
+    username: &str,
+    error: Option<&str>,
+    next: Option<&str>,
+) -> String {
     format!(
         "<h1>{title}</h1>{err}<form method=\"post\" action=\"/login\">\
-<input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+<input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">{next}\
 <p><label>{u}<br><input name=\"username\" value=\"{username}\" autocomplete=\"username\" required></label></p>\
 <p><label>{p}<br><input type=\"password\" name=\"password\" autocomplete=\"current-password\" required></label></p>\
 <p><button>{b}</button></p></form>",
@@ -85,18 +114,26 @@ fn login_page(lang: Lang, csrf: &str, username: &str, error: Option<&str>) -> St
         p = esc(&lang.t("login-password")),
         b = esc(&lang.t("login-submit")),
         username = esc(username),
+        next = next
+            .map(|n| format!("<input type=\"hidden\" name=\"next\" value=\"{}\">", esc(n)))
+            .unwrap_or_default(),
     )
 }
 
 /// `GET /login`.
-pub async fn login_form(h: HeaderMap, uri: Uri) -> Response {
+pub async fn login_form(
+    h: HeaderMap,
+    uri: Uri,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Response {
     let lang = page_lang(&h, &uri);
     let (csrf, new) = csrf_token(&h);
+    let next = local_next(q.get("next").map(String::as_str));
     let mut res = layout(
         lang,
         &lang.t("login-title"),
         "",
-        &login_page(lang, &csrf, "", None),
+        &login_page(lang, &csrf, "", None, next.as_deref()),
     )
     .into_response();
     if new {
@@ -116,6 +153,7 @@ pub async fn login(
     if !csrf_ok(&h, &form) {
         return forbidden_csrf(lang);
     }
+    let next = local_next(form.get("next").map(String::as_str));
     let username = form.get("username").map(String::as_str).unwrap_or("");
     let password = form.get("password").map(String::as_str).unwrap_or("");
     let csrf = cookie(&h, CSRF).unwrap_or_default();
@@ -126,7 +164,7 @@ pub async fn login(
                 lang,
                 &lang.t("login-title"),
                 "",
-                &login_page(lang, &csrf, username, Some(msg)),
+                &login_page(lang, &csrf, username, Some(msg), next.as_deref()),
             ),
         )
             .into_response()
@@ -141,7 +179,7 @@ pub async fn login(
     {
         Ok((token, actor)) => {
             tracing::info!(user = actor.username, "signed in");
-            let mut res = Redirect::to("/manage").into_response();
+            let mut res = Redirect::to(next.as_deref().unwrap_or("/manage")).into_response();
             set_cookie(
                 &mut res,
                 format!(

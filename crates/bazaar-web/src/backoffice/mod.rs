@@ -28,7 +28,7 @@ pub(crate) struct Ctx {
     pub lang: Lang,
     pub actor: Actor,
     pub csrf: String,
-    new_csrf: bool,
+    pub new_csrf: bool,
 }
 
 impl Ctx {
@@ -45,6 +45,38 @@ impl Ctx {
             csrf,
             new_csrf,
         })
+    }
+
+    /// Like [`Ctx::get`], but an anonymous visitor is sent to sign in and then back here.
+    pub async fn get_or_login(s: &AppState, h: &HeaderMap, uri: &Uri) -> Result<Ctx, Response> {
+        match Ctx::get(s, h, uri).await {
+            Ok(c) => Ok(c),
+            Err(_) => {
+                let here = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+                Err(
+                    Redirect::to(&format!("/login?next={}", crate::pages::encode(here)))
+                        .into_response(),
+                )
+            }
+        }
+    }
+
+    /// A storefront page (no back-office navigation), setting the CSRF cookie when needed.
+    pub fn plain_page(&self, status: StatusCode, title: &str, body: &str) -> Response {
+        let mut res = (
+            status,
+            layout(
+                self.lang,
+                title,
+                "",
+                &format!("<h1>{}</h1>{body}", esc(title)),
+            ),
+        )
+            .into_response();
+        if self.new_csrf {
+            set_cookie(&mut res, csrf_cookie(&self.csrf));
+        }
+        res
     }
 
     /// The context of a form POST: the CSRF token must match, the caller must be signed in.

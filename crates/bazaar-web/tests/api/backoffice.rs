@@ -5,10 +5,10 @@ use crate::TestApp;
 use axum::http::{Method, StatusCode};
 
 /// A signed-in browser: its cookies and CSRF token.
-struct Browser<'a> {
-    t: &'a TestApp,
-    cookies: String,
-    csrf: String,
+pub(crate) struct Browser<'a> {
+    pub t: &'a TestApp,
+    pub cookies: String,
+    pub csrf: String,
 }
 
 fn enc(s: &str) -> String {
@@ -24,7 +24,7 @@ fn enc(s: &str) -> String {
 }
 
 impl<'a> Browser<'a> {
-    async fn sign_in(t: &'a TestApp, user: &str) -> Browser<'a> {
+    pub async fn sign_in(t: &'a TestApp, user: &str) -> Browser<'a> {
         let (_, h, _) = t.form(Method::GET, "/login", "", None).await;
         let csrf_cookie = h
             .get_all("set-cookie")
@@ -57,12 +57,12 @@ impl<'a> Browser<'a> {
         }
     }
 
-    async fn get(&self, url: &str) -> (StatusCode, String) {
+    pub async fn get(&self, url: &str) -> (StatusCode, String) {
         let (s, _, b) = self.t.form(Method::GET, url, "", Some(&self.cookies)).await;
         (s, b)
     }
 
-    async fn post(&self, url: &str, fields: &[(&str, &str)]) -> (StatusCode, String, String) {
+    pub async fn post(&self, url: &str, fields: &[(&str, &str)]) -> (StatusCode, String, String) {
         let mut body = format!("csrf={}", self.csrf);
         for (k, v) in fields {
             body.push_str(&format!("&{k}={}", enc(v)));

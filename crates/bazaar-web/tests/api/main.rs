@@ -9,6 +9,7 @@ mod orders;
 mod pages_session;
 mod photos;
 mod rights;
+mod shop;
 mod storefront;
 mod users;
 

@@ -1,0 +1,157 @@
+//! The buyer's pages: cart, checkout, sandbox payment, my orders.
+
+use crate::TestApp;
+use crate::backoffice::Browser;
+use axum::http::{Method, StatusCode};
+
+fn cookie_from(h: &axum::http::HeaderMap, name: &str) -> Option<String> {
+    h.get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or_default().to_string())
+        .find(|c| c.starts_with(&format!("{name}=")))
+}
+
+#[tokio::test]
+async fn a_buyer_fills_the_cart_checks_out_and_pays_in_the_sandbox() {
+    let t = TestApp::spawn().await;
+    let b = Browser::sign_in(&t, "buyer").await;
+    let id = t.product_id("阿西木土蜂蜜").await;
+    let (_, p) = t
+        .call(Method::GET, &format!("/api/v1/products/{id}"), None, None)
+        .await;
+    let sku = p["skus"][0]["id"].as_i64().expect("sku");
+    let (s, page) = b.get(&format!("/products/{id}")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains(&format!("id=\"add-{sku}\"")), "{page}");
+
+    // Add twice: quantities add up. A bad quantity is named.
+    let form = |q: &str| format!("csrf={}&action=add&sku_id={sku}&quantity={q}", b.csrf);
+    let (s, h, _) = t
+        .form(Method::POST, "/cart", &form("x"), Some(&b.cookies))
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, h2, _) = t
+        .form(Method::POST, "/cart", &form("1"), Some(&b.cookies))
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{h:?}");
+    let cart = cookie_from(&h2, "bz_cart").expect("cart cookie");
+    let cookies = format!("{}; {cart}", b.cookies);
+    let (_, h3, _) = t
+        .form(Method::POST, "/cart", &form("1"), Some(&cookies))
+        .await;
+    let cart = cookie_from(&h3, "bz_cart").expect("cart cookie");
+    let cookies = format!("{}; {cart}", b.cookies);
+    let (s, _, page) = t.form(Method::GET, "/cart", "", Some(&cookies)).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        page.contains("阿西木土蜂蜜") && page.contains("value=\"2\""),
+        "{page}"
+    );
+
+    // Checkout: the demo buyer's Beijing address, the sandbox labelled as such.
+    let (s, _, page) = t.form(Method::GET, "/checkout", "", Some(&cookies)).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("沙箱支付（演示，不扣款）"), "{page}");
+    assert!(page.contains("138****8000") && !page.contains("13800138000"));
+    let address = page
+        .split("name=\"address_id\"")
+        .nth(1)
+        .and_then(|x| x.split("value=\"").nth(1))
+        .and_then(|x| x.split('"').next())
+        .expect("address option")
+        .to_string();
+    let key = page
+        .split("name=\"key\" value=\"")
+        .nth(1)
+        .and_then(|x| x.split('"').next())
+        .expect("key")
+        .to_string();
+    let (s, h, _) = t
+        .form(
+            Method::POST,
+            "/checkout",
+            &format!(
+                "csrf={}&key={key}&address_id={address}&method=sandbox",
+                b.csrf
+            ),
+            Some(&cookies),
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let pay_url = h
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .expect("location")
+        .to_string();
+    assert!(pay_url.starts_with("/pay/sandbox/"), "{pay_url}");
+    assert!(
+        h.get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|c| c.starts_with("bz_cart=;")),
+        "the cart is emptied"
+    );
+    // The same checkout form sent twice places one order.
+    let (s, _, _) = t
+        .form(
+            Method::POST,
+            "/checkout",
+            &format!(
+                "csrf={}&key={key}&address_id={address}&method=sandbox",
+                b.csrf
+            ),
+            Some(&cookies),
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let token = t.login("buyer").await;
+    let (_, mine) = t
+        .call(Method::GET, "/api/v1/orders", Some(&token), None)
+        .await;
+    assert_eq!(mine["items"].as_array().map(Vec::len), Some(1));
+
+    let (s, page) = b.get(&pay_url).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("沙箱支付提供方"), "{page}");
+    let (s, loc, _) = b.post(&pay_url, &[("outcome", "succeeded")]).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (s, page) = b.get(&loc).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("已付款"), "{page}");
+    let (_, page) = b.get("/orders").await;
+    assert!(page.contains("已付款"));
+    // Another buyer cannot open the payment page.
+    let other = Browser::sign_in(&t, "seller-asim").await;
+    let (s, _) = other.get(&pay_url).await;
+    assert!(
+        s == StatusCode::NOT_FOUND || s == StatusCode::FORBIDDEN,
+        "{s}"
+    );
+}
+
+#[tokio::test]
+async fn checkout_needs_a_signed_in_buyer() {
+    let t = TestApp::spawn().await;
+    let (s, h, _) = t.form(Method::GET, "/checkout", "", None).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert_eq!(
+        h.get("location").and_then(|v| v.to_str().ok()),
+        Some("/login?next=%2Fcheckout")
+    );
+    let (s, _, page) = t
+        .form(Method::GET, "/login?next=%2Fcheckout", "", None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("name=\"next\" value=\"/checkout\""));
+    // Only local paths are followed after signing in.
+    let (_, _, page) = t
+        .form(
+            Method::GET,
+            "/login?next=https%3A%2F%2Fevil.example",
+            "",
+            None,
+        )
+        .await;
+    assert!(!page.contains("evil.example"));
+}
