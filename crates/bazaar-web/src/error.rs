@@ -100,6 +100,8 @@ pub fn message(code: &str, lang: Lang) -> String {
 /// without a translation keeps its own name.
 pub fn field_label(lang: Lang, field: &str) -> String {
     let last = field.rsplit('.').next().unwrap_or(field);
+    // `items[2]` is named like `items`.
+    let last = last.split('[').next().unwrap_or(last);
     let key = format!("field-{last}");
     if Lang::ZhCn.has(&key) {
         lang.t(&key)

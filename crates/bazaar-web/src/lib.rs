@@ -223,6 +223,13 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/payments/{id}/confirm",
             post(orders_api::confirm_payment),
         )
+        .route("/api/v1/seller/parts", get(orders_api::seller_parts))
+        .route("/api/v1/seller/shipments", post(orders_api::ship))
+        .route("/api/v1/station/orders", get(orders_api::station_orders))
+        .route(
+            "/api/v1/payments/pending",
+            get(orders_api::pending_payments),
+        )
         .route("/", get(pages::home))
         .route("/search", get(pages::search))
         .route("/pavilions/{code}", get(pages::pavilion))
@@ -271,6 +278,17 @@ pub fn router(state: AppState) -> Router {
                 .layer(axum::extract::DefaultBodyLimit::max(
                     bazaar_store::csvio::MAX_CSV_BYTES + 4096,
                 )),
+        )
+        .route("/manage/orders", get(backoffice::orders::seller_orders))
+        .route("/manage/orders/ship", post(backoffice::orders::ship))
+        .route(
+            "/manage/station",
+            get(backoffice::orders::station).post(backoffice::orders::station_order),
+        )
+        .route("/manage/payments", get(backoffice::orders::payments))
+        .route(
+            "/manage/payments/{id}/confirm",
+            post(backoffice::orders::confirm),
         )
         .route(
             "/manage/users",

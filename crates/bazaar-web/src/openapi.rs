@@ -48,6 +48,10 @@ use utoipa::{Modify, OpenApi};
         crate::orders_api::start_payment,
         crate::orders_api::sandbox_notification,
         crate::orders_api::confirm_payment,
+        crate::orders_api::seller_parts,
+        crate::orders_api::ship,
+        crate::orders_api::station_orders,
+        crate::orders_api::pending_payments,
     ),
     modifiers(&BearerAuth),
     tags(

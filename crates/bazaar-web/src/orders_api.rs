@@ -485,3 +485,82 @@ pub async fn confirm_payment(
     let result = s.store.confirm_payment(&actor, id_of(&id)?).await?;
     Ok(Json(AppliedBody { result }))
 }
+
+#[utoipa::path(get, path = "/api/v1/seller/parts", tag = "orders", security(("bearer" = [])),
+    params(("status" = Option<String>, Query, description = "Only orders of this status (e.g. paid)")),
+    responses((status = 200, description = "What the seller has to send, newest first", body = Vec<bazaar_store::orders::SellerPart>),
+        (status = 400, description = "Unknown status", body = ErrorBody),
+        (status = 403, description = "Sellers only", body = ErrorBody)))]
+/// `GET /api/v1/seller/parts`: the seller's parts of orders.
+pub async fn seller_parts(
+    State(s): State<AppState>,
+    caller: Caller,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<Vec<bazaar_store::orders::SellerPart>>, ApiError> {
+    let actor = caller.require()?;
+    let status = match q.get("status").map(|s| s.trim()).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(v) => Some(
+            bazaar_domain::orders::OrderStatus::parse("status", v)
+                .map_err(|e| StoreError::Invalid(vec![e]))?,
+        ),
+    };
+    Ok(Json(s.store.seller_parts(actor, status).await?))
+}
+
+/// Body of a bulk shipment.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct ShipBody {
+    /// The parts handed to the carrier (1 to 200).
+    #[serde(default)]
+    pub part_ids: Vec<i64>,
+}
+
+/// What shipped.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Shipped {
+    /// Parts marked shipped (others were not the seller's, not paid, or already shipped).
+    pub shipped: Vec<i64>,
+}
+
+#[utoipa::path(post, path = "/api/v1/seller/shipments", tag = "orders", security(("bearer" = [])),
+    request_body = ShipBody,
+    responses((status = 200, description = "The parts that shipped; an order whose parts all shipped becomes `shipped`", body = Shipped),
+        (status = 400, description = "No parts, or more than 200", body = ErrorBody),
+        (status = 403, description = "Sellers only", body = ErrorBody)))]
+/// `POST /api/v1/seller/shipments`: bulk "mark shipped".
+pub async fn ship(
+    State(s): State<AppState>,
+    caller: Caller,
+    b: Result<Json<ShipBody>, JsonRejection>,
+) -> Result<Json<Shipped>, ApiError> {
+    let actor = caller.require()?.clone();
+    let b = body(&caller, b)?;
+    Ok(Json(Shipped {
+        shipped: s.store.ship_parts(&actor, &b.part_ids).await?,
+    }))
+}
+
+#[utoipa::path(get, path = "/api/v1/station/orders", tag = "orders", security(("bearer" = [])),
+    responses((status = 200, description = "Orders placed at or addressed to the agent's service point", body = Vec<bazaar_store::orders::StationOrder>),
+        (status = 403, description = "Station agents only", body = ErrorBody)))]
+/// `GET /api/v1/station/orders`.
+pub async fn station_orders(
+    State(s): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Vec<bazaar_store::orders::StationOrder>>, ApiError> {
+    let actor = caller.require()?;
+    Ok(Json(s.store.station_orders(actor).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/payments/pending", tag = "orders", security(("bearer" = [])),
+    responses((status = 200, description = "Cash and transfers waiting for the caller's confirmation", body = Vec<bazaar_store::orders::PendingPayment>),
+        (status = 403, description = "Agents, operators and admins only", body = ErrorBody)))]
+/// `GET /api/v1/payments/pending`.
+pub async fn pending_payments(
+    State(s): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Vec<bazaar_store::orders::PendingPayment>>, ApiError> {
+    let actor = caller.require()?;
+    Ok(Json(s.store.pending_confirmations(actor).await?))
+}

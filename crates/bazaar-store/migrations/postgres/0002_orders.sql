@@ -113,7 +113,9 @@ CREATE TABLE order_parts (
     seller_id    BIGINT NOT NULL REFERENCES sellers(id),
     location_id  BIGINT NOT NULL REFERENCES stock_locations(id),
     weight_g     BIGINT NOT NULL,
-    shipping_fen BIGINT NOT NULL
+    shipping_fen BIGINT NOT NULL,
+    status       TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open','shipped')),
+    shipped_at   BIGINT
 );
 CREATE INDEX order_parts_order ON order_parts(order_id);
 CREATE INDEX order_parts_seller ON order_parts(seller_id);

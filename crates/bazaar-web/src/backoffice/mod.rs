@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod forms;
+pub mod orders;
 pub mod products;
 pub mod sellers;
 
@@ -172,14 +173,19 @@ impl Ctx {
                 links.push(("/manage/sellers/new", "manage-register-seller"));
                 links.push(("/manage/products/new", "manage-new-product"));
                 links.push(("/manage/import", "manage-import"));
+                links.push(("/manage/payments", "payments-title"));
                 links.push(("/manage/users", "manage-users"));
             }
             Role::Agent => {
+                links.push(("/manage/station", "station-title"));
                 links.push(("/manage/sellers", "manage-sellers"));
                 links.push(("/manage/sellers/new", "manage-register-seller"));
                 links.push(("/manage/products/new", "manage-new-product"));
             }
-            Role::Seller => links.push(("/manage/products/new", "manage-new-product")),
+            Role::Seller => {
+                links.push(("/manage/products/new", "manage-new-product"));
+                links.push(("/manage/orders", "orders-seller-title"));
+            }
             _ => {}
         }
         let mut o = String::from("<nav class=\"bo\" style=\"margin-bottom:.6em\">");

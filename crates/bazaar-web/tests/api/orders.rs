@@ -430,3 +430,124 @@ async fn two_hundred_concurrent_orders_for_fifty_units_sell_exactly_fifty() {
     assert_eq!(stock_of(&t, &admin, a).await["levels"][0]["reserved"], 30);
     assert_eq!(stock_of(&t, &admin, b).await["levels"][0]["reserved"], 30);
 }
+
+#[tokio::test]
+async fn an_agent_buys_for_a_villager_takes_cash_and_the_seller_ships() {
+    let t = TestApp::spawn().await;
+    let agent = t.login("agent-harengen").await;
+    let asim = t.login("seller-asim").await;
+    let (sku, price) = sku_of(&t, "阿西木土蜂蜜").await;
+    set_stock(&t, &asim, sku, 10).await;
+
+    // 代买 needs the villager's name; the parcel goes to the agent's service point.
+    let (s, v) = order_with_key(
+        &t,
+        &agent,
+        None,
+        json!({"channel": "station", "items": [{"sku_id": sku, "quantity": 1}]}),
+    )
+    .await;
+    assert_eq!(
+        (s, v["error"]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("villager_name"))
+    );
+    let (s, o) = order_with_key(&t, &agent, None, json!({"channel": "station", "villager_name": "热依汗古丽", "villager_ref": "0427", "items": [{"sku_id": sku, "quantity": 1}]})).await;
+    assert_eq!(s, StatusCode::CREATED, "{o}");
+    assert_eq!(o["node_code"], "VP-HARENGEN");
+    assert_eq!(o["channel"], "station");
+    assert!(o["buyer_id"].is_null(), "the villager needs no account");
+    assert_eq!(o["items_fen"], price);
+    let id = o["id"].as_i64().expect("id");
+
+    // A buyer may not place station orders.
+    let buyer = t.login("buyer").await;
+    let (s, _) = order_with_key(&t, &buyer, None, json!({"channel": "station", "villager_name": "x", "items": [{"sku_id": sku, "quantity": 1}]})).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+
+    // Cash at the station: pending until the agent confirms it.
+    let (s, v) = t
+        .call(
+            Method::POST,
+            &format!("/api/v1/orders/{id}/payments"),
+            Some(&agent),
+            Some(json!({"method": "station_cash"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert!(v["checkout_url"].is_null());
+    let payment = v["payment"]["id"].as_i64().expect("payment");
+    let (_, pending) = t
+        .call(Method::GET, "/api/v1/payments/pending", Some(&agent), None)
+        .await;
+    assert_eq!(pending[0]["id"], payment);
+    let (_, pending) = t
+        .call(
+            Method::GET,
+            "/api/v1/payments/pending",
+            Some(&t.login("op-litang").await),
+            None,
+        )
+        .await;
+    assert_eq!(
+        pending.as_array().map(Vec::len),
+        Some(0),
+        "not Litang's goods"
+    );
+    // The seller cannot confirm cash; the agent can, once.
+    let url = format!("/api/v1/payments/{payment}/confirm");
+    let (s, _) = t.call(Method::POST, &url, Some(&asim), None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, v) = t.call(Method::POST, &url, Some(&agent), None).await;
+    assert_eq!((s, v["result"].as_str()), (StatusCode::OK, Some("paid")));
+    let (_, v) = t.call(Method::POST, &url, Some(&agent), None).await;
+    assert_eq!(v["result"], "repeated");
+    let (_, list) = t
+        .call(Method::GET, "/api/v1/station/orders", Some(&agent), None)
+        .await;
+    assert_eq!(list[0]["villager_name"], "热依汗古丽");
+    assert_eq!(list[0]["status"], "paid");
+
+    // The seller sees the part to send and marks it shipped; the order follows.
+    let (_, parts) = t
+        .call(
+            Method::GET,
+            "/api/v1/seller/parts?status=paid",
+            Some(&asim),
+            None,
+        )
+        .await;
+    let part = parts[0]["part_id"].as_i64().expect("part");
+    assert_eq!(parts[0]["order_id"], id);
+    let (s, v) = t
+        .call(
+            Method::POST,
+            "/api/v1/seller/shipments",
+            Some(&asim),
+            Some(json!({"part_ids": [part]})),
+        )
+        .await;
+    assert_eq!((s, v["shipped"][0].as_i64()), (StatusCode::OK, Some(part)));
+    let (_, o) = t
+        .call(
+            Method::GET,
+            &format!("/api/v1/orders/{id}"),
+            Some(&agent),
+            None,
+        )
+        .await;
+    assert_eq!(o["status"], "shipped");
+    // Shipping again changes nothing; another seller cannot ship it.
+    let (_, v) = t
+        .call(
+            Method::POST,
+            "/api/v1/seller/shipments",
+            Some(&asim),
+            Some(json!({"part_ids": [part]})),
+        )
+        .await;
+    assert_eq!(v["shipped"].as_array().map(Vec::len), Some(0));
+    let (s, _) = t
+        .call(Method::GET, "/api/v1/seller/parts", Some(&agent), None)
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+}

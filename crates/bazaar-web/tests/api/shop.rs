@@ -155,3 +155,84 @@ async fn checkout_needs_a_signed_in_buyer() {
         .await;
     assert!(!page.contains("evil.example"));
 }
+
+#[tokio::test]
+async fn the_station_screen_orders_for_a_villager_and_confirms_cash() {
+    let t = TestApp::spawn().await;
+    let id = t.product_id("阿西木土蜂蜜").await;
+    let (_, p) = t
+        .call(Method::GET, &format!("/api/v1/products/{id}"), None, None)
+        .await;
+    let code = p["skus"][0]["code"].as_str().expect("code").to_string();
+    let agent = Browser::sign_in(&t, "agent-harengen").await;
+    let (s, page) = agent.get("/manage/station").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("为村民下单"));
+    let (s, _, page) = agent
+        .post(
+            "/manage/station",
+            &[
+                ("villager_name", "热依汗古丽"),
+                ("lines", "NO-SUCH 1\nP-001-1 x y"),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(page.contains("商品：格式不正确"), "{page}");
+    let (s, _, page) = agent
+        .post(
+            "/manage/station",
+            &[("villager_name", "热依汗古丽"), ("lines", "NO-SUCH 1")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(page.contains("商品：引用的对象不存在"), "{page}");
+    let (s, loc, _) = agent
+        .post(
+            "/manage/station",
+            &[
+                ("villager_name", "热依汗古丽"),
+                ("villager_ref", "0427"),
+                ("lines", &format!("{code} 2")),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (s, loc.as_str()),
+        (StatusCode::SEE_OTHER, "/manage/station")
+    );
+    let (_, page) = agent.get("/manage/station").await;
+    assert!(
+        page.contains("热依汗古丽") && page.contains("待付款"),
+        "{page}"
+    );
+    let confirm = page
+        .split("action=\"/manage/payments/")
+        .nth(1)
+        .and_then(|x| x.split('"').next())
+        .expect("confirm form")
+        .to_string();
+    let (s, _, _) = agent
+        .post(&format!("/manage/payments/{confirm}"), &[])
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (_, page) = agent.get("/manage/station").await;
+    assert!(page.contains("已付款"), "{page}");
+
+    // The seller marks it shipped from the order list.
+    let seller = Browser::sign_in(&t, "seller-asim").await;
+    let (s, page) = seller.get("/manage/orders?status=paid").await;
+    assert_eq!(s, StatusCode::OK);
+    let part = page
+        .split("name=\"part\" value=\"")
+        .nth(1)
+        .and_then(|x| x.split('"').next())
+        .expect("a part to ship")
+        .to_string();
+    let (s, _, _) = seller.post("/manage/orders/ship", &[("part", &part)]).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (_, page) = seller.get("/manage/orders?status=shipped").await;
+    assert!(page.contains("已发货"), "{page}");
+    let (s, _) = seller.get("/manage/orders?status=nonsense").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+}

@@ -1,0 +1,425 @@
+//! Orders in the back office: the seller's list with bulk "mark shipped", the station agent's
+//! 代买 screen and cash collection, and the confirmation queue of cash and transfers.
+
+use super::Ctx;
+use super::forms::{FormView, text};
+use crate::AppState;
+use crate::pages::esc;
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Redirect, Response};
+use bazaar_domain::money::Fen;
+use bazaar_domain::orders::{Channel, ItemInput, OrderStatus, PaymentMethod};
+use bazaar_domain::time::Zone;
+use bazaar_domain::{FieldError, Reason};
+use bazaar_store::StoreError;
+use bazaar_store::orders::PlaceOrder;
+use std::collections::HashMap;
+
+fn status_name(cx: &Ctx, s: &str) -> String {
+    cx.lang.t(&format!("order-status-{s}"))
+}
+
+/// `GET /manage/orders?status=…`: the seller's parts of orders; open parts of paid orders can
+/// be marked shipped together.
+pub async fn seller_orders(State(s): State<AppState>, h: HeaderMap, uri: Uri) -> Response {
+    let cx = match Ctx::get(&s, &h, &uri).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let lang = cx.lang;
+    let wanted = uri
+        .query()
+        .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("status=")))
+        .filter(|v| !v.is_empty());
+    let status = match wanted.map(|v| OrderStatus::parse("status", v)) {
+        None => None,
+        Some(Ok(st)) => Some(st),
+        Some(Err(e)) => return cx.error_page(StoreError::Invalid(vec![e]), "/manage/orders"),
+    };
+    let parts = match s.store.seller_parts(&cx.actor, status).await {
+        Ok(p) => p,
+        Err(e) => return cx.error_page(e, "/manage"),
+    };
+    let mut options = format!("<option value=\"\">{}</option>", esc(&lang.t("orders-all")));
+    for st in OrderStatus::ALL {
+        options.push_str(&format!(
+            "<option value=\"{v}\"{sel}>{}</option>",
+            esc(&status_name(&cx, st.as_str())),
+            v = st.as_str(),
+            sel = if status == Some(st) { " selected" } else { "" },
+        ));
+    }
+    let mut body = format!(
+        "<form method=\"get\" action=\"/manage/orders\"><select name=\"status\" aria-label=\"{}\">{options}</select> <button>{}</button></form>\
+<form method=\"post\" action=\"/manage/orders/ship\">{}<table><tr><th></th><th>#</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+        esc(&lang.t("field-status")),
+        esc(&lang.t("filter-apply")),
+        cx.csrf_input(),
+        esc(&lang.t("field-status")),
+        esc(&lang.t("field-recipient")),
+        esc(&lang.t("order-total")),
+    );
+    for p in &parts {
+        let can_ship =
+            p.part_status == "open" && matches!(p.order_status.as_str(), "paid" | "fulfilling");
+        body.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}{}</td><td>{} · {}</td><td>{}</td></tr>",
+            if can_ship {
+                format!(
+                    "<input type=\"checkbox\" name=\"part\" value=\"{}\" aria-label=\"#{}\">",
+                    p.part_id, p.order_id
+                )
+            } else {
+                String::new()
+            },
+            p.order_id,
+            esc(&status_name(&cx, &p.order_status)),
+            if p.part_status == "shipped" {
+                format!(" ({})", esc(&lang.t("order-status-shipped")))
+            } else {
+                String::new()
+            },
+            esc(&p.recipient),
+            esc(&Zone::Shanghai.format_ms(p.created_at)),
+            Fen(p.items_fen),
+        ));
+    }
+    body.push_str(&format!(
+        "</table><p><button id=\"ship\">{}</button></p></form>",
+        esc(&lang.t("orders-mark-shipped"))
+    ));
+    cx.page(StatusCode::OK, &lang.t("orders-seller-title"), &body)
+}
+
+/// `POST /manage/orders/ship` (form fields `part`, repeated): bulk "mark shipped".
+pub async fn ship(State(s): State<AppState>, h: HeaderMap, body: axum::body::Bytes) -> Response {
+    // Repeated fields: parse the urlencoded body by hand.
+    let mut form = HashMap::new();
+    let mut parts = vec![];
+    for (k, v) in form_pairs(&body) {
+        if k == "part" {
+            if let Ok(id) = v.parse::<i64>() {
+                parts.push(id);
+            }
+        } else {
+            form.insert(k, v);
+        }
+    }
+    let cx = match Ctx::post(&s, &h, &form).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    if parts.is_empty() {
+        return cx.error_page(
+            StoreError::Invalid(vec![FieldError::new("part_ids", Reason::Required)]),
+            "/manage/orders",
+        );
+    }
+    match s.store.ship_parts(&cx.actor, &parts).await {
+        Ok(_) => Redirect::to("/manage/orders").into_response(),
+        Err(e) => cx.error_page(e, "/manage/orders"),
+    }
+}
+
+/// The pairs of an `application/x-www-form-urlencoded` body, decoded.
+fn form_pairs(body: &[u8]) -> Vec<(String, String)> {
+    fn hex(b: u8) -> Option<u8> {
+        (b as char).to_digit(16).map(|d| d as u8)
+    }
+    fn decode(s: &str) -> String {
+        let bytes = s.as_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'+' => out.push(b' '),
+                b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                    (Some(h), Some(l)) => {
+                        out.push(h * 16 + l);
+                        i += 2;
+                    }
+                    _ => out.push(b'%'),
+                },
+                b => out.push(b),
+            }
+            i += 1;
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+    String::from_utf8_lossy(body)
+        .split('&')
+        .filter(|kv| !kv.is_empty())
+        .take(500)
+        .map(|kv| {
+            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+            (decode(k), decode(v))
+        })
+        .collect()
+}
+
+/// Parses the 代买 lines: one `SKU-code quantity` per line.
+fn parse_lines(text: &str) -> Result<Vec<(String, i64)>, Vec<FieldError>> {
+    let mut out = vec![];
+    let mut errs = vec![];
+    for (i, line) in text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .enumerate()
+    {
+        let mut it = line.split_whitespace();
+        let code = it.next().unwrap_or("").to_string();
+        let qty = it.next().unwrap_or("1").parse::<i64>().ok();
+        match qty {
+            Some(q) if it.next().is_none() && !code.is_empty() => out.push((code, q)),
+            _ => errs.push(FieldError::new(
+                format!("lines[{i}]"),
+                Reason::InvalidFormat,
+            )),
+        }
+    }
+    if out.is_empty() && errs.is_empty() {
+        errs.push(FieldError::new("lines", Reason::Required));
+    }
+    if errs.is_empty() { Ok(out) } else { Err(errs) }
+}
+
+async fn station_page(
+    s: &AppState,
+    cx: &Ctx,
+    values: &HashMap<String, String>,
+    errors: &[FieldError],
+    alert: Option<String>,
+    status: StatusCode,
+) -> Response {
+    let lang = cx.lang;
+    let orders = match s.store.station_orders(&cx.actor).await {
+        Ok(o) => o,
+        Err(e) => return cx.error_page(e, "/manage"),
+    };
+    let f = FormView {
+        lang,
+        values,
+        errors,
+    };
+    let mut body = alert
+        .map(|a| format!("<p role=\"alert\" class=\"err\">{}</p>", esc(&a)))
+        .unwrap_or_default();
+    body.push_str(&format!(
+        "{}<form method=\"post\" action=\"/manage/station\">{}{}{}<label>{}<br>\
+<textarea name=\"lines\" rows=\"3\" cols=\"30\" placeholder=\"P-001-1 2\">{}</textarea></label>\
+<p><small>{}</small></p><p><button id=\"station-order\">{}</button></p></form>",
+        f.summary(),
+        cx.csrf_input(),
+        f.input(
+            "villager_name",
+            "field-villager_name",
+            " required maxlength=\"40\""
+        ),
+        f.input("villager_ref", "field-villager_ref", " maxlength=\"20\""),
+        esc(&lang.t("station-lines")),
+        esc(values.get("lines").map(String::as_str).unwrap_or("")),
+        esc(&lang.t("station-hint")),
+        esc(&lang.t("station-place")),
+    ));
+    body.push_str(&format!(
+        "<h2>{}</h2><table><tr><th>#</th><th>{}</th><th>{}</th><th>{}</th><th></th></tr>",
+        esc(&lang.t("station-orders")),
+        esc(&lang.t("field-villager_name")),
+        esc(&lang.t("field-status")),
+        esc(&lang.t("order-total"))
+    ));
+    for o in &orders {
+        body.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            o.id,
+            esc(o.villager_name.as_deref().unwrap_or(&o.recipient)),
+            esc(&status_name(cx, &o.status)),
+            Fen(o.total_fen),
+            o.pending_payment_id
+                .map(|p| format!(
+                    "<form method=\"post\" action=\"/manage/payments/{p}/confirm\">{}<button>{}</button></form>",
+                    cx.csrf_input(),
+                    esc(&lang.t("payments-confirm-cash"))
+                ))
+                .unwrap_or_default()
+        ));
+    }
+    body.push_str("</table>");
+    cx.page(status, &lang.t("station-title"), &body)
+}
+
+/// `GET /manage/station`: the agent's 代买 screen and the orders of its service point.
+pub async fn station(State(s): State<AppState>, h: HeaderMap, uri: Uri) -> Response {
+    let cx = match Ctx::get(&s, &h, &uri).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    station_page(&s, &cx, &HashMap::new(), &[], None, StatusCode::OK).await
+}
+
+/// `POST /manage/station`: places an order for a villager, delivered to the service point and
+/// paid in cash at the station.
+pub async fn station_order(
+    State(s): State<AppState>,
+    h: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let cx = match Ctx::post(&s, &h, &form).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let lines = match parse_lines(&text(&form, "lines")) {
+        Ok(l) => l,
+        Err(errs) => {
+            return station_page(&s, &cx, &form, &errs, None, StatusCode::BAD_REQUEST).await;
+        }
+    };
+    let mut items = vec![];
+    let mut errs = vec![];
+    for (i, (code, q)) in lines.iter().enumerate() {
+        match s.store.sku_id_by_code(code).await {
+            Ok(id) => items.push(ItemInput {
+                sku_id: id,
+                quantity: *q,
+                expected_price_fen: None,
+            }),
+            Err(StoreError::NotFound) => errs.push(FieldError::new(
+                format!("lines[{i}]"),
+                Reason::UnknownReference,
+            )),
+            Err(e) => return cx.error_page(e, "/manage/station"),
+        }
+    }
+    let name = text(&form, "villager_name");
+    if name.trim().is_empty() {
+        errs.push(FieldError::new("villager_name", Reason::Required));
+    }
+    if !errs.is_empty() {
+        return station_page(&s, &cx, &form, &errs, None, StatusCode::BAD_REQUEST).await;
+    }
+    let placed = s
+        .store
+        .place_order(
+            &cx.actor,
+            &PlaceOrder {
+                items,
+                address_id: None,
+                channel: Channel::Station,
+                idempotency_key: None,
+                villager_name: Some(name.trim().chars().take(40).collect()),
+                villager_ref: Some(text(&form, "villager_ref"))
+                    .map(|r| r.trim().chars().take(20).collect::<String>())
+                    .filter(|r| !r.is_empty()),
+                pay_window_ms: s.pay_window_ms,
+            },
+        )
+        .await;
+    match placed {
+        Ok(p) => {
+            if let Err(e) = s
+                .store
+                .start_payment(&cx.actor, p.order.row.id, PaymentMethod::StationCash)
+                .await
+            {
+                tracing::warn!(error = %e, "starting the cash payment failed");
+            }
+            Redirect::to("/manage/station").into_response()
+        }
+        Err(StoreError::Invalid(errs)) => {
+            station_page(&s, &cx, &form, &errs, None, StatusCode::BAD_REQUEST).await
+        }
+        Err(e) => {
+            let (status, msg) = cx.error_text(e);
+            station_page(&s, &cx, &form, &[], Some(msg), status).await
+        }
+    }
+}
+
+/// `GET /manage/payments`: cash and transfers waiting for the caller's confirmation.
+pub async fn payments(State(s): State<AppState>, h: HeaderMap, uri: Uri) -> Response {
+    let cx = match Ctx::get(&s, &h, &uri).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let lang = cx.lang;
+    let list = match s.store.pending_confirmations(&cx.actor).await {
+        Ok(l) => l,
+        Err(e) => return cx.error_page(e, "/manage"),
+    };
+    let mut body = String::from("<ul>");
+    if list.is_empty() {
+        body.push_str(&format!("<li>{}</li>", esc(&lang.t("manage-nothing"))));
+    }
+    for p in &list {
+        body.push_str(&format!(
+            "<li>#{} · {} · {} · <span class=\"p\">{}</span> <form method=\"post\" action=\"/manage/payments/{}/confirm\" style=\"display:inline\">{}<button>{}</button></form></li>",
+            p.order_id,
+            esc(&lang.t(&format!("pay-{}", p.method))),
+            esc(&p.recipient),
+            Fen(p.amount_fen),
+            p.id,
+            cx.csrf_input(),
+            esc(&lang.t("payments-confirm")),
+        ));
+    }
+    body.push_str("</ul>");
+    cx.page(StatusCode::OK, &lang.t("payments-title"), &body)
+}
+
+/// `POST /manage/payments/{id}/confirm`.
+pub async fn confirm(
+    State(s): State<AppState>,
+    h: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let cx = match Ctx::post(&s, &h, &form).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let back = if cx.actor.role == bazaar_domain::people::Role::Agent {
+        "/manage/station"
+    } else {
+        "/manage/payments"
+    };
+    let Ok(id) = id.parse::<i64>() else {
+        return cx.error_page(StoreError::NotFound, back);
+    };
+    match s.store.confirm_payment(&cx.actor, id).await {
+        Ok(_) => Redirect::to(back).into_response(),
+        Err(e) => cx.error_page(e, back),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::form_pairs;
+
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn any_body_decodes_without_panicking(b in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let _ = form_pairs(&b);
+        }
+    }
+
+    #[test]
+    fn repeated_form_fields() {
+        assert_eq!(
+            form_pairs(b"csrf=ab&part=1&part=2&x=%E8%9C%82+%zz"),
+            vec![
+                ("csrf".to_string(), "ab".to_string()),
+                ("part".to_string(), "1".to_string()),
+                ("part".to_string(), "2".to_string()),
+                ("x".to_string(), "蜂 %zz".to_string()),
+            ]
+        );
+        assert!(form_pairs(b"").is_empty());
+        let _ = form_pairs(b"%");
+        let _ = form_pairs(b"a=%4");
+    }
+}
