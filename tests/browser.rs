@@ -5,26 +5,14 @@
 //! Without Chromium the test is skipped and says so, unless `BAZAAR_REQUIRE_BROWSER=1` (set by
 //! `.ci/run`), which turns a missing browser into a failure.
 
+mod common;
+
+use common::{Killed, free_port, wait_http};
 use serde_json::{Value, json};
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-struct Killed(Child);
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
 
 /// One WebDriver call over plain HTTP/1.1 (`Connection: close`, so the body ends at EOF).
 fn wd(port: u16, method: &str, path: &str, body: Option<Value>) -> Value {
@@ -78,36 +66,11 @@ fn wd(port: u16, method: &str, path: &str, body: Option<Value>) -> Value {
     }
     let text = String::from_utf8_lossy(&out[body_start..]).to_string();
     let json = if chunked {
-        dechunk(&text)
+        String::from_utf8_lossy(&common::dechunk(&out[body_start..])).into_owned()
     } else {
         text.clone()
     };
     serde_json::from_str(&json).unwrap_or_else(|_| panic!("bad WebDriver answer: {text}"))
-}
-
-fn dechunk(s: &str) -> String {
-    let mut out = String::new();
-    let mut rest = s;
-    while let Some((size, tail)) = rest.split_once("\r\n") {
-        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-        if n == 0 || tail.len() < n {
-            break;
-        }
-        out.push_str(&tail[..n]);
-        rest = tail[n..].trim_start_matches("\r\n");
-    }
-    out
-}
-
-fn wait_http(port: u16, what: &str) {
-    let start = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "{what} did not start"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 #[test]
