@@ -40,6 +40,23 @@ impl Zone {
         }
     }
 
+    /// The UTC milliseconds of local midnight starting 1 January of `year` in this zone
+    /// (`None` outside 1970–9999).
+    pub fn year_start_ms(self, year: i32) -> Option<i64> {
+        if !(1970..=9999).contains(&year) {
+            return None;
+        }
+        let date = ::time::Date::from_calendar_date(year, ::time::Month::January, 1).ok()?;
+        let off = UtcOffset::from_hms(self.offset_hours(), 0, 0).ok()?;
+        let t = date.midnight().assume_offset(off);
+        Some(t.unix_timestamp() * 1000)
+    }
+
+    /// The local month (`YYYY-MM`) of a UTC millisecond timestamp.
+    pub fn month_of(self, utc_ms: i64) -> String {
+        self.format_ms(utc_ms).chars().take(7).collect()
+    }
+
     /// Formats a UTC millisecond timestamp as local `YYYY-MM-DD HH:MM` in this zone.
     pub fn format_ms(self, utc_ms: i64) -> String {
         let Ok(t) = OffsetDateTime::from_unix_timestamp_nanos(i128::from(utc_ms) * 1_000_000)

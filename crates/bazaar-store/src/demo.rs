@@ -263,8 +263,17 @@ impl Store {
                 Some(asim),
             ),
             ("buyer", "买家", Role::Buyer, None, None, None),
+            (
+                "canteen",
+                "博湖县第一中学食堂",
+                Role::Institution,
+                None,
+                None,
+                None,
+            ),
         ];
         let mut buyer_id = 0;
+        let mut canteen_id = 0;
         for (username, name, role, region, node, seller) in users {
             let id = self
                 .create_user(&NewUser {
@@ -277,8 +286,10 @@ impl Store {
                     seller_id: seller,
                 })
                 .await?;
-            if username == "buyer" {
-                buyer_id = id;
+            match username {
+                "buyer" => buyer_id = id,
+                "canteen" => canteen_id = id,
+                _ => {}
             }
         }
         // The demo buyer lives in Beijing.
@@ -295,12 +306,25 @@ impl Store {
             },
         )
         .await?;
+        let canteen = self.actor(canteen_id).await?;
+        self.add_address(
+            &canteen,
+            &crate::orders::NewAddress {
+                recipient: "李建华（食堂采购）".into(),
+                phone: "13999000111".into(),
+                region_code: "652829".into(),
+                node_code: None,
+                detail: Some("博湖镇团结路 1 号 博湖县第一中学".into()),
+                is_default: true,
+            },
+        )
+        .await?;
         Ok(DemoSummary {
             regions: regions.created,
             nodes: nodes.created,
             sellers: seller_ids.len(),
             products,
-            users: 6,
+            users: 7,
         })
     }
 }

@@ -27,6 +27,7 @@ pub mod orders;
 pub mod page;
 pub mod payments;
 pub mod products;
+pub mod reports;
 pub mod sellers;
 pub mod stock;
 pub mod users;

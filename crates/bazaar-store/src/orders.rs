@@ -89,6 +89,12 @@ pub struct OrderRow {
     pub paid_at: Option<i64>,
     /// Placed at (UTC ms).
     pub created_at: i64,
+    /// Institutional orders: wanted delivery date.
+    pub delivery_date: Option<String>,
+    /// Institutional orders: invoice title.
+    pub invoice_title: Option<String>,
+    /// Institutional orders: invoice taxpayer id.
+    pub invoice_tax_id: Option<String>,
 }
 
 /// One line of an order.
@@ -120,6 +126,9 @@ pub struct OrderLine {
     pub quantity: i64,
     /// unit price × quantity, fen.
     pub line_fen: i64,
+    /// Whether it counts as a poverty-alleviation purchase (certified product, or a producer
+    /// registered as a poverty-alleviation household).
+    pub poverty_product: bool,
     /// Weight of the line, grams.
     pub weight_g: i64,
     /// Ship-from location.
@@ -171,6 +180,19 @@ pub struct PlaceOrder {
     pub villager_ref: Option<String>,
     /// How long the order waits for payment, ms.
     pub pay_window_ms: i64,
+    /// Institutional orders: the wanted delivery date, invoice title and tax id.
+    pub institution: Option<InstitutionDetails>,
+}
+
+/// What an institutional buyer adds to an order (消费扶贫).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstitutionDetails {
+    /// Wanted delivery date, `YYYY-MM-DD`.
+    pub delivery_date: String,
+    /// Invoice title (the institution's name).
+    pub invoice_title: String,
+    /// Taxpayer id of the invoice.
+    pub invoice_tax_id: String,
 }
 
 /// The outcome of placing: the order, and whether it already existed for this key.
@@ -197,11 +219,12 @@ struct SkuInfo {
     village_code: String,
     county_code: String,
     cold_chain: bool,
+    poverty_cert_no: Option<String>,
 }
 
 const ORDER_COLS: &str = "id, buyer_id, placed_by, channel, status, recipient, phone, \
     region_code, node_code, address_detail, villager_name, items_fen, shipping_fen, total_fen, \
-    payment_method, pay_by, paid_at, created_at";
+    payment_method, pay_by, paid_at, created_at, delivery_date, invoice_title, invoice_tax_id";
 
 impl Store {
     /// Adds a delivery address for `actor`. The region must exist; a service point must lie
@@ -386,6 +409,16 @@ impl Store {
         if station && actor.role != Role::Agent {
             return Err(StoreError::Forbidden);
         }
+        if (o.channel == Channel::Institution) != (actor.role == Role::Institution) {
+            return Err(if actor.role == Role::Institution {
+                StoreError::field("channel", Reason::Inconsistent)
+            } else {
+                StoreError::Forbidden
+            });
+        }
+        if o.channel == Channel::Institution && o.institution.is_none() {
+            return Err(StoreError::field("delivery_date", Reason::Required));
+        }
         // The address: a station order without one goes to the agent's own service point.
         let station_address = match (station, o.address_id, &actor.node_code) {
             (true, None, Some(node)) => {
@@ -442,7 +475,7 @@ impl Store {
                 sqlx::query_as(
                     "SELECT k.id AS sku_id, p.id AS product_id, p.status, p.name, k.spec, k.price_fen, \
                      k.weight_g, s.id AS seller_id, s.kind AS seller_kind, s.poverty_status, \
-                     p.village_code, c.code AS county_code, p.cold_chain \
+                     p.village_code, c.code AS county_code, p.cold_chain, p.poverty_cert_no \
                      FROM skus k JOIN products p ON p.id = k.product_id \
                      JOIN sellers s ON s.id = p.seller_id \
                      JOIN regions v ON v.code = p.village_code \
@@ -506,9 +539,10 @@ impl Store {
             let order_id: i64 = sqlx::query_scalar(
                 "INSERT INTO orders (buyer_id, placed_by, idempotency_key, channel, status, recipient, \
                  phone, region_code, node_code, address_detail, villager_name, villager_ref, \
-                 items_fen, shipping_fen, total_fen, pay_by, created_at, updated_at) VALUES \
+                 items_fen, shipping_fen, total_fen, pay_by, created_at, updated_at, delivery_date, \
+                 invoice_title, invoice_tax_id) VALUES \
                  ($1, $2, $3, $4, 'pending_payment', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
-                 $15, $16, $16) RETURNING id",
+                 $15, $16, $16, $17, $18, $19) RETURNING id",
             )
             .bind(buyer_id)
             .bind(actor.user_id)
@@ -526,6 +560,9 @@ impl Store {
             .bind(items_fen + shipping_fen)
             .bind(pay_by)
             .bind(now)
+            .bind(o.institution.as_ref().map(|i| i.delivery_date.clone()))
+            .bind(o.institution.as_ref().map(|i| i.invoice_title.clone()))
+            .bind(o.institution.as_ref().map(|i| i.invoice_tax_id.clone()))
             .fetch_one(&mut *c)
             .await?;
             let mut short = vec![];
@@ -575,8 +612,8 @@ impl Store {
                     sqlx::query(
                         "INSERT INTO order_lines (order_id, part_id, sku_id, product_id, seller_id, \
                          seller_kind, poverty_status, village_code, location_id, name, spec, \
-                         unit_price_fen, quantity, line_fen, weight_g) VALUES ($1, $2, $3, $4, $5, \
-                         $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+                         unit_price_fen, quantity, line_fen, weight_g, poverty_product) VALUES ($1, $2, \
+                         $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
                     )
                     .bind(order_id)
                     .bind(part_id)
@@ -593,6 +630,7 @@ impl Store {
                     .bind(q)
                     .bind(info.price_fen * q)
                     .bind(info.weight_g * q)
+                    .bind(info.poverty_cert_no.is_some() || info.poverty_status != "none")
                     .execute(&mut *c)
                     .await?;
                 }
@@ -643,7 +681,8 @@ impl Store {
         let lines: Vec<OrderLine> = on_read!(self, |p| {
             sqlx::query_as(
                 "SELECT id, part_id, sku_id, product_id, seller_id, seller_kind, poverty_status, \
-                 village_code, name, spec, unit_price_fen, quantity, line_fen, weight_g, location_id \
+                 village_code, name, spec, unit_price_fen, quantity, line_fen, poverty_product, weight_g, \
+                 location_id \
                  FROM order_lines WHERE order_id = $1 ORDER BY id",
             )
             .bind(id)

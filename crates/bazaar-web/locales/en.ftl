@@ -269,3 +269,7 @@ field-part_ids = Parcels
 payments-title = Payment confirmations
 payments-confirm = Confirm payment received
 payments-confirm-cash = Cash received
+field-delivery_date = Delivery date
+field-invoice_title = Invoice title
+field-invoice_tax_id = Taxpayer id
+field-year = Year

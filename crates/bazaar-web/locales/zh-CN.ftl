@@ -264,3 +264,7 @@ field-part_ids = 包裹
 payments-title = 收款确认
 payments-confirm = 确认收款
 payments-confirm-cash = 已收现金
+field-delivery_date = 送达日期
+field-invoice_title = 发票抬头
+field-invoice_tax_id = 纳税人识别号
+field-year = 年份

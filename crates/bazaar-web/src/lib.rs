@@ -230,6 +230,15 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/payments/pending",
             get(orders_api::pending_payments),
         )
+        .route("/api/v1/reports/sales", get(orders_api::sales_report))
+        .route(
+            "/api/v1/reports/poverty-sales",
+            get(orders_api::poverty_report),
+        )
+        .route(
+            "/api/v1/reports/institution",
+            get(orders_api::institution_report),
+        )
         .route("/", get(pages::home))
         .route("/search", get(pages::search))
         .route("/pavilions/{code}", get(pages::pavilion))

@@ -52,6 +52,9 @@ use utoipa::{Modify, OpenApi};
         crate::orders_api::ship,
         crate::orders_api::station_orders,
         crate::orders_api::pending_payments,
+        crate::orders_api::sales_report,
+        crate::orders_api::poverty_report,
+        crate::orders_api::institution_report,
     ),
     modifiers(&BearerAuth),
     tags(

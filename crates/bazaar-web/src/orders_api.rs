@@ -203,6 +203,72 @@ pub struct OrderBody {
     /// Villager's ID-card tail or phone (station orders).
     #[serde(default)]
     pub villager_ref: Option<String>,
+    /// Institutional orders: wanted delivery date, `YYYY-MM-DD`, today or later.
+    #[serde(default)]
+    pub delivery_date: Option<String>,
+    /// Institutional orders: invoice title.
+    #[serde(default)]
+    pub invoice_title: Option<String>,
+    /// Institutional orders: taxpayer id (统一社会信用代码, 18 characters).
+    #[serde(default)]
+    pub invoice_tax_id: Option<String>,
+}
+
+/// Checks the institutional part of an order body.
+fn institution_details(
+    b: &OrderBody,
+    errs: &mut Vec<FieldError>,
+) -> Option<bazaar_store::orders::InstitutionDetails> {
+    let date = b.delivery_date.as_deref().unwrap_or("").trim().to_string();
+    let today = bazaar_domain::time::Zone::Shanghai
+        .format_ms(bazaar_domain::time::now_ms())
+        .chars()
+        .take(10)
+        .collect::<String>();
+    let valid_date = date.len() == 10
+        && date.bytes().enumerate().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                c == b'-'
+            } else {
+                c.is_ascii_digit()
+            }
+        })
+        && (1..=12).contains(&date[5..7].parse::<u32>().unwrap_or(0))
+        && (1..=31).contains(&date[8..10].parse::<u32>().unwrap_or(0));
+    if date.is_empty() {
+        errs.push(FieldError::new("delivery_date", Reason::Required));
+    } else if !valid_date {
+        errs.push(FieldError::new("delivery_date", Reason::InvalidFormat));
+    } else if date < today {
+        errs.push(FieldError::new("delivery_date", Reason::OutOfRange));
+    }
+    let title = take(
+        errs,
+        required_text(
+            "invoice_title",
+            b.invoice_title.as_deref().unwrap_or(""),
+            60,
+        ),
+    );
+    let tax = b
+        .invoice_tax_id
+        .as_deref()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_uppercase();
+    if tax.is_empty() {
+        errs.push(FieldError::new("invoice_tax_id", Reason::Required));
+    } else if tax.len() != 18 || !tax.bytes().all(|c| c.is_ascii_alphanumeric()) {
+        errs.push(FieldError::new("invoice_tax_id", Reason::InvalidFormat));
+    }
+    match title {
+        Some(invoice_title) if valid_date => Some(bazaar_store::orders::InstitutionDetails {
+            delivery_date: date,
+            invoice_title,
+            invoice_tax_id: tax,
+        }),
+        _ => None,
+    }
 }
 
 fn idempotency_key(h: &HeaderMap) -> Result<Option<String>, ApiError> {
@@ -242,6 +308,13 @@ pub async fn place_order(
     if channel == Channel::Import {
         return Err(ApiError::field("channel", "unknown_choice"));
     }
+    // Who may use a channel is decided before its details are checked.
+    use bazaar_domain::people::Role;
+    if (channel == Channel::Station && actor.role != Role::Agent)
+        || (channel == Channel::Institution && actor.role != Role::Institution)
+    {
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden"));
+    }
     let mut errs = vec![];
     let villager_name = take(
         &mut errs,
@@ -260,6 +333,11 @@ pub async fn place_order(
     if channel == Channel::Station && villager_name.is_none() {
         errs.push(FieldError::new("villager_name", Reason::Required));
     }
+    let institution = if channel == Channel::Institution {
+        institution_details(&b, &mut errs)
+    } else {
+        None
+    };
     if !errs.is_empty() {
         return Err(StoreError::Invalid(errs).into());
     }
@@ -275,6 +353,7 @@ pub async fn place_order(
                 villager_name,
                 villager_ref,
                 pay_window_ms: s.pay_window_ms,
+                institution,
             },
         )
         .await?;
@@ -563,4 +642,68 @@ pub async fn pending_payments(
 ) -> Result<Json<Vec<bazaar_store::orders::PendingPayment>>, ApiError> {
     let actor = caller.require()?;
     Ok(Json(s.store.pending_confirmations(actor).await?))
+}
+
+fn year_param(q: &HashMap<String, String>) -> Result<i32, ApiError> {
+    match q.get("year").map(|y| y.trim()).filter(|y| !y.is_empty()) {
+        None => Ok(bazaar_domain::time::Zone::Shanghai
+            .format_ms(bazaar_domain::time::now_ms())
+            .get(..4)
+            .and_then(|y| y.parse().ok())
+            .unwrap_or(2026)),
+        Some(y) => y
+            .parse::<i32>()
+            .ok()
+            .filter(|y| (2000..=2100).contains(y))
+            .ok_or_else(|| ApiError::field("year", "out_of_range")),
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/reports/sales", tag = "orders", security(("bearer" = [])),
+    params(("year" = Option<i32>, Query, description = "The year (this year by default)")),
+    responses((status = 200, description = "Sales per producer and month: a seller's own, an agent's villagers, an operator's region", body = Vec<bazaar_store::reports::MonthSales>),
+        (status = 400, description = "Bad year", body = ErrorBody),
+        (status = 403, description = "Buyers have no sales", body = ErrorBody)))]
+/// `GET /api/v1/reports/sales?year=`.
+pub async fn sales_report(
+    State(s): State<AppState>,
+    caller: Caller,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<Vec<bazaar_store::reports::MonthSales>>, ApiError> {
+    let actor = caller.require()?;
+    Ok(Json(s.store.monthly_sales(actor, year_param(&q)?).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/reports/poverty-sales", tag = "orders", security(("bearer" = [])),
+    params(("year" = Option<i32>, Query, description = "The year (this year by default)")),
+    responses((status = 200, description = "Per county: sales, and the part that reached poverty-alleviation households", body = Vec<bazaar_store::reports::CountySales>),
+        (status = 400, description = "Bad year", body = ErrorBody),
+        (status = 403, description = "Operators and admins only", body = ErrorBody)))]
+/// `GET /api/v1/reports/poverty-sales?year=`.
+pub async fn poverty_report(
+    State(s): State<AppState>,
+    caller: Caller,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<Vec<bazaar_store::reports::CountySales>>, ApiError> {
+    let actor = caller.require()?;
+    Ok(Json(s.store.poverty_sales(actor, year_param(&q)?).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/reports/institution", tag = "orders", security(("bearer" = [])),
+    params(("year" = Option<i32>, Query, description = "The year (this year by default)")),
+    responses((status = 200, description = "The institution's purchases and its poverty-alleviation purchases", body = bazaar_store::reports::InstitutionPurchases),
+        (status = 400, description = "Bad year", body = ErrorBody),
+        (status = 403, description = "Institutional buyers only", body = ErrorBody)))]
+/// `GET /api/v1/reports/institution?year=`.
+pub async fn institution_report(
+    State(s): State<AppState>,
+    caller: Caller,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<bazaar_store::reports::InstitutionPurchases>, ApiError> {
+    let actor = caller.require()?;
+    Ok(Json(
+        s.store
+            .institution_purchases(actor, year_param(&q)?)
+            .await?,
+    ))
 }

@@ -447,6 +447,7 @@ pub async fn place(
                 villager_name: None,
                 villager_ref: None,
                 pay_window_ms: s.pay_window_ms,
+                institution: None,
             },
         )
         .await;

@@ -314,6 +314,7 @@ pub async fn station_order(
                     .map(|r| r.trim().chars().take(20).collect::<String>())
                     .filter(|r| !r.is_empty()),
                 pay_window_ms: s.pay_window_ms,
+                institution: None,
             },
         )
         .await;

@@ -551,3 +551,150 @@ async fn an_agent_buys_for_a_villager_takes_cash_and_the_seller_ships() {
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn a_canteen_buys_in_bulk_by_transfer_and_sales_are_traced_to_households() {
+    let t = TestApp::spawn().await;
+    let canteen = t.login("canteen").await;
+    let bohu = t.login("op-bohu").await;
+    let (tomato, tomato_price) = sku_of(&t, "沙瓤土西红柿").await;
+    let (reed, reed_price) = sku_of(&t, "博湖芦苇画").await;
+    set_stock(&t, &bohu, tomato, 500).await;
+    set_stock(&t, &bohu, reed, 5).await;
+    let items = json!([{"sku_id": tomato, "quantity": 40}, {"sku_id": reed, "quantity": 1}]);
+
+    // Delivery date and invoice details are required, and checked.
+    let (s, v) = order_with_key(&t, &canteen, None, json!({"channel": "institution", "items": items, "delivery_date": "2020-01-01", "invoice_tax_id": "123"})).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    let fields: Vec<&str> = v["error"]["details"]
+        .as_array()
+        .expect("details")
+        .iter()
+        .filter_map(|d| d["field"].as_str())
+        .collect();
+    assert_eq!(fields, ["delivery_date", "invoice_title", "invoice_tax_id"]);
+    // Only institutions use that channel, and they use only that one.
+    let (s, _) = order_with_key(
+        &t,
+        &t.login("buyer").await,
+        None,
+        json!({"channel": "institution", "items": items}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = order_with_key(&t, &canteen, None, json!({"items": items})).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+
+    let (s, o) = order_with_key(&t, &canteen, Some("po-2026-118"), json!({"channel": "institution", "items": items, "delivery_date": "2099-09-01", "invoice_title": "博湖县第一中学", "invoice_tax_id": "12652829MB1234567X"})).await;
+    assert_eq!(s, StatusCode::CREATED, "{o}");
+    assert_eq!(o["invoice_title"], "博湖县第一中学");
+    assert_eq!(o["delivery_date"], "2099-09-01");
+    let id = o["id"].as_i64().expect("id");
+    // Bank transfer, confirmed by the county operator whose goods these are.
+    let (_, v) = t
+        .call(
+            Method::POST,
+            &format!("/api/v1/orders/{id}/payments"),
+            Some(&canteen),
+            Some(json!({"method": "bank_transfer"})),
+        )
+        .await;
+    let payment = v["payment"]["id"].as_i64().expect("payment");
+    let (_, pending) = t
+        .call(Method::GET, "/api/v1/payments/pending", Some(&bohu), None)
+        .await;
+    assert_eq!(pending[0]["id"], payment);
+    let (s, _) = t
+        .call(
+            Method::POST,
+            &format!("/api/v1/payments/{payment}/confirm"),
+            Some(&t.login("agent-harengen").await),
+            None,
+        )
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::FORBIDDEN,
+        "agents confirm cash, not transfers"
+    );
+    let (s, v) = t
+        .call(
+            Method::POST,
+            &format!("/api/v1/payments/{payment}/confirm"),
+            Some(&bohu),
+            None,
+        )
+        .await;
+    assert_eq!((s, v["result"].as_str()), (StatusCode::OK, Some("paid")));
+
+    // The canteen's yearly figure: everything bought, and the poverty-alleviation part
+    // (the tomatoes carry a certificate; the reed painting's maker is a monitored household).
+    let (s, r) = t
+        .call(
+            Method::GET,
+            "/api/v1/reports/institution",
+            Some(&canteen),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    let goods = tomato_price * 40 + reed_price;
+    assert_eq!(
+        (
+            r["orders"].as_i64(),
+            r["total_fen"].as_i64(),
+            r["poverty_fen"].as_i64()
+        ),
+        (Some(1), Some(goods), Some(goods))
+    );
+    // The operator's county figure: sales, and what reached poverty-alleviation households.
+    let (_, c) = t
+        .call(
+            Method::GET,
+            "/api/v1/reports/poverty-sales",
+            Some(&bohu),
+            None,
+        )
+        .await;
+    assert_eq!(c[0]["county_code"], "652829");
+    assert_eq!(c[0]["sales_fen"], goods);
+    assert_eq!(
+        c[0]["poverty_household_fen"], reed_price,
+        "the cooperative is not a household"
+    );
+    let (_, c) = t
+        .call(
+            Method::GET,
+            "/api/v1/reports/poverty-sales",
+            Some(&t.login("op-litang").await),
+            None,
+        )
+        .await;
+    assert_eq!(c.as_array().map(Vec::len), Some(0));
+    // Per producer and month, for the agent of the village the tomatoes come from.
+    let (_, m) = t
+        .call(
+            Method::GET,
+            "/api/v1/reports/sales",
+            Some(&t.login("agent-harengen").await),
+            None,
+        )
+        .await;
+    let rows = m.as_array().expect("rows");
+    assert_eq!(rows.len(), 1, "{m}");
+    assert_eq!(rows[0]["units"], 40);
+    assert_eq!(rows[0]["sales_fen"], tomato_price * 40);
+    let (s, _) = t
+        .call(
+            Method::GET,
+            "/api/v1/reports/sales?year=1850",
+            Some(&bohu),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, _) = t
+        .call(Method::GET, "/api/v1/reports/sales", Some(&canteen), None)
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+}
