@@ -67,6 +67,15 @@ struct SoldLine {
     line_fen: i64,
 }
 
+/// Sums of one producer in one month.
+#[derive(Default)]
+struct Acc {
+    seller: String,
+    orders: std::collections::BTreeSet<i64>,
+    units: i64,
+    sales_fen: i64,
+}
+
 fn year_bounds(year: i32) -> Result<(i64, i64), StoreError> {
     let z = Zone::Shanghai;
     match (z.year_start_ms(year), z.year_start_ms(year + 1)) {
@@ -90,61 +99,49 @@ impl Store {
              JOIN sellers s ON s.id = l.seller_id JOIN regions v ON v.code = l.village_code \
              WHERE o.status IN {SOLD} AND o.paid_at >= $1 AND o.paid_at < $2"
         );
-        let (sql, key): (String, Option<String>) = match actor.role {
-            Role::Admin => (base, None),
-            Role::Seller => (
-                format!("{base} AND l.seller_id = $3"),
-                Some(actor.seller_id.unwrap_or(-1).to_string()),
-            ),
-            Role::Agent => (
-                format!("{base} AND (s.registered_by = CAST($3 AS BIGINT) OR v.path LIKE $4)"),
-                Some(actor.user_id.to_string()),
-            ),
-            Role::Operator => (
-                format!("{base} AND v.path LIKE $3"),
-                Some(format!(
-                    "{}%",
-                    actor.region_path.clone().unwrap_or_else(|| "-".into())
-                )),
-            ),
-            _ => return Err(StoreError::Forbidden),
-        };
-        let agent_path = format!(
+        let scope = format!(
             "{}%",
             actor.region_path.clone().unwrap_or_else(|| "-".into())
         );
+        let sql = match actor.role {
+            Role::Admin => base,
+            Role::Seller => format!("{base} AND l.seller_id = $3"),
+            Role::Agent => format!("{base} AND (s.registered_by = $3 OR v.path LIKE $4)"),
+            Role::Operator => format!("{base} AND v.path LIKE $3"),
+            _ => return Err(StoreError::Forbidden),
+        };
         let rows: Vec<SoldLine> = on_read!(self, |p| {
             let mut q = sqlx::query_as(&sql).bind(from).bind(to);
             match actor.role {
                 Role::Seller => q = q.bind(actor.seller_id.unwrap_or(-1)),
-                Role::Agent => q = q.bind(actor.user_id).bind(&agent_path),
-                Role::Operator => q = q.bind(key.clone().unwrap_or_default()),
+                Role::Agent => q = q.bind(actor.user_id).bind(&scope),
+                Role::Operator => q = q.bind(&scope),
                 _ => {}
             }
             q.fetch_all(p).await?
         });
-        let mut by: BTreeMap<(String, i64), (String, std::collections::BTreeSet<i64>, i64, i64)> =
-            BTreeMap::new();
+        let mut by: BTreeMap<(String, i64), Acc> = BTreeMap::new();
         for r in rows {
             let e = by
                 .entry((Zone::Shanghai.month_of(r.paid_at), r.seller_id))
-                .or_insert_with(|| (r.seller.clone(), Default::default(), 0, 0));
-            e.1.insert(r.order_id);
-            e.2 += r.quantity;
-            e.3 += r.line_fen;
+                .or_insert_with(|| Acc {
+                    seller: r.seller.clone(),
+                    ..Acc::default()
+                });
+            e.orders.insert(r.order_id);
+            e.units += r.quantity;
+            e.sales_fen += r.line_fen;
         }
         Ok(by
             .into_iter()
-            .map(
-                |((month, seller_id), (seller, orders, units, sales_fen))| MonthSales {
-                    seller_id,
-                    seller,
-                    month,
-                    orders: orders.len() as i64,
-                    units,
-                    sales_fen,
-                },
-            )
+            .map(|((month, seller_id), a)| MonthSales {
+                seller_id,
+                seller: a.seller,
+                month,
+                orders: a.orders.len() as i64,
+                units: a.units,
+                sales_fen: a.sales_fen,
+            })
             .collect())
     }
 
