@@ -27,6 +27,7 @@ pub mod orders;
 pub mod page;
 pub mod payments;
 pub mod products;
+pub mod refunds;
 pub mod reports;
 pub mod sellers;
 pub mod stock;

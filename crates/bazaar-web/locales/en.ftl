@@ -273,3 +273,4 @@ field-delivery_date = Delivery date
 field-invoice_title = Invoice title
 field-invoice_tax_id = Taxpayer id
 field-year = Year
+error-refund_window_closed = The refund window (15 days after payment) has closed

@@ -268,3 +268,4 @@ field-delivery_date = 送达日期
 field-invoice_title = 发票抬头
 field-invoice_tax_id = 纳税人识别号
 field-year = 年份
+error-refund_window_closed = 已超过退款申请期限（付款后 15 天）

@@ -212,6 +212,15 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/orders/{id}", get(orders_api::order))
         .route("/api/v1/orders/{id}/cancel", post(orders_api::cancel))
         .route(
+            "/api/v1/orders/{id}/refund",
+            post(orders_api::request_refund),
+        )
+        .route("/api/v1/refunds", get(orders_api::refunds))
+        .route(
+            "/api/v1/refunds/{id}/decision",
+            post(orders_api::decide_refund),
+        )
+        .route(
             "/api/v1/orders/{id}/payments",
             post(orders_api::start_payment),
         )

@@ -55,6 +55,9 @@ use utoipa::{Modify, OpenApi};
         crate::orders_api::sales_report,
         crate::orders_api::poverty_report,
         crate::orders_api::institution_report,
+        crate::orders_api::request_refund,
+        crate::orders_api::refunds,
+        crate::orders_api::decide_refund,
     ),
     modifiers(&BearerAuth),
     tags(

@@ -707,3 +707,83 @@ pub async fn institution_report(
             .await?,
     ))
 }
+
+/// Body of a refund request.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct RefundBody {
+    /// Why (required).
+    #[serde(default)]
+    pub reason: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/orders/{id}/refund", tag = "orders", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Order id")), request_body = RefundBody,
+    responses((status = 201, description = "The refund request; the order is `refund_requested`", body = bazaar_store::refunds::Refund),
+        (status = 400, description = "No reason", body = ErrorBody),
+        (status = 404, description = "No such order", body = ErrorBody),
+        (status = 409, description = "Not paid, already refunded, or `refund_window_closed` (15 days after payment)", body = ErrorBody)))]
+/// `POST /api/v1/orders/{id}/refund`.
+pub async fn request_refund(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    b: Result<Json<RefundBody>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let actor = caller.require()?.clone();
+    let id = id_of(&id)?;
+    let b = body(&caller, b)?;
+    let r = s.store.request_refund(&actor, id, &b.reason).await?;
+    Ok((StatusCode::CREATED, Json(r)).into_response())
+}
+
+#[utoipa::path(get, path = "/api/v1/refunds", tag = "orders", security(("bearer" = [])),
+    responses((status = 200, description = "Refund requests the caller decides: a seller's, an operator's (with rejections it may overturn)", body = Vec<bazaar_store::refunds::Refund>),
+        (status = 403, description = "Sellers, operators and admins only", body = ErrorBody)))]
+/// `GET /api/v1/refunds`.
+pub async fn refunds(
+    State(s): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Vec<bazaar_store::refunds::Refund>>, ApiError> {
+    let actor = caller.require()?;
+    Ok(Json(s.store.refunds_to_decide(actor).await?))
+}
+
+/// Body of a refund decision.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct RefundDecisionBody {
+    /// approve or reject.
+    #[serde(default)]
+    pub decision: String,
+    /// Why (required to reject).
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/refunds/{id}/decision", tag = "orders", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Refund id")), request_body = RefundDecisionBody,
+    responses((status = 200, description = "Decided: approved refunds pay back by the original method and restock the goods", body = bazaar_store::refunds::Refund),
+        (status = 400, description = "Unknown decision, or a rejection without reason", body = ErrorBody),
+        (status = 403, description = "Not the order's seller or an operator of its region", body = ErrorBody),
+        (status = 404, description = "No such refund", body = ErrorBody),
+        (status = 409, description = "Already decided", body = ErrorBody)))]
+/// `POST /api/v1/refunds/{id}/decision`.
+pub async fn decide_refund(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    b: Result<Json<RefundDecisionBody>, JsonRejection>,
+) -> Result<Json<bazaar_store::refunds::Refund>, ApiError> {
+    let actor = caller.require()?.clone();
+    let id = id_of(&id)?;
+    let b = body(&caller, b)?;
+    let approve = match b.decision.trim() {
+        "approve" => true,
+        "reject" => false,
+        _ => return Err(ApiError::field("decision", "unknown_choice")),
+    };
+    Ok(Json(
+        s.store
+            .decide_refund(&actor, id, approve, b.reason.as_deref())
+            .await?,
+    ))
+}

@@ -169,6 +169,25 @@ CREATE TABLE payments (
 );
 CREATE INDEX payments_order ON payments(order_id);
 
+-- After-sales: a buyer's refund request, the seller's decision, an operator's arbitration.
+CREATE TABLE refunds (
+    id              INTEGER PRIMARY KEY,
+    order_id        BIGINT NOT NULL REFERENCES orders(id),
+    status          TEXT NOT NULL CHECK (status IN ('requested','rejected','refunded')),
+    reason          TEXT NOT NULL,
+    photo_keys      TEXT,
+    prior_status    TEXT NOT NULL,
+    requested_by    BIGINT NOT NULL,
+    decided_by      BIGINT,
+    decision_reason TEXT,
+    arbitrated      BOOLEAN NOT NULL DEFAULT FALSE,
+    amount_fen      BIGINT NOT NULL,
+    created_at      BIGINT NOT NULL,
+    decided_at      BIGINT
+);
+CREATE INDEX refunds_order ON refunds(order_id);
+CREATE INDEX refunds_status ON refunds(status);
+
 -- Every provider notification once: a repeat is recognised by its id and changes nothing.
 CREATE TABLE payment_notifications (
     provider        TEXT NOT NULL,

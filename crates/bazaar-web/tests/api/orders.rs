@@ -698,3 +698,201 @@ async fn a_canteen_buys_in_bulk_by_transfer_and_sales_are_traced_to_households()
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
 }
+
+/// A paid order of `quantity` units of 阿西木土蜂蜜 for the demo buyer: (order id, SKU).
+async fn paid_order(t: &TestApp, quantity: i64) -> (i64, i64) {
+    let asim = t.login("seller-asim").await;
+    let buyer = t.login("buyer").await;
+    let (sku, _) = sku_of(t, "阿西木土蜂蜜").await;
+    set_stock(t, &asim, sku, 10).await;
+    let (_, o) = order_with_key(
+        t,
+        &buyer,
+        None,
+        json!({"items": [{"sku_id": sku, "quantity": quantity}]}),
+    )
+    .await;
+    let id = o["id"].as_i64().expect("id");
+    let (body, sig) = pay_with_sandbox(t, &buyer, id).await;
+    let (_, v) = notify(t, &body, sig["sig"].as_str().expect("sig")).await;
+    assert_eq!(v["result"], "paid");
+    (id, sku)
+}
+
+#[tokio::test]
+async fn refunds_are_decided_by_the_seller_or_arbitrated_and_restock() {
+    let t = TestApp::spawn().await;
+    let buyer = t.login("buyer").await;
+    let asim = t.login("seller-asim").await;
+    let admin = t.login("admin").await;
+    let (id, sku) = paid_order(&t, 2).await;
+    assert_eq!(stock_of(&t, &asim, sku).await["levels"][0]["on_hand"], 8);
+
+    let url = format!("/api/v1/orders/{id}/refund");
+    let (s, v) = t
+        .call(
+            Method::POST,
+            &url,
+            Some(&buyer),
+            Some(json!({"reason": " "})),
+        )
+        .await;
+    assert_eq!(
+        (s, v["error"]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("reason"))
+    );
+    let (s, r) = t
+        .call(
+            Method::POST,
+            &url,
+            Some(&buyer),
+            Some(json!({"reason": "瓶子碎了"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{r}");
+    let refund = r["id"].as_i64().expect("refund");
+    let (s, _) = t
+        .call(
+            Method::POST,
+            &url,
+            Some(&buyer),
+            Some(json!({"reason": "again"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "one request at a time");
+
+    // The seller sees it; rejecting needs a reason; the order goes back to paid.
+    let (_, list) = t
+        .call(Method::GET, "/api/v1/refunds", Some(&asim), None)
+        .await;
+    assert_eq!(list[0]["id"], refund);
+    let decide = format!("/api/v1/refunds/{refund}/decision");
+    let (s, _) = t
+        .call(
+            Method::POST,
+            &decide,
+            Some(&asim),
+            Some(json!({"decision": "reject"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, r) = t
+        .call(
+            Method::POST,
+            &decide,
+            Some(&asim),
+            Some(json!({"decision": "reject", "reason": "照片看不出破损"})),
+        )
+        .await;
+    assert_eq!(
+        (s, r["status"].as_str()),
+        (StatusCode::OK, Some("rejected"))
+    );
+    let (_, o) = t
+        .call(
+            Method::GET,
+            &format!("/api/v1/orders/{id}"),
+            Some(&buyer),
+            None,
+        )
+        .await;
+    assert_eq!(o["status"], "paid");
+    // The seller cannot decide twice; the buyer never decides.
+    let (s, _) = t
+        .call(
+            Method::POST,
+            &decide,
+            Some(&asim),
+            Some(json!({"decision": "approve"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    let (s, _) = t
+        .call(
+            Method::POST,
+            &decide,
+            Some(&buyer),
+            Some(json!({"decision": "approve"})),
+        )
+        .await;
+    assert!(
+        s == StatusCode::FORBIDDEN || s == StatusCode::NOT_FOUND,
+        "{s}"
+    );
+
+    // Arbitration overturns the rejection: refunded by the original method, goods restocked.
+    let (s, r) = t
+        .call(
+            Method::POST,
+            &decide,
+            Some(&admin),
+            Some(json!({"decision": "approve", "reason": "物流破损属实"})),
+        )
+        .await;
+    assert_eq!(
+        (s, r["status"].as_str(), r["arbitrated"].as_bool()),
+        (StatusCode::OK, Some("refunded"), Some(true)),
+        "{r}"
+    );
+    let (_, o) = t
+        .call(
+            Method::GET,
+            &format!("/api/v1/orders/{id}"),
+            Some(&buyer),
+            None,
+        )
+        .await;
+    assert_eq!(o["status"], "refunded");
+    let st = stock_of(&t, &asim, sku).await;
+    assert_eq!(st["levels"][0]["on_hand"], 10);
+    assert_eq!(st["moves"][0]["kind"], "return");
+    // Refunded orders are no longer sales.
+    let (_, m) = t
+        .call(Method::GET, "/api/v1/reports/sales", Some(&asim), None)
+        .await;
+    assert_eq!(m.as_array().map(Vec::len), Some(0), "{m}");
+
+    // A second order: the seller approves directly.
+    let (id2, _) = paid_order(&t, 1).await;
+    let (_, r) = t
+        .call(
+            Method::POST,
+            &format!("/api/v1/orders/{id2}/refund"),
+            Some(&buyer),
+            Some(json!({"reason": "不想要了"})),
+        )
+        .await;
+    let (s, r) = t
+        .call(
+            Method::POST,
+            &format!("/api/v1/refunds/{}/decision", r["id"]),
+            Some(&asim),
+            Some(json!({"decision": "approve"})),
+        )
+        .await;
+    assert_eq!(
+        (s, r["status"].as_str(), r["arbitrated"].as_bool()),
+        (StatusCode::OK, Some("refunded"), Some(false))
+    );
+    // Unpaid orders are cancelled, not refunded.
+    let (sku, _) = sku_of(&t, "阿西木土蜂蜜").await;
+    let (_, o) = order_with_key(
+        &t,
+        &buyer,
+        None,
+        json!({"items": [{"sku_id": sku, "quantity": 1}]}),
+    )
+    .await;
+    let (s, v) = t
+        .call(
+            Method::POST,
+            &format!("/api/v1/orders/{}/refund", o["id"]),
+            Some(&buyer),
+            Some(json!({"reason": "x"})),
+        )
+        .await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("invalid_transition"))
+    );
+}

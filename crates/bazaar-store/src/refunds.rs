@@ -1,0 +1,302 @@
+//! After-sales: a buyer asks for a refund within the window; the seller approves or rejects
+//! with a reason; an operator whose region holds the goods can arbitrate (decide in the
+//! seller's place, or overturn a rejection). An approved refund goes back by the original
+//! method, and the goods return to stock through the ledger.
+
+use crate::stock::record_move;
+use crate::{Store, StoreError, in_tx, on_read};
+use bazaar_domain::Reason;
+use bazaar_domain::orders::{OrderEvent, OrderStatus, order_transition};
+use bazaar_domain::people::{Actor, Role};
+use bazaar_domain::time::now_ms;
+use serde::Serialize;
+
+/// How long after payment a buyer may ask for a refund: 15 days.
+pub const REFUND_WINDOW_MS: i64 = 15 * 24 * 3600 * 1000;
+
+/// A refund request.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct Refund {
+    /// Id.
+    pub id: i64,
+    /// Order.
+    pub order_id: i64,
+    /// requested, rejected or refunded.
+    pub status: String,
+    /// The buyer's reason.
+    pub reason: String,
+    /// The order's status before the request (where a rejection returns it).
+    pub prior_status: String,
+    /// The decision's reason.
+    pub decision_reason: Option<String>,
+    /// Decided by an operator's arbitration.
+    pub arbitrated: bool,
+    /// Amount refunded (the order's total), fen.
+    pub amount_fen: i64,
+    /// Asked at (UTC ms).
+    pub created_at: i64,
+}
+
+const REFUND_COLS: &str = "id, order_id, status, reason, prior_status, decision_reason, \
+    arbitrated, amount_fen, created_at";
+
+impl Store {
+    /// The buyer (or the agent who placed it) asks for a refund of a paid order within
+    /// [`REFUND_WINDOW_MS`] of payment.
+    pub async fn request_refund(
+        &self,
+        actor: &Actor,
+        order_id: i64,
+        reason: &str,
+    ) -> Result<Refund, StoreError> {
+        let reason = bazaar_domain::error::required_text("reason", reason, 500)
+            .map_err(|e| StoreError::Invalid(vec![e]))?;
+        let o = self.order(actor, order_id).await?;
+        if o.row.placed_by != actor.user_id && o.row.buyer_id != Some(actor.user_id) {
+            return Err(StoreError::Forbidden);
+        }
+        let from = OrderStatus::from_db(&o.row.status).ok_or(StoreError::NotFound)?;
+        let to = order_transition(from, OrderEvent::RequestRefund).ok_or_else(|| {
+            StoreError::InvalidTransition {
+                from: from.as_str().into(),
+                action: OrderEvent::RequestRefund.as_str().into(),
+            }
+        })?;
+        let now = now_ms();
+        if o.row.paid_at.is_some_and(|p| now - p > REFUND_WINDOW_MS) {
+            return Err(StoreError::Rule("refund_window_closed"));
+        }
+        let id = in_tx!(self, |c| {
+            let hit = sqlx::query(
+                "UPDATE orders SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4",
+            )
+            .bind(to.as_str())
+            .bind(now)
+            .bind(order_id)
+            .bind(from.as_str())
+            .execute(&mut *c)
+            .await?
+            .rows_affected();
+            if hit == 0 {
+                return Err(StoreError::InvalidTransition {
+                    from: from.as_str().into(),
+                    action: OrderEvent::RequestRefund.as_str().into(),
+                });
+            }
+            sqlx::query(
+                "INSERT INTO order_events (order_id, from_status, to_status, actor_id, reason, at) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(order_id)
+            .bind(from.as_str())
+            .bind(to.as_str())
+            .bind(actor.user_id)
+            .bind(&reason)
+            .bind(now)
+            .execute(&mut *c)
+            .await?;
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO refunds (order_id, status, reason, prior_status, requested_by, \
+                 amount_fen, created_at) VALUES ($1, 'requested', $2, $3, $4, $5, $6) RETURNING id",
+            )
+            .bind(order_id)
+            .bind(&reason)
+            .bind(from.as_str())
+            .bind(actor.user_id)
+            .bind(o.row.total_fen)
+            .bind(now)
+            .fetch_one(&mut *c)
+            .await?;
+            Ok(id)
+        })?;
+        self.refund(id).await
+    }
+
+    /// A refund by id.
+    pub async fn refund(&self, id: i64) -> Result<Refund, StoreError> {
+        let sql = format!("SELECT {REFUND_COLS} FROM refunds WHERE id = $1");
+        let r: Option<Refund> = on_read!(self, |p| {
+            sqlx::query_as(&sql).bind(id).fetch_optional(p).await?
+        });
+        r.ok_or(StoreError::NotFound)
+    }
+
+    /// Refund requests the caller decides on: a seller's (goods it produced), an operator's
+    /// (goods of its region, including rejected ones it may overturn), all for admins.
+    pub async fn refunds_to_decide(&self, actor: &Actor) -> Result<Vec<Refund>, StoreError> {
+        let cols = REFUND_COLS
+            .split(", ")
+            .map(|c| format!("r.{}", c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let (filter, bind): (&str, String) = match actor.role {
+            Role::Admin => ("r.status IN ('requested','rejected')", String::new()),
+            Role::Seller => (
+                "r.status = 'requested' AND EXISTS (SELECT 1 FROM order_lines l \
+                 WHERE l.order_id = r.order_id AND l.seller_id = CAST($1 AS BIGINT))",
+                actor.seller_id.unwrap_or(-1).to_string(),
+            ),
+            Role::Operator => (
+                "r.status IN ('requested','rejected') AND EXISTS (SELECT 1 FROM order_lines l \
+                 JOIN regions v ON v.code = l.village_code WHERE l.order_id = r.order_id \
+                 AND v.path LIKE $1)",
+                format!(
+                    "{}%",
+                    actor.region_path.clone().unwrap_or_else(|| "-".into())
+                ),
+            ),
+            _ => return Err(StoreError::Forbidden),
+        };
+        let sql = format!("SELECT {cols} FROM refunds r WHERE {filter} ORDER BY r.id LIMIT 200");
+        Ok(on_read!(self, |p| {
+            let mut q = sqlx::query_as(&sql);
+            if actor.role != Role::Admin {
+                q = q.bind(&bind);
+            }
+            q.fetch_all(p).await?
+        }))
+    }
+
+    /// Decides on a refund. The order's seller decides a request; an operator in scope (or an
+    /// admin) arbitrates a request or overturns a rejection. Approving refunds the payment by
+    /// its original method, returns the goods to stock (a `return` move) and moves the order
+    /// to `refunded`; rejecting (a reason is required) returns the order to where it was.
+    pub async fn decide_refund(
+        &self,
+        actor: &Actor,
+        refund_id: i64,
+        approve: bool,
+        reason: Option<&str>,
+    ) -> Result<Refund, StoreError> {
+        let reason = reason
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+            .map(String::from);
+        if !approve && reason.is_none() {
+            return Err(StoreError::field("reason", Reason::Required));
+        }
+        if reason.as_ref().is_some_and(|r| r.chars().count() > 500) {
+            return Err(StoreError::field("reason", Reason::TooLong));
+        }
+        let r = self.refund(refund_id).await?;
+        let o = self.order(actor, r.order_id).await?;
+        let arbitration = match actor.role {
+            Role::Seller if r.status == "requested" => {
+                if !o.lines.iter().any(|l| Some(l.seller_id) == actor.seller_id) {
+                    return Err(StoreError::Forbidden);
+                }
+                false
+            }
+            // `order()` already confined an operator to orders of its region.
+            Role::Operator | Role::Admin if r.status == "requested" || r.status == "rejected" => {
+                true
+            }
+            Role::Seller | Role::Operator | Role::Admin => {
+                return Err(StoreError::InvalidTransition {
+                    from: r.status.clone(),
+                    action: if approve { "approve" } else { "reject" }.into(),
+                });
+            }
+            _ => return Err(StoreError::Forbidden),
+        };
+        let now = now_ms();
+        let prior = r.prior_status.clone();
+        let old_status = r.status.clone();
+        in_tx!(self, |c| {
+            let new_status = if approve { "refunded" } else { "rejected" };
+            let hit = sqlx::query(
+                "UPDATE refunds SET status = $1, decided_by = $2, decision_reason = $3, \
+                 arbitrated = $4, decided_at = $5 WHERE id = $6 AND status = $7",
+            )
+            .bind(new_status)
+            .bind(actor.user_id)
+            .bind(&reason)
+            .bind(arbitration)
+            .bind(now)
+            .bind(refund_id)
+            .bind(&old_status)
+            .execute(&mut *c)
+            .await?
+            .rows_affected();
+            if hit == 0 {
+                return Err(StoreError::InvalidTransition {
+                    from: old_status.clone(),
+                    action: new_status.into(),
+                });
+            }
+            // The order: refunded, or back where it was (a rejection being overturned comes
+            // from that status, not from refund_requested).
+            let (from, to) = match (approve, old_status.as_str()) {
+                (true, "requested") => ("refund_requested".to_string(), "refunded".to_string()),
+                (true, _) => (prior.clone(), "refunded".to_string()),
+                (false, _) => ("refund_requested".to_string(), prior.clone()),
+            };
+            let hit = sqlx::query(
+                "UPDATE orders SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4",
+            )
+            .bind(&to)
+            .bind(now)
+            .bind(r.order_id)
+            .bind(&from)
+            .execute(&mut *c)
+            .await?
+            .rows_affected();
+            if hit == 0 {
+                return Err(StoreError::InvalidTransition {
+                    from,
+                    action: "refund".into(),
+                });
+            }
+            sqlx::query(
+                "INSERT INTO order_events (order_id, from_status, to_status, actor_id, reason, at) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(r.order_id)
+            .bind(&from)
+            .bind(&to)
+            .bind(actor.user_id)
+            .bind(&reason)
+            .bind(now)
+            .execute(&mut *c)
+            .await?;
+            if approve {
+                // The money goes back by the method it came: the succeeded payment is marked
+                // refunded (the provider's refund call belongs here for a real provider).
+                sqlx::query(
+                    "UPDATE payments SET status = 'refunded', updated_at = $1 \
+                     WHERE order_id = $2 AND status = 'succeeded'",
+                )
+                .bind(now)
+                .bind(r.order_id)
+                .execute(&mut *c)
+                .await?;
+                for l in &o.lines {
+                    sqlx::query(
+                        "UPDATE stock SET on_hand = on_hand + $1, updated_at = $2 \
+                         WHERE sku_id = $3 AND location_id = $4",
+                    )
+                    .bind(l.quantity)
+                    .bind(now)
+                    .bind(l.sku_id)
+                    .bind(l.location_id)
+                    .execute(&mut *c)
+                    .await?;
+                    record_move!(
+                        c,
+                        l.sku_id,
+                        l.location_id,
+                        "return",
+                        l.quantity,
+                        0i64,
+                        Some(r.order_id),
+                        Some(actor.user_id),
+                        Some(format!("refund {refund_id}")),
+                        now
+                    );
+                }
+            }
+            Ok(())
+        })?;
+        self.refund(refund_id).await
+    }
+}
