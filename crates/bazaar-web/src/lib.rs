@@ -217,6 +217,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/refunds", get(orders_api::refunds))
         .route(
+            "/api/v1/shipping-rules/{county}/{province}",
+            axum::routing::put(orders_api::set_shipping_rule),
+        )
+        .route(
             "/api/v1/refunds/{id}/decision",
             post(orders_api::decide_refund),
         )

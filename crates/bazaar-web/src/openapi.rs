@@ -58,6 +58,7 @@ use utoipa::{Modify, OpenApi};
         crate::orders_api::request_refund,
         crate::orders_api::refunds,
         crate::orders_api::decide_refund,
+        crate::orders_api::set_shipping_rule,
     ),
     modifiers(&BearerAuth),
     tags(

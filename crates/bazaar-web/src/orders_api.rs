@@ -787,3 +787,75 @@ pub async fn decide_refund(
             .await?,
     ))
 }
+
+/// Body of `PUT /api/v1/shipping-rules/{county}/{province}`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct ShippingRuleBody {
+    /// Weight covered by the first fee, grams (> 0).
+    pub first_weight_g: i64,
+    /// Fee for the first weight, fen (≥ 0).
+    pub first_fee_fen: i64,
+    /// Each further unit, grams (> 0).
+    pub extra_unit_g: i64,
+    /// Fee per further unit, fen (≥ 0).
+    pub extra_fee_fen: i64,
+    /// Cold-chain surcharge per parcel, fen (≥ 0).
+    #[serde(default)]
+    pub cold_chain_fee_fen: i64,
+}
+
+#[utoipa::path(put, path = "/api/v1/shipping-rules/{county}/{province}", tag = "orders", security(("bearer" = [])),
+    params(("county" = String, Path, description = "Origin county code"), ("province" = String, Path, description = "Destination province code, or * for any")),
+    request_body = ShippingRuleBody,
+    responses((status = 204, description = "The rule is set"),
+        (status = 400, description = "Bad amounts, or not a county", body = ErrorBody),
+        (status = 403, description = "Only the county's operators and admins", body = ErrorBody)))]
+/// `PUT /api/v1/shipping-rules/{county}/{province}`: a county operator sets what parcels from
+/// its county cost.
+pub async fn set_shipping_rule(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((county, province)): Path<(String, String)>,
+    b: Result<Json<ShippingRuleBody>, JsonRejection>,
+) -> Result<StatusCode, ApiError> {
+    let actor = caller.require()?.clone();
+    let b = body(&caller, b)?;
+    let mut errs = vec![];
+    for (field, v, min) in [
+        ("first_weight_g", b.first_weight_g, 1),
+        ("first_fee_fen", b.first_fee_fen, 0),
+        ("extra_unit_g", b.extra_unit_g, 1),
+        ("extra_fee_fen", b.extra_fee_fen, 0),
+        ("cold_chain_fee_fen", b.cold_chain_fee_fen, 0),
+    ] {
+        if !(min..=100_000_000).contains(&v) {
+            errs.push(FieldError::new(field, Reason::OutOfRange));
+        }
+    }
+    let province = province.trim().to_string();
+    if province != "*"
+        && !(province.len() == 6
+            && province.ends_with("0000")
+            && province.bytes().all(|c| c.is_ascii_digit()))
+    {
+        errs.push(FieldError::new("province", Reason::InvalidFormat));
+    }
+    if !errs.is_empty() {
+        return Err(StoreError::Invalid(errs).into());
+    }
+    s.store
+        .set_shipping_rule(
+            Some(&actor),
+            county.trim(),
+            &province,
+            &bazaar_domain::orders::ShippingRule {
+                first_weight_g: b.first_weight_g,
+                first_fee_fen: b.first_fee_fen,
+                extra_unit_g: b.extra_unit_g,
+                extra_fee_fen: b.extra_fee_fen,
+                cold_chain_fee_fen: b.cold_chain_fee_fen,
+            },
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -896,3 +896,70 @@ async fn refunds_are_decided_by_the_seller_or_arbitrated_and_restock() {
         (StatusCode::CONFLICT, Some("invalid_transition"))
     );
 }
+
+#[tokio::test]
+async fn county_operators_set_shipping_rules_that_price_orders() {
+    let t = TestApp::spawn().await;
+    let bohu = t.login("op-bohu").await;
+    let buyer = t.login("buyer").await;
+    let (tomato, price) = sku_of(&t, "沙瓤土西红柿").await;
+    set_stock(&t, &bohu, tomato, 100).await;
+    let rule = json!({"first_weight_g": 1000, "first_fee_fen": 1200, "extra_unit_g": 500, "extra_fee_fen": 300, "cold_chain_fee_fen": 0});
+    // Beijing (110000) gets its own rule; Litang's operator cannot touch Bohu's.
+    let (s, _) = t
+        .call(
+            Method::PUT,
+            "/api/v1/shipping-rules/652829/110000",
+            Some(&t.login("op-litang").await),
+            Some(rule.clone()),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, v) = t
+        .call(
+            Method::PUT,
+            "/api/v1/shipping-rules/652829/11",
+            Some(&bohu),
+            Some(rule.clone()),
+        )
+        .await;
+    assert_eq!(
+        (s, v["error"]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("province"))
+    );
+    let (s, v) = t
+        .call(Method::PUT, "/api/v1/shipping-rules/652829/110000", Some(&bohu), Some(json!({"first_weight_g": 0, "first_fee_fen": -1, "extra_unit_g": 500, "extra_fee_fen": 300})))
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!(v["error"]["details"].as_array().map(Vec::len), Some(2));
+    let (s, _) = t
+        .call(
+            Method::PUT,
+            "/api/v1/shipping-rules/652829/110000",
+            Some(&bohu),
+            Some(rule),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    // 2 boxes of tomatoes: the weight decides the fee under the Beijing rule.
+    let (_, p) = t
+        .call(
+            Method::GET,
+            &format!("/api/v1/products/{}", t.product_id("沙瓤土西红柿").await),
+            None,
+            None,
+        )
+        .await;
+    let weight = p["skus"][0]["weight_g"].as_i64().expect("weight") * 2;
+    let expected = 1200 + ((weight - 1000).max(0) + 499) / 500 * 300;
+    let (s, o) = order_with_key(
+        &t,
+        &buyer,
+        None,
+        json!({"items": [{"sku_id": tomato, "quantity": 2}]}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{o}");
+    assert_eq!(o["shipping_fen"], expected);
+    assert_eq!(o["total_fen"], price * 2 + expected);
+}
