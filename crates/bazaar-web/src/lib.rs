@@ -308,6 +308,12 @@ pub fn router(state: AppState) -> Router {
             get(backoffice::orders::station).post(backoffice::orders::station_order),
         )
         .route("/manage/payments", get(backoffice::orders::payments))
+        .route("/manage/refunds", get(backoffice::orders::refunds))
+        .route(
+            "/manage/refunds/{id}/decision",
+            post(backoffice::orders::decide_refund),
+        )
+        .route("/orders/{id}/refund", post(shop::request_refund))
         .route(
             "/manage/payments/{id}/confirm",
             post(backoffice::orders::confirm),

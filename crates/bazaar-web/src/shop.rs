@@ -567,6 +567,22 @@ fn order_body(lang: Lang, cx: &Ctx, o: &Order) -> String {
             cancel = esc(&lang.t("order-cancel")),
         ));
     }
+    let own = r.placed_by == cx.actor.user_id || r.buyer_id == Some(cx.actor.user_id);
+    if own
+        && matches!(
+            r.status.as_str(),
+            "paid" | "fulfilling" | "shipped" | "delivered"
+        )
+    {
+        body.push_str(&format!(
+            "<form method=\"post\" action=\"/orders/{}/refund\">{}<label>{}<br>\
+<input name=\"reason\" required maxlength=\"500\"></label> <button>{}</button></form>",
+            r.id,
+            cx.csrf_input(),
+            esc(&lang.t("refund-reason")),
+            esc(&lang.t("refund-request")),
+        ));
+    }
     body.push_str(&format!("<h2>{}</h2><ol>", esc(&lang.t("order-timeline"))));
     for e in &o.events {
         body.push_str(&format!(
@@ -789,5 +805,29 @@ mod tests {
                 prop_assert!(l.sku_id > 0 && l.quantity >= 1 && l.price_fen > 0);
             }
         }
+    }
+}
+
+/// `POST /orders/{id}/refund` from the order page.
+pub async fn request_refund(
+    State(s): State<AppState>,
+    h: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let cx = match Ctx::post(&s, &h, &form).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let Ok(id) = id.parse::<i64>() else {
+        return cx.error_page(StoreError::NotFound, "/orders");
+    };
+    match s
+        .store
+        .request_refund(&cx.actor, id, &text(&form, "reason"))
+        .await
+    {
+        Ok(_) => Redirect::to(&format!("/orders/{id}")).into_response(),
+        Err(e) => cx.error_page(e, &format!("/orders/{id}")),
     }
 }

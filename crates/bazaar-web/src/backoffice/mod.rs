@@ -174,6 +174,7 @@ impl Ctx {
                 links.push(("/manage/products/new", "manage-new-product"));
                 links.push(("/manage/import", "manage-import"));
                 links.push(("/manage/payments", "payments-title"));
+                links.push(("/manage/refunds", "refunds-title"));
                 links.push(("/manage/users", "manage-users"));
             }
             Role::Agent => {
@@ -185,6 +186,7 @@ impl Ctx {
             Role::Seller => {
                 links.push(("/manage/products/new", "manage-new-product"));
                 links.push(("/manage/orders", "orders-seller-title"));
+                links.push(("/manage/refunds", "refunds-title"));
             }
             _ => {}
         }

@@ -424,3 +424,80 @@ mod tests {
         let _ = form_pairs(b"a=%4");
     }
 }
+
+/// `GET /manage/refunds`: refund requests to decide (sellers) or arbitrate (operators).
+pub async fn refunds(State(s): State<AppState>, h: HeaderMap, uri: Uri) -> Response {
+    let cx = match Ctx::get(&s, &h, &uri).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let lang = cx.lang;
+    let list = match s.store.refunds_to_decide(&cx.actor).await {
+        Ok(l) => l,
+        Err(e) => return cx.error_page(e, "/manage"),
+    };
+    let mut body = String::from("<ul>");
+    if list.is_empty() {
+        body.push_str(&format!("<li>{}</li>", esc(&lang.t("manage-nothing"))));
+    }
+    for r in &list {
+        body.push_str(&format!(
+            "<li><a href=\"/orders/{o}\">#{o}</a> · {} · <span class=\"p\">{}</span> · {}{}\
+<form method=\"post\" action=\"/manage/refunds/{id}/decision\" style=\"display:inline\">{csrf}\
+<input type=\"hidden\" name=\"decision\" value=\"approve\"><button>{ok}</button></form> \
+<form method=\"post\" action=\"/manage/refunds/{id}/decision\" style=\"display:inline\">{csrf}\
+<input type=\"hidden\" name=\"decision\" value=\"reject\"><input name=\"reason\" placeholder=\"{rl}\" aria-label=\"{rl}\" size=\"10\">\
+<button>{no}</button></form></li>",
+            esc(&r.reason),
+            Fen(r.amount_fen),
+            esc(&lang.t(&format!("refund-status-{}", r.status))),
+            r.decision_reason
+                .as_deref()
+                .map(|d| format!(" <small>({})</small> ", esc(d)))
+                .unwrap_or_else(|| " ".into()),
+            o = r.order_id,
+            id = r.id,
+            csrf = cx.csrf_input(),
+            ok = esc(&lang.t("refund-approve")),
+            no = esc(&lang.t("refund-reject")),
+            rl = esc(&lang.t("manage-reason")),
+        ));
+    }
+    body.push_str("</ul>");
+    cx.page(StatusCode::OK, &lang.t("refunds-title"), &body)
+}
+
+/// `POST /manage/refunds/{id}/decision`.
+pub async fn decide_refund(
+    State(s): State<AppState>,
+    h: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let cx = match Ctx::post(&s, &h, &form).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let Ok(id) = id.parse::<i64>() else {
+        return cx.error_page(StoreError::NotFound, "/manage/refunds");
+    };
+    let approve = match text(&form, "decision").as_str() {
+        "approve" => true,
+        "reject" => false,
+        _ => {
+            return cx.error_page(
+                StoreError::Invalid(vec![FieldError::new("decision", Reason::UnknownChoice)]),
+                "/manage/refunds",
+            );
+        }
+    };
+    let reason = text(&form, "reason");
+    match s
+        .store
+        .decide_refund(&cx.actor, id, approve, Some(reason.as_str()))
+        .await
+    {
+        Ok(_) => Redirect::to("/manage/refunds").into_response(),
+        Err(e) => cx.error_page(e, "/manage/refunds"),
+    }
+}

@@ -128,6 +128,31 @@ async fn a_buyer_fills_the_cart_checks_out_and_pays_in_the_sandbox() {
         s == StatusCode::NOT_FOUND || s == StatusCode::FORBIDDEN,
         "{s}"
     );
+
+    // After-sales from the pages: the buyer asks, the seller approves.
+    let (_, page) = b.get(&loc).await;
+    assert!(page.contains("申请退款"), "{page}");
+    let (s, _, _) = b
+        .post(&format!("{loc}/refund"), &[("reason", "收到时瓶盖漏了")])
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (_, page) = other.get("/manage/refunds").await;
+    assert!(page.contains("收到时瓶盖漏了"), "{page}");
+    let decision = page
+        .split("action=\"/manage/refunds/")
+        .nth(1)
+        .and_then(|x| x.split('"').next())
+        .expect("decision form")
+        .to_string();
+    let (s, _, _) = other
+        .post(
+            &format!("/manage/refunds/{decision}"),
+            &[("decision", "approve")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (_, page) = b.get(&loc).await;
+    assert!(page.contains("已退款"), "{page}");
 }
 
 #[tokio::test]
