@@ -766,6 +766,30 @@ pub async fn sandbox_submit(
     }
 }
 
+/// `POST /orders/{id}/refund` from the order page.
+pub async fn request_refund(
+    State(s): State<AppState>,
+    h: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let cx = match Ctx::post(&s, &h, &form).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let Ok(id) = id.parse::<i64>() else {
+        return cx.error_page(StoreError::NotFound, "/orders");
+    };
+    match s
+        .store
+        .request_refund(&cx.actor, id, &text(&form, "reason"))
+        .await
+    {
+        Ok(_) => Redirect::to(&format!("/orders/{id}")).into_response(),
+        Err(e) => cx.error_page(e, &format!("/orders/{id}")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -805,29 +829,5 @@ mod tests {
                 prop_assert!(l.sku_id > 0 && l.quantity >= 1 && l.price_fen > 0);
             }
         }
-    }
-}
-
-/// `POST /orders/{id}/refund` from the order page.
-pub async fn request_refund(
-    State(s): State<AppState>,
-    h: HeaderMap,
-    Path(id): Path<String>,
-    Form(form): Form<HashMap<String, String>>,
-) -> Response {
-    let cx = match Ctx::post(&s, &h, &form).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    let Ok(id) = id.parse::<i64>() else {
-        return cx.error_page(StoreError::NotFound, "/orders");
-    };
-    match s
-        .store
-        .request_refund(&cx.actor, id, &text(&form, "reason"))
-        .await
-    {
-        Ok(_) => Redirect::to(&format!("/orders/{id}")).into_response(),
-        Err(e) => cx.error_page(e, &format!("/orders/{id}")),
     }
 }

@@ -395,36 +395,6 @@ pub async fn confirm(
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::form_pairs;
-
-    use proptest::prelude::*;
-
-    proptest! {
-        #[test]
-        fn any_body_decodes_without_panicking(b in proptest::collection::vec(any::<u8>(), 0..200)) {
-            let _ = form_pairs(&b);
-        }
-    }
-
-    #[test]
-    fn repeated_form_fields() {
-        assert_eq!(
-            form_pairs(b"csrf=ab&part=1&part=2&x=%E8%9C%82+%zz"),
-            vec![
-                ("csrf".to_string(), "ab".to_string()),
-                ("part".to_string(), "1".to_string()),
-                ("part".to_string(), "2".to_string()),
-                ("x".to_string(), "蜂 %zz".to_string()),
-            ]
-        );
-        assert!(form_pairs(b"").is_empty());
-        let _ = form_pairs(b"%");
-        let _ = form_pairs(b"a=%4");
-    }
-}
-
 /// `GET /manage/refunds`: refund requests to decide (sellers) or arbitrate (operators).
 pub async fn refunds(State(s): State<AppState>, h: HeaderMap, uri: Uri) -> Response {
     let cx = match Ctx::get(&s, &h, &uri).await {
@@ -499,5 +469,35 @@ pub async fn decide_refund(
     {
         Ok(_) => Redirect::to("/manage/refunds").into_response(),
         Err(e) => cx.error_page(e, "/manage/refunds"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::form_pairs;
+
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn any_body_decodes_without_panicking(b in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let _ = form_pairs(&b);
+        }
+    }
+
+    #[test]
+    fn repeated_form_fields() {
+        assert_eq!(
+            form_pairs(b"csrf=ab&part=1&part=2&x=%E8%9C%82+%zz"),
+            vec![
+                ("csrf".to_string(), "ab".to_string()),
+                ("part".to_string(), "1".to_string()),
+                ("part".to_string(), "2".to_string()),
+                ("x".to_string(), "蜂 %zz".to_string()),
+            ]
+        );
+        assert!(form_pairs(b"").is_empty());
+        let _ = form_pairs(b"%");
+        let _ = form_pairs(b"a=%4");
     }
 }
