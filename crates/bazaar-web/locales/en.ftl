@@ -282,3 +282,6 @@ refund-request = Ask for a refund
 refund-status-requested = Waiting
 refund-status-rejected = Rejected (may be arbitrated)
 refund-status-refunded = Refunded
+procurement-title = Institutional procurement
+procurement-year = Bought in { $year }: { $total }, of which poverty-alleviation products { $poverty }
+procurement-hint = Institutions pay by bank transfer, confirmed by the county operator; the order waits 7 days for payment.

@@ -277,3 +277,6 @@ refund-request = 申请退款
 refund-status-requested = 待处理
 refund-status-rejected = 已拒绝（可仲裁）
 refund-status-refunded = 已退款
+procurement-title = 单位采购
+procurement-year = { $year } 年已采购 { $total }，其中扶贫产品 { $poverty }
+procurement-hint = 单位采购以银行转账付款，由所在县运营人员确认到账；订单保留 7 天待付款。

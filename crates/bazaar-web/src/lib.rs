@@ -310,6 +310,10 @@ pub fn router(state: AppState) -> Router {
         .route("/manage/payments", get(backoffice::orders::payments))
         .route("/manage/refunds", get(backoffice::orders::refunds))
         .route(
+            "/manage/procurement",
+            get(backoffice::orders::procurement).post(backoffice::orders::procurement_order),
+        )
+        .route(
             "/manage/refunds/{id}/decision",
             post(backoffice::orders::decide_refund),
         )

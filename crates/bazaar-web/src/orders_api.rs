@@ -185,7 +185,7 @@ pub async fn stock(
 }
 
 /// Body of `POST /api/v1/orders`.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct OrderBody {
     /// What to buy.
     #[serde(default)]
@@ -215,7 +215,7 @@ pub struct OrderBody {
 }
 
 /// Checks the institutional part of an order body.
-fn institution_details(
+pub(crate) fn institution_details(
     b: &OrderBody,
     errs: &mut Vec<FieldError>,
 ) -> Option<bazaar_store::orders::InstitutionDetails> {

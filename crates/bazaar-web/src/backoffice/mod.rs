@@ -183,6 +183,7 @@ impl Ctx {
                 links.push(("/manage/sellers/new", "manage-register-seller"));
                 links.push(("/manage/products/new", "manage-new-product"));
             }
+            Role::Institution => links.push(("/manage/procurement", "procurement-title")),
             Role::Seller => {
                 links.push(("/manage/products/new", "manage-new-product"));
                 links.push(("/manage/orders", "orders-seller-title"));

@@ -472,6 +472,174 @@ pub async fn decide_refund(
     }
 }
 
+async fn procurement_page(
+    s: &AppState,
+    cx: &Ctx,
+    values: &HashMap<String, String>,
+    errors: &[FieldError],
+    alert: Option<String>,
+    status: StatusCode,
+) -> Response {
+    let lang = cx.lang;
+    let year = Zone::Shanghai
+        .format_ms(bazaar_domain::time::now_ms())
+        .get(..4)
+        .and_then(|y| y.parse().ok())
+        .unwrap_or(2026);
+    let report = match s.store.institution_purchases(&cx.actor, year).await {
+        Ok(r) => r,
+        Err(e) => return cx.error_page(e, "/manage"),
+    };
+    let orders = match s
+        .store
+        .my_orders(&cx.actor, bazaar_store::Cursor(0), Some(20))
+        .await
+    {
+        Ok(p) => p.items,
+        Err(e) => return cx.error_page(e, "/manage"),
+    };
+    let f = FormView {
+        lang,
+        values,
+        errors,
+    };
+    let mut body = format!(
+        "<p role=\"status\">{}</p>",
+        esc(&lang.ta(
+            "procurement-year",
+            &[
+                ("year", year.into()),
+                ("total", Fen(report.total_fen).to_string().into()),
+                ("poverty", Fen(report.poverty_fen).to_string().into()),
+            ]
+        ))
+    );
+    body.push_str(
+        &alert
+            .map(|a| format!("<p role=\"alert\" class=\"err\">{}</p>", esc(&a)))
+            .unwrap_or_default(),
+    );
+    body.push_str(&format!(
+        "{}<form method=\"post\" action=\"/manage/procurement\">{}<label>{}<br>\
+<textarea name=\"lines\" rows=\"4\" cols=\"30\" placeholder=\"P-001-1 40\">{}</textarea></label>{}{}{}\
+<p><small>{}</small></p><p><button>{}</button></p></form>",
+        f.summary(),
+        cx.csrf_input(),
+        esc(&lang.t("station-lines")),
+        esc(values.get("lines").map(String::as_str).unwrap_or("")),
+        f.input("delivery_date", "field-delivery_date", " type=\"date\" required"),
+        f.input("invoice_title", "field-invoice_title", " required maxlength=\"60\""),
+        f.input("invoice_tax_id", "field-invoice_tax_id", " required maxlength=\"18\""),
+        esc(&lang.t("procurement-hint")),
+        esc(&lang.t("checkout-place")),
+    ));
+    body.push_str("<ul>");
+    for o in &orders {
+        body.push_str(&format!(
+            "<li><a href=\"/orders/{id}\">#{id}</a> · {} · {} · {}</li>",
+            esc(&status_name(cx, &o.status)),
+            Fen(o.total_fen),
+            esc(o.delivery_date.as_deref().unwrap_or("")),
+            id = o.id,
+        ));
+    }
+    body.push_str("</ul>");
+    cx.page(status, &lang.t("procurement-title"), &body)
+}
+
+/// `GET /manage/procurement`: an institution's bulk orders and its yearly figure (消费扶贫).
+pub async fn procurement(State(s): State<AppState>, h: HeaderMap, uri: Uri) -> Response {
+    let cx = match Ctx::get(&s, &h, &uri).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    procurement_page(&s, &cx, &HashMap::new(), &[], None, StatusCode::OK).await
+}
+
+/// `POST /manage/procurement`: places an institutional order, paid by bank transfer that an
+/// operator confirms.
+pub async fn procurement_order(
+    State(s): State<AppState>,
+    h: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let cx = match Ctx::post(&s, &h, &form).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let mut errs = match parse_lines(&text(&form, "lines")) {
+        Ok(_) => vec![],
+        Err(e) => e,
+    };
+    let mut items = vec![];
+    if errs.is_empty() {
+        for (i, (code, q)) in parse_lines(&text(&form, "lines"))
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+        {
+            match s.store.sku_id_by_code(code).await {
+                Ok(id) => items.push(ItemInput {
+                    sku_id: id,
+                    quantity: *q,
+                    expected_price_fen: None,
+                }),
+                Err(StoreError::NotFound) => errs.push(FieldError::new(
+                    format!("lines[{i}]"),
+                    Reason::UnknownReference,
+                )),
+                Err(e) => return cx.error_page(e, "/manage/procurement"),
+            }
+        }
+    }
+    let b = crate::orders_api::OrderBody {
+        delivery_date: Some(text(&form, "delivery_date")),
+        invoice_title: Some(text(&form, "invoice_title")),
+        invoice_tax_id: Some(text(&form, "invoice_tax_id")),
+        ..Default::default()
+    };
+    let details = crate::orders_api::institution_details(&b, &mut errs);
+    let details = match details {
+        Some(d) if errs.is_empty() => d,
+        _ => return procurement_page(&s, &cx, &form, &errs, None, StatusCode::BAD_REQUEST).await,
+    };
+    let placed = s
+        .store
+        .place_order(
+            &cx.actor,
+            &PlaceOrder {
+                items,
+                address_id: None,
+                channel: Channel::Institution,
+                idempotency_key: None,
+                villager_name: None,
+                villager_ref: None,
+                pay_window_ms: s.pay_window_ms.max(7 * 24 * 3600 * 1000),
+                institution: Some(details),
+            },
+        )
+        .await;
+    match placed {
+        Ok(p) => {
+            if let Err(e) = s
+                .store
+                .start_payment(&cx.actor, p.order.row.id, PaymentMethod::BankTransfer)
+                .await
+            {
+                tracing::warn!(error = %e, "starting the transfer failed");
+            }
+            Redirect::to("/manage/procurement").into_response()
+        }
+        Err(StoreError::Invalid(errs)) => {
+            procurement_page(&s, &cx, &form, &errs, None, StatusCode::BAD_REQUEST).await
+        }
+        Err(e) => {
+            let (status, msg) = cx.error_text(e);
+            procurement_page(&s, &cx, &form, &[], Some(msg), status).await
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::form_pairs;

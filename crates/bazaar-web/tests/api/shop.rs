@@ -261,3 +261,60 @@ async fn the_station_screen_orders_for_a_villager_and_confirms_cash() {
     let (s, _) = seller.get("/manage/orders?status=nonsense").await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn the_canteen_orders_in_bulk_from_its_procurement_page() {
+    let t = TestApp::spawn().await;
+    let bohu = t.login("op-bohu").await;
+    let id = t.product_id("沙瓤土西红柿").await;
+    let (_, p) = t
+        .call(Method::GET, &format!("/api/v1/products/{id}"), None, None)
+        .await;
+    let sku = p["skus"][0]["id"].as_i64().expect("sku");
+    let code = p["skus"][0]["code"].as_str().expect("code").to_string();
+    t.call(
+        Method::PUT,
+        &format!("/api/v1/skus/{sku}/stock"),
+        Some(&bohu),
+        Some(serde_json::json!({"quantity": 200})),
+    )
+    .await;
+    let canteen = Browser::sign_in(&t, "canteen").await;
+    let (s, page) = canteen.get("/manage/procurement").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("年已采购"), "{page}");
+    let lines = format!("{code} 60");
+    let (s, _, page) = canteen
+        .post(
+            "/manage/procurement",
+            &[
+                ("lines", &lines),
+                ("delivery_date", "2020-02-02"),
+                ("invoice_title", ""),
+                ("invoice_tax_id", "12652829MB1234567X"),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(page.contains("送达日期：超出允许范围"), "{page}");
+    assert!(page.contains("发票抬头：必填"), "{page}");
+    let (s, loc, _) = canteen
+        .post(
+            "/manage/procurement",
+            &[
+                ("lines", &lines),
+                ("delivery_date", "2099-03-01"),
+                ("invoice_title", "博湖县第一中学"),
+                ("invoice_tax_id", "12652829MB1234567X"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (s, loc.as_str()),
+        (StatusCode::SEE_OTHER, "/manage/procurement")
+    );
+    // The transfer waits in the county operator's queue.
+    let op = Browser::sign_in(&t, "op-bohu").await;
+    let (_, page) = op.get("/manage/payments").await;
+    assert!(page.contains("银行转账"), "{page}");
+}
