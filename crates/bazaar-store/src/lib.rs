@@ -22,6 +22,7 @@ pub mod auth;
 pub mod csvio;
 pub mod demo;
 pub mod error;
+pub mod imports;
 pub mod network;
 pub mod orders;
 pub mod page;

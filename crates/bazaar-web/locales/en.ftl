@@ -285,3 +285,4 @@ refund-status-refunded = Refunded
 procurement-title = Institutional procurement
 procurement-year = Bought in { $year }: { $total }, of which poverty-alleviation products { $poverty }
 procurement-hint = Institutions pay by bank transfer, confirmed by the county operator; the order waits 7 days for payment.
+reason-out_of_stock = not enough stock

@@ -280,3 +280,4 @@ refund-status-refunded = 已退款
 procurement-title = 单位采购
 procurement-year = { $year } 年已采购 { $total }，其中扶贫产品 { $poverty }
 procurement-hint = 单位采购以银行转账付款，由所在县运营人员确认到账；订单保留 7 天待付款。
+reason-out_of_stock = 库存不足

@@ -166,6 +166,12 @@ pub fn router(state: AppState) -> Router {
                 bazaar_store::csvio::MAX_CSV_BYTES,
             )),
         )
+        .route(
+            "/api/v1/imports/orders/{platform}",
+            post(orders_api::import_orders).layer(axum::extract::DefaultBodyLimit::max(
+                bazaar_store::csvio::MAX_CSV_BYTES,
+            )),
+        )
         .route("/api/v1/exports/{kind}", get(api::export_csv))
         .route(
             "/api/v1/sessions",

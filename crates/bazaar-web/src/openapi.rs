@@ -59,6 +59,7 @@ use utoipa::{Modify, OpenApi};
         crate::orders_api::refunds,
         crate::orders_api::decide_refund,
         crate::orders_api::set_shipping_rule,
+        crate::orders_api::import_orders,
     ),
     modifiers(&BearerAuth),
     tags(

@@ -859,3 +859,23 @@ pub async fn set_shipping_rule(
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+#[utoipa::path(post, path = "/api/v1/imports/orders/{platform}", tag = "orders", security(("bearer" = [])),
+    params(("platform" = String, Path, description = "pinduoduo (拼多多 订单导出) or douyin (抖店 订单导出); the columns read are listed in the README")),
+    request_body(content = String, content_type = "text/csv", description = "The platform's order export, UTF-8"),
+    responses((status = 200, description = "Orders and lines created (channel import, paid, stock taken)", body = bazaar_store::imports::OrderImportSummary),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 404, description = "Unknown platform", body = ErrorBody),
+        (status = 422, description = "The file has errors: every bad row (line, column, reason: unknown SKU, out of scope, out of stock, already imported…); nothing was written", body = ErrorBody)))]
+/// `POST /api/v1/imports/orders/{platform}`: imports a third-party shop's orders.
+pub async fn import_orders(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(platform): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Json<bazaar_store::imports::OrderImportSummary>, ApiError> {
+    let actor = caller.require()?.clone();
+    let platform = bazaar_store::imports::Platform::parse(&platform)
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found"))?;
+    Ok(Json(s.store.import_orders(&actor, platform, &body).await?))
+}

@@ -963,3 +963,121 @@ async fn county_operators_set_shipping_rules_that_price_orders() {
     assert_eq!(o["shipping_fen"], expected);
     assert_eq!(o["total_fen"], price * 2 + expected);
 }
+
+#[tokio::test]
+async fn third_party_orders_import_all_or_nothing() {
+    let t = TestApp::spawn().await;
+    let asim = t.login("seller-asim").await;
+    let id = t.product_id("阿西木土蜂蜜").await;
+    let (_, p) = t
+        .call(Method::GET, &format!("/api/v1/products/{id}"), None, None)
+        .await;
+    let sku = p["skus"][0]["id"].as_i64().expect("sku");
+    let code = p["skus"][0]["code"].as_str().expect("code").to_string();
+    set_stock(&t, &asim, sku, 10).await;
+    let (other, _) = sku_of(&t, "罗布麻蜂蜜").await;
+    let (_, op) = t
+        .call(
+            Method::GET,
+            &format!("/api/v1/products/{}", t.product_id("罗布麻蜂蜜").await),
+            None,
+            None,
+        )
+        .await;
+    let other_code = op["skus"][0]["code"].as_str().expect("code").to_string();
+    let _ = other;
+
+    // 拼多多: extra columns are ignored; a bad file lists every bad row and writes nothing.
+    let header = "订单号,订单状态,商品总价(元),商品数量(件),商家编码-SKU维度,收货人,手机,省,市,区,详细地址,支付时间";
+    let bad = format!(
+        "{header}\n\
+         250101-001,待发货,136.00,2,{code},张伟,13512345678,广东省,广州市,天河区,体育西路 1 号,2025-01-01\n\
+         250101-002,待发货,68.00,0,{code},李娜,13512345679,上海,上海市,浦东新区,,2025-01-01\n\
+         250101-003,待发货,68.00,1,NO-SUCH,王强,13512345670,北京,北京市,朝阳区,,2025-01-01\n\
+         250101-004,待发货,68.00,1,{other_code},赵敏,13512345671,火星,,,,2025-01-01\n"
+    );
+    let url = "/api/v1/imports/orders/pinduoduo";
+    let (s, _, b) = t
+        .send_bytes(url, Some(&asim), "text/csv", bad.into_bytes(), &[])
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let v: Value = serde_json::from_slice(&b).expect("json");
+    let rows: Vec<(i64, String)> = v["error"]["details"]
+        .as_array()
+        .expect("details")
+        .iter()
+        .map(|r| {
+            (
+                r["line"].as_i64().unwrap_or(0),
+                r["reason"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    assert!(rows.contains(&(3, "out_of_range".into())), "{rows:?}");
+    assert!(rows.contains(&(4, "unknown_reference".into())), "{rows:?}");
+    assert!(rows.contains(&(5, "unknown_reference".into())), "{rows:?}");
+    assert!(
+        rows.contains(&(5, "out_of_scope".into())),
+        "another seller's SKU: {rows:?}"
+    );
+    assert_eq!(stock_of(&t, &asim, sku).await["levels"][0]["on_hand"], 10);
+
+    let good = format!(
+        "{header}\n250101-001,待发货,136.00,2,{code},张伟,13512345678,广东省,广州市,天河区,体育西路 1 号,2025-01-01\n"
+    );
+    let (s, _, b) = t
+        .send_bytes(url, Some(&asim), "text/csv", good.clone().into_bytes(), &[])
+        .await;
+    assert_eq!(s, StatusCode::OK, "{}", String::from_utf8_lossy(&b));
+    let v: Value = serde_json::from_slice(&b).expect("json");
+    assert_eq!(
+        (v["orders"].as_i64(), v["lines"].as_i64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(stock_of(&t, &asim, sku).await["levels"][0]["on_hand"], 8);
+    // The same file again: refused as already imported.
+    let (s, _, b) = t
+        .send_bytes(url, Some(&asim), "text/csv", good.into_bytes(), &[])
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(String::from_utf8_lossy(&b).contains("duplicate"));
+    // 抖店 layout; more than the stock is a bad row.
+    let douyin = format!(
+        "主订单编号,子订单编号,选购商品,商品规格,商品数量,商家编码,商品单价,收件人,收件人手机号,省,市,区,详细地址\n\
+         69001,69001-1,阿西木土蜂蜜,500g,3,{code},68.00,陈静,13612345678,四川省,成都市,武侯区,人民南路 4 段\n\
+         69002,69002-1,阿西木土蜂蜜,500g,9,{code},68.00,周杰,13612345679,北京市,北京市,东城区,\n"
+    );
+    let (s, _, b) = t
+        .send_bytes(
+            "/api/v1/imports/orders/douyin",
+            Some(&asim),
+            "text/csv",
+            douyin.into_bytes(),
+            &[],
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let v: Value = serde_json::from_slice(&b).expect("json");
+    assert_eq!(v["error"]["details"][0]["line"], 3);
+    assert_eq!(v["error"]["details"][0]["reason"], "out_of_stock");
+    assert_eq!(
+        stock_of(&t, &asim, sku).await["levels"][0]["on_hand"],
+        8,
+        "nothing of that file was written"
+    );
+    // The seller's sales report counts the imported order.
+    let (_, m) = t
+        .call(Method::GET, "/api/v1/reports/sales", Some(&asim), None)
+        .await;
+    assert_eq!(m[0]["units"], 2);
+    let (s, _, _) = t
+        .send_bytes(
+            "/api/v1/imports/orders/taobao",
+            Some(&asim),
+            "text/csv",
+            vec![],
+            &[],
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+}
