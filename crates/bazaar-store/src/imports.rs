@@ -20,6 +20,7 @@
 
 use crate::csvio::read_csv;
 use crate::error::RowError;
+use crate::orders::record_event;
 use crate::stock::{record_move, seller_location};
 use crate::{Store, StoreError, in_tx, on_read};
 use bazaar_domain::money::Fen;
@@ -406,16 +407,15 @@ impl Store {
                     .await?;
                     n_lines += 1;
                 }
-                sqlx::query(
-                    "INSERT INTO order_events (order_id, from_status, to_status, actor_id, reason, at) \
-                     VALUES ($1, NULL, 'paid', $2, $3, $4)",
-                )
-                .bind(order_id)
-                .bind(user)
-                .bind(format!("{} {no}", platform.as_str()))
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
+                record_event!(
+                    tx,
+                    order_id,
+                    None::<&str>,
+                    "paid",
+                    Some(user),
+                    Some(format!("{} {no}", platform.as_str())),
+                    now
+                );
             }
             if !short.is_empty() {
                 return Err(StoreError::Csv(short));

@@ -14,6 +14,25 @@ use bazaar_domain::{FieldError, Reason};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
+/// Records a status change of an order inside a transaction: who, when, why.
+macro_rules! record_event {
+    ($c:expr, $order:expr, $from:expr, $to:expr, $actor:expr, $reason:expr, $at:expr) => {
+        sqlx::query(
+            "INSERT INTO order_events (order_id, from_status, to_status, actor_id, reason, at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind($order)
+        .bind($from)
+        .bind($to)
+        .bind($actor)
+        .bind($reason)
+        .bind($at)
+        .execute(&mut *$c)
+        .await?
+    };
+}
+pub(crate) use record_event;
+
 /// A delivery address.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Address {
@@ -639,15 +658,15 @@ impl Store {
                 // Rolls back every reservation of this order.
                 return Err(StoreError::OutOfStock(short));
             }
-            sqlx::query(
-                "INSERT INTO order_events (order_id, from_status, to_status, actor_id, at) \
-                 VALUES ($1, NULL, 'pending_payment', $2, $3)",
-            )
-            .bind(order_id)
-            .bind(actor.user_id)
-            .bind(now)
-            .execute(&mut *c)
-            .await?;
+            record_event!(
+                c,
+                order_id,
+                None::<&str>,
+                "pending_payment",
+                Some(actor.user_id),
+                None::<String>,
+                now
+            );
             Ok(order_id)
         });
         let id = match res {
@@ -837,18 +856,15 @@ impl Store {
                     now
                 );
             }
-            sqlx::query(
-                "INSERT INTO order_events (order_id, from_status, to_status, actor_id, reason, at) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(id)
-            .bind(from.as_str())
-            .bind(to.as_str())
-            .bind(actor_id)
-            .bind(&reason)
-            .bind(now)
-            .execute(&mut *c)
-            .await?;
+            record_event!(
+                c,
+                id,
+                Some(from.as_str()),
+                to.as_str(),
+                actor_id,
+                reason.clone(),
+                now
+            );
             Ok(())
         })?;
         self.order_unchecked(id).await
@@ -928,16 +944,15 @@ impl Store {
                     now
                 );
             }
-            sqlx::query(
-                "INSERT INTO order_events (order_id, from_status, to_status, actor_id, reason, at) \
-                 VALUES ($1, 'pending_payment', 'paid', $2, $3, $4)",
-            )
-            .bind(id)
-            .bind(actor_id)
-            .bind(method.as_str())
-            .bind(now)
-            .execute(&mut *c)
-            .await?;
+            record_event!(
+                c,
+                id,
+                Some("pending_payment"),
+                "paid",
+                actor_id,
+                Some(method.as_str().to_string()),
+                now
+            );
             Ok(true)
         })
     }
@@ -1102,17 +1117,15 @@ impl Store {
                 .bind(&from)
                 .execute(&mut *c)
                 .await?;
-                sqlx::query(
-                    "INSERT INTO order_events (order_id, from_status, to_status, actor_id, at) \
-                     VALUES ($1, $2, $3, $4, $5)",
-                )
-                .bind(order_id)
-                .bind(&from)
-                .bind(to.as_str())
-                .bind(user)
-                .bind(now)
-                .execute(&mut *c)
-                .await?;
+                record_event!(
+                    c,
+                    order_id,
+                    Some(from.as_str()),
+                    to.as_str(),
+                    Some(user),
+                    None::<String>,
+                    now
+                );
             }
             Ok(shipped)
         })

@@ -3,6 +3,7 @@
 //! seller's place, or overturn a rejection). An approved refund goes back by the original
 //! method, and the goods return to stock through the ledger.
 
+use crate::orders::record_event;
 use crate::stock::record_move;
 use crate::{Store, StoreError, in_tx, on_read};
 use bazaar_domain::Reason;
@@ -83,18 +84,15 @@ impl Store {
                     action: OrderEvent::RequestRefund.as_str().into(),
                 });
             }
-            sqlx::query(
-                "INSERT INTO order_events (order_id, from_status, to_status, actor_id, reason, at) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(order_id)
-            .bind(from.as_str())
-            .bind(to.as_str())
-            .bind(actor.user_id)
-            .bind(&reason)
-            .bind(now)
-            .execute(&mut *c)
-            .await?;
+            record_event!(
+                c,
+                order_id,
+                Some(from.as_str()),
+                to.as_str(),
+                Some(actor.user_id),
+                Some(reason.clone()),
+                now
+            );
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO refunds (order_id, status, reason, prior_status, requested_by, \
                  amount_fen, created_at) VALUES ($1, 'requested', $2, $3, $4, $5, $6) RETURNING id",
@@ -247,18 +245,15 @@ impl Store {
                     action: "refund".into(),
                 });
             }
-            sqlx::query(
-                "INSERT INTO order_events (order_id, from_status, to_status, actor_id, reason, at) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(r.order_id)
-            .bind(&from)
-            .bind(&to)
-            .bind(actor.user_id)
-            .bind(&reason)
-            .bind(now)
-            .execute(&mut *c)
-            .await?;
+            record_event!(
+                c,
+                r.order_id,
+                Some(from.as_str()),
+                to.as_str(),
+                Some(actor.user_id),
+                reason.clone(),
+                now
+            );
             if approve {
                 // The money goes back by the method it came: the succeeded payment is marked
                 // refunded (the provider's refund call belongs here for a real provider).

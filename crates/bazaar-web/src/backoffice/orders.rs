@@ -186,6 +186,35 @@ fn parse_lines(text: &str) -> Result<Vec<(String, i64)>, Vec<FieldError>> {
     if errs.is_empty() { Ok(out) } else { Err(errs) }
 }
 
+/// The items of a `SKU-code quantity` list, and the errors of its lines (format, unknown
+/// codes); `Err` only when the database fails.
+async fn resolve_lines(
+    s: &AppState,
+    text: &str,
+) -> Result<(Vec<ItemInput>, Vec<FieldError>), StoreError> {
+    let lines = match parse_lines(text) {
+        Ok(l) => l,
+        Err(errs) => return Ok((vec![], errs)),
+    };
+    let mut items = vec![];
+    let mut errs = vec![];
+    for (i, (code, q)) in lines.iter().enumerate() {
+        match s.store.sku_id_by_code(code).await {
+            Ok(id) => items.push(ItemInput {
+                sku_id: id,
+                quantity: *q,
+                expected_price_fen: None,
+            }),
+            Err(StoreError::NotFound) => errs.push(FieldError::new(
+                format!("lines[{i}]"),
+                Reason::UnknownReference,
+            )),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok((items, errs))
+}
+
 async fn station_page(
     s: &AppState,
     cx: &Ctx,
@@ -271,28 +300,10 @@ pub async fn station_order(
         Ok(c) => c,
         Err(r) => return r,
     };
-    let lines = match parse_lines(&text(&form, "lines")) {
-        Ok(l) => l,
-        Err(errs) => {
-            return station_page(&s, &cx, &form, &errs, None, StatusCode::BAD_REQUEST).await;
-        }
+    let (items, mut errs) = match resolve_lines(&s, &text(&form, "lines")).await {
+        Ok(r) => r,
+        Err(e) => return cx.error_page(e, "/manage/station"),
     };
-    let mut items = vec![];
-    let mut errs = vec![];
-    for (i, (code, q)) in lines.iter().enumerate() {
-        match s.store.sku_id_by_code(code).await {
-            Ok(id) => items.push(ItemInput {
-                sku_id: id,
-                quantity: *q,
-                expected_price_fen: None,
-            }),
-            Err(StoreError::NotFound) => errs.push(FieldError::new(
-                format!("lines[{i}]"),
-                Reason::UnknownReference,
-            )),
-            Err(e) => return cx.error_page(e, "/manage/station"),
-        }
-    }
     let name = text(&form, "villager_name");
     if name.trim().is_empty() {
         errs.push(FieldError::new("villager_name", Reason::Required));
@@ -567,31 +578,10 @@ pub async fn procurement_order(
         Ok(c) => c,
         Err(r) => return r,
     };
-    let mut errs = match parse_lines(&text(&form, "lines")) {
-        Ok(_) => vec![],
-        Err(e) => e,
+    let (items, mut errs) = match resolve_lines(&s, &text(&form, "lines")).await {
+        Ok(r) => r,
+        Err(e) => return cx.error_page(e, "/manage/procurement"),
     };
-    let mut items = vec![];
-    if errs.is_empty() {
-        for (i, (code, q)) in parse_lines(&text(&form, "lines"))
-            .unwrap_or_default()
-            .iter()
-            .enumerate()
-        {
-            match s.store.sku_id_by_code(code).await {
-                Ok(id) => items.push(ItemInput {
-                    sku_id: id,
-                    quantity: *q,
-                    expected_price_fen: None,
-                }),
-                Err(StoreError::NotFound) => errs.push(FieldError::new(
-                    format!("lines[{i}]"),
-                    Reason::UnknownReference,
-                )),
-                Err(e) => return cx.error_page(e, "/manage/procurement"),
-            }
-        }
-    }
     let b = crate::orders_api::OrderBody {
         delivery_date: Some(text(&form, "delivery_date")),
         invoice_title: Some(text(&form, "invoice_title")),
