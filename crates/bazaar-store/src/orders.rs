@@ -33,6 +33,22 @@ macro_rules! record_event {
 }
 pub(crate) use record_event;
 
+/// Moves an order from one status to another inside a transaction, guarded by the old status
+/// (so of two concurrent changes only one wins); evaluates to the number of rows changed.
+macro_rules! move_status {
+    ($c:expr, $order:expr, $from:expr, $to:expr, $at:expr) => {
+        sqlx::query("UPDATE orders SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4")
+            .bind($to)
+            .bind($at)
+            .bind($order)
+            .bind($from)
+            .execute(&mut *$c)
+            .await?
+            .rows_affected()
+    };
+}
+pub(crate) use move_status;
+
 /// A delivery address.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Address {
@@ -816,16 +832,7 @@ impl Store {
         });
         in_tx!(self, |c| {
             // The status guard makes a concurrent payment and cancellation exclusive.
-            let hit = sqlx::query(
-                "UPDATE orders SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4",
-            )
-            .bind(to.as_str())
-            .bind(now)
-            .bind(id)
-            .bind(from.as_str())
-            .execute(&mut *c)
-            .await?
-            .rows_affected();
+            let hit = move_status!(c, id, from.as_str(), to.as_str(), now);
             if hit == 0 {
                 return Err(StoreError::InvalidTransition {
                     from: from.as_str().into(),
@@ -1108,15 +1115,7 @@ impl Store {
                 else {
                     continue;
                 };
-                sqlx::query(
-                    "UPDATE orders SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4",
-                )
-                .bind(to.as_str())
-                .bind(now)
-                .bind(order_id)
-                .bind(&from)
-                .execute(&mut *c)
-                .await?;
+                move_status!(c, order_id, &from, to.as_str(), now);
                 record_event!(
                     c,
                     order_id,

@@ -132,6 +132,18 @@ pub enum Applied {
 impl Store {
     /// The sandbox provider of this database (its secret created on first use).
     pub async fn sandbox(&self) -> Result<Sandbox, StoreError> {
+        let read = || async {
+            let secret: Option<String> = on_read!(self, |p| {
+                sqlx::query_scalar("SELECT value FROM settings WHERE key = 'sandbox_secret'")
+                    .fetch_optional(p)
+                    .await?
+            });
+            Ok::<_, StoreError>(secret)
+        };
+        // Read first: only the very first call writes (every notification asks for it).
+        if let Some(secret) = read().await? {
+            return Ok(Sandbox::new(secret.into_bytes()));
+        }
         let fresh = crate::auth::new_secret();
         in_tx!(self, |c| {
             sqlx::query(
@@ -142,11 +154,8 @@ impl Store {
             .await?;
             Ok(())
         })?;
-        let secret: String = on_read!(self, |p| {
-            sqlx::query_scalar("SELECT value FROM settings WHERE key = 'sandbox_secret'")
-                .fetch_one(p)
-                .await?
-        });
+        // Another node may have won the insert: use whatever is stored.
+        let secret = read().await?.ok_or(StoreError::NotFound)?;
         Ok(Sandbox::new(secret.into_bytes()))
     }
 

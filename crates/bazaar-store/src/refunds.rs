@@ -3,7 +3,7 @@
 //! seller's place, or overturn a rejection). An approved refund goes back by the original
 //! method, and the goods return to stock through the ledger.
 
-use crate::orders::record_event;
+use crate::orders::{move_status, record_event};
 use crate::stock::record_move;
 use crate::{Store, StoreError, in_tx, on_read};
 use bazaar_domain::Reason;
@@ -68,16 +68,7 @@ impl Store {
             return Err(StoreError::Rule("refund_window_closed"));
         }
         let id = in_tx!(self, |c| {
-            let hit = sqlx::query(
-                "UPDATE orders SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4",
-            )
-            .bind(to.as_str())
-            .bind(now)
-            .bind(order_id)
-            .bind(from.as_str())
-            .execute(&mut *c)
-            .await?
-            .rows_affected();
+            let hit = move_status!(c, order_id, from.as_str(), to.as_str(), now);
             if hit == 0 {
                 return Err(StoreError::InvalidTransition {
                     from: from.as_str().into(),
@@ -127,29 +118,30 @@ impl Store {
             .map(|c| format!("r.{}", c.trim()))
             .collect::<Vec<_>>()
             .join(", ");
-        let (filter, bind): (&str, String) = match actor.role {
-            Role::Admin => ("r.status IN ('requested','rejected')", String::new()),
-            Role::Seller => (
+        let scope = format!(
+            "{}%",
+            actor.region_path.clone().unwrap_or_else(|| "-".into())
+        );
+        let filter = match actor.role {
+            Role::Admin => "r.status IN ('requested','rejected')",
+            Role::Seller => {
                 "r.status = 'requested' AND EXISTS (SELECT 1 FROM order_lines l \
-                 WHERE l.order_id = r.order_id AND l.seller_id = CAST($1 AS BIGINT))",
-                actor.seller_id.unwrap_or(-1).to_string(),
-            ),
-            Role::Operator => (
+                 WHERE l.order_id = r.order_id AND l.seller_id = $1)"
+            }
+            Role::Operator => {
                 "r.status IN ('requested','rejected') AND EXISTS (SELECT 1 FROM order_lines l \
                  JOIN regions v ON v.code = l.village_code WHERE l.order_id = r.order_id \
-                 AND v.path LIKE $1)",
-                format!(
-                    "{}%",
-                    actor.region_path.clone().unwrap_or_else(|| "-".into())
-                ),
-            ),
+                 AND v.path LIKE $1)"
+            }
             _ => return Err(StoreError::Forbidden),
         };
         let sql = format!("SELECT {cols} FROM refunds r WHERE {filter} ORDER BY r.id LIMIT 200");
         Ok(on_read!(self, |p| {
             let mut q = sqlx::query_as(&sql);
-            if actor.role != Role::Admin {
-                q = q.bind(&bind);
+            match actor.role {
+                Role::Seller => q = q.bind(actor.seller_id.unwrap_or(-1)),
+                Role::Operator => q = q.bind(&scope),
+                _ => {}
             }
             q.fetch_all(p).await?
         }))
@@ -229,16 +221,7 @@ impl Store {
                 (true, _) => (prior.clone(), "refunded".to_string()),
                 (false, _) => ("refund_requested".to_string(), prior.clone()),
             };
-            let hit = sqlx::query(
-                "UPDATE orders SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4",
-            )
-            .bind(&to)
-            .bind(now)
-            .bind(r.order_id)
-            .bind(&from)
-            .execute(&mut *c)
-            .await?
-            .rows_affected();
+            let hit = move_status!(c, r.order_id, &from, &to, now);
             if hit == 0 {
                 return Err(StoreError::InvalidTransition {
                     from,

@@ -24,7 +24,8 @@ use std::collections::HashMap;
 
 type Params = Query<HashMap<String, String>>;
 
-fn body<T>(caller: &Caller, b: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
+/// The JSON body of a request, or a 400 `invalid_json` in the caller's language.
+pub(crate) fn body<T>(caller: &Caller, b: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
     b.map(|Json(v)| v).map_err(|e| {
         tracing::debug!(error = %e, "bad JSON body");
         ApiError::new(StatusCode::BAD_REQUEST, "invalid_json").in_lang(caller.lang)

@@ -1,6 +1,7 @@
 //! Orders API: addresses, stock, orders, payments and provider notifications.
 
 use crate::AppState;
+use crate::api::body;
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use axum::Json;
@@ -18,13 +19,6 @@ use bazaar_store::stock::{StockLevel, StockMove};
 use bazaar_store::{Cursor, StoreError};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-
-fn body<T>(caller: &Caller, b: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
-    b.map(|Json(v)| v).map_err(|e| {
-        tracing::debug!(error = %e, "bad JSON body");
-        ApiError::new(StatusCode::BAD_REQUEST, "invalid_json").in_lang(caller.lang)
-    })
-}
 
 fn id_of(s: &str) -> Result<i64, ApiError> {
     s.parse::<i64>()

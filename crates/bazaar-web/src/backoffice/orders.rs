@@ -311,41 +311,54 @@ pub async fn station_order(
     if !errs.is_empty() {
         return station_page(&s, &cx, &form, &errs, None, StatusCode::BAD_REQUEST).await;
     }
-    let placed = s
-        .store
-        .place_order(
-            &cx.actor,
-            &PlaceOrder {
-                items,
-                address_id: None,
-                channel: Channel::Station,
-                idempotency_key: None,
-                villager_name: Some(name.trim().chars().take(40).collect()),
-                villager_ref: Some(text(&form, "villager_ref"))
-                    .map(|r| r.trim().chars().take(20).collect::<String>())
-                    .filter(|r| !r.is_empty()),
-                pay_window_ms: s.pay_window_ms,
-                institution: None,
-            },
-        )
-        .await;
+    let placed = place_and_pay(
+        &s,
+        &cx,
+        PaymentMethod::StationCash,
+        &PlaceOrder {
+            items,
+            address_id: None,
+            channel: Channel::Station,
+            idempotency_key: None,
+            villager_name: Some(name.trim().chars().take(40).collect()),
+            villager_ref: Some(text(&form, "villager_ref"))
+                .map(|r| r.trim().chars().take(20).collect::<String>())
+                .filter(|r| !r.is_empty()),
+            pay_window_ms: s.pay_window_ms,
+            institution: None,
+        },
+    )
+    .await;
     match placed {
+        Ok(()) => Redirect::to("/manage/station").into_response(),
+        Err((status, errs, msg)) => station_page(&s, &cx, &form, &errs, msg, status).await,
+    }
+}
+
+/// Places an order from a back-office screen and starts its payment (a failure to start the
+/// payment leaves the order waiting, and is logged). A refusal comes back as what the screen
+/// shows: the status, the refused fields, or a message.
+async fn place_and_pay(
+    s: &AppState,
+    cx: &Ctx,
+    method: PaymentMethod,
+    order: &PlaceOrder,
+) -> Result<(), (StatusCode, Vec<FieldError>, Option<String>)> {
+    match s.store.place_order(&cx.actor, order).await {
         Ok(p) => {
             if let Err(e) = s
                 .store
-                .start_payment(&cx.actor, p.order.row.id, PaymentMethod::StationCash)
+                .start_payment(&cx.actor, p.order.row.id, method)
                 .await
             {
-                tracing::warn!(error = %e, "starting the cash payment failed");
+                tracing::warn!(error = %e, method = method.as_str(), "starting the payment failed");
             }
-            Redirect::to("/manage/station").into_response()
+            Ok(())
         }
-        Err(StoreError::Invalid(errs)) => {
-            station_page(&s, &cx, &form, &errs, None, StatusCode::BAD_REQUEST).await
-        }
+        Err(StoreError::Invalid(errs)) => Err((StatusCode::BAD_REQUEST, errs, None)),
         Err(e) => {
             let (status, msg) = cx.error_text(e);
-            station_page(&s, &cx, &form, &[], Some(msg), status).await
+            Err((status, vec![], Some(msg)))
         }
     }
 }
@@ -593,40 +606,25 @@ pub async fn procurement_order(
         Some(d) if errs.is_empty() => d,
         _ => return procurement_page(&s, &cx, &form, &errs, None, StatusCode::BAD_REQUEST).await,
     };
-    let placed = s
-        .store
-        .place_order(
-            &cx.actor,
-            &PlaceOrder {
-                items,
-                address_id: None,
-                channel: Channel::Institution,
-                idempotency_key: None,
-                villager_name: None,
-                villager_ref: None,
-                pay_window_ms: s.pay_window_ms.max(7 * 24 * 3600 * 1000),
-                institution: Some(details),
-            },
-        )
-        .await;
+    let placed = place_and_pay(
+        &s,
+        &cx,
+        PaymentMethod::BankTransfer,
+        &PlaceOrder {
+            items,
+            address_id: None,
+            channel: Channel::Institution,
+            idempotency_key: None,
+            villager_name: None,
+            villager_ref: None,
+            pay_window_ms: s.pay_window_ms.max(7 * 24 * 3600 * 1000),
+            institution: Some(details),
+        },
+    )
+    .await;
     match placed {
-        Ok(p) => {
-            if let Err(e) = s
-                .store
-                .start_payment(&cx.actor, p.order.row.id, PaymentMethod::BankTransfer)
-                .await
-            {
-                tracing::warn!(error = %e, "starting the transfer failed");
-            }
-            Redirect::to("/manage/procurement").into_response()
-        }
-        Err(StoreError::Invalid(errs)) => {
-            procurement_page(&s, &cx, &form, &errs, None, StatusCode::BAD_REQUEST).await
-        }
-        Err(e) => {
-            let (status, msg) = cx.error_text(e);
-            procurement_page(&s, &cx, &form, &[], Some(msg), status).await
-        }
+        Ok(()) => Redirect::to("/manage/procurement").into_response(),
+        Err((status, errs, msg)) => procurement_page(&s, &cx, &form, &errs, msg, status).await,
     }
 }
 
