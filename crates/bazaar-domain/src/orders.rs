@@ -320,6 +320,17 @@ impl ShippingRule {
     }
 }
 
+/// Grams of volumetric weight per cubic centimetre divisor: Chinese express carriers charge
+/// the larger of the actual weight and 长×宽×高(cm) / 6000 kg, that is cm³ / 6 in grams.
+pub const VOLUMETRIC_DIVISOR: i64 = 6;
+
+/// The weight a parcel is charged by: the larger of its actual weight and its volumetric
+/// weight (`volume_cm3 / 6` grams, rounded up).
+pub fn chargeable_weight_g(weight_g: i64, volume_cm3: i64) -> i64 {
+    let volumetric = (volume_cm3.max(0) + VOLUMETRIC_DIVISOR - 1) / VOLUMETRIC_DIVISOR;
+    weight_g.max(volumetric)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -380,6 +391,12 @@ mod tests {
         assert_eq!(r.fee(1000, false), 800);
         assert_eq!(r.fee(1001, false), 1300);
         assert_eq!(r.fee(3200, true), 800 + 3 * 500 + 1500);
+        // A light, bulky parcel (a 30×20×20 cm box of dried fruit weighing 1.2 kg) is charged
+        // by its volume: 12,000 cm³ / 6 = 2,000 g.
+        assert_eq!(chargeable_weight_g(1200, 12_000), 2000);
+        assert_eq!(chargeable_weight_g(2500, 12_000), 2500);
+        assert_eq!(chargeable_weight_g(10, 7), 10);
+        assert_eq!(chargeable_weight_g(0, 7), 2);
     }
 
     proptest! {

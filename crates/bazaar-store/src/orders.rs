@@ -2,11 +2,11 @@
 //! orders, and the payment outcome that turns reservations into sales.
 
 use crate::page::{Cursor, Page, into_page, page_size};
-use crate::stock::{record_move, seller_location};
+use crate::stock::record_move;
 use crate::{Store, StoreError, in_tx, on_read};
 use bazaar_domain::orders::{
-    Channel, ItemInput, OrderEvent, OrderStatus, PaymentMethod, ShippingRule, check_items,
-    order_transition,
+    Channel, ItemInput, OrderEvent, OrderStatus, PaymentMethod, ShippingRule, chargeable_weight_g,
+    check_items, order_transition,
 };
 use bazaar_domain::people::{Actor, Role};
 use bazaar_domain::time::now_ms;
@@ -166,8 +166,7 @@ pub struct OrderLine {
     pub poverty_product: bool,
     /// Weight of the line, grams.
     pub weight_g: i64,
-    /// Ship-from location.
-    #[serde(skip)]
+    /// Ship-from location (stock location id).
     pub location_id: i64,
 }
 
@@ -252,9 +251,24 @@ struct SkuInfo {
     seller_kind: String,
     poverty_status: String,
     village_code: String,
-    county_code: String,
+    volume_cm3: i64,
     cold_chain: bool,
     poverty_cert_no: Option<String>,
+}
+
+/// `$1, $2, …, $n` for an `IN (…)` list.
+pub(crate) fn placeholders(n: usize) -> String {
+    (1..=n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The county code in a region path (`/province/prefecture/county/…`), or the deepest code
+/// when the path is shorter.
+pub(crate) fn county_of(path: &str) -> &str {
+    let codes: Vec<&str> = path.split('/').filter(|c| !c.is_empty()).collect();
+    codes.get(2).or(codes.last()).copied().unwrap_or("")
 }
 
 const ORDER_COLS: &str = "id, buyer_id, placed_by, channel, status, recipient, phone, \
@@ -501,27 +515,29 @@ impl Store {
             .next()
             .unwrap_or("")
             .to_string();
-        // The SKUs as they are now.
+        // The SKUs as they are now, in one query.
+        let ids: Vec<i64> = items.iter().map(|it| it.sku_id).collect();
+        let found: Vec<SkuInfo> = on_read!(self, |p| {
+            let sql = format!(
+                "SELECT k.id AS sku_id, p.id AS product_id, p.status, p.name, k.spec, k.price_fen, \
+                 k.weight_g, k.volume_cm3, s.id AS seller_id, s.kind AS seller_kind, \
+                 s.poverty_status, p.village_code, p.cold_chain, p.poverty_cert_no \
+                 FROM skus k JOIN products p ON p.id = k.product_id \
+                 JOIN sellers s ON s.id = p.seller_id WHERE k.id IN ({})",
+                placeholders(ids.len())
+            );
+            let mut q = sqlx::query_as(&sql);
+            for id in &ids {
+                q = q.bind(id);
+            }
+            q.fetch_all(p).await?
+        });
+        let mut found: BTreeMap<i64, SkuInfo> = found.into_iter().map(|i| (i.sku_id, i)).collect();
         let mut infos = Vec::with_capacity(items.len());
         let mut errs = vec![];
         let mut changed = vec![];
         for (i, it) in items.iter().enumerate() {
-            let info: Option<SkuInfo> = on_read!(self, |p| {
-                sqlx::query_as(
-                    "SELECT k.id AS sku_id, p.id AS product_id, p.status, p.name, k.spec, k.price_fen, \
-                     k.weight_g, s.id AS seller_id, s.kind AS seller_kind, s.poverty_status, \
-                     p.village_code, c.code AS county_code, p.cold_chain, p.poverty_cert_no \
-                     FROM skus k JOIN products p ON p.id = k.product_id \
-                     JOIN sellers s ON s.id = p.seller_id \
-                     JOIN regions v ON v.code = p.village_code \
-                     JOIN regions t ON t.code = v.parent_code \
-                     JOIN regions c ON c.code = t.parent_code WHERE k.id = $1",
-                )
-                .bind(it.sku_id)
-                .fetch_optional(p)
-                .await?
-            });
-            match info {
+            match found.remove(&it.sku_id) {
                 None => errs.push(FieldError::new(
                     format!("items[{i}].sku_id"),
                     Reason::UnknownReference,
@@ -545,32 +561,132 @@ impl Store {
         if !changed.is_empty() {
             return Err(StoreError::PriceChanged(changed));
         }
-        // Parts: by seller (the ship-from location is the seller's home for now).
+        // Where each line may ship from: the locations holding some of it, those in the
+        // destination's own county first (a village point or county warehouse near the buyer),
+        // then the seller's home, then the rest; only those whose county has a shipping rule
+        // for the destination.
+        let dest_county = county_of(&dest.path);
+        let candidates: Vec<(i64, i64, bool, String)> = on_read!(self, |p| {
+            let sql = format!(
+                "SELECT st.sku_id, st.location_id, l.seller_id IS NOT NULL AS home, r.path \
+                 FROM stock st JOIN stock_locations l ON l.id = st.location_id \
+                 JOIN regions r ON r.code = l.region_code \
+                 WHERE st.on_hand - st.reserved > 0 AND st.sku_id IN ({}) \
+                 ORDER BY st.sku_id, st.location_id",
+                placeholders(ids.len())
+            );
+            let mut q = sqlx::query_as(&sql);
+            for id in &ids {
+                q = q.bind(id);
+            }
+            q.fetch_all(p).await?
+        });
+        let mut rules: BTreeMap<String, Option<ShippingRule>> = BTreeMap::new();
+        let mut sources: BTreeMap<i64, Vec<(i64, ShippingRule)>> = BTreeMap::new();
+        let mut unserved = false;
+        let mut ranked = Vec::new();
+        for (sku_id, loc, home, path) in candidates {
+            let county = county_of(&path).to_string();
+            let rule = match rules.get(&county) {
+                Some(r) => *r,
+                None => {
+                    let r = self.shipping_rule(&county, &dest_province).await?;
+                    rules.insert(county.clone(), r);
+                    r
+                }
+            };
+            let Some(rule) = rule else {
+                unserved = true;
+                continue;
+            };
+            let rank = if county == dest_county {
+                0
+            } else if home {
+                1
+            } else {
+                2
+            };
+            ranked.push((sku_id, rank, loc, rule));
+        }
+        ranked.sort_by_key(|(sku, rank, loc, _)| (*sku, *rank, *loc));
+        for (sku_id, _, loc, rule) in ranked {
+            sources.entry(sku_id).or_default().push((loc, rule));
+        }
+        let missing: Vec<i64> = infos
+            .iter()
+            .map(|(i, _)| i.sku_id)
+            .filter(|id| !sources.contains_key(id))
+            .collect();
+        if !missing.is_empty() {
+            return Err(if unserved {
+                StoreError::Rule("address_not_served")
+            } else {
+                StoreError::OutOfStock(missing)
+            });
+        }
         // Lines are reserved in (seller, SKU) order, so two orders never wait for each other's
         // rows in opposite orders (no deadlock on PostgreSQL).
         infos.sort_by_key(|(i, _)| (i.seller_id, i.sku_id));
-        let mut parts: BTreeMap<i64, Vec<usize>> = BTreeMap::new();
-        for (i, (info, _)) in infos.iter().enumerate() {
-            parts.entry(info.seller_id).or_default().push(i);
-        }
-        let mut part_fees = Vec::with_capacity(parts.len());
-        for idx in parts.values() {
-            let first = &infos[idx[0]].0;
-            let weight: i64 = idx.iter().map(|i| infos[*i].0.weight_g * infos[*i].1).sum();
-            let cold = idx.iter().any(|i| infos[*i].0.cold_chain);
-            let rule = self
-                .shipping_rule(&first.county_code, &dest_province)
-                .await?
-                .ok_or(StoreError::Rule("address_not_served"))?;
-            part_fees.push((weight, rule.fee(weight, cold)));
-        }
         let items_fen: i64 = infos.iter().map(|(i, q)| i.price_fen * q).sum();
-        let shipping_fen: i64 = part_fees.iter().map(|(_, f)| f).sum();
         let now = now_ms();
         let buyer_id = (!station).then_some(actor.user_id);
         let channel = o.channel.as_str();
         let pay_by = now + o.pay_window_ms;
         let res = in_tx!(self, |c| {
+            // The reservations: one conditional update per line and location tried, never
+            // read-then-write; the first location that has enough wins.
+            let mut chosen: Vec<(i64, ShippingRule)> = Vec::with_capacity(infos.len());
+            let mut short = vec![];
+            for (info, q) in &infos {
+                let mut got = None;
+                for (loc, rule) in sources.get(&info.sku_id).map(Vec::as_slice).unwrap_or(&[]) {
+                    let hit = sqlx::query(
+                        "UPDATE stock SET reserved = reserved + $1, updated_at = $2 \
+                         WHERE sku_id = $3 AND location_id = $4 AND on_hand - reserved >= $1",
+                    )
+                    .bind(q)
+                    .bind(now)
+                    .bind(info.sku_id)
+                    .bind(loc)
+                    .execute(&mut *c)
+                    .await?
+                    .rows_affected();
+                    if hit > 0 {
+                        got = Some((*loc, *rule));
+                        break;
+                    }
+                }
+                match got {
+                    Some(g) => chosen.push(g),
+                    None => short.push(info.sku_id),
+                }
+            }
+            if !short.is_empty() {
+                // Rolls back every reservation of this order.
+                return Err(StoreError::OutOfStock(short));
+            }
+            // Parts: one per seller and ship-from location, priced by that location's county.
+            let mut parts: BTreeMap<(i64, i64), Vec<usize>> = BTreeMap::new();
+            for (i, (info, _)) in infos.iter().enumerate() {
+                parts
+                    .entry((info.seller_id, chosen[i].0))
+                    .or_default()
+                    .push(i);
+            }
+            let mut part_fees = Vec::with_capacity(parts.len());
+            for idx in parts.values() {
+                let weight: i64 = idx.iter().map(|i| infos[*i].0.weight_g * infos[*i].1).sum();
+                let volume: i64 = idx
+                    .iter()
+                    .map(|i| infos[*i].0.volume_cm3 * infos[*i].1)
+                    .sum();
+                let cold = idx.iter().any(|i| infos[*i].0.cold_chain);
+                let fee = chosen[idx[0]]
+                    .1
+                    .fee(chargeable_weight_g(weight, volume), cold);
+                part_fees.push((weight, volume, fee));
+            }
+            let shipping_fen: i64 = part_fees.iter().map(|(_, _, f)| f).sum();
             let order_id: i64 = sqlx::query_scalar(
                 "INSERT INTO orders (buyer_id, placed_by, idempotency_key, channel, status, recipient, \
                  phone, region_code, node_code, address_detail, villager_name, villager_ref, \
@@ -600,38 +716,21 @@ impl Store {
             .bind(o.institution.as_ref().map(|i| i.invoice_tax_id.clone()))
             .fetch_one(&mut *c)
             .await?;
-            let mut short = vec![];
-            for ((seller_id, idx), (weight, fee)) in parts.iter().zip(&part_fees) {
-                let loc = seller_location!(c, *seller_id, now);
+            for (((seller_id, loc), idx), (weight, volume, fee)) in parts.iter().zip(&part_fees) {
                 let part_id: i64 = sqlx::query_scalar(
-                    "INSERT INTO order_parts (order_id, seller_id, location_id, weight_g, shipping_fen) \
-                     VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                    "INSERT INTO order_parts (order_id, seller_id, location_id, weight_g, \
+                     volume_cm3, shipping_fen) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
                 )
                 .bind(order_id)
                 .bind(seller_id)
                 .bind(loc)
                 .bind(weight)
+                .bind(volume)
                 .bind(fee)
                 .fetch_one(&mut *c)
                 .await?;
                 for i in idx {
                     let (info, q) = &infos[*i];
-                    // The reservation: one conditional update, never read-then-write.
-                    let hit = sqlx::query(
-                        "UPDATE stock SET reserved = reserved + $1, updated_at = $2 \
-                         WHERE sku_id = $3 AND location_id = $4 AND on_hand - reserved >= $1",
-                    )
-                    .bind(q)
-                    .bind(now)
-                    .bind(info.sku_id)
-                    .bind(loc)
-                    .execute(&mut *c)
-                    .await?
-                    .rows_affected();
-                    if hit == 0 {
-                        short.push(info.sku_id);
-                        continue;
-                    }
                     record_move!(
                         c,
                         info.sku_id,
@@ -669,10 +768,6 @@ impl Store {
                     .execute(&mut *c)
                     .await?;
                 }
-            }
-            if !short.is_empty() {
-                // Rolls back every reservation of this order.
-                return Err(StoreError::OutOfStock(short));
             }
             record_event!(
                 c,

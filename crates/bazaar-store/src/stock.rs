@@ -7,7 +7,7 @@
 
 use crate::{Backend, Store, StoreError, in_tx, on_read};
 use bazaar_domain::Reason;
-use bazaar_domain::people::Actor;
+use bazaar_domain::people::{Actor, Role};
 use bazaar_domain::time::now_ms;
 use serde::Serialize;
 
@@ -20,6 +20,9 @@ pub struct StockLevel {
     pub location_id: i64,
     /// Location name.
     pub location: String,
+    /// The node's code when the location is a village point or warehouse; `None` for a
+    /// seller's home.
+    pub node_code: Option<String>,
     /// Physically there.
     pub on_hand: i64,
     /// Held by orders waiting for payment.
@@ -35,12 +38,17 @@ pub struct StockLevel {
 pub struct StockMove {
     /// Id.
     pub id: i64,
-    /// adjustment, reservation, sale, release or return.
+    /// adjustment, reservation, sale, release, return, transfer_out, transfer_in, arrival
+    /// or expected.
     pub kind: String,
+    /// Location id.
+    pub location_id: i64,
     /// Change of on_hand.
     pub on_hand_delta: i64,
     /// Change of reserved.
     pub reserved_delta: i64,
+    /// Change of incoming.
+    pub incoming_delta: i64,
     /// Order concerned.
     pub order_id: Option<i64>,
     /// Note.
@@ -52,15 +60,22 @@ pub struct StockMove {
 /// Records a ledger entry inside a transaction.
 macro_rules! record_move {
     ($c:expr, $sku:expr, $loc:expr, $kind:expr, $on_hand:expr, $reserved:expr, $order:expr, $actor:expr, $note:expr, $at:expr) => {
+        record_move!(
+            $c, $sku, $loc, $kind, $on_hand, $reserved, 0i64, $order, $actor, $note, $at
+        )
+    };
+    ($c:expr, $sku:expr, $loc:expr, $kind:expr, $on_hand:expr, $reserved:expr, $incoming:expr, $order:expr, $actor:expr, $note:expr, $at:expr) => {
         sqlx::query(
             "INSERT INTO stock_moves (sku_id, location_id, kind, on_hand_delta, reserved_delta, \
-             order_id, actor_id, note, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+             incoming_delta, order_id, actor_id, note, at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind($sku)
         .bind($loc)
         .bind($kind)
         .bind($on_hand)
         .bind($reserved)
+        .bind($incoming)
         .bind($order)
         .bind($actor)
         .bind($note)
@@ -92,7 +107,66 @@ macro_rules! seller_location {
 }
 pub(crate) use seller_location;
 
-const LEVEL_SELECT: &str = "SELECT st.sku_id, st.location_id, l.name AS location, st.on_hand, \
+/// Finds or creates the stock location of a network node (village point, county warehouse)
+/// inside a transaction; `None` when there is no such node.
+macro_rules! node_location {
+    ($c:expr, $code:expr, $now:expr) => {{
+        sqlx::query(
+            "INSERT INTO stock_locations (kind, node_code, name, region_code, created_at) \
+             SELECT 'node', n.code, n.name, n.region_code, $2 FROM nodes n WHERE n.code = $1 \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind($code)
+        .bind($now)
+        .execute(&mut *$c)
+        .await?;
+        let id: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM stock_locations WHERE node_code = $1")
+                .bind($code)
+                .fetch_optional(&mut *$c)
+                .await?;
+        id
+    }};
+}
+
+/// Where a stock operation happens: the seller's home (`None`) or a node's code.
+macro_rules! location_of {
+    ($c:expr, $node:expr, $seller_id:expr, $now:expr, $field:expr) => {{
+        match $node {
+            None => seller_location!($c, $seller_id, $now),
+            Some(code) => node_location!($c, code, $now)
+                .ok_or_else(|| StoreError::field($field, Reason::UnknownReference))?,
+        }
+    }};
+}
+
+/// Makes sure a stock row exists inside a transaction.
+macro_rules! ensure_stock_row {
+    ($c:expr, $sku:expr, $loc:expr, $now:expr) => {
+        sqlx::query(
+            "INSERT INTO stock (sku_id, location_id, on_hand, reserved, incoming, updated_at) \
+             VALUES ($1, $2, 0, 0, 0, $3) ON CONFLICT DO NOTHING",
+        )
+        .bind($sku)
+        .bind($loc)
+        .bind($now)
+        .execute(&mut *$c)
+        .await?
+    };
+}
+
+/// A stock change asked of `PUT /api/v1/skus/{id}/stock`.
+#[derive(Debug, Clone, Default)]
+pub struct StockSetting {
+    /// Available quantity to set (on_hand becomes reserved + this).
+    pub available: i64,
+    /// Where: a node code (village point, county warehouse); the seller's home when `None`.
+    pub node: Option<String>,
+    /// Announced arrivals to set, when given.
+    pub incoming: Option<i64>,
+}
+
+const LEVEL_SELECT: &str = "SELECT st.sku_id, st.location_id, l.name AS location, l.node_code, st.on_hand, \
     st.reserved, st.incoming, st.on_hand - st.reserved AS available FROM stock st \
     JOIN stock_locations l ON l.id = st.location_id";
 
@@ -114,53 +188,102 @@ impl Store {
         }))
     }
 
-    /// Sets the available quantity of a SKU at its default location (the seller's home):
-    /// on_hand becomes reserved + `available`, recorded as an adjustment. Allowed to the
-    /// product's seller, the agent who listed it and operators in scope.
+    /// Whether `actor` may change the stock of the product with `target` at `node` (the
+    /// seller's home when `None`): whoever may edit the product (its seller, the agent who listed
+    /// it, operators in scope), and for a node also its own agent and the operators whose region
+    /// holds it. An unknown node is a field error.
+    async fn may_stock(
+        &self,
+        actor: &Actor,
+        product_id: i64,
+        node: Option<&str>,
+        field: &'static str,
+    ) -> Result<i64, StoreError> {
+        let p = self.product_for(Some(actor), product_id).await?;
+        if actor.can_edit(p.row.target()) {
+            if let Some(code) = node {
+                self.node(code).await.map_err(|e| match e {
+                    StoreError::NotFound => StoreError::field(field, Reason::UnknownReference),
+                    e => e,
+                })?;
+            }
+            return Ok(p.row.seller_id);
+        }
+        let Some(code) = node else {
+            return Err(StoreError::Forbidden);
+        };
+        let n = self.node(code).await.map_err(|e| match e {
+            StoreError::NotFound => StoreError::field(field, Reason::UnknownReference),
+            e => e,
+        })?;
+        let allowed = match actor.role {
+            Role::Agent => actor.node_code.as_deref() == Some(code),
+            Role::Operator => match &actor.region_path {
+                Some(scope) => self
+                    .region(&n.region_code)
+                    .await?
+                    .path
+                    .starts_with(scope.as_str()),
+                None => false,
+            },
+            _ => false,
+        };
+        if allowed {
+            Ok(p.row.seller_id)
+        } else {
+            Err(StoreError::Forbidden)
+        }
+    }
+
+    /// Sets the available quantity of a SKU at a location (the seller's home by default, or a
+    /// village point or county warehouse by node code): on_hand becomes reserved + `available`,
+    /// recorded as an adjustment; `incoming`, when given, sets the announced arrivals
+    /// (recorded as `expected`). See [`Store::may_stock`] for who may.
     pub async fn set_stock(
         &self,
         actor: &Actor,
         sku_id: i64,
-        available: i64,
+        set: &StockSetting,
     ) -> Result<StockLevel, StoreError> {
-        if !(0..=10_000_000).contains(&available) {
+        if !(0..=10_000_000).contains(&set.available) {
             return Err(StoreError::field("quantity", Reason::OutOfRange));
         }
-        let sku = self.sku(sku_id).await?;
-        let p = self.product_for(Some(actor), sku.product_id).await?;
-        if !actor.can_edit(p.row.target()) {
-            return Err(StoreError::Forbidden);
+        if let Some(i) = set.incoming
+            && !(0..=10_000_000).contains(&i)
+        {
+            return Err(StoreError::field("incoming", Reason::OutOfRange));
         }
+        let sku = self.sku(sku_id).await?;
+        let node = set.node.as_deref();
+        let seller_id = self
+            .may_stock(actor, sku.product_id, node, "location")
+            .await?;
         let now = now_ms();
-        let seller_id = p.row.seller_id;
         let actor_id = actor.user_id;
         let lock = match self.backend() {
             Backend::Postgres => " FOR UPDATE",
             Backend::Sqlite => "",
         };
+        let (available, incoming) = (set.available, set.incoming);
         let loc = in_tx!(self, |c| {
-            let loc = seller_location!(c, seller_id, now);
-            sqlx::query(
-                "INSERT INTO stock (sku_id, location_id, on_hand, reserved, incoming, updated_at) \
-                 VALUES ($1, $2, 0, 0, 0, $3) ON CONFLICT DO NOTHING",
-            )
-            .bind(sku_id)
-            .bind(loc)
-            .bind(now)
-            .execute(&mut *c)
-            .await?;
-            let (on_hand, reserved): (i64, i64) = sqlx::query_as(&format!(
-                "SELECT on_hand, reserved FROM stock WHERE sku_id = $1 AND location_id = $2{lock}"
+            let loc = location_of!(c, node, seller_id, now, "location");
+            ensure_stock_row!(c, sku_id, loc, now);
+            let (on_hand, reserved, was_incoming): (i64, i64, i64) = sqlx::query_as(&format!(
+                "SELECT on_hand, reserved, incoming FROM stock \
+                 WHERE sku_id = $1 AND location_id = $2{lock}"
             ))
             .bind(sku_id)
             .bind(loc)
             .fetch_one(&mut *c)
             .await?;
             let new_on_hand = reserved + available;
+            let new_incoming = incoming.unwrap_or(was_incoming);
             sqlx::query(
-                "UPDATE stock SET on_hand = $1, updated_at = $2 WHERE sku_id = $3 AND location_id = $4",
+                "UPDATE stock SET on_hand = $1, incoming = $2, updated_at = $3 \
+                 WHERE sku_id = $4 AND location_id = $5",
             )
             .bind(new_on_hand)
+            .bind(new_incoming)
             .bind(now)
             .bind(sku_id)
             .bind(loc)
@@ -180,8 +303,28 @@ impl Store {
                     now
                 );
             }
+            if new_incoming != was_incoming {
+                record_move!(
+                    c,
+                    sku_id,
+                    loc,
+                    "expected",
+                    0i64,
+                    0i64,
+                    new_incoming - was_incoming,
+                    None::<i64>,
+                    Some(actor_id),
+                    None::<String>,
+                    now
+                );
+            }
             Ok(loc)
         })?;
+        self.stock_level(sku_id, loc).await
+    }
+
+    /// One stock row.
+    async fn stock_level(&self, sku_id: i64, loc: i64) -> Result<StockLevel, StoreError> {
         let sql = format!("{LEVEL_SELECT} WHERE st.sku_id = $1 AND st.location_id = $2");
         Ok(on_read!(self, |p| {
             sqlx::query_as(&sql)
@@ -190,6 +333,148 @@ impl Store {
                 .fetch_one(p)
                 .await?
         }))
+    }
+
+    /// Sends `quantity` of a SKU from one location to another (`None` = the seller's home):
+    /// the source's on_hand drops at once with one conditional update (only what is available
+    /// may leave), the destination counts it as incoming until [`Store::receive_stock`].
+    /// The actor needs stock rights at the source. Returns the two rows after the move.
+    pub async fn transfer_stock(
+        &self,
+        actor: &Actor,
+        sku_id: i64,
+        from: Option<&str>,
+        to: Option<&str>,
+        quantity: i64,
+    ) -> Result<Vec<StockLevel>, StoreError> {
+        if !(1..=10_000_000).contains(&quantity) {
+            return Err(StoreError::field("quantity", Reason::OutOfRange));
+        }
+        if from == to {
+            return Err(StoreError::field("to", Reason::Inconsistent));
+        }
+        let sku = self.sku(sku_id).await?;
+        let seller_id = self.may_stock(actor, sku.product_id, from, "from").await?;
+        if let Some(code) = to {
+            self.node(code).await.map_err(|e| match e {
+                StoreError::NotFound => StoreError::field("to", Reason::UnknownReference),
+                e => e,
+            })?;
+        }
+        let now = now_ms();
+        let actor_id = actor.user_id;
+        let (src, dst) = in_tx!(self, |c| {
+            let src = location_of!(c, from, seller_id, now, "from");
+            let dst = location_of!(c, to, seller_id, now, "to");
+            ensure_stock_row!(c, sku_id, dst, now);
+            let hit = sqlx::query(
+                "UPDATE stock SET on_hand = on_hand - $1, updated_at = $2 \
+                 WHERE sku_id = $3 AND location_id = $4 AND on_hand - reserved >= $1",
+            )
+            .bind(quantity)
+            .bind(now)
+            .bind(sku_id)
+            .bind(src)
+            .execute(&mut *c)
+            .await?
+            .rows_affected();
+            if hit == 0 {
+                return Err(StoreError::OutOfStock(vec![sku_id]));
+            }
+            sqlx::query(
+                "UPDATE stock SET incoming = incoming + $1, updated_at = $2 \
+                 WHERE sku_id = $3 AND location_id = $4",
+            )
+            .bind(quantity)
+            .bind(now)
+            .bind(sku_id)
+            .bind(dst)
+            .execute(&mut *c)
+            .await?;
+            let note = Some(format!("{src} → {dst}"));
+            record_move!(
+                c,
+                sku_id,
+                src,
+                "transfer_out",
+                -quantity,
+                0i64,
+                None::<i64>,
+                Some(actor_id),
+                note.clone(),
+                now
+            );
+            record_move!(
+                c,
+                sku_id,
+                dst,
+                "transfer_in",
+                0i64,
+                0i64,
+                quantity,
+                None::<i64>,
+                Some(actor_id),
+                note,
+                now
+            );
+            Ok((src, dst))
+        })?;
+        Ok(vec![
+            self.stock_level(sku_id, src).await?,
+            self.stock_level(sku_id, dst).await?,
+        ])
+    }
+
+    /// Books the arrival of `quantity` announced units at a location: incoming drops and
+    /// on_hand grows, with one conditional update (never more than was announced).
+    pub async fn receive_stock(
+        &self,
+        actor: &Actor,
+        sku_id: i64,
+        at: Option<&str>,
+        quantity: i64,
+    ) -> Result<StockLevel, StoreError> {
+        if !(1..=10_000_000).contains(&quantity) {
+            return Err(StoreError::field("quantity", Reason::OutOfRange));
+        }
+        let sku = self.sku(sku_id).await?;
+        let seller_id = self
+            .may_stock(actor, sku.product_id, at, "location")
+            .await?;
+        let now = now_ms();
+        let actor_id = actor.user_id;
+        let loc = in_tx!(self, |c| {
+            let loc = location_of!(c, at, seller_id, now, "location");
+            let hit = sqlx::query(
+                "UPDATE stock SET incoming = incoming - $1, on_hand = on_hand + $1, \
+                 updated_at = $2 WHERE sku_id = $3 AND location_id = $4 AND incoming >= $1",
+            )
+            .bind(quantity)
+            .bind(now)
+            .bind(sku_id)
+            .bind(loc)
+            .execute(&mut *c)
+            .await?
+            .rows_affected();
+            if hit == 0 {
+                return Err(StoreError::field("quantity", Reason::OutOfRange));
+            }
+            record_move!(
+                c,
+                sku_id,
+                loc,
+                "arrival",
+                quantity,
+                0i64,
+                -quantity,
+                None::<i64>,
+                Some(actor_id),
+                None::<String>,
+                now
+            );
+            Ok(loc)
+        })?;
+        self.stock_level(sku_id, loc).await
     }
 
     /// Seeds the stock of a SKU at its seller's home without an actor (demo data, imports).
@@ -239,8 +524,8 @@ impl Store {
         self.stock_levels(actor, sku_id).await?;
         Ok(on_read!(self, |p| {
             sqlx::query_as(
-                "SELECT id, kind, on_hand_delta, reserved_delta, order_id, note, at FROM stock_moves \
-                 WHERE sku_id = $1 ORDER BY id DESC LIMIT 200",
+                "SELECT id, kind, location_id, on_hand_delta, reserved_delta, incoming_delta, \
+                 order_id, note, at FROM stock_moves WHERE sku_id = $1 ORDER BY id DESC LIMIT 200",
             )
             .bind(sku_id)
             .fetch_all(p)

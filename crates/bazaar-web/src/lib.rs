@@ -212,6 +212,14 @@ pub fn router(state: AppState) -> Router {
             get(orders_api::stock).put(orders_api::set_stock),
         )
         .route(
+            "/api/v1/skus/{id}/stock/transfers",
+            post(orders_api::transfer_stock),
+        )
+        .route(
+            "/api/v1/skus/{id}/stock/arrivals",
+            post(orders_api::receive_stock),
+        )
+        .route(
             "/api/v1/orders",
             get(orders_api::my_orders).post(orders_api::place_order),
         )
@@ -292,6 +300,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/manage/products/{id}",
             get(backoffice::products::show).post(backoffice::products::update),
+        )
+        .route(
+            "/manage/products/{id}/stock",
+            post(backoffice::products::change_stock),
         )
         .route(
             "/manage/products/{id}/photos",

@@ -41,6 +41,8 @@ use utoipa::{Modify, OpenApi};
         crate::orders_api::addresses,
         crate::orders_api::set_stock,
         crate::orders_api::stock,
+        crate::orders_api::transfer_stock,
+        crate::orders_api::receive_stock,
         crate::orders_api::place_order,
         crate::orders_api::my_orders,
         crate::orders_api::order,

@@ -15,7 +15,7 @@ use bazaar_domain::text::parse_phone;
 use bazaar_domain::{FieldError, Reason};
 use bazaar_store::orders::{Address, NewAddress, Order, OrderRow, PlaceOrder};
 use bazaar_store::payments::{Applied, Payment, PaymentProvider};
-use bazaar_store::stock::{StockLevel, StockMove};
+use bazaar_store::stock::{StockLevel, StockMove, StockSetting};
 use bazaar_store::{Cursor, StoreError};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -125,7 +125,37 @@ pub async fn addresses(
 /// Body of `PUT /api/v1/skus/{id}/stock`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct StockBody {
-    /// Units available for sale at the SKU's default location (its seller's home).
+    /// Units available for sale at the location.
+    pub quantity: i64,
+    /// Node code of a village point or county warehouse holding the stock; the seller's home
+    /// when omitted.
+    #[serde(default)]
+    pub location: Option<String>,
+    /// Units announced but not yet arrived at the location; unchanged when omitted.
+    #[serde(default)]
+    pub incoming: Option<i64>,
+}
+
+/// Body of `POST /api/v1/skus/{id}/stock/transfers`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct TransferBody {
+    /// Node code the stock leaves; the seller's home when omitted.
+    #[serde(default)]
+    pub from: Option<String>,
+    /// Node code the stock goes to; the seller's home when omitted.
+    #[serde(default)]
+    pub to: Option<String>,
+    /// Units sent (at most what is available at `from`).
+    pub quantity: i64,
+}
+
+/// Body of `POST /api/v1/skus/{id}/stock/arrivals`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct ArrivalBody {
+    /// Node code where the units arrived; the seller's home when omitted.
+    #[serde(default)]
+    pub location: Option<String>,
+    /// Units arrived (at most what was announced as incoming there).
     pub quantity: i64,
 }
 
@@ -155,7 +185,67 @@ pub async fn set_stock(
     let actor = caller.require()?.clone();
     let id = id_of(&id)?;
     let b = body(&caller, b)?;
-    Ok(Json(s.store.set_stock(&actor, id, b.quantity).await?))
+    let set = StockSetting {
+        available: b.quantity,
+        node: b.location.filter(|l| !l.trim().is_empty()),
+        incoming: b.incoming,
+    };
+    Ok(Json(s.store.set_stock(&actor, id, &set).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/skus/{id}/stock/transfers", tag = "orders",
+    security(("bearer" = [])), params(("id" = i64, Path, description = "SKU id")),
+    request_body = TransferBody,
+    responses((status = 200, description = "The source and destination rows after the move", body = [StockLevel]),
+        (status = 400, description = "Bad input (unknown node, same place, quantity)", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "No stock rights at the source", body = ErrorBody),
+        (status = 404, description = "No such SKU", body = ErrorBody),
+        (status = 409, description = "Not that much available at the source (out_of_stock)", body = ErrorBody)))]
+/// `POST /api/v1/skus/{id}/stock/transfers`: sends stock from one location to another (a
+/// seller's home to a county warehouse, say); it counts as incoming there until it arrives.
+pub async fn transfer_stock(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    b: Result<Json<TransferBody>, JsonRejection>,
+) -> Result<Json<Vec<StockLevel>>, ApiError> {
+    let actor = caller.require()?.clone();
+    let id = id_of(&id)?;
+    let b = body(&caller, b)?;
+    let from = b.from.filter(|l| !l.trim().is_empty());
+    let to = b.to.filter(|l| !l.trim().is_empty());
+    Ok(Json(
+        s.store
+            .transfer_stock(&actor, id, from.as_deref(), to.as_deref(), b.quantity)
+            .await?,
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/skus/{id}/stock/arrivals", tag = "orders",
+    security(("bearer" = [])), params(("id" = i64, Path, description = "SKU id")),
+    request_body = ArrivalBody,
+    responses((status = 200, description = "The row after the arrival", body = StockLevel),
+        (status = 400, description = "Bad input (unknown node, more than announced)", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "No stock rights there", body = ErrorBody),
+        (status = 404, description = "No such SKU", body = ErrorBody)))]
+/// `POST /api/v1/skus/{id}/stock/arrivals`: books incoming units as arrived (on hand).
+pub async fn receive_stock(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    b: Result<Json<ArrivalBody>, JsonRejection>,
+) -> Result<Json<StockLevel>, ApiError> {
+    let actor = caller.require()?.clone();
+    let id = id_of(&id)?;
+    let b = body(&caller, b)?;
+    let at = b.location.filter(|l| !l.trim().is_empty());
+    Ok(Json(
+        s.store
+            .receive_stock(&actor, id, at.as_deref(), b.quantity)
+            .await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/skus/{id}/stock", tag = "orders", security(("bearer" = [])),

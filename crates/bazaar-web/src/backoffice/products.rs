@@ -17,8 +17,10 @@ use bazaar_domain::people::Role;
 use bazaar_domain::time::Zone;
 use bazaar_domain::{FieldError, Reason};
 use bazaar_store::StoreError;
+use bazaar_store::network::NodeFilter;
 use bazaar_store::products::Product;
 use bazaar_store::sellers::SellerFilter;
+use bazaar_store::stock::StockSetting;
 use std::collections::HashMap;
 
 fn category_options(lang: Lang) -> Vec<(String, String)> {
@@ -237,13 +239,220 @@ fn edit_values(p: &Product) -> HashMap<String, String> {
     v
 }
 
+/// A message shown beside the form it concerns.
+pub enum Alert {
+    /// About the photo upload.
+    Photo(String),
+    /// About a stock change.
+    Stock(String),
+}
+
+fn alert_html(alert: &Option<Alert>, stock: bool) -> String {
+    match (alert, stock) {
+        (Some(Alert::Photo(m)), false) | (Some(Alert::Stock(m)), true) => {
+            format!("<p class=\"err\" role=\"alert\">{}</p>", esc(m))
+        }
+        _ => String::new(),
+    }
+}
+
+/// Stock per option and location, with the forms that change it (for whoever may).
+async fn stock_section(
+    s: &AppState,
+    cx: &Ctx,
+    p: &Product,
+    alert: &Option<Alert>,
+    body: &mut String,
+) {
+    let lang = cx.lang;
+    let filter = NodeFilter {
+        region_code: Some(p.row.county_code.clone()),
+        kind: None,
+        cursor: Default::default(),
+        limit: Some(200),
+    };
+    let nodes = s
+        .store
+        .nodes(&filter)
+        .await
+        .map(|(n, _)| n)
+        .unwrap_or_default();
+    let mut places = format!("<option value=\"\">{}</option>", esc(&lang.t("stock-home")));
+    for n in &nodes {
+        places.push_str(&format!(
+            "<option value=\"{}\">{}</option>",
+            esc(&n.code),
+            esc(&n.name)
+        ));
+    }
+    let mut section = format!(
+        "<h2 id=\"stock\">{}</h2>{}",
+        esc(&lang.t("stock-title")),
+        alert_html(alert, true)
+    );
+    let mut any = false;
+    for sku in &p.skus {
+        let Ok(levels) = s.store.stock_levels(&cx.actor, sku.id).await else {
+            continue;
+        };
+        any = true;
+        section.push_str(&format!(
+            "<h3>{}</h3><div class=\"scroll\"><table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th></th></tr>",
+            esc(&sku.spec),
+            esc(&lang.t("stock-location")),
+            esc(&lang.t("stock-on-hand")),
+            esc(&lang.t("stock-reserved")),
+            esc(&lang.t("stock-incoming")),
+            esc(&lang.t("stock-available")),
+        ));
+        for l in &levels {
+            let node = l.node_code.clone().unwrap_or_default();
+            let arrive = if l.incoming > 0 {
+                format!(
+                    "<form method=\"post\" action=\"/manage/products/{}/stock\">{}\
+<input type=\"hidden\" name=\"op\" value=\"arrive\"><input type=\"hidden\" name=\"sku\" value=\"{}\">\
+<input type=\"hidden\" name=\"location\" value=\"{}\"><input type=\"hidden\" name=\"quantity\" value=\"{}\">\
+<button>{}</button></form>",
+                    p.row.id,
+                    cx.csrf_input(),
+                    sku.id,
+                    esc(&node),
+                    l.incoming,
+                    esc(&lang.t("stock-arrived"))
+                )
+            } else {
+                String::new()
+            };
+            section.push_str(&format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><b>{}</b></td><td>{arrive}</td></tr>",
+                esc(&l.location),
+                l.on_hand,
+                l.reserved,
+                l.incoming,
+                l.available
+            ));
+        }
+        section.push_str("</table></div>");
+        section.push_str(&format!(
+            "<form method=\"post\" action=\"/manage/products/{id}/stock\" class=\"row\">{csrf}\
+<input type=\"hidden\" name=\"op\" value=\"set\"><input type=\"hidden\" name=\"sku\" value=\"{sku}\">\
+<label>{loc}<br><select name=\"location\">{places}</select></label> \
+<label>{avail}<br><input name=\"quantity\" inputmode=\"numeric\" size=\"6\" required></label> \
+<label>{inc}<br><input name=\"incoming\" inputmode=\"numeric\" size=\"6\"></label> \
+<button>{set}</button></form>\
+<form method=\"post\" action=\"/manage/products/{id}/stock\" class=\"row\">{csrf}\
+<input type=\"hidden\" name=\"op\" value=\"transfer\"><input type=\"hidden\" name=\"sku\" value=\"{sku}\">\
+<label>{from}<br><select name=\"from\">{places}</select></label> \
+<label>{to}<br><select name=\"location\">{places}</select></label> \
+<label>{qty}<br><input name=\"quantity\" inputmode=\"numeric\" size=\"6\" required></label> \
+<button>{send}</button></form>",
+            id = p.row.id,
+            csrf = cx.csrf_input(),
+            sku = sku.id,
+            loc = esc(&lang.t("stock-location")),
+            avail = esc(&lang.t("stock-available")),
+            inc = esc(&lang.t("stock-incoming")),
+            set = esc(&lang.t("stock-set")),
+            from = esc(&lang.t("stock-from")),
+            to = esc(&lang.t("stock-to")),
+            qty = esc(&lang.t("stock-quantity")),
+            send = esc(&lang.t("stock-transfer")),
+        ));
+    }
+    if any {
+        body.push_str(&section);
+    }
+}
+
+/// `POST /manage/products/{id}/stock`: `op` = set (location, quantity, incoming), transfer
+/// (from, location, quantity) or arrive (location, quantity), for option `sku`.
+pub async fn change_stock(
+    State(s): State<AppState>,
+    h: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let cx = match Ctx::post(&s, &h, &form).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let p = match load(&s, &cx, &id).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let mut errs = vec![];
+    let sku = number(&form, "sku", &mut errs);
+    let quantity = number(&form, "quantity", &mut errs);
+    let incoming = match text(&form, "incoming").trim() {
+        "" => None,
+        _ => number(&form, "incoming", &mut errs),
+    };
+    let place = |k: &str| Some(text(&form, k)).filter(|v| !v.trim().is_empty());
+    let result = match (sku, quantity) {
+        (Some(sku), Some(q)) if errs.is_empty() && p.skus.iter().any(|k| k.id == sku) => {
+            match text(&form, "op").as_str() {
+                "set" => {
+                    let set = StockSetting {
+                        available: q,
+                        node: place("location"),
+                        incoming,
+                    };
+                    s.store.set_stock(&cx.actor, sku, &set).await.map(|_| ())
+                }
+                "transfer" => s
+                    .store
+                    .transfer_stock(
+                        &cx.actor,
+                        sku,
+                        place("from").as_deref(),
+                        place("location").as_deref(),
+                        q,
+                    )
+                    .await
+                    .map(|_| ()),
+                "arrive" => s
+                    .store
+                    .receive_stock(&cx.actor, sku, place("location").as_deref(), q)
+                    .await
+                    .map(|_| ()),
+                _ => Err(StoreError::field("op", Reason::UnknownChoice)),
+            }
+        }
+        (Some(_), Some(_)) if errs.is_empty() => {
+            Err(StoreError::field("sku", Reason::UnknownReference))
+        }
+        _ => Err(StoreError::Invalid(errs)),
+    };
+    match result {
+        Ok(()) => {
+            if let Err(e) = s.reindex().await {
+                tracing::error!(error = %e, "reindex failed");
+            }
+            Redirect::to(&format!("/manage/products/{}#stock", p.row.id)).into_response()
+        }
+        Err(e) => {
+            let (status, msg) = cx.error_text(e);
+            product_page(
+                &s,
+                &cx,
+                &p,
+                &edit_values(&p),
+                &[],
+                Some(Alert::Stock(msg)),
+                status,
+            )
+            .await
+        }
+    }
+}
+
 async fn product_page(
     s: &AppState,
     cx: &Ctx,
     p: &Product,
     values: &HashMap<String, String>,
     errors: &[FieldError],
-    photo_alert: Option<String>,
+    alert: Option<Alert>,
     status: StatusCode,
 ) -> Response {
     let lang = cx.lang;
@@ -313,9 +522,7 @@ async fn product_page(
         r.id,
         cx.csrf_input(),
         esc(&lang.t("manage-add-photo")),
-        photo_alert
-            .map(|m| format!("<p class=\"err\" role=\"alert\">{}</p>", esc(&m)))
-            .unwrap_or_default(),
+        alert_html(&alert, false),
         esc(&lang.t("manage-upload")),
     ));
     // Options.
@@ -330,6 +537,7 @@ async fn product_page(
         ));
     }
     body.push_str("</ul>");
+    stock_section(s, cx, p, &alert, &mut body).await;
     // Edit form.
 
     body.push_str(&format!(
@@ -517,7 +725,7 @@ pub async fn upload_photo(
                 &p,
                 &edit_values(&p),
                 &[],
-                Some(msg),
+                Some(Alert::Photo(msg)),
                 StatusCode::BAD_REQUEST,
             )
             .await

@@ -1081,3 +1081,173 @@ async fn third_party_orders_import_all_or_nothing() {
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 }
+
+/// The stock rows of a SKU by node code ("" for the seller's home).
+async fn rows_by_place(t: &TestApp, token: &str, sku: i64) -> Vec<(String, i64, i64, i64)> {
+    let v = stock_of(t, token, sku).await;
+    v["levels"]
+        .as_array()
+        .expect("levels")
+        .iter()
+        .map(|l| {
+            (
+                l["node_code"].as_str().unwrap_or("").to_string(),
+                l["on_hand"].as_i64().unwrap_or(-1),
+                l["incoming"].as_i64().unwrap_or(-1),
+                l["available"].as_i64().unwrap_or(-1),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn stock_moves_between_homes_and_warehouses_and_orders_ship_from_the_nearest() {
+    let t = TestApp::spawn().await;
+    let asim = t.login("seller-asim").await;
+    let buyer = t.login("buyer").await;
+    let agent = t.login("agent-harengen").await;
+    let (sku, _) = sku_of(&t, "阿西木土蜂蜜").await;
+    set_stock(&t, &asim, sku, 5).await;
+    let transfer = |body: Value| {
+        let t = &t;
+        let asim = asim.clone();
+        async move {
+            t.call(
+                Method::POST,
+                &format!("/api/v1/skus/{sku}/stock/transfers"),
+                Some(&asim),
+                Some(body),
+            )
+            .await
+        }
+    };
+    // Three jars leave the seller's home for the Bohu county warehouse: incoming there.
+    let (s, v) = transfer(json!({"to": "DC-652829", "quantity": 3})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v[0]["available"], 2);
+    assert_eq!(v[1]["node_code"], "DC-652829");
+    assert_eq!(v[1]["incoming"], 3);
+    assert_eq!(v[1]["available"], 0);
+    // More than is available, an unknown node, the same place: refused, nothing moves.
+    let (s, v) = transfer(json!({"to": "DC-652829", "quantity": 3})).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    assert_eq!(v["error"]["code"], "out_of_stock");
+    let (s, v) = transfer(json!({"to": "NOPE", "quantity": 1})).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!(v["error"]["field"], "to", "{v}");
+    let (s, v) = transfer(json!({"from": "DC-652829", "to": "DC-652829", "quantity": 1})).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    // Someone else's product at a node not theirs: forbidden.
+    let (s, v) = t
+        .call(
+            Method::PUT,
+            &format!("/api/v1/skus/{sku}/stock"),
+            Some(&agent),
+            Some(json!({"quantity": 9, "location": "DC-652829"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    // The Bohu operator books the arrival (its region holds the warehouse); not more than
+    // announced.
+    let op = t.login("op-bohu").await;
+    let arrive = |q: i64| {
+        let t = &t;
+        let op = op.clone();
+        async move {
+            t.call(
+                Method::POST,
+                &format!("/api/v1/skus/{sku}/stock/arrivals"),
+                Some(&op),
+                Some(json!({"location": "DC-652829", "quantity": q})),
+            )
+            .await
+        }
+    };
+    let (s, v) = arrive(4).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!(v["error"]["field"], "quantity");
+    let (s, v) = arrive(3).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        (v["on_hand"].as_i64(), v["incoming"].as_i64()),
+        (Some(3), Some(0))
+    );
+    let mut rows = rows_by_place(&t, &asim, sku).await;
+    rows.sort();
+    assert_eq!(
+        rows,
+        vec![("".into(), 2, 0, 2), ("DC-652829".into(), 3, 0, 3)]
+    );
+    // The ledger explains it: adjustment, transfer out and in, arrival.
+    let kinds: Vec<String> = stock_of(&t, &asim, sku).await["moves"]
+        .as_array()
+        .expect("moves")
+        .iter()
+        .map(|m| m["kind"].as_str().unwrap_or("").to_string())
+        .collect();
+    for k in ["adjustment", "transfer_out", "transfer_in", "arrival"] {
+        assert!(kinds.iter().any(|x| x == k), "{k} in {kinds:?}");
+    }
+    // A buyer in Bohu is served from the Bohu warehouse, a buyer in Beijing from the seller's
+    // home; a line goes whole to the first place that has enough.
+    let (s, bohu_addr) = t
+        .call(
+            Method::POST,
+            "/api/v1/addresses",
+            Some(&buyer),
+            Some(json!({"recipient": "其其格", "phone": "13900000099",
+                "region_code": "652829200201", "is_default": false})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{bohu_addr}");
+    let warehouse_loc = stock_of(&t, &asim, sku).await["levels"]
+        .as_array()
+        .expect("levels")
+        .iter()
+        .find(|l| l["node_code"] == "DC-652829")
+        .and_then(|l| l["location_id"].as_i64())
+        .expect("warehouse location");
+    let (s, o) = order_with_key(
+        &t,
+        &buyer,
+        None,
+        json!({"items": [{"sku_id": sku, "quantity": 1}], "address_id": bohu_addr["id"]}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{o}");
+    assert_eq!(o["lines"][0]["location_id"].as_i64(), Some(warehouse_loc));
+    let (s, o) = order_with_key(
+        &t,
+        &buyer,
+        None,
+        json!({"items": [{"sku_id": sku, "quantity": 1}]}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{o}");
+    assert_ne!(o["lines"][0]["location_id"].as_i64(), Some(warehouse_loc));
+    // Home has 1 left, the warehouse 2: an order of 2 from Beijing ships from the warehouse.
+    let (s, o) = order_with_key(
+        &t,
+        &buyer,
+        None,
+        json!({"items": [{"sku_id": sku, "quantity": 2}]}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{o}");
+    assert_eq!(o["lines"][0]["location_id"].as_i64(), Some(warehouse_loc));
+    // Nothing left anywhere that holds 2.
+    let (s, o) = order_with_key(
+        &t,
+        &buyer,
+        None,
+        json!({"items": [{"sku_id": sku, "quantity": 2}]}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{o}");
+    let mut rows = rows_by_place(&t, &asim, sku).await;
+    rows.sort();
+    assert_eq!(
+        rows,
+        vec![("".into(), 2, 0, 1), ("DC-652829".into(), 3, 0, 0)]
+    );
+}
