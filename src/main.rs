@@ -116,6 +116,14 @@ async fn main() -> Result<()> {
                         Ok(n) => tracing::info!(orders = n, "unpaid orders cancelled"),
                         Err(e) => tracing::error!(error = %e, "expiring unpaid orders failed"),
                     }
+                    match expirer
+                        .complete_delivered(bazaar_domain::time::now_ms())
+                        .await
+                    {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(orders = n, "delivered orders completed"),
+                        Err(e) => tracing::error!(error = %e, "completing orders failed"),
+                    }
                 }
             });
             // Other nodes may change the catalog: keep this node's search index current.

@@ -129,6 +129,7 @@ pub const ORDER_TRANSITIONS: &[(OrderStatus, OrderEvent, OrderStatus)] = {
         (S::Fulfilling, E::RequestRefund, S::RefundRequested),
         (S::Shipped, E::RequestRefund, S::RefundRequested),
         (S::Delivered, E::RequestRefund, S::RefundRequested),
+        (S::Completed, E::RequestRefund, S::RefundRequested),
         (S::RefundRequested, E::Refund, S::Refunded),
     ]
 };
@@ -347,14 +348,20 @@ mod tests {
             "paid orders are refunded, not cancelled"
         );
         assert_eq!(order_transition(S::Cancelled, E::Pay), None);
-        assert_eq!(order_transition(S::Completed, E::RequestRefund), None);
+        // After-sales stay open after completion (the store enforces the 15-day window).
+        assert_eq!(
+            order_transition(S::Completed, E::RequestRefund),
+            Some(S::RefundRequested)
+        );
+        assert_eq!(order_transition(S::Completed, E::Cancel), None);
         assert_eq!(
             order_transition(S::RefundRequested, E::Refund),
             Some(S::Refunded)
         );
-        // Terminal statuses lead nowhere.
-        for (from, _, _) in ORDER_TRANSITIONS {
-            assert!(![S::Cancelled, S::Refunded, S::Completed].contains(from));
+        // Terminal statuses lead nowhere; a completed order only to after-sales.
+        for (from, event, _) in ORDER_TRANSITIONS {
+            assert!(![S::Cancelled, S::Refunded].contains(from));
+            assert!(*from != S::Completed || *event == E::RequestRefund);
         }
     }
 

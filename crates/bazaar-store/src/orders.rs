@@ -122,6 +122,8 @@ pub struct OrderRow {
     pub pay_by: i64,
     /// When it was paid.
     pub paid_at: Option<i64>,
+    /// When it was delivered (UTC ms).
+    pub delivered_at: Option<i64>,
     /// Placed at (UTC ms).
     pub created_at: i64,
     /// Institutional orders: wanted delivery date.
@@ -271,9 +273,14 @@ pub(crate) fn county_of(path: &str) -> &str {
     codes.get(2).or(codes.last()).copied().unwrap_or("")
 }
 
+/// How long after delivery an order completes by itself when its buyer does not confirm
+/// receipt: 7 days (the usual 自动确认收货 period).
+pub const AUTO_COMPLETE_MS: i64 = 7 * 24 * 3600 * 1000;
+
 const ORDER_COLS: &str = "id, buyer_id, placed_by, channel, status, recipient, phone, \
     region_code, node_code, address_detail, villager_name, items_fen, shipping_fen, total_fen, \
-    payment_method, pay_by, paid_at, created_at, delivery_date, invoice_title, invoice_tax_id";
+    payment_method, pay_by, paid_at, created_at, delivery_date, invoice_title, invoice_tax_id, \
+    delivered_at";
 
 impl Store {
     /// Adds a delivery address for `actor`. The region must exist; a service point must lie
@@ -995,6 +1002,133 @@ impl Store {
             }
         }
         Ok(n)
+    }
+
+    /// Marks a shipped order delivered (the parcel reached the buyer or the village point):
+    /// the agent of the service point it is addressed to, an operator whose region holds one
+    /// of its lines, an admin. (Logistics scans will do the same.) Sellers may not declare
+    /// their own parcels delivered.
+    pub async fn mark_delivered(
+        &self,
+        actor: &Actor,
+        id: i64,
+        reason: Option<&str>,
+    ) -> Result<Order, StoreError> {
+        let o = self.order_unchecked(id).await?;
+        if !self.may_see_order(actor, &o).await? {
+            return Err(StoreError::NotFound);
+        }
+        if !matches!(actor.role, Role::Admin | Role::Operator | Role::Agent) {
+            return Err(StoreError::Forbidden);
+        }
+        self.step_order(&o, &[OrderEvent::Deliver], Some(actor.user_id), reason)
+            .await?;
+        self.order_unchecked(id).await
+    }
+
+    /// The buyer confirms receipt (确认收货): a shipped order becomes delivered and completed,
+    /// a delivered one completed. Only the buyer or whoever placed the order.
+    pub async fn confirm_receipt(&self, actor: &Actor, id: i64) -> Result<Order, StoreError> {
+        let o = self.order_unchecked(id).await?;
+        if !(o.row.placed_by == actor.user_id || o.row.buyer_id == Some(actor.user_id)) {
+            return Err(if self.may_see_order(actor, &o).await? {
+                StoreError::Forbidden
+            } else {
+                StoreError::NotFound
+            });
+        }
+        let events: &[OrderEvent] = if o.row.status == OrderStatus::Shipped.as_str() {
+            &[OrderEvent::Deliver, OrderEvent::Complete]
+        } else {
+            &[OrderEvent::Complete]
+        };
+        self.step_order(&o, events, Some(actor.user_id), Some("receipt confirmed"))
+            .await?;
+        self.order_unchecked(id).await
+    }
+
+    /// Completes every order delivered more than [`AUTO_COMPLETE_MS`] before `now` that its
+    /// buyer did not confirm; returns how many. Run periodically by `serve`.
+    pub async fn complete_delivered(&self, now: i64) -> Result<usize, StoreError> {
+        let ids: Vec<i64> = on_read!(self, |p| {
+            sqlx::query_scalar(
+                "SELECT id FROM orders WHERE status = 'delivered' AND delivered_at < $1 \
+                 ORDER BY id LIMIT 500",
+            )
+            .bind(now - AUTO_COMPLETE_MS)
+            .fetch_all(p)
+            .await?
+        });
+        let mut n = 0;
+        for id in ids {
+            let o = self.order_unchecked(id).await?;
+            match self
+                .step_order(
+                    &o,
+                    &[OrderEvent::Complete],
+                    None,
+                    Some("confirmation window passed"),
+                )
+                .await
+            {
+                Ok(()) => n += 1,
+                Err(StoreError::InvalidTransition { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(n)
+    }
+
+    /// Applies `events` to an order one after the other in one transaction, each through the
+    /// lifecycle table and guarded by the status it starts from, each recorded.
+    async fn step_order(
+        &self,
+        o: &Order,
+        events: &[OrderEvent],
+        actor_id: Option<i64>,
+        reason: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let mut from = OrderStatus::from_db(&o.row.status).ok_or(StoreError::NotFound)?;
+        let mut steps = Vec::with_capacity(events.len());
+        for e in events {
+            let to = order_transition(from, *e).ok_or_else(|| StoreError::InvalidTransition {
+                from: from.as_str().into(),
+                action: e.as_str().into(),
+            })?;
+            steps.push((from, *e, to));
+            from = to;
+        }
+        let now = now_ms();
+        let id = o.row.id;
+        let reason = reason.map(str::to_string);
+        in_tx!(self, |c| {
+            for (from, event, to) in &steps {
+                let hit = move_status!(c, id, from.as_str(), to.as_str(), now);
+                if hit == 0 {
+                    return Err(StoreError::InvalidTransition {
+                        from: from.as_str().into(),
+                        action: event.as_str().into(),
+                    });
+                }
+                if *to == OrderStatus::Delivered {
+                    sqlx::query("UPDATE orders SET delivered_at = $1 WHERE id = $2")
+                        .bind(now)
+                        .bind(id)
+                        .execute(&mut *c)
+                        .await?;
+                }
+                record_event!(
+                    c,
+                    id,
+                    Some(from.as_str()),
+                    to.as_str(),
+                    actor_id,
+                    reason.clone(),
+                    now
+                );
+            }
+            Ok(())
+        })
     }
 
     /// Marks an order paid by `method`: the reservations become sales. Guarded by the status;

@@ -36,10 +36,33 @@ pub struct Refund {
     pub amount_fen: i64,
     /// Asked at (UTC ms).
     pub created_at: i64,
+    /// Storage keys of the buyer's photos, one per line.
+    #[serde(skip)]
+    pub photo_keys: Option<String>,
+    /// The buyer's photos (addresses under `/media/`).
+    #[sqlx(skip)]
+    pub photos: Vec<String>,
 }
 
+impl Refund {
+    fn with_photos(mut self) -> Self {
+        self.photos = self
+            .photo_keys
+            .as_deref()
+            .unwrap_or("")
+            .lines()
+            .filter(|k| !k.is_empty())
+            .map(|k| format!("/media/{k}"))
+            .collect();
+        self
+    }
+}
+
+/// At most this many photos per refund request.
+pub const MAX_REFUND_PHOTOS: usize = 6;
+
 const REFUND_COLS: &str = "id, order_id, status, reason, prior_status, decision_reason, \
-    arbitrated, amount_fen, created_at";
+    arbitrated, amount_fen, created_at, photo_keys";
 
 impl Store {
     /// The buyer (or the agent who placed it) asks for a refund of a paid order within
@@ -107,7 +130,79 @@ impl Store {
         let r: Option<Refund> = on_read!(self, |p| {
             sqlx::query_as(&sql).bind(id).fetch_optional(p).await?
         });
-        r.ok_or(StoreError::NotFound)
+        r.map(Refund::with_photos).ok_or(StoreError::NotFound)
+    }
+
+    /// Attaches stored photos to a refund request: only its requester, while it waits for a
+    /// decision, at most [`MAX_REFUND_PHOTOS`] in all.
+    pub async fn add_refund_photos(
+        &self,
+        actor: &Actor,
+        refund_id: i64,
+        new_keys: &[String],
+    ) -> Result<Refund, StoreError> {
+        self.may_add_refund_photo(actor, refund_id).await?;
+        let r = self.refund(refund_id).await?;
+        let mut keys: Vec<String> = r
+            .photo_keys
+            .as_deref()
+            .unwrap_or("")
+            .lines()
+            .filter(|k| !k.is_empty())
+            .map(str::to_string)
+            .collect();
+        for key in new_keys {
+            if !keys.contains(key) {
+                keys.push(key.clone());
+            }
+        }
+        if keys.len() > MAX_REFUND_PHOTOS {
+            return Err(StoreError::field("photo", Reason::OutOfRange));
+        }
+        let joined = keys.join("\n");
+        in_tx!(self, |c| {
+            // Guarded by the old value and the status: two uploads at once never lose one.
+            let hit = sqlx::query(
+                "UPDATE refunds SET photo_keys = $1 WHERE id = $2 AND status = 'requested' \
+                 AND COALESCE(photo_keys, '') = $3",
+            )
+            .bind(&joined)
+            .bind(refund_id)
+            .bind(r.photo_keys.as_deref().unwrap_or(""))
+            .execute(&mut *c)
+            .await?
+            .rows_affected();
+            if hit == 0 {
+                return Err(StoreError::Rule("refund_changed"));
+            }
+            Ok(())
+        })?;
+        self.refund(refund_id).await
+    }
+
+    /// Whether `actor` may add a photo to the refund now (checked before any image work).
+    pub async fn may_add_refund_photo(
+        &self,
+        actor: &Actor,
+        refund_id: i64,
+    ) -> Result<(), StoreError> {
+        let requested_by: Option<i64> = on_read!(self, |p| {
+            sqlx::query_scalar("SELECT requested_by FROM refunds WHERE id = $1")
+                .bind(refund_id)
+                .fetch_optional(p)
+                .await?
+        });
+        if requested_by.ok_or(StoreError::NotFound)? != actor.user_id {
+            return Err(StoreError::NotFound);
+        }
+        let r = self.refund(refund_id).await?;
+        if r.status != "requested" {
+            return Err(StoreError::Rule("refund_decided"));
+        }
+        if r.photos.len() >= MAX_REFUND_PHOTOS {
+            return Err(StoreError::field("photo", Reason::OutOfRange));
+        }
+        Ok(())
     }
 
     /// Refund requests the caller decides on: a seller's (goods it produced), an operator's
@@ -143,7 +238,8 @@ impl Store {
                 Role::Operator => q = q.bind(&scope),
                 _ => {}
             }
-            q.fetch_all(p).await?
+            let rows: Vec<Refund> = q.fetch_all(p).await?;
+            rows.into_iter().map(Refund::with_photos).collect()
         }))
     }
 

@@ -688,6 +688,35 @@ pub async fn export_csv(
         .into_response())
 }
 
+/// Checks, scales and re-encodes an uploaded image (see [`crate::media::process`]) and stores
+/// it under `prefix/<digest>.jpg`; returns the key, width and height.
+pub(crate) async fn save_image(
+    s: &AppState,
+    prefix: &str,
+    bytes: Vec<u8>,
+) -> Result<(String, u32, u32), ApiError> {
+    let processed = tokio::task::spawn_blocking(move || crate::media::process(&bytes))
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "photo task failed");
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal")
+        })?
+        .map_err(|e| ApiError::field("photo", e.reason()))?;
+    let key = format!("{prefix}/{}.jpg", processed.digest);
+    let media = s.media.clone();
+    let k = key.clone();
+    let jpeg = processed.jpeg;
+    tokio::task::spawn_blocking(move || media.put(&k, &jpeg))
+        .await
+        .map_err(|e| e.to_string())
+        .and_then(|r| r.map_err(|e| e.to_string()))
+        .map_err(|e| {
+            tracing::error!(error = %e, "storing photo failed");
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal")
+        })?;
+    Ok((key, processed.width, processed.height))
+}
+
 /// Stores an uploaded photo of a product the actor may edit: checks and re-encodes the image
 /// off the async workers, writes the file, then records it. Shared by the API and the back
 /// office.
@@ -702,26 +731,9 @@ pub async fn store_photo(
     if !actor.can_edit(p.row.target()) {
         return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden"));
     }
-    let processed = tokio::task::spawn_blocking(move || crate::media::process(&bytes))
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "photo task failed");
-            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal")
-        })?
-        .map_err(|e| ApiError::field("photo", e.reason()))?;
-    let key = format!("p/{product_id}/{}.jpg", processed.digest);
-    let media = s.media.clone();
-    let k = key.clone();
-    tokio::task::spawn_blocking(move || media.put(&k, &processed.jpeg))
-        .await
-        .map_err(|e| e.to_string())
-        .and_then(|r| r.map_err(|e| e.to_string()))
-        .map_err(|e| {
-            tracing::error!(error = %e, "storing photo failed");
-            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal")
-        })?;
+    let (key, width, height) = save_image(s, &format!("p/{product_id}"), bytes).await?;
     Ok(s.store
-        .add_photo(actor, product_id, &key, processed.width, processed.height)
+        .add_photo(actor, product_id, &key, width, height)
         .await?)
 }
 

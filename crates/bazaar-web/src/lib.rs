@@ -225,11 +225,19 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/orders/{id}", get(orders_api::order))
         .route("/api/v1/orders/{id}/cancel", post(orders_api::cancel))
+        .route("/api/v1/orders/{id}/deliver", post(orders_api::deliver))
+        .route("/api/v1/orders/{id}/receive", post(orders_api::receive))
         .route(
             "/api/v1/orders/{id}/refund",
             post(orders_api::request_refund),
         )
         .route("/api/v1/refunds", get(orders_api::refunds))
+        .route(
+            "/api/v1/refunds/{id}/photos",
+            post(orders_api::refund_photo).layer(axum::extract::DefaultBodyLimit::max(
+                media::MAX_UPLOAD_BYTES + 1024,
+            )),
+        )
         .route(
             "/api/v1/shipping-rules/{county}/{province}",
             axum::routing::put(orders_api::set_shipping_rule),
@@ -335,7 +343,13 @@ pub fn router(state: AppState) -> Router {
             "/manage/refunds/{id}/decision",
             post(backoffice::orders::decide_refund),
         )
-        .route("/orders/{id}/refund", post(shop::request_refund))
+        .route(
+            "/orders/{id}/refund",
+            post(shop::request_refund).layer(axum::extract::DefaultBodyLimit::max(
+                media::MAX_UPLOAD_BYTES * shop::REFUND_FORM_PHOTOS + 8192,
+            )),
+        )
+        .route("/orders/{id}/receive", post(shop::receive))
         .route(
             "/manage/payments/{id}/confirm",
             post(backoffice::orders::confirm),

@@ -548,6 +548,55 @@ pub async fn cancel(
     ))
 }
 
+#[utoipa::path(post, path = "/api/v1/orders/{id}/deliver", tag = "orders", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Order id")), request_body = CancelBody,
+    responses((status = 200, description = "The order, now delivered", body = Order),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Not the agent of its service point, an operator in scope or an admin", body = ErrorBody),
+        (status = 404, description = "No such order", body = ErrorBody),
+        (status = 409, description = "`invalid_transition`: only shipped orders can be delivered", body = ErrorBody)))]
+/// `POST /api/v1/orders/{id}/deliver`: the parcel reached the buyer or the village point.
+pub async fn deliver(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    b: Option<Json<CancelBody>>,
+) -> Result<Json<Order>, ApiError> {
+    let actor = caller.require()?.clone();
+    let id = id_of(&id)?;
+    let reason = b
+        .and_then(|Json(b)| b.reason)
+        .filter(|r| !r.trim().is_empty());
+    let reason = match reason {
+        Some(r) => optional_text("reason", &r, 200).map_err(|e| StoreError::Invalid(vec![e]))?,
+        None => None,
+    };
+    Ok(Json(
+        s.store
+            .mark_delivered(&actor, id, reason.as_deref())
+            .await?,
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/orders/{id}/receive", tag = "orders", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Order id")),
+    responses((status = 200, description = "The order, now completed", body = Order),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Not the order's buyer", body = ErrorBody),
+        (status = 404, description = "No such order", body = ErrorBody),
+        (status = 409, description = "`invalid_transition`: only shipped or delivered orders", body = ErrorBody)))]
+/// `POST /api/v1/orders/{id}/receive`: the buyer confirms receipt (确认收货); delivered
+/// orders also complete by themselves 7 days after delivery.
+pub async fn receive(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Order>, ApiError> {
+    let actor = caller.require()?.clone();
+    let id = id_of(&id)?;
+    Ok(Json(s.store.confirm_receipt(&actor, id).await?))
+}
+
 /// Body of `POST /api/v1/orders/{id}/payments`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct PaymentBody {
@@ -818,6 +867,52 @@ pub async fn request_refund(
     let b = body(&caller, b)?;
     let r = s.store.request_refund(&actor, id, &b.reason).await?;
     Ok((StatusCode::CREATED, Json(r)).into_response())
+}
+
+#[utoipa::path(post, path = "/api/v1/refunds/{id}/photos", tag = "orders", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Refund id")),
+    request_body(content = Vec<u8>, content_type = "image/jpeg", description = "A photo of the goods: JPEG, PNG or WebP, at most 10 MB; checked by content, scaled to at most 1200 px, stored as JPEG without EXIF."),
+    responses((status = 201, description = "The refund request with its photos", body = bazaar_store::refunds::Refund),
+        (status = 400, description = "Not an image, or already 6 photos (field `photo`)", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 404, description = "No such refund request of the caller's", body = ErrorBody),
+        (status = 409, description = "`refund_decided`: already decided", body = ErrorBody),
+        (status = 413, description = "Over 10 MB", body = ErrorBody)))]
+/// `POST /api/v1/refunds/{id}/photos` with the image as the body: a photo for the buyer's
+/// refund request (up to 6, while it waits for a decision).
+pub async fn refund_photo(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Response, ApiError> {
+    let actor = caller.require()?.clone();
+    let id = id_of(&id)?;
+    let body = body.map_err(|e| {
+        ApiError {
+            field: Some("photo".into()),
+            reason: Some("too_large".into()),
+            ..ApiError::new(e.status(), "payload_too_large")
+        }
+        .in_lang(caller.lang)
+    })?;
+    let r = add_refund_photo(&s, &actor, id, body.to_vec())
+        .await
+        .map_err(|e| e.in_lang(caller.lang))?;
+    Ok((StatusCode::CREATED, Json(r)).into_response())
+}
+
+/// Checks the caller may, then stores the image and attaches it to the refund request.
+pub(crate) async fn add_refund_photo(
+    s: &AppState,
+    actor: &bazaar_domain::people::Actor,
+    refund_id: i64,
+    bytes: Vec<u8>,
+) -> Result<bazaar_store::refunds::Refund, ApiError> {
+    // Rights first: nothing is decoded for a caller who may not add photos here.
+    s.store.may_add_refund_photo(actor, refund_id).await?;
+    let (key, _, _) = crate::api::save_image(s, &format!("r/{refund_id}"), bytes).await?;
+    Ok(s.store.add_refund_photos(actor, refund_id, &[key]).await?)
 }
 
 #[utoipa::path(get, path = "/api/v1/refunds", tag = "orders", security(("bearer" = [])),

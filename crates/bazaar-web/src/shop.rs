@@ -3,19 +3,19 @@
 
 use crate::AppState;
 use crate::backoffice::Ctx;
-use crate::backoffice::forms::{FormView, text};
+use crate::backoffice::forms::{FormView, Upload, read_multipart, text};
 use crate::i18n::Lang;
 use crate::pages::{esc, page_lang};
 use crate::session::{csrf_cookie, csrf_ok, csrf_token, forbidden_csrf, set_cookie};
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::{Multipart, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use bazaar_domain::FieldError;
 use bazaar_domain::money::Fen;
 use bazaar_domain::orders::{Channel, ItemInput, PaymentMethod};
 use bazaar_domain::text::mask_phone;
 use bazaar_domain::time::Zone;
+use bazaar_domain::{FieldError, Reason};
 use bazaar_store::StoreError;
 use bazaar_store::orders::{Order, PlaceOrder};
 use bazaar_store::payments::{Notification, PaymentProvider};
@@ -568,18 +568,29 @@ fn order_body(lang: Lang, cx: &Ctx, o: &Order) -> String {
         ));
     }
     let own = r.placed_by == cx.actor.user_id || r.buyer_id == Some(cx.actor.user_id);
+    if own && matches!(r.status.as_str(), "shipped" | "delivered") {
+        body.push_str(&format!(
+            "<form method=\"post\" action=\"/orders/{}/receive\">{}<button>{}</button></form>",
+            r.id,
+            cx.csrf_input(),
+            esc(&lang.t("order-receive")),
+        ));
+    }
     if own
         && matches!(
             r.status.as_str(),
-            "paid" | "fulfilling" | "shipped" | "delivered"
+            "paid" | "fulfilling" | "shipped" | "delivered" | "completed"
         )
     {
         body.push_str(&format!(
-            "<form method=\"post\" action=\"/orders/{}/refund\">{}<label>{}<br>\
-<input name=\"reason\" required maxlength=\"500\"></label> <button>{}</button></form>",
+            "<form method=\"post\" action=\"/orders/{}/refund\" enctype=\"multipart/form-data\">{}<label>{}<br>\
+<input name=\"reason\" required maxlength=\"500\"></label> \
+<label>{}<br><input type=\"file\" name=\"photos\" accept=\"image/jpeg,image/png,image/webp\" multiple></label> \
+<button>{}</button></form>",
             r.id,
             cx.csrf_input(),
             esc(&lang.t("refund-reason")),
+            esc(&lang.t("refund-photos")),
             esc(&lang.t("refund-request")),
         ));
     }
@@ -637,6 +648,26 @@ pub async fn cancel(
         return cx.error_page(StoreError::NotFound, "/orders");
     };
     match s.store.cancel_order(Some(&cx.actor), id, None).await {
+        Ok(_) => Redirect::to(&format!("/orders/{id}")).into_response(),
+        Err(e) => cx.error_page(e, &format!("/orders/{id}")),
+    }
+}
+
+/// `POST /orders/{id}/receive` from the order page: the buyer confirms receipt.
+pub async fn receive(
+    State(s): State<AppState>,
+    h: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let cx = match Ctx::post(&s, &h, &form).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let Ok(id) = id.parse::<i64>() else {
+        return cx.error_page(StoreError::NotFound, "/orders");
+    };
+    match s.store.confirm_receipt(&cx.actor, id).await {
         Ok(_) => Redirect::to(&format!("/orders/{id}")).into_response(),
         Err(e) => cx.error_page(e, &format!("/orders/{id}")),
     }
@@ -766,28 +797,84 @@ pub async fn sandbox_submit(
     }
 }
 
-/// `POST /orders/{id}/refund` from the order page.
+/// At most this many photos with a refund request from the order page.
+pub const REFUND_FORM_PHOTOS: usize = 3;
+
+/// `POST /orders/{id}/refund` from the order page (multipart: `reason`, up to three
+/// `photos`; the CSRF token travels in the body). The photos are checked before anything is
+/// written: a bad one refuses the whole request.
 pub async fn request_refund(
     State(s): State<AppState>,
     h: HeaderMap,
     Path(id): Path<String>,
-    Form(form): Form<HashMap<String, String>>,
+    m: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Response {
-    let cx = match Ctx::post(&s, &h, &form).await {
+    let lang = Lang::negotiate(&h, None);
+    let up = match m {
+        Ok(m) => read_multipart(m).await,
+        Err(_) => Err(FieldError::new("photos", Reason::InvalidFormat)),
+    };
+    let Upload { fields, files } = match up {
+        Ok(u) => u,
+        Err(e) => {
+            let (status, reason) = if e.reason == Reason::OutOfRange {
+                (StatusCode::PAYLOAD_TOO_LARGE, "too_large")
+            } else {
+                (StatusCode::BAD_REQUEST, e.reason.code())
+            };
+            return crate::pages::message_page(
+                lang,
+                status,
+                &crate::error::field_message(lang, "photos", reason),
+            );
+        }
+    };
+    let cx = match Ctx::post(&s, &h, &fields).await {
         Ok(c) => c,
         Err(r) => return r,
     };
     let Ok(id) = id.parse::<i64>() else {
         return cx.error_page(StoreError::NotFound, "/orders");
     };
-    match s
-        .store
-        .request_refund(&cx.actor, id, &text(&form, "reason"))
-        .await
-    {
-        Ok(_) => Redirect::to(&format!("/orders/{id}")).into_response(),
-        Err(e) => cx.error_page(e, &format!("/orders/{id}")),
+    let back = format!("/orders/{id}");
+    if files.len() > REFUND_FORM_PHOTOS {
+        return cx.error_page(StoreError::field("photos", Reason::OutOfRange), &back);
     }
+    // Only the order's own buyer gets images decoded and stored.
+    match s.store.order(&cx.actor, id).await {
+        Ok(o)
+            if o.row.placed_by == cx.actor.user_id || o.row.buyer_id == Some(cx.actor.user_id) => {}
+        Ok(_) => return cx.error_page(StoreError::Forbidden, &back),
+        Err(e) => return cx.error_page(e, &back),
+    }
+    let mut keys = Vec::with_capacity(files.len());
+    for (_, bytes) in files {
+        match crate::api::save_image(&s, &format!("r/o{id}"), bytes).await {
+            Ok((key, _, _)) => keys.push(key),
+            Err(e) => {
+                let msg = e.in_lang(cx.lang).message();
+                return cx.plain_page(
+                    StatusCode::BAD_REQUEST,
+                    &cx.lang.t("refund-request"),
+                    &format!(
+                        "<p class=\"err\" role=\"alert\">{}</p><p><a href=\"{back}\">←</a></p>",
+                        esc(&msg)
+                    ),
+                );
+            }
+        }
+    }
+    let reason = fields.get("reason").cloned().unwrap_or_default();
+    let r = match s.store.request_refund(&cx.actor, id, &reason).await {
+        Ok(r) => r,
+        Err(e) => return cx.error_page(e, &back),
+    };
+    if !keys.is_empty()
+        && let Err(e) = s.store.add_refund_photos(&cx.actor, r.id, &keys).await
+    {
+        return cx.error_page(e, &back);
+    }
+    Redirect::to(&back).into_response()
 }
 
 #[cfg(test)]

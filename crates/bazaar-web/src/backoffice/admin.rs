@@ -85,7 +85,7 @@ pub async fn import(
             bazaar_domain::Reason::InvalidFormat,
         )),
     };
-    let Upload { fields, file } = match up {
+    let Upload { fields, files } = match up {
         Ok(u) => u,
         Err(e) => {
             return crate::pages::message_page(
@@ -95,6 +95,7 @@ pub async fn import(
             );
         }
     };
+    let file = files.into_iter().next();
     let cx = match Ctx::post(&s, &h, &fields).await {
         Ok(c) => c,
         Err(r) => return r,

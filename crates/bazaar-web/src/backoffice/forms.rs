@@ -165,15 +165,18 @@ pub fn number(
 pub struct Upload {
     /// Text fields.
     pub fields: HashMap<String, String>,
-    /// The file, when one was chosen.
-    pub file: Option<(String, Vec<u8>)>,
+    /// The chosen files (field name, bytes), in order, at most [`MAX_FILES`].
+    pub files: Vec<(String, Vec<u8>)>,
 }
+
+/// At most this many files in one form.
+pub const MAX_FILES: usize = 6;
 
 /// Reads a multipart form. `Err` when the body is malformed or over the route's limit.
 pub async fn read_multipart(mut m: Multipart) -> Result<Upload, FieldError> {
     let mut up = Upload {
         fields: HashMap::new(),
-        file: None,
+        files: Vec::new(),
     };
     loop {
         let field = match m.next_field().await {
@@ -196,7 +199,10 @@ pub async fn read_multipart(mut m: Multipart) -> Result<Upload, FieldError> {
             .map_err(|_| FieldError::new("file", Reason::OutOfRange))?;
         if is_file {
             if !bytes.is_empty() {
-                up.file = Some((name, bytes.to_vec()));
+                if up.files.len() >= MAX_FILES {
+                    return Err(FieldError::new(name, Reason::OutOfRange));
+                }
+                up.files.push((name, bytes.to_vec()));
             }
         } else if up.fields.len() < 64 {
             up.fields

@@ -436,7 +436,7 @@ pub async fn refunds(State(s): State<AppState>, h: HeaderMap, uri: Uri) -> Respo
     }
     for r in &list {
         body.push_str(&format!(
-            "<li><a href=\"/orders/{o}\">#{o}</a> · {} · <span class=\"p\">{}</span> · {}{}\
+            "<li><a href=\"/orders/{o}\">#{o}</a> · {} · <span class=\"p\">{}</span> · {}{}{photos}\
 <form method=\"post\" action=\"/manage/refunds/{id}/decision\" style=\"display:inline\">{csrf}\
 <input type=\"hidden\" name=\"decision\" value=\"approve\"><button>{ok}</button></form> \
 <form method=\"post\" action=\"/manage/refunds/{id}/decision\" style=\"display:inline\">{csrf}\
@@ -451,6 +451,14 @@ pub async fn refunds(State(s): State<AppState>, h: HeaderMap, uri: Uri) -> Respo
                 .unwrap_or_else(|| " ".into()),
             o = r.order_id,
             id = r.id,
+            photos = r
+                .photos
+                .iter()
+                .map(|u| format!(
+                    "<a href=\"{u}\"><img src=\"{u}\" alt=\"\" style=\"max-width:4em;max-height:4em\"></a> ",
+                    u = esc(u)
+                ))
+                .collect::<String>(),
             csrf = cx.csrf_input(),
             ok = esc(&lang.t("refund-approve")),
             no = esc(&lang.t("refund-reject")),

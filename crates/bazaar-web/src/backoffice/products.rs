@@ -682,7 +682,7 @@ pub async fn upload_photo(
         Ok(m) => read_multipart(m).await,
         Err(_) => Err(FieldError::new("file", Reason::InvalidFormat)),
     };
-    let Upload { fields, file } = match up {
+    let Upload { fields, files } = match up {
         Ok(u) => u,
         Err(e) => {
             let reason = if e.reason == Reason::OutOfRange {
@@ -702,6 +702,7 @@ pub async fn upload_photo(
             );
         }
     };
+    let file = files.into_iter().next();
     let cx = match Ctx::post(&s, &h, &fields).await {
         Ok(c) => c,
         Err(r) => return r,

@@ -79,7 +79,7 @@ impl<'a> Browser<'a> {
         (s, loc, b)
     }
 
-    async fn multipart(
+    pub(crate) async fn multipart(
         &self,
         url: &str,
         fields: &[(&str, &str)],

@@ -1251,3 +1251,270 @@ async fn stock_moves_between_homes_and_warehouses_and_orders_ship_from_the_neare
         vec![("".into(), 2, 0, 1), ("DC-652829".into(), 3, 0, 0)]
     );
 }
+
+#[tokio::test]
+async fn a_refund_request_carries_photos_from_the_page_and_the_api() {
+    let t = TestApp::spawn().await;
+    let (id, _) = paid_order(&t, 1).await;
+    let buyer = t.login("buyer").await;
+    let asim = t.login("seller-asim").await;
+    // From the order page: reason and a photo in one multipart form; a non-image refuses the
+    // whole request and writes nothing.
+    let b = crate::backoffice::Browser::sign_in(&t, "buyer").await;
+    let (s, _, page) = b
+        .multipart(
+            &format!("/orders/{id}/refund"),
+            &[("reason", "罐子裂了")],
+            ("photos", "crack.png", b"not an image".to_vec()),
+            true,
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{page}");
+    let (_, o) = t
+        .call(
+            Method::GET,
+            &format!("/api/v1/orders/{id}"),
+            Some(&buyer),
+            None,
+        )
+        .await;
+    assert_eq!(o["status"], "paid");
+    let (s, loc, page) = b
+        .multipart(
+            &format!("/orders/{id}/refund"),
+            &[("reason", "罐子裂了")],
+            ("photos", "crack.png", crate::photos::png(64, 48)),
+            true,
+        )
+        .await;
+    assert_eq!(
+        (s, loc.as_str()),
+        (StatusCode::SEE_OTHER, format!("/orders/{id}").as_str()),
+        "{page}"
+    );
+    // The seller sees the request with its photo, and the photo is served.
+    let (_, list) = t
+        .call(Method::GET, "/api/v1/refunds", Some(&asim), None)
+        .await;
+    let r = list
+        .as_array()
+        .expect("refunds")
+        .iter()
+        .find(|r| r["order_id"] == id)
+        .expect("the request")
+        .clone();
+    assert_eq!(r["reason"], "罐子裂了");
+    let photos = r["photos"].as_array().expect("photos");
+    assert_eq!(photos.len(), 1);
+    let url = photos[0].as_str().expect("url").to_string();
+    let (s, _) = t.raw(Method::GET, &url, None, None, &[]).await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, page) = crate::backoffice::Browser::sign_in(&t, "seller-asim")
+        .await
+        .get("/manage/refunds")
+        .await;
+    assert!(page.contains(&url), "the queue shows the photo");
+    // More photos through the API; only the requester; not after the decision.
+    let refund = r["id"].as_i64().expect("refund id");
+    let upload = |token: String, bytes: Vec<u8>| {
+        let t = &t;
+        async move {
+            let (s, _, b) = t
+                .send_bytes(
+                    &format!("/api/v1/refunds/{refund}/photos"),
+                    Some(&token),
+                    "image/png",
+                    bytes,
+                    &[],
+                )
+                .await;
+            (
+                s,
+                serde_json::from_slice::<Value>(&b).unwrap_or(Value::Null),
+            )
+        }
+    };
+    let (s, v) = upload(buyer.clone(), crate::photos::png(80, 60)).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["photos"].as_array().map(Vec::len), Some(2));
+    let (s, v) = upload(buyer.clone(), b"GIF89a".to_vec()).await;
+    assert_eq!(
+        (s, v["error"]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("photo")),
+        "{v}"
+    );
+    let (s, _) = upload(asim.clone(), crate::photos::png(80, 60)).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, v) = t
+        .call(
+            Method::POST,
+            &format!("/api/v1/refunds/{refund}/decision"),
+            Some(&asim),
+            Some(json!({"decision": "approve"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, v) = upload(buyer.clone(), crate::photos::png(30, 30)).await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("refund_decided")),
+        "{v}"
+    );
+}
+
+#[tokio::test]
+async fn delivered_orders_complete_when_the_buyer_confirms_or_the_window_passes() {
+    let t = TestApp::spawn().await;
+    let buyer = t.login("buyer").await;
+    let asim = t.login("seller-asim").await;
+    let admin = t.login("admin").await;
+    let ship = |id: i64| {
+        let t = &t;
+        let asim = asim.clone();
+        async move {
+            let (_, parts) = t
+                .call(
+                    Method::GET,
+                    "/api/v1/seller/parts?status=paid",
+                    Some(&asim),
+                    None,
+                )
+                .await;
+            let ids: Vec<i64> = parts
+                .as_array()
+                .expect("parts")
+                .iter()
+                .filter(|p| p["order_id"] == id)
+                .filter_map(|p| p["part_id"].as_i64())
+                .collect();
+            let (s, v) = t
+                .call(
+                    Method::POST,
+                    "/api/v1/seller/shipments",
+                    Some(&asim),
+                    Some(json!({"part_ids": ids})),
+                )
+                .await;
+            assert_eq!(s, StatusCode::OK, "{v}");
+        }
+    };
+    let (a, _) = paid_order(&t, 1).await;
+    // Not before it is shipped.
+    let (s, v) = t
+        .call(
+            Method::POST,
+            &format!("/api/v1/orders/{a}/receive"),
+            Some(&buyer),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("invalid_transition"))
+    );
+    ship(a).await;
+    // The seller cannot declare its own parcel delivered; another buyer cannot confirm.
+    let (s, _) = t
+        .call(
+            Method::POST,
+            &format!("/api/v1/orders/{a}/deliver"),
+            Some(&asim),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let canteen = t.login("canteen").await;
+    let (s, _) = t
+        .call(
+            Method::POST,
+            &format!("/api/v1/orders/{a}/receive"),
+            Some(&canteen),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    // The buyer confirms receipt of a shipped order: delivered, then completed, both recorded.
+    let (s, o) = t
+        .call(
+            Method::POST,
+            &format!("/api/v1/orders/{a}/receive"),
+            Some(&buyer),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (s, o["status"].as_str()),
+        (StatusCode::OK, Some("completed")),
+        "{o}"
+    );
+    let trail: Vec<&str> = o["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|e| e["to_status"].as_str())
+        .collect();
+    assert!(
+        trail.ends_with(&["shipped", "delivered", "completed"]),
+        "{trail:?}"
+    );
+    // Another order: delivered by an admin (logistics will do it from scans), then left
+    // unconfirmed: the job completes it only once the 7 days have passed.
+    let (b, _) = paid_order(&t, 1).await;
+    ship(b).await;
+    let (s, o) = t
+        .call(
+            Method::POST,
+            &format!("/api/v1/orders/{b}/deliver"),
+            Some(&admin),
+            Some(json!({"reason": "签收"})),
+        )
+        .await;
+    assert_eq!(
+        (s, o["status"].as_str()),
+        (StatusCode::OK, Some("delivered")),
+        "{o}"
+    );
+    let delivered_at = o["delivered_at"].as_i64().expect("delivered_at");
+    let store = &t.state.store;
+    assert_eq!(
+        store
+            .complete_delivered(delivered_at + 1000)
+            .await
+            .expect("job"),
+        0
+    );
+    let week = bazaar_store::orders::AUTO_COMPLETE_MS;
+    assert_eq!(
+        store
+            .complete_delivered(delivered_at + week + 1000)
+            .await
+            .expect("job"),
+        1
+    );
+    assert_eq!(
+        store
+            .complete_delivered(delivered_at + week + 2000)
+            .await
+            .expect("job"),
+        0
+    );
+    let (_, o) = t
+        .call(
+            Method::GET,
+            &format!("/api/v1/orders/{b}"),
+            Some(&buyer),
+            None,
+        )
+        .await;
+    assert_eq!(o["status"], "completed");
+    // A completed order can still ask for a refund within the window.
+    let (s, r) = t
+        .call(
+            Method::POST,
+            &format!("/api/v1/orders/{b}/refund"),
+            Some(&buyer),
+            Some(json!({"reason": "蜂蜜变质"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{r}");
+}

@@ -3,7 +3,7 @@
 use crate::TestApp;
 use axum::http::{Method, StatusCode};
 
-fn png(w: u32, h: u32) -> Vec<u8> {
+pub(crate) fn png(w: u32, h: u32) -> Vec<u8> {
     let img = image::RgbImage::from_fn(w, h, |x, y| {
         image::Rgb([(x % 251) as u8, (y % 241) as u8, 90])
     });

@@ -132,10 +132,16 @@ async fn a_buyer_fills_the_cart_checks_out_and_pays_in_the_sandbox() {
     // After-sales from the pages: the buyer asks, the seller approves.
     let (_, page) = b.get(&loc).await;
     assert!(page.contains("申请退款"), "{page}");
-    let (s, _, _) = b
-        .post(&format!("{loc}/refund"), &[("reason", "收到时瓶盖漏了")])
+    // (A multipart form, as the browser sends it with no photo chosen.)
+    let (s, _, page) = b
+        .multipart(
+            &format!("{loc}/refund"),
+            &[("reason", "收到时瓶盖漏了")],
+            ("photos", "", Vec::new()),
+            true,
+        )
         .await;
-    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert_eq!(s, StatusCode::SEE_OTHER, "{page}");
     let (_, page) = other.get("/manage/refunds").await;
     assert!(page.contains("收到时瓶盖漏了"), "{page}");
     let decision = page
