@@ -12,11 +12,13 @@ use axum::extract::{Multipart, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use bazaar_domain::money::Fen;
+use bazaar_domain::network::NodeKind;
 use bazaar_domain::orders::{Channel, ItemInput, PaymentMethod};
 use bazaar_domain::text::mask_phone;
 use bazaar_domain::time::Zone;
 use bazaar_domain::{FieldError, Reason};
 use bazaar_store::StoreError;
+use bazaar_store::network::NodeFilter;
 use bazaar_store::orders::{Order, PlaceOrder};
 use bazaar_store::payments::{Notification, PaymentProvider};
 use std::collections::HashMap;
@@ -322,21 +324,34 @@ async fn checkout_page(
     if addresses.is_empty() {
         body.push_str(&format!("<p>{}</p>", esc(&lang.t("checkout-no-address"))));
     } else {
-        let opts: Vec<(String, String)> = addresses
-            .iter()
-            .map(|a| {
-                (
-                    a.id.to_string(),
-                    format!(
-                        "{} {} · {} {}",
-                        a.recipient,
-                        mask_phone(&a.phone),
-                        a.region_code,
-                        a.detail.clone().unwrap_or_default()
-                    ),
-                )
-            })
-            .collect();
+        let mut opts: Vec<(String, String)> = Vec::with_capacity(addresses.len());
+        for a in &addresses {
+            // The place by name: the last three levels of its region (county, township,
+            // village), as the buyer picked it.
+            let place = match s.store.region(&a.region_code).await {
+                Ok(r) => {
+                    let trail = s.store.region_trail(&r.path).await.unwrap_or_default();
+                    let skip = trail.len().saturating_sub(3);
+                    trail
+                        .iter()
+                        .skip(skip)
+                        .map(|r| region_name(lang, r))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                }
+                Err(_) => a.region_code.clone(),
+            };
+            opts.push((
+                a.id.to_string(),
+                format!(
+                    "{} {} · {} {}",
+                    a.recipient,
+                    mask_phone(&a.phone),
+                    place,
+                    a.detail.clone().unwrap_or_default()
+                ),
+            ));
+        }
         let has_node = addresses.iter().any(|a| a.node_code.is_some());
         // A fresh idempotency key per checkout page: a double click places one order.
         let key = bazaar_store::auth::new_secret();
@@ -352,16 +367,111 @@ async fn checkout_page(
         ));
     }
     body.push_str(&format!(
-        "<h2>{}</h2><form method=\"post\" action=\"/addresses\">{}{}{}{}{}<button>{}</button></form>",
-        esc(&lang.t("checkout-new-address")),
+        "<h2 id=\"new-address\">{}</h2>",
+        esc(&lang.t("checkout-new-address"))
+    ));
+    let region = values
+        .get("region_code")
+        .map(|c| c.trim().to_string())
+        .filter(|c| !c.is_empty());
+    body.push_str(&region_picker(s, lang, region.as_deref()).await);
+    // The service points of the chosen township or village, to deliver there instead.
+    let mut points = vec![(String::new(), lang.t("address-to-door"))];
+    if let Some(code) = &region
+        && let Ok(r) = s.store.region(code).await
+        && matches!(r.level.as_str(), "township" | "village")
+    {
+        let filter = NodeFilter {
+            region_code: Some(code.clone()),
+            kind: Some(NodeKind::VillagePoint),
+            cursor: Default::default(),
+            limit: Some(50),
+        };
+        if let Ok((nodes, _)) = s.store.nodes(&filter).await {
+            points.extend(nodes.into_iter().map(|n| (n.code, n.name)));
+        }
+    }
+    let node_select = if points.len() > 1 {
+        f.select("node_code", "field-node_code", &points)
+    } else {
+        String::new()
+    };
+    body.push_str(&format!(
+        "<form method=\"post\" action=\"/addresses\">{}<input type=\"hidden\" name=\"region_code\" value=\"{}\">{}{}{}{}{}<button>{}</button></form>",
         cx.csrf_input(),
+        esc(region.as_deref().unwrap_or("")),
+        f.summary(),
+        node_select,
         f.input("recipient", "field-recipient", " required maxlength=\"40\""),
         f.input("phone", "field-phone", " type=\"tel\" required inputmode=\"tel\""),
-        f.input("region_code", "field-region_code", " required inputmode=\"numeric\" placeholder=\"110000 / 652829200201\""),
         f.input("detail", "field-address", " maxlength=\"120\""),
         esc(&lang.t("manage-save")),
     ));
     cx.plain_page(status, &lang.t("checkout-title"), &body)
+}
+
+/// A region's name in `lang` (the English name where there is one).
+fn region_name(lang: Lang, r: &bazaar_store::network::Region) -> String {
+    match (lang, &r.name_en) {
+        (Lang::En, Some(en)) if !en.is_empty() => en.clone(),
+        _ => r.name.clone(),
+    }
+}
+
+/// The region tree picker of the address form: the chosen region's trail (each step a link
+/// back up) and a list of its children to go one level down. Works without JavaScript (a
+/// GET form to the checkout page); with it, choosing submits at once.
+async fn region_picker(s: &AppState, lang: Lang, chosen: Option<&str>) -> String {
+    let current = match chosen {
+        Some(c) => s.store.region(c).await.ok(),
+        None => None,
+    };
+    let mut out = String::from(
+        "<nav class=\"trail\" aria-label=\"region\"><a href=\"/checkout#new-address\">",
+    );
+    out.push_str(&esc(&lang.t("address-all-regions")));
+    out.push_str("</a>");
+    if let Some(r) = &current
+        && let Ok(trail) = s.store.region_trail(&r.path).await
+    {
+        for t in trail {
+            out.push_str(&format!(
+                " › <a href=\"/checkout?region={}#new-address\">{}</a>",
+                esc(&t.code),
+                esc(&region_name(lang, &t))
+            ));
+        }
+    }
+    out.push_str("</nav>");
+    let children = s
+        .store
+        .region_children(current.as_ref().map(|r| r.code.as_str()))
+        .await
+        .unwrap_or_default();
+    if !children.is_empty() {
+        out.push_str(&format!(
+            "<form method=\"get\" action=\"/checkout#new-address\"><label>{}<br>\
+<select name=\"region\" onchange=\"this.form.submit()\"><option value=\"{}\">—</option>",
+            esc(&lang.t(if current.is_some() {
+                "address-next-level"
+            } else {
+                "address-province"
+            })),
+            esc(current.as_ref().map(|r| r.code.as_str()).unwrap_or("")),
+        ));
+        for c in &children {
+            out.push_str(&format!(
+                "<option value=\"{}\">{}</option>",
+                esc(&c.code),
+                esc(&region_name(lang, c))
+            ));
+        }
+        out.push_str(&format!(
+            "</select></label> <noscript><button>{}</button></noscript></form>",
+            esc(&lang.t("address-pick"))
+        ));
+    }
+    out
 }
 
 /// `GET /checkout` (signed in).
@@ -370,7 +480,17 @@ pub async fn checkout(State(s): State<AppState>, h: HeaderMap, uri: Uri) -> Resp
         Ok(c) => c,
         Err(r) => return r,
     };
-    checkout_page(&s, &cx, &h, &HashMap::new(), &[], None, StatusCode::OK).await
+    // `?region=CODE`: where the region picker of the address form stands.
+    let mut values = HashMap::new();
+    if let Some(q) = uri.query() {
+        for (k, v) in q.split('&').filter_map(|kv| kv.split_once('=')) {
+            // Region codes are digits: anything else is ignored.
+            if k == "region" && v.len() <= 20 && v.bytes().all(|b| b.is_ascii_digit()) {
+                values.insert("region_code".to_string(), v.to_string());
+            }
+        }
+    }
+    checkout_page(&s, &cx, &h, &values, &[], None, StatusCode::OK).await
 }
 
 /// `POST /addresses`: adds an address from the checkout page.
@@ -387,7 +507,7 @@ pub async fn add_address(
         recipient: text(&form, "recipient"),
         phone: text(&form, "phone"),
         region_code: text(&form, "region_code"),
-        node_code: None,
+        node_code: Some(text(&form, "node_code")).filter(|n| !n.trim().is_empty()),
         detail: Some(text(&form, "detail")),
         is_default: true,
     };

@@ -324,3 +324,89 @@ async fn the_canteen_orders_in_bulk_from_its_procurement_page() {
     let (_, page) = op.get("/manage/payments").await;
     assert!(page.contains("银行转账"), "{page}");
 }
+
+#[tokio::test]
+async fn the_address_form_picks_from_the_region_tree_down_to_a_village_point() {
+    let t = TestApp::spawn().await;
+    let b = Browser::sign_in(&t, "buyer").await;
+    let (s, page) = b.get("/checkout").await;
+    // An empty cart sends the buyer back to it: fill it first.
+    let id = t.product_id("阿西木土蜂蜜").await;
+    let (_, p) = t
+        .call(Method::GET, &format!("/api/v1/products/{id}"), None, None)
+        .await;
+    let sku = p["skus"][0]["id"].as_i64().expect("sku");
+    let (_, h, _) = t
+        .form(
+            Method::POST,
+            "/cart",
+            &format!("csrf={}&action=add&sku_id={sku}&quantity=1", b.csrf),
+            Some(&b.cookies),
+        )
+        .await;
+    let cart = cookie_from(&h, "bz_cart").expect("cart cookie");
+    let cookies = format!("{}; {cart}", b.cookies);
+    let get = |url: String| {
+        let t = &t;
+        let cookies = cookies.clone();
+        async move { t.form(Method::GET, &url, "", Some(&cookies)).await }
+    };
+    assert!(s == StatusCode::SEE_OTHER || s == StatusCode::OK, "{page}");
+    // First the provinces; then, a level at a time, down to the township, whose village
+    // points are offered as delivery places.
+    let (_, _, page) = get("/checkout".into()).await;
+    assert!(
+        page.contains("name=\"region\"") && page.contains("新疆维吾尔自治区"),
+        "{page}"
+    );
+    let (_, _, page) = get("/checkout?region=652829".into()).await;
+    assert!(page.contains("塔温觉肯乡"), "{page}");
+    assert!(
+        page.contains("博湖县") && page.contains("巴音郭楞蒙古自治州"),
+        "the trail"
+    );
+    let (_, _, page) = get("/checkout?region=652829200".into()).await;
+    assert!(page.contains("哈尔恩根村"), "{page}");
+    assert!(
+        page.contains("value=\"VP-HARENGEN\""),
+        "village points of the township: {page}"
+    );
+    // Junk in the query is ignored, not an error.
+    let (s, _, _) = get("/checkout?region=%3Cscript%3E&x".into()).await;
+    assert_eq!(s, StatusCode::OK);
+    // Saving with the village point as the delivery place.
+    let (s, h, body) = t
+        .form(
+            Method::POST,
+            "/addresses",
+            &format!(
+                "csrf={}&region_code=652829200201&node_code=VP-HARENGEN&recipient=%E5%A8%9C%E4%BB%81&phone=13900000123&detail=",
+                b.csrf
+            ),
+            Some(&cookies),
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{h:?} {body}");
+    let token = t.login("buyer").await;
+    let (_, list) = t
+        .call(Method::GET, "/api/v1/addresses", Some(&token), None)
+        .await;
+    assert!(
+        list.as_array()
+            .expect("addresses")
+            .iter()
+            .any(|a| a["node_code"] == "VP-HARENGEN" && a["region_code"] == "652829200201"),
+        "{list}"
+    );
+    // No region chosen: the field is named.
+    let (s, _, page) = t
+        .form(
+            Method::POST,
+            "/addresses",
+            &format!("csrf={}&region_code=&recipient=x&phone=13900000123", b.csrf),
+            Some(&cookies),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(page.contains("区划编码"), "{page}");
+}
