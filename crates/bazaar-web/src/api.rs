@@ -632,6 +632,71 @@ pub async fn create_product(
     Ok((StatusCode::CREATED, Json(product_json(&p))).into_response())
 }
 
+/// `POST /api/v1/products/{id}/skus`: adds an option (SKU) to a product.
+#[utoipa::path(post, path = "/api/v1/products/{id}/skus", tag = "catalog", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Product id")), request_body = SkuInput,
+    responses((status = 201, description = "The new SKU", body = bazaar_store::products::Sku),
+        (status = 400, description = "Bad input: the field and the reason", body = ErrorBody),
+        (status = 401, description = "Not signed in or bad token", body = ErrorBody),
+        (status = 403, description = "Outside the caller's rights or region", body = ErrorBody),
+        (status = 404, description = "No such product", body = ErrorBody),
+        (status = 409, description = "The code is taken (`duplicate`)", body = ErrorBody)))]
+pub async fn add_sku(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    b: Result<Json<SkuInput>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let actor = caller.require()?.clone();
+    let id = parse_id(&caller, &id)?;
+    let b = body(&caller, b)?;
+    let fields = b
+        .parse()
+        .map_err(|e| ApiError::from(bazaar_store::StoreError::Invalid(e)).in_lang(caller.lang))?;
+    let code = Some(b.code.trim().to_string()).filter(|c| !c.is_empty());
+    let sku = s
+        .store
+        .add_sku(&actor, id, &bazaar_store::products::NewSku { code, fields })
+        .await
+        .map_err(|e| ApiError::from(e).in_lang(caller.lang))?;
+    if let Err(e) = s.reindex().await {
+        tracing::error!(error = %e, "reindex failed");
+    }
+    Ok((StatusCode::CREATED, Json(sku)).into_response())
+}
+
+/// `PATCH /api/v1/skus/{id}`: changes an option's specification, price, weight, volume or
+/// barcode (all fields given, as in `POST …/skus`; the code stays).
+#[utoipa::path(patch, path = "/api/v1/skus/{id}", tag = "catalog", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "SKU id")), request_body = SkuInput,
+    responses((status = 200, description = "The SKU", body = bazaar_store::products::Sku),
+        (status = 400, description = "Bad input: the field and the reason", body = ErrorBody),
+        (status = 401, description = "Not signed in or bad token", body = ErrorBody),
+        (status = 403, description = "Outside the caller's rights or region", body = ErrorBody),
+        (status = 404, description = "No such SKU", body = ErrorBody)))]
+pub async fn update_sku(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    b: Result<Json<SkuInput>, JsonRejection>,
+) -> Result<Json<bazaar_store::products::Sku>, ApiError> {
+    let actor = caller.require()?.clone();
+    let id = parse_id(&caller, &id)?;
+    let b = body(&caller, b)?;
+    let fields = b
+        .parse()
+        .map_err(|e| ApiError::from(bazaar_store::StoreError::Invalid(e)).in_lang(caller.lang))?;
+    let sku = s
+        .store
+        .update_sku(&actor, id, &fields)
+        .await
+        .map_err(|e| ApiError::from(e).in_lang(caller.lang))?;
+    if let Err(e) = s.reindex().await {
+        tracing::error!(error = %e, "reindex failed");
+    }
+    Ok(Json(sku))
+}
+
 fn scope_path(actor: &bazaar_domain::people::Actor) -> Result<Option<String>, ApiError> {
     match actor.role {
         bazaar_domain::people::Role::Admin => Ok(None),

@@ -20,7 +20,7 @@ pub mod session;
 pub mod shop;
 
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::{get, patch, post};
 use bazaar_search::{SearchDoc, SearchIndex};
 use bazaar_store::Store;
 use bazaar_store::network::Pavilion;
@@ -196,6 +196,8 @@ pub fn router(state: AppState) -> Router {
             get(api::product).patch(api::patch_product),
         )
         .route("/api/v1/products/{id}/actions", post(api::product_action))
+        .route("/api/v1/products/{id}/skus", post(api::add_sku))
+        .route("/api/v1/skus/{id}", patch(api::update_sku))
         .route(
             "/api/v1/products/{id}/photos",
             post(api::upload_photo).layer(axum::extract::DefaultBodyLimit::max(

@@ -39,6 +39,8 @@ use utoipa::{Modify, OpenApi};
         api::upload_photo,
         crate::orders_api::add_address,
         crate::orders_api::addresses,
+        crate::api::add_sku,
+        crate::api::update_sku,
         crate::orders_api::set_stock,
         crate::orders_api::stock,
         crate::orders_api::transfer_stock,

@@ -341,3 +341,71 @@ async fn an_agent_registers_a_villager_and_lists_for_them() {
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert_eq!(v["error"]["field"], "skus[0].price_fen");
 }
+
+#[tokio::test]
+async fn options_are_added_and_changed_by_whoever_may_edit_the_product() {
+    let t = TestApp::spawn().await;
+    let asim = t.login("seller-asim").await;
+    let op = t.login("op-bohu").await;
+    let id = t.product_id("阿西木土蜂蜜").await;
+    let url = format!("/api/v1/products/{id}/skus");
+    let good = serde_json::json!({"spec": "2kg 家庭装", "price_fen": 19800, "weight_g": 2300, "volume_cm3": 3000});
+    // Bad fields are named, all at once.
+    let (s, v) = t
+        .call(
+            Method::POST,
+            &url,
+            Some(&asim),
+            Some(serde_json::json!({"spec": "", "price_fen": 0, "weight_g": 0})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    let fields: Vec<&str> = v["error"]["details"]
+        .as_array()
+        .expect("details")
+        .iter()
+        .filter_map(|d| d["field"].as_str())
+        .collect();
+    assert_eq!(fields, ["spec", "price_fen", "weight_g"]);
+    // An operator of another county may not.
+    let (s, _) = t
+        .call(Method::POST, &url, Some(&op), Some(good.clone()))
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, sku) = t.call(Method::POST, &url, Some(&asim), Some(good)).await;
+    assert_eq!(s, StatusCode::CREATED, "{sku}");
+    let sku_id = sku["id"].as_i64().expect("id");
+    let (s, v) = t
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/skus/{sku_id}"),
+            Some(&asim),
+            Some(serde_json::json!({"spec": "2kg 家庭装", "price_fen": 18800, "weight_g": 2300})),
+        )
+        .await;
+    assert_eq!(
+        (s, v["price_fen"].as_i64()),
+        (StatusCode::OK, Some(18800)),
+        "{v}"
+    );
+    let (_, p) = t
+        .call(Method::GET, &format!("/api/v1/products/{id}"), None, None)
+        .await;
+    assert!(
+        p["skus"]
+            .as_array()
+            .expect("skus")
+            .iter()
+            .any(|k| k["id"] == sku_id && k["price_fen"] == 18800),
+        "{p}"
+    );
+    let (s, _) = t
+        .call(
+            Method::PATCH,
+            "/api/v1/skus/999999",
+            Some(&asim),
+            Some(serde_json::json!({"spec": "x", "price_fen": 1, "weight_g": 1})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+}
