@@ -337,6 +337,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/manage/payments", get(backoffice::orders::payments))
         .route("/manage/refunds", get(backoffice::orders::refunds))
+        .route("/manage/reports", get(backoffice::reports::reports))
         .route(
             "/manage/procurement",
             get(backoffice::orders::procurement).post(backoffice::orders::procurement_order),

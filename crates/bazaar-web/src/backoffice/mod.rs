@@ -6,6 +6,7 @@ pub mod admin;
 pub mod forms;
 pub mod orders;
 pub mod products;
+pub mod reports;
 pub mod sellers;
 
 use crate::AppState;
@@ -175,10 +176,12 @@ impl Ctx {
                 links.push(("/manage/import", "manage-import"));
                 links.push(("/manage/payments", "payments-title"));
                 links.push(("/manage/refunds", "refunds-title"));
+                links.push(("/manage/reports", "report-title"));
                 links.push(("/manage/users", "manage-users"));
             }
             Role::Agent => {
                 links.push(("/manage/station", "station-title"));
+                links.push(("/manage/reports", "report-title"));
                 links.push(("/manage/sellers", "manage-sellers"));
                 links.push(("/manage/sellers/new", "manage-register-seller"));
                 links.push(("/manage/products/new", "manage-new-product"));
@@ -188,6 +191,7 @@ impl Ctx {
                 links.push(("/manage/products/new", "manage-new-product"));
                 links.push(("/manage/orders", "orders-seller-title"));
                 links.push(("/manage/refunds", "refunds-title"));
+                links.push(("/manage/reports", "report-title"));
             }
             _ => {}
         }

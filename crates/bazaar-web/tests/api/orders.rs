@@ -1518,3 +1518,54 @@ async fn delivered_orders_complete_when_the_buyer_confirms_or_the_window_passes(
         .await;
     assert_eq!(s, StatusCode::CREATED, "{r}");
 }
+
+#[tokio::test]
+async fn report_pages_show_sales_by_month_and_county_and_download_as_csv() {
+    let t = TestApp::spawn().await;
+    let (_, _) = paid_order(&t, 2).await;
+    let seller = crate::backoffice::Browser::sign_in(&t, "seller-asim").await;
+    let (s, page) = seller.get("/manage/reports").await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    assert!(page.contains("马木提·阿西木"), "{page}");
+    assert!(
+        !page.contains("各县销售额"),
+        "sellers see their own sales only"
+    );
+    let (s, h, csv) = t
+        .form(
+            Method::GET,
+            "/manage/reports?format=csv&table=sales",
+            "",
+            Some(&seller.cookies),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        h.get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("text/csv")),
+        "{h:?}"
+    );
+    assert!(csv.starts_with('\u{feff}'), "a BOM for spreadsheets");
+    let mut lines = csv.trim_start_matches('\u{feff}').lines();
+    assert_eq!(lines.next(), Some("月份,生产者,订单数,件数,销售额（元）"));
+    let row = lines.next().expect("a row");
+    assert!(row.contains("马木提·阿西木,1,2,"), "{row}");
+    // The admin also sees the county table (the honey is from 疏勒县).
+    let admin = crate::backoffice::Browser::sign_in(&t, "admin").await;
+    let (_, page) = admin.get("/manage/reports").await;
+    assert!(
+        page.contains("各县销售额") && page.contains("疏勒县"),
+        "{page}"
+    );
+    // A year out of range is named; buyers have no reports.
+    let (s, page) = admin.get("/manage/reports?year=99999").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(page.contains("年份"), "{page}");
+    let buyer = crate::backoffice::Browser::sign_in(&t, "buyer").await;
+    let (s, _) = buyer.get("/manage/reports").await;
+    assert!(
+        s == StatusCode::FORBIDDEN || s == StatusCode::SEE_OTHER,
+        "{s}"
+    );
+}
