@@ -723,6 +723,7 @@ impl Store {
             .bind(o.institution.as_ref().map(|i| i.invoice_tax_id.clone()))
             .fetch_one(&mut *c)
             .await?;
+            let mut lines = Vec::with_capacity(infos.len());
             for (((seller_id, loc), idx), (weight, volume, fee)) in parts.iter().zip(&part_fees) {
                 let part_id: i64 = sqlx::query_scalar(
                     "INSERT INTO order_parts (order_id, seller_id, location_id, weight_g, \
@@ -750,11 +751,13 @@ impl Store {
                         None::<String>,
                         now
                     );
-                    sqlx::query(
+                    let poverty_product =
+                        info.poverty_cert_no.is_some() || info.poverty_status != "none";
+                    let line_id: i64 = sqlx::query_scalar(
                         "INSERT INTO order_lines (order_id, part_id, sku_id, product_id, seller_id, \
                          seller_kind, poverty_status, village_code, location_id, name, spec, \
                          unit_price_fen, quantity, line_fen, weight_g, poverty_product) VALUES ($1, $2, \
-                         $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+                         $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id",
                     )
                     .bind(order_id)
                     .bind(part_id)
@@ -771,9 +774,27 @@ impl Store {
                     .bind(q)
                     .bind(info.price_fen * q)
                     .bind(info.weight_g * q)
-                    .bind(info.poverty_cert_no.is_some() || info.poverty_status != "none")
-                    .execute(&mut *c)
+                    .bind(poverty_product)
+                    .fetch_one(&mut *c)
                     .await?;
+                    lines.push(OrderLine {
+                        id: line_id,
+                        part_id,
+                        sku_id: info.sku_id,
+                        product_id: info.product_id,
+                        seller_id: info.seller_id,
+                        seller_kind: info.seller_kind.clone(),
+                        poverty_status: info.poverty_status.clone(),
+                        village_code: info.village_code.clone(),
+                        name: info.name.clone(),
+                        spec: info.spec.clone(),
+                        unit_price_fen: info.price_fen,
+                        quantity: *q,
+                        line_fen: info.price_fen * q,
+                        poverty_product,
+                        weight_g: info.weight_g * q,
+                        location_id: *loc,
+                    });
                 }
             }
             record_event!(
@@ -785,10 +806,43 @@ impl Store {
                 None::<String>,
                 now
             );
-            Ok(order_id)
+            // The answer is built from the rows just written: no read-back.
+            lines.sort_by_key(|l| l.id);
+            let row = OrderRow {
+                id: order_id,
+                buyer_id,
+                placed_by: actor.user_id,
+                channel: channel.to_string(),
+                status: OrderStatus::PendingPayment.as_str().to_string(),
+                recipient: address.recipient.clone(),
+                phone: address.phone.clone(),
+                region_code: address.region_code.clone(),
+                node_code: address.node_code.clone(),
+                address_detail: address.detail.clone(),
+                villager_name: o.villager_name.clone(),
+                items_fen,
+                shipping_fen,
+                total_fen: items_fen + shipping_fen,
+                payment_method: None,
+                pay_by,
+                paid_at: None,
+                delivered_at: None,
+                created_at: now,
+                delivery_date: o.institution.as_ref().map(|i| i.delivery_date.clone()),
+                invoice_title: o.institution.as_ref().map(|i| i.invoice_title.clone()),
+                invoice_tax_id: o.institution.as_ref().map(|i| i.invoice_tax_id.clone()),
+            };
+            let events = vec![OrderEventRow {
+                from_status: None,
+                to_status: row.status.clone(),
+                actor_id: Some(actor.user_id),
+                reason: None,
+                at: now,
+            }];
+            Ok(Order { row, lines, events })
         });
-        let id = match res {
-            Ok(id) => id,
+        let order = match res {
+            Ok(order) => order,
             Err(StoreError::Db(e)) if StoreError::is_unique_violation(&e) => {
                 // A concurrent request with the same idempotency key won.
                 if let Some(key) = &o.idempotency_key
@@ -804,7 +858,7 @@ impl Store {
             Err(e) => return Err(e),
         };
         Ok(Placed {
-            order: self.order_unchecked(id).await?,
+            order,
             replayed: false,
         })
     }

@@ -119,6 +119,16 @@ async fn an_order_reserves_then_payment_sells_exactly_once() {
     let (s, o) = order_with_key(&t, &buyer, Some("k-1"), body.clone()).await;
     assert_eq!(s, StatusCode::CREATED, "{o}");
     assert_eq!(o["status"], "pending_payment");
+    // The answer (built from the rows written) is exactly what reading the order gives.
+    let (_, read) = t
+        .call(
+            Method::GET,
+            &format!("/api/v1/orders/{}", o["id"]),
+            Some(&buyer),
+            None,
+        )
+        .await;
+    assert_eq!(o, read);
     assert_eq!(o["items_fen"], price * 2);
     assert!(o["shipping_fen"].as_i64().expect("shipping") > 0);
     assert_eq!(
