@@ -1,6 +1,7 @@
 #!/bin/bash
 # Orders benchmark: bench/orders.sh sqlite|pg (from the repository root, after cargo build --release).
-# Starts a fresh demo server, stocks every SKU, then runs wrk with bench/orders.lua at 1, 16 and 128 clients.
+# Starts a fresh demo server, grows the catalogue to SKUS_TOTAL SKUs (default 1000) and stocks every
+# SKU, then runs wrk with bench/orders.lua at 1, 16 and 128 clients. BIN selects the binary.
 mkdir -p /tmp/ob
 BIN=${BIN:-target/release/bazaar}; db=$1; PORT=8121
 if [ $db = sqlite ]; then rm -f /tmp/ob/o.db*; URL="sqlite:/tmp/ob/o.db?mode=rwc"; else
@@ -10,8 +11,9 @@ PID=$!
 for i in $(seq 120); do curl -sf localhost:$PORT/healthz >/dev/null && break; sleep 0.5; done
 tok() { curl -s -X POST localhost:$PORT/api/v1/sessions -H 'Content-Type: application/json' -d "{\"username\":\"$1\",\"password\":\"bazaar-demo\"}" | python3 -c 'import json,sys;print(json.load(sys.stdin)["token"])'; }
 ADMIN=$(tok admin); export TOKEN=$(tok buyer)
-ALL=$(curl -s "localhost:$PORT/api/v1/products?limit=100" | python3 -c 'import json,sys;print(",".join(str(s["id"]) for p in json.load(sys.stdin)["items"] for s in p["skus"]))')
-for s in ${ALL//,/ }; do curl -s -o /dev/null -X PUT localhost:$PORT/api/v1/skus/$s/stock -H "Authorization: Bearer $ADMIN" -H 'Content-Type: application/json' -d '{"quantity": 5000000}'; done
+# The catalogue: SKUS_TOTAL SKUs (default 1000; the demo has 97, the rest are added as options
+# of the listed products through the API), each with 5,000,000 in stock.
+ALL=$(python3 "$(dirname "$0")/catalogue.py" http://127.0.0.1:$PORT "$ADMIN" ${SKUS_TOTAL:-1000} 5000000)
 ONE=${ALL%%,*}
 N=$(echo $ALL | tr ',' '\n' | wc -l)
 for mode in one all; do
