@@ -1,4 +1,5 @@
-//! `bazaar`: the one binary. `serve` (the default), `migrate`, `demo`, `import`, `export`.
+//! `bazaar`: the one binary. `serve` (the default), `migrate`, `demo`, `import`, `export`,
+//! `solve` (a routing benchmark instance) and `plan` (a day's joint delivery routes).
 #![forbid(unsafe_code)]
 
 use anyhow::{Context, Result, bail};
@@ -55,6 +56,119 @@ enum Cmd {
         /// regions or nodes.
         kind: String,
     },
+    /// Solve a vehicle-routing instance (Solomon VRPTW text or CVRPLIB/VRPLIB `.vrp`, detected
+    /// from the content) and print the solution in the VRPLIB `.sol` layout.
+    Solve {
+        /// The instance file.
+        instance: std::path::PathBuf,
+        /// Seconds the solver may search.
+        #[arg(long, default_value_t = 10.0)]
+        time_limit: f64,
+        /// Seed: the same seed gives the same search.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Plan a day's joint delivery: a JSON day (depots with vehicles, stops with demands and
+    /// hours; see docs/PLANNING.md) in, routes out.
+    Plan {
+        /// The day, as JSON (`-` for standard input). Not needed with --generate-prefecture.
+        file: Option<std::path::PathBuf>,
+        /// Print the Ganzi-like prefecture day generated from this seed (13 centres, 197
+        /// vehicles, 291 township stations, 1,166 village points) instead of planning.
+        #[arg(long)]
+        generate_prefecture: Option<u64>,
+        /// Re-plan after a breakdown: the day's state as JSON (now, finished stops, broken
+        /// vehicles, positions of the others).
+        #[arg(long)]
+        replan: Option<std::path::PathBuf>,
+        /// Seconds the solver may search.
+        #[arg(long, default_value_t = 10.0)]
+        time_limit: f64,
+        /// Seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// An OSRM-compatible server for road distances, e.g. http://127.0.0.1:5000;
+        /// otherwise they are estimated (see --roads).
+        #[arg(long, env = "BAZAAR_OSRM_URL")]
+        osrm: Option<String>,
+        /// Estimated roads: mountains (factor 1.7, slower) or plains (1.3).
+        #[arg(long, default_value = "mountains")]
+        roads: String,
+        /// Print the plan as JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Reads a JSON file (or standard input for `-`), naming the file and the line on error.
+fn read_json<T: serde::de::DeserializeOwned>(path: &std::path::Path) -> Result<T> {
+    let text = if path.as_os_str() == "-" {
+        std::io::read_to_string(std::io::stdin()).context("reading standard input")?
+    } else {
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?
+    };
+    serde_json::from_str(&text).map_err(|e| {
+        anyhow::anyhow!(
+            "{}: line {}, column {}: {e}",
+            path.display(),
+            e.line(),
+            e.column()
+        )
+    })
+}
+
+fn seconds(s: f64) -> Result<std::time::Duration> {
+    if !(s.is_finite() && s > 0.0 && s <= 86_400.0) {
+        bail!("--time-limit: between 0 and 86400 seconds");
+    }
+    Ok(std::time::Duration::from_secs_f64(s))
+}
+
+/// The plan as a table people can read.
+fn print_plan(p: &bazaar_plan::DayPlan) {
+    for r in &p.routes {
+        println!(
+            "{} ({}) {}–{} · {:.1} km · {:.0} min · loaded {:.0} kg / {:.2} m³",
+            r.vehicle,
+            r.depot,
+            r.start,
+            r.end,
+            r.distance_km,
+            r.duration_minutes,
+            r.start_load_kg,
+            r.start_load_m3
+        );
+        for (i, s) in r.stops.iter().enumerate() {
+            println!(
+                "  {:>2}. {} {} {}–{} drop {:.0} kg pick {:.0} kg · on board {:.0} kg / {:.2} m³",
+                i + 1,
+                s.id,
+                s.name,
+                s.start,
+                s.depart,
+                s.deliver_kg,
+                s.pickup_kg,
+                s.load_kg,
+                s.load_m3
+            );
+        }
+    }
+    for u in &p.unserved {
+        println!("unserved {}: {:?}", u.id, u.reason);
+    }
+    println!(
+        "{} stops served, {} unserved, {} vehicles, {:.1} km, {} in {:.1} s",
+        p.served,
+        p.unserved.len(),
+        p.vehicles_used,
+        p.distance_km,
+        if p.feasible {
+            "feasible"
+        } else {
+            "NOT feasible"
+        },
+        p.solve_seconds
+    );
 }
 
 async fn open(url: &Option<String>) -> Result<(Store, bool)> {
@@ -85,6 +199,62 @@ async fn main() -> Result<()> {
         payment_timeout_minutes: 30,
     });
     match cmd {
+        Cmd::Solve {
+            instance,
+            time_limit,
+            seed,
+        } => {
+            let sol = bazaar_vrp::solve_instance_file(&instance, seconds(time_limit)?, seed)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", instance.display()))?;
+            print!("{sol}");
+        }
+        Cmd::Plan {
+            file,
+            generate_prefecture,
+            replan,
+            time_limit,
+            seed,
+            osrm,
+            roads,
+            json,
+        } => {
+            if let Some(seed) = generate_prefecture {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&bazaar_plan::generate_prefecture(seed))?
+                );
+                return Ok(());
+            }
+            let Some(file) = file else {
+                bail!("plan: give a day file (JSON) or --generate-prefecture SEED");
+            };
+            let day: bazaar_plan::DayInput = read_json(&file)?;
+            let roads = match (osrm, roads.as_str()) {
+                (Some(url), _) => bazaar_plan::Roads::Osrm(url),
+                (None, "mountains") => {
+                    bazaar_plan::Roads::Estimate(bazaar_plan::RoadModel::mountains())
+                }
+                (None, "plains") => bazaar_plan::Roads::Estimate(bazaar_plan::RoadModel::plains()),
+                (None, other) => bail!("--roads: mountains or plains, not {other}"),
+            };
+            let opts = bazaar_plan::PlanOptions {
+                time_limit: seconds(time_limit)?,
+                seed,
+                max_iterations: None,
+            };
+            let plan = match replan {
+                Some(state) => {
+                    let state: bazaar_plan::DayState = read_json(&state)?;
+                    bazaar_plan::replan(&day, &state, &roads, &opts)?
+                }
+                None => bazaar_plan::plan(&day, &roads, &opts)?,
+            };
+            if json {
+                println!("{}", serde_json::to_string_pretty(&plan)?);
+            } else {
+                print_plan(&plan);
+            }
+        }
         Cmd::Serve {
             addr,
             demo,

@@ -28,7 +28,7 @@ from datetime import datetime, timezone
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
-DEFAULT_DATA = os.environ.get("VRP_BENCH_DATA", os.path.join(ROOT, "..", "shared", "bench", "vrp"))
+DEFAULT_DATA = os.environ.get("VRP_BENCH_DATA", os.path.join(ROOT, "bench", "vrp", "instances"))
 SOLOMON = ["C101", "C201", "R101", "R201", "RC101", "RC201"]
 XSET = ["X-n101-k25", "X-n200-k36", "X-n303-k21", "X-n502-k39"]
 OURS = os.environ.get(

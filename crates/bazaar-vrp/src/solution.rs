@@ -13,10 +13,9 @@ pub struct SolveParams {
     pub time_limit: Duration,
     /// Seed of the deterministic PRNG.
     pub seed: u64,
-    /// Stop after this many offspring. When set, the clock is not consulted
-    /// inside the local search and the result is fully deterministic (the
-    /// time limit still stops the outer loop if it is reached first... unless
-    /// `max_iterations` is set, in which case only the iteration count stops it).
+    /// Stop after this many offspring instead of at the time limit. When set,
+    /// the clock is never consulted, so the result is fully deterministic for
+    /// the seed (use it in tests); `time_limit` is then ignored.
     pub max_iterations: Option<u64>,
 }
 
@@ -110,10 +109,12 @@ pub struct Solution {
 
 /// Solves `problem` with hybrid genetic search.
 pub fn solve(problem: &Problem, params: &SolveParams) -> Solution {
+    let start = std::time::Instant::now();
     let data = Data::new(problem, 40);
     let res = search::run(
         &data,
         &SearchParams {
+            start,
             time_limit: params.time_limit,
             seed: params.seed,
             max_iterations: params.max_iterations,

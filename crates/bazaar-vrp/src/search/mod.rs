@@ -103,6 +103,8 @@ impl Penalties {
 /// Stopping criteria and seed for the search.
 #[derive(Debug, Clone)]
 pub(crate) struct SearchParams {
+    /// When the caller's clock started (preprocessing counts against the limit).
+    pub start: Instant,
     pub time_limit: Duration,
     pub seed: u64,
     pub max_iterations: Option<u64>,
@@ -278,8 +280,7 @@ fn srex(
 
 /// Runs the hybrid genetic search.
 pub(crate) fn run(data: &Data, params: &SearchParams) -> SearchResult {
-    let start = Instant::now();
-    let deadline = start + params.time_limit;
+    let deadline = params.start + params.time_limit;
     let max_iter = params.max_iterations.unwrap_or(u64::MAX);
     // With an iteration limit the run must be fully deterministic: no clock
     // inside the local search.
@@ -404,9 +405,10 @@ pub(crate) fn run(data: &Data, params: &SearchParams) -> SearchResult {
         (Some(b), _) => b,
         (None, Some((_, b))) => b,
         (None, None) => {
-            // Not even one local search finished: return the random start.
+            // Out of time before the first local search: improve the random
+            // start for whatever time is left (none, usually).
             let ind = random_indiv(data, &mut rng);
-            ls.run(&ind, &pen.ce(), &mut rng, None)
+            ls.run(&ind, &pen.ce(), &mut rng, ls_deadline)
         }
     };
     SearchResult {
