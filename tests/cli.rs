@@ -24,7 +24,7 @@ fn solve_prints_a_vrplib_solution_covering_every_customer() {
     let path = sample("C101.txt");
     let (ok, out, err) = bazaar(&["solve", &path, "--time-limit", "2", "--seed", "3"]);
     assert!(ok, "{err}");
-    let mut seen = vec![false; 101];
+    let mut seen = [false; 101];
     for line in out.lines().filter(|l| l.starts_with("Route #")) {
         for c in line.split(':').nth(1).unwrap_or("").split_whitespace() {
             let c: usize = c.parse().expect("customer number");
