@@ -39,6 +39,10 @@ enum Cmd {
         #[arg(long, env = "BAZAAR_PAYMENT_TIMEOUT_MINUTES", default_value_t = 30,
               value_parser = clap::value_parser!(u32).range(1..=10080))]
         payment_timeout_minutes: u32,
+        /// An OSRM-compatible server for road distances in route planning, e.g.
+        /// http://127.0.0.1:5000; estimated from coordinates when not given.
+        #[arg(long, env = "BAZAAR_OSRM_URL")]
+        osrm: Option<String>,
     },
     /// Apply pending migrations.
     Migrate,
@@ -197,6 +201,7 @@ async fn main() -> Result<()> {
         demo: false,
         media_dir: "data/media".into(),
         payment_timeout_minutes: 30,
+        osrm: std::env::var("BAZAAR_OSRM_URL").ok(),
     });
     match cmd {
         Cmd::Solve {
@@ -260,6 +265,7 @@ async fn main() -> Result<()> {
             demo,
             media_dir,
             payment_timeout_minutes,
+            osrm,
         } => {
             let (store, default) = open(&cli.database_url).await?;
             if (demo || default) && store.is_empty().await? {
@@ -274,6 +280,7 @@ async fn main() -> Result<()> {
                 )));
             let mut state = state;
             state.pay_window_ms = i64::from(payment_timeout_minutes) * 60 * 1000;
+            state.osrm = osrm;
             // The payment deadline: cancel unpaid orders and release their stock. Safe on
             // several nodes at once (each cancellation is guarded by the order's status).
             let expirer = state.store.clone();

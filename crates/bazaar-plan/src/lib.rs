@@ -588,6 +588,7 @@ pub fn minutes(s: &str, who: &str) -> Result<i64, PlanError> {
         entity: who.to_string(),
         field: "time",
         reason: format!("'{s}' is not a time of day (HH:MM)"),
+        code: "invalid_format",
     };
     let (h, m) = s.trim().split_once(':').ok_or_else(bad)?;
     let h: i64 = h.parse().map_err(|_| bad())?;

@@ -137,11 +137,13 @@ impl StopInput {
                 entity: format!("stop {}", self.id),
                 field: "lat/lng",
                 reason: "coordinates out of range".into(),
+                code: "out_of_range",
             }),
             _ => Err(PlanError::Field {
                 entity: format!("stop {}", self.id),
                 field: "lat/lng",
                 reason: "no coordinates".into(),
+                code: "required",
             }),
         }
     }
@@ -163,6 +165,7 @@ impl DayInput {
                 entity: "plan".into(),
                 field: "depots",
                 reason: "no depot".into(),
+                code: "required",
             });
         }
         if self.depots.iter().all(|d| d.vehicles.is_empty()) {
@@ -175,6 +178,7 @@ impl DayInput {
                     entity: format!("depot {}", d.id),
                     field: "lat/lng",
                     reason: "coordinates out of range".into(),
+                    code: "out_of_range",
                 });
             }
             let (o, c) = (
@@ -186,6 +190,7 @@ impl DayInput {
                     entity: format!("depot {}", d.id),
                     field: "closes",
                     reason: "closes before it opens".into(),
+                    code: "inconsistent",
                 });
             }
             for v in &d.vehicles {
@@ -194,6 +199,7 @@ impl DayInput {
                         entity: format!("vehicle {}", v.id),
                         field: "id",
                         reason: "listed twice".into(),
+                        code: "duplicate",
                     });
                 }
                 let ok = |x: f64| x.is_finite() && x > 0.0 && x < 1.0e6;
@@ -202,6 +208,7 @@ impl DayInput {
                         entity: format!("vehicle {}", v.id),
                         field: "capacity",
                         reason: "capacity must be positive".into(),
+                        code: "out_of_range",
                     });
                 }
                 if v.count == 0 || v.count > 1000 {
@@ -209,6 +216,7 @@ impl DayInput {
                         entity: format!("vehicle {}", v.id),
                         field: "count",
                         reason: "between 1 and 1000".into(),
+                        code: "out_of_range",
                     });
                 }
                 if crate::minutes(&v.shift_end, &v.id)? <= crate::minutes(&v.shift_start, &v.id)? {
@@ -216,6 +224,7 @@ impl DayInput {
                         entity: format!("vehicle {}", v.id),
                         field: "shift_end",
                         reason: "shift ends before it starts".into(),
+                        code: "inconsistent",
                     });
                 }
             }
@@ -226,6 +235,7 @@ impl DayInput {
                     entity: format!("stop {}", s.id),
                     field: "id",
                     reason: "listed twice".into(),
+                    code: "duplicate",
                 });
             }
             s.position()?;
@@ -243,6 +253,7 @@ impl DayInput {
                         entity: format!("stop {}", s.id),
                         field,
                         reason: "must be a number from 0".into(),
+                        code: "out_of_range",
                     });
                 }
             }
@@ -264,8 +275,11 @@ pub enum PlanError {
         entity: String,
         /// The field.
         field: &'static str,
-        /// Why.
+        /// Why, in words.
         reason: String,
+        /// Why, as a stable reason code (`required`, `out_of_range`, `invalid_format`,
+        /// `inconsistent`, `duplicate`).
+        code: &'static str,
     },
     /// The road service failed (OSRM unreachable or answering nonsense).
     Roads(String),
@@ -281,6 +295,7 @@ impl std::fmt::Display for PlanError {
                 entity,
                 field,
                 reason,
+                ..
             } => write!(f, "{entity}: {field}: {reason}"),
             PlanError::Roads(e) => write!(f, "road distances: {e}"),
             PlanError::Problem(e) => write!(f, "{e}"),

@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod orders_api;
 pub mod pages;
+pub mod plans;
 pub mod session;
 pub mod shop;
 
@@ -38,6 +39,10 @@ pub struct AppState {
     /// How long a new order waits for payment before it is cancelled, ms (30 minutes unless
     /// configured).
     pub pay_window_ms: i64,
+    /// An OSRM-compatible server for road distances in route planning; estimated when `None`.
+    pub osrm: Option<String>,
+    /// One route plan at a time on this server (a plan keeps a core busy for its time limit).
+    pub planner: Arc<tokio::sync::Semaphore>,
     search: Arc<RwLock<Arc<SearchIndex>>>,
     pavilions: Arc<RwLock<Arc<Vec<Pavilion>>>>,
     built_from: Arc<std::sync::Mutex<Option<(i64, i64)>>>,
@@ -56,6 +61,8 @@ impl AppState {
             metrics: Arc::new(metrics::Metrics::default()),
             media: Arc::new(media::DiskPhotos::new("data/media")),
             pay_window_ms: 30 * 60 * 1000,
+            osrm: None,
+            planner: Arc::new(tokio::sync::Semaphore::new(1)),
             search: Arc::new(RwLock::new(Arc::new(index))),
         })
     }
@@ -227,6 +234,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/orders/{id}", get(orders_api::order))
         .route("/api/v1/orders/{id}/cancel", post(orders_api::cancel))
+        .route("/api/v1/plans", post(plans::plan_api))
         .route("/api/v1/orders/{id}/deliver", post(orders_api::deliver))
         .route("/api/v1/orders/{id}/receive", post(orders_api::receive))
         .route(
@@ -338,6 +346,7 @@ pub fn router(state: AppState) -> Router {
         .route("/manage/payments", get(backoffice::orders::payments))
         .route("/manage/refunds", get(backoffice::orders::refunds))
         .route("/manage/reports", get(backoffice::reports::reports))
+        .route("/manage/plan", get(plans::plan_page).post(plans::plan_post))
         .route(
             "/manage/procurement",
             get(backoffice::orders::procurement).post(backoffice::orders::procurement_order),

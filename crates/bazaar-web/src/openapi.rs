@@ -50,6 +50,7 @@ use utoipa::{Modify, OpenApi};
         crate::orders_api::order,
         crate::orders_api::cancel,
         crate::orders_api::deliver,
+        crate::plans::plan_api,
         crate::orders_api::receive,
         crate::orders_api::start_payment,
         crate::orders_api::sandbox_notification,

@@ -177,6 +177,7 @@ impl Ctx {
                 links.push(("/manage/payments", "payments-title"));
                 links.push(("/manage/refunds", "refunds-title"));
                 links.push(("/manage/reports", "report-title"));
+                links.push(("/manage/plan", "plan-title"));
                 links.push(("/manage/users", "manage-users"));
             }
             Role::Agent => {

@@ -8,6 +8,7 @@ mod openapi;
 mod orders;
 mod pages_session;
 mod photos;
+mod plans;
 mod rights;
 mod shop;
 mod storefront;

@@ -18,8 +18,16 @@ fn registered_routes() -> Vec<(String, String)> {
         if !path.starts_with("/api/v1/") {
             continue;
         }
+        // Every `get(handler)`, `.post(handler)`, … of the route, whatever module holds it.
         for m in ["get", "post", "patch", "delete", "put"] {
-            if part.contains(&format!("{m}(api::")) || part.contains(&format!("{m}(orders_api::")) {
+            let call = format!("{m}(");
+            let found = part.match_indices(&call).any(|(i, _)| {
+                part[..i]
+                    .chars()
+                    .next_back()
+                    .is_none_or(|c| !(c.is_alphanumeric() || c == '_'))
+            });
+            if found {
                 out.push((path.to_string(), m.to_string()));
             }
         }

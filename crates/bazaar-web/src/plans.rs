@@ -1,0 +1,498 @@
+//! Route planning from the API and the back office: `POST /api/v1/plans` plans a day (the
+//! JSON of `docs/PLANNING.md`), `/manage/plan` does the same from a page and draws the routes
+//! on an SVG map from the coordinates. One plan runs at a time per server (a plan keeps a core
+//! busy for its whole time limit); a second caller is told to retry.
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::backoffice::Ctx;
+use crate::backoffice::forms::text;
+use crate::error::{ApiError, ErrorBody};
+use crate::pages::esc;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::Response;
+use axum::{Form, Json};
+use bazaar_domain::people::Role;
+use bazaar_plan::{DayInput, DayPlan, PlanError, PlanOptions, RoadModel, Roads};
+use bazaar_store::StoreError;
+use bazaar_store::network::NodeFilter;
+use std::collections::HashMap;
+use std::time::Duration;
+
+/// Longest time limit a caller may ask for, seconds.
+pub const MAX_TIME_LIMIT: u64 = 60;
+
+fn may_plan(role: Role) -> bool {
+    matches!(role, Role::Admin | Role::Operator)
+}
+
+/// The planning error as an API error: bad input names the stop, vehicle or depot.
+fn plan_error(e: PlanError) -> ApiError {
+    match e {
+        PlanError::EmptyFleet => ApiError::field("vehicles", "required"),
+        PlanError::Field {
+            entity,
+            field,
+            reason,
+            code,
+        } => ApiError {
+            details: Some(serde_json::json!([
+                {"field": format!("{entity}.{field}"), "reason": code, "detail": reason}
+            ])),
+            ..ApiError::field(&format!("{entity}.{field}"), code)
+        },
+        PlanError::Roads(e) => {
+            tracing::warn!(error = %e, "road service failed");
+            ApiError::new(StatusCode::BAD_GATEWAY, "roads_unavailable")
+        }
+        PlanError::Problem(e) => ApiError {
+            details: Some(serde_json::json!([{"detail": e}])),
+            ..ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "plan_refused")
+        },
+    }
+}
+
+/// Runs a plan on a blocking thread, one at a time.
+async fn run(s: &AppState, day: DayInput, roads: Roads, seconds: u64) -> Result<DayPlan, ApiError> {
+    let Ok(_permit) = s.planner.try_acquire() else {
+        return Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, "planner_busy"));
+    };
+    let opts = PlanOptions {
+        time_limit: Duration::from_secs(seconds),
+        seed: 1,
+        max_iterations: None,
+    };
+    tokio::task::spawn_blocking(move || bazaar_plan::plan(&day, &roads, &opts))
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "plan task failed");
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal")
+        })?
+        .map_err(plan_error)
+}
+
+fn roads_of(osrm: &Option<String>, name: Option<&str>) -> Result<Roads, ApiError> {
+    if let Some(url) = osrm {
+        return Ok(Roads::Osrm(url.clone()));
+    }
+    match name.unwrap_or("mountains") {
+        "mountains" => Ok(Roads::Estimate(RoadModel::mountains())),
+        "plains" => Ok(Roads::Estimate(RoadModel::plains())),
+        _ => Err(ApiError::field("roads", "unknown_choice")),
+    }
+}
+
+fn time_limit_of(v: Option<&str>) -> Result<u64, ApiError> {
+    match v {
+        None | Some("") => Ok(10),
+        Some(t) => t
+            .parse::<u64>()
+            .ok()
+            .filter(|t| (1..=MAX_TIME_LIMIT).contains(t))
+            .ok_or_else(|| ApiError::field("time_limit", "out_of_range")),
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/plans", tag = "logistics", security(("bearer" = [])),
+    params(("time_limit" = Option<u64>, Query, description = "Seconds the solver may search, 1 to 60 (default 10)"),
+        ("roads" = Option<String>, Query, description = "Estimated roads when no OSRM server is configured: mountains (default) or plains")),
+    request_body(content = Object, description = "The day: depots with vehicles, stops with demands and hours (docs/PLANNING.md)"),
+    responses((status = 200, description = "Routes, load profiles, times, and the stops left out with the reason", body = Object),
+        (status = 400, description = "Bad input: the stop, vehicle or depot and the field", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Operators and admins only", body = ErrorBody),
+        (status = 429, description = "Another plan is running (`planner_busy`); retry", body = ErrorBody),
+        (status = 502, description = "The OSRM server failed (`roads_unavailable`)", body = ErrorBody)))]
+/// `POST /api/v1/plans`: plans a day of joint delivery.
+pub async fn plan_api(
+    State(s): State<AppState>,
+    caller: Caller,
+    Query(q): Query<HashMap<String, String>>,
+    b: Result<Json<DayInput>, JsonRejection>,
+) -> Result<Json<DayPlan>, ApiError> {
+    let lang = caller.lang;
+    let actor = caller.require()?;
+    if !may_plan(actor.role) {
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden").in_lang(lang));
+    }
+    let seconds =
+        time_limit_of(q.get("time_limit").map(String::as_str)).map_err(|e| e.in_lang(lang))?;
+    let roads =
+        roads_of(&s.osrm, q.get("roads").map(String::as_str)).map_err(|e| e.in_lang(lang))?;
+    let day = crate::api::body(&caller, b)?;
+    Ok(Json(
+        run(&s, day, roads, seconds)
+            .await
+            .map_err(|e| e.in_lang(lang))?,
+    ))
+}
+
+/// An example day for an operator's county, from the service network: its distribution
+/// centre as the depot with three vehicles, its township stations and village points as stops
+/// with demands made up from their codes (labelled as an example on the page).
+async fn example_day(s: &AppState, region: Option<&str>) -> Option<DayInput> {
+    let filter = NodeFilter {
+        region_code: region.map(str::to_string),
+        kind: None,
+        cursor: Default::default(),
+        limit: Some(100),
+    };
+    let (nodes, _) = s.store.nodes(&filter).await.ok()?;
+    let dc = nodes
+        .iter()
+        .find(|n| n.kind == "distribution_centre" && n.lat.is_some() && n.lng.is_some())?;
+    let stops: Vec<bazaar_plan::StopInput> = nodes
+        .iter()
+        .filter(|n| matches!(n.kind.as_str(), "township_station" | "village_point"))
+        .filter_map(|n| {
+            let seed: u32 = n.code.bytes().map(u32::from).sum();
+            let township = n.kind == "township_station";
+            let kg = if township {
+                80 + seed % 200
+            } else {
+                8 + seed % 50
+            } as f64;
+            Some(bazaar_plan::StopInput {
+                id: n.code.clone(),
+                name: n.name.clone(),
+                lat: n.lat,
+                lng: n.lng,
+                deliver_kg: kg,
+                deliver_m3: (kg / 150.0 * 100.0).round() / 100.0,
+                cold_kg: if seed % 5 == 0 {
+                    (kg * 0.2).round()
+                } else {
+                    0.0
+                },
+                cold_m3: 0.0,
+                pickup_kg: (seed % 40) as f64,
+                pickup_m3: ((seed % 40) as f64 / 180.0 * 100.0).round() / 100.0,
+                opens: n.opens.clone().unwrap_or_else(|| "09:00".into()),
+                closes: n.closes.clone().unwrap_or_else(|| "19:00".into()),
+                service_minutes: if township { 15.0 } else { 8.0 },
+            })
+        })
+        .collect();
+    let v = |id: &str, kg: f64, m3: f64, cold: bool| bazaar_plan::VehicleInput {
+        id: id.into(),
+        count: 1,
+        capacity_kg: kg,
+        capacity_m3: m3,
+        cold_chain: cold,
+        skills: vec![],
+        fixed_cost_fen: 20_000,
+        cost_per_km_fen: 150,
+        shift_start: "07:30".into(),
+        shift_end: "19:30".into(),
+        start: None,
+    };
+    Some(DayInput {
+        depots: vec![bazaar_plan::DepotInput {
+            id: dc.code.clone(),
+            name: dc.name.clone(),
+            lat: dc.lat?,
+            lng: dc.lng?,
+            opens: dc.opens.clone().unwrap_or_else(|| "07:00".into()),
+            closes: dc.closes.clone().unwrap_or_else(|| "21:00".into()),
+            vehicles: vec![
+                v("冷藏车-1", 800.0, 4.0, true),
+                v("厢货-2", 1500.0, 8.0, false),
+                v("厢货-3", 1500.0, 8.0, false),
+            ],
+        }],
+        stops,
+    })
+}
+
+/// Colours of the routes on the map.
+const COLOURS: [&str; 8] = [
+    "#c0392b", "#2471a3", "#1e8449", "#b9770e", "#7d3c98", "#138d75", "#a04000", "#2e4053",
+];
+
+/// The routes drawn from coordinates: depots as squares, stops as dots, one coloured line per
+/// route (an equirectangular projection around the day's mean latitude).
+fn svg_map(day: &DayInput, plan: &DayPlan) -> String {
+    let mut pts: HashMap<&str, (f64, f64)> = HashMap::new();
+    for d in &day.depots {
+        pts.insert(d.id.as_str(), (d.lat, d.lng));
+    }
+    for s in &day.stops {
+        if let (Some(a), Some(b)) = (s.lat, s.lng) {
+            pts.insert(s.id.as_str(), (a, b));
+        }
+    }
+    if pts.is_empty() {
+        return String::new();
+    }
+    let lat0 = pts.values().map(|p| p.0).sum::<f64>() / pts.len() as f64;
+    let k = lat0.to_radians().cos();
+    let xy = |p: (f64, f64)| (p.1 * k, -p.0);
+    let (mut x0, mut y0, mut x1, mut y1) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
+    for p in pts.values() {
+        let (x, y) = xy(*p);
+        x0 = x0.min(x);
+        y0 = y0.min(y);
+        x1 = x1.max(x);
+        y1 = y1.max(y);
+    }
+    let span = (x1 - x0).max(y1 - y0).max(1e-6);
+    let (w, h) = (600.0, 600.0 * ((y1 - y0) / span).max(0.3));
+    let at = |p: (f64, f64)| {
+        let (x, y) = xy(p);
+        (
+            10.0 + (x - x0) / span * (w - 20.0),
+            10.0 + (y - y0) / span * (w - 20.0),
+        )
+    };
+    let mut o = format!(
+        "<svg viewBox=\"0 0 {w:.0} {:.0}\" width=\"100%\" role=\"img\" aria-label=\"map\" \
+style=\"max-width:40em;border:1px solid #ddd\">",
+        h + 10.0
+    );
+    for (i, r) in plan.routes.iter().enumerate() {
+        let colour = COLOURS[i % COLOURS.len()];
+        let mut line: Vec<String> = Vec::new();
+        let depot = pts.get(r.depot.as_str()).copied();
+        for p in depot
+            .into_iter()
+            .chain(
+                r.stops
+                    .iter()
+                    .filter_map(|s| pts.get(s.id.as_str()).copied()),
+            )
+            .chain(depot)
+        {
+            let (x, y) = at(p);
+            line.push(format!("{x:.1},{y:.1}"));
+        }
+        o.push_str(&format!(
+            "<polyline points=\"{}\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"2\"><title>{}</title></polyline>",
+            line.join(" "),
+            esc(&r.vehicle)
+        ));
+    }
+    let unserved: Vec<&str> = plan.unserved.iter().map(|u| u.id.as_str()).collect();
+    for s in &day.stops {
+        if let Some(p) = pts.get(s.id.as_str()) {
+            let (x, y) = at(*p);
+            let fill = if unserved.contains(&s.id.as_str()) {
+                "#fff"
+            } else {
+                "#333"
+            };
+            o.push_str(&format!(
+                "<circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"3\" fill=\"{fill}\" stroke=\"#333\"><title>{}</title></circle>",
+                esc(&format!("{} {}", s.id, s.name))
+            ));
+        }
+    }
+    for d in &day.depots {
+        let (x, y) = at((d.lat, d.lng));
+        o.push_str(&format!(
+            "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"10\" height=\"10\" fill=\"#000\"><title>{}</title></rect>",
+            x - 5.0,
+            y - 5.0,
+            esc(&d.name)
+        ));
+    }
+    o.push_str("</svg>");
+    o
+}
+
+fn plan_html(cx: &Ctx, day: &DayInput, plan: &DayPlan) -> String {
+    let lang = cx.lang;
+    let mut o = format!(
+        "<p role=\"status\">{}</p>",
+        esc(&lang.ta(
+            "plan-summary",
+            &[
+                ("served", (plan.served as i64).into()),
+                ("unserved", (plan.unserved.len() as i64).into()),
+                ("vehicles", (plan.vehicles_used as i64).into()),
+                ("km", format!("{:.1}", plan.distance_km).into()),
+                ("seconds", format!("{:.1}", plan.solve_seconds).into()),
+            ]
+        ))
+    );
+    o.push_str(&svg_map(day, plan));
+    for (i, r) in plan.routes.iter().enumerate() {
+        o.push_str(&format!(
+            "<h3><span style=\"color:{}\">■</span> {} · {}–{} · {:.1} km · {:.0} kg</h3>\
+<div class=\"scroll\"><table><tr><th>#</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+            COLOURS[i % COLOURS.len()],
+            esc(&r.vehicle),
+            esc(&r.start),
+            esc(&r.end),
+            r.distance_km,
+            r.start_load_kg,
+            esc(&lang.t("plan-stop")),
+            esc(&lang.t("plan-time")),
+            esc(&lang.t("plan-drop")),
+            esc(&lang.t("plan-collect")),
+            esc(&lang.t("plan-on-board")),
+        ));
+        for (n, s) in r.stops.iter().enumerate() {
+            o.push_str(&format!(
+                "<tr><td>{}</td><td>{} <small>{}</small></td><td>{}–{}</td><td>{:.0} kg</td><td>{:.0} kg</td><td>{:.0} kg · {:.2} m³</td></tr>",
+                n + 1,
+                esc(&s.name),
+                esc(&s.id),
+                esc(&s.start),
+                esc(&s.depart),
+                s.deliver_kg,
+                s.pickup_kg,
+                s.load_kg,
+                s.load_m3
+            ));
+        }
+        o.push_str("</table></div>");
+    }
+    if !plan.unserved.is_empty() {
+        o.push_str(&format!("<h3>{}</h3><ul>", esc(&lang.t("plan-unserved"))));
+        for u in &plan.unserved {
+            let reason = serde_json::to_value(u.reason)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
+            o.push_str(&format!(
+                "<li>{} · {}</li>",
+                esc(&u.id),
+                esc(&lang.t(&format!("plan-why-{reason}")))
+            ));
+        }
+        o.push_str("</ul>");
+    }
+    o
+}
+
+fn form_html(cx: &Ctx, json: &str, seconds: &str) -> String {
+    let lang = cx.lang;
+    format!(
+        "<p><small>{hint}</small> <a href=\"/manage/plan?example=1\">{example}</a></p>\
+<form method=\"post\" action=\"/manage/plan\">{csrf}<label>{day}<br>\
+<textarea name=\"day\" rows=\"10\" style=\"width:100%;font-family:monospace\" required>{json}</textarea></label>\
+<label>{tl}<br><input name=\"time_limit\" value=\"{seconds}\" inputmode=\"numeric\" size=\"4\"></label> \
+<label>{rl}<br><select name=\"roads\"><option value=\"mountains\">{m}</option><option value=\"plains\">{p}</option></select></label> \
+<button>{go}</button></form>",
+        hint = esc(&lang.t("plan-hint")),
+        example = esc(&lang.t("plan-example")),
+        csrf = cx.csrf_input(),
+        day = esc(&lang.t("plan-day")),
+        json = esc(json),
+        tl = esc(&lang.t("field-time_limit")),
+        seconds = esc(seconds),
+        rl = esc(&lang.t("field-roads")),
+        m = esc(&lang.t("plan-roads-mountains")),
+        p = esc(&lang.t("plan-roads-plains")),
+        go = esc(&lang.t("plan-go")),
+    )
+}
+
+/// `GET /manage/plan[?example=1]`: the planning form (with an example day of the operator's
+/// county from the service network).
+pub async fn plan_page(State(s): State<AppState>, h: HeaderMap, uri: Uri) -> Response {
+    let cx = match Ctx::get(&s, &h, &uri).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    if !may_plan(cx.actor.role) {
+        return cx.error_page(StoreError::Forbidden, "/manage");
+    }
+    let mut json = String::new();
+    if uri.query().is_some_and(|q| q.contains("example=1")) {
+        let region = cx
+            .actor
+            .region_path
+            .as_deref()
+            .and_then(|p| p.trim_end_matches('/').rsplit('/').next())
+            .map(str::to_string);
+        match example_day(&s, region.as_deref()).await {
+            Some(day) => json = serde_json::to_string_pretty(&day).unwrap_or_default(),
+            None => {
+                return cx.page(
+                    StatusCode::OK,
+                    &cx.lang.t("plan-title"),
+                    &format!(
+                        "<p class=\"err\" role=\"alert\">{}</p>{}",
+                        esc(&cx.lang.t("plan-no-example")),
+                        form_html(&cx, "", "10")
+                    ),
+                );
+            }
+        }
+    }
+    let body = form_html(&cx, &json, "10");
+    cx.page(StatusCode::OK, &cx.lang.t("plan-title"), &body)
+}
+
+/// `POST /manage/plan`: plans the day of the form and shows the routes.
+pub async fn plan_post(
+    State(s): State<AppState>,
+    h: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let cx = match Ctx::post(&s, &h, &form).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    if !may_plan(cx.actor.role) {
+        return cx.error_page(StoreError::Forbidden, "/manage");
+    }
+    let json = text(&form, "day");
+    let seconds = text(&form, "time_limit");
+    let fail = |status: StatusCode, msg: String| {
+        cx.page(
+            status,
+            &cx.lang.t("plan-title"),
+            &format!(
+                "<p class=\"err\" role=\"alert\">{}</p>{}",
+                esc(&msg),
+                form_html(&cx, &json, &seconds)
+            ),
+        )
+    };
+    let day: DayInput = match serde_json::from_str(&json) {
+        Ok(d) => d,
+        Err(e) => {
+            return fail(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "{}: {} {}:{}",
+                    cx.lang.t("plan-day"),
+                    cx.lang.t("reason-invalid_format"),
+                    e.line(),
+                    e.column()
+                ),
+            );
+        }
+    };
+    let result = match (
+        time_limit_of(Some(seconds.as_str())),
+        roads_of(&s.osrm, Some(text(&form, "roads").as_str())),
+    ) {
+        (Ok(t), Ok(r)) => run(&s, day.clone(), r, t).await,
+        (Err(e), _) | (_, Err(e)) => Err(e),
+    };
+    match result {
+        Ok(plan) => {
+            let body = format!(
+                "{}{}",
+                plan_html(&cx, &day, &plan),
+                form_html(&cx, &json, &seconds)
+            );
+            cx.page(StatusCode::OK, &cx.lang.t("plan-title"), &body)
+        }
+        Err(e) => {
+            let status = e.status;
+            let detail = e
+                .details
+                .as_ref()
+                .and_then(|d| d[0]["detail"].as_str().map(str::to_string))
+                .map(|d| format!(" ({d})"))
+                .unwrap_or_default();
+            fail(status, format!("{}{detail}", e.in_lang(cx.lang).message()))
+        }
+    }
+}

@@ -1,0 +1,134 @@
+//! Route planning from the API and the back office.
+
+use crate::TestApp;
+use crate::backoffice::Browser;
+use axum::http::{Method, StatusCode};
+use serde_json::json;
+
+fn day() -> serde_json::Value {
+    json!({
+        "depots": [{"id": "DC-513334", "name": "理塘县仓储物流配送中心", "lat": 29.98, "lng": 100.29,
+            "vehicles": [{"id": "冷藏车-1", "capacity_kg": 400, "capacity_m3": 3, "cold_chain": true},
+                         {"id": "厢货-2", "capacity_kg": 800, "capacity_m3": 6}]}],
+        "stops": [
+            {"id": "VP-1", "name": "禾尼", "lat": 30.05, "lng": 100.35, "deliver_kg": 60, "pickup_kg": 30},
+            {"id": "VP-2", "lat": 29.90, "lng": 100.20, "deliver_kg": 40, "cold_kg": 10, "closes": "11:00"},
+            {"id": "VP-3", "lat": 30.10, "lng": 100.10, "deliver_kg": 90},
+            {"id": "VP-4", "lat": 30.00, "lng": 100.40, "deliver_kg": 5000}
+        ]
+    })
+}
+
+#[tokio::test]
+async fn operators_plan_a_day_through_the_api_and_bad_input_is_named() {
+    let t = TestApp::spawn().await;
+    let op = t.login("op-litang").await;
+    let (s, p) = t
+        .call(
+            Method::POST,
+            "/api/v1/plans?time_limit=1",
+            Some(&op),
+            Some(day()),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{p}");
+    assert_eq!(p["served"], 3, "{p}");
+    assert_eq!(p["unserved"][0]["id"], "VP-4");
+    assert_eq!(p["unserved"][0]["reason"], "larger_than_any_vehicle");
+    assert_eq!(p["feasible"], true);
+    // Every route keeps its vehicle's capacity after every stop.
+    for r in p["routes"].as_array().expect("routes") {
+        for s in r["stops"].as_array().expect("stops") {
+            assert!(s["load_kg"].as_f64().unwrap_or(f64::MAX) <= 800.0);
+        }
+    }
+    // A stop without coordinates, a bad time limit, a buyer: refused, named.
+    let mut bad = day();
+    bad["stops"][1]["lat"] = serde_json::Value::Null;
+    let (s, v) = t
+        .call(Method::POST, "/api/v1/plans", Some(&op), Some(bad))
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert!(
+        v["error"]["field"].as_str().unwrap_or("").contains("VP-2"),
+        "{v}"
+    );
+    let (s, v) = t
+        .call(
+            Method::POST,
+            "/api/v1/plans?time_limit=999",
+            Some(&op),
+            Some(day()),
+        )
+        .await;
+    assert_eq!(
+        (s, v["error"]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("time_limit"))
+    );
+    let buyer = t.login("buyer").await;
+    let (s, _) = t
+        .call(Method::POST, "/api/v1/plans", Some(&buyer), Some(day()))
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, v) = t
+        .call(
+            Method::POST,
+            "/api/v1/plans",
+            Some(&op),
+            Some(json!({"depots": 3})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+}
+
+#[tokio::test]
+async fn the_plan_page_builds_an_example_from_the_network_and_draws_the_routes() {
+    let t = TestApp::spawn().await;
+    let b = Browser::sign_in(&t, "op-litang").await;
+    let (s, page) = b.get("/manage/plan?example=1").await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    assert!(
+        page.contains("DC-513334"),
+        "the county's distribution centre: {page}"
+    );
+    // The example day, as the page filled it in, planned from the form.
+    let json = page
+        .split("<textarea name=\"day\"")
+        .nth(1)
+        .and_then(|x| x.split('>').nth(1))
+        .and_then(|x| x.split("</textarea").next())
+        .expect("textarea")
+        .replace("&quot;", "\"")
+        .replace("&amp;", "&")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&#39;", "'");
+    let (s, _, page) = b
+        .post(
+            "/manage/plan",
+            &[("day", &json), ("time_limit", "1"), ("roads", "mountains")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    assert!(
+        page.contains("<svg") && page.contains("<polyline"),
+        "{page}"
+    );
+    assert!(page.contains("公里"), "{page}");
+    // Broken JSON: named, the form kept.
+    let (s, _, page) = b
+        .post(
+            "/manage/plan",
+            &[("day", "{\"depots\": ["), ("time_limit", "1")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(
+        page.contains("当天数据") && page.contains("<textarea"),
+        "{page}"
+    );
+    // Sellers have no planning.
+    let seller = Browser::sign_in(&t, "seller-asim").await;
+    let (s, _) = seller.get("/manage/plan").await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+}
