@@ -146,7 +146,7 @@ async fn example_day(s: &AppState, region: Option<&str>) -> Option<DayInput> {
     let stops: Vec<bazaar_plan::StopInput> = nodes
         .iter()
         .filter(|n| matches!(n.kind.as_str(), "township_station" | "village_point"))
-        .filter_map(|n| {
+        .map(|n| {
             let seed: u32 = n.code.bytes().map(u32::from).sum();
             let township = n.kind == "township_station";
             let kg = if township {
@@ -154,14 +154,14 @@ async fn example_day(s: &AppState, region: Option<&str>) -> Option<DayInput> {
             } else {
                 8 + seed % 50
             } as f64;
-            Some(bazaar_plan::StopInput {
+            bazaar_plan::StopInput {
                 id: n.code.clone(),
                 name: n.name.clone(),
                 lat: n.lat,
                 lng: n.lng,
                 deliver_kg: kg,
                 deliver_m3: (kg / 150.0 * 100.0).round() / 100.0,
-                cold_kg: if seed % 5 == 0 {
+                cold_kg: if seed.is_multiple_of(5) {
                     (kg * 0.2).round()
                 } else {
                     0.0
@@ -172,7 +172,7 @@ async fn example_day(s: &AppState, region: Option<&str>) -> Option<DayInput> {
                 opens: n.opens.clone().unwrap_or_else(|| "09:00".into()),
                 closes: n.closes.clone().unwrap_or_else(|| "19:00".into()),
                 service_minutes: if township { 15.0 } else { 8.0 },
-            })
+            }
         })
         .collect();
     let v = |id: &str, kg: f64, m3: f64, cold: bool| bazaar_plan::VehicleInput {
