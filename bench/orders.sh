@@ -6,6 +6,7 @@ mkdir -p /tmp/ob
 BIN=${BIN:-target/release/bazaar}; db=$1; PORT=8121
 if [ $db = sqlite ]; then rm -f /tmp/ob/o.db*; URL="sqlite:/tmp/ob/o.db?mode=rwc"; else
   psql -q -h 127.0.0.1 -U postgres -c "DROP DATABASE IF EXISTS bazaar_obench" -c "CREATE DATABASE bazaar_obench" postgres 2>/dev/null; URL=postgres://postgres@127.0.0.1:5432/bazaar_obench; fi
+if curl -sf localhost:$PORT/healthz >/dev/null; then echo "port $PORT is taken by another server: stop it first" >&2; exit 1; fi
 RUST_LOG=warn $BIN --database-url "$URL" serve --demo --addr 127.0.0.1:$PORT --media-dir /tmp/ob/media >/tmp/ob/srv-$db.log 2>&1 &
 PID=$!
 for i in $(seq 120); do curl -sf localhost:$PORT/healthz >/dev/null && break; sleep 0.5; done

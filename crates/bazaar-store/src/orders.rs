@@ -258,6 +258,38 @@ struct SkuInfo {
     poverty_cert_no: Option<String>,
 }
 
+/// Groups an order's lines into parts by seller and ship-from location (`chosen[i]` is line
+/// `i`'s location and its county's rule) and prices each part on its chargeable weight:
+/// the parts with their line indices, and per part (weight g, volume cm³, fee fen).
+fn price_parts(
+    infos: &[(SkuInfo, i64)],
+    chosen: &[(i64, ShippingRule)],
+) -> (PartMap, Vec<(i64, i64, i64)>) {
+    let mut parts: PartMap = BTreeMap::new();
+    for (i, (info, _)) in infos.iter().enumerate() {
+        if let Some((loc, _)) = chosen.get(i) {
+            parts.entry((info.seller_id, *loc)).or_default().push(i);
+        }
+    }
+    let mut fees = Vec::with_capacity(parts.len());
+    for idx in parts.values() {
+        let weight: i64 = idx.iter().map(|i| infos[*i].0.weight_g * infos[*i].1).sum();
+        let volume: i64 = idx
+            .iter()
+            .map(|i| infos[*i].0.volume_cm3 * infos[*i].1)
+            .sum();
+        let cold = idx.iter().any(|i| infos[*i].0.cold_chain);
+        let fee = chosen[idx[0]]
+            .1
+            .fee(chargeable_weight_g(weight, volume), cold);
+        fees.push((weight, volume, fee));
+    }
+    (parts, fees)
+}
+
+/// Order parts: (seller, ship-from location) → line indices.
+type PartMap = BTreeMap<(i64, i64), Vec<usize>>;
+
 /// `$1, $2, …, $n` for an `IN (…)` list.
 pub(crate) fn placeholders(n: usize) -> String {
     (1..=n)
@@ -639,7 +671,45 @@ impl Store {
         let buyer_id = (!station).then_some(actor.user_id);
         let channel = o.channel.as_str();
         let pay_by = now + o.pay_window_ms;
+        // The parts as they will most likely be (each line from its first place): the order is
+        // written with their shipping first, so the contended stock rows are locked as briefly
+        // as possible; a line that lands elsewhere updates the order's shipping afterwards.
+        let first: Vec<(i64, ShippingRule)> = infos
+            .iter()
+            .filter_map(|(i, _)| sources.get(&i.sku_id).and_then(|l| l.first()).copied())
+            .collect();
+        let (_, expected_fees) = price_parts(&infos, &first);
+        let expected_shipping: i64 = expected_fees.iter().map(|(_, _, f)| f).sum();
         let res = in_tx!(self, |c| {
+            let order_id: i64 = sqlx::query_scalar(
+                "INSERT INTO orders (buyer_id, placed_by, idempotency_key, channel, status, recipient, \
+                 phone, region_code, node_code, address_detail, villager_name, villager_ref, \
+                 items_fen, shipping_fen, total_fen, pay_by, created_at, updated_at, delivery_date, \
+                 invoice_title, invoice_tax_id) VALUES \
+                 ($1, $2, $3, $4, 'pending_payment', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
+                 $15, $16, $16, $17, $18, $19) RETURNING id",
+            )
+            .bind(buyer_id)
+            .bind(actor.user_id)
+            .bind(&o.idempotency_key)
+            .bind(channel)
+            .bind(&address.recipient)
+            .bind(&address.phone)
+            .bind(&address.region_code)
+            .bind(&address.node_code)
+            .bind(&address.detail)
+            .bind(&o.villager_name)
+            .bind(&o.villager_ref)
+            .bind(items_fen)
+            .bind(expected_shipping)
+            .bind(items_fen + expected_shipping)
+            .bind(pay_by)
+            .bind(now)
+            .bind(o.institution.as_ref().map(|i| i.delivery_date.clone()))
+            .bind(o.institution.as_ref().map(|i| i.invoice_title.clone()))
+            .bind(o.institution.as_ref().map(|i| i.invoice_tax_id.clone()))
+            .fetch_one(&mut *c)
+            .await?;
             // The reservations: one conditional update per line and location tried, never
             // read-then-write; the first location that has enough wins.
             let mut chosen: Vec<(i64, ShippingRule)> = Vec::with_capacity(infos.len());
@@ -672,57 +742,16 @@ impl Store {
                 // Rolls back every reservation of this order.
                 return Err(StoreError::OutOfStock(short));
             }
-            // Parts: one per seller and ship-from location, priced by that location's county.
-            let mut parts: BTreeMap<(i64, i64), Vec<usize>> = BTreeMap::new();
-            for (i, (info, _)) in infos.iter().enumerate() {
-                parts
-                    .entry((info.seller_id, chosen[i].0))
-                    .or_default()
-                    .push(i);
-            }
-            let mut part_fees = Vec::with_capacity(parts.len());
-            for idx in parts.values() {
-                let weight: i64 = idx.iter().map(|i| infos[*i].0.weight_g * infos[*i].1).sum();
-                let volume: i64 = idx
-                    .iter()
-                    .map(|i| infos[*i].0.volume_cm3 * infos[*i].1)
-                    .sum();
-                let cold = idx.iter().any(|i| infos[*i].0.cold_chain);
-                let fee = chosen[idx[0]]
-                    .1
-                    .fee(chargeable_weight_g(weight, volume), cold);
-                part_fees.push((weight, volume, fee));
-            }
+            let (parts, part_fees) = price_parts(&infos, &chosen);
             let shipping_fen: i64 = part_fees.iter().map(|(_, _, f)| f).sum();
-            let order_id: i64 = sqlx::query_scalar(
-                "INSERT INTO orders (buyer_id, placed_by, idempotency_key, channel, status, recipient, \
-                 phone, region_code, node_code, address_detail, villager_name, villager_ref, \
-                 items_fen, shipping_fen, total_fen, pay_by, created_at, updated_at, delivery_date, \
-                 invoice_title, invoice_tax_id) VALUES \
-                 ($1, $2, $3, $4, 'pending_payment', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
-                 $15, $16, $16, $17, $18, $19) RETURNING id",
-            )
-            .bind(buyer_id)
-            .bind(actor.user_id)
-            .bind(&o.idempotency_key)
-            .bind(channel)
-            .bind(&address.recipient)
-            .bind(&address.phone)
-            .bind(&address.region_code)
-            .bind(&address.node_code)
-            .bind(&address.detail)
-            .bind(&o.villager_name)
-            .bind(&o.villager_ref)
-            .bind(items_fen)
-            .bind(shipping_fen)
-            .bind(items_fen + shipping_fen)
-            .bind(pay_by)
-            .bind(now)
-            .bind(o.institution.as_ref().map(|i| i.delivery_date.clone()))
-            .bind(o.institution.as_ref().map(|i| i.invoice_title.clone()))
-            .bind(o.institution.as_ref().map(|i| i.invoice_tax_id.clone()))
-            .fetch_one(&mut *c)
-            .await?;
+            if shipping_fen != expected_shipping {
+                sqlx::query("UPDATE orders SET shipping_fen = $1, total_fen = $2 WHERE id = $3")
+                    .bind(shipping_fen)
+                    .bind(items_fen + shipping_fen)
+                    .bind(order_id)
+                    .execute(&mut *c)
+                    .await?;
+            }
             let mut lines = Vec::with_capacity(infos.len());
             for (((seller_id, loc), idx), (weight, volume, fee)) in parts.iter().zip(&part_fees) {
                 let part_id: i64 = sqlx::query_scalar(
