@@ -287,6 +287,9 @@ fn price_parts(
     (parts, fees)
 }
 
+/// The fast placement missed: roll back and reserve place by place (never leaves the store).
+const RETRY_CAREFULLY: &str = "retry_carefully";
+
 /// Order parts: (seller, ship-from location) → line indices.
 type PartMap = BTreeMap<(i64, i64), Vec<usize>>;
 
@@ -680,8 +683,13 @@ impl Store {
             .collect();
         let (_, expected_fees) = price_parts(&infos, &first);
         let expected_shipping: i64 = expected_fees.iter().map(|(_, _, f)| f).sum();
-        let res = in_tx!(self, |c| {
-            let order_id: i64 = sqlx::query_scalar(
+        // Fast path: write everything for each line's first place, then reserve there, last,
+        // just before the commit (a hot SKU's row is locked only for that); if some line does
+        // not fit there, roll back and take the careful path: reserve first, trying each place.
+        let mut fast = true;
+        let res = loop {
+            let attempt = in_tx!(self, |c| {
+                let order_id: i64 = sqlx::query_scalar(
                 "INSERT INTO orders (buyer_id, placed_by, idempotency_key, channel, status, recipient, \
                  phone, region_code, node_code, address_detail, villager_name, villager_ref, \
                  items_fen, shipping_fen, total_fen, pay_by, created_at, updated_at, delivery_date, \
@@ -710,79 +718,85 @@ impl Store {
             .bind(o.institution.as_ref().map(|i| i.invoice_tax_id.clone()))
             .fetch_one(&mut *c)
             .await?;
-            // The reservations: one conditional update per line and location tried, never
-            // read-then-write; the first location that has enough wins.
-            let mut chosen: Vec<(i64, ShippingRule)> = Vec::with_capacity(infos.len());
-            let mut short = vec![];
-            for (info, q) in &infos {
-                let mut got = None;
-                for (loc, rule) in sources.get(&info.sku_id).map(Vec::as_slice).unwrap_or(&[]) {
-                    let hit = sqlx::query(
-                        "UPDATE stock SET reserved = reserved + $1, updated_at = $2 \
+                // The reservations: one conditional update per line and location tried, never
+                // read-then-write; the first location that has enough wins.
+                let mut chosen: Vec<(i64, ShippingRule)> = Vec::with_capacity(infos.len());
+                let mut short = vec![];
+                if fast {
+                    chosen.clone_from(&first);
+                }
+                for (info, q) in infos.iter().filter(|_| !fast) {
+                    let mut got = None;
+                    for (loc, rule) in sources.get(&info.sku_id).map(Vec::as_slice).unwrap_or(&[]) {
+                        let hit = sqlx::query(
+                            "UPDATE stock SET reserved = reserved + $1, updated_at = $2 \
                          WHERE sku_id = $3 AND location_id = $4 AND on_hand - reserved >= $1",
-                    )
-                    .bind(q)
-                    .bind(now)
-                    .bind(info.sku_id)
-                    .bind(loc)
-                    .execute(&mut *c)
-                    .await?
-                    .rows_affected();
-                    if hit > 0 {
-                        got = Some((*loc, *rule));
-                        break;
+                        )
+                        .bind(q)
+                        .bind(now)
+                        .bind(info.sku_id)
+                        .bind(loc)
+                        .execute(&mut *c)
+                        .await?
+                        .rows_affected();
+                        if hit > 0 {
+                            got = Some((*loc, *rule));
+                            break;
+                        }
+                    }
+                    match got {
+                        Some(g) => chosen.push(g),
+                        None => short.push(info.sku_id),
                     }
                 }
-                match got {
-                    Some(g) => chosen.push(g),
-                    None => short.push(info.sku_id),
+                if !short.is_empty() {
+                    // Rolls back every reservation of this order.
+                    return Err(StoreError::OutOfStock(short));
                 }
-            }
-            if !short.is_empty() {
-                // Rolls back every reservation of this order.
-                return Err(StoreError::OutOfStock(short));
-            }
-            let (parts, part_fees) = price_parts(&infos, &chosen);
-            let shipping_fen: i64 = part_fees.iter().map(|(_, _, f)| f).sum();
-            if shipping_fen != expected_shipping {
-                sqlx::query("UPDATE orders SET shipping_fen = $1, total_fen = $2 WHERE id = $3")
+                let (parts, part_fees) = price_parts(&infos, &chosen);
+                let shipping_fen: i64 = part_fees.iter().map(|(_, _, f)| f).sum();
+                if shipping_fen != expected_shipping {
+                    sqlx::query(
+                        "UPDATE orders SET shipping_fen = $1, total_fen = $2 WHERE id = $3",
+                    )
                     .bind(shipping_fen)
                     .bind(items_fen + shipping_fen)
                     .bind(order_id)
                     .execute(&mut *c)
                     .await?;
-            }
-            let mut lines = Vec::with_capacity(infos.len());
-            for (((seller_id, loc), idx), (weight, volume, fee)) in parts.iter().zip(&part_fees) {
-                let part_id: i64 = sqlx::query_scalar(
-                    "INSERT INTO order_parts (order_id, seller_id, location_id, weight_g, \
+                }
+                let mut lines = Vec::with_capacity(infos.len());
+                for (((seller_id, loc), idx), (weight, volume, fee)) in parts.iter().zip(&part_fees)
+                {
+                    let part_id: i64 = sqlx::query_scalar(
+                        "INSERT INTO order_parts (order_id, seller_id, location_id, weight_g, \
                      volume_cm3, shipping_fen) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-                )
-                .bind(order_id)
-                .bind(seller_id)
-                .bind(loc)
-                .bind(weight)
-                .bind(volume)
-                .bind(fee)
-                .fetch_one(&mut *c)
-                .await?;
-                for i in idx {
-                    let (info, q) = &infos[*i];
-                    record_move!(
-                        c,
-                        info.sku_id,
-                        loc,
-                        "reservation",
-                        0i64,
-                        *q,
-                        Some(order_id),
-                        Some(actor.user_id),
-                        None::<String>,
-                        now
-                    );
-                    let poverty_product =
-                        info.poverty_cert_no.is_some() || info.poverty_status != "none";
-                    let line_id: i64 = sqlx::query_scalar(
+                    )
+                    .bind(order_id)
+                    .bind(seller_id)
+                    .bind(loc)
+                    .bind(weight)
+                    .bind(volume)
+                    .bind(fee)
+                    .fetch_one(&mut *c)
+                    .await?;
+                    for i in idx {
+                        let (info, q) = &infos[*i];
+                        record_move!(
+                            c,
+                            info.sku_id,
+                            loc,
+                            "reservation",
+                            0i64,
+                            *q,
+                            Some(order_id),
+                            Some(actor.user_id),
+                            None::<String>,
+                            now
+                        );
+                        let poverty_product =
+                            info.poverty_cert_no.is_some() || info.poverty_status != "none";
+                        let line_id: i64 = sqlx::query_scalar(
                         "INSERT INTO order_lines (order_id, part_id, sku_id, product_id, seller_id, \
                          seller_kind, poverty_status, village_code, location_id, name, spec, \
                          unit_price_fen, quantity, line_fen, weight_g, poverty_product) VALUES ($1, $2, \
@@ -806,70 +820,93 @@ impl Store {
                     .bind(poverty_product)
                     .fetch_one(&mut *c)
                     .await?;
-                    lines.push(OrderLine {
-                        id: line_id,
-                        part_id,
-                        sku_id: info.sku_id,
-                        product_id: info.product_id,
-                        seller_id: info.seller_id,
-                        seller_kind: info.seller_kind.clone(),
-                        poverty_status: info.poverty_status.clone(),
-                        village_code: info.village_code.clone(),
-                        name: info.name.clone(),
-                        spec: info.spec.clone(),
-                        unit_price_fen: info.price_fen,
-                        quantity: *q,
-                        line_fen: info.price_fen * q,
-                        poverty_product,
-                        weight_g: info.weight_g * q,
-                        location_id: *loc,
-                    });
+                        lines.push(OrderLine {
+                            id: line_id,
+                            part_id,
+                            sku_id: info.sku_id,
+                            product_id: info.product_id,
+                            seller_id: info.seller_id,
+                            seller_kind: info.seller_kind.clone(),
+                            poverty_status: info.poverty_status.clone(),
+                            village_code: info.village_code.clone(),
+                            name: info.name.clone(),
+                            spec: info.spec.clone(),
+                            unit_price_fen: info.price_fen,
+                            quantity: *q,
+                            line_fen: info.price_fen * q,
+                            poverty_product,
+                            weight_g: info.weight_g * q,
+                            location_id: *loc,
+                        });
+                    }
                 }
+                if fast {
+                    for ((info, q), (loc, _)) in infos.iter().zip(&chosen) {
+                        let hit = sqlx::query(
+                            "UPDATE stock SET reserved = reserved + $1, updated_at = $2 \
+                         WHERE sku_id = $3 AND location_id = $4 AND on_hand - reserved >= $1",
+                        )
+                        .bind(q)
+                        .bind(now)
+                        .bind(info.sku_id)
+                        .bind(loc)
+                        .execute(&mut *c)
+                        .await?
+                        .rows_affected();
+                        if hit == 0 {
+                            return Err(StoreError::Rule(RETRY_CAREFULLY));
+                        }
+                    }
+                }
+                record_event!(
+                    c,
+                    order_id,
+                    None::<&str>,
+                    "pending_payment",
+                    Some(actor.user_id),
+                    None::<String>,
+                    now
+                );
+                // The answer is built from the rows just written: no read-back.
+                lines.sort_by_key(|l| l.id);
+                let row = OrderRow {
+                    id: order_id,
+                    buyer_id,
+                    placed_by: actor.user_id,
+                    channel: channel.to_string(),
+                    status: OrderStatus::PendingPayment.as_str().to_string(),
+                    recipient: address.recipient.clone(),
+                    phone: address.phone.clone(),
+                    region_code: address.region_code.clone(),
+                    node_code: address.node_code.clone(),
+                    address_detail: address.detail.clone(),
+                    villager_name: o.villager_name.clone(),
+                    items_fen,
+                    shipping_fen,
+                    total_fen: items_fen + shipping_fen,
+                    payment_method: None,
+                    pay_by,
+                    paid_at: None,
+                    delivered_at: None,
+                    created_at: now,
+                    delivery_date: o.institution.as_ref().map(|i| i.delivery_date.clone()),
+                    invoice_title: o.institution.as_ref().map(|i| i.invoice_title.clone()),
+                    invoice_tax_id: o.institution.as_ref().map(|i| i.invoice_tax_id.clone()),
+                };
+                let events = vec![OrderEventRow {
+                    from_status: None,
+                    to_status: row.status.clone(),
+                    actor_id: Some(actor.user_id),
+                    reason: None,
+                    at: now,
+                }];
+                Ok(Order { row, lines, events })
+            });
+            match attempt {
+                Err(StoreError::Rule(RETRY_CAREFULLY)) if fast => fast = false,
+                other => break other,
             }
-            record_event!(
-                c,
-                order_id,
-                None::<&str>,
-                "pending_payment",
-                Some(actor.user_id),
-                None::<String>,
-                now
-            );
-            // The answer is built from the rows just written: no read-back.
-            lines.sort_by_key(|l| l.id);
-            let row = OrderRow {
-                id: order_id,
-                buyer_id,
-                placed_by: actor.user_id,
-                channel: channel.to_string(),
-                status: OrderStatus::PendingPayment.as_str().to_string(),
-                recipient: address.recipient.clone(),
-                phone: address.phone.clone(),
-                region_code: address.region_code.clone(),
-                node_code: address.node_code.clone(),
-                address_detail: address.detail.clone(),
-                villager_name: o.villager_name.clone(),
-                items_fen,
-                shipping_fen,
-                total_fen: items_fen + shipping_fen,
-                payment_method: None,
-                pay_by,
-                paid_at: None,
-                delivered_at: None,
-                created_at: now,
-                delivery_date: o.institution.as_ref().map(|i| i.delivery_date.clone()),
-                invoice_title: o.institution.as_ref().map(|i| i.invoice_title.clone()),
-                invoice_tax_id: o.institution.as_ref().map(|i| i.invoice_tax_id.clone()),
-            };
-            let events = vec![OrderEventRow {
-                from_status: None,
-                to_status: row.status.clone(),
-                actor_id: Some(actor.user_id),
-                reason: None,
-                at: now,
-            }];
-            Ok(Order { row, lines, events })
-        });
+        };
         let order = match res {
             Ok(order) => order,
             Err(StoreError::Db(e)) if StoreError::is_unique_violation(&e) => {
