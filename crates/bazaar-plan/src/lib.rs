@@ -23,9 +23,7 @@ pub use generate::generate_prefecture;
 pub use model::*;
 pub use roads::{RoadModel, Roads};
 
-use bazaar_vrp::{
-    Depot, Matrix, ProblemBuilder, ProblemError, SolveParams, Stop, UnservedReason, VehicleType,
-};
+use bazaar_vrp::{Depot, Matrix, ProblemBuilder, ProblemError, SolveParams, Stop, VehicleType};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -250,43 +248,78 @@ fn plan_with(
         }
     }
 
-    // Solve; when the best plan found still breaks a rule (the search had too little time to
-    // price an overload above a stop's prize), leave out the stop that causes it and solve the
-    // rest again, at most a few times, within the same time budget.
-    let deadline = started + opts.time_limit;
-    let mut active: Vec<usize> = (0..parts.len()).collect();
-    let mut dropped: Vec<usize> = Vec::new();
-    let mut round = 0;
-    let (sol, active) = loop {
-        round += 1;
-        let problem = build_problem(input, &parts, &active, &vts, &dist_m, &dur_s)?;
-        let left = deadline.saturating_duration_since(std::time::Instant::now());
-        let params = SolveParams {
-            time_limit: if round < MAX_ROUNDS { left / 2 } else { left },
-            seed: opts.seed,
-            max_iterations: opts.max_iterations,
-        };
-        let sol = bazaar_vrp::solve(&problem, &params);
-        if sol.feasible || round >= MAX_ROUNDS {
-            break (sol, active);
-        }
-        let out: Vec<usize> = sol
-            .routes
-            .iter()
-            .flat_map(|r| culprits(&problem, r))
-            .map(|v| active[v])
-            .collect();
-        if out.is_empty() {
-            break (sol, active);
-        }
-        active.retain(|a| !out.contains(a));
-        dropped.extend(out);
+    // Solve once with the whole time limit; whatever the best plan found still breaks (the
+    // search may run out of time before an overload costs more than a stop's prize) is taken
+    // out below, route by route, and listed.
+    let active: Vec<usize> = (0..parts.len()).collect();
+    let problem = build_problem(input, &parts, &active, &vts, &dist_m, &dur_s)?;
+    let params = SolveParams {
+        time_limit: opts
+            .time_limit
+            .saturating_sub(started.elapsed())
+            .max(Duration::from_millis(100)),
+        seed: opts.seed,
+        max_iterations: opts.max_iterations,
     };
+    let sol = bazaar_vrp::solve(&problem, &params);
 
     // Read the answer back per input stop.
     let mut routes = Vec::new();
     let mut count_per_type: BTreeMap<usize, usize> = BTreeMap::new();
-    for r in &sol.routes {
+    let mut stripped: Vec<usize> = Vec::new();
+    let mut kept: Vec<bazaar_vrp::Route> = Vec::with_capacity(sol.routes.len());
+    for solved in &sol.routes {
+        // Whatever the search left breaking a rule comes out here (listed as no room left),
+        // so the plan handed to drivers always keeps every rule.
+        let (r, out) = keep_rules(&problem, solved);
+        stripped.extend(out.iter().map(|v| active[*v]));
+        if !r.visits.is_empty() {
+            kept.push(r);
+        }
+    }
+    // What is left out gets a second chance: each where it costs least and keeps every rule,
+    // in a route or on a vehicle not used yet (the search may stop before trying, on a day of
+    // a thousand points).
+    let mut out: Vec<usize> = sol.unserved.iter().map(|u| u.stop).collect();
+    out.extend(stripped.iter().copied());
+    out.sort_unstable();
+    out.dedup();
+    let mut unused: Vec<usize> = problem
+        .vehicle_types()
+        .iter()
+        .map(|v| v.num_available)
+        .collect();
+    for r in &kept {
+        unused[r.vehicle_type] = unused[r.vehicle_type].saturating_sub(1);
+    }
+    let mut still_out = Vec::new();
+    for s in out {
+        if std::time::Instant::now() > started + opts.time_limit + Duration::from_secs(2) {
+            still_out.push(s);
+            continue;
+        }
+        match best_insertion(&problem, &kept, &unused, s) {
+            Some((Some(i), route)) => kept[i] = route,
+            Some((None, route)) => {
+                unused[route.vehicle_type] -= 1;
+                kept.push(route);
+            }
+            None => still_out.push(s),
+        }
+    }
+    // And the solver's own checker, which shares no code with the search, confirms it.
+    let report = bazaar_vrp::check(
+        &problem,
+        &bazaar_vrp::Solution {
+            distance: kept.iter().map(|r| r.distance).sum(),
+            routes: kept.clone(),
+            unserved: Vec::new(),
+            cost: 0,
+            feasible: true,
+            iterations: 0,
+        },
+    );
+    for r in &kept {
         let (vid, did, count) = &vehicle_names[r.vehicle_type];
         let k = count_per_type.entry(r.vehicle_type).or_insert(0);
         *k += 1;
@@ -340,14 +373,8 @@ fn plan_with(
         });
     }
     let mut left: BTreeMap<usize, UnservedWhy> = BTreeMap::new();
-    for u in &sol.unserved {
-        let why = match u.reason {
-            UnservedReason::NotWorthPrize | UnservedReason::CouldNotFit => UnservedWhy::NoRoomLeft,
-        };
-        left.insert(parts[active[u.stop]].stop, why);
-    }
-    for d in &dropped {
-        left.insert(parts[*d].stop, UnservedWhy::NoRoomLeft);
+    for d in &still_out {
+        left.insert(parts[active[*d]].stop, UnservedWhy::NoRoomLeft);
     }
     for (si, why) in left {
         unserved.push(UnservedStop {
@@ -361,13 +388,10 @@ fn plan_with(
         served: input.stops.len() - unserved.len(),
         routes,
         unserved,
-        feasible: sol.feasible,
+        feasible: report.is_feasible(),
         solve_seconds: started.elapsed().as_secs_f64(),
     })
 }
-
-/// Solve rounds at most (the first, then after leaving out stops that break a rule).
-const MAX_ROUNDS: usize = 8;
 
 /// The solver's problem over the `active` parts: its locations are the depots, then one per
 /// part.
@@ -423,47 +447,208 @@ fn build_problem(
         .map_err(|e: ProblemError| PlanError::Problem(e.to_string()))
 }
 
-/// The stops of a route to leave out so that it keeps the rules: where the vehicle is
-/// overloaded, the largest loads until the excess is gone; else the first stop reached after
-/// it closed, else the last stop (a shift overrun). Indices are the problem's stop indices.
-fn culprits(problem: &bazaar_vrp::Problem, r: &bazaar_vrp::Route) -> Vec<usize> {
-    let cap = &problem.vehicle_types()[r.vehicle_type].capacity;
-    let dims = cap.len();
-    let mut excess = vec![0i64; dims];
-    for load in std::iter::once(&r.start_load).chain(r.visits.iter().map(|v| &v.load_after)) {
-        for ((e, l), c) in excess.iter_mut().zip(load).zip(cap) {
-            *e = (*e).max(l - c);
+/// A vehicle's schedule over `seq` from the earliest it may leave, or `None` when it breaks a
+/// rule (load after any stop, a stop reached after it closes, back after the shift or the
+/// depot's closing, a skill it lacks).
+fn schedule(
+    problem: &bazaar_vrp::Problem,
+    vehicle_type: usize,
+    seq: &[usize],
+) -> Option<bazaar_vrp::Route> {
+    let vt = &problem.vehicle_types()[vehicle_type];
+    let stops = problem.stops();
+    if seq.iter().any(|s| !problem.compatible(vehicle_type, *s)) {
+        return None;
+    }
+    let dims = vt.capacity.len();
+    let (from, to) = (vt.start_depot, vt.end_depot);
+    let start: Vec<i64> = (0..dims)
+        .map(|k| seq.iter().map(|s| stops[*s].delivery[k]).sum())
+        .collect();
+    if start.iter().zip(&vt.capacity).any(|(l, c)| l > c) {
+        return None;
+    }
+    let leave = vt.shift.0.max(problem.depots()[from].time_window.0);
+    let back_by = vt.shift.1.min(problem.depots()[to].time_window.1);
+    let (dist, dur) = (problem.distance(), problem.duration());
+    let (mut t, mut prev, mut load, mut distance) = (leave, from, start.clone(), 0);
+    let mut visits = Vec::with_capacity(seq.len());
+    for s in seq {
+        let loc = problem.stop_location(*s);
+        let arrival = t + dur.get(prev, loc);
+        if arrival > stops[*s].time_window.1 {
+            return None;
+        }
+        let begin = arrival.max(stops[*s].time_window.0);
+        for (k, l) in load.iter_mut().enumerate() {
+            *l += stops[*s].pickup[k] - stops[*s].delivery[k];
+        }
+        if load.iter().zip(&vt.capacity).any(|(l, c)| l > c) {
+            return None;
+        }
+        distance += dist.get(prev, loc);
+        visits.push(bazaar_vrp::Visit {
+            stop: *s,
+            arrival,
+            service_start: begin,
+            departure: begin + stops[*s].service_duration,
+            load_after: load.clone(),
+        });
+        t = begin + stops[*s].service_duration;
+        prev = loc;
+    }
+    let end = t + dur.get(prev, to);
+    if end > back_by || vt.max_duration.is_some_and(|m| end - leave > m) {
+        return None;
+    }
+    distance += dist.get(prev, to);
+    Some(bazaar_vrp::Route {
+        vehicle_type,
+        visits,
+        distance,
+        duration: end - leave,
+        start_time: leave,
+        end_time: end,
+        start_load: start,
+        time_warp: 0,
+    })
+}
+
+/// Where stop `s` costs least while every rule holds: in route `Some(i)` at its best place,
+/// or alone on an unused vehicle (`None`); the route as it would become.
+fn best_insertion(
+    problem: &bazaar_vrp::Problem,
+    routes: &[bazaar_vrp::Route],
+    unused: &[usize],
+    s: usize,
+) -> Option<(Option<usize>, bazaar_vrp::Route)> {
+    let vts = problem.vehicle_types();
+    let cost = |r: &bazaar_vrp::Route| r.distance * vts[r.vehicle_type].unit_distance_cost;
+    let mut best: Option<(i64, Option<usize>, bazaar_vrp::Route)> = None;
+    for (i, r) in routes.iter().enumerate() {
+        if !problem.compatible(r.vehicle_type, s) {
+            continue;
+        }
+        let seq: Vec<usize> = r.visits.iter().map(|v| v.stop).collect();
+        for at in 0..=seq.len() {
+            let mut with = seq.clone();
+            with.insert(at, s);
+            if let Some(nr) = schedule(problem, r.vehicle_type, &with) {
+                let delta = cost(&nr) - cost(r);
+                if best.as_ref().is_none_or(|b| delta < b.0) {
+                    best = Some((delta, Some(i), nr));
+                }
+            }
         }
     }
-    if excess.iter().any(|e| *e > 0) {
-        let mut by_size: Vec<usize> = r.visits.iter().map(|v| v.stop).collect();
-        let size = |s: usize, k: usize| {
-            let st = &problem.stops()[s];
-            st.delivery[k].max(st.pickup[k])
+    for (v, left) in unused.iter().enumerate() {
+        if *left == 0 {
+            continue;
+        }
+        if let Some(nr) = schedule(problem, v, &[s]) {
+            let delta = cost(&nr) + vts[v].fixed_cost;
+            if best.as_ref().is_none_or(|b| delta < b.0) {
+                best = Some((delta, None, nr));
+            }
+        }
+    }
+    best.map(|(_, i, r)| (i, r))
+}
+
+/// The route with the stops that break a rule taken out, and those stops (problem indices):
+/// overloads first (the largest loads until none is left), then stops reached after they
+/// close, then the last stops while the vehicle would be back after its shift or its depot
+/// closes. Taking a stop out never makes a later one later, so what stays keeps every rule;
+/// times and loads are recomputed here from the matrices, not taken from the search.
+fn keep_rules(
+    problem: &bazaar_vrp::Problem,
+    r: &bazaar_vrp::Route,
+) -> (bazaar_vrp::Route, Vec<usize>) {
+    let vt = &problem.vehicle_types()[r.vehicle_type];
+    let stops = problem.stops();
+    let dims = vt.capacity.len();
+    let dist = problem.distance();
+    let dur = problem.duration();
+    let (from, to) = (vt.start_depot, vt.end_depot);
+    let back_by = vt.shift.1.min(problem.depots()[to].time_window.1);
+    let mut seq: Vec<usize> = r.visits.iter().map(|v| v.stop).collect();
+    let mut out = Vec::new();
+    'again: loop {
+        // Loads along the route, both ways.
+        let start: Vec<i64> = (0..dims)
+            .map(|k| seq.iter().map(|s| stops[*s].delivery[k]).sum())
+            .collect();
+        let mut load = start.clone();
+        let mut over = start.iter().zip(&vt.capacity).any(|(l, c)| l > c);
+        for s in &seq {
+            for (k, l) in load.iter_mut().enumerate() {
+                *l += stops[*s].pickup[k] - stops[*s].delivery[k];
+            }
+            over |= load.iter().zip(&vt.capacity).any(|(l, c)| l > c);
+        }
+        if over {
+            let size = |s: &usize| -> i64 {
+                stops[*s]
+                    .delivery
+                    .iter()
+                    .zip(&stops[*s].pickup)
+                    .map(|(d, p)| d.max(p))
+                    .sum()
+            };
+            if let Some(i) = (0..seq.len()).max_by_key(|i| size(&seq[*i])) {
+                out.push(seq.remove(i));
+                continue 'again;
+            }
+        }
+        // Times.
+        let mut t = r.start_time;
+        let mut prev = from;
+        let mut visits = Vec::with_capacity(seq.len());
+        let mut load = start.clone();
+        let mut distance = 0;
+        for (i, s) in seq.iter().enumerate() {
+            let loc = problem.stop_location(*s);
+            let arrival = t + dur.get(prev, loc);
+            if arrival > stops[*s].time_window.1 {
+                out.push(seq.remove(i));
+                continue 'again;
+            }
+            let begin = arrival.max(stops[*s].time_window.0);
+            for (k, l) in load.iter_mut().enumerate() {
+                *l += stops[*s].pickup[k] - stops[*s].delivery[k];
+            }
+            distance += dist.get(prev, loc);
+            visits.push(bazaar_vrp::Visit {
+                stop: *s,
+                arrival,
+                service_start: begin,
+                departure: begin + stops[*s].service_duration,
+                load_after: load.clone(),
+            });
+            t = begin + stops[*s].service_duration;
+            prev = loc;
+        }
+        let end = t + dur.get(prev, to);
+        let too_long = vt.max_duration.is_some_and(|m| end - r.start_time > m);
+        if (end > back_by || too_long) && !seq.is_empty() {
+            if let Some(last) = seq.pop() {
+                out.push(last);
+            }
+            continue 'again;
+        }
+        distance += dist.get(prev, to);
+        let route = bazaar_vrp::Route {
+            vehicle_type: r.vehicle_type,
+            visits,
+            distance,
+            duration: end - r.start_time,
+            start_time: r.start_time,
+            end_time: end,
+            start_load: start,
+            time_warp: 0,
         };
-        by_size.sort_by_key(|s| std::cmp::Reverse((0..dims).map(|k| size(*s, k)).sum::<i64>()));
-        let mut out = Vec::new();
-        for s in by_size {
-            if excess.iter().all(|e| *e <= 0) {
-                break;
-            }
-            for (k, e) in excess.iter_mut().enumerate() {
-                *e -= size(s, k);
-            }
-            out.push(s);
-        }
-        return out;
+        return (route, out);
     }
-    if r.time_warp > 0 {
-        return r
-            .visits
-            .iter()
-            .find(|v| v.arrival > problem.stops()[v.stop].time_window.1)
-            .or(r.visits.last())
-            .map(|v| vec![v.stop])
-            .unwrap_or_default();
-    }
-    Vec::new()
 }
 
 /// Re-plans the rest of a day after a breakdown: finished stops stay as they were; every
