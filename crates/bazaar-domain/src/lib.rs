@@ -17,6 +17,7 @@
 
 pub mod catalog;
 pub mod error;
+pub mod logistics;
 pub mod money;
 pub mod network;
 pub mod orders;
