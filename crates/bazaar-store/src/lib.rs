@@ -26,6 +26,7 @@ pub mod imports;
 pub mod network;
 pub mod orders;
 pub mod page;
+pub mod parcels;
 pub mod payments;
 pub mod products;
 pub mod refunds;

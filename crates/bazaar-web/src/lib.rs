@@ -11,6 +11,7 @@ pub mod auth;
 pub mod backoffice;
 pub mod error;
 pub mod i18n;
+pub mod logistics_api;
 pub mod media;
 pub mod metrics;
 pub mod openapi;
@@ -235,6 +236,11 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/orders/{id}", get(orders_api::order))
         .route("/api/v1/orders/{id}/cancel", post(orders_api::cancel))
         .route("/api/v1/plans", post(plans::plan_api))
+        .route(
+            "/api/v1/parcels",
+            get(logistics_api::parcel).post(logistics_api::create_parcel),
+        )
+        .route("/api/v1/scans", post(logistics_api::scans))
         .route("/api/v1/orders/{id}/deliver", post(orders_api::deliver))
         .route("/api/v1/orders/{id}/receive", post(orders_api::receive))
         .route(

@@ -7,6 +7,7 @@ mod csv_import;
 mod openapi;
 mod orders;
 mod pages_session;
+mod parcels;
 mod photos;
 mod plans;
 mod rights;

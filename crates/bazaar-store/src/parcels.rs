@@ -1,0 +1,416 @@
+//! Parcels and what happens to them: registered with a waybill checked against the carrier's
+//! format, scanned at every handover (each scan once, by its client-generated id, so a phone
+//! that resends its queue after the network comes back changes nothing), and placed in time:
+//! the parcel's state is that of its latest event by event time, whatever order they arrive in.
+
+use crate::{Store, StoreError, in_tx, on_read};
+use bazaar_domain::logistics::{Direction, ParcelState, ScanKind, check_waybill};
+use bazaar_domain::people::{Actor, Role};
+use bazaar_domain::text::mask_phone;
+use bazaar_domain::time::now_ms;
+use bazaar_domain::{FieldError, Reason};
+use serde::Serialize;
+
+/// A parcel to register.
+#[derive(Debug, Clone)]
+pub struct NewParcel {
+    /// Carrier code (`shunfeng`, `ems`, …).
+    pub carrier: String,
+    /// Waybill number as printed.
+    pub waybill: String,
+    /// Which way it moves.
+    pub direction: Direction,
+    /// Weight, g.
+    pub weight_g: i64,
+    /// Volume, cm³.
+    pub volume_cm3: i64,
+    /// Needs the cold chain.
+    pub cold_chain: bool,
+    /// Sender.
+    pub sender_name: Option<String>,
+    /// Sender's phone.
+    pub sender_phone: Option<String>,
+    /// Recipient.
+    pub recipient_name: String,
+    /// Recipient's phone (masked wherever the full number is not needed).
+    pub recipient_phone: String,
+    /// Destination region.
+    pub dest_region: Option<String>,
+    /// Destination service point.
+    pub dest_node: Option<String>,
+    /// The order it belongs to.
+    pub order_id: Option<i64>,
+}
+
+/// A parcel.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct Parcel {
+    /// Id.
+    pub id: i64,
+    /// Carrier code.
+    pub carrier: String,
+    /// Waybill number (normalised).
+    pub waybill: String,
+    /// upstream, downstream or same_city.
+    pub direction: String,
+    /// Weight, g.
+    pub weight_g: i64,
+    /// Volume, cm³.
+    pub volume_cm3: i64,
+    /// Cold chain.
+    pub cold_chain: bool,
+    /// Recipient.
+    pub recipient_name: String,
+    /// Recipient's phone (masked unless the caller needs it).
+    pub recipient_phone: String,
+    /// Destination region.
+    pub dest_region: Option<String>,
+    /// Destination service point.
+    pub dest_node: Option<String>,
+    /// Order.
+    pub order_id: Option<i64>,
+    /// Canonical state.
+    pub state: String,
+    /// Time of the latest event (UTC ms).
+    pub last_event_at: Option<i64>,
+    /// Registered (UTC ms).
+    pub created_at: i64,
+}
+
+/// One event of a parcel's timeline.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct ParcelEvent {
+    /// scan or carrier.
+    pub source: String,
+    /// Our scan kind, or the carrier's raw state code.
+    pub code: String,
+    /// Canonical state (none for a carrier code we do not know).
+    pub state: Option<String>,
+    /// Where (our node).
+    pub node_code: Option<String>,
+    /// Where, as the carrier wrote it.
+    pub place: Option<String>,
+    /// The carrier's text.
+    pub note: Option<String>,
+    /// When it happened (UTC ms).
+    pub at: i64,
+}
+
+/// A parcel with its timeline, oldest first.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Tracked {
+    /// The parcel.
+    #[serde(flatten)]
+    pub parcel: Parcel,
+    /// Every event by time.
+    pub events: Vec<ParcelEvent>,
+}
+
+/// A scan as a phone sends it.
+#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
+pub struct ScanInput {
+    /// Generated on the phone; the same id again is the same scan.
+    pub client_id: String,
+    /// Waybill number.
+    pub waybill: String,
+    /// Carrier code, when two carriers could share the number.
+    #[serde(default)]
+    pub carrier: Option<String>,
+    /// collected_at_village, received_at_township, arrived_at_county, sorted_to_route,
+    /// loaded_on_vehicle, delivered_to_point, put_in_locker, picked_up_by_recipient,
+    /// handed_to_trunk_carrier.
+    pub kind: String,
+    /// Where; the agent's own service point when omitted.
+    #[serde(default)]
+    pub node_code: Option<String>,
+    /// When it was scanned (UTC ms, from the phone's clock); now when omitted.
+    #[serde(default)]
+    pub at: Option<i64>,
+}
+
+/// What became of one scan.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ScanResult {
+    /// The scan's client id.
+    pub client_id: String,
+    /// recorded, duplicate (already recorded: nothing changed) or refused.
+    pub result: &'static str,
+    /// Why it was refused: the field and the reason.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub error: Option<FieldError>,
+    /// The parcel's state after the scan.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+}
+
+/// Scans a phone may send in one request.
+pub const MAX_SCANS: usize = 500;
+
+const PARCEL_COLS: &str = "id, carrier, waybill, direction, weight_g, volume_cm3, cold_chain, \
+    recipient_name, recipient_phone, dest_region, dest_node, order_id, state, last_event_at, \
+    created_at";
+
+fn may_handle(role: Role) -> bool {
+    matches!(
+        role,
+        Role::Admin | Role::Operator | Role::Agent | Role::Driver
+    )
+}
+
+impl Store {
+    /// Registers a parcel (operators, agents, drivers, admins): the waybill must fit its
+    /// carrier's format and be new for that carrier.
+    pub async fn create_parcel(&self, actor: &Actor, p: &NewParcel) -> Result<Tracked, StoreError> {
+        if !may_handle(actor.role) {
+            return Err(StoreError::Forbidden);
+        }
+        let mut errs = Vec::new();
+        let waybill = check_waybill(&p.carrier, &p.waybill)
+            .map_err(|e| errs.push(e))
+            .ok();
+        if p.recipient_name.trim().is_empty() || p.recipient_name.chars().count() > 40 {
+            errs.push(FieldError::new("recipient_name", Reason::Required));
+        }
+        let phone_ok = (7..=15).contains(&p.recipient_phone.len())
+            && p.recipient_phone
+                .bytes()
+                .all(|b| b.is_ascii_digit() || b == b'-');
+        if !phone_ok {
+            errs.push(FieldError::new("recipient_phone", Reason::InvalidFormat));
+        }
+        if !(0..=1_000_000).contains(&p.weight_g) {
+            errs.push(FieldError::new("weight_g", Reason::OutOfRange));
+        }
+        if !(0..=10_000_000).contains(&p.volume_cm3) {
+            errs.push(FieldError::new("volume_cm3", Reason::OutOfRange));
+        }
+        if let Some(n) = &p.dest_node
+            && self.node(n).await.is_err()
+        {
+            errs.push(FieldError::new("dest_node", Reason::UnknownReference));
+        }
+        if let Some(r) = &p.dest_region
+            && self.region(r).await.is_err()
+        {
+            errs.push(FieldError::new("dest_region", Reason::UnknownReference));
+        }
+        let Some(waybill) = waybill.filter(|_| errs.is_empty()) else {
+            return Err(StoreError::Invalid(errs));
+        };
+        let now = now_ms();
+        let direction = match p.direction {
+            Direction::Upstream => "upstream",
+            Direction::Downstream => "downstream",
+            Direction::SameCity => "same_city",
+        };
+        let res = in_tx!(self, |c| {
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO parcels (carrier, waybill, direction, weight_g, volume_cm3, cold_chain, \
+                 sender_name, sender_phone, recipient_name, recipient_phone, dest_region, dest_node, \
+                 order_id, state, created_by, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, \
+                 $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16) RETURNING id",
+            )
+            .bind(&p.carrier)
+            .bind(&waybill)
+            .bind(direction)
+            .bind(p.weight_g)
+            .bind(p.volume_cm3)
+            .bind(p.cold_chain)
+            .bind(&p.sender_name)
+            .bind(&p.sender_phone)
+            .bind(p.recipient_name.trim())
+            .bind(&p.recipient_phone)
+            .bind(&p.dest_region)
+            .bind(&p.dest_node)
+            .bind(p.order_id)
+            .bind(ParcelState::Ordered.as_str())
+            .bind(actor.user_id)
+            .bind(now)
+            .fetch_one(&mut *c)
+            .await?;
+            Ok(id)
+        });
+        let id = match res {
+            Ok(id) => id,
+            Err(StoreError::Db(e)) if StoreError::is_unique_violation(&e) => {
+                return Err(StoreError::field("waybill", Reason::Duplicate));
+            }
+            Err(e) => return Err(e),
+        };
+        self.tracked(actor, id).await
+    }
+
+    /// A parcel and its timeline, by id; the recipient's phone masked unless the caller is an
+    /// operator, an admin or the agent of its destination point.
+    pub async fn tracked(&self, actor: &Actor, id: i64) -> Result<Tracked, StoreError> {
+        let sql = format!("SELECT {PARCEL_COLS} FROM parcels WHERE id = $1");
+        let parcel: Option<Parcel> = on_read!(self, |p| {
+            sqlx::query_as(&sql).bind(id).fetch_optional(p).await?
+        });
+        let mut parcel = parcel.ok_or(StoreError::NotFound)?;
+        let full = match actor.role {
+            Role::Admin | Role::Operator => true,
+            Role::Agent => actor.node_code.is_some() && actor.node_code == parcel.dest_node,
+            _ => false,
+        };
+        if !full {
+            parcel.recipient_phone = mask_phone(&parcel.recipient_phone);
+        }
+        let events: Vec<ParcelEvent> = on_read!(self, |p| {
+            sqlx::query_as(
+                "SELECT source, code, state, node_code, place, note, at FROM parcel_events \
+                 WHERE parcel_id = $1 ORDER BY at, id",
+            )
+            .bind(id)
+            .fetch_all(p)
+            .await?
+        });
+        Ok(Tracked { parcel, events })
+    }
+
+    /// The parcel with this waybill (and carrier, when two carriers share the number).
+    pub async fn parcel_id(&self, waybill: &str, carrier: Option<&str>) -> Result<i64, StoreError> {
+        let w: String = waybill
+            .chars()
+            .filter(|ch| !ch.is_whitespace() && *ch != '-')
+            .collect::<String>()
+            .to_ascii_uppercase();
+        let rows: Vec<(i64, String)> = on_read!(self, |p| {
+            sqlx::query_as("SELECT id, carrier FROM parcels WHERE waybill = $1 ORDER BY id")
+                .bind(&w)
+                .fetch_all(p)
+                .await?
+        });
+        let rows: Vec<(i64, String)> = rows
+            .into_iter()
+            .filter(|(_, c)| carrier.is_none_or(|x| x == c))
+            .collect();
+        match rows.as_slice() {
+            [] => Err(StoreError::field("waybill", Reason::UnknownReference)),
+            [(id, _)] => Ok(*id),
+            _ => Err(StoreError::field("carrier", Reason::Required)),
+        }
+    }
+
+    /// Records scans from a phone, each on its own: a client id already recorded is a
+    /// duplicate that changes nothing; a bad scan is refused with its field; the others are
+    /// recorded and move their parcel's state when they are its latest event by time.
+    pub async fn record_scans(
+        &self,
+        actor: &Actor,
+        scans: &[ScanInput],
+    ) -> Result<Vec<ScanResult>, StoreError> {
+        if !may_handle(actor.role) {
+            return Err(StoreError::Forbidden);
+        }
+        if scans.len() > MAX_SCANS {
+            return Err(StoreError::field("scans", Reason::OutOfRange));
+        }
+        let now = now_ms();
+        let mut out = Vec::with_capacity(scans.len());
+        for s in scans {
+            let r = self.record_scan(actor, s, now).await;
+            out.push(match r {
+                Ok((true, state)) => ScanResult {
+                    client_id: s.client_id.clone(),
+                    result: "recorded",
+                    error: None,
+                    state: Some(state),
+                },
+                Ok((false, state)) => ScanResult {
+                    client_id: s.client_id.clone(),
+                    result: "duplicate",
+                    error: None,
+                    state: Some(state),
+                },
+                Err(StoreError::Invalid(mut e)) if !e.is_empty() => ScanResult {
+                    client_id: s.client_id.clone(),
+                    result: "refused",
+                    error: Some(e.remove(0)),
+                    state: None,
+                },
+                Err(e) => return Err(e),
+            });
+        }
+        Ok(out)
+    }
+
+    /// One scan: (recorded, the parcel's state after).
+    async fn record_scan(
+        &self,
+        actor: &Actor,
+        s: &ScanInput,
+        now: i64,
+    ) -> Result<(bool, String), StoreError> {
+        let client_id = s.client_id.trim();
+        if client_id.is_empty() || client_id.len() > 64 {
+            return Err(StoreError::field("client_id", Reason::Required));
+        }
+        let kind = ScanKind::parse("kind", &s.kind).map_err(|e| StoreError::Invalid(vec![e]))?;
+        let at = s.at.unwrap_or(now);
+        // A phone's clock may be a little ahead; a month-old queue is too old to trust.
+        if at > now + 5 * 60 * 1000 || at < now - 30 * 24 * 3600 * 1000 {
+            return Err(StoreError::field("at", Reason::OutOfRange));
+        }
+        let node = s.node_code.clone().or_else(|| actor.node_code.clone());
+        if let Some(n) = &node
+            && self.node(n).await.is_err()
+        {
+            return Err(StoreError::field("node_code", Reason::UnknownReference));
+        }
+        let id = self.parcel_id(&s.waybill, s.carrier.as_deref()).await?;
+        let direction: String = on_read!(self, |p| {
+            sqlx::query_scalar("SELECT direction FROM parcels WHERE id = $1")
+                .bind(id)
+                .fetch_one(p)
+                .await?
+        });
+        let direction = match direction.as_str() {
+            "upstream" => Direction::Upstream,
+            "same_city" => Direction::SameCity,
+            _ => Direction::Downstream,
+        };
+        let state = kind.state(direction).as_str();
+        let res = in_tx!(self, |c| {
+            sqlx::query(
+                "INSERT INTO parcel_events (parcel_id, source, code, state, node_code, actor_id, \
+                 client_id, at, received_at) VALUES ($1, 'scan', $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(id)
+            .bind(kind.as_str())
+            .bind(state)
+            .bind(&node)
+            .bind(actor.user_id)
+            .bind(client_id)
+            .bind(at)
+            .bind(now)
+            .execute(&mut *c)
+            .await?;
+            // Placed by time: only the latest event decides the state.
+            sqlx::query(
+                "UPDATE parcels SET state = $1, last_event_at = $2, updated_at = $3 \
+                 WHERE id = $4 AND (last_event_at IS NULL OR last_event_at <= $2)",
+            )
+            .bind(state)
+            .bind(at)
+            .bind(now)
+            .bind(id)
+            .execute(&mut *c)
+            .await?;
+            Ok(())
+        });
+        let recorded = match res {
+            Ok(()) => true,
+            Err(StoreError::Db(e)) if StoreError::is_unique_violation(&e) => false,
+            Err(e) => return Err(e),
+        };
+        let state: String = on_read!(self, |p| {
+            sqlx::query_scalar("SELECT state FROM parcels WHERE id = $1")
+                .bind(id)
+                .fetch_one(p)
+                .await?
+        });
+        Ok((recorded, state))
+    }
+}
