@@ -43,6 +43,10 @@ enum Cmd {
         /// http://127.0.0.1:5000; estimated from coordinates when not given.
         #[arg(long, env = "BAZAAR_OSRM_URL")]
         osrm: Option<String>,
+        /// The salt of the 快递100 tracking subscription (verifies its pushes to
+        /// /api/v1/tracking/kuaidi100); pushes are refused without it. Prefer the environment.
+        #[arg(long, env = "BAZAAR_KUAIDI100_SALT", hide_env_values = true)]
+        kuaidi100_salt: Option<String>,
     },
     /// Apply pending migrations.
     Migrate,
@@ -202,6 +206,7 @@ async fn main() -> Result<()> {
         media_dir: "data/media".into(),
         payment_timeout_minutes: 30,
         osrm: std::env::var("BAZAAR_OSRM_URL").ok(),
+        kuaidi100_salt: std::env::var("BAZAAR_KUAIDI100_SALT").ok(),
     });
     match cmd {
         Cmd::Solve {
@@ -266,6 +271,7 @@ async fn main() -> Result<()> {
             media_dir,
             payment_timeout_minutes,
             osrm,
+            kuaidi100_salt,
         } => {
             let (store, default) = open(&cli.database_url).await?;
             if (demo || default) && store.is_empty().await? {
@@ -281,6 +287,7 @@ async fn main() -> Result<()> {
             let mut state = state;
             state.pay_window_ms = i64::from(payment_timeout_minutes) * 60 * 1000;
             state.osrm = osrm;
+            state.kuaidi100_salt = kuaidi100_salt.filter(|s| !s.is_empty());
             // The payment deadline: cancel unpaid orders and release their stock. Safe on
             // several nodes at once (each cancellation is guarded by the order's status).
             let expirer = state.store.clone();

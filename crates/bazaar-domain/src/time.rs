@@ -52,6 +52,25 @@ impl Zone {
         Some(t.unix_timestamp() * 1000)
     }
 
+    /// The UTC milliseconds of a local `YYYY-MM-DD HH:MM:SS` (or `YYYY-MM-DD HH:MM`) in this
+    /// zone, as carriers write their event times; `None` when it is not such a time.
+    pub fn parse_local(self, s: &str) -> Option<i64> {
+        let (d, t) = s.trim().split_once(' ')?;
+        let mut dp = d.split('-').map(|x| x.parse::<i32>().ok());
+        let (y, mo, da) = (dp.next()??, dp.next()??, dp.next()??);
+        let mut tp = t.trim().split(':').map(|x| x.parse::<u8>().ok());
+        let (h, mi) = (tp.next()??, tp.next()??);
+        let sec = match tp.next() {
+            Some(x) => x?,
+            None => 0,
+        };
+        let month = ::time::Month::try_from(u8::try_from(mo).ok()?).ok()?;
+        let date = ::time::Date::from_calendar_date(y, month, u8::try_from(da).ok()?).ok()?;
+        let time = ::time::Time::from_hms(h, mi, sec).ok()?;
+        let off = UtcOffset::from_hms(self.offset_hours(), 0, 0).ok()?;
+        Some(date.with_time(time).assume_offset(off).unix_timestamp() * 1000)
+    }
+
     /// The local month (`YYYY-MM`) of a UTC millisecond timestamp.
     pub fn month_of(self, utc_ms: i64) -> String {
         self.format_ms(utc_ms).chars().take(7).collect()
@@ -86,6 +105,25 @@ pub fn now_ms() -> i64 {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn carrier_times_are_read_in_beijing_time() {
+        let z = Zone::Shanghai;
+        let t = z.parse_local("2026-11-23 08:30:15").expect("time");
+        assert_eq!(z.format_ms(t), "2026-11-23 08:30");
+        assert_eq!(t % 60_000, 15_000);
+        assert_eq!(z.parse_local("2026-11-23 08:30"), Some(t - 15_000));
+        for bad in [
+            "",
+            "2026-13-01 00:00:00",
+            "2026-11-23",
+            "2026-11-23 25:00:00",
+            "x y",
+        ] {
+            assert_eq!(z.parse_local(bad), None, "{bad}");
+        }
+    }
+
     use super::*;
 
     #[test]

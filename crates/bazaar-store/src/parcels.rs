@@ -414,3 +414,64 @@ impl Store {
         Ok((recorded, state))
     }
 }
+
+/// One carrier tracking event (from a 快递100 push or a batch feed).
+#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
+pub struct CarrierEvent {
+    /// The carrier's raw state code (快递100 `statusCode` or `state`).
+    pub code: String,
+    /// When it happened (UTC ms).
+    pub at: i64,
+    /// The carrier's text.
+    #[serde(default)]
+    pub note: Option<String>,
+    /// Where, as the carrier wrote it.
+    #[serde(default)]
+    pub place: Option<String>,
+}
+
+impl Store {
+    /// Records a carrier's events for a parcel: an event seen before (same code and time)
+    /// changes nothing, a code we do not know is kept raw without a state, and the parcel's
+    /// state becomes that of its latest event by time. Returns how many events were new.
+    pub async fn record_carrier_events(
+        &self,
+        parcel_id: i64,
+        events: &[CarrierEvent],
+    ) -> Result<usize, StoreError> {
+        let now = now_ms();
+        in_tx!(self, |c| {
+            let mut new = 0;
+            for e in events {
+                let state = bazaar_domain::logistics::kuaidi100_state(&e.code).map(|s| s.as_str());
+                new += sqlx::query(
+                    "INSERT INTO parcel_events (parcel_id, source, code, state, place, note, at, \
+                     received_at) VALUES ($1, 'carrier', $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+                )
+                .bind(parcel_id)
+                .bind(e.code.trim())
+                .bind(state)
+                .bind(&e.place)
+                .bind(&e.note)
+                .bind(e.at)
+                .bind(now)
+                .execute(&mut *c)
+                .await?
+                .rows_affected() as usize;
+            }
+            // Placed by time: the latest event with a known state decides.
+            sqlx::query(
+                "UPDATE parcels SET \
+                 state = COALESCE((SELECT state FROM parcel_events WHERE parcel_id = $1 \
+                   AND state IS NOT NULL ORDER BY at DESC, id DESC LIMIT 1), state), \
+                 last_event_at = (SELECT MAX(at) FROM parcel_events WHERE parcel_id = $1), \
+                 updated_at = $2 WHERE id = $1",
+            )
+            .bind(parcel_id)
+            .bind(now)
+            .execute(&mut *c)
+            .await?;
+            Ok(new)
+        })
+    }
+}

@@ -44,6 +44,9 @@ pub struct AppState {
     pub osrm: Option<String>,
     /// One route plan at a time on this server (a plan keeps a core busy for its time limit).
     pub planner: Arc<tokio::sync::Semaphore>,
+    /// The salt of this deployment's 快递100 subscription (push signatures); pushes are
+    /// refused while it is not configured.
+    pub kuaidi100_salt: Option<String>,
     search: Arc<RwLock<Arc<SearchIndex>>>,
     pavilions: Arc<RwLock<Arc<Vec<Pavilion>>>>,
     built_from: Arc<std::sync::Mutex<Option<(i64, i64)>>>,
@@ -64,6 +67,7 @@ impl AppState {
             pay_window_ms: 30 * 60 * 1000,
             osrm: None,
             planner: Arc::new(tokio::sync::Semaphore::new(1)),
+            kuaidi100_salt: None,
             search: Arc::new(RwLock::new(Arc::new(index))),
         })
     }
@@ -241,6 +245,14 @@ pub fn router(state: AppState) -> Router {
             get(logistics_api::parcel).post(logistics_api::create_parcel),
         )
         .route("/api/v1/scans", post(logistics_api::scans))
+        .route(
+            "/api/v1/tracking/kuaidi100",
+            post(logistics_api::kuaidi100_push),
+        )
+        .route(
+            "/api/v1/tracking/events",
+            post(logistics_api::carrier_events),
+        )
         .route("/api/v1/orders/{id}/deliver", post(orders_api::deliver))
         .route("/api/v1/orders/{id}/receive", post(orders_api::receive))
         .route(

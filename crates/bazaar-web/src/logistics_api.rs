@@ -183,3 +183,153 @@ pub async fn scans(
         .collect();
     Ok(Json(json!({ "results": results })))
 }
+
+/// 快递100's answer to a push.
+fn kd_answer(status: StatusCode, ok: bool, message: &str) -> Response {
+    (
+        status,
+        Json(json!({"result": ok, "returnCode": status.as_u16().to_string(), "message": message})),
+    )
+        .into_response()
+}
+
+/// Our carrier code for a 快递100 company code.
+fn carrier_of_kuaidi100(com: &str) -> Option<&'static str> {
+    let ours = match com {
+        "youzhengguonei" | "youzhengbk" => "ems",
+        c => c,
+    };
+    bazaar_domain::logistics::carrier(ours).map(|c| c.code)
+}
+
+#[utoipa::path(post, path = "/api/v1/tracking/kuaidi100", tag = "logistics",
+    request_body(content = String, content_type = "application/x-www-form-urlencoded",
+        description = "快递100 subscription push: `param` (the JSON with `lastResult`) and `sign` = MD5(param + salt), upper-case hex"),
+    responses((status = 200, description = "`{\"result\": true, \"returnCode\": \"200\"}`; a repeated push changes nothing", body = Object),
+        (status = 400, description = "Bad signature, unknown carrier or malformed param: nothing stored", body = Object),
+        (status = 404, description = "No parcel with that waybill: nothing stored", body = Object),
+        (status = 503, description = "No 快递100 salt configured", body = Object)))]
+/// `POST /api/v1/tracking/kuaidi100`: 快递100's subscription push, verified by its signature.
+pub async fn kuaidi100_push(
+    State(s): State<AppState>,
+    form: Result<axum::Form<HashMap<String, String>>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let Some(salt) = s.kuaidi100_salt.as_deref() else {
+        return kd_answer(StatusCode::SERVICE_UNAVAILABLE, false, "not configured");
+    };
+    let Ok(axum::Form(form)) = form else {
+        return kd_answer(StatusCode::BAD_REQUEST, false, "malformed form");
+    };
+    let (Some(param), Some(sign)) = (form.get("param"), form.get("sign")) else {
+        return kd_answer(StatusCode::BAD_REQUEST, false, "param and sign required");
+    };
+    use md5::Digest;
+    let expected = hex::encode_upper(md5::Md5::digest(format!("{param}{salt}").as_bytes()));
+    let given = sign.trim().to_ascii_uppercase();
+    // Constant-time comparison: the signature is a secret's fingerprint.
+    let same = expected.len() == given.len()
+        && expected
+            .bytes()
+            .zip(given.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0;
+    if !same {
+        tracing::warn!("快递100 push with a bad signature refused");
+        return kd_answer(StatusCode::BAD_REQUEST, false, "bad signature");
+    }
+    let Ok(v) = serde_json::from_str::<Value>(param) else {
+        return kd_answer(StatusCode::BAD_REQUEST, false, "param is not JSON");
+    };
+    let last = &v["lastResult"];
+    let Some(carrier) = last["com"].as_str().and_then(carrier_of_kuaidi100) else {
+        return kd_answer(StatusCode::BAD_REQUEST, false, "unknown carrier");
+    };
+    let Some(nu) = last["nu"].as_str() else {
+        return kd_answer(StatusCode::BAD_REQUEST, false, "no waybill");
+    };
+    let zone = bazaar_domain::time::Zone::Shanghai;
+    let newest_state = last["state"].as_str().unwrap_or("").to_string();
+    let mut events = Vec::new();
+    for (i, d) in last["data"].as_array().into_iter().flatten().enumerate() {
+        let time = d["ftime"].as_str().or(d["time"].as_str()).unwrap_or("");
+        let Some(at) = zone.parse_local(time) else {
+            return kd_answer(StatusCode::BAD_REQUEST, false, "bad event time");
+        };
+        let code = match d["statusCode"].as_str().map(str::trim) {
+            Some(c) if !c.is_empty() => c.to_string(),
+            // Older pushes carry no code per event: the newest (first) has lastResult.state.
+            _ if i == 0 => newest_state.clone(),
+            _ => "0".to_string(),
+        };
+        events.push(bazaar_store::parcels::CarrierEvent {
+            code,
+            at,
+            note: d["context"].as_str().map(|x| x.chars().take(500).collect()),
+            place: d["areaName"]
+                .as_str()
+                .map(|x| x.chars().take(100).collect()),
+        });
+    }
+    let id = match s.store.parcel_id(nu, Some(carrier)).await {
+        Ok(id) => id,
+        Err(StoreError::Invalid(_)) => {
+            return kd_answer(StatusCode::NOT_FOUND, false, "unknown parcel");
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "快递100 push failed");
+            return kd_answer(StatusCode::INTERNAL_SERVER_ERROR, false, "internal");
+        }
+    };
+    match s.store.record_carrier_events(id, &events).await {
+        Ok(_) => kd_answer(StatusCode::OK, true, "成功"),
+        Err(e) => {
+            tracing::error!(error = %e, "快递100 push failed");
+            kd_answer(StatusCode::INTERNAL_SERVER_ERROR, false, "internal")
+        }
+    }
+}
+
+/// Body of `POST /api/v1/tracking/events`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct CarrierEventsBody {
+    /// Carrier code.
+    pub carrier: String,
+    /// Waybill number.
+    pub waybill: String,
+    /// The events (codes as 快递100's: 0 在途, 1 揽收, 3 签收, 501 投柜或驿站, …).
+    #[serde(default)]
+    pub events: Vec<bazaar_store::parcels::CarrierEvent>,
+}
+
+#[utoipa::path(post, path = "/api/v1/tracking/events", tag = "logistics", security(("bearer" = [])),
+    request_body = CarrierEventsBody,
+    responses((status = 200, description = "How many events were new and the parcel's state", body = Object),
+        (status = 400, description = "Unknown carrier or waybill, or a bad event time", body = ErrorBody),
+        (status = 403, description = "Operators and admins only", body = ErrorBody)))]
+/// `POST /api/v1/tracking/events`: a carrier's events as plain JSON (a batch feed; operators).
+pub async fn carrier_events(
+    State(s): State<AppState>,
+    caller: Caller,
+    b: Result<Json<CarrierEventsBody>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let actor = caller.require()?.clone();
+    if !matches!(actor.role, Role::Admin | Role::Operator) {
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden"));
+    }
+    let b = body(&caller, b)?;
+    if bazaar_domain::logistics::carrier(&b.carrier).is_none() {
+        return Err(ApiError::field("carrier", "unknown_choice"));
+    }
+    let now = bazaar_domain::time::now_ms();
+    if b.events.len() > 1000
+        || b.events
+            .iter()
+            .any(|e| e.at > now + 3_600_000 || e.code.trim().is_empty() || e.code.len() > 10)
+    {
+        return Err(ApiError::field("events", "out_of_range"));
+    }
+    let id = s.store.parcel_id(&b.waybill, Some(&b.carrier)).await?;
+    let new = s.store.record_carrier_events(id, &b.events).await?;
+    let t = s.store.tracked(&actor, id).await?;
+    Ok(Json(json!({"new": new, "state": t.parcel.state})))
+}

@@ -29,6 +29,9 @@ use tower::ServiceExt;
 static N: AtomicU32 = AtomicU32::new(0);
 
 /// A running app on a fresh database.
+/// The 快递100 salt of every test app.
+pub const KUAIDI100_SALT: &str = "bazaar-test-salt";
+
 pub struct TestApp {
     pub app: Router,
     pub state: AppState,
@@ -75,12 +78,13 @@ impl TestApp {
         store.migrate().await.expect("migrate");
         store.load_demo().await.expect("demo");
         let media_dir = std::env::temp_dir().join(format!("bazaar-media-{}", unique()));
-        let state = AppState::new(store)
+        let mut state = AppState::new(store)
             .await
             .expect("state")
             .with_media(std::sync::Arc::new(bazaar_web::media::DiskPhotos::new(
                 &media_dir,
             )));
+        state.kuaidi100_salt = Some(KUAIDI100_SALT.into());
         TestApp {
             app: router(state.clone()),
             state,

@@ -240,3 +240,155 @@ async fn scans_sent_twice_count_once_and_late_arrivals_are_placed_by_time() {
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
 }
+
+fn push_form(param: &str, salt: &str) -> Vec<u8> {
+    use md5::Digest;
+    let sign = hex::encode_upper(md5::Md5::digest(format!("{param}{salt}").as_bytes()));
+    let enc = |s: &str| -> String {
+        s.bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect()
+    };
+    format!("param={}&sign={}", enc(param), sign).into_bytes()
+}
+
+#[tokio::test]
+async fn kuaidi100_pushes_are_verified_idempotent_and_merged_by_time() {
+    let t = TestApp::spawn().await;
+    let op = t.login("op-bohu").await;
+    let mut p = parcel("YT1234567890123");
+    p["carrier"] = json!("yuantong");
+    let (s, v) = t
+        .call(Method::POST, "/api/v1/parcels", Some(&op), Some(p))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let param = json!({"status": "polling", "message": "", "lastResult": {
+        "message": "ok", "state": "5", "status": "200", "com": "yuantong", "nu": "YT1234567890123",
+        "data": [
+            {"context": "【博湖县】快递员正在派件", "time": "2026-11-20 09:10:00", "ftime": "2026-11-20 09:10:00", "status": "派件", "statusCode": "5", "areaName": "巴音郭楞蒙古自治州"},
+            {"context": "【库尔勒转运中心】已发出", "time": "2026-11-19 21:00:00", "ftime": "2026-11-19 21:00:00", "status": "在途", "statusCode": "0"},
+            {"context": "【义乌】已揽收", "time": "2026-11-17 16:02:11", "ftime": "2026-11-17 16:02:11", "status": "揽收", "statusCode": "1"}
+        ]}})
+    .to_string();
+    let send = |body: Vec<u8>| {
+        let t = &t;
+        async move {
+            let (s, _, b) = t
+                .send_bytes(
+                    "/api/v1/tracking/kuaidi100",
+                    None,
+                    "application/x-www-form-urlencoded",
+                    body,
+                    &[],
+                )
+                .await;
+            (
+                s,
+                serde_json::from_slice::<Value>(&b).unwrap_or(Value::Null),
+            )
+        }
+    };
+    // A forged signature: refused, nothing stored.
+    let (s, v) = send(push_form(&param, "wrong-salt")).await;
+    assert_eq!(
+        (s, v["result"].as_bool()),
+        (StatusCode::BAD_REQUEST, Some(false)),
+        "{v}"
+    );
+    let track = || {
+        let t = &t;
+        let op = op.clone();
+        async move {
+            t.call(
+                Method::GET,
+                "/api/v1/parcels?waybill=YT1234567890123",
+                Some(&op),
+                None,
+            )
+            .await
+            .1
+        }
+    };
+    assert_eq!(track().await["events"].as_array().map(Vec::len), Some(0));
+    // The real push, twice: three events once, the state of the newest.
+    for _ in 0..2 {
+        let (s, v) = send(push_form(&param, crate::KUAIDI100_SALT)).await;
+        assert_eq!(
+            (s, v["result"].as_bool()),
+            (StatusCode::OK, Some(true)),
+            "{v}"
+        );
+    }
+    let tr = track().await;
+    assert_eq!(tr["events"].as_array().map(Vec::len), Some(3), "{tr}");
+    assert_eq!(tr["state"], "out_for_delivery");
+    assert_eq!(tr["events"][0]["code"], "1");
+    assert_eq!(tr["events"][0]["state"], "picked_up");
+    // Our own scan at the village point, then an older carrier event arriving late: the
+    // timeline merges both by time and the latest decides the state.
+    let agent = t.login("agent-harengen").await;
+    let (_, v) = t
+        .call(
+            Method::POST,
+            "/api/v1/scans",
+            Some(&agent),
+            Some(json!({"scans": [{"client_id": "p-1", "waybill": "YT1234567890123", "kind": "put_in_locker"}]})),
+        )
+        .await;
+    assert_eq!(v["results"][0]["state"], "in_locker_or_station", "{v}");
+    let late = json!({"lastResult": {"state": "0", "com": "yuantong", "nu": "YT1234567890123",
+        "data": [{"context": "【乌鲁木齐】到达", "ftime": "2026-11-18 08:00:00", "statusCode": "1001"}]}})
+    .to_string();
+    let (s, _) = send(push_form(&late, crate::KUAIDI100_SALT)).await;
+    assert_eq!(s, StatusCode::OK);
+    let tr = track().await;
+    let sources: Vec<&str> = tr["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|e| e["source"].as_str())
+        .collect();
+    assert_eq!(
+        sources,
+        ["carrier", "carrier", "carrier", "carrier", "scan"],
+        "{tr}"
+    );
+    assert_eq!(tr["events"][1]["state"], "arrived_destination_city");
+    assert_eq!(tr["state"], "in_locker_or_station");
+    // Unknown carrier, unknown parcel: refused, nothing stored.
+    let other = param.replace("\"yuantong\"", "\"pigeon\"");
+    let (s, _) = send(push_form(&other, crate::KUAIDI100_SALT)).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let unknown = param.replace("YT1234567890123", "YT9999999999999");
+    let (s, _) = send(push_form(&unknown, crate::KUAIDI100_SALT)).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert_eq!(track().await["events"].as_array().map(Vec::len), Some(5));
+    // The plain JSON feed: same rules, operators only.
+    let (s, v) = t
+        .call(
+            Method::POST,
+            "/api/v1/tracking/events",
+            Some(&op),
+            Some(json!({"carrier": "yuantong", "waybill": "YT1234567890123",
+                "events": [{"code": "0", "at": 1_763_400_000_000_i64}, {"code": "0", "at": 1_763_400_000_000_i64}]})),
+        )
+        .await;
+    assert_eq!((s, v["new"].as_i64()), (StatusCode::OK, Some(1)), "{v}");
+    assert_eq!(v["state"], "in_locker_or_station");
+    let buyer = t.login("buyer").await;
+    let (s, _) = t
+        .call(
+            Method::POST,
+            "/api/v1/tracking/events",
+            Some(&buyer),
+            Some(json!({"carrier": "yuantong", "waybill": "YT1234567890123", "events": []})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+}
