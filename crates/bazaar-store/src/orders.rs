@@ -308,6 +308,17 @@ pub(crate) fn county_of(path: &str) -> &str {
     codes.get(2).or(codes.last()).copied().unwrap_or("")
 }
 
+/// The waybill a seller gives a part when handing it to a carrier.
+#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
+pub struct PartWaybill {
+    /// The part.
+    pub part_id: i64,
+    /// Carrier code.
+    pub carrier: String,
+    /// Waybill number.
+    pub waybill: String,
+}
+
 /// How long after delivery an order completes by itself when its buyer does not confirm
 /// receipt: 7 days (the usual 自动确认收货 period).
 pub const AUTO_COMPLETE_MS: i64 = 7 * 24 * 3600 * 1000;
@@ -1417,12 +1428,49 @@ impl Store {
         &self,
         actor: &Actor,
         part_ids: &[i64],
+        waybills: &[PartWaybill],
     ) -> Result<Vec<i64>, StoreError> {
         let Some(seller_id) = actor.seller_id.filter(|_| actor.role == Role::Seller) else {
             return Err(StoreError::Forbidden);
         };
         if part_ids.is_empty() || part_ids.len() > 200 {
             return Err(StoreError::field("part_ids", Reason::OutOfRange));
+        }
+        // Waybills: each in its carrier's format, for a part being shipped, not yet registered.
+        let mut errs = Vec::new();
+        let mut parcels: BTreeMap<i64, (String, String)> = BTreeMap::new();
+        for (i, w) in waybills.iter().enumerate() {
+            match bazaar_domain::logistics::check_waybill(&w.carrier, &w.waybill) {
+                Ok(n) if part_ids.contains(&w.part_id) => {
+                    let taken: Option<i64> = on_read!(self, |p| {
+                        sqlx::query_scalar(
+                            "SELECT id FROM parcels WHERE carrier = $1 AND waybill = $2",
+                        )
+                        .bind(&w.carrier)
+                        .bind(&n)
+                        .fetch_optional(p)
+                        .await?
+                    });
+                    if taken.is_some() {
+                        errs.push(FieldError::new(
+                            format!("waybills[{i}].waybill"),
+                            Reason::Duplicate,
+                        ));
+                    }
+                    parcels.insert(w.part_id, (w.carrier.clone(), n));
+                }
+                Ok(_) => errs.push(FieldError::new(
+                    format!("waybills[{i}].part_id"),
+                    Reason::Inconsistent,
+                )),
+                Err(e) => errs.push(FieldError::new(
+                    format!("waybills[{i}].{}", e.field),
+                    e.reason,
+                )),
+            }
+        }
+        if !errs.is_empty() {
+            return Err(StoreError::Invalid(errs));
         }
         let now = now_ms();
         let user = actor.user_id;
@@ -1444,6 +1492,35 @@ impl Store {
                     continue;
                 }
                 shipped.push(*id);
+                if let Some((carrier, waybill)) = parcels.get(id) {
+                    // The part's parcel, handed to its carrier: tracked from now on.
+                    let parcel_id: i64 = sqlx::query_scalar(
+                        "INSERT INTO parcels (carrier, waybill, direction, weight_g, volume_cm3, \
+                         recipient_name, recipient_phone, dest_region, dest_node, order_id, \
+                         part_id, state, last_event_at, created_by, created_at, updated_at) \
+                         SELECT $1, $2, 'upstream', pt.weight_g, pt.volume_cm3, o.recipient, \
+                         o.phone, o.region_code, o.node_code, o.id, pt.id, 'in_transit', $3, $4, \
+                         $3, $3 FROM order_parts pt JOIN orders o ON o.id = pt.order_id \
+                         WHERE pt.id = $5 RETURNING id",
+                    )
+                    .bind(carrier)
+                    .bind(waybill)
+                    .bind(now)
+                    .bind(user)
+                    .bind(id)
+                    .fetch_one(&mut *c)
+                    .await?;
+                    sqlx::query(
+                        "INSERT INTO parcel_events (parcel_id, source, code, state, actor_id, at, \
+                         received_at) VALUES ($1, 'scan', 'handed_to_trunk_carrier', 'in_transit', \
+                         $2, $3, $3)",
+                    )
+                    .bind(parcel_id)
+                    .bind(user)
+                    .bind(now)
+                    .execute(&mut *c)
+                    .await?;
+                }
                 let (order_id, open): (i64, i64) = sqlx::query_as(
                     "SELECT pt.order_id, (SELECT COUNT(*) FROM order_parts x \
                      WHERE x.order_id = pt.order_id AND x.status = 'open') FROM order_parts pt \

@@ -475,3 +475,25 @@ impl Store {
         })
     }
 }
+
+impl Store {
+    /// The parcels of an order with their timelines, for whoever may see the order.
+    pub async fn order_parcels(
+        &self,
+        actor: &Actor,
+        order_id: i64,
+    ) -> Result<Vec<Tracked>, StoreError> {
+        self.order(actor, order_id).await?;
+        let ids: Vec<i64> = on_read!(self, |p| {
+            sqlx::query_scalar("SELECT id FROM parcels WHERE order_id = $1 ORDER BY id")
+                .bind(order_id)
+                .fetch_all(p)
+                .await?
+        });
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            out.push(self.tracked(actor, id).await?);
+        }
+        Ok(out)
+    }
+}

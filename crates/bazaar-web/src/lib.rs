@@ -246,6 +246,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/scans", post(logistics_api::scans))
         .route(
+            "/api/v1/orders/{id}/parcels",
+            get(logistics_api::order_parcels),
+        )
+        .route(
             "/api/v1/tracking/kuaidi100",
             post(logistics_api::kuaidi100_push),
         )

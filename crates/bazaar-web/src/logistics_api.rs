@@ -333,3 +333,21 @@ pub async fn carrier_events(
     let t = s.store.tracked(&actor, id).await?;
     Ok(Json(json!({"new": new, "state": t.parcel.state})))
 }
+
+#[utoipa::path(get, path = "/api/v1/orders/{id}/parcels", tag = "logistics", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Order id")),
+    responses((status = 200, description = "The order's parcels, each with one timeline of our scans and the carrier's events", body = Vec<Tracked>),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 404, description = "No such order the caller may see", body = ErrorBody)))]
+/// `GET /api/v1/orders/{id}/parcels`: tracking of an order.
+pub async fn order_parcels(
+    State(s): State<AppState>,
+    caller: Caller,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Result<Json<Vec<Tracked>>, ApiError> {
+    let actor = caller.require()?.clone();
+    let id = id
+        .parse::<i64>()
+        .map_err(|_| ApiError::new(StatusCode::NOT_FOUND, "not_found"))?;
+    Ok(Json(s.store.order_parcels(&actor, id).await?))
+}

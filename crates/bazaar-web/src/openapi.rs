@@ -54,6 +54,7 @@ use utoipa::{Modify, OpenApi};
         crate::logistics_api::create_parcel,
         crate::logistics_api::parcel,
         crate::logistics_api::scans,
+        crate::logistics_api::order_parcels,
         crate::logistics_api::kuaidi100_push,
         crate::logistics_api::carrier_events,
         crate::orders_api::receive,

@@ -726,6 +726,9 @@ pub struct ShipBody {
     /// The parts handed to the carrier (1 to 200).
     #[serde(default)]
     pub part_ids: Vec<i64>,
+    /// Their waybills (`part_id`, `carrier`, `waybill`): each becomes a tracked parcel.
+    #[serde(default)]
+    pub waybills: Vec<bazaar_store::orders::PartWaybill>,
 }
 
 /// What shipped.
@@ -749,7 +752,7 @@ pub async fn ship(
     let actor = caller.require()?.clone();
     let b = body(&caller, b)?;
     Ok(Json(Shipped {
-        shipped: s.store.ship_parts(&actor, &b.part_ids).await?,
+        shipped: s.store.ship_parts(&actor, &b.part_ids, &b.waybills).await?,
     }))
 }
 

@@ -730,6 +730,45 @@ fn order_body(lang: Lang, cx: &Ctx, o: &Order) -> String {
     body
 }
 
+/// The order's parcels, each with one timeline of our scans and the carrier's events, newest
+/// first, in Beijing time.
+fn tracking_html(lang: Lang, parcels: &[bazaar_store::parcels::Tracked]) -> String {
+    if parcels.is_empty() {
+        return String::new();
+    }
+    let mut o = format!("<h2>{}</h2>", esc(&lang.t("tracking-title")));
+    for t in parcels {
+        let carrier = bazaar_domain::logistics::carrier(&t.parcel.carrier)
+            .map(|c| if lang == Lang::En { c.name_en } else { c.name })
+            .unwrap_or(t.parcel.carrier.as_str());
+        o.push_str(&format!(
+            "<p>{} <code>{}</code> · <b>{}</b></p><ol reversed>",
+            esc(carrier),
+            esc(&t.parcel.waybill),
+            esc(&lang.t(&format!("parcel-state-{}", t.parcel.state)))
+        ));
+        for e in t.events.iter().rev() {
+            let what = match (&e.state, &e.note) {
+                (_, Some(n)) => n.clone(),
+                (Some(st), None) => lang.t(&format!("parcel-state-{st}")),
+                (None, None) => e.code.clone(),
+            };
+            o.push_str(&format!(
+                "<li>{} · {}{}</li>",
+                esc(&Zone::Shanghai.format_ms(e.at)),
+                esc(&what),
+                e.place
+                    .as_deref()
+                    .or(e.node_code.as_deref())
+                    .map(|p| format!(" <small>({})</small>", esc(p)))
+                    .unwrap_or_default()
+            ));
+        }
+        o.push_str("</ol>");
+    }
+    o
+}
+
 /// `GET /orders/{id}`: an order with its status timeline.
 pub async fn order(
     State(s): State<AppState>,
@@ -747,7 +786,11 @@ pub async fn order(
     match s.store.order(&cx.actor, id).await {
         Ok(o) => {
             let title = cx.lang.ta("order-title", &[("id", id.into())]);
-            cx.plain_page(StatusCode::OK, &title, &order_body(cx.lang, &cx, &o))
+            let mut body = order_body(cx.lang, &cx, &o);
+            if let Ok(parcels) = s.store.order_parcels(&cx.actor, id).await {
+                body.push_str(&tracking_html(cx.lang, &parcels));
+            }
+            cx.plain_page(StatusCode::OK, &title, &body)
         }
         Err(e) => cx.error_page(e, "/orders"),
     }

@@ -117,7 +117,7 @@ pub async fn ship(State(s): State<AppState>, h: HeaderMap, body: axum::body::Byt
             "/manage/orders",
         );
     }
-    match s.store.ship_parts(&cx.actor, &parts).await {
+    match s.store.ship_parts(&cx.actor, &parts, &[]).await {
         Ok(_) => Redirect::to("/manage/orders").into_response(),
         Err(e) => cx.error_page(e, "/manage/orders"),
     }

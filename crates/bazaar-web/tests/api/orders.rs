@@ -1579,3 +1579,80 @@ async fn report_pages_show_sales_by_month_and_county_and_download_as_csv() {
         "{s}"
     );
 }
+
+#[tokio::test]
+async fn a_shipped_part_with_its_waybill_is_tracked_on_the_buyer_s_order_page() {
+    let t = TestApp::spawn().await;
+    let (id, _) = paid_order(&t, 1).await;
+    let asim = t.login("seller-asim").await;
+    let buyer = t.login("buyer").await;
+    let (_, parts) = t
+        .call(
+            Method::GET,
+            "/api/v1/seller/parts?status=paid",
+            Some(&asim),
+            None,
+        )
+        .await;
+    let part = parts[0]["part_id"].as_i64().expect("part");
+    // A waybill not in the carrier's format: nothing ships.
+    let (s, v) = t
+        .call(
+            Method::POST,
+            "/api/v1/seller/shipments",
+            Some(&asim),
+            Some(json!({"part_ids": [part], "waybills": [{"part_id": part, "carrier": "zhongtong", "waybill": "SF123"}]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!(v["error"]["field"], "waybills[0].waybill");
+    let (s, v) = t
+        .call(
+            Method::POST,
+            "/api/v1/seller/shipments",
+            Some(&asim),
+            Some(json!({"part_ids": [part], "waybills": [{"part_id": part, "carrier": "zhongtong", "waybill": "75 1234 5678 9012"}]})),
+        )
+        .await;
+    assert_eq!(
+        (s, v["shipped"][0].as_i64()),
+        (StatusCode::OK, Some(part)),
+        "{v}"
+    );
+    // The buyer tracks it: the parcel of its order, its phone masked.
+    let (s, ps) = t
+        .call(
+            Method::GET,
+            &format!("/api/v1/orders/{id}/parcels"),
+            Some(&buyer),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{ps}");
+    assert_eq!(ps[0]["waybill"], "75123456789012");
+    assert_eq!(ps[0]["state"], "in_transit");
+    assert!(
+        ps[0]["recipient_phone"]
+            .as_str()
+            .unwrap_or("")
+            .contains("****"),
+        "{ps}"
+    );
+    let other = t.login("canteen").await;
+    let (s, _) = t
+        .call(
+            Method::GET,
+            &format!("/api/v1/orders/{id}/parcels"),
+            Some(&other),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    // The order page shows the timeline.
+    let b = crate::backoffice::Browser::sign_in(&t, "buyer").await;
+    let (_, page) = b.get(&format!("/orders/{id}")).await;
+    assert!(
+        page.contains("物流跟踪") && page.contains("75123456789012") && page.contains("运输中"),
+        "{page}"
+    );
+}
