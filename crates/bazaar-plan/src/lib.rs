@@ -447,44 +447,57 @@ fn build_problem(
         .map_err(|e: ProblemError| PlanError::Problem(e.to_string()))
 }
 
-/// A vehicle's schedule over `seq` from the earliest it may leave, or `None` when it breaks a
-/// rule (load after any stop, a stop reached after it closes, back after the shift or the
-/// depot's closing, a skill it lacks).
+/// Why a schedule breaks a rule.
+enum Broken {
+    /// The vehicle lacks a skill a stop needs.
+    Skill,
+    /// Overloaded somewhere along the route.
+    Overload,
+    /// The stop at this position is reached after it closes.
+    Late(usize),
+    /// Back after the shift or the depot's closing, or longer than allowed.
+    Overrun,
+}
+
+/// A vehicle's schedule over `seq` leaving at `leave` (the earliest it may when `None`), with
+/// times and loads computed here from the matrices, or the first rule it breaks.
 fn schedule(
     problem: &bazaar_vrp::Problem,
     vehicle_type: usize,
     seq: &[usize],
-) -> Option<bazaar_vrp::Route> {
+    leave: Option<i64>,
+) -> Result<bazaar_vrp::Route, Broken> {
     let vt = &problem.vehicle_types()[vehicle_type];
     let stops = problem.stops();
     if seq.iter().any(|s| !problem.compatible(vehicle_type, *s)) {
-        return None;
+        return Err(Broken::Skill);
     }
     let dims = vt.capacity.len();
     let (from, to) = (vt.start_depot, vt.end_depot);
     let start: Vec<i64> = (0..dims)
         .map(|k| seq.iter().map(|s| stops[*s].delivery[k]).sum())
         .collect();
-    if start.iter().zip(&vt.capacity).any(|(l, c)| l > c) {
-        return None;
+    let over = |load: &[i64]| load.iter().zip(&vt.capacity).any(|(l, c)| l > c);
+    if over(&start) {
+        return Err(Broken::Overload);
     }
-    let leave = vt.shift.0.max(problem.depots()[from].time_window.0);
+    let leave = leave.unwrap_or_else(|| vt.shift.0.max(problem.depots()[from].time_window.0));
     let back_by = vt.shift.1.min(problem.depots()[to].time_window.1);
     let (dist, dur) = (problem.distance(), problem.duration());
     let (mut t, mut prev, mut load, mut distance) = (leave, from, start.clone(), 0);
     let mut visits = Vec::with_capacity(seq.len());
-    for s in seq {
+    for (i, s) in seq.iter().enumerate() {
         let loc = problem.stop_location(*s);
         let arrival = t + dur.get(prev, loc);
         if arrival > stops[*s].time_window.1 {
-            return None;
+            return Err(Broken::Late(i));
         }
         let begin = arrival.max(stops[*s].time_window.0);
         for (k, l) in load.iter_mut().enumerate() {
             *l += stops[*s].pickup[k] - stops[*s].delivery[k];
         }
-        if load.iter().zip(&vt.capacity).any(|(l, c)| l > c) {
-            return None;
+        if over(&load) {
+            return Err(Broken::Overload);
         }
         distance += dist.get(prev, loc);
         visits.push(bazaar_vrp::Visit {
@@ -499,10 +512,10 @@ fn schedule(
     }
     let end = t + dur.get(prev, to);
     if end > back_by || vt.max_duration.is_some_and(|m| end - leave > m) {
-        return None;
+        return Err(Broken::Overrun);
     }
     distance += dist.get(prev, to);
-    Some(bazaar_vrp::Route {
+    Ok(bazaar_vrp::Route {
         vehicle_type,
         visits,
         distance,
@@ -533,7 +546,7 @@ fn best_insertion(
         for at in 0..=seq.len() {
             let mut with = seq.clone();
             with.insert(at, s);
-            if let Some(nr) = schedule(problem, r.vehicle_type, &with) {
+            if let Ok(nr) = schedule(problem, r.vehicle_type, &with, None) {
                 let delta = cost(&nr) - cost(r);
                 if best.as_ref().is_none_or(|b| delta < b.0) {
                     best = Some((delta, Some(i), nr));
@@ -545,7 +558,7 @@ fn best_insertion(
         if *left == 0 {
             continue;
         }
-        if let Some(nr) = schedule(problem, v, &[s]) {
+        if let Ok(nr) = schedule(problem, v, &[s], None) {
             let delta = cost(&nr) + vts[v].fixed_cost;
             if best.as_ref().is_none_or(|b| delta < b.0) {
                 best = Some((delta, None, nr));
@@ -555,99 +568,42 @@ fn best_insertion(
     best.map(|(_, i, r)| (i, r))
 }
 
-/// The route with the stops that break a rule taken out, and those stops (problem indices):
-/// overloads first (the largest loads until none is left), then stops reached after they
-/// close, then the last stops while the vehicle would be back after its shift or its depot
-/// closes. Taking a stop out never makes a later one later, so what stays keeps every rule;
-/// times and loads are recomputed here from the matrices, not taken from the search.
+/// The route with the stops that break a rule taken out, and those stops (problem indices),
+/// one at a time until [`schedule`] accepts it, leaving when the search said: an overload
+/// takes out the largest load, a stop reached after it closes goes, an overrun takes out the
+/// last stop. Taking a stop out never makes a later one later, so what stays keeps every rule.
 fn keep_rules(
     problem: &bazaar_vrp::Problem,
     r: &bazaar_vrp::Route,
 ) -> (bazaar_vrp::Route, Vec<usize>) {
-    let vt = &problem.vehicle_types()[r.vehicle_type];
     let stops = problem.stops();
-    let dims = vt.capacity.len();
-    let dist = problem.distance();
-    let dur = problem.duration();
-    let (from, to) = (vt.start_depot, vt.end_depot);
-    let back_by = vt.shift.1.min(problem.depots()[to].time_window.1);
     let mut seq: Vec<usize> = r.visits.iter().map(|v| v.stop).collect();
     let mut out = Vec::new();
-    'again: loop {
-        // Loads along the route, both ways.
-        let start: Vec<i64> = (0..dims)
-            .map(|k| seq.iter().map(|s| stops[*s].delivery[k]).sum())
-            .collect();
-        let mut load = start.clone();
-        let mut over = start.iter().zip(&vt.capacity).any(|(l, c)| l > c);
-        for s in &seq {
-            for (k, l) in load.iter_mut().enumerate() {
-                *l += stops[*s].pickup[k] - stops[*s].delivery[k];
+    loop {
+        let drop = match schedule(problem, r.vehicle_type, &seq, Some(r.start_time)) {
+            Ok(route) => return (route, out),
+            Err(_) if seq.is_empty() => {
+                let empty = bazaar_vrp::Route {
+                    visits: Vec::new(),
+                    ..r.clone()
+                };
+                return (empty, out);
             }
-            over |= load.iter().zip(&vt.capacity).any(|(l, c)| l > c);
-        }
-        if over {
-            let size = |s: &usize| -> i64 {
-                stops[*s]
-                    .delivery
-                    .iter()
-                    .zip(&stops[*s].pickup)
-                    .map(|(d, p)| d.max(p))
-                    .sum()
-            };
-            if let Some(i) = (0..seq.len()).max_by_key(|i| size(&seq[*i])) {
-                out.push(seq.remove(i));
-                continue 'again;
-            }
-        }
-        // Times.
-        let mut t = r.start_time;
-        let mut prev = from;
-        let mut visits = Vec::with_capacity(seq.len());
-        let mut load = start.clone();
-        let mut distance = 0;
-        for (i, s) in seq.iter().enumerate() {
-            let loc = problem.stop_location(*s);
-            let arrival = t + dur.get(prev, loc);
-            if arrival > stops[*s].time_window.1 {
-                out.push(seq.remove(i));
-                continue 'again;
-            }
-            let begin = arrival.max(stops[*s].time_window.0);
-            for (k, l) in load.iter_mut().enumerate() {
-                *l += stops[*s].pickup[k] - stops[*s].delivery[k];
-            }
-            distance += dist.get(prev, loc);
-            visits.push(bazaar_vrp::Visit {
-                stop: *s,
-                arrival,
-                service_start: begin,
-                departure: begin + stops[*s].service_duration,
-                load_after: load.clone(),
-            });
-            t = begin + stops[*s].service_duration;
-            prev = loc;
-        }
-        let end = t + dur.get(prev, to);
-        let too_long = vt.max_duration.is_some_and(|m| end - r.start_time > m);
-        if (end > back_by || too_long) && !seq.is_empty() {
-            if let Some(last) = seq.pop() {
-                out.push(last);
-            }
-            continue 'again;
-        }
-        distance += dist.get(prev, to);
-        let route = bazaar_vrp::Route {
-            vehicle_type: r.vehicle_type,
-            visits,
-            distance,
-            duration: end - r.start_time,
-            start_time: r.start_time,
-            end_time: end,
-            start_load: start,
-            time_warp: 0,
+            // The largest load first; the search never gives a vehicle a stop it cannot serve.
+            Err(Broken::Overload | Broken::Skill) => (0..seq.len())
+                .max_by_key(|i| {
+                    let st = &stops[seq[*i]];
+                    st.delivery
+                        .iter()
+                        .zip(&st.pickup)
+                        .map(|(d, p)| *d.max(p))
+                        .sum::<i64>()
+                })
+                .unwrap_or(0),
+            Err(Broken::Late(i)) => i,
+            Err(Broken::Overrun) => seq.len() - 1,
         };
-        return (route, out);
+        out.push(seq.remove(drop));
     }
 }
 

@@ -753,6 +753,21 @@ pub async fn export_csv(
         .into_response())
 }
 
+/// The bytes of an uploaded image, or the error for a body over the route's limit.
+pub(crate) fn image_body(
+    caller: &Caller,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<axum::body::Bytes, ApiError> {
+    body.map_err(|e| {
+        ApiError {
+            field: Some("photo".into()),
+            reason: Some("too_large".into()),
+            ..ApiError::new(e.status(), "payload_too_large")
+        }
+        .in_lang(caller.lang)
+    })
+}
+
 /// Checks, scales and re-encodes an uploaded image (see [`crate::media::process`]) and stores
 /// it under `prefix/<digest>.jpg`; returns the key, width and height.
 pub(crate) async fn save_image(
@@ -820,14 +835,7 @@ pub async fn upload_photo(
 ) -> Result<Response, ApiError> {
     let actor = caller.require()?.clone();
     let id = parse_id(&caller, &id)?;
-    let body = body.map_err(|e| {
-        ApiError {
-            field: Some("photo".into()),
-            reason: Some("too_large".into()),
-            ..ApiError::new(e.status(), "payload_too_large")
-        }
-        .in_lang(caller.lang)
-    })?;
+    let body = image_body(&caller, body)?;
     let ph = store_photo(&s, &actor, id, body.to_vec())
         .await
         .map_err(|e| e.in_lang(caller.lang))?;

@@ -518,6 +518,17 @@ pub struct CancelBody {
     pub reason: Option<String>,
 }
 
+/// The optional reason of a cancel or deliver body: blank is none, at most 200 characters.
+fn reason_of(b: Option<Json<CancelBody>>) -> Result<Option<String>, ApiError> {
+    match b
+        .and_then(|Json(b)| b.reason)
+        .filter(|r| !r.trim().is_empty())
+    {
+        Some(r) => Ok(optional_text("reason", &r, 200).map_err(|e| StoreError::Invalid(vec![e]))?),
+        None => Ok(None),
+    }
+}
+
 #[utoipa::path(post, path = "/api/v1/orders/{id}/cancel", tag = "orders", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Order id")), request_body = CancelBody,
     responses((status = 200, description = "The cancelled order; its stock is released", body = Order),
@@ -534,13 +545,7 @@ pub async fn cancel(
 ) -> Result<Json<Order>, ApiError> {
     let actor = caller.require()?.clone();
     let id = id_of(&id)?;
-    let reason = b
-        .and_then(|Json(b)| b.reason)
-        .filter(|r| !r.trim().is_empty());
-    let reason = match reason {
-        Some(r) => optional_text("reason", &r, 200).map_err(|e| StoreError::Invalid(vec![e]))?,
-        None => None,
-    };
+    let reason = reason_of(b)?;
     Ok(Json(
         s.store
             .cancel_order(Some(&actor), id, reason.as_deref())
@@ -564,13 +569,7 @@ pub async fn deliver(
 ) -> Result<Json<Order>, ApiError> {
     let actor = caller.require()?.clone();
     let id = id_of(&id)?;
-    let reason = b
-        .and_then(|Json(b)| b.reason)
-        .filter(|r| !r.trim().is_empty());
-    let reason = match reason {
-        Some(r) => optional_text("reason", &r, 200).map_err(|e| StoreError::Invalid(vec![e]))?,
-        None => None,
-    };
+    let reason = reason_of(b)?;
     Ok(Json(
         s.store
             .mark_delivered(&actor, id, reason.as_deref())
@@ -891,14 +890,7 @@ pub async fn refund_photo(
 ) -> Result<Response, ApiError> {
     let actor = caller.require()?.clone();
     let id = id_of(&id)?;
-    let body = body.map_err(|e| {
-        ApiError {
-            field: Some("photo".into()),
-            reason: Some("too_large".into()),
-            ..ApiError::new(e.status(), "payload_too_large")
-        }
-        .in_lang(caller.lang)
-    })?;
+    let body = crate::api::image_body(&caller, body)?;
     let r = add_refund_photo(&s, &actor, id, body.to_vec())
         .await
         .map_err(|e| e.in_lang(caller.lang))?;

@@ -796,6 +796,21 @@ pub async fn order(
     }
 }
 
+/// The start of a form posted from an order page: the signed-in context (CSRF checked) and
+/// the order id, or the page to answer.
+async fn order_form(
+    s: &AppState,
+    h: &HeaderMap,
+    form: &HashMap<String, String>,
+    id: &str,
+) -> Result<(Ctx, i64), Response> {
+    let cx = Ctx::post(s, h, form).await?;
+    match id.parse::<i64>() {
+        Ok(id) => Ok((cx, id)),
+        Err(_) => Err(cx.error_page(StoreError::NotFound, "/orders")),
+    }
+}
+
 /// `POST /orders/{id}/cancel` from the order page.
 pub async fn cancel(
     State(s): State<AppState>,
@@ -803,12 +818,9 @@ pub async fn cancel(
     Path(id): Path<String>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    let cx = match Ctx::post(&s, &h, &form).await {
-        Ok(c) => c,
+    let (cx, id) = match order_form(&s, &h, &form, &id).await {
+        Ok(x) => x,
         Err(r) => return r,
-    };
-    let Ok(id) = id.parse::<i64>() else {
-        return cx.error_page(StoreError::NotFound, "/orders");
     };
     match s.store.cancel_order(Some(&cx.actor), id, None).await {
         Ok(_) => Redirect::to(&format!("/orders/{id}")).into_response(),
@@ -823,12 +835,9 @@ pub async fn receive(
     Path(id): Path<String>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    let cx = match Ctx::post(&s, &h, &form).await {
-        Ok(c) => c,
+    let (cx, id) = match order_form(&s, &h, &form, &id).await {
+        Ok(x) => x,
         Err(r) => return r,
-    };
-    let Ok(id) = id.parse::<i64>() else {
-        return cx.error_page(StoreError::NotFound, "/orders");
     };
     match s.store.confirm_receipt(&cx.actor, id).await {
         Ok(_) => Redirect::to(&format!("/orders/{id}")).into_response(),
@@ -843,12 +852,9 @@ pub async fn pay(
     Path(id): Path<String>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    let cx = match Ctx::post(&s, &h, &form).await {
-        Ok(c) => c,
+    let (cx, id) = match order_form(&s, &h, &form, &id).await {
+        Ok(x) => x,
         Err(r) => return r,
-    };
-    let Ok(id) = id.parse::<i64>() else {
-        return cx.error_page(StoreError::NotFound, "/orders");
     };
     let method = match PaymentMethod::parse("method", &text(&form, "method")) {
         Ok(m) => m,
