@@ -47,6 +47,10 @@ enum Cmd {
         /// /api/v1/tracking/kuaidi100); pushes are refused without it. Prefer the environment.
         #[arg(long, env = "BAZAAR_KUAIDI100_SALT", hide_env_values = true)]
         kuaidi100_salt: Option<String>,
+        /// An SMS gateway on the county's network (http://host:port/path) that takes
+        /// `{"phone", "text"}`; notifications (pickup codes, reminders) go to the log without it.
+        #[arg(long, env = "BAZAAR_SMS_GATEWAY_URL")]
+        sms_gateway: Option<String>,
     },
     /// Apply pending migrations.
     Migrate,
@@ -207,6 +211,7 @@ async fn main() -> Result<()> {
         payment_timeout_minutes: 30,
         osrm: std::env::var("BAZAAR_OSRM_URL").ok(),
         kuaidi100_salt: std::env::var("BAZAAR_KUAIDI100_SALT").ok(),
+        sms_gateway: std::env::var("BAZAAR_SMS_GATEWAY_URL").ok(),
     });
     match cmd {
         Cmd::Solve {
@@ -272,6 +277,7 @@ async fn main() -> Result<()> {
             payment_timeout_minutes,
             osrm,
             kuaidi100_salt,
+            sms_gateway,
         } => {
             let (store, default) = open(&cli.database_url).await?;
             if (demo || default) && store.is_empty().await? {
@@ -287,7 +293,52 @@ async fn main() -> Result<()> {
             let mut state = state;
             state.pay_window_ms = i64::from(payment_timeout_minutes) * 60 * 1000;
             state.osrm = osrm;
-            state.kuaidi100_salt = kuaidi100_salt.filter(|s| !s.is_empty());
+            // The salt given to this process, or the one kept in the database (the demo's).
+            state.kuaidi100_salt = match kuaidi100_salt.filter(|s| !s.is_empty()) {
+                Some(s) => Some(s),
+                None => state.store.setting("kuaidi100_salt").await?,
+            };
+            let notifier: std::sync::Arc<dyn bazaar_web::notify::Notifier> =
+                match sms_gateway.filter(|s| !s.is_empty()) {
+                    Some(url) => std::sync::Arc::new(
+                        bazaar_web::notify::SmsGateway::new(
+                            &url,
+                            std::env::var("BAZAAR_SMS_GATEWAY_TOKEN").ok(),
+                        )
+                        .map_err(|e| anyhow::anyhow!(e))?,
+                    ),
+                    None => std::sync::Arc::new(bazaar_web::notify::LogNotifier),
+                };
+            // The network's clock: the 48-hour watch, pickup reminders and returns, and the
+            // notifications outbox. Each step is guarded by the rows it changes, so several
+            // nodes may run it at once.
+            let watcher = state.store.clone();
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(std::time::Duration::from_secs(10));
+                let mut n: u64 = 0;
+                loop {
+                    tick.tick().await;
+                    let now = bazaar_domain::time::now_ms();
+                    if n.is_multiple_of(30) {
+                        match watcher.flag_stalled(now).await {
+                            Ok(0) => {}
+                            Ok(k) => tracing::info!(parcels = k, "stalled parcels flagged"),
+                            Err(e) => tracing::error!(error = %e, "the parcel watch failed"),
+                        }
+                        match watcher.pickup_deadlines(now).await {
+                            Ok((0, 0)) => {}
+                            Ok((r, b)) => {
+                                tracing::info!(reminded = r, returned = b, "pickup deadlines")
+                            }
+                            Err(e) => tracing::error!(error = %e, "pickup deadlines failed"),
+                        }
+                    }
+                    n += 1;
+                    if let Err(e) = bazaar_web::notify::drain(&watcher, &notifier).await {
+                        tracing::error!(error = %e, "sending notifications failed");
+                    }
+                }
+            });
             // The payment deadline: cancel unpaid orders and release their stock. Safe on
             // several nodes at once (each cancellation is guarded by the order's status).
             let expirer = state.store.clone();

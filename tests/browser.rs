@@ -73,75 +73,96 @@ fn wd(port: u16, method: &str, path: &str, body: Option<Value>) -> Value {
     serde_json::from_str(&json).unwrap_or_else(|_| panic!("bad WebDriver answer: {text}"))
 }
 
-#[test]
-fn buyer_finds_honey_reads_it_in_english_and_buys_it() {
-    let required = std::env::var("BAZAAR_REQUIRE_BROWSER").is_ok_and(|v| v == "1");
-    let (chrome, driver) = ("/usr/bin/chromium", "/usr/bin/chromedriver");
-    if !std::path::Path::new(chrome).exists() || !std::path::Path::new(driver).exists() {
-        assert!(
-            !required,
-            "BAZAAR_REQUIRE_BROWSER=1 but {chrome} or {driver} is missing"
-        );
-        eprintln!("SKIPPED browser test: install Debian's chromium and chromium-driver to run it");
-        return;
-    }
-    let dir = std::env::temp_dir().join(format!("bazaar-browser-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let db = dir.join("b.db");
-    let app_port = free_port();
-    let _server = Killed(
-        Command::new(env!("CARGO_BIN_EXE_bazaar"))
-            .args([
-                "--database-url",
-                &format!("sqlite:{}?mode=rwc", db.display()),
-                "serve",
-                "--demo",
-                "--addr",
-                &format!("127.0.0.1:{app_port}"),
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start bazaar"),
-    );
-    let wd_port = free_port();
-    let _driver = Killed(
-        Command::new(driver)
-            .arg(format!("--port={wd_port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start chromedriver"),
-    );
-    wait_http(app_port, "bazaar");
-    wait_http(wd_port, "chromedriver");
+/// A Bazaar server with demo data and a headless Chromium driving it.
+struct Browser {
+    wd_port: u16,
+    app_port: u16,
+    base: String,
+    dir: std::path::PathBuf,
+    _server: Killed,
+    _driver: Killed,
+}
 
-    let session = wd(
-        wd_port,
-        "POST",
-        "/session",
-        Some(
-            json!({"capabilities": {"alwaysMatch": {"goog:chromeOptions": {
-                "binary": chrome,
-            "prefs": {"intl.accept_languages": "zh-CN,zh"},
-                "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                         "--disable-quic", "--lang=zh-CN", "--no-first-run", "--disable-component-update", "--disable-sync",
-                         format!("--user-data-dir={}", dir.join("profile").display())]
-            }}}}),
-        ),
-    );
-    let sid = session["value"]["sessionId"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{session}"))
-        .to_string();
-    let base = format!("/session/{sid}");
-    let find = |using: &str, value: &str| -> String {
+impl Browser {
+    /// Starts both, or `None` (the test skipped) where Chromium is not installed.
+    fn start(name: &str) -> Option<Browser> {
+        let required = std::env::var("BAZAAR_REQUIRE_BROWSER").is_ok_and(|v| v == "1");
+        let (chrome, driver) = ("/usr/bin/chromium", "/usr/bin/chromedriver");
+        if !std::path::Path::new(chrome).exists() || !std::path::Path::new(driver).exists() {
+            assert!(
+                !required,
+                "BAZAAR_REQUIRE_BROWSER=1 but {chrome} or {driver} is missing"
+            );
+            eprintln!(
+                "SKIPPED browser test: install Debian's chromium and chromium-driver to run it"
+            );
+            return None;
+        }
+        let dir = std::env::temp_dir().join(format!("bazaar-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let db = dir.join("b.db");
+        let app_port = free_port();
+        let server = Killed(
+            Command::new(env!("CARGO_BIN_EXE_bazaar"))
+                .args([
+                    "--database-url",
+                    &format!("sqlite:{}?mode=rwc", db.display()),
+                    "serve",
+                    "--demo",
+                    "--addr",
+                    &format!("127.0.0.1:{app_port}"),
+                ])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start bazaar"),
+        );
+        let wd_port = free_port();
+        let driver = Killed(
+            Command::new(driver)
+                .arg(format!("--port={wd_port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start chromedriver"),
+        );
+        wait_http(app_port, "bazaar");
+        wait_http(wd_port, "chromedriver");
+        let session = wd(
+            wd_port,
+            "POST",
+            "/session",
+            Some(
+                json!({"capabilities": {"alwaysMatch": {"goog:chromeOptions": {
+                    "binary": chrome,
+                "prefs": {"intl.accept_languages": "zh-CN,zh"},
+                    "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                             "--disable-quic", "--lang=zh-CN", "--no-first-run", "--disable-component-update", "--disable-sync",
+                             format!("--user-data-dir={}", dir.join("profile").display())]
+                }}}}),
+            ),
+        );
+        let sid = session["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{session}"))
+            .to_string();
+        Some(Browser {
+            wd_port,
+            app_port,
+            base: format!("/session/{sid}"),
+            dir,
+            _server: server,
+            _driver: driver,
+        })
+    }
+
+    fn find(&self, using: &str, value: &str) -> String {
         let start = Instant::now();
         loop {
             let r = wd(
-                wd_port,
+                self.wd_port,
                 "POST",
-                &format!("{base}/element"),
+                &format!("{}/element", self.base),
                 Some(json!({"using": using, "value": value})),
             );
             // The W3C element reference key; an error answer has none.
@@ -154,20 +175,23 @@ fn buyer_finds_honey_reads_it_in_english_and_buys_it() {
             );
             std::thread::sleep(Duration::from_millis(200));
         }
-    };
-    let source = || {
-        wd(wd_port, "GET", &format!("{base}/source"), None)["value"]
+    }
+
+    fn source(&self) -> String {
+        wd(self.wd_port, "GET", &format!("{}/source", self.base), None)["value"]
             .as_str()
             .unwrap_or_default()
             .to_string()
-    };
-    // Waits until the current page contains every one of `texts` (navigation is asynchronous).
-    let wait_for = |texts: &[&str]| {
+    }
+
+    /// Waits until the current page contains every one of `texts` (navigation is
+    /// asynchronous) and returns it.
+    fn wait_for(&self, texts: &[&str]) -> String {
         let start = Instant::now();
         loop {
-            let page = source();
+            let page = self.source();
             if texts.iter().all(|t| page.contains(t)) {
-                return;
+                return page;
             }
             assert!(
                 start.elapsed() < Duration::from_secs(20),
@@ -175,100 +199,167 @@ fn buyer_finds_honey_reads_it_in_english_and_buys_it() {
             );
             std::thread::sleep(Duration::from_millis(200));
         }
-    };
+    }
 
-    wd(
-        wd_port,
-        "POST",
-        &format!("{base}/url"),
-        Some(json!({"url": format!("http://127.0.0.1:{app_port}/")})),
-    );
-    wait_for(&["地方馆"]);
-    let input = find("css selector", "input[name=q]");
-    wd(
-        wd_port,
-        "POST",
-        &format!("{base}/element/{input}/value"),
-        Some(json!({"text": "蜂蜜"})),
-    );
-    let button = find("css selector", "form.s button");
-    wd(
-        wd_port,
-        "POST",
-        &format!("{base}/element/{button}/click"),
-        Some(json!({})),
-    );
-    let link = find("xpath", "//a[text()='阿西木土蜂蜜']");
-    wd(
-        wd_port,
-        "POST",
-        &format!("{base}/element/{link}/click"),
-        Some(json!({})),
-    );
-    wait_for(&["产地", "阿西木土蜂蜜"]);
-    let en = find("css selector", "#lang-en");
-    wd(
-        wd_port,
-        "POST",
-        &format!("{base}/element/{en}/click"),
-        Some(json!({})),
-    );
-    wait_for(&["Origin", "Producer", "阿西木土蜂蜜"]);
+    fn go(&self, path: &str) {
+        wd(
+            self.wd_port,
+            "POST",
+            &format!("{}/url", self.base),
+            Some(json!({"url": format!("http://127.0.0.1:{}{path}", self.app_port)})),
+        );
+    }
+
+    fn click(&self, using: &str, value: &str) {
+        let el = self.find(using, value);
+        wd(
+            self.wd_port,
+            "POST",
+            &format!("{}/element/{el}/click", self.base),
+            Some(json!({})),
+        );
+    }
+
+    fn type_in(&self, selector: &str, text: &str) {
+        let el = self.find("css selector", selector);
+        wd(
+            self.wd_port,
+            "POST",
+            &format!("{}/element/{el}/value", self.base),
+            Some(json!({"text": text})),
+        );
+    }
+
+    fn login(&self, user: &str, next: &str) {
+        self.go(&format!("/login?lang=zh-CN&next={next}"));
+        self.wait_for(&["登录"]);
+        self.type_in("input[name=username]", user);
+        self.type_in("input[name=password]", "bazaar-demo");
+        self.click("css selector", "form[action='/login'] button");
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        wd(self.wd_port, "DELETE", &self.base, None);
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[test]
+fn buyer_finds_honey_reads_it_in_english_and_buys_it() {
+    let Some(b) = Browser::start("buyer") else {
+        return;
+    };
+    b.go("/");
+    b.wait_for(&["地方馆"]);
+    b.type_in("input[name=q]", "蜂蜜");
+    b.click("css selector", "form.s button");
+    b.click("xpath", "//a[text()='阿西木土蜂蜜']");
+    b.wait_for(&["产地", "阿西木土蜂蜜"]);
+    b.click("css selector", "#lang-en");
+    b.wait_for(&["Origin", "Producer", "阿西木土蜂蜜"]);
     // The choice sticks: the home page is now in English too.
-    wd(
-        wd_port,
-        "POST",
-        &format!("{base}/url"),
-        Some(json!({"url": format!("http://127.0.0.1:{app_port}/")})),
-    );
-    wait_for(&["County pavilions"]);
+    b.go("/");
+    b.wait_for(&["County pavilions"]);
 
     // A buyer signs in, puts 阿西木土蜂蜜 in the cart, checks out with the sandbox provider
     // and finds the order paid in "my orders".
-    let go = |path: &str| {
-        wd(
-            wd_port,
-            "POST",
-            &format!("{base}/url"),
-            Some(json!({"url": format!("http://127.0.0.1:{app_port}{path}")})),
-        );
+    b.login("buyer", "%2Fsearch%3Fq%3D%E9%98%BF%E8%A5%BF%E6%9C%A8");
+    b.wait_for(&["个结果", "阿西木土蜂蜜"]);
+    b.click("xpath", "//a[text()='阿西木土蜂蜜']");
+    b.wait_for(&["加入购物车"]);
+    b.click("css selector", "button[id^='add-']");
+    b.wait_for(&["去结算", "阿西木土蜂蜜"]);
+    b.click("css selector", "#checkout");
+    b.wait_for(&["沙箱支付（演示，不扣款）", "王芳"]);
+    b.click("css selector", "#place-order");
+    b.wait_for(&["沙箱支付提供方"]);
+    b.click("css selector", "#sandbox-pay");
+    b.wait_for(&["已付款", "订单进度"]);
+    b.go("/orders");
+    b.wait_for(&["我的订单", "已付款"]);
+}
+
+/// One JSON call to the app's API over plain HTTP.
+fn api(port: u16, method: &str, path: &str, token: Option<&str>, body: Value) -> Value {
+    let body = body.to_string();
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect bazaar");
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).expect("write");
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).expect("read");
+    let i = out
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("HTTP answer");
+    let head = String::from_utf8_lossy(&out[..i]).to_ascii_lowercase();
+    let raw = if head.contains("transfer-encoding: chunked") {
+        common::dechunk(&out[i + 4..])
+    } else {
+        out[i + 4..].to_vec()
     };
-    let click = |using: &str, value: &str| {
-        let el = find(using, value);
-        wd(
-            wd_port,
-            "POST",
-            &format!("{base}/element/{el}/click"),
-            Some(json!({})),
-        );
+    serde_json::from_slice(&raw).unwrap_or(Value::Null)
+}
+
+#[test]
+fn agent_scans_an_arriving_parcel_and_hands_it_over_against_its_code() {
+    let Some(b) = Browser::start("agent") else {
+        return;
     };
-    let type_in = |selector: &str, text: &str| {
-        let el = find("css selector", selector);
-        wd(
-            wd_port,
-            "POST",
-            &format!("{base}/element/{el}/value"),
-            Some(json!({"text": text})),
-        );
-    };
-    go("/login?lang=zh-CN&next=%2Fsearch%3Fq%3D%E9%98%BF%E8%A5%BF%E6%9C%A8");
-    wait_for(&["登录"]);
-    type_in("input[name=username]", "buyer");
-    type_in("input[name=password]", "bazaar-demo");
-    click("css selector", "form[action='/login'] button");
-    wait_for(&["个结果", "阿西木土蜂蜜"]);
-    click("xpath", "//a[text()='阿西木土蜂蜜']");
-    wait_for(&["加入购物车"]);
-    click("css selector", "button[id^='add-']");
-    wait_for(&["去结算", "阿西木土蜂蜜"]);
-    click("css selector", "#checkout");
-    wait_for(&["沙箱支付（演示，不扣款）", "王芳"]);
-    click("css selector", "#place-order");
-    wait_for(&["沙箱支付提供方"]);
-    click("css selector", "#sandbox-pay");
-    wait_for(&["已付款", "订单进度"]);
-    go("/orders");
-    wait_for(&["我的订单", "已付款"]);
-    wd(wd_port, "DELETE", &base, None);
-    let _ = std::fs::remove_dir_all(&dir);
+    // The county centre registers a 圆通 parcel for a villager of 哈尔恩根村.
+    let op = api(
+        b.app_port,
+        "POST",
+        "/api/v1/sessions",
+        None,
+        json!({"username": "op-bohu", "password": "bazaar-demo"}),
+    );
+    let token = op["token"].as_str().unwrap_or_else(|| panic!("{op}"));
+    let p = api(
+        b.app_port,
+        "POST",
+        "/api/v1/parcels",
+        Some(token),
+        json!({"carrier": "yuantong", "waybill": "YT8800000000001", "direction": "downstream",
+               "recipient_name": "娜仁", "recipient_phone": "13912345678",
+               "destination_node_id": "VP-HARENGEN"}),
+    );
+    assert_eq!(p["state"], "ordered", "{p}");
+
+    // The village agent signs in, scans it as delivered to the point and reads its code.
+    b.login("agent-harengen", "%2Fmanage%2Fscan");
+    b.wait_for(&["扫描", "送达服务点"]);
+    b.type_in("#waybill", "YT8800000000001");
+    b.click("css selector", "#scan-form button:not([type=button])");
+    let page = b.wait_for(&["已记录", "取件码"]);
+    let code = page
+        .split("取件码 ")
+        .nth(1)
+        .map(|rest| rest.chars().take(6).collect::<String>())
+        .filter(|c| c.len() == 6 && c.bytes().all(|d| d.is_ascii_digit()))
+        .unwrap_or_else(|| panic!("no pickup code on the page: {page}"));
+
+    // The shelf lists it; the villager reads out the code and the phone's last four digits.
+    b.go("/manage/shelf");
+    b.wait_for(&["取件货架", "YT8800000000001", "A-01"]);
+    b.type_in("input[name=pickup_code]", &code);
+    b.type_in("input[name=phone_last4]", "5678");
+    b.type_in("input[name=signature]", "娜仁");
+    b.click("css selector", "#pickup-form button");
+    b.wait_for(&["已交付 YT8800000000001"]);
+    let p = api(
+        b.app_port,
+        "GET",
+        "/api/v1/parcels?waybill=YT8800000000001",
+        Some(token),
+        json!(null),
+    );
+    assert_eq!(p["state"], "delivered", "{p}");
 }

@@ -23,6 +23,12 @@ pub enum Reason {
     Duplicate,
     /// The value contradicts another field.
     Inconsistent,
+    /// The thing cannot be here (a parcel scanned at a point of another county).
+    WrongPlace,
+    /// Outside the caller's region or service point.
+    OutOfScope,
+    /// A code that does not match (a pickup code, the phone's last digits).
+    WrongCode,
 }
 
 impl Reason {
@@ -37,6 +43,9 @@ impl Reason {
             Reason::UnknownReference => "unknown_reference",
             Reason::Duplicate => "duplicate",
             Reason::Inconsistent => "inconsistent",
+            Reason::WrongPlace => "wrong_place",
+            Reason::WrongCode => "wrong_code",
+            Reason::OutOfScope => "out_of_scope",
         }
     }
 }

@@ -317,6 +317,45 @@ impl ParcelState {
             ParcelState::Delivered | ParcelState::Returned | ParcelState::Cancelled
         )
     }
+
+    /// Where the parcel stands on the normal way from ordered to delivered (none for the
+    /// exception states).
+    pub fn rank(self) -> Option<u8> {
+        let r = ParcelState::ALL[..8].iter().position(|s| *s == self)?;
+        Some(r as u8)
+    }
+
+    /// The state after an event that says `next`, replayed in time order. States move
+    /// forward along the normal way only (a late "in transit" after "arrived" changes
+    /// nothing); the explicit exception paths are: any open parcel can meet an exception, be
+    /// refused, turn back or be returned; an exception or refusal can be resolved by any step
+    /// of the normal way; a parcel can be cancelled only before it is collected or out of an
+    /// exception; a returning parcel signed for is back with its sender. Final states stay.
+    pub fn after(self, next: ParcelState) -> ParcelState {
+        use ParcelState as P;
+        if self.is_final() || next == self {
+            return self;
+        }
+        match (self, next) {
+            (_, P::Exception | P::Refused | P::Returning | P::Returned) => next,
+            (P::Ordered | P::AwaitingPickup | P::Exception, P::Cancelled) => next,
+            (_, P::Cancelled) => self,
+            (P::Returning, P::Delivered) => P::Returned,
+            (P::Returning, _) => self,
+            (P::Exception | P::Refused, _) => next,
+            _ => match (self.rank(), next.rank()) {
+                (Some(a), Some(b)) if b > a => next,
+                _ => self,
+            },
+        }
+    }
+
+    /// The state that a timeline of states, in time order, leaves a new parcel in.
+    pub fn replay(states: impl IntoIterator<Item = ParcelState>) -> ParcelState {
+        states
+            .into_iter()
+            .fold(ParcelState::Ordered, ParcelState::after)
+    }
 }
 
 /// A handover we scan.
@@ -491,6 +530,60 @@ mod tests {
         for s in ParcelState::ALL {
             assert_eq!(ParcelState::from_db(s.as_str()), Some(s));
         }
+    }
+
+    /// The explicit exception paths: every move that is not forward on the normal way.
+    fn is_exception_path(from: ParcelState, to: ParcelState) -> bool {
+        use ParcelState as P;
+        matches!(to, P::Exception | P::Refused | P::Returning | P::Returned)
+            || matches!(from, P::Exception | P::Refused) && !to.is_final()
+            || matches!(from, P::Exception | P::Refused) && to == P::Delivered
+            || to == P::Cancelled && matches!(from, P::Ordered | P::AwaitingPickup | P::Exception)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn states_only_move_forward_except_through_exception_paths(
+            codes in proptest::collection::vec(0usize..13, 0..30)
+        ) {
+            let mut s = ParcelState::Ordered;
+            for c in codes {
+                let next = s.after(ParcelState::ALL[c]);
+                if s.is_final() {
+                    proptest::prop_assert_eq!(next, s, "a final state stays");
+                }
+                if next != s {
+                    let forward = matches!((s.rank(), next.rank()), (Some(a), Some(b)) if b > a);
+                    proptest::prop_assert!(
+                        forward || is_exception_path(s, next),
+                        "{:?} -> {:?} is neither forward nor an exception path", s, next
+                    );
+                }
+                s = next;
+            }
+        }
+    }
+
+    #[test]
+    fn late_and_exceptional_events() {
+        use ParcelState as P;
+        assert_eq!(
+            P::ArrivedDestinationCity.after(P::InTransit),
+            P::ArrivedDestinationCity
+        );
+        assert_eq!(P::InTransit.after(P::Cancelled), P::InTransit);
+        assert_eq!(P::Exception.after(P::OutForDelivery), P::OutForDelivery);
+        assert_eq!(P::Returning.after(P::Delivered), P::Returned);
+        assert_eq!(P::Delivered.after(P::Exception), P::Delivered);
+        assert_eq!(
+            P::replay([
+                P::PickedUp,
+                P::InTransit,
+                P::InLockerOrStation,
+                P::Delivered
+            ]),
+            P::Delivered
+        );
     }
 
     #[test]

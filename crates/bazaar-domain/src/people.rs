@@ -159,6 +159,19 @@ impl Actor {
         }
     }
 
+    /// May scan parcels or hand them over at this node (code and region path)? Agents at
+    /// their own service point, drivers and operators inside their region (drivers without
+    /// one anywhere), admins anywhere.
+    pub fn can_handle_at(&self, node_code: &str, node_region_path: &str) -> bool {
+        match self.role {
+            Role::Admin => true,
+            Role::Operator => self.region_contains(node_region_path),
+            Role::Agent => self.node_code.as_deref() == Some(node_code),
+            Role::Driver => self.region_path.is_none() || self.region_contains(node_region_path),
+            _ => false,
+        }
+    }
+
     /// May change the service network (regions and nodes) inside this region path?
     pub fn can_manage_network(&self, region_path: &str) -> bool {
         match self.role {

@@ -319,6 +319,8 @@ impl Store {
             },
         )
         .await?;
+        // The demo's 快递100 subscription salt, so the push endpoint can be tried.
+        self.put_setting("kuaidi100_salt", DEMO_PASSWORD).await?;
         Ok(DemoSummary {
             regions: regions.created,
             nodes: nodes.created,

@@ -28,12 +28,14 @@ pub mod orders;
 pub mod page;
 pub mod parcels;
 pub mod payments;
+pub mod pickup;
 pub mod products;
 pub mod refunds;
 pub mod reports;
 pub mod sellers;
 pub mod stock;
 pub mod users;
+pub mod watch;
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{

@@ -1157,6 +1157,43 @@ impl Store {
         self.order_unchecked(id).await
     }
 
+    /// An order whose parcels have all been delivered (picked up at the service point, signed
+    /// for) is delivered; nothing happens while one is still on its way or when the order is
+    /// not shipped.
+    pub(crate) async fn deliver_by_parcels(
+        &self,
+        order_id: i64,
+        actor_id: Option<i64>,
+    ) -> Result<(), StoreError> {
+        let open: i64 = on_read!(self, |p| {
+            sqlx::query_scalar(
+                "SELECT COUNT(*) FROM parcels WHERE order_id = $1 AND state <> 'delivered'",
+            )
+            .bind(order_id)
+            .fetch_one(p)
+            .await?
+        });
+        if open > 0 {
+            return Ok(());
+        }
+        let o = self.order_unchecked(order_id).await?;
+        if o.row.status != OrderStatus::Shipped.as_str() {
+            return Ok(());
+        }
+        match self
+            .step_order(
+                &o,
+                &[OrderEvent::Deliver],
+                actor_id,
+                Some("parcels delivered"),
+            )
+            .await
+        {
+            Err(StoreError::InvalidTransition { .. }) => Ok(()),
+            r => r,
+        }
+    }
+
     /// The buyer confirms receipt (确认收货): a shipped order becomes delivered and completed,
     /// a delivered one completed. Only the buyer or whoever placed the order.
     pub async fn confirm_receipt(&self, actor: &Actor, id: i64) -> Result<Order, StoreError> {
@@ -1497,10 +1534,11 @@ impl Store {
                     let parcel_id: i64 = sqlx::query_scalar(
                         "INSERT INTO parcels (carrier, waybill, direction, weight_g, volume_cm3, \
                          recipient_name, recipient_phone, dest_region, dest_node, order_id, \
-                         part_id, state, last_event_at, created_by, created_at, updated_at) \
+                         part_id, seller_id, state, last_event_at, created_by, created_at, \
+                         updated_at) \
                          SELECT $1, $2, 'upstream', pt.weight_g, pt.volume_cm3, o.recipient, \
-                         o.phone, o.region_code, o.node_code, o.id, pt.id, 'in_transit', $3, $4, \
-                         $3, $3 FROM order_parts pt JOIN orders o ON o.id = pt.order_id \
+                         o.phone, o.region_code, o.node_code, o.id, pt.id, pt.seller_id, \
+                         'in_transit', $3, $4, $3, $3 FROM order_parts pt JOIN orders o ON o.id = pt.order_id \
                          WHERE pt.id = $5 RETURNING id",
                     )
                     .bind(carrier)

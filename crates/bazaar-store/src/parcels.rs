@@ -107,11 +107,14 @@ pub struct Tracked {
 }
 
 /// A scan as a phone sends it.
-#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
 pub struct ScanInput {
-    /// Generated on the phone; the same id again is the same scan.
+    /// Generated on the phone; the same id again is the same scan. Required in a batch; a
+    /// single scan without one gets a fresh id (and is not protected against resending).
+    #[serde(default)]
     pub client_id: String,
-    /// Waybill number.
+    /// Waybill number, or the code of a sack or cage: one scan of a sack moves every parcel
+    /// in it.
     pub waybill: String,
     /// Carrier code, when two carriers could share the number.
     #[serde(default)]
@@ -120,9 +123,16 @@ pub struct ScanInput {
     /// loaded_on_vehicle, delivered_to_point, put_in_locker, picked_up_by_recipient,
     /// handed_to_trunk_carrier.
     pub kind: String,
-    /// Where; the agent's own service point when omitted.
-    #[serde(default)]
+    /// Where (a node code, also accepted as `node_id`); the agent's own service point when
+    /// omitted.
+    #[serde(default, alias = "node_id")]
     pub node_code: Option<String>,
+    /// Put the parcel into this sack or cage (a new code opens a sack at the node).
+    #[serde(default)]
+    pub sack: Option<String>,
+    /// Who signed for it (with `picked_up_by_recipient`).
+    #[serde(default)]
+    pub signature: Option<String>,
     /// When it was scanned (UTC ms, from the phone's clock); now when omitted.
     #[serde(default)]
     pub at: Option<i64>,
@@ -142,7 +152,79 @@ pub struct ScanResult {
     /// The parcel's state after the scan.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
+    /// The parcel's id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parcel_id: Option<i64>,
+    /// How many parcels the scan moved (more than one for a sack).
+    pub parcels: usize,
+    /// The pickup code it got, when the scan put it on a village point's shelf.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pickup_code: Option<String>,
+    /// Its shelf slot there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shelf_slot: Option<String>,
 }
+
+/// A scanned parcel: id, direction, destination point, destination region, pickup code.
+type ScanRow = (i64, String, Option<String>, Option<String>, Option<String>);
+
+/// What one scan did (inside the store).
+#[derive(Debug, Clone, Default)]
+struct ScanDone {
+    recorded: bool,
+    state: String,
+    parcel_id: Option<i64>,
+    parcels: usize,
+    pickup_code: Option<String>,
+    shelf_slot: Option<String>,
+    delivered_orders: Vec<i64>,
+}
+
+/// Replays a parcel's events in time order into its state (see [`ParcelState::after`]),
+/// sets its last event time and where it was last seen, and clears the watch's flag when the
+/// parcel has news. Evaluates to (state before, state after).
+macro_rules! settle {
+    ($c:expr, $id:expr, $now:expr) => {{
+        let evs: Vec<(Option<String>, i64, Option<String>, Option<String>)> = sqlx::query_as(
+            "SELECT state, at, node_code, place FROM parcel_events WHERE parcel_id = $1 \
+             ORDER BY at, id",
+        )
+        .bind($id)
+        .fetch_all(&mut *$c)
+        .await?;
+        let (before, last_at, created_at): (String, Option<i64>, i64) =
+            sqlx::query_as("SELECT state, last_event_at, created_at FROM parcels WHERE id = $1")
+                .bind($id)
+                .fetch_one(&mut *$c)
+                .await?;
+        let after = ParcelState::replay(
+            evs.iter()
+                .filter_map(|e| e.0.as_deref().and_then(ParcelState::from_db)),
+        );
+        let newest = evs.iter().map(|e| e.1).max().unwrap_or(created_at);
+        let seen = evs.iter().rev().find(|e| e.2.is_some() || e.3.is_some());
+        let news = newest > last_at.unwrap_or(i64::MIN);
+        sqlx::query(
+            "UPDATE parcels SET state = $1, last_event_at = $2, last_node = $3, last_place = $4, \
+             stalled_at = CASE WHEN $5 THEN NULL ELSE stalled_at END, updated_at = $6 \
+             WHERE id = $7",
+        )
+        .bind(after.as_str())
+        .bind(newest)
+        .bind(seen.and_then(|e| e.2.clone()))
+        .bind(seen.and_then(|e| e.3.clone()))
+        .bind(news)
+        .bind($now)
+        .bind($id)
+        .execute(&mut *$c)
+        .await?;
+        (
+            ParcelState::from_db(&before).unwrap_or(ParcelState::Ordered),
+            after,
+        )
+    }};
+}
+pub(crate) use settle;
 
 /// Scans a phone may send in one request.
 pub const MAX_SCANS: usize = 500;
@@ -208,8 +290,9 @@ impl Store {
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO parcels (carrier, waybill, direction, weight_g, volume_cm3, cold_chain, \
                  sender_name, sender_phone, recipient_name, recipient_phone, dest_region, dest_node, \
-                 order_id, state, created_by, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, \
-                 $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16) RETURNING id",
+                 order_id, state, created_by, created_at, updated_at, last_event_at) VALUES ($1, \
+                 $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16, $16) \
+                 RETURNING id",
             )
             .bind(&p.carrier)
             .bind(&waybill)
@@ -312,23 +395,35 @@ impl Store {
         for s in scans {
             let r = self.record_scan(actor, s, now).await;
             out.push(match r {
-                Ok((true, state)) => ScanResult {
+                Ok(d) => ScanResult {
                     client_id: s.client_id.clone(),
-                    result: "recorded",
+                    result: if d.recorded { "recorded" } else { "duplicate" },
                     error: None,
-                    state: Some(state),
-                },
-                Ok((false, state)) => ScanResult {
-                    client_id: s.client_id.clone(),
-                    result: "duplicate",
-                    error: None,
-                    state: Some(state),
+                    state: Some(d.state),
+                    parcel_id: d.parcel_id,
+                    parcels: d.parcels,
+                    pickup_code: d.pickup_code,
+                    shelf_slot: d.shelf_slot,
                 },
                 Err(StoreError::Invalid(mut e)) if !e.is_empty() => ScanResult {
                     client_id: s.client_id.clone(),
                     result: "refused",
                     error: Some(e.remove(0)),
                     state: None,
+                    parcel_id: None,
+                    parcels: 0,
+                    pickup_code: None,
+                    shelf_slot: None,
+                },
+                Err(StoreError::Forbidden) => ScanResult {
+                    client_id: s.client_id.clone(),
+                    result: "refused",
+                    error: Some(FieldError::new("node_code", Reason::OutOfScope)),
+                    state: None,
+                    parcel_id: None,
+                    parcels: 0,
+                    pickup_code: None,
+                    shelf_slot: None,
                 },
                 Err(e) => return Err(e),
             });
@@ -336,13 +431,13 @@ impl Store {
         Ok(out)
     }
 
-    /// One scan: (recorded, the parcel's state after).
+    /// One scan of a parcel or of a sack of parcels.
     async fn record_scan(
         &self,
         actor: &Actor,
         s: &ScanInput,
         now: i64,
-    ) -> Result<(bool, String), StoreError> {
+    ) -> Result<ScanDone, StoreError> {
         let client_id = s.client_id.trim();
         if client_id.is_empty() || client_id.len() > 64 {
             return Err(StoreError::field("client_id", Reason::Required));
@@ -353,65 +448,249 @@ impl Store {
         if at > now + 5 * 60 * 1000 || at < now - 30 * 24 * 3600 * 1000 {
             return Err(StoreError::field("at", Reason::OutOfRange));
         }
-        let node = s.node_code.clone().or_else(|| actor.node_code.clone());
-        if let Some(n) = &node
-            && self.node(n).await.is_err()
-        {
-            return Err(StoreError::field("node_code", Reason::UnknownReference));
-        }
-        let id = self.parcel_id(&s.waybill, s.carrier.as_deref()).await?;
-        let direction: String = on_read!(self, |p| {
-            sqlx::query_scalar("SELECT direction FROM parcels WHERE id = $1")
-                .bind(id)
+        let Some(node_code) = s.node_code.clone().or_else(|| actor.node_code.clone()) else {
+            return Err(StoreError::field("node_code", Reason::Required));
+        };
+        let node = self
+            .node(&node_code)
+            .await
+            .map_err(|_| StoreError::field("node_code", Reason::UnknownReference))?;
+        let node_path: String = on_read!(self, |p| {
+            sqlx::query_scalar("SELECT path FROM regions WHERE code = $1")
+                .bind(&node.region_code)
                 .fetch_one(p)
                 .await?
         });
-        let direction = match direction.as_str() {
+        if !actor.can_handle_at(&node.code, &node_path) {
+            return Err(StoreError::Forbidden);
+        }
+        let sack = match s.sack.as_deref().map(str::trim).filter(|x| !x.is_empty()) {
+            Some(x) => Some(check_sack_code(x)?),
+            None => None,
+        };
+        // A sack's code moves everything in it; otherwise the waybill names one parcel.
+        let sack_code = check_sack_code(&s.waybill).ok();
+        let ids: Vec<i64> = match &sack_code {
+            Some(code) => {
+                let ids: Vec<i64> = on_read!(self, |p| {
+                    sqlx::query_scalar("SELECT id FROM parcels WHERE sack = $1 ORDER BY id")
+                        .bind(code)
+                        .fetch_all(p)
+                        .await?
+                });
+                if ids.is_empty() {
+                    return Err(StoreError::field("waybill", Reason::UnknownReference));
+                }
+                ids
+            }
+            None => vec![self.parcel_id(&s.waybill, s.carrier.as_deref()).await?],
+        };
+        let point = matches!(node.kind.as_str(), "village_point" | "locker_bank");
+        let county = |region: &str| region.get(..6).map(str::to_string);
+        let node_county = county(&node.region_code);
+        // Where each parcel may be: a downstream parcel is scanned only in its destination's
+        // county once it is at a township or village, and handed over only at its own point.
+        let rows: Vec<ScanRow> = on_read!(self, |p| {
+            let mut v = Vec::with_capacity(ids.len());
+            for id in &ids {
+                v.push(
+                    sqlx::query_as(
+                        "SELECT p.id, p.direction, p.dest_node, \
+                             COALESCE(n.region_code, p.dest_region), p.pickup_code \
+                             FROM parcels p LEFT JOIN nodes n ON n.code = p.dest_node \
+                             WHERE p.id = $1",
+                    )
+                    .bind(id)
+                    .fetch_one(p)
+                    .await?,
+                );
+            }
+            v
+        });
+        for (_, direction, dest_node, dest_region, _) in &rows {
+            if direction == "upstream" {
+                continue;
+            }
+            let local = matches!(
+                node.kind.as_str(),
+                "village_point" | "locker_bank" | "township_station"
+            );
+            if local
+                && let Some(r) = dest_region
+                && county(r) != node_county
+            {
+                return Err(StoreError::field("node_code", Reason::WrongPlace));
+            }
+            let handover = matches!(
+                kind,
+                ScanKind::DeliveredToPoint | ScanKind::PutInLocker | ScanKind::PickedUpByRecipient
+            );
+            if point && handover && dest_node.as_ref().is_some_and(|d| *d != node.code) {
+                return Err(StoreError::field("node_code", Reason::WrongPlace));
+            }
+        }
+        if kind == ScanKind::PickedUpByRecipient && actor.role == Role::Agent {
+            // At a village point the handover goes through the pickup code.
+            if rows.iter().any(|r| r.4.is_some()) {
+                return Err(StoreError::field("kind", Reason::WrongCode));
+            }
+        }
+        let direction = |d: &str| match d {
             "upstream" => Direction::Upstream,
             "same_city" => Direction::SameCity,
             _ => Direction::Downstream,
         };
-        let state = kind.state(direction).as_str();
+        let node_name = node.name.clone();
+        let opening = match (&node.opens, &node.closes) {
+            (Some(a), Some(b)) => format!("{a}–{b}"),
+            _ => String::new(),
+        };
         let res = in_tx!(self, |c| {
-            sqlx::query(
-                "INSERT INTO parcel_events (parcel_id, source, code, state, node_code, actor_id, \
-                 client_id, at, received_at) VALUES ($1, 'scan', $2, $3, $4, $5, $6, $7, $8)",
-            )
-            .bind(id)
-            .bind(kind.as_str())
-            .bind(state)
-            .bind(&node)
-            .bind(actor.user_id)
-            .bind(client_id)
-            .bind(at)
-            .bind(now)
-            .execute(&mut *c)
-            .await?;
-            // Placed by time: only the latest event decides the state.
-            sqlx::query(
-                "UPDATE parcels SET state = $1, last_event_at = $2, updated_at = $3 \
-                 WHERE id = $4 AND (last_event_at IS NULL OR last_event_at <= $2)",
-            )
-            .bind(state)
-            .bind(at)
-            .bind(now)
-            .bind(id)
-            .execute(&mut *c)
-            .await?;
-            Ok(())
+            let mut done = ScanDone {
+                recorded: false,
+                parcels: rows.len(),
+                ..ScanDone::default()
+            };
+            if let Some(code) = &sack {
+                sqlx::query(
+                    "INSERT INTO sacks (code, node_code, created_by, created_at) \
+                     VALUES ($1, $2, $3, $4) ON CONFLICT (code) DO NOTHING",
+                )
+                .bind(code)
+                .bind(&node.code)
+                .bind(actor.user_id)
+                .bind(now)
+                .execute(&mut *c)
+                .await?;
+            }
+            for (id, dir, _, _, _) in &rows {
+                let state = kind.state(direction(dir)).as_str();
+                // One client id per parcel: a resent sack scan is recognised parcel by parcel.
+                let cid = if sack_code.is_some() {
+                    format!("{client_id}:{id}")
+                } else {
+                    client_id.to_string()
+                };
+                let inserted = sqlx::query(
+                    "INSERT INTO parcel_events (parcel_id, source, code, state, node_code, \
+                     actor_id, client_id, note, at, received_at) \
+                     VALUES ($1, 'scan', $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
+                )
+                .bind(id)
+                .bind(kind.as_str())
+                .bind(state)
+                .bind(&node.code)
+                .bind(actor.user_id)
+                .bind(&cid)
+                .bind(
+                    s.signature
+                        .as_deref()
+                        .map(|x| x.chars().take(100).collect::<String>()),
+                )
+                .bind(at)
+                .bind(now)
+                .execute(&mut *c)
+                .await?
+                .rows_affected()
+                    > 0;
+                if !inserted {
+                    continue;
+                }
+                done.recorded = true;
+                let (before, after) = settle!(c, *id, now);
+                // In a sack, out of it at a point, handed over or picked up.
+                let unpack = matches!(
+                    kind,
+                    ScanKind::DeliveredToPoint
+                        | ScanKind::PutInLocker
+                        | ScanKind::PickedUpByRecipient
+                );
+                if sack.is_some() || unpack {
+                    sqlx::query("UPDATE parcels SET sack = $1 WHERE id = $2")
+                        .bind(&sack)
+                        .bind(id)
+                        .execute(&mut *c)
+                        .await?;
+                }
+                if after == ParcelState::Delivered && before != ParcelState::Delivered {
+                    let order: Option<i64> =
+                        sqlx::query_scalar("SELECT order_id FROM parcels WHERE id = $1")
+                            .bind(id)
+                            .fetch_one(&mut *c)
+                            .await?;
+                    done.delivered_orders.extend(order);
+                    sqlx::query(
+                        "UPDATE parcels SET pickup_code = NULL, picked_up_at = $1, \
+                         signature = COALESCE($2, signature) WHERE id = $3",
+                    )
+                    .bind(at)
+                    .bind(&s.signature)
+                    .bind(id)
+                    .execute(&mut *c)
+                    .await?;
+                }
+                if point
+                    && after == ParcelState::InLockerOrStation
+                    && before != ParcelState::InLockerOrStation
+                {
+                    let (code, slot) =
+                        crate::pickup::shelve!(c, *id, &node.code, &node_name, &opening, now);
+                    if rows.len() == 1 {
+                        done.pickup_code = Some(code);
+                        done.shelf_slot = Some(slot);
+                    }
+                }
+            }
+            Ok(done)
         });
-        let recorded = match res {
-            Ok(()) => true,
-            Err(StoreError::Db(e)) if StoreError::is_unique_violation(&e) => false,
+        let mut done = match res {
+            Ok(d) => d,
+            Err(StoreError::Db(e)) if StoreError::is_unique_violation(&e) => ScanDone {
+                parcels: rows.len(),
+                ..ScanDone::default()
+            },
             Err(e) => return Err(e),
         };
-        let state: String = on_read!(self, |p| {
-            sqlx::query_scalar("SELECT state FROM parcels WHERE id = $1")
-                .bind(id)
-                .fetch_one(p)
-                .await?
-        });
-        Ok((recorded, state))
+        for o in std::mem::take(&mut done.delivered_orders) {
+            self.deliver_by_parcels(o, Some(actor.user_id)).await?;
+        }
+        let first = rows.first().map(|r| r.0);
+        if let Some(id) = first {
+            let (state, code, slot): (String, Option<String>, Option<String>) =
+                on_read!(self, |p| {
+                    sqlx::query_as(
+                        "SELECT state, pickup_code, shelf_slot FROM parcels WHERE id = $1",
+                    )
+                    .bind(id)
+                    .fetch_one(p)
+                    .await?
+                });
+            done.state = state;
+            if rows.len() == 1 {
+                done.parcel_id = Some(id);
+                done.pickup_code = done.pickup_code.or(code);
+                done.shelf_slot = done.shelf_slot.or(slot);
+            }
+        }
+        Ok(done)
+    }
+}
+
+/// A fresh client id for a scan sent alone without one.
+pub fn fresh_client_id() -> String {
+    format!("srv-{:016x}", rand::random::<u64>())
+}
+
+/// A sack or cage code: `SACK-` or `CAGE-` and 1–30 letters, digits or dashes.
+pub fn check_sack_code(s: &str) -> Result<String, StoreError> {
+    let up = s.trim().to_ascii_uppercase();
+    let ok = (up.starts_with("SACK-") || up.starts_with("CAGE-"))
+        && (6..=35).contains(&up.len())
+        && up.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    if ok {
+        Ok(up)
+    } else {
+        Err(StoreError::field("sack", Reason::InvalidFormat))
     }
 }
 
@@ -459,18 +738,10 @@ impl Store {
                 .await?
                 .rows_affected() as usize;
             }
-            // Placed by time: the latest event with a known state decides.
-            sqlx::query(
-                "UPDATE parcels SET \
-                 state = COALESCE((SELECT state FROM parcel_events WHERE parcel_id = $1 \
-                   AND state IS NOT NULL ORDER BY at DESC, id DESC LIMIT 1), state), \
-                 last_event_at = (SELECT MAX(at) FROM parcel_events WHERE parcel_id = $1), \
-                 updated_at = $2 WHERE id = $1",
-            )
-            .bind(parcel_id)
-            .bind(now)
-            .execute(&mut *c)
-            .await?;
+            // Placed by time: the events replayed in time order decide.
+            if new > 0 {
+                settle!(c, parcel_id, now);
+            }
             Ok(new)
         })
     }

@@ -137,7 +137,7 @@ pub async fn regions(
 
 /// `GET /api/v1/nodes?region=CODE&kind=KIND&cursor=…&limit=…`: the service network.
 /// Contact phones are masked for anonymous callers.
-#[utoipa::path(get, path = "/api/v1/nodes", tag = "network", params(("region" = Option<String>, Query, description = "Only nodes inside this region (official code)"), ("kind" = Option<String>, Query, description = "prefecture_centre, county_centre, distribution_centre, township_station, village_point, locker_bank or carrier_outlet"), ("cursor" = Option<String>, Query, description = "Cursor of the page, from `next_cursor`"), ("limit" = Option<i64>, Query, description = "Page size, 1 to 100 (default 20)")), responses((status = 200, description = "Network nodes; contact phones masked for anonymous callers", body = NodePage), (status = 400, description = "Bad input: the field and the reason", body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/nodes", tag = "network", params(("region" = Option<String>, Query, description = "Only nodes inside this region (official code)"), ("county" = Option<String>, Query, description = "Only nodes inside this county (its official code; the same as `region`)"), ("kind" = Option<String>, Query, description = "prefecture_centre, county_centre, distribution_centre, township_station, village_point, locker_bank or carrier_outlet"), ("cursor" = Option<String>, Query, description = "Cursor of the page, from `next_cursor`"), ("limit" = Option<i64>, Query, description = "Page size, 1 to 100 (default 20)")), responses((status = 200, description = "Network nodes; contact phones masked for anonymous callers", body = NodePage), (status = 400, description = "Bad input: the field and the reason", body = ErrorBody)))]
 pub async fn nodes(
     State(s): State<AppState>,
     caller: Caller,
@@ -150,8 +150,9 @@ pub async fn nodes(
         .map_err(|_| ApiError::field("kind", "unknown_choice").in_lang(e))?;
     let cursor = KeyCursor::parse("cursor", param(&q, "cursor"))
         .map_err(|_| ApiError::field("cursor", "invalid_format").in_lang(e))?;
+    let region = param(&q, "region").or(param(&q, "county"));
     let f = NodeFilter {
-        region_code: param(&q, "region").map(String::from),
+        region_code: region.map(String::from),
         kind,
         cursor,
         limit: limit(&caller, &q)?,
@@ -171,7 +172,13 @@ pub async fn nodes(
         }
     }
     Ok(Json(NodePage {
-        items: rows,
+        items: rows
+            .into_iter()
+            .map(|node| NodeItem {
+                id: node.code.clone(),
+                node,
+            })
+            .collect(),
         next_cursor: next.map(|c| c.encode()),
     }))
 }
@@ -324,11 +331,22 @@ pub struct SellerPage {
     pub next_cursor: Option<String>,
 }
 
+/// A network node as the API lists it: its code doubles as its `id` (what
+/// `destination_node_id` and a scan's `node_id` take).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct NodeItem {
+    /// The node's id (its code).
+    pub id: String,
+    /// The node.
+    #[serde(flatten)]
+    pub node: bazaar_store::network::Node,
+}
+
 /// A page of network nodes.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct NodePage {
     /// The nodes of this page.
-    pub items: Vec<bazaar_store::network::Node>,
+    pub items: Vec<NodeItem>,
     /// Cursor of the next page.
     pub next_cursor: Option<String>,
 }

@@ -14,6 +14,7 @@ pub mod i18n;
 pub mod logistics_api;
 pub mod media;
 pub mod metrics;
+pub mod notify;
 pub mod openapi;
 pub mod orders_api;
 pub mod pages;
@@ -245,6 +246,14 @@ pub fn router(state: AppState) -> Router {
             get(logistics_api::parcel).post(logistics_api::create_parcel),
         )
         .route("/api/v1/scans", post(logistics_api::scans))
+        .route("/api/v1/pickups", post(logistics_api::pickup))
+        .route("/api/v1/shelf", get(logistics_api::shelf))
+        .route("/api/v1/parcels/stalled", get(logistics_api::stalled))
+        .route("/api/v1/parcels/{id}/notes", post(logistics_api::add_note))
+        .route(
+            "/api/v1/watch/rules",
+            get(logistics_api::watch_rules).put(logistics_api::set_watch_rule),
+        )
         .route(
             "/api/v1/orders/{id}/parcels",
             get(logistics_api::order_parcels),
@@ -369,6 +378,21 @@ pub fn router(state: AppState) -> Router {
         .route("/manage/refunds", get(backoffice::orders::refunds))
         .route("/manage/reports", get(backoffice::reports::reports))
         .route("/manage/plan", get(plans::plan_page).post(plans::plan_post))
+        .route(
+            "/manage/scan",
+            get(backoffice::logistics::scan_page).post(backoffice::logistics::scan_post),
+        )
+        .route("/manage/scans", post(backoffice::logistics::scans_json))
+        .route("/manage/shelf", get(backoffice::logistics::shelf_page))
+        .route(
+            "/manage/shelf/pickup",
+            post(backoffice::logistics::pickup_post),
+        )
+        .route("/manage/stalled", get(backoffice::logistics::stalled_page))
+        .route(
+            "/manage/stalled/{id}/note",
+            post(backoffice::logistics::note_post),
+        )
         .route(
             "/manage/procurement",
             get(backoffice::orders::procurement).post(backoffice::orders::procurement_order),

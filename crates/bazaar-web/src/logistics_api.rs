@@ -14,6 +14,8 @@ use bazaar_domain::logistics::Direction;
 use bazaar_domain::people::Role;
 use bazaar_store::StoreError;
 use bazaar_store::parcels::{NewParcel, ScanInput, Tracked};
+use bazaar_store::pickup::{PickupInput, Shelf};
+use bazaar_store::watch::{ParcelNote, StalledFilter, WatchRule};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -53,8 +55,8 @@ pub struct ParcelBody {
     /// Destination region code.
     #[serde(default)]
     pub dest_region: Option<String>,
-    /// Destination service point (node code).
-    #[serde(default)]
+    /// Destination service point (node code; also accepted as `destination_node_id`).
+    #[serde(default, alias = "destination_node_id")]
     pub dest_node: Option<String>,
     /// The order it belongs to.
     #[serde(default)]
@@ -139,49 +141,283 @@ pub async fn parcel(
     Ok(Json(t))
 }
 
-/// Body of `POST /api/v1/scans`.
+/// Body of `POST /api/v1/scans`: one scan (`{"waybill", "node_id", "kind"}`), or a phone's
+/// queue as `{"scans": [...]}`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ScansBody {
-    /// The phone's queued scans, oldest first (at most 500).
+    /// The phone's queued scans, oldest first (at most 500), each with its `client_id`.
     #[serde(default)]
     pub scans: Vec<ScanInput>,
 }
 
+fn scan_json(lang: crate::i18n::Lang, r: &bazaar_store::parcels::ScanResult) -> Value {
+    let mut v = serde_json::to_value(r).unwrap_or_else(|_| json!({}));
+    if let Some(e) = &r.error {
+        v["error"] = json!({
+            "field": e.field,
+            "reason": e.reason.code(),
+            "message": field_message(lang, &e.field, e.reason.code()),
+        });
+    }
+    v
+}
+
 #[utoipa::path(post, path = "/api/v1/scans", tag = "logistics", security(("bearer" = [])),
     request_body = ScansBody,
-    responses((status = 200, description = "Per scan: recorded, duplicate (sent before; nothing changed) or refused with the field and reason", body = Object),
-        (status = 400, description = "More than 500 scans, or a malformed body", body = ErrorBody),
+    responses((status = 200, description = "A batch: per scan recorded, duplicate (sent before; nothing changed) or refused with the field and reason", body = Object),
+        (status = 201, description = "One scan recorded: the parcel's state, and its pickup code and shelf slot when it reached a village point", body = Object),
+        (status = 400, description = "One scan refused (the field and the reason: unknown waybill, a kind not in the list, a node the parcel cannot be at), more than 500 scans, or a malformed body", body = ErrorBody),
         (status = 401, description = "Not signed in", body = ErrorBody),
-        (status = 403, description = "Operators, agents, drivers and admins only", body = ErrorBody)))]
-/// `POST /api/v1/scans`: a phone's queued scans; send them again after a network failure as
-/// they are — each is recorded once.
+        (status = 403, description = "Operators, agents (at their own point), drivers and admins only", body = ErrorBody)))]
+/// `POST /api/v1/scans`: one scan, or a phone's queued scans; send a queue again after a
+/// network failure as it is — each is recorded once. A sack's code as the waybill moves
+/// every parcel in the sack.
 pub async fn scans(
     State(s): State<AppState>,
     caller: Caller,
-    b: Result<Json<ScansBody>, JsonRejection>,
-) -> Result<Json<Value>, ApiError> {
+    b: Result<Json<Value>, JsonRejection>,
+) -> Result<Response, ApiError> {
     let actor = caller.require()?.clone();
     let lang = caller.lang;
     let b = body(&caller, b)?;
-    let results = s.store.record_scans(&actor, &b.scans).await?;
-    let results: Vec<Value> = results
+    let parse = |v: Value, prefix: &str| {
+        serde_json::from_value::<ScanInput>(v).map_err(|e| {
+            let msg = e.to_string();
+            let field = [
+                "waybill",
+                "kind",
+                "client_id",
+                "node_id",
+                "node_code",
+                "at",
+                "sack",
+            ]
+            .into_iter()
+            .find(|f| msg.contains(&format!("`{f}`")))
+            .unwrap_or("scans");
+            ApiError::field(&format!("{prefix}{field}"), "invalid_format").in_lang(lang)
+        })
+    };
+    if let Some(list) = b.get("scans") {
+        let Some(list) = list.as_array() else {
+            return Err(ApiError::field("scans", "invalid_format").in_lang(lang));
+        };
+        let mut batch = Vec::with_capacity(list.len());
+        for (i, v) in list.iter().enumerate() {
+            batch.push(parse(v.clone(), &format!("scans[{i}]."))?);
+        }
+        let results = s.store.record_scans(&actor, &batch).await?;
+        let results: Vec<Value> = results.iter().map(|r| scan_json(lang, r)).collect();
+        return Ok(Json(json!({ "results": results })).into_response());
+    }
+    let mut one = parse(b, "")?;
+    if one.client_id.trim().is_empty() {
+        one.client_id = bazaar_store::parcels::fresh_client_id();
+    }
+    let r = s
+        .store
+        .record_scans(&actor, std::slice::from_ref(&one))
+        .await?
+        .pop()
+        .ok_or_else(|| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal"))?;
+    if let Some(e) = &r.error {
+        if e.reason == bazaar_domain::Reason::OutOfScope {
+            return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden").in_lang(lang));
+        }
+        return Err(ApiError::field(&e.field, e.reason.code()).in_lang(lang));
+    }
+    let status = if r.result == "recorded" {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(scan_json(lang, &r))).into_response())
+}
+
+#[utoipa::path(post, path = "/api/v1/pickups", tag = "logistics", security(("bearer" = [])),
+    request_body = PickupInput,
+    responses((status = 200, description = "Handed over: the parcel, now delivered, with its timeline", body = Tracked),
+        (status = 400, description = "A wrong pickup code (`code`) or phone ending (`phone_last4`), a missing signature", body = ErrorBody),
+        (status = 403, description = "Not the agent of this point (or an operator over it)", body = ErrorBody),
+        (status = 429, description = "Too many wrong attempts at this point: wait a quarter of an hour", body = ErrorBody)))]
+/// `POST /api/v1/pickups`: the agent hands a waiting parcel over against its pickup code and
+/// the last four digits of the recipient's phone, recording the signature.
+pub async fn pickup(
+    State(s): State<AppState>,
+    caller: Caller,
+    b: Result<Json<PickupInput>, JsonRejection>,
+) -> Result<Json<Tracked>, ApiError> {
+    let actor = caller.require()?.clone();
+    let b = body(&caller, b)?;
+    Ok(Json(s.store.hand_over(&actor, &b).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/shelf", tag = "logistics", security(("bearer" = [])),
+    params(("node" = Option<String>, Query, description = "The point (the agent's own when omitted)")),
+    responses((status = 200, description = "Parcels waiting at the point by shelf slot (phones masked), and what goes out today", body = Shelf),
+        (status = 403, description = "Not the agent of this point (or an operator over it)", body = ErrorBody)))]
+/// `GET /api/v1/shelf`: a village point's shelf.
+pub async fn shelf(
+    State(s): State<AppState>,
+    caller: Caller,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<Shelf>, ApiError> {
+    let actor = caller.require()?.clone();
+    let node = q.get("node").map(|x| x.trim()).filter(|x| !x.is_empty());
+    Ok(Json(s.store.shelf(&actor, node).await?))
+}
+
+/// Reads the stalled list's filters from a query string.
+pub(crate) fn stalled_filter(
+    q: &HashMap<String, String>,
+    max: i64,
+) -> Result<StalledFilter, ApiError> {
+    let get = |k: &str| q.get(k).map(|x| x.trim()).filter(|x| !x.is_empty());
+    let mut f = StalledFilter {
+        carrier: get("carrier").map(String::from),
+        node: get("node").map(String::from),
+        limit: 20,
+        ..StalledFilter::default()
+    };
+    if let Some(c) = &f.carrier
+        && bazaar_domain::logistics::carrier(c).is_none()
+    {
+        return Err(ApiError::field("carrier", "unknown_choice"));
+    }
+    if let Some(x) = get("seller") {
+        f.seller_id = Some(
+            x.parse()
+                .map_err(|_| ApiError::field("seller", "invalid_format"))?,
+        );
+    }
+    if let Some(x) = get("limit") {
+        f.limit = x
+            .parse()
+            .ok()
+            .filter(|n| (1..=max).contains(n))
+            .ok_or_else(|| ApiError::field("limit", "out_of_range"))?;
+    }
+    if let Some(x) = get("cursor") {
+        let (a, b) = x
+            .split_once('.')
+            .and_then(|(a, b)| Some((a.parse().ok()?, b.parse().ok()?)))
+            .ok_or_else(|| ApiError::field("cursor", "invalid_format"))?;
+        f.after = Some((a, b));
+    }
+    Ok(f)
+}
+
+#[utoipa::path(get, path = "/api/v1/parcels/stalled", tag = "logistics", security(("bearer" = [])),
+    params(("carrier" = Option<String>, Query, description = "Only this carrier"),
+        ("node" = Option<String>, Query, description = "Only parcels last scanned at this node"),
+        ("seller" = Option<i64>, Query, description = "Only this seller's"),
+        ("cursor" = Option<String>, Query, description = "From `next_cursor`"),
+        ("limit" = Option<i64>, Query, description = "1 to 100 (default 20)")),
+    responses((status = 200, description = "As of the request: open parcels in the caller's scope whose last event is older than their carrier's and direction's limit (48 hours unless set), oldest news first, with where each stopped, for how long, and the notes; and the counts by carrier, node and seller", body = Object),
+        (status = 400, description = "Bad filter: the field and the reason", body = ErrorBody),
+        (status = 403, description = "Operators, agents, sellers and admins only", body = ErrorBody)))]
+/// `GET /api/v1/parcels/stalled`: what the 48-hour watch would flag right now.
+pub async fn stalled(
+    State(s): State<AppState>,
+    caller: Caller,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    let actor = caller.require()?.clone();
+    let f = stalled_filter(&q, 100).map_err(|e| e.in_lang(caller.lang))?;
+    let now = bazaar_domain::time::now_ms();
+    let mut items = s
+        .store
+        .stalled(
+            &actor,
+            now,
+            &StalledFilter {
+                limit: f.limit + 1,
+                ..f.clone()
+            },
+        )
+        .await?;
+    let next = if items.len() as i64 > f.limit {
+        items.truncate(f.limit as usize);
+        items
+            .last()
+            .map(|p| format!("{}.{}", p.last_event_at, p.id))
+    } else {
+        None
+    };
+    let summary = s.store.stalled_summary(&actor, now).await?;
+    let items: Vec<Value> = items
         .into_iter()
-        .map(|r| {
-            let mut v = json!({"client_id": r.client_id, "result": r.result});
-            if let Some(st) = r.state {
-                v["state"] = json!(st);
-            }
-            if let Some(e) = r.error {
-                v["error"] = json!({
-                    "field": e.field,
-                    "reason": e.reason.code(),
-                    "message": field_message(lang, &e.field, e.reason.code()),
-                });
-            }
+        .map(|p| {
+            let hours = (now - p.last_event_at) / 3_600_000;
+            let mut v = serde_json::to_value(&p).unwrap_or_else(|_| json!({}));
+            v["hours_without_news"] = json!(hours);
             v
         })
         .collect();
-    Ok(Json(json!({ "results": results })))
+    Ok(Json(json!({
+        "as_of": now,
+        "items": items,
+        "next_cursor": next,
+        "summary": summary,
+    })))
+}
+
+/// Body of `POST /api/v1/parcels/{id}/notes`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct NoteBody {
+    /// The note (at most 500 characters).
+    #[serde(default)]
+    pub body: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/parcels/{id}/notes", tag = "logistics", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Parcel id")), request_body = NoteBody,
+    responses((status = 201, description = "The parcel's notes, oldest first", body = Vec<ParcelNote>),
+        (status = 400, description = "An empty or too long note", body = ErrorBody),
+        (status = 403, description = "Operators and admins only", body = ErrorBody),
+        (status = 404, description = "No such parcel in the caller's region", body = ErrorBody)))]
+/// `POST /api/v1/parcels/{id}/notes`: an operator annotates a (stalled) parcel.
+pub async fn add_note(
+    State(s): State<AppState>,
+    caller: Caller,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    b: Result<Json<NoteBody>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let actor = caller.require()?.clone();
+    let id = id
+        .parse::<i64>()
+        .map_err(|_| ApiError::new(StatusCode::NOT_FOUND, "not_found"))?;
+    let b = body(&caller, b)?;
+    let notes = s.store.annotate_parcel(&actor, id, &b.body).await?;
+    Ok((StatusCode::CREATED, Json(notes)).into_response())
+}
+
+#[utoipa::path(get, path = "/api/v1/watch/rules", tag = "logistics", security(("bearer" = [])),
+    responses((status = 200, description = "Hours without news after which an open parcel is stalled, per carrier and direction (`*` for any; the most specific wins)", body = Vec<WatchRule>)))]
+/// `GET /api/v1/watch/rules`.
+pub async fn watch_rules(
+    State(s): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Vec<WatchRule>>, ApiError> {
+    caller.require()?;
+    Ok(Json(s.store.watch_rules().await?))
+}
+
+#[utoipa::path(put, path = "/api/v1/watch/rules", tag = "logistics", security(("bearer" = [])),
+    request_body = WatchRule,
+    responses((status = 200, description = "The rules after the change", body = Vec<WatchRule>),
+        (status = 400, description = "Unknown carrier or direction, hours out of 1–1440", body = ErrorBody),
+        (status = 403, description = "Operators and admins only", body = ErrorBody)))]
+/// `PUT /api/v1/watch/rules`: sets one rule.
+pub async fn set_watch_rule(
+    State(s): State<AppState>,
+    caller: Caller,
+    b: Result<Json<WatchRule>, JsonRejection>,
+) -> Result<Json<Vec<WatchRule>>, ApiError> {
+    let actor = caller.require()?.clone();
+    let b = body(&caller, b)?;
+    s.store.set_watch_rule(&actor, &b).await?;
+    Ok(Json(s.store.watch_rules().await?))
 }
 
 /// 快递100's answer to a push.

@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod forms;
+pub mod logistics;
 pub mod orders;
 pub mod products;
 pub mod reports;
@@ -178,9 +179,13 @@ impl Ctx {
                 links.push(("/manage/refunds", "refunds-title"));
                 links.push(("/manage/reports", "report-title"));
                 links.push(("/manage/plan", "plan-title"));
+                links.push(("/manage/scan", "scan-title"));
+                links.push(("/manage/stalled", "stalled-title"));
                 links.push(("/manage/users", "manage-users"));
             }
             Role::Agent => {
+                links.push(("/manage/scan", "scan-title"));
+                links.push(("/manage/shelf", "shelf-title"));
                 links.push(("/manage/station", "station-title"));
                 links.push(("/manage/reports", "report-title"));
                 links.push(("/manage/sellers", "manage-sellers"));
@@ -188,9 +193,11 @@ impl Ctx {
                 links.push(("/manage/products/new", "manage-new-product"));
             }
             Role::Institution => links.push(("/manage/procurement", "procurement-title")),
+            Role::Driver => links.push(("/manage/scan", "scan-title")),
             Role::Seller => {
                 links.push(("/manage/products/new", "manage-new-product"));
                 links.push(("/manage/orders", "orders-seller-title"));
+                links.push(("/manage/stalled", "stalled-title"));
                 links.push(("/manage/refunds", "refunds-title"));
                 links.push(("/manage/reports", "report-title"));
             }

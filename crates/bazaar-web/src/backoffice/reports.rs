@@ -60,7 +60,7 @@ fn query(uri: &Uri) -> Result<Query, StoreError> {
 }
 
 /// One CSV field, quoted when it needs to be; a leading formula character is neutralised.
-fn csv_field(s: &str) -> String {
+pub(crate) fn csv_field(s: &str) -> String {
     let s = if s.starts_with(['=', '+', '-', '@']) {
         format!("'{s}")
     } else {

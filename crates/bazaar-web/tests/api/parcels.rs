@@ -202,11 +202,11 @@ async fn scans_sent_twice_count_once_and_late_arrivals_are_placed_by_time() {
             "/api/v1/scans",
             Some(&op),
             Some(json!({"scans": [
-                {"client_id": "x-1", "waybill": "SF999999999999", "kind": "arrived_at_county"},
-                {"client_id": "x-2", "waybill": "SF223456789012", "kind": "teleported"},
+                {"client_id": "x-1", "waybill": "SF999999999999", "kind": "arrived_at_county", "node_code": "DC-652829"},
+                {"client_id": "x-2", "waybill": "SF223456789012", "kind": "teleported", "node_code": "DC-652829"},
                 {"client_id": "x-3", "waybill": "SF223456789012", "kind": "put_in_locker", "at": now + 3_600_000},
                 {"client_id": "", "waybill": "SF223456789012", "kind": "put_in_locker"},
-                {"client_id": "x-5", "waybill": "SF223456789012", "kind": "picked_up_by_recipient"}
+                {"client_id": "x-5", "waybill": "SF223456789012", "kind": "picked_up_by_recipient", "node_code": "VP-HARENGEN"}
             ]})),
         )
         .await;
@@ -391,4 +391,497 @@ async fn kuaidi100_pushes_are_verified_idempotent_and_merged_by_time() {
         )
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
+}
+
+/// Registers a downstream 圆通 parcel for 哈尔恩根村 the way outside tools do.
+async fn register(t: &TestApp, token: &str, waybill: &str, phone: &str) -> Value {
+    let (s, v) = t
+        .call(
+            Method::POST,
+            "/api/v1/parcels",
+            Some(token),
+            Some(
+                json!({"carrier": "yuantong", "waybill": waybill, "direction": "downstream",
+                "recipient_name": "娜仁", "recipient_phone": phone,
+                "destination_node_id": "VP-HARENGEN"}),
+            ),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    v
+}
+
+#[tokio::test]
+async fn nodes_list_by_county_and_kind_with_ids_for_outside_tools() {
+    let t = TestApp::spawn().await;
+    let (s, v) = t
+        .call(
+            Method::GET,
+            "/api/v1/nodes?county=652829&kind=village_point&limit=100",
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let items = v["items"].as_array().expect("items");
+    assert!(items.len() >= 5, "{v}");
+    assert!(items.iter().all(|n| n["kind"] == "village_point"));
+    let h = items
+        .iter()
+        .find(|n| n["id"] == "VP-HARENGEN")
+        .expect("哈尔恩根村");
+    assert!(h["name"].as_str().unwrap_or("").contains("哈尔恩根"));
+    // The id is what a parcel's destination and a scan's node take.
+    let op = t.login("op-bohu").await;
+    let p = register(&t, &op, "YT1000000000001", "13912345678").await;
+    assert_eq!(p["dest_node"], "VP-HARENGEN");
+    let (s, v) = t
+        .call(
+            Method::POST,
+            "/api/v1/scans",
+            Some(&op),
+            Some(json!({"waybill": "YT1000000000001", "node_id": "DC-652829", "kind": "arrived_at_county"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["state"], "arrived_destination_city");
+    let (_, v) = t
+        .call(
+            Method::GET,
+            "/api/v1/parcels?waybill=YT1000000000001",
+            Some(&op),
+            None,
+        )
+        .await;
+    assert_eq!(v["state"], "arrived_destination_city");
+    assert_eq!(v["events"][0]["node_code"], "DC-652829");
+    // One bad scan is refused whole with its field.
+    let (s, v) = t
+        .call(
+            Method::POST,
+            "/api/v1/scans",
+            Some(&op),
+            Some(json!({"waybill": "YT1000000000001", "node_id": "DC-652829", "kind": "flew"})),
+        )
+        .await;
+    assert_eq!(
+        (s, v["error"]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("kind")),
+        "{v}"
+    );
+    let (s, v) = t
+        .call(
+            Method::POST,
+            "/api/v1/scans",
+            Some(&op),
+            Some(json!({"node_id": "DC-652829", "kind": "arrived_at_county"})),
+        )
+        .await;
+    assert_eq!(
+        (s, v["error"]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("waybill")),
+        "{v}"
+    );
+}
+
+#[tokio::test]
+async fn a_parcel_at_the_village_point_gets_a_code_and_is_handed_over_against_it() {
+    let t = TestApp::spawn().await;
+    let op = t.login("op-bohu").await;
+    let agent = t.login("agent-harengen").await;
+    register(&t, &op, "YT1000000000002", "13912345678").await;
+    register(&t, &op, "YT1000000000003", "13987654321").await;
+    // Delivered to the point: each gets its own code and slot, and its recipient a message.
+    let mut codes = Vec::new();
+    for w in ["YT1000000000002", "YT1000000000003"] {
+        let (s, v) = t
+            .call(
+                Method::POST,
+                "/api/v1/scans",
+                Some(&agent),
+                Some(json!({"waybill": w, "kind": "delivered_to_point"})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        assert_eq!(v["state"], "in_locker_or_station");
+        let code = v["pickup_code"]
+            .as_str()
+            .expect("a pickup code")
+            .to_string();
+        assert_eq!(code.len(), 6);
+        codes.push((code, v["shelf_slot"].as_str().expect("slot").to_string()));
+    }
+    assert_ne!(codes[0].0, codes[1].0);
+    assert_eq!(codes[0].1, "A-01");
+    assert_eq!(codes[1].1, "A-02");
+    let sent = t
+        .state
+        .store
+        .unsent_notifications(10)
+        .await
+        .expect("outbox");
+    assert_eq!(sent.len(), 2);
+    assert!(sent[0].body.contains(&codes[0].0), "{}", sent[0].body);
+    assert_eq!(sent[0].phone.as_deref(), Some("13912345678"));
+    // The shelf lists them by slot, phones masked, codes not shown.
+    let (s, v) = t
+        .call(Method::GET, "/api/v1/shelf", Some(&agent), None)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["waiting"][0]["shelf_slot"], "A-01");
+    assert_eq!(v["waiting"][0]["recipient_phone"], "139****5678");
+    assert!(!v.to_string().contains(&codes[0].0));
+    // A wrong code and a wrong phone ending are named; the right pair hands it over.
+    let wrong = if codes[0].0 == "000000" {
+        "000001"
+    } else {
+        "000000"
+    };
+    let try_pickup =
+        |code: &str, last4: &str| json!({"code": code, "phone_last4": last4, "signature": "娜仁"});
+    let (s, v) = t
+        .call(
+            Method::POST,
+            "/api/v1/pickups",
+            Some(&agent),
+            Some(try_pickup(wrong, "5678")),
+        )
+        .await;
+    assert_eq!(
+        (
+            s,
+            v["error"]["field"].as_str(),
+            v["error"]["details"][0]["reason"].as_str()
+        ),
+        (
+            StatusCode::BAD_REQUEST,
+            Some("pickup_code"),
+            Some("wrong_code")
+        ),
+        "{v}"
+    );
+    let (s, v) = t
+        .call(
+            Method::POST,
+            "/api/v1/pickups",
+            Some(&agent),
+            Some(try_pickup(&codes[0].0, "4321")),
+        )
+        .await;
+    assert_eq!(
+        (s, v["error"]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("phone_last4")),
+        "{v}"
+    );
+    // Handing over by a plain scan is refused: it goes through the code.
+    let (s, v) = t
+        .call(
+            Method::POST,
+            "/api/v1/scans",
+            Some(&agent),
+            Some(json!({"waybill": "YT1000000000002", "kind": "picked_up_by_recipient"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    let (s, v) = t
+        .call(
+            Method::POST,
+            "/api/v1/pickups",
+            Some(&agent),
+            Some(try_pickup(&codes[0].0, "5678")),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["state"], "delivered");
+    assert_eq!(v["events"].as_array().map(Vec::len), Some(2));
+    // The same code again finds nothing.
+    let (s, _) = t
+        .call(
+            Method::POST,
+            "/api/v1/pickups",
+            Some(&agent),
+            Some(try_pickup(&codes[0].0, "5678")),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    // Guessing in bulk: after ten wrong attempts the point must wait, even with a right code.
+    for i in 0..7 {
+        let (s, _) = t
+            .call(
+                Method::POST,
+                "/api/v1/pickups",
+                Some(&agent),
+                Some(try_pickup(&format!("99999{i}"), "4321")),
+            )
+            .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST);
+    }
+    let (s, v) = t
+        .call(
+            Method::POST,
+            "/api/v1/pickups",
+            Some(&agent),
+            Some(try_pickup(&codes[1].0, "4321")),
+        )
+        .await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{v}");
+    // Another point's agent may not hand over here.
+    let other = t.login("op-litang").await;
+    let (s, _) = t
+        .call(
+            Method::POST,
+            "/api/v1/pickups",
+            Some(&other),
+            Some(json!({"code": codes[1].0, "phone_last4": "4321", "signature": "x", "node_code": "VP-HARENGEN"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn scans_at_a_node_the_parcel_cannot_be_at_are_refused() {
+    let t = TestApp::spawn().await;
+    let op = t.login("op-bohu").await;
+    register(&t, &op, "YT1000000000004", "13912345678").await;
+    // Another county's village point cannot receive a parcel for 哈尔恩根村.
+    let admin = t.login("admin").await;
+    let (s, v) = t
+        .call(
+            Method::POST,
+            "/api/v1/scans",
+            Some(&admin),
+            Some(json!({"waybill": "YT1000000000004", "node_id": "VP-652828201201", "kind": "delivered_to_point"})),
+        )
+        .await;
+    assert_eq!(
+        (
+            s,
+            v["error"]["field"].as_str(),
+            v["error"]["details"][0]["reason"].as_str()
+        ),
+        (
+            StatusCode::BAD_REQUEST,
+            Some("node_code"),
+            Some("wrong_place")
+        ),
+        "{v}"
+    );
+    // Nor another village of the same county hand it over as its own.
+    let (s, v) = t
+        .call(
+            Method::POST,
+            "/api/v1/scans",
+            Some(&admin),
+            Some(json!({"waybill": "YT1000000000004", "node_id": "VP-652829200202", "kind": "delivered_to_point"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    // An agent scans only at its own point.
+    let agent = t.login("agent-harengen").await;
+    let (s, _) = t
+        .call(
+            Method::POST,
+            "/api/v1/scans",
+            Some(&agent),
+            Some(json!({"waybill": "YT1000000000004", "node_id": "DC-652829", "kind": "arrived_at_county"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (_, v) = t
+        .call(
+            Method::GET,
+            "/api/v1/parcels?waybill=YT1000000000004",
+            Some(&op),
+            None,
+        )
+        .await;
+    assert_eq!(v["events"].as_array().map(Vec::len), Some(0), "{v}");
+}
+
+#[tokio::test]
+async fn one_scan_of_a_sack_moves_every_parcel_in_it() {
+    let t = TestApp::spawn().await;
+    let op = t.login("op-bohu").await;
+    for w in ["YT1000000000005", "YT1000000000006", "YT1000000000007"] {
+        register(&t, &op, w, "13912345678").await;
+        let (s, v) = t
+            .call(
+                Method::POST,
+                "/api/v1/scans",
+                Some(&op),
+                Some(json!({"waybill": w, "node_id": "DC-652829", "kind": "sorted_to_route", "sack": "sack-hrg-01"})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+    }
+    let batch = json!({"scans": [{"client_id": "drv-1", "waybill": "SACK-HRG-01",
+        "node_id": "DC-652829", "kind": "loaded_on_vehicle"}]});
+    let (s, v) = t
+        .call(
+            Method::POST,
+            "/api/v1/scans",
+            Some(&op),
+            Some(batch.clone()),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["results"][0]["result"], "recorded");
+    assert_eq!(v["results"][0]["parcels"], 3);
+    // Resent: every parcel recognised, nothing changes.
+    let (_, v) = t
+        .call(Method::POST, "/api/v1/scans", Some(&op), Some(batch))
+        .await;
+    assert_eq!(v["results"][0]["result"], "duplicate", "{v}");
+    for w in ["YT1000000000005", "YT1000000000006", "YT1000000000007"] {
+        let (_, v) = t
+            .call(
+                Method::GET,
+                &format!("/api/v1/parcels?waybill={w}"),
+                Some(&op),
+                None,
+            )
+            .await;
+        assert_eq!(v["state"], "out_for_delivery", "{v}");
+        assert_eq!(v["events"].as_array().map(Vec::len), Some(2));
+    }
+    // Unpacked at the point: every parcel gets its own code.
+    let agent = t.login("agent-harengen").await;
+    let (_, v) = t
+        .call(
+            Method::POST,
+            "/api/v1/scans",
+            Some(&agent),
+            Some(json!({"waybill": "SACK-HRG-01", "kind": "delivered_to_point"})),
+        )
+        .await;
+    assert_eq!(v["parcels"], 3, "{v}");
+    let (_, v) = t
+        .call(Method::GET, "/api/v1/shelf", Some(&agent), None)
+        .await;
+    assert_eq!(v["waiting"].as_array().map(Vec::len), Some(3), "{v}");
+}
+
+#[tokio::test]
+async fn the_watch_flags_parcels_without_news_and_operators_annotate_them() {
+    let t = TestApp::spawn().await;
+    let op = t.login("op-bohu").await;
+    register(&t, &op, "YT1000000000008", "13912345678").await;
+    register(&t, &op, "YT1000000000009", "13912345678").await;
+    let now = bazaar_domain::time::now_ms();
+    let hours = |h: i64| now - h * 3_600_000;
+    // One arrived at the county 50 hours ago and nothing since; the other moved an hour ago.
+    let store = &t.state.store;
+    let (s, v) = t
+        .call(
+            Method::POST,
+            "/api/v1/scans",
+            Some(&op),
+            Some(json!({"scans": [
+                {"client_id": "w-1", "waybill": "YT1000000000008", "node_id": "DC-652829", "kind": "arrived_at_county", "at": hours(50)},
+                {"client_id": "w-2", "waybill": "YT1000000000009", "node_id": "DC-652829", "kind": "arrived_at_county", "at": hours(1)}
+            ]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    // Registration counts as news: backdate the first parcel's to before its scan.
+    for db_sql in ["UPDATE parcels SET created_at = created_at - 200000000"] {
+        match store.db() {
+            bazaar_store::Db::Sqlite { write, .. } => {
+                sqlx::query(db_sql).execute(write).await.expect("backdate");
+            }
+            bazaar_store::Db::Pg(p) => {
+                sqlx::query(db_sql).execute(p).await.expect("backdate");
+            }
+        }
+    }
+    let (s, v) = t
+        .call(Method::GET, "/api/v1/parcels/stalled", Some(&op), None)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let items = v["items"].as_array().expect("items");
+    assert_eq!(items.len(), 1, "{v}");
+    assert_eq!(items[0]["waybill"], "YT1000000000008");
+    assert_eq!(items[0]["last_node"], "DC-652829");
+    assert_eq!(items[0]["hours_without_news"], 50);
+    assert_eq!(v["summary"]["by_carrier"][0]["key"], "yuantong");
+    assert_eq!(v["summary"]["by_node"][0]["key"], "DC-652829");
+    // The job flags it once; a tighter rule for 圆通 downstream flags the other too.
+    assert_eq!(store.flag_stalled(now).await.expect("flag"), 1);
+    assert_eq!(store.flag_stalled(now).await.expect("flag"), 0);
+    let (s, v) = t
+        .call(
+            Method::PUT,
+            "/api/v1/watch/rules",
+            Some(&op),
+            Some(json!({"carrier": "yuantong", "direction": "downstream", "hours": 0})),
+        )
+        .await;
+    assert_eq!(
+        (s, v["error"]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("hours"))
+    );
+    let (s, _) = t
+        .call(
+            Method::PUT,
+            "/api/v1/watch/rules",
+            Some(&op),
+            Some(json!({"carrier": "yuantong", "direction": "downstream", "hours": 1})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let later = now + 60_000;
+    assert_eq!(store.flag_stalled(later).await.expect("flag"), 1);
+    // The operator annotates; news clears the flag.
+    let id = items[0]["id"].as_i64().expect("id");
+    let (s, v) = t
+        .call(
+            Method::POST,
+            &format!("/api/v1/parcels/{id}/notes"),
+            Some(&op),
+            Some(json!({"body": "已电话圆通库尔勒分拨，明日补扫"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (s, _) = t
+        .call(
+            Method::POST,
+            &format!("/api/v1/parcels/{id}/notes"),
+            Some(&op),
+            Some(json!({"body": "  "})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (_, v) = t
+        .call(
+            Method::GET,
+            "/api/v1/parcels/stalled?carrier=yuantong",
+            Some(&op),
+            None,
+        )
+        .await;
+    assert_eq!(v["items"][0]["notes"], 1, "{v}");
+    assert_eq!(v["items"][0]["last_note"], "已电话圆通库尔勒分拨，明日补扫");
+    // Another prefecture's operator sees none of it; a buyer may not look.
+    let kashi = t.login("op-litang").await;
+    let (_, v) = t
+        .call(Method::GET, "/api/v1/parcels/stalled", Some(&kashi), None)
+        .await;
+    assert_eq!(v["items"].as_array().map(Vec::len), Some(0), "{v}");
+    let buyer = t.login("buyer").await;
+    let (s, _) = t
+        .call(Method::GET, "/api/v1/parcels/stalled", Some(&buyer), None)
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, v) = t
+        .call(
+            Method::GET,
+            "/api/v1/parcels/stalled?carrier=nobody",
+            Some(&op),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (s, v["error"]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("carrier"))
+    );
 }

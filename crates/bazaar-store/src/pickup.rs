@@ -1,0 +1,549 @@
+//! Village pickup: a parcel scanned onto a village point's or locker's shelf gets a pickup
+//! code (six digits, unique among that point's waiting parcels) and a shelf slot, and its
+//! recipient is notified. The agent hands it over against the code and the last four digits
+//! of the recipient's phone; wrong attempts are counted per point so codes cannot be guessed
+//! in bulk. Not picked up in time: a reminder, then back to the sender.
+//!
+//! Notifications go through an outbox written in the same transaction as what caused them;
+//! `serve` sends them through the configured notifier and marks them sent.
+
+use crate::parcels::{Tracked, settle};
+use crate::{Store, StoreError, in_tx, on_read};
+use bazaar_domain::logistics::ParcelState;
+use bazaar_domain::people::{Actor, Role};
+use bazaar_domain::text::mask_phone;
+use bazaar_domain::time::now_ms;
+use bazaar_domain::{FieldError, Reason};
+use serde::Serialize;
+
+/// Wrong pickup attempts a point may make in [`PICKUP_WINDOW_MS`] before it must wait.
+pub const MAX_PICKUP_FAILURES: i64 = 10;
+/// The window over which wrong pickup attempts are counted.
+pub const PICKUP_WINDOW_MS: i64 = 15 * 60 * 1000;
+/// Days on the shelf before the recipient is reminded (setting `pickup_remind_days`).
+pub const REMIND_DAYS: i64 = 3;
+/// Days on the shelf before the parcel goes back to its sender (setting `pickup_return_days`).
+pub const RETURN_DAYS: i64 = 7;
+const DAY_MS: i64 = 24 * 3600 * 1000;
+
+/// A shelf slot's name: shelves A, B, … of 30 places each (`A-01` … `A-30`, `B-01`, …).
+pub fn slot_name(n: usize) -> String {
+    let shelf = (b'A' + ((n.saturating_sub(1) / 30) % 26) as u8) as char;
+    format!("{shelf}-{:02}", (n.saturating_sub(1) % 30) + 1)
+}
+
+/// Puts a parcel on a point's shelf inside a transaction: a fresh pickup code, the first free
+/// slot, and a notification to its recipient. Evaluates to (code, slot).
+macro_rules! shelve {
+    ($c:expr, $id:expr, $node:expr, $node_name:expr, $opening:expr, $now:expr) => {{
+        let taken: Vec<(String, Option<String>)> = sqlx::query_as(
+            "SELECT pickup_code, shelf_slot FROM parcels \
+             WHERE pickup_node = $1 AND pickup_code IS NOT NULL",
+        )
+        .bind($node)
+        .fetch_all(&mut *$c)
+        .await?;
+        let codes: std::collections::HashSet<&str> = taken.iter().map(|t| t.0.as_str()).collect();
+        let slots: std::collections::HashSet<&str> =
+            taken.iter().filter_map(|t| t.1.as_deref()).collect();
+        let mut code = String::new();
+        for _ in 0..100 {
+            let c = format!(
+                "{:06}",
+                rand::Rng::gen_range(&mut rand::rngs::OsRng, 0..1_000_000u32)
+            );
+            if !codes.contains(c.as_str()) {
+                code = c;
+                break;
+            }
+        }
+        if code.is_empty() {
+            return Err($crate::StoreError::Rule("no free pickup code"));
+        }
+        let slot = (1..)
+            .map($crate::pickup::slot_name)
+            .find(|s| !slots.contains(s.as_str()))
+            .unwrap_or_default();
+        sqlx::query(
+            "UPDATE parcels SET pickup_node = $1, pickup_code = $2, shelf_slot = $3, \
+             waiting_since = $4, reminded_at = NULL WHERE id = $5",
+        )
+        .bind($node)
+        .bind(&code)
+        .bind(&slot)
+        .bind($now)
+        .bind($id)
+        .execute(&mut *$c)
+        .await?;
+        let (carrier, waybill, phone, buyer): (String, String, String, Option<i64>) =
+            sqlx::query_as(
+                "SELECT p.carrier, p.waybill, p.recipient_phone, o.buyer_id FROM parcels p \
+                 LEFT JOIN orders o ON o.id = p.order_id WHERE p.id = $1",
+            )
+            .bind($id)
+            .fetch_one(&mut *$c)
+            .await?;
+        let carrier = bazaar_domain::logistics::carrier(&carrier)
+            .map(|c| c.name)
+            .unwrap_or("");
+        let opening: &str = $opening;
+        let hours = if opening.is_empty() {
+            String::new()
+        } else {
+            format!("，营业时间 {opening}")
+        };
+        let body = format!(
+            "【{}】您的包裹（{carrier} {waybill}）已到，取件码 {code}，货架 {slot}{hours}。\
+             取件时请报取件码和手机尾号。",
+            $node_name
+        );
+        sqlx::query(
+            "INSERT INTO notifications (kind, user_id, phone, parcel_id, body, created_at) \
+             VALUES ('pickup_code', $1, $2, $3, $4, $5)",
+        )
+        .bind(buyer)
+        .bind(&phone)
+        .bind($id)
+        .bind(&body)
+        .bind($now)
+        .execute(&mut *$c)
+        .await?;
+        (code, slot)
+    }};
+}
+pub(crate) use shelve;
+
+/// A handover at a village point.
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
+pub struct PickupInput {
+    /// The pickup code the recipient reads out (also accepted as `code`).
+    #[serde(default, alias = "code")]
+    pub pickup_code: String,
+    /// The last four digits of the recipient's phone.
+    #[serde(default)]
+    pub phone_last4: String,
+    /// The recipient's signature: a name, or a drawn signature as a `data:image/png` URL.
+    #[serde(default)]
+    pub signature: String,
+    /// The point (the agent's own when omitted).
+    #[serde(default, alias = "node_id")]
+    pub node_code: Option<String>,
+}
+
+/// A parcel waiting on a point's shelf, or going out from it today.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct ShelfParcel {
+    /// Parcel id.
+    pub id: i64,
+    /// Carrier code.
+    pub carrier: String,
+    /// Waybill.
+    pub waybill: String,
+    /// Canonical state.
+    pub state: String,
+    /// upstream, downstream or same_city.
+    pub direction: String,
+    /// Recipient.
+    pub recipient_name: String,
+    /// Recipient's phone, masked.
+    pub recipient_phone: String,
+    /// Shelf slot.
+    pub shelf_slot: Option<String>,
+    /// On the shelf since (UTC ms).
+    pub waiting_since: Option<i64>,
+    /// Reminded at (UTC ms).
+    pub reminded_at: Option<i64>,
+    /// Last event (UTC ms).
+    pub last_event_at: Option<i64>,
+}
+
+/// A point's shelf: what waits for its recipients and what goes out today.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Shelf {
+    /// The point.
+    pub node_code: String,
+    /// Waiting for their recipients, by shelf slot.
+    pub waiting: Vec<ShelfParcel>,
+    /// Going out: villagers' parcels collected here and parcels going back to their senders.
+    pub outgoing: Vec<ShelfParcel>,
+}
+
+/// A notification waiting to be sent.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Notification {
+    /// Id.
+    pub id: i64,
+    /// pickup_code, pickup_reminder, returned, stalled.
+    pub kind: String,
+    /// The account it is for, when there is one.
+    pub user_id: Option<i64>,
+    /// The phone it is for, when there is one (never logged unmasked).
+    pub phone: Option<String>,
+    /// The parcel it is about.
+    pub parcel_id: Option<i64>,
+    /// The text.
+    pub body: String,
+}
+
+const SHELF_COLS: &str = "id, carrier, waybill, state, direction, recipient_name, \
+    recipient_phone, shelf_slot, waiting_since, reminded_at, last_event_at";
+
+impl Store {
+    /// The point an actor works at (an agent's own; others name it), checked against their
+    /// scope.
+    async fn handling_node(
+        &self,
+        actor: &Actor,
+        node: Option<&str>,
+    ) -> Result<crate::network::Node, StoreError> {
+        let Some(code) = node.or(actor.node_code.as_deref()) else {
+            return Err(StoreError::field("node_code", Reason::Required));
+        };
+        let n = self
+            .node(code)
+            .await
+            .map_err(|_| StoreError::field("node_code", Reason::UnknownReference))?;
+        let path: String = on_read!(self, |p| {
+            sqlx::query_scalar("SELECT path FROM regions WHERE code = $1")
+                .bind(&n.region_code)
+                .fetch_one(p)
+                .await?
+        });
+        if !actor.can_handle_at(&n.code, &path) {
+            return Err(StoreError::Forbidden);
+        }
+        Ok(n)
+    }
+
+    /// Hands a waiting parcel over against its pickup code and the last four digits of the
+    /// recipient's phone, recording the signature. Wrong attempts count against the point:
+    /// after [`MAX_PICKUP_FAILURES`] in [`PICKUP_WINDOW_MS`] it is refused as throttled.
+    pub async fn hand_over(
+        &self,
+        actor: &Actor,
+        input: &PickupInput,
+    ) -> Result<Tracked, StoreError> {
+        let node = self
+            .handling_node(actor, input.node_code.as_deref())
+            .await?;
+        let now = now_ms();
+        let failures: i64 = on_read!(self, |p| {
+            sqlx::query_scalar(
+                "SELECT COUNT(*) FROM pickup_failures WHERE node_code = $1 AND at > $2",
+            )
+            .bind(&node.code)
+            .bind(now - PICKUP_WINDOW_MS)
+            .fetch_one(p)
+            .await?
+        });
+        if failures >= MAX_PICKUP_FAILURES {
+            return Err(StoreError::Throttled);
+        }
+        let code = input.pickup_code.trim();
+        let last4 = input.phone_last4.trim();
+        let mut errs = Vec::new();
+        if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
+            errs.push(FieldError::new("pickup_code", Reason::InvalidFormat));
+        }
+        if last4.len() != 4 || !last4.bytes().all(|b| b.is_ascii_digit()) {
+            errs.push(FieldError::new("phone_last4", Reason::InvalidFormat));
+        }
+        let signature = input.signature.trim();
+        if signature.is_empty() {
+            errs.push(FieldError::new("signature", Reason::Required));
+        } else if signature.len() > 200_000
+            || (signature.starts_with("data:") && !signature.starts_with("data:image/png;base64,"))
+        {
+            errs.push(FieldError::new("signature", Reason::InvalidFormat));
+        }
+        if !errs.is_empty() {
+            return Err(StoreError::Invalid(errs));
+        }
+        let found: Option<(i64, String, Option<i64>)> = on_read!(self, |p| {
+            sqlx::query_as(
+                "SELECT id, recipient_phone, order_id FROM parcels \
+                 WHERE pickup_node = $1 AND pickup_code = $2",
+            )
+            .bind(&node.code)
+            .bind(code)
+            .fetch_optional(p)
+            .await?
+        });
+        let wrong = match &found {
+            None => Some("pickup_code"),
+            Some((_, phone, _)) if !phone.ends_with(last4) => Some("phone_last4"),
+            _ => None,
+        };
+        if let Some(field) = wrong {
+            in_tx!(self, |c| {
+                sqlx::query("INSERT INTO pickup_failures (node_code, at) VALUES ($1, $2)")
+                    .bind(&node.code)
+                    .bind(now)
+                    .execute(&mut *c)
+                    .await?;
+                Ok(())
+            })?;
+            return Err(StoreError::field(field, Reason::WrongCode));
+        }
+        let Some((id, _, order_id)) = found else {
+            return Err(StoreError::field("pickup_code", Reason::WrongCode));
+        };
+        let signature = signature.to_string();
+        in_tx!(self, |c| {
+            // Only a parcel still waiting with this code: a second handover finds nothing.
+            let hit = sqlx::query(
+                "UPDATE parcels SET pickup_code = NULL, picked_up_at = $1, signature = $2 \
+                 WHERE id = $3 AND pickup_code = $4",
+            )
+            .bind(now)
+            .bind(&signature)
+            .bind(id)
+            .bind(code)
+            .execute(&mut *c)
+            .await?
+            .rows_affected();
+            if hit == 0 {
+                return Err(StoreError::field("pickup_code", Reason::WrongCode));
+            }
+            sqlx::query(
+                "INSERT INTO parcel_events (parcel_id, source, code, state, node_code, actor_id, \
+                 client_id, note, at, received_at) VALUES ($1, 'scan', 'picked_up_by_recipient', \
+                 'delivered', $2, $3, $4, '签收', $5, $5)",
+            )
+            .bind(id)
+            .bind(&node.code)
+            .bind(actor.user_id)
+            .bind(format!("pickup:{id}:{now}"))
+            .bind(now)
+            .execute(&mut *c)
+            .await?;
+            settle!(c, id, now);
+            Ok(())
+        })?;
+        if let Some(o) = order_id {
+            self.deliver_by_parcels(o, Some(actor.user_id)).await?;
+        }
+        self.tracked(actor, id).await
+    }
+
+    /// A point's shelf: parcels waiting there by slot, and what goes out from it today.
+    pub async fn shelf(&self, actor: &Actor, node: Option<&str>) -> Result<Shelf, StoreError> {
+        let node = self.handling_node(actor, node).await?;
+        let waiting_sql = format!(
+            "SELECT {SHELF_COLS} FROM parcels WHERE pickup_node = $1 AND pickup_code IS NOT NULL \
+             ORDER BY shelf_slot, id LIMIT 1000"
+        );
+        let outgoing_sql = format!(
+            "SELECT {SHELF_COLS} FROM parcels WHERE last_node = $1 AND \
+             ((direction = 'upstream' AND state = 'picked_up') OR state = 'returning') \
+             ORDER BY last_event_at, id LIMIT 1000"
+        );
+        let (mut waiting, mut outgoing): (Vec<ShelfParcel>, Vec<ShelfParcel>) =
+            on_read!(self, |p| {
+                (
+                    sqlx::query_as(&waiting_sql)
+                        .bind(&node.code)
+                        .fetch_all(p)
+                        .await?,
+                    sqlx::query_as(&outgoing_sql)
+                        .bind(&node.code)
+                        .fetch_all(p)
+                        .await?,
+                )
+            });
+        for x in waiting.iter_mut().chain(outgoing.iter_mut()) {
+            x.recipient_phone = mask_phone(&x.recipient_phone);
+        }
+        Ok(Shelf {
+            node_code: node.code,
+            waiting,
+            outgoing,
+        })
+    }
+
+    /// A whole-number setting, or its default.
+    pub async fn setting_i64(&self, key: &str, default: i64) -> Result<i64, StoreError> {
+        Ok(self
+            .setting(key)
+            .await?
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(default))
+    }
+
+    /// A setting.
+    pub async fn setting(&self, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(on_read!(self, |p| {
+            sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
+                .bind(key)
+                .fetch_optional(p)
+                .await?
+        }))
+    }
+
+    /// Sets a setting (admins).
+    pub async fn set_setting(
+        &self,
+        actor: &Actor,
+        key: &str,
+        value: &str,
+    ) -> Result<(), StoreError> {
+        if actor.role != Role::Admin {
+            return Err(StoreError::Forbidden);
+        }
+        self.put_setting(key, value).await
+    }
+
+    pub(crate) async fn put_setting(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        in_tx!(self, |c| {
+            sqlx::query(
+                "INSERT INTO settings (key, value) VALUES ($1, $2) \
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            )
+            .bind(key)
+            .bind(value)
+            .execute(&mut *c)
+            .await?;
+            Ok(())
+        })
+    }
+
+    /// Reminds recipients of parcels waiting more than `pickup_remind_days` and sends back
+    /// those waiting more than `pickup_return_days`. Returns (reminded, returned). Run
+    /// periodically by `serve`.
+    pub async fn pickup_deadlines(&self, now: i64) -> Result<(usize, usize), StoreError> {
+        let remind = self.setting_i64("pickup_remind_days", REMIND_DAYS).await?;
+        let back = self.setting_i64("pickup_return_days", RETURN_DAYS).await?;
+        let due: Vec<(i64, String, String, String, Option<i64>, String)> = on_read!(self, |p| {
+            sqlx::query_as(
+                "SELECT p.id, p.waybill, p.recipient_phone, p.pickup_code, o.buyer_id, \
+                 COALESCE(n.name, '') FROM parcels p LEFT JOIN orders o ON o.id = p.order_id \
+                 LEFT JOIN nodes n ON n.code = p.pickup_node \
+                 WHERE p.pickup_code IS NOT NULL AND p.reminded_at IS NULL \
+                 AND p.waiting_since < $1 ORDER BY p.waiting_since LIMIT 500",
+            )
+            .bind(now - remind * DAY_MS)
+            .fetch_all(p)
+            .await?
+        });
+        let reminded = due.len();
+        for (id, waybill, phone, code, buyer, node) in due {
+            let body = format!(
+                "【{node}】您的包裹 {waybill} 已等待取件 {remind} 天，取件码 {code}。\
+                 {back} 天内未取将退回寄件人。"
+            );
+            in_tx!(self, |c| {
+                sqlx::query("UPDATE parcels SET reminded_at = $1 WHERE id = $2")
+                    .bind(now)
+                    .bind(id)
+                    .execute(&mut *c)
+                    .await?;
+                sqlx::query(
+                    "INSERT INTO notifications (kind, user_id, phone, parcel_id, body, created_at) \
+                     VALUES ('pickup_reminder', $1, $2, $3, $4, $5)",
+                )
+                .bind(buyer)
+                .bind(&phone)
+                .bind(id)
+                .bind(&body)
+                .bind(now)
+                .execute(&mut *c)
+                .await?;
+                Ok(())
+            })?;
+        }
+        let expired: Vec<(i64, String, String, Option<i64>)> = on_read!(self, |p| {
+            sqlx::query_as(
+                "SELECT id, pickup_node, recipient_phone, seller_id FROM parcels \
+                 WHERE pickup_code IS NOT NULL AND waiting_since < $1 \
+                 ORDER BY waiting_since LIMIT 500",
+            )
+            .bind(now - back * DAY_MS)
+            .fetch_all(p)
+            .await?
+        });
+        let returned = expired.len();
+        for (id, node, phone, _seller) in expired {
+            in_tx!(self, |c| {
+                sqlx::query("UPDATE parcels SET pickup_code = NULL WHERE id = $1")
+                    .bind(id)
+                    .execute(&mut *c)
+                    .await?;
+                sqlx::query(
+                    "INSERT INTO parcel_events (parcel_id, source, code, state, node_code, \
+                     client_id, note, at, received_at) VALUES ($1, 'scan', 'return_to_sender', \
+                     $2, $3, $4, '逾期未取，退回寄件人', $5, $5) ON CONFLICT DO NOTHING",
+                )
+                .bind(id)
+                .bind(ParcelState::Returning.as_str())
+                .bind(&node)
+                .bind(format!("return:{id}"))
+                .bind(now)
+                .execute(&mut *c)
+                .await?;
+                settle!(c, id, now);
+                sqlx::query(
+                    "INSERT INTO notifications (kind, phone, parcel_id, body, created_at) \
+                     VALUES ('returned', $1, $2, $3, $4)",
+                )
+                .bind(&phone)
+                .bind(id)
+                .bind(format!("您的包裹逾期 {back} 天未取，已退回寄件人。"))
+                .bind(now)
+                .execute(&mut *c)
+                .await?;
+                Ok(())
+            })?;
+        }
+        Ok((reminded, returned))
+    }
+
+    /// Notifications not yet sent, oldest first.
+    pub async fn unsent_notifications(&self, limit: i64) -> Result<Vec<Notification>, StoreError> {
+        Ok(on_read!(self, |p| {
+            sqlx::query_as(
+                "SELECT id, kind, user_id, phone, parcel_id, body FROM notifications \
+                 WHERE sent_at IS NULL AND attempts < 5 ORDER BY id LIMIT $1",
+            )
+            .bind(limit)
+            .fetch_all(p)
+            .await?
+        }))
+    }
+
+    /// Records a notification's sending: sent through `channel`, or failed with `error`
+    /// (tried again later, five times at most).
+    pub async fn notification_sent(
+        &self,
+        id: i64,
+        channel: &str,
+        error: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let now = now_ms();
+        in_tx!(self, |c| {
+            sqlx::query(
+                "UPDATE notifications SET attempts = attempts + 1, channel = $1, error = $2, \
+                 sent_at = CASE WHEN $2 IS NULL THEN $3 ELSE NULL END WHERE id = $4",
+            )
+            .bind(channel)
+            .bind(error)
+            .bind(now)
+            .bind(id)
+            .execute(&mut *c)
+            .await?;
+            Ok(())
+        })
+    }
+
+    /// The latest notifications for an account (its inbox), newest first.
+    pub async fn my_notifications(&self, actor: &Actor) -> Result<Vec<Notification>, StoreError> {
+        Ok(on_read!(self, |p| {
+            sqlx::query_as(
+                "SELECT id, kind, user_id, phone, parcel_id, body FROM notifications \
+                 WHERE user_id = $1 ORDER BY id DESC LIMIT 50",
+            )
+            .bind(actor.user_id)
+            .fetch_all(p)
+            .await?
+        }))
+    }
+}
