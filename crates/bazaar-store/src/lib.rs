@@ -23,6 +23,7 @@ pub mod csvio;
 pub mod demo;
 pub mod error;
 pub mod imports;
+pub mod ingest;
 pub mod network;
 pub mod orders;
 pub mod page;

@@ -247,6 +247,18 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/scans", post(logistics_api::scans))
         .route("/api/v1/pickups", post(logistics_api::pickup))
+        .route(
+            "/api/v1/tracking/batch",
+            post(logistics_api::tracking_batch).layer(axum::extract::DefaultBodyLimit::max(
+                bazaar_store::csvio::MAX_CSV_BYTES,
+            )),
+        )
+        .route(
+            "/api/v1/parcels/manifest",
+            post(logistics_api::manifest).layer(axum::extract::DefaultBodyLimit::max(
+                bazaar_store::csvio::MAX_CSV_BYTES,
+            )),
+        )
         .route("/api/v1/shelf", get(logistics_api::shelf))
         .route("/api/v1/parcels/stalled", get(logistics_api::stalled))
         .route("/api/v1/parcels/{id}/notes", post(logistics_api::add_note))

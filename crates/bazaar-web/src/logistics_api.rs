@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use bazaar_domain::logistics::Direction;
 use bazaar_domain::people::Role;
 use bazaar_store::StoreError;
+use bazaar_store::ingest::{FeedEvent, IngestSummary, read_feed_csv};
 use bazaar_store::parcels::{NewParcel, ScanInput, Tracked};
 use bazaar_store::pickup::{PickupInput, Shelf};
 use bazaar_store::watch::{ParcelNote, StalledFilter, WatchRule};
@@ -586,4 +587,71 @@ pub async fn order_parcels(
         .parse::<i64>()
         .map_err(|_| ApiError::new(StatusCode::NOT_FOUND, "not_found"))?;
     Ok(Json(s.store.order_parcels(&actor, id).await?))
+}
+
+/// Body of `POST /api/v1/tracking/batch` as JSON.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct FeedBody {
+    /// The events (at most 20,000).
+    #[serde(default)]
+    pub events: Vec<FeedEvent>,
+}
+
+#[utoipa::path(post, path = "/api/v1/tracking/batch", tag = "logistics", security(("bearer" = [])),
+    request_body(content = FeedBody, description = "JSON `{\"events\": [{carrier, waybill, code, at | time, place, note}]}`, or `text/csv` with the columns `carrier,waybill,code,time,place,note` (`time` as `YYYY-MM-DD HH:MM:SS` Beijing time or UTC ms)"),
+    responses((status = 200, description = "How many events, how many were new (repeats change nothing), how many parcels moved", body = IngestSummary),
+        (status = 400, description = "A malformed body", body = ErrorBody),
+        (status = 403, description = "Operators and admins only", body = ErrorBody),
+        (status = 422, description = "Bad rows, every one listed (line, column, reason: unknown carrier, a waybill not in its format or not registered, a bad code or time); nothing was written", body = ErrorBody)))]
+/// `POST /api/v1/tracking/batch`: a carrier's tracking feed in bulk, all or nothing.
+pub async fn tracking_batch(
+    State(s): State<AppState>,
+    caller: Caller,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Json<IngestSummary>, ApiError> {
+    let actor = caller.require()?.clone();
+    let lang = caller.lang;
+    let csv = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/csv"));
+    let rows = if csv {
+        read_feed_csv(&body).map_err(|e| ApiError::from(e).in_lang(lang))?
+    } else {
+        let b: FeedBody = serde_json::from_slice(&body)
+            .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "invalid_json").in_lang(lang))?;
+        b.events
+            .into_iter()
+            .enumerate()
+            .map(|(i, e)| (i as u64 + 1, e))
+            .collect()
+    };
+    let r = s
+        .store
+        .ingest_carrier_events(Some(&actor), &rows)
+        .await
+        .map_err(|e| ApiError::from(e).in_lang(lang))?;
+    Ok(Json(r))
+}
+
+#[utoipa::path(post, path = "/api/v1/parcels/manifest", tag = "logistics", security(("bearer" = [])),
+    request_body(content = String, content_type = "text/csv", description = "A carrier's manifest: `carrier,waybill,recipient_name,recipient_phone,destination_node_id` and optionally `weight_g,volume_cm3,cold_chain,sender_name`"),
+    responses((status = 200, description = "Parcels registered (downstream, in transit to the county)", body = IngestSummary),
+        (status = 403, description = "Operators and admins only", body = ErrorBody),
+        (status = 422, description = "Bad rows, every one listed; nothing was written", body = ErrorBody)))]
+/// `POST /api/v1/parcels/manifest`: the parcels a carrier brings down to the county, from
+/// its manifest CSV, all or nothing.
+pub async fn manifest(
+    State(s): State<AppState>,
+    caller: Caller,
+    body: axum::body::Bytes,
+) -> Result<Json<IngestSummary>, ApiError> {
+    let actor = caller.require()?.clone();
+    let r = s
+        .store
+        .import_manifest(&actor, &body)
+        .await
+        .map_err(|e| ApiError::from(e).in_lang(caller.lang))?;
+    Ok(Json(r))
 }

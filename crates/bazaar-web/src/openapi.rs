@@ -58,6 +58,8 @@ use utoipa::{Modify, OpenApi};
         crate::logistics_api::kuaidi100_push,
         crate::logistics_api::carrier_events,
         crate::logistics_api::pickup,
+        crate::logistics_api::tracking_batch,
+        crate::logistics_api::manifest,
         crate::logistics_api::shelf,
         crate::logistics_api::stalled,
         crate::logistics_api::add_note,

@@ -106,6 +106,24 @@ impl TestApp {
         (status, v)
     }
 
+    /// POSTs a CSV body; the JSON answer.
+    pub async fn csv(&self, uri: &str, token: &str, csv: &str) -> (StatusCode, Value) {
+        let req = Request::builder()
+            .method(Method::POST)
+            .uri(uri)
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .header(header::CONTENT_TYPE, "text/csv")
+            .body(Body::from(csv.to_string()))
+            .expect("request");
+        let res = self.app.clone().oneshot(req).await.expect("response");
+        let status = res.status();
+        let bytes = res.into_body().collect().await.expect("body").to_bytes();
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+
     pub async fn raw(
         &self,
         method: Method,

@@ -885,3 +885,168 @@ async fn the_watch_flags_parcels_without_news_and_operators_annotate_them() {
         (StatusCode::BAD_REQUEST, Some("carrier"))
     );
 }
+
+#[tokio::test]
+async fn carriers_manifests_and_tracking_feeds_are_taken_whole_or_not_at_all() {
+    let t = TestApp::spawn().await;
+    let op = t.login("op-bohu").await;
+    // A manifest with bad rows: every one listed, nothing registered.
+    let bad = "carrier,waybill,recipient_name,recipient_phone,destination_node_id,weight_g\n\
+yuantong,YT2000000000001,娜仁,13912345678,VP-HARENGEN,800\n\
+nobody,X1,娜仁,13912345678,VP-HARENGEN,800\n\
+yuantong,YT12,娜仁,13912345678,VP-HARENGEN,800\n\
+yuantong,YT2000000000001,娜仁,13912345678,VP-HARENGEN,800\n\
+yuantong,YT2000000000004,娜仁,13912345678,VP-NOWHERE,800\n\
+yuantong,YT2000000000005,娜仁,call me,VP-HARENGEN,-3\n";
+    let (s, v) = t.csv("/api/v1/parcels/manifest", &op, bad).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let rows: Vec<(u64, &str)> = v["error"]["details"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| {
+            (
+                r["line"].as_u64().unwrap_or(0),
+                r["column"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            (3, "carrier"),
+            (4, "waybill"),
+            (5, "waybill"),
+            (6, "destination_node_id"),
+            (7, "recipient_phone"),
+            (7, "weight_g")
+        ],
+        "{v}"
+    );
+    let (s, _) = t
+        .call(
+            Method::GET,
+            "/api/v1/parcels?waybill=YT2000000000001",
+            Some(&op),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let good = "carrier,waybill,recipient_name,recipient_phone,destination_node_id,weight_g,cold_chain\n\
+yuantong,YT2000000000001,娜仁,13912345678,VP-HARENGEN,800,\n\
+zhongtong,75200000000002,巴图,13987654321,VP-652829200202,1500,否\n";
+    let (s, v) = t.csv("/api/v1/parcels/manifest", &op, good).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["new"], 2);
+    // The same file again: duplicates, listed.
+    let (s, _) = t.csv("/api/v1/parcels/manifest", &op, good).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // The tracking feed as CSV: times in Beijing time, repeats change nothing, the latest
+    // event by time decides.
+    let feed = "carrier,waybill,code,time,place,note\n\
+yuantong,YT2000000000001,0,2026-11-20 08:00:00,乌鲁木齐转运中心,在途\n\
+yuantong,YT2000000000001,5,2026-11-21 09:30:00,库尔勒,派件中\n\
+yuantong,YT2000000000001,0,2026-11-20 08:00:00,乌鲁木齐转运中心,在途\n\
+zhongtong,75200000000002,1,2026-11-20 10:00:00,乌鲁木齐,揽收\n";
+    let (s, v) = t.csv("/api/v1/tracking/batch", &op, feed).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        (
+            v["events"].as_u64(),
+            v["new"].as_u64(),
+            v["parcels"].as_u64()
+        ),
+        (Some(4), Some(3), Some(2)),
+        "{v}"
+    );
+    let (_, p) = t
+        .call(
+            Method::GET,
+            "/api/v1/parcels?waybill=YT2000000000001",
+            Some(&op),
+            None,
+        )
+        .await;
+    assert_eq!(p["state"], "out_for_delivery", "{p}");
+    // An older event arriving late is placed by time and leaves the state alone; JSON works too.
+    let (s, v) = t
+        .call(
+            Method::POST,
+            "/api/v1/tracking/batch",
+            Some(&op),
+            Some(json!({"events": [
+                {"carrier": "yuantong", "waybill": "YT2000000000001", "code": "1", "time": "2026-11-19 18:00:00", "place": "上海"},
+                {"carrier": "zhongtong", "waybill": "75200000000002", "code": "3", "time": "2026-11-22 12:00:00"}
+            ]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["new"], 2);
+    let (_, p) = t
+        .call(
+            Method::GET,
+            "/api/v1/parcels?waybill=YT2000000000001",
+            Some(&op),
+            None,
+        )
+        .await;
+    assert_eq!(p["state"], "out_for_delivery");
+    assert_eq!(p["events"][0]["code"], "1");
+    assert_eq!(p["events"].as_array().map(Vec::len), Some(3));
+    let (_, p) = t
+        .call(
+            Method::GET,
+            "/api/v1/parcels?waybill=75200000000002",
+            Some(&op),
+            None,
+        )
+        .await;
+    assert_eq!(p["state"], "delivered");
+    // A bad feed: every bad row named, nothing stored.
+    let bad = "carrier,waybill,code,time\n\
+yuantong,YT2000000000001,3,2026-11-22 08:00:00\n\
+yuantong,YT2999999999999,3,2026-11-22 08:00:00\n\
+shunfeng,SF1,3,2026-11-22 08:00:00\n\
+yuantong,YT2000000000001,3,yesterday\n";
+    let (s, v) = t.csv("/api/v1/tracking/batch", &op, bad).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let rows: Vec<(u64, &str)> = v["error"]["details"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| {
+            (
+                r["line"].as_u64().unwrap_or(0),
+                r["column"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(rows, [(3, "waybill"), (4, "waybill"), (5, "time")], "{v}");
+    let (_, p) = t
+        .call(
+            Method::GET,
+            "/api/v1/parcels?waybill=YT2000000000001",
+            Some(&op),
+            None,
+        )
+        .await;
+    assert_eq!(
+        p["state"], "out_for_delivery",
+        "nothing of the bad feed stored"
+    );
+    // Agents do not feed carriers' tracking.
+    let agent = t.login("agent-harengen").await;
+    let (s, _) = t.csv("/api/v1/tracking/batch", &agent, feed).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    // The demo's 快递100 salt is kept in the database.
+    assert_eq!(
+        t.state
+            .store
+            .setting("kuaidi100_salt")
+            .await
+            .expect("setting")
+            .as_deref(),
+        Some("bazaar-demo")
+    );
+}
