@@ -110,6 +110,27 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Measure the logistics store at prefecture scale: generate a parcel history (in SQL),
+    /// time the 48-hour watch and the stalled list over it, then stream a day's carrier
+    /// events through the batch ingest against one event per transaction. For a scratch
+    /// database only: it writes millions of parcels.
+    BenchLogistics {
+        /// Parcels of history to generate (250,000 a day).
+        #[arg(long, default_value_t = 10_000_000)]
+        parcels: i64,
+        /// Today's new parcels whose five events each are streamed through the ingest.
+        #[arg(long, default_value_t = 50_000)]
+        stream_parcels: i64,
+        /// Events per ingest batch.
+        #[arg(long, default_value_t = 5_000)]
+        batch: usize,
+        /// Events written one per transaction for the baseline.
+        #[arg(long, default_value_t = 20_000)]
+        baseline: i64,
+        /// Skip generating the history (it is already there).
+        #[arg(long)]
+        no_history: bool,
+    },
 }
 
 /// Reads a JSON file (or standard input for `-`), naming the file and the line on error.
@@ -195,6 +216,152 @@ async fn open(url: &Option<String>) -> Result<(Store, bool)> {
     Ok((store, default))
 }
 
+/// Milliseconds since `t`.
+fn ms_since(t: std::time::Instant) -> f64 {
+    t.elapsed().as_secs_f64() * 1000.0
+}
+
+/// `bazaar bench-logistics`: see [`Cmd::BenchLogistics`].
+async fn bench_logistics(
+    store: &Store,
+    parcels: i64,
+    stream_parcels: i64,
+    batch: usize,
+    baseline: i64,
+    no_history: bool,
+) -> Result<()> {
+    use bazaar_domain::people::{Actor, Role};
+    use bazaar_store::ingest::FeedEvent;
+    use std::time::Instant;
+    if store.is_empty().await? {
+        store.load_demo().await?;
+    }
+    let now = bazaar_domain::time::now_ms();
+    if !no_history {
+        let t = Instant::now();
+        let days = (parcels / 250_000).max(1);
+        println!("generating {parcels} parcels over {days} days, five events each …");
+        store
+            .generate_parcel_history(parcels, days, now, |n| {
+                eprintln!("  {n} rows written, {:.0} s", t.elapsed().as_secs_f64());
+            })
+            .await?;
+        println!("history generated in {:.1} s", t.elapsed().as_secs_f64());
+    }
+    let admin = Actor {
+        user_id: 0,
+        username: "bench".into(),
+        role: Role::Admin,
+        region_path: None,
+        node_code: None,
+        seller_id: None,
+    };
+    let region = store.region("652829").await?;
+    let operator = Actor {
+        role: Role::Operator,
+        region_path: Some(region.path),
+        ..admin.clone()
+    };
+    // The watch: the first run flags everything overdue; later runs flag what became overdue.
+    let t = Instant::now();
+    let first = store.flag_stalled(now).await?;
+    let first_ms = ms_since(t);
+    let t = Instant::now();
+    let again = store.flag_stalled(now + 60_000).await?;
+    let again_ms = ms_since(t);
+    println!(
+        "watch: first run flagged {first} in {first_ms:.0} ms; next run flagged {again} in {again_ms:.1} ms"
+    );
+    for (who, actor) in [("admin", &admin), ("operator", &operator)] {
+        let t = Instant::now();
+        let page = store
+            .stalled(
+                actor,
+                now,
+                &bazaar_store::watch::StalledFilter {
+                    limit: 20,
+                    ..Default::default()
+                },
+            )
+            .await?;
+        let page_ms = ms_since(t);
+        let t = Instant::now();
+        let sum = store.stalled_summary(actor, now).await?;
+        println!(
+            "stalled list ({who}): first page of {} in {page_ms:.1} ms; counts of {} by carrier, node and seller in {:.0} ms",
+            page.len(),
+            sum.total,
+            ms_since(t)
+        );
+    }
+    // Ingest: today's parcels, their events round-robin as a feed interleaves them.
+    let from: i64 = 9_000_000_000_000 + now % 1_000_000_000;
+    let day = store
+        .generate_day_parcels(from, stream_parcels, now)
+        .await?;
+    let mut events = Vec::with_capacity(day.len() * 5);
+    for (k, code) in ["1", "0", "0", "5", "3"].iter().enumerate() {
+        for (_, waybill) in &day {
+            events.push(FeedEvent {
+                carrier: "yuantong".into(),
+                waybill: waybill.clone(),
+                code: (*code).into(),
+                at: Some(now - (5 - k as i64) * 600_000),
+                place: Some("库尔勒".into()),
+                ..FeedEvent::default()
+            });
+        }
+    }
+    let t = Instant::now();
+    let mut new = 0;
+    for (i, chunk) in events.chunks(batch).enumerate() {
+        let rows: Vec<(u64, FeedEvent)> = chunk
+            .iter()
+            .enumerate()
+            .map(|(j, e)| (j as u64 + 1, e.clone()))
+            .collect();
+        new += store.ingest_carrier_events(None, &rows).await?.new;
+        if i % 20 == 19 {
+            eprintln!("  {} events ingested", (i + 1) * batch);
+        }
+    }
+    let secs = t.elapsed().as_secs_f64();
+    let rate = new as f64 / secs;
+    println!(
+        "ingest: {new} new events of {} parcels in batches of {batch}: {secs:.1} s, {rate:.0} events/s",
+        day.len()
+    );
+    // Baseline: the same kind of events, one per transaction.
+    let base_parcels = (baseline / 5).max(1);
+    let day2 = store
+        .generate_day_parcels(from + stream_parcels, base_parcels, now)
+        .await?;
+    let t = Instant::now();
+    let mut n = 0;
+    for (k, code) in ["1", "0", "0", "5", "3"].iter().enumerate() {
+        for (id, _) in &day2 {
+            n += store
+                .record_carrier_events(
+                    *id,
+                    &[bazaar_store::parcels::CarrierEvent {
+                        code: (*code).into(),
+                        at: now - (5 - k as i64) * 600_000,
+                        note: None,
+                        place: Some("库尔勒".into()),
+                    }],
+                )
+                .await?;
+        }
+    }
+    let base_secs = t.elapsed().as_secs_f64();
+    let base_rate = n as f64 / base_secs;
+    println!(
+        "baseline: {n} events one per transaction: {base_secs:.1} s, {base_rate:.0} events/s; batch ingest is {:.1}x",
+        rate / base_rate
+    );
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
     tracing_subscriber::fmt()
@@ -269,6 +436,16 @@ async fn main() -> Result<()> {
             } else {
                 print_plan(&plan);
             }
+        }
+        Cmd::BenchLogistics {
+            parcels,
+            stream_parcels,
+            batch,
+            baseline,
+            no_history,
+        } => {
+            let (store, _) = open(&cli.database_url).await?;
+            bench_logistics(&store, parcels, stream_parcels, batch, baseline, no_history).await?;
         }
         Cmd::Serve {
             addr,

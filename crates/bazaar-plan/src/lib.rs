@@ -62,6 +62,19 @@ pub fn plan(input: &DayInput, roads: &Roads, opts: &PlanOptions) -> Result<DayPl
     plan_with(input, roads, opts, &BTreeMap::new(), &BTreeMap::new())
 }
 
+/// Plans a day with some stops tied to a vehicle (`stop id → vehicle id`, single vehicles):
+/// how an operator's review moves a stop from one route to another — every other stop tied to
+/// the vehicle it had, the moved one to its new vehicle, and the routes re-sequenced and
+/// re-timed. A tie that breaks a rule leaves the stop unserved (no room left).
+pub fn plan_pinned(
+    input: &DayInput,
+    roads: &Roads,
+    opts: &PlanOptions,
+    pinned: &BTreeMap<String, String>,
+) -> Result<DayPlan, PlanError> {
+    plan_with(input, roads, opts, pinned, &BTreeMap::new())
+}
+
 /// The shared planning path. `pinned` ties stops to one vehicle (goods already on board);
 /// `depot_only` ties stops to the vehicles that start at a depot (goods still there).
 fn plan_with(

@@ -262,6 +262,14 @@ impl Store {
                 None,
                 Some(asim),
             ),
+            (
+                "driver-bohu",
+                "博湖县配送司机",
+                Role::Driver,
+                Some("652829"),
+                None,
+                None,
+            ),
             ("buyer", "买家", Role::Buyer, None, None, None),
             (
                 "canteen",
@@ -273,6 +281,7 @@ impl Store {
             ),
         ];
         let mut buyer_id = 0;
+        let mut driver_id = 0;
         let mut canteen_id = 0;
         for (username, name, role, region, node, seller) in users {
             let id = self
@@ -287,6 +296,7 @@ impl Store {
                 })
                 .await?;
             match username {
+                "driver-bohu" => driver_id = id,
                 "buyer" => buyer_id = id,
                 "canteen" => canteen_id = id,
                 _ => {}
@@ -319,6 +329,25 @@ impl Store {
             },
         )
         .await?;
+        // 博湖县's fleet for the joint delivery run; the demo driver drives 厢货-2.
+        for (code, name, kg, litres, cold, driver) in [
+            ("BH-1", "冷藏车-1", 800, 4000, true, None),
+            ("BH-2", "厢货-2", 1500, 8000, false, Some(driver_id)),
+            ("BH-3", "厢货-3", 1500, 8000, false, None),
+        ] {
+            self.add_vehicle(&crate::runs::Vehicle {
+                code: code.into(),
+                depot_node: "DC-652829".into(),
+                name: name.into(),
+                capacity_kg: kg,
+                capacity_l: litres,
+                cold_chain: cold,
+                driver_id: driver,
+                shift_start: "07:30".into(),
+                shift_end: "19:30".into(),
+            })
+            .await?;
+        }
         // The demo's 快递100 subscription salt, so the push endpoint can be tried.
         self.put_setting("kuaidi100_salt", DEMO_PASSWORD).await?;
         Ok(DemoSummary {
@@ -326,7 +355,7 @@ impl Store {
             nodes: nodes.created,
             sellers: seller_ids.len(),
             products,
-            users: 7,
+            users: 8,
         })
     }
 }

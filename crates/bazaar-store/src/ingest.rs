@@ -341,7 +341,9 @@ impl Store {
             let Some(k) = known.get(&id) else { continue };
             evs.sort_by_key(|e| e.2);
             let oldest = evs.first().map(|e| e.2).unwrap_or(i64::MAX);
-            if k.last_event_at.is_some_and(|last| oldest < last) {
+            // A parcel that never moved from `ordered` replays the same from its state.
+            let fresh = k.state == ParcelState::Ordered.as_str();
+            if !fresh && k.last_event_at.is_some_and(|last| oldest < last) {
                 replay.push(id);
                 continue;
             }
@@ -359,19 +361,28 @@ impl Store {
         }
         let touched = updates.len() + replay.len();
         if let Some(mut tx) = tx_sqlite {
-            for (id, state, at, place) in &updates {
-                sqlx::query(
-                    "UPDATE parcels SET state = $1, last_event_at = $2, \
-                     last_place = COALESCE($3, last_place), stalled_at = NULL, updated_at = $4 \
-                     WHERE id = $5",
-                )
-                .bind(state)
-                .bind(at)
-                .bind(place)
-                .bind(now)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+            // Many parcels per statement: UPDATE … FROM a VALUES list.
+            for chunk in updates.chunks(250) {
+                let mut sql = String::from(
+                    "UPDATE parcels SET state = v.column2, \
+                    last_event_at = v.column3, last_place = COALESCE(v.column4, last_place), \
+                    updated_at = ",
+                );
+                sql.push_str(&now.to_string());
+                sql.push_str(" FROM (VALUES ");
+                for i in 0..chunk.len() {
+                    let b = i * 4;
+                    if i > 0 {
+                        sql.push(',');
+                    }
+                    sql.push_str(&format!("(${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4));
+                }
+                sql.push_str(") AS v WHERE parcels.id = v.column1");
+                let mut q = sqlx::query(&sql);
+                for (id, state, at, place) in chunk {
+                    q = q.bind(id).bind(state).bind(at).bind(place);
+                }
+                q.execute(&mut *tx).await?;
             }
             for id in &replay {
                 let c = &mut *tx;
@@ -385,7 +396,7 @@ impl Store {
             let places: Vec<Option<&str>> = updates.iter().map(|u| u.3.as_deref()).collect();
             sqlx::query(
                 "UPDATE parcels p SET state = u.s, last_event_at = u.a, \
-                 last_place = COALESCE(u.pl, p.last_place), stalled_at = NULL, updated_at = $5 \
+                 last_place = COALESCE(u.pl, p.last_place), updated_at = $5 \
                  FROM UNNEST($1::bigint[], $2::text[], $3::bigint[], $4::text[]) AS u(i, s, a, pl) \
                  WHERE p.id = u.i",
             )

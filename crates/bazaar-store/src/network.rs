@@ -215,7 +215,7 @@ impl NodeInput {
 }
 
 const REGION_COLS: &str = "code, name, name_en, level, parent_code, path, lat, lng, timezone";
-const NODE_COLS: &str = "code, name, kind, region_code, parent_code, lat, lng, opens, closes, \
+pub(crate) const NODE_COLS: &str = "code, name, kind, region_code, parent_code, lat, lng, opens, closes, \
                          contact_name, contact_phone, address";
 
 /// Filters for listing nodes.

@@ -180,9 +180,9 @@ struct ScanDone {
     delivered_orders: Vec<i64>,
 }
 
-/// Replays a parcel's events in time order into its state (see [`ParcelState::after`]),
-/// sets its last event time and where it was last seen, and clears the watch's flag when the
-/// parcel has news. Evaluates to (state before, state after).
+/// Replays a parcel's events in time order into its state (see [`ParcelState::after`]) and
+/// sets its last event time and where it was last seen. Evaluates to (state before, state
+/// after).
 macro_rules! settle {
     ($c:expr, $id:expr, $now:expr) => {{
         let evs: Vec<(Option<String>, i64, Option<String>, Option<String>)> = sqlx::query_as(
@@ -192,8 +192,8 @@ macro_rules! settle {
         .bind($id)
         .fetch_all(&mut *$c)
         .await?;
-        let (before, last_at, created_at): (String, Option<i64>, i64) =
-            sqlx::query_as("SELECT state, last_event_at, created_at FROM parcels WHERE id = $1")
+        let (before, created_at): (String, i64) =
+            sqlx::query_as("SELECT state, created_at FROM parcels WHERE id = $1")
                 .bind($id)
                 .fetch_one(&mut *$c)
                 .await?;
@@ -203,17 +203,14 @@ macro_rules! settle {
         );
         let newest = evs.iter().map(|e| e.1).max().unwrap_or(created_at);
         let seen = evs.iter().rev().find(|e| e.2.is_some() || e.3.is_some());
-        let news = newest > last_at.unwrap_or(i64::MIN);
         sqlx::query(
             "UPDATE parcels SET state = $1, last_event_at = $2, last_node = $3, last_place = $4, \
-             stalled_at = CASE WHEN $5 THEN NULL ELSE stalled_at END, updated_at = $6 \
-             WHERE id = $7",
+             updated_at = $5 WHERE id = $6",
         )
         .bind(after.as_str())
         .bind(newest)
         .bind(seen.and_then(|e| e.2.clone()))
         .bind(seen.and_then(|e| e.3.clone()))
-        .bind(news)
         .bind($now)
         .bind($id)
         .execute(&mut *$c)

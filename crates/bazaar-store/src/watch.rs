@@ -4,9 +4,9 @@
 //! tells their sellers, and operators see the list as of now by carrier, node and seller,
 //! where each parcel stopped and for how long, and annotate it.
 //!
-//! Flagging reads a partial index that holds only open, unflagged parcels ordered by their
-//! last event per carrier and direction: its cost is what it flags, not how many parcels
-//! there are.
+//! Flagging reads a partial index that holds only open parcels ordered by their last event
+//! per carrier and direction, and only the slice that became overdue since the last run: its
+//! cost is what it flags, not how many parcels there are.
 
 use crate::page::Param;
 use crate::{Store, StoreError, bind_params, in_tx, on_read};
@@ -15,6 +15,7 @@ use bazaar_domain::people::{Actor, Role};
 use bazaar_domain::time::now_ms;
 use bazaar_domain::{FieldError, Reason};
 use serde::Serialize;
+use std::collections::HashMap;
 
 const HOUR_MS: i64 = 3600 * 1000;
 const OPEN: &str = "state NOT IN ('delivered', 'returned', 'cancelled')";
@@ -86,8 +87,8 @@ pub struct StalledParcel {
     pub last_place: Option<String>,
     /// Its last event (UTC ms).
     pub last_event_at: i64,
-    /// When the watch flagged it (UTC ms), if the job has run since.
-    pub stalled_at: Option<i64>,
+    /// When the watch flagged this stall (UTC ms), if the job has run since.
+    pub flagged_at: Option<i64>,
     /// Notes written about it.
     pub notes: i64,
     /// The latest note.
@@ -193,34 +194,81 @@ impl Store {
         })
     }
 
-    /// Flags every open parcel whose last event is older than its limit at `now` and tells
-    /// each seller how many of theirs were flagged. Returns how many were flagged.
+    /// Flags every open parcel whose last event became older than its limit since the last
+    /// run (once per stall, in `stalled_flags`) and tells each seller how many of theirs were
+    /// flagged. Each run reads only the slice of the watch index between the previous cutoff
+    /// and this one per carrier and direction; the cutoffs are kept in the `watch_marks`
+    /// setting, changed only if no other node ran meanwhile. Returns how many were flagged.
     pub async fn flag_stalled(&self, now: i64) -> Result<u64, StoreError> {
         let rules = self.watch_rules().await?;
+        let old = self.setting("watch_marks").await?;
+        let marks: HashMap<String, i64> = old
+            .as_deref()
+            .and_then(|m| serde_json::from_str(m).ok())
+            .unwrap_or_default();
+        let mut next = marks.clone();
+        let mut slices = Vec::new();
+        for carrier in CARRIERS.iter().map(|c| c.code) {
+            for d in DIRECTIONS.map(direction_str) {
+                let key = format!("{carrier}:{d}");
+                let cutoff = now - hours_for(&rules, carrier, d) * HOUR_MS;
+                let from = marks.get(&key).copied().unwrap_or(i64::MIN);
+                if cutoff > from {
+                    slices.push((carrier, d, from, cutoff));
+                    next.insert(key, cutoff);
+                }
+            }
+        }
+        if slices.is_empty() {
+            return Ok(0);
+        }
+        let next = serde_json::to_string(&next).unwrap_or_default();
         let sql = format!(
-            "UPDATE parcels SET stalled_at = $1 WHERE carrier = $2 AND direction = $3 \
-             AND last_event_at < $4 AND stalled_at IS NULL AND {OPEN}"
+            "INSERT INTO stalled_flags (parcel_id, last_event_at, flagged_at, seller_id) \
+             SELECT id, last_event_at, $1, seller_id FROM parcels WHERE carrier = $2 \
+             AND direction = $3 AND last_event_at >= $4 AND last_event_at < $5 AND {OPEN} \
+             ON CONFLICT DO NOTHING"
         );
         in_tx!(self, |c| {
+            // Another node's run in between: this one steps aside.
+            let claimed = match &old {
+                Some(o) => sqlx::query(
+                    "UPDATE settings SET value = $1 WHERE key = 'watch_marks' AND value = $2",
+                )
+                .bind(&next)
+                .bind(o)
+                .execute(&mut *c)
+                .await?
+                .rows_affected(),
+                None => sqlx::query(
+                    "INSERT INTO settings (key, value) VALUES ('watch_marks', $1) \
+                     ON CONFLICT (key) DO NOTHING",
+                )
+                .bind(&next)
+                .execute(&mut *c)
+                .await?
+                .rows_affected(),
+            };
+            if claimed == 0 {
+                return Ok(0);
+            }
             let mut flagged = 0;
-            for carrier in CARRIERS.iter().map(|c| c.code) {
-                for d in DIRECTIONS.map(direction_str) {
-                    let cutoff = now - hours_for(&rules, carrier, d) * HOUR_MS;
-                    flagged += sqlx::query(&sql)
-                        .bind(now)
-                        .bind(carrier)
-                        .bind(d)
-                        .bind(cutoff)
-                        .execute(&mut *c)
-                        .await?
-                        .rows_affected();
-                }
+            for (carrier, d, from, cutoff) in &slices {
+                flagged += sqlx::query(&sql)
+                    .bind(now)
+                    .bind(carrier)
+                    .bind(d)
+                    .bind(from)
+                    .bind(cutoff)
+                    .execute(&mut *c)
+                    .await?
+                    .rows_affected();
             }
             if flagged > 0 {
                 let sellers: Vec<(i64, i64, Option<i64>)> = sqlx::query_as(
-                    "SELECT p.seller_id, COUNT(*), (SELECT MIN(u.id) FROM users u \
-                     WHERE u.seller_id = p.seller_id) FROM parcels p WHERE p.stalled_at = $1 \
-                     AND p.seller_id IS NOT NULL GROUP BY p.seller_id",
+                    "SELECT f.seller_id, COUNT(*), (SELECT MIN(u.id) FROM users u \
+                     WHERE u.seller_id = f.seller_id) FROM stalled_flags f \
+                     WHERE f.flagged_at = $1 AND f.seller_id IS NOT NULL GROUP BY f.seller_id",
                 )
                 .bind(now)
                 .fetch_all(&mut *c)
@@ -329,7 +377,8 @@ impl Store {
         let sql = format!(
             "SELECT p.id, p.carrier, p.waybill, p.direction, p.state, p.seller_id, \
              s.name AS seller_name, p.last_node, n.name AS last_node_name, p.last_place, \
-             p.last_event_at, p.stalled_at, \
+             p.last_event_at, (SELECT f.flagged_at FROM stalled_flags f \
+              WHERE f.parcel_id = p.id AND f.last_event_at = p.last_event_at) AS flagged_at, \
              (SELECT COUNT(*) FROM parcel_notes x WHERE x.parcel_id = p.id) AS notes, \
              (SELECT x.body FROM parcel_notes x WHERE x.parcel_id = p.id ORDER BY x.id DESC \
               LIMIT 1) AS last_note \

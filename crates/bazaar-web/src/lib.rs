@@ -19,6 +19,7 @@ pub mod openapi;
 pub mod orders_api;
 pub mod pages;
 pub mod plans;
+pub mod runs;
 pub mod session;
 pub mod shop;
 
@@ -247,6 +248,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/scans", post(logistics_api::scans))
         .route("/api/v1/pickups", post(logistics_api::pickup))
+        .route("/api/v1/runs", post(runs::create_api))
+        .route("/api/v1/runs/{id}", get(runs::get_api))
+        .route("/api/v1/runs/{id}/actions", post(runs::action_api))
+        .route("/api/v1/driver/manifest", get(runs::manifest_api))
         .route(
             "/api/v1/tracking/batch",
             post(logistics_api::tracking_batch).layer(axum::extract::DefaultBodyLimit::max(
@@ -396,6 +401,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/manage/scans", post(backoffice::logistics::scans_json))
         .route("/manage/shelf", get(backoffice::logistics::shelf_page))
+        .route("/manage/runs", get(runs::runs_page).post(runs::create_post))
+        .route("/manage/runs/{id}", get(runs::run_page))
+        .route("/manage/runs/{id}/actions", post(runs::action_post))
+        .route("/manage/route", get(runs::route_page))
         .route(
             "/manage/shelf/pickup",
             post(backoffice::logistics::pickup_post),

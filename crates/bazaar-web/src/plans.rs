@@ -56,15 +56,24 @@ fn plan_error(e: PlanError) -> ApiError {
 
 /// Runs a plan on a blocking thread, one at a time.
 async fn run(s: &AppState, day: DayInput, roads: Roads, seconds: u64) -> Result<DayPlan, ApiError> {
-    let Ok(_permit) = s.planner.try_acquire() else {
-        return Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, "planner_busy"));
-    };
     let opts = PlanOptions {
         time_limit: Duration::from_secs(seconds),
         seed: 1,
         max_iterations: None,
     };
-    tokio::task::spawn_blocking(move || bazaar_plan::plan(&day, &roads, &opts))
+    run_planner(s, move || bazaar_plan::plan(&day, &roads, &opts)).await
+}
+
+/// Runs any planning call on a blocking thread, one at a time per server (a second caller is
+/// told to retry: `planner_busy`).
+pub(crate) async fn run_planner(
+    s: &AppState,
+    f: impl FnOnce() -> Result<DayPlan, PlanError> + Send + 'static,
+) -> Result<DayPlan, ApiError> {
+    let Ok(_permit) = s.planner.try_acquire() else {
+        return Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, "planner_busy"));
+    };
+    tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| {
             tracing::error!(error = %e, "plan task failed");
@@ -73,7 +82,7 @@ async fn run(s: &AppState, day: DayInput, roads: Roads, seconds: u64) -> Result<
         .map_err(plan_error)
 }
 
-fn roads_of(osrm: &Option<String>, name: Option<&str>) -> Result<Roads, ApiError> {
+pub(crate) fn roads_of(osrm: &Option<String>, name: Option<&str>) -> Result<Roads, ApiError> {
     if let Some(url) = osrm {
         return Ok(Roads::Osrm(url.clone()));
     }
@@ -301,7 +310,7 @@ style=\"max-width:40em;border:1px solid #ddd\">",
     o
 }
 
-fn plan_html(cx: &Ctx, day: &DayInput, plan: &DayPlan) -> String {
+pub(crate) fn plan_html(cx: &Ctx, day: &DayInput, plan: &DayPlan) -> String {
     let lang = cx.lang;
     let mut o = format!(
         "<p role=\"status\">{}</p>",

@@ -4,7 +4,7 @@
 -- point's waiting parcels (the partial unique index), and a shelf slot; wrong codes are
 -- counted per point so codes cannot be guessed in bulk. A sack or cage carries parcels: one
 -- scan of the sack moves all of them. The watch flags an open parcel whose last event is
--- older than its carrier's and direction's limit; the flag clears when it moves again.
+-- older than its carrier's and direction's limit, once per stall.
 -- Notifications are written in the same transaction as what caused them and sent later.
 
 ALTER TABLE parcels ADD COLUMN seller_id BIGINT;
@@ -18,7 +18,6 @@ ALTER TABLE parcels ADD COLUMN waiting_since BIGINT;
 ALTER TABLE parcels ADD COLUMN reminded_at BIGINT;
 ALTER TABLE parcels ADD COLUMN picked_up_at BIGINT;
 ALTER TABLE parcels ADD COLUMN signature TEXT;
-ALTER TABLE parcels ADD COLUMN stalled_at BIGINT;
 
 UPDATE parcels SET last_event_at = created_at WHERE last_event_at IS NULL;
 
@@ -26,12 +25,12 @@ CREATE UNIQUE INDEX parcels_pickup_code ON parcels(pickup_node, pickup_code)
     WHERE pickup_code IS NOT NULL;
 CREATE INDEX parcels_sack ON parcels(sack) WHERE sack IS NOT NULL;
 CREATE INDEX parcels_seller ON parcels(seller_id) WHERE seller_id IS NOT NULL;
--- Only open, unflagged parcels are in it: the watch reads the oldest of them per carrier and
--- direction, so its cost is what it flags, not how many parcels there are.
+-- Only open parcels are in it, by carrier, direction and the age of their news: the watch
+-- reads the slice that became overdue since its last run, so its cost is what it flags, not
+-- how many parcels there are.
 DROP INDEX parcels_watch;
 CREATE INDEX parcels_watch ON parcels(carrier, direction, last_event_at)
-    WHERE stalled_at IS NULL AND state NOT IN ('delivered', 'returned', 'cancelled');
-CREATE INDEX parcels_stalled ON parcels(stalled_at) WHERE stalled_at IS NOT NULL;
+    WHERE state NOT IN ('delivered', 'returned', 'cancelled');
 -- Open parcels by the age of their news: the operator's list of what is stalled right now.
 CREATE INDEX parcels_open ON parcels(last_event_at)
     WHERE state NOT IN ('delivered', 'returned', 'cancelled');
@@ -58,6 +57,17 @@ CREATE TABLE watch_rules (
     PRIMARY KEY (carrier, direction)
 );
 INSERT INTO watch_rules (carrier, direction, hours) VALUES ('*', '*', 48);
+
+-- Each stall, once: a parcel whose news stopped at last_event_at was flagged at flagged_at
+-- (it may stall again later, with a later last_event_at).
+CREATE TABLE stalled_flags (
+    parcel_id     BIGINT NOT NULL REFERENCES parcels(id),
+    last_event_at BIGINT NOT NULL,
+    flagged_at    BIGINT NOT NULL,
+    seller_id     BIGINT,
+    PRIMARY KEY (parcel_id, last_event_at)
+);
+CREATE INDEX stalled_flags_at ON stalled_flags(flagged_at);
 
 CREATE TABLE parcel_notes (
     id         INTEGER PRIMARY KEY,

@@ -141,7 +141,12 @@ if('BarcodeDetector' in window&&navigator.mediaDevices){
 "#;
 
 /// `GET /manage/scan`: the scanning page.
-pub async fn scan_page(State(s): State<AppState>, h: HeaderMap, uri: Uri) -> Response {
+pub async fn scan_page(
+    State(s): State<AppState>,
+    h: HeaderMap,
+    uri: Uri,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     let cx = match Ctx::get_or_login(&s, &h, &uri).await {
         Ok(c) => c,
         Err(r) => return r,
@@ -149,13 +154,19 @@ pub async fn scan_page(State(s): State<AppState>, h: HeaderMap, uri: Uri) -> Res
     if !may_scan(cx.actor.role) {
         return cx.error_page(StoreError::Forbidden, "/manage");
     }
-    scan_html(&cx, "")
+    scan_html(&cx, "", q.get("kind"), q.get("node"))
 }
 
-fn scan_html(cx: &Ctx, results: &str) -> Response {
+fn scan_html(cx: &Ctx, results: &str, kind: Option<&String>, node: Option<&String>) -> Response {
     let lang = cx.lang;
     let mut kinds = String::new();
-    for k in kinds_for(cx.actor.role) {
+    let mut order = kinds_for(cx.actor.role);
+    // A link from the driver's manifest chooses the kind.
+    if let Some(k) = kind.and_then(|k| ScanKind::parse("kind", k).ok()) {
+        order.retain(|x| *x != k);
+        order.insert(0, k);
+    }
+    for k in order {
         kinds.push_str(&format!(
             "<option value=\"{}\">{}</option>",
             k.as_str(),
@@ -171,8 +182,9 @@ fn scan_html(cx: &Ctx, results: &str) -> Response {
         ),
         None => format!(
             "<label>{}<br><input name=\"node_code\" required maxlength=\"40\" \
-autocapitalize=\"characters\" placeholder=\"DC-652829\"></label>",
-            esc(&lang.t("field-node_code"))
+autocapitalize=\"characters\" placeholder=\"DC-652829\" value=\"{}\"></label>",
+            esc(&lang.t("field-node_code")),
+            esc(node.map(String::as_str).unwrap_or(""))
         ),
     };
     let body = format!(
@@ -232,7 +244,7 @@ pub async fn scan_post(
                 .iter()
                 .map(|x| result_html(cx.lang, &scan.waybill, x))
                 .collect();
-            scan_html(&cx, &html)
+            scan_html(&cx, &html, Some(&scan.kind), scan.node_code.as_ref())
         }
         Err(e) => cx.error_page(e, "/manage/scan"),
     }

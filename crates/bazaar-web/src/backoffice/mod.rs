@@ -179,6 +179,7 @@ impl Ctx {
                 links.push(("/manage/refunds", "refunds-title"));
                 links.push(("/manage/reports", "report-title"));
                 links.push(("/manage/plan", "plan-title"));
+                links.push(("/manage/runs", "run-title"));
                 links.push(("/manage/scan", "scan-title"));
                 links.push(("/manage/stalled", "stalled-title"));
                 links.push(("/manage/users", "manage-users"));
@@ -193,7 +194,10 @@ impl Ctx {
                 links.push(("/manage/products/new", "manage-new-product"));
             }
             Role::Institution => links.push(("/manage/procurement", "procurement-title")),
-            Role::Driver => links.push(("/manage/scan", "scan-title")),
+            Role::Driver => {
+                links.push(("/manage/route", "route-title"));
+                links.push(("/manage/scan", "scan-title"));
+            }
             Role::Seller => {
                 links.push(("/manage/products/new", "manage-new-product"));
                 links.push(("/manage/orders", "orders-seller-title"));

@@ -11,6 +11,7 @@ mod parcels;
 mod photos;
 mod plans;
 mod rights;
+mod runs;
 mod shop;
 mod storefront;
 mod users;

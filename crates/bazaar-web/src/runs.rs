@@ -1,0 +1,824 @@
+//! The day's joint delivery run of a county centre: its stops made from the parcels waiting
+//! to go out to the points and those waiting at the points to be collected (all carriers
+//! together), planned with `bazaar-plan`, reviewed (a stop moved from one route to another,
+//! the routes re-sequenced and re-timed), published to the drivers, followed by their scans,
+//! and re-planned when a vehicle breaks down.
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::backoffice::Ctx;
+use crate::error::{ApiError, ErrorBody};
+use crate::pages::{encode, esc};
+use crate::plans::{plan_html, roads_of, run_planner};
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::{Form, Json};
+use bazaar_domain::people::Role;
+use bazaar_domain::time::{Zone, now_ms};
+use bazaar_plan::{DayInput, DayPlan, DayState, PlanOptions, VehiclePosition};
+use bazaar_store::StoreError;
+use bazaar_store::runs::{DayDemands, ManifestParcel, RunRow};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+/// Seconds a run's first plan may search.
+const PLAN_SECONDS: u64 = 5;
+/// Seconds a review change or a re-plan may search.
+const REPLAN_SECONDS: u64 = 2;
+
+/// The day's stops and fleet as the planner reads them: a parcel weighs at least 1 kg and
+/// takes at least 5 litres on the vehicle (carriers' minimum chargeable size).
+pub fn day_input(d: &DayDemands) -> DayInput {
+    let kg = |g: i64| (g.max(1000)) as f64 / 1000.0;
+    let m3 = |cm3: i64| (cm3.max(5000)) as f64 / 1_000_000.0;
+    let stops = d
+        .stops
+        .iter()
+        .map(|s| {
+            let township = s.node.kind == "township_station";
+            bazaar_plan::StopInput {
+                id: s.node.code.clone(),
+                name: s.node.name.clone(),
+                lat: s.node.lat,
+                lng: s.node.lng,
+                deliver_kg: s.drops.iter().map(|p| kg(p.1)).sum(),
+                deliver_m3: s.drops.iter().map(|p| m3(p.2)).sum(),
+                cold_kg: s.drops.iter().filter(|p| p.3).map(|p| kg(p.1)).sum(),
+                cold_m3: s.drops.iter().filter(|p| p.3).map(|p| m3(p.2)).sum(),
+                pickup_kg: s.collects.iter().map(|p| kg(p.1)).sum(),
+                pickup_m3: s.collects.iter().map(|p| m3(p.2)).sum(),
+                opens: s.node.opens.clone().unwrap_or_else(|| "09:00".into()),
+                closes: s.node.closes.clone().unwrap_or_else(|| "19:00".into()),
+                service_minutes: if township { 15.0 } else { 5.0 }
+                    + (s.drops.len() + s.collects.len()) as f64 * 0.5,
+            }
+        })
+        .collect();
+    DayInput {
+        depots: vec![bazaar_plan::DepotInput {
+            id: d.depot.code.clone(),
+            name: d.depot.name.clone(),
+            lat: d.depot.lat.unwrap_or_default(),
+            lng: d.depot.lng.unwrap_or_default(),
+            opens: d.depot.opens.clone().unwrap_or_else(|| "07:00".into()),
+            closes: d.depot.closes.clone().unwrap_or_else(|| "21:00".into()),
+            vehicles: d
+                .vehicles
+                .iter()
+                .map(|v| bazaar_plan::VehicleInput {
+                    id: v.name.clone(),
+                    count: 1,
+                    capacity_kg: v.capacity_kg as f64,
+                    capacity_m3: v.capacity_l as f64 / 1000.0,
+                    cold_chain: v.cold_chain,
+                    skills: vec![],
+                    fixed_cost_fen: 20_000,
+                    cost_per_km_fen: 150,
+                    shift_start: v.shift_start.clone(),
+                    shift_end: v.shift_end.clone(),
+                    start: None,
+                })
+                .collect(),
+        }],
+        stops,
+    }
+}
+
+/// The zone and local date and time of a centre.
+async fn local_now(s: &AppState, region: &str) -> (Zone, String, String) {
+    let zone = match s.store.region(region).await {
+        Ok(r) => Zone::parse(&r.timezone).unwrap_or_default(),
+        Err(_) => Zone::Shanghai,
+    };
+    let t = zone.format_ms(now_ms());
+    let (day, hm) = t.split_once(' ').unwrap_or((&t, "08:00"));
+    (zone, day.to_string(), hm.to_string())
+}
+
+fn parse_json<T: for<'de> Deserialize<'de>>(s: &str) -> Result<T, ApiError> {
+    serde_json::from_str(s).map_err(|e| {
+        tracing::error!(error = %e, "stored run does not parse");
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal")
+    })
+}
+
+fn to_json<T: Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}
+
+/// Plans today's run of a centre and saves it as a draft.
+async fn create_run(
+    s: &AppState,
+    actor: &bazaar_domain::people::Actor,
+    depot: &str,
+) -> Result<RunRow, ApiError> {
+    let demands = s.store.day_demands(actor, depot).await?;
+    if demands.vehicles.is_empty() {
+        return Err(ApiError::field("vehicles", "required"));
+    }
+    if demands.stops.is_empty() {
+        return Err(ApiError::new(StatusCode::CONFLICT, "nothing_to_deliver"));
+    }
+    let input = day_input(&demands);
+    let roads = roads_of(&s.osrm, None)?;
+    let opts = PlanOptions {
+        time_limit: Duration::from_secs(PLAN_SECONDS),
+        seed: 1,
+        max_iterations: None,
+    };
+    let day = input.clone();
+    let plan = run_planner(s, move || bazaar_plan::plan(&day, &roads, &opts)).await?;
+    let parcels: Vec<(i64, String, &'static str)> = demands
+        .stops
+        .iter()
+        .flat_map(|st| {
+            st.drops
+                .iter()
+                .map(move |p| (p.0, st.node.code.clone(), "drop"))
+                .chain(
+                    st.collects
+                        .iter()
+                        .map(move |p| (p.0, st.node.code.clone(), "collect")),
+                )
+        })
+        .collect();
+    let (_, today, _) = local_now(s, &demands.depot.region_code).await;
+    Ok(s.store
+        .save_run(
+            actor,
+            &demands.depot.code,
+            &today,
+            &to_json(&input),
+            &to_json(&plan),
+            &parcels,
+        )
+        .await?)
+}
+
+/// Moves a stop to another vehicle's route: every other stop stays on its vehicle, the
+/// routes are re-sequenced and re-timed; a move that breaks a rule is refused.
+async fn move_stop(
+    s: &AppState,
+    actor: &bazaar_domain::people::Actor,
+    id: i64,
+    stop: &str,
+    vehicle: &str,
+) -> Result<RunRow, ApiError> {
+    let run = s.store.run(actor, id).await?;
+    if actor.role == Role::Driver {
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden"));
+    }
+    let input: DayInput = parse_json(&run.input)?;
+    let plan: DayPlan = parse_json(&run.plan)?;
+    if !input.stops.iter().any(|x| x.id == stop) {
+        return Err(ApiError::field("stop", "unknown_reference"));
+    }
+    let broken: Vec<&str> = run.broken.split(',').filter(|x| !x.is_empty()).collect();
+    if !input.depots[0].vehicles.iter().any(|v| v.id == vehicle) || broken.contains(&vehicle) {
+        return Err(ApiError::field("vehicle", "unknown_reference"));
+    }
+    let mut pinned: BTreeMap<String, String> = BTreeMap::new();
+    for r in &plan.routes {
+        for st in &r.stops {
+            pinned.insert(st.id.clone(), r.vehicle.clone());
+        }
+    }
+    pinned.insert(stop.to_string(), vehicle.to_string());
+    let mut day = input.clone();
+    day.depots[0]
+        .vehicles
+        .retain(|v| !broken.contains(&v.id.as_str()));
+    let roads = roads_of(&s.osrm, None)?;
+    let opts = PlanOptions {
+        time_limit: Duration::from_secs(REPLAN_SECONDS),
+        seed: 1,
+        max_iterations: None,
+    };
+    let new = run_planner(s, move || {
+        bazaar_plan::plan_pinned(&day, &roads, &opts, &pinned)
+    })
+    .await?;
+    let moved = new
+        .routes
+        .iter()
+        .any(|r| r.vehicle == vehicle && r.stops.iter().any(|x| x.id == stop));
+    if !moved || new.served < plan.served {
+        return Err(ApiError {
+            details: Some(json!([{"field": "vehicle", "reason": "no_room"}])),
+            ..ApiError::new(StatusCode::CONFLICT, "move_breaks_a_rule")
+        });
+    }
+    Ok(s.store
+        .update_run_plan(actor, id, &to_json(&new), None)
+        .await?)
+}
+
+/// Re-plans the rest of the day after `vehicle` broke down: visited stops stay done, the
+/// vehicles on the road start from their last visited stop with their remaining drops on
+/// board, the broken vehicle's stops go to vehicles that can still reach them.
+async fn breakdown(
+    s: &AppState,
+    actor: &bazaar_domain::people::Actor,
+    id: i64,
+    vehicle: &str,
+) -> Result<RunRow, ApiError> {
+    let run = s.store.run(actor, id).await?;
+    if actor.role == Role::Driver {
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden"));
+    }
+    if run.status != "published" {
+        return Err(ApiError::new(StatusCode::CONFLICT, "invalid_transition"));
+    }
+    let input: DayInput = parse_json(&run.input)?;
+    let plan: DayPlan = parse_json(&run.plan)?;
+    if !plan.routes.iter().any(|r| r.vehicle == vehicle) {
+        return Err(ApiError::field("vehicle", "unknown_reference"));
+    }
+    let visited = s.store.run_visited(&run).await?;
+    let depot = &input.depots[0];
+    let (_, _, now) = local_now(s, &depot_region(s, &run.depot_node).await).await;
+    let mut positions = Vec::new();
+    let mut broken: Vec<String> = run
+        .broken
+        .split(',')
+        .filter(|x| !x.is_empty())
+        .map(String::from)
+        .collect();
+    broken.push(vehicle.to_string());
+    for r in &plan.routes {
+        if broken.contains(&r.vehicle) {
+            continue;
+        }
+        let last = r.stops.iter().rev().find(|x| visited.contains(&x.id));
+        let Some(last) = last else { continue };
+        let at = input.stops.iter().find(|x| x.id == last.id);
+        let remaining: Vec<&bazaar_plan::PlannedStop> = r
+            .stops
+            .iter()
+            .filter(|x| !visited.contains(&x.id))
+            .collect();
+        positions.push(VehiclePosition {
+            vehicle: r.vehicle.clone(),
+            lat: at.and_then(|x| x.lat).unwrap_or(depot.lat),
+            lng: at.and_then(|x| x.lng).unwrap_or(depot.lng),
+            load_kg: remaining.iter().map(|x| x.deliver_kg).sum(),
+            load_m3: remaining.iter().map(|x| x.deliver_m3).sum(),
+            remaining: remaining.iter().map(|x| x.id.clone()).collect(),
+        });
+    }
+    let state = DayState {
+        now,
+        finished: visited.clone(),
+        broken: broken.clone(),
+        positions,
+    };
+    let roads = roads_of(&s.osrm, None)?;
+    let opts = PlanOptions {
+        time_limit: Duration::from_secs(REPLAN_SECONDS),
+        seed: 1,
+        max_iterations: None,
+    };
+    let day = input.clone();
+    let new = run_planner(s, move || bazaar_plan::replan(&day, &state, &roads, &opts)).await?;
+    Ok(s.store
+        .update_run_plan(actor, id, &to_json(&new), Some(vehicle))
+        .await?)
+}
+
+async fn depot_region(s: &AppState, depot: &str) -> String {
+    s.store
+        .node(depot)
+        .await
+        .map(|n| n.region_code)
+        .unwrap_or_default()
+}
+
+/// A run as the API answers it: the stored row with its day and plan parsed, each stop's
+/// parcels and whether it has been visited.
+async fn run_json(
+    s: &AppState,
+    actor: &bazaar_domain::people::Actor,
+    run: RunRow,
+) -> Result<Value, ApiError> {
+    let input: Value = parse_json(&run.input)?;
+    let plan: Value = parse_json(&run.plan)?;
+    let parcels = s.store.run_parcels(actor, run.id).await?;
+    let visited = s.store.run_visited(&run).await?;
+    Ok(json!({
+        "id": run.id,
+        "depot_node": run.depot_node,
+        "day": run.day,
+        "status": run.status,
+        "broken": run.broken.split(',').filter(|x| !x.is_empty()).collect::<Vec<_>>(),
+        "published_at": run.published_at,
+        "replanned_at": run.replanned_at,
+        "input": input,
+        "plan": plan,
+        "parcels": parcels,
+        "visited": visited,
+    }))
+}
+
+fn run_id(id: &str) -> Result<i64, ApiError> {
+    id.parse::<i64>()
+        .map_err(|_| ApiError::new(StatusCode::NOT_FOUND, "not_found"))
+}
+
+/// Body of `POST /api/v1/runs`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct RunBody {
+    /// The county's distribution centre (node code).
+    pub depot_node: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/runs", tag = "logistics", security(("bearer" = [])),
+    request_body = RunBody,
+    responses((status = 201, description = "Today's run planned as a draft: the day's stops (what waits at the centre for each point and what waits at the points to be collected, all carriers together), the routes, the parcels of each stop", body = Object),
+        (status = 400, description = "Unknown centre, or no vehicles", body = ErrorBody),
+        (status = 403, description = "Operators of the centre's region and admins only", body = ErrorBody),
+        (status = 409, description = "Nothing to deliver or collect today (`nothing_to_deliver`)", body = ErrorBody),
+        (status = 429, description = "Another plan is running; retry", body = ErrorBody)))]
+/// `POST /api/v1/runs`: plans today's joint delivery run of a centre.
+pub async fn create_api(
+    State(s): State<AppState>,
+    caller: Caller,
+    b: Result<Json<RunBody>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let actor = caller.require()?.clone();
+    let lang = caller.lang;
+    let b = crate::api::body(&caller, b)?;
+    let run = create_run(&s, &actor, b.depot_node.trim())
+        .await
+        .map_err(|e| e.in_lang(lang))?;
+    let v = run_json(&s, &actor, run).await?;
+    Ok((StatusCode::CREATED, Json(v)).into_response())
+}
+
+#[utoipa::path(get, path = "/api/v1/runs/{id}", tag = "logistics", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Run id")),
+    responses((status = 200, description = "The run: status, plan, parcels per stop, stops visited so far", body = Object),
+        (status = 404, description = "No such run the caller may see", body = ErrorBody)))]
+/// `GET /api/v1/runs/{id}`.
+pub async fn get_api(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let actor = caller.require()?.clone();
+    let run = s.store.run(&actor, run_id(&id)?).await?;
+    Ok(Json(run_json(&s, &actor, run).await?))
+}
+
+/// Body of `POST /api/v1/runs/{id}/actions`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct RunAction {
+    /// move (a stop to a vehicle), publish, or breakdown (of a vehicle).
+    pub action: String,
+    /// The stop to move.
+    #[serde(default)]
+    pub stop: Option<String>,
+    /// The vehicle a stop moves to, or that broke down.
+    #[serde(default)]
+    pub vehicle: Option<String>,
+}
+
+async fn act(
+    s: &AppState,
+    actor: &bazaar_domain::people::Actor,
+    id: i64,
+    a: &RunAction,
+) -> Result<RunRow, ApiError> {
+    let need = |v: &Option<String>, f: &str| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|x| !x.is_empty())
+            .map(String::from)
+            .ok_or_else(|| ApiError::field(f, "required"))
+    };
+    match a.action.as_str() {
+        "move" => {
+            let stop = need(&a.stop, "stop")?;
+            let vehicle = need(&a.vehicle, "vehicle")?;
+            move_stop(s, actor, id, &stop, &vehicle).await
+        }
+        "publish" => Ok(s.store.publish_run(actor, id).await?),
+        "breakdown" => {
+            let vehicle = need(&a.vehicle, "vehicle")?;
+            breakdown(s, actor, id, &vehicle).await
+        }
+        _ => Err(ApiError::field("action", "unknown_choice")),
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/runs/{id}/actions", tag = "logistics", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Run id")), request_body = RunAction,
+    responses((status = 200, description = "The run after the change", body = Object),
+        (status = 400, description = "Unknown action, stop or vehicle", body = ErrorBody),
+        (status = 409, description = "The move breaks a rule (no room or time on that vehicle), or the run is not in a state for it", body = ErrorBody)))]
+/// `POST /api/v1/runs/{id}/actions`: move a stop, publish, report a breakdown.
+pub async fn action_api(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    b: Result<Json<RunAction>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let actor = caller.require()?.clone();
+    let lang = caller.lang;
+    let b = crate::api::body(&caller, b)?;
+    let run = act(&s, &actor, run_id(&id)?, &b)
+        .await
+        .map_err(|e| e.in_lang(lang))?;
+    Ok(Json(run_json(&s, &actor, run).await?))
+}
+
+/// The driver's part of today's run: their route's stops in order, each with what to drop and
+/// collect.
+async fn manifest(
+    s: &AppState,
+    actor: &bazaar_domain::people::Actor,
+) -> Result<
+    Option<(
+        String,
+        RunRow,
+        bazaar_plan::PlannedRoute,
+        Vec<ManifestParcel>,
+        Vec<String>,
+    )>,
+    ApiError,
+> {
+    let region = match &actor.region_path {
+        Some(p) => p
+            .trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .unwrap_or("")
+            .to_string(),
+        None => String::new(),
+    };
+    let (_, today, _) = local_now(s, &region).await;
+    let Some((vehicle, run)) = s.store.driver_run(actor, &today).await? else {
+        return Ok(None);
+    };
+    let plan: DayPlan = parse_json(&run.plan)?;
+    let Some(route) = plan.routes.into_iter().find(|r| r.vehicle == vehicle.name) else {
+        return Ok(Some((
+            vehicle.name,
+            run,
+            empty_route(),
+            Vec::new(),
+            Vec::new(),
+        )));
+    };
+    let parcels = s.store.run_parcels(actor, run.id).await?;
+    let mine: Vec<ManifestParcel> = parcels
+        .into_iter()
+        .filter(|p| route.stops.iter().any(|x| x.id == p.node_code))
+        .collect();
+    let visited = s.store.run_visited(&run).await?;
+    Ok(Some((vehicle.name, run, route, mine, visited)))
+}
+
+fn empty_route() -> bazaar_plan::PlannedRoute {
+    bazaar_plan::PlannedRoute {
+        vehicle: String::new(),
+        depot: String::new(),
+        start: String::new(),
+        end: String::new(),
+        distance_km: 0.0,
+        duration_minutes: 0.0,
+        start_load_kg: 0.0,
+        start_load_m3: 0.0,
+        stops: Vec::new(),
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/driver/manifest", tag = "logistics", security(("bearer" = [])),
+    responses((status = 200, description = "Today's route of the driver's vehicle: stops in order with arrival times, what to drop and collect at each (waybills), which are done", body = Object),
+        (status = 403, description = "Drivers only", body = ErrorBody),
+        (status = 404, description = "No published run today for the driver's vehicle", body = ErrorBody)))]
+/// `GET /api/v1/driver/manifest`.
+pub async fn manifest_api(
+    State(s): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Value>, ApiError> {
+    let actor = caller.require()?.clone();
+    let Some((vehicle, run, route, parcels, visited)) = manifest(&s, &actor).await? else {
+        return Err(ApiError::new(StatusCode::NOT_FOUND, "not_found"));
+    };
+    let stops: Vec<Value> = route
+        .stops
+        .iter()
+        .map(|st| {
+            let of = |action: &str| {
+                parcels
+                    .iter()
+                    .filter(|p| p.node_code == st.id && p.action == action)
+                    .collect::<Vec<_>>()
+            };
+            json!({
+                "id": st.id, "name": st.name, "arrive": st.arrive, "depart": st.depart,
+                "drop": of("drop"), "collect": of("collect"),
+                "visited": visited.contains(&st.id),
+            })
+        })
+        .collect();
+    Ok(Json(json!({
+        "run_id": run.id, "vehicle": vehicle, "day": run.day, "start": route.start,
+        "end": route.end, "distance_km": route.distance_km, "stops": stops,
+    })))
+}
+
+// ---- pages ----
+
+/// `GET /manage/runs`: the operator's centres and their latest runs, with "plan today's run".
+pub async fn runs_page(State(s): State<AppState>, h: HeaderMap, uri: Uri) -> Response {
+    let cx = match Ctx::get_or_login(&s, &h, &uri).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let lang = cx.lang;
+    let depots = match s.store.plannable_depots(&cx.actor).await {
+        Ok(d) => d,
+        Err(e) => return cx.error_page(e, "/manage"),
+    };
+    let mut body = String::new();
+    for d in &depots {
+        body.push_str(&format!(
+            "<h2>{}</h2><form method=\"post\" action=\"/manage/runs\">{}<input type=\"hidden\" name=\"depot_node\" value=\"{}\"><button id=\"plan-{}\">{}</button></form><ul>",
+            esc(&d.name),
+            cx.csrf_input(),
+            esc(&d.code),
+            esc(&d.code),
+            esc(&lang.t("run-plan-today")),
+        ));
+        let runs = s.store.runs(&cx.actor, &d.code).await.unwrap_or_default();
+        for r in runs {
+            body.push_str(&format!(
+                "<li><a href=\"/manage/runs/{}\">{} · #{}</a> · {}</li>",
+                r.id,
+                esc(&r.day),
+                r.id,
+                esc(&lang.t(&format!("run-status-{}", r.status)))
+            ));
+        }
+        body.push_str("</ul>");
+    }
+    if depots.is_empty() {
+        body.push_str(&format!("<p>{}</p>", esc(&lang.t("manage-nothing"))));
+    }
+    cx.page(StatusCode::OK, &lang.t("run-title"), &body)
+}
+
+/// `POST /manage/runs`: plans today's run and opens its review.
+pub async fn create_post(
+    State(s): State<AppState>,
+    h: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let cx = match Ctx::post(&s, &h, &form).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let depot = form.get("depot_node").map(String::as_str).unwrap_or("");
+    match create_run(&s, &cx.actor, depot).await {
+        Ok(r) => Redirect::to(&format!("/manage/runs/{}", r.id)).into_response(),
+        Err(e) => api_error_page(&cx, e, "/manage/runs"),
+    }
+}
+
+fn api_error_page(cx: &Ctx, e: ApiError, back: &str) -> Response {
+    let e = e.in_lang(cx.lang);
+    cx.page(
+        e.status,
+        &cx.lang.t("run-title"),
+        &format!(
+            "<p role=\"alert\" class=\"err\">{}</p><p><a href=\"{}\">{}</a></p>",
+            esc(&e.message()),
+            esc(back),
+            esc(&cx.lang.t("back"))
+        ),
+    )
+}
+
+/// `GET /manage/runs/{id}`: the review (draft) or the progress (published) of a run.
+pub async fn run_page(
+    State(s): State<AppState>,
+    h: HeaderMap,
+    uri: Uri,
+    Path(id): Path<String>,
+) -> Response {
+    let cx = match Ctx::get_or_login(&s, &h, &uri).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let lang = cx.lang;
+    let Ok(id) = id.parse::<i64>() else {
+        return cx.error_page(StoreError::NotFound, "/manage/runs");
+    };
+    let run = match s.store.run(&cx.actor, id).await {
+        Ok(r) => r,
+        Err(e) => return cx.error_page(e, "/manage/runs"),
+    };
+    let (Ok(input), Ok(plan)) = (
+        parse_json::<DayInput>(&run.input),
+        parse_json::<DayPlan>(&run.plan),
+    ) else {
+        return cx.error_page(
+            StoreError::Rule("stored run does not parse"),
+            "/manage/runs",
+        );
+    };
+    let visited = s.store.run_visited(&run).await.unwrap_or_default();
+    let parcels = s.store.run_parcels(&cx.actor, id).await.unwrap_or_default();
+    let mut body = format!(
+        "<p>{} · {} · <b>{}</b></p>",
+        esc(&run.depot_node),
+        esc(&run.day),
+        esc(&lang.t(&format!("run-status-{}", run.status)))
+    );
+    let broken: Vec<&str> = run.broken.split(',').filter(|x| !x.is_empty()).collect();
+    if !broken.is_empty() {
+        body.push_str(&format!(
+            "<p class=\"err\">{}: {}</p>",
+            esc(&lang.t("run-broken")),
+            esc(&broken.join(", "))
+        ));
+    }
+    body.push_str(&plan_html(&cx, &input, &plan));
+    let vehicles: Vec<&str> = input.depots[0]
+        .vehicles
+        .iter()
+        .map(|v| v.id.as_str())
+        .filter(|v| !broken.contains(v))
+        .collect();
+    let total: usize = plan.routes.iter().map(|r| r.stops.len()).sum();
+    match run.status.as_str() {
+        "draft" => {
+            // Move a stop: one small form per stop.
+            let mut options = String::new();
+            for v in &vehicles {
+                options.push_str(&format!("<option>{}</option>", esc(v)));
+            }
+            body.push_str(&format!("<h2>{}</h2><ul>", esc(&lang.t("run-move"))));
+            for r in &plan.routes {
+                for st in &r.stops {
+                    body.push_str(&format!(
+                        "<li>{} <small>({})</small> <form method=\"post\" action=\"/manage/runs/{id}/actions\" style=\"display:inline\">{}<input type=\"hidden\" name=\"action\" value=\"move\"><input type=\"hidden\" name=\"stop\" value=\"{}\"><select name=\"vehicle\" aria-label=\"{}\">{options}</select><button>{}</button></form></li>",
+                        esc(&st.name),
+                        esc(&r.vehicle),
+                        cx.csrf_input(),
+                        esc(&st.id),
+                        esc(&lang.t("run-vehicle")),
+                        esc(&lang.t("run-move")),
+                    ));
+                }
+            }
+            body.push_str(&format!(
+                "</ul><form method=\"post\" action=\"/manage/runs/{id}/actions\">{}<input type=\"hidden\" name=\"action\" value=\"publish\"><button id=\"publish\">{}</button></form>",
+                cx.csrf_input(),
+                esc(&lang.t("run-publish"))
+            ));
+        }
+        "published" => {
+            body.push_str(&format!(
+                "<h2>{}</h2><p role=\"status\">{}</p><ul>",
+                esc(&lang.t("run-progress")),
+                esc(&lang.ta(
+                    "run-visited",
+                    &[
+                        ("done", (visited.len() as i64).into()),
+                        ("total", (total as i64).into())
+                    ]
+                ))
+            ));
+            for r in &plan.routes {
+                let done = r.stops.iter().filter(|x| visited.contains(&x.id)).count();
+                body.push_str(&format!(
+                    "<li>{} · {done}/{} <form method=\"post\" action=\"/manage/runs/{id}/actions\" style=\"display:inline\">{}<input type=\"hidden\" name=\"action\" value=\"breakdown\"><input type=\"hidden\" name=\"vehicle\" value=\"{}\"><button>{}</button></form></li>",
+                    esc(&r.vehicle),
+                    r.stops.len(),
+                    cx.csrf_input(),
+                    esc(&r.vehicle),
+                    esc(&lang.t("run-breakdown")),
+                ));
+            }
+            body.push_str("</ul>");
+        }
+        _ => {}
+    }
+    body.push_str(&format!(
+        "<h2>{}</h2><p>{}</p>",
+        esc(&lang.t("run-parcels")),
+        esc(&lang.ta(
+            "run-parcel-count",
+            &[
+                (
+                    "drop",
+                    (parcels.iter().filter(|p| p.action == "drop").count() as i64).into()
+                ),
+                (
+                    "collect",
+                    (parcels.iter().filter(|p| p.action == "collect").count() as i64).into()
+                ),
+            ]
+        ))
+    ));
+    cx.page(StatusCode::OK, &lang.t("run-title"), &body)
+}
+
+/// `POST /manage/runs/{id}/actions`: the review's and the centre's actions.
+pub async fn action_post(
+    State(s): State<AppState>,
+    h: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let cx = match Ctx::post(&s, &h, &form).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let back = format!("/manage/runs/{}", encode(&id));
+    let Ok(id) = id.parse::<i64>() else {
+        return cx.error_page(StoreError::NotFound, "/manage/runs");
+    };
+    let a = RunAction {
+        action: form.get("action").cloned().unwrap_or_default(),
+        stop: form.get("stop").cloned(),
+        vehicle: form.get("vehicle").cloned(),
+    };
+    match act(&s, &cx.actor, id, &a).await {
+        Ok(_) => Redirect::to(&back).into_response(),
+        Err(e) => api_error_page(&cx, e, &back),
+    }
+}
+
+/// `GET /manage/route`: the driver's manifest on the phone.
+pub async fn route_page(
+    State(s): State<AppState>,
+    h: HeaderMap,
+    uri: Uri,
+    Query(_): Query<HashMap<String, String>>,
+) -> Response {
+    let cx = match Ctx::get_or_login(&s, &h, &uri).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let lang = cx.lang;
+    let found = match manifest(&s, &cx.actor).await {
+        Ok(m) => m,
+        Err(e) => return api_error_page(&cx, e, "/manage"),
+    };
+    let Some((vehicle, _run, route, parcels, visited)) = found else {
+        return cx.page(
+            StatusCode::OK,
+            &lang.t("route-title"),
+            &format!("<p>{}</p>", esc(&lang.t("route-none"))),
+        );
+    };
+    let mut body = format!(
+        "<p><b>{}</b> · {}–{} · {:.1} km</p><ol>",
+        esc(&vehicle),
+        esc(&route.start),
+        esc(&route.end),
+        route.distance_km
+    );
+    for st in &route.stops {
+        let list = |action: &str| {
+            parcels
+                .iter()
+                .filter(|p| p.node_code == st.id && p.action == action)
+                .map(|p| {
+                    format!(
+                        "<li>{} <small>{}</small></li>",
+                        esc(&p.waybill),
+                        esc(&lang.t(&format!("parcel-state-{}", p.state)))
+                    )
+                })
+                .collect::<String>()
+        };
+        let done = visited.contains(&st.id);
+        body.push_str(&format!(
+            "<li{}><h3>{} {}</h3><p>{}–{}</p><p>{}</p><ul>{}</ul><p>{}</p><ul>{}</ul>\
+<p><a href=\"/manage/scan?kind=delivered_to_point&node={}\">{}</a> · <a href=\"/manage/scan?kind=loaded_on_vehicle&node={}\">{}</a></p></li>",
+            if done { " style=\"opacity:.6\"" } else { "" },
+            if done { "✓" } else { "" },
+            esc(&st.name),
+            esc(&st.arrive),
+            esc(&st.depart),
+            esc(&lang.t("plan-drop")),
+            list("drop"),
+            esc(&lang.t("plan-collect")),
+            list("collect"),
+            encode(&st.id),
+            esc(&lang.t("route-scan-drop")),
+            encode(&st.id),
+            esc(&lang.t("route-scan-collect")),
+        ));
+    }
+    body.push_str("</ol>");
+    cx.page(StatusCode::OK, &lang.t("route-title"), &body)
+}

@@ -1,0 +1,237 @@
+//! The day's joint delivery: planned from the parcels waiting at the county centre and at the
+//! points, reviewed (a stop moved), published, driven (the driver's manifest and scans) and
+//! re-planned after a breakdown.
+
+use crate::TestApp;
+use axum::http::{Method, StatusCode};
+use serde_json::{Value, json};
+
+/// Stops of the route of `vehicle` in a run's plan.
+fn stops_of(run: &Value, vehicle: &str) -> Vec<String> {
+    run["plan"]["routes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| r["vehicle"] == vehicle)
+        .flat_map(|r| r["stops"].as_array().cloned().unwrap_or_default())
+        .filter_map(|s| s["id"].as_str().map(String::from))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_county_day_is_planned_from_parcels_reviewed_published_driven_and_replanned() {
+    let t = TestApp::spawn().await;
+    let op = t.login("op-bohu").await;
+    // Nothing waits yet: nothing to plan.
+    let (s, v) = t
+        .call(
+            Method::POST,
+            "/api/v1/runs",
+            Some(&op),
+            Some(json!({"depot_node": "DC-652829"})),
+        )
+        .await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("nothing_to_deliver")),
+        "{v}"
+    );
+    // Three carriers' parcels arrive at the centre for three points; a villager's parcel
+    // waits at 哈尔恩根村 to be collected.
+    let manifest = "carrier,waybill,recipient_name,recipient_phone,destination_node_id,weight_g\n\
+yuantong,YT3000000000001,娜仁,13912345678,VP-HARENGEN,2000\n\
+zhongtong,75300000000002,巴图,13987654321,VP-652829200202,1500\n\
+yunda,4300000000003,其其格,13911112222,VP-652829101201,800\n";
+    let (s, v) = t.csv("/api/v1/parcels/manifest", &op, manifest).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let arrive: Vec<Value> = ["YT3000000000001", "75300000000002", "4300000000003"]
+        .iter()
+        .enumerate()
+        .map(|(i, w)| json!({"client_id": format!("dc-{i}"), "waybill": w, "node_id": "DC-652829", "kind": "arrived_at_county"}))
+        .collect();
+    let (s, v) = t
+        .call(
+            Method::POST,
+            "/api/v1/scans",
+            Some(&op),
+            Some(json!({"scans": arrive})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert!(
+        v["results"]
+            .as_array()
+            .expect("results")
+            .iter()
+            .all(|r| r["result"] == "recorded"),
+        "{v}"
+    );
+    let (s, v) = t
+        .call(
+            Method::POST,
+            "/api/v1/parcels",
+            Some(&op),
+            Some(
+                json!({"carrier": "ems", "waybill": "1100000000004", "direction": "upstream",
+                "weight_g": 5000, "recipient_name": "王芳", "recipient_phone": "13800000000"}),
+            ),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let agent = t.login("agent-harengen").await;
+    let (s, v) = t
+        .call(
+            Method::POST,
+            "/api/v1/scans",
+            Some(&agent),
+            Some(json!({"waybill": "1100000000004", "kind": "collected_at_village"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+
+    // The run: every point a stop, the parcels of each listed.
+    let (s, run) = t
+        .call(
+            Method::POST,
+            "/api/v1/runs",
+            Some(&op),
+            Some(json!({"depot_node": "DC-652829"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{run}");
+    assert_eq!(run["status"], "draft");
+    assert_eq!(run["plan"]["served"], 3, "{run}");
+    assert_eq!(run["plan"]["feasible"], true);
+    let parcels = run["parcels"].as_array().expect("parcels");
+    assert_eq!(parcels.iter().filter(|p| p["action"] == "drop").count(), 3);
+    assert_eq!(
+        parcels.iter().filter(|p| p["action"] == "collect").count(),
+        1
+    );
+    let harengen = run["input"]["stops"]
+        .as_array()
+        .expect("stops")
+        .iter()
+        .find(|s| s["id"] == "VP-HARENGEN")
+        .cloned()
+        .expect("哈尔恩根村 is a stop");
+    assert_eq!(harengen["deliver_kg"], 2.0);
+    assert_eq!(harengen["pickup_kg"], 5.0);
+    let id = run["id"].as_i64().expect("id");
+    let act = |body: Value| {
+        let t = &t;
+        let op = op.clone();
+        async move {
+            t.call(
+                Method::POST,
+                &format!("/api/v1/runs/{id}/actions"),
+                Some(&op),
+                Some(body),
+            )
+            .await
+        }
+    };
+    // The review puts every stop on the demo driver's van, one by one.
+    for stop in ["VP-HARENGEN", "VP-652829200202", "VP-652829101201"] {
+        if stops_of(&run, "厢货-2").contains(&stop.to_string()) {
+            continue;
+        }
+        let (s, v) = act(json!({"action": "move", "stop": stop, "vehicle": "厢货-2"})).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert!(stops_of(&v, "厢货-2").contains(&stop.to_string()), "{v}");
+    }
+    let (s, v) = act(json!({"action": "move", "stop": "VP-HARENGEN", "vehicle": "飞机"})).await;
+    assert_eq!(
+        (s, v["error"]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("vehicle"))
+    );
+    let (s, _) = act(json!({"action": "fly"})).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    // The driver sees nothing until it is published.
+    let driver = t.login("driver-bohu").await;
+    let (s, _) = t
+        .call(Method::GET, "/api/v1/driver/manifest", Some(&driver), None)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, v) = act(json!({"action": "publish"})).await;
+    assert_eq!(
+        (s, v["status"].as_str()),
+        (StatusCode::OK, Some("published")),
+        "{v}"
+    );
+    let (s, _) = act(json!({"action": "publish"})).await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    let (s, m) = t
+        .call(Method::GET, "/api/v1/driver/manifest", Some(&driver), None)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{m}");
+    assert_eq!(m["vehicle"], "厢货-2");
+    let stops = m["stops"].as_array().expect("stops");
+    assert_eq!(stops.len(), 3, "{m}");
+    let h = stops
+        .iter()
+        .find(|s| s["id"] == "VP-HARENGEN")
+        .expect("stop");
+    assert_eq!(h["drop"][0]["waybill"], "YT3000000000001");
+    assert_eq!(h["collect"][0]["waybill"], "1100000000004");
+    // The driver drops at 哈尔恩根村: the centre sees it visited.
+    let (s, v) = t
+        .call(
+            Method::POST,
+            "/api/v1/scans",
+            Some(&driver),
+            Some(json!({"waybill": "YT3000000000001", "node_id": "VP-HARENGEN", "kind": "delivered_to_point"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (_, v) = t
+        .call(Method::GET, &format!("/api/v1/runs/{id}"), Some(&op), None)
+        .await;
+    assert_eq!(v["visited"], json!(["VP-HARENGEN"]), "{v}");
+    // The van breaks down: the rest of the day goes to the others; 哈尔恩根村 stays done.
+    let (s, v) = act(json!({"action": "breakdown", "vehicle": "厢货-2"})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["broken"], json!(["厢货-2"]));
+    assert!(stops_of(&v, "厢货-2").is_empty(), "{v}");
+    let rest: Vec<String> = v["plan"]["routes"]
+        .as_array()
+        .expect("routes")
+        .iter()
+        .flat_map(|r| r["stops"].as_array().cloned().unwrap_or_default())
+        .filter_map(|s| s["id"].as_str().map(String::from))
+        .collect();
+    assert!(rest.contains(&"VP-652829200202".to_string()), "{v}");
+    assert!(!rest.contains(&"VP-HARENGEN".to_string()), "{v}");
+    // Others may not plan here.
+    let litang = t.login("op-litang").await;
+    let (s, _) = t
+        .call(
+            Method::POST,
+            "/api/v1/runs",
+            Some(&litang),
+            Some(json!({"depot_node": "DC-652829"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = t
+        .call(
+            Method::GET,
+            &format!("/api/v1/runs/{id}"),
+            Some(&litang),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, v) = t
+        .call(
+            Method::POST,
+            "/api/v1/runs",
+            Some(&op),
+            Some(json!({"depot_node": "VP-HARENGEN"})),
+        )
+        .await;
+    assert_eq!(
+        (s, v["error"]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("depot_node"))
+    );
+}
