@@ -1357,6 +1357,40 @@ impl Store {
                 Some(method.as_str().to_string()),
                 now
             );
+            // Paying creates the parcels: one per part, on the county network's own waybill
+            // until the seller hands it to an express company; same-city when the seller's
+            // village is in the buyer's county.
+            let parts: Vec<(i64, String)> = sqlx::query_as(
+                "SELECT pt.id, s.village_code FROM order_parts pt \
+                 JOIN sellers s ON s.id = pt.seller_id WHERE pt.order_id = $1 ORDER BY pt.id",
+            )
+            .bind(id)
+            .fetch_all(&mut *c)
+            .await?;
+            let dest_county = o.row.region_code.get(..6).unwrap_or("").to_string();
+            for (part, village) in parts {
+                let direction = if village.get(..6) == Some(dest_county.as_str()) {
+                    "same_city"
+                } else {
+                    "upstream"
+                };
+                sqlx::query(
+                    "INSERT INTO parcels (carrier, waybill, direction, weight_g, volume_cm3, \
+                     recipient_name, recipient_phone, dest_region, dest_node, order_id, part_id, \
+                     seller_id, state, last_event_at, created_at, updated_at) \
+                     SELECT $1, $2, $3, pt.weight_g, pt.volume_cm3, o.recipient, o.phone, \
+                     o.region_code, o.node_code, o.id, pt.id, pt.seller_id, 'awaiting_pickup', \
+                     $4, $4, $4 FROM order_parts pt JOIN orders o ON o.id = pt.order_id \
+                     WHERE pt.id = $5",
+                )
+                .bind(bazaar_domain::logistics::BAZAAR_CARRIER)
+                .bind(bazaar_domain::logistics::bazaar_waybill(part))
+                .bind(direction)
+                .bind(now)
+                .bind(part)
+                .execute(&mut *c)
+                .await?;
+            }
             Ok(true)
         })
     }
@@ -1530,8 +1564,22 @@ impl Store {
                 }
                 shipped.push(*id);
                 if let Some((carrier, waybill)) = parcels.get(id) {
-                    // The part's parcel, handed to its carrier: tracked from now on.
-                    let parcel_id: i64 = sqlx::query_scalar(
+                    // The part's parcel, handed to its carrier: tracked from now on. The
+                    // county network's waybill given at payment gives way to the carrier's.
+                    let existing: Option<i64> = sqlx::query_scalar(
+                        "UPDATE parcels SET carrier = $1, waybill = $2, direction = 'upstream', \
+                         state = 'in_transit', last_event_at = $3, updated_at = $3 \
+                         WHERE part_id = $4 AND carrier = 'bazaar' RETURNING id",
+                    )
+                    .bind(carrier)
+                    .bind(waybill)
+                    .bind(now)
+                    .bind(id)
+                    .fetch_optional(&mut *c)
+                    .await?;
+                    let parcel_id: i64 = match existing {
+                        Some(p) => p,
+                        None => sqlx::query_scalar(
                         "INSERT INTO parcels (carrier, waybill, direction, weight_g, volume_cm3, \
                          recipient_name, recipient_phone, dest_region, dest_node, order_id, \
                          part_id, seller_id, state, last_event_at, created_by, created_at, \
@@ -1547,7 +1595,8 @@ impl Store {
                     .bind(user)
                     .bind(id)
                     .fetch_one(&mut *c)
-                    .await?;
+                    .await?,
+                    };
                     sqlx::query(
                         "INSERT INTO parcel_events (parcel_id, source, code, state, actor_id, at, \
                          received_at) VALUES ($1, 'scan', 'handed_to_trunk_carrier', 'in_transit', \

@@ -133,6 +133,16 @@ pub struct ScanInput {
     /// Who signed for it (with `picked_up_by_recipient`).
     #[serde(default)]
     pub signature: Option<String>,
+    /// A parcel the centre has no manifest for is registered by its arrival scan when these
+    /// are given (with `carrier`): the recipient…
+    #[serde(default)]
+    pub recipient_name: Option<String>,
+    /// …their phone…
+    #[serde(default)]
+    pub recipient_phone: Option<String>,
+    /// …and the service point it goes to (also `destination_node_id`).
+    #[serde(default, alias = "destination_node_id")]
+    pub dest_node: Option<String>,
     /// When it was scanned (UTC ms, from the phone's clock); now when omitted.
     #[serde(default)]
     pub at: Option<i64>,
@@ -480,7 +490,37 @@ impl Store {
                 }
                 ids
             }
-            None => vec![self.parcel_id(&s.waybill, s.carrier.as_deref()).await?],
+            None => match self.parcel_id(&s.waybill, s.carrier.as_deref()).await {
+                Ok(id) => vec![id],
+                // Arrived at the centre without a manifest: registered by this scan when the
+                // label's carrier, recipient and destination are given.
+                Err(StoreError::Invalid(e))
+                    if e.first().is_some_and(|f| f.field == "waybill")
+                        && matches!(
+                            node.kind.as_str(),
+                            "distribution_centre" | "county_centre"
+                        )
+                        && s.recipient_name.is_some() =>
+                {
+                    let p = NewParcel {
+                        carrier: s.carrier.clone().unwrap_or_default(),
+                        waybill: s.waybill.clone(),
+                        direction: Direction::Downstream,
+                        weight_g: 0,
+                        volume_cm3: 0,
+                        cold_chain: false,
+                        sender_name: None,
+                        sender_phone: None,
+                        recipient_name: s.recipient_name.clone().unwrap_or_default(),
+                        recipient_phone: s.recipient_phone.clone().unwrap_or_default(),
+                        dest_region: None,
+                        dest_node: s.dest_node.clone().filter(|d| !d.trim().is_empty()),
+                        order_id: None,
+                    };
+                    vec![self.create_parcel(actor, &p).await?.parcel.id]
+                }
+                Err(e) => return Err(e),
+            },
         };
         let point = matches!(node.kind.as_str(), "village_point" | "locker_bank");
         let county = |region: &str| region.get(..6).map(str::to_string);

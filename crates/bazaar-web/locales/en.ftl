@@ -446,3 +446,4 @@ route-title = My route
 route-none = No route has been published for your vehicle today.
 route-scan-drop = Scan drops
 route-scan-collect = Scan collections
+scan-new-parcel = A parcel without a manifest: register it from its label

@@ -441,3 +441,4 @@ route-title = 我的配送单
 route-none = 今天还没有发布给您的车辆的线路。
 route-scan-drop = 扫描送达
 route-scan-collect = 扫描揽收装车
+scan-new-parcel = 没有清单的包裹：按面单登记

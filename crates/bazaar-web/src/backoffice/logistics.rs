@@ -119,6 +119,8 @@ f.addEventListener('submit',function(ev){
  var s={client_id:id(),waybill:w,kind:f.elements.kind.value,at:Date.now()};
  if(f.elements.node_code&&f.elements.node_code.value)s.node_code=f.elements.node_code.value;
  if(f.elements.sack.value.trim())s.sack=f.elements.sack.value.trim();
+ ['carrier','recipient_name','recipient_phone','dest_node'].forEach(function(k){
+  var e=f.elements[k];if(e&&e.value.trim())s[k]=e.value.trim()});
  var x=q();x.push(s);save(x);f.elements.waybill.value='';f.elements.waybill.focus();flush();
 });
 window.addEventListener('online',flush);setInterval(flush,15000);flush();
@@ -194,6 +196,10 @@ autocapitalize=\"characters\" placeholder=\"DC-652829\" value=\"{}\"></label>",
 autocomplete=\"off\" autocapitalize=\"characters\" inputmode=\"text\" autofocus \
 style=\"font-size:1.3em;width:100%\"></label>\
 <label>{sack_l}<br><input name=\"sack\" maxlength=\"35\" placeholder=\"SACK-…\"></label>\
+<details><summary>{new_l}</summary><label>{carrier_l}<br><select name=\"carrier\"><option value=\"\"></option>{carriers}</select></label>\
+<label>{rname_l}<br><input name=\"recipient_name\" maxlength=\"40\"></label>\
+<label>{rphone_l}<br><input name=\"recipient_phone\" maxlength=\"15\" inputmode=\"tel\"></label>\
+<label>{dest_l}<br><input name=\"dest_node\" maxlength=\"40\" placeholder=\"VP-…\"></label></details>\
 <button style=\"font-size:1.2em;padding:.4em 1.2em\">{submit}</button> \
 <button type=\"button\" id=\"scan-camera\" hidden>{camera}</button></form>\
 <p id=\"scan-queue\" role=\"status\" data-waiting=\"{waiting}\"></p>\
@@ -206,6 +212,15 @@ style=\"font-size:1.3em;width:100%\"></label>\
         camera = esc(&lang.t("scan-camera")),
         waiting = esc(&lang.t("scan-queued")),
         js = SCAN_JS,
+        new_l = esc(&lang.t("scan-new-parcel")),
+        carrier_l = esc(&lang.t("field-carrier")),
+        rname_l = esc(&lang.t("field-recipient_name")),
+        rphone_l = esc(&lang.t("field-recipient_phone")),
+        dest_l = esc(&lang.t("field-dest_node")),
+        carriers = CARRIERS
+            .iter()
+            .map(|c| format!("<option value=\"{}\">{}</option>", c.code, esc(c.name)))
+            .collect::<String>(),
     );
     cx.page(StatusCode::OK, &lang.t("scan-title"), &body)
 }
@@ -232,6 +247,10 @@ pub async fn scan_post(
         kind: get("kind").unwrap_or_default(),
         node_code: get("node_code"),
         sack: get("sack"),
+        carrier: get("carrier"),
+        recipient_name: get("recipient_name"),
+        recipient_phone: get("recipient_phone"),
+        dest_node: get("dest_node"),
         ..ScanInput::default()
     };
     match s

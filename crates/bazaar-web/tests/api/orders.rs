@@ -1595,6 +1595,20 @@ async fn a_shipped_part_with_its_waybill_is_tracked_on_the_buyer_s_order_page() 
         )
         .await;
     let part = parts[0]["part_id"].as_i64().expect("part");
+    // Paying created its parcel on the county network's own waybill, waiting to be collected.
+    let (_, ps) = t
+        .call(
+            Method::GET,
+            &format!("/api/v1/orders/{id}/parcels"),
+            Some(&buyer),
+            None,
+        )
+        .await;
+    assert_eq!(ps.as_array().map(Vec::len), Some(1), "{ps}");
+    assert_eq!(ps[0]["carrier"], "bazaar");
+    assert_eq!(ps[0]["waybill"], format!("BZ{part:012}"));
+    assert_eq!(ps[0]["state"], "awaiting_pickup");
+    let parcel = ps[0]["id"].clone();
     // A waybill not in the carrier's format: nothing ships.
     let (s, v) = t
         .call(
@@ -1629,6 +1643,12 @@ async fn a_shipped_part_with_its_waybill_is_tracked_on_the_buyer_s_order_page() 
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{ps}");
+    assert_eq!(
+        ps.as_array().map(Vec::len),
+        Some(1),
+        "the same parcel, re-labelled: {ps}"
+    );
+    assert_eq!(ps[0]["id"], parcel);
     assert_eq!(ps[0]["waybill"], "75123456789012");
     assert_eq!(ps[0]["state"], "in_transit");
     assert!(

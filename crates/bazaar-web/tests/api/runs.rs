@@ -235,3 +235,119 @@ yunda,4300000000003,其其格,13911112222,VP-652829101201,800\n";
         (StatusCode::BAD_REQUEST, Some("depot_node"))
     );
 }
+
+#[tokio::test]
+async fn the_logistics_pages_work_without_javascript() {
+    use crate::backoffice::Browser;
+    let t = TestApp::spawn().await;
+    // The centre registers a parcel without a manifest from its label, by scanning it.
+    let op = Browser::sign_in(&t, "op-bohu").await;
+    let (s, page) = op.get("/manage/scan").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        page.contains("到达县中心") && page.contains("scan-form"),
+        "{page}"
+    );
+    let (s, _, page) = op
+        .post(
+            "/manage/scan",
+            &[
+                ("waybill", "YT4000000000001"),
+                ("kind", "arrived_at_county"),
+                ("node_code", "DC-652829"),
+                ("carrier", "yuantong"),
+                ("recipient_name", "娜仁"),
+                ("recipient_phone", "13912345678"),
+                ("dest_node", "VP-HARENGEN"),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    assert!(
+        page.contains("已记录") && page.contains("到达目的地"),
+        "{page}"
+    );
+    // An unknown waybill without a label's details is refused, naming the field.
+    let (_, _, page) = op
+        .post(
+            "/manage/scan",
+            &[
+                ("waybill", "YT4999999999999"),
+                ("kind", "arrived_at_county"),
+                ("node_code", "DC-652829"),
+            ],
+        )
+        .await;
+    assert!(page.contains("未记录") && page.contains("运单号"), "{page}");
+    // The run page: plan today's, review, publish.
+    let (s, page) = op.get("/manage/runs").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("规划今天的共同配送"), "{page}");
+    let (s, loc, body) = op
+        .post("/manage/runs", &[("depot_node", "DC-652829")])
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{body}");
+    let (s, page) = op.get(&loc).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        page.contains("<svg") && page.contains("哈尔恩根村") && page.contains("发布给司机"),
+        "{page}"
+    );
+    let (s, loc2, _) = op
+        .post(&format!("{loc}/actions"), &[("action", "publish")])
+        .await;
+    assert_eq!((s, loc2.as_str()), (StatusCode::SEE_OTHER, loc.as_str()));
+    let (_, page) = op.get(&loc).await;
+    assert!(page.contains("已到达 0 / 1 个站点"), "{page}");
+    // The agent's shelf after the delivery scan, and a wrong code on the form.
+    let agent = Browser::sign_in(&t, "agent-harengen").await;
+    let (_, _, page) = agent
+        .post(
+            "/manage/scan",
+            &[
+                ("waybill", "YT4000000000001"),
+                ("kind", "delivered_to_point"),
+            ],
+        )
+        .await;
+    assert!(page.contains("取件码") && page.contains("A-01"), "{page}");
+    let (s, page) = agent.get("/manage/shelf").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        page.contains("YT4000000000001") && page.contains("139****5678"),
+        "{page}"
+    );
+    let (s, _, page) = agent
+        .post(
+            "/manage/shelf/pickup",
+            &[
+                ("pickup_code", "12345"),
+                ("phone_last4", "5678"),
+                ("signature", "娜仁"),
+                ("node_code", "VP-HARENGEN"),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(page.contains("取件码"), "{page}");
+    // The centre sees the stop visited; the stalled page lists nothing overdue yet.
+    let (_, page) = op.get(&loc).await;
+    assert!(page.contains("已到达 1 / 1 个站点"), "{page}");
+    let (s, page) = op.get("/manage/stalled").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("没有超时的包裹"), "{page}");
+    let (s, page) = op.get("/manage/stalled?carrier=nobody").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{page}");
+    let (s, csv) = op.get("/manage/stalled?format=csv").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(csv.starts_with('\u{feff}'), "{csv}");
+    // The driver's route page (no vehicle on this run's route: 厢货-2 may or may not be used).
+    let driver = Browser::sign_in(&t, "driver-bohu").await;
+    let (s, page) = driver.get("/manage/route").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("我的配送单"), "{page}");
+    // A buyer has no scanning page.
+    let buyer = Browser::sign_in(&t, "buyer").await;
+    let (s, _) = buyer.get("/manage/scan").await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+}
