@@ -411,6 +411,14 @@ impl Store {
     /// those waiting more than `pickup_return_days`. Returns (reminded, returned). Run
     /// periodically by `serve`.
     pub async fn pickup_deadlines(&self, now: i64) -> Result<(usize, usize), StoreError> {
+        // Wrong attempts older than a day no longer count for anything.
+        in_tx!(self, |c| {
+            sqlx::query("DELETE FROM pickup_failures WHERE at < $1")
+                .bind(now - DAY_MS)
+                .execute(&mut *c)
+                .await?;
+            Ok(())
+        })?;
         let remind = self.setting_i64("pickup_remind_days", REMIND_DAYS).await?;
         let back = self.setting_i64("pickup_return_days", RETURN_DAYS).await?;
         let due: Vec<(i64, String, String, String, Option<i64>, String)> = on_read!(self, |p| {

@@ -1050,3 +1050,92 @@ yuantong,YT2000000000001,3,yesterday\n";
         Some("bazaar-demo")
     );
 }
+
+/// Runs one SQL statement on the test database (to move time for a parcel).
+async fn exec(t: &TestApp, sql: &str) {
+    match t.state.store.db() {
+        bazaar_store::Db::Sqlite { write, .. } => {
+            sqlx::query(sql).execute(write).await.expect("sql");
+        }
+        bazaar_store::Db::Pg(p) => {
+            sqlx::query(sql).execute(p).await.expect("sql");
+        }
+    }
+}
+
+#[tokio::test]
+async fn parcels_left_on_the_shelf_are_reminded_then_sent_back() {
+    let t = TestApp::spawn().await;
+    let op = t.login("op-bohu").await;
+    let agent = t.login("agent-harengen").await;
+    register(&t, &op, "YT5000000000001", "13912345678").await;
+    let (s, v) = t
+        .call(
+            Method::POST,
+            "/api/v1/scans",
+            Some(&agent),
+            Some(json!({"waybill": "YT5000000000001", "kind": "delivered_to_point"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let store = &t.state.store;
+    let now = bazaar_domain::time::now_ms();
+    assert_eq!(
+        store.pickup_deadlines(now).await.expect("deadlines"),
+        (0, 0)
+    );
+    // Four days on the shelf: one reminder, once.
+    let day = 24 * 3_600_000i64;
+    exec(
+        &t,
+        &format!(
+            "UPDATE parcels SET waiting_since = waiting_since - {}",
+            4 * day
+        ),
+    )
+    .await;
+    assert_eq!(
+        store.pickup_deadlines(now).await.expect("deadlines"),
+        (1, 0)
+    );
+    assert_eq!(
+        store.pickup_deadlines(now).await.expect("deadlines"),
+        (0, 0)
+    );
+    let outbox = store.unsent_notifications(10).await.expect("outbox");
+    assert!(
+        outbox
+            .iter()
+            .any(|n| n.kind == "pickup_reminder" && n.body.contains("YT5000000000001")),
+        "{outbox:?}"
+    );
+    // Eight days: back to the sender, off the shelf, on today's outgoing list.
+    exec(
+        &t,
+        &format!(
+            "UPDATE parcels SET waiting_since = waiting_since - {}",
+            4 * day
+        ),
+    )
+    .await;
+    assert_eq!(
+        store.pickup_deadlines(now).await.expect("deadlines"),
+        (0, 1)
+    );
+    let (_, v) = t
+        .call(Method::GET, "/api/v1/shelf", Some(&agent), None)
+        .await;
+    assert_eq!(v["waiting"].as_array().map(Vec::len), Some(0), "{v}");
+    assert_eq!(v["outgoing"][0]["waybill"], "YT5000000000001", "{v}");
+    assert_eq!(v["outgoing"][0]["state"], "returning");
+    // Its code no longer opens anything.
+    let (s, _) = t
+        .call(
+            Method::POST,
+            "/api/v1/pickups",
+            Some(&agent),
+            Some(json!({"pickup_code": "000000", "phone_last4": "5678", "signature": "x"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+}
