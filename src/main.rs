@@ -44,7 +44,9 @@ enum Cmd {
         #[arg(long, env = "BAZAAR_OSRM_URL")]
         osrm: Option<String>,
         /// The salt of the 快递100 tracking subscription (verifies its pushes to
-        /// /api/v1/tracking/kuaidi100); pushes are refused without it. Prefer the environment.
+        /// /api/v1/tracking/kuaidi100); without it, the one kept in the database (a demo
+        /// database has `bazaar-demo`; a real one none, and pushes are refused). Prefer the
+        /// environment.
         #[arg(long, env = "BAZAAR_KUAIDI100_SALT", hide_env_values = true)]
         kuaidi100_salt: Option<String>,
         /// An SMS gateway on the county's network (http://host:port/path) that takes
@@ -331,6 +333,37 @@ async fn bench_logistics(
         "ingest: {new} new events of {} parcels in batches of {batch}: {secs:.1} s, {rate:.0} events/s",
         day.len()
     );
+    // Scans from phones: a centre's arrival scans of today's parcels, 500 to a request.
+    let day3 = store
+        .generate_day_parcels(from + stream_parcels + baseline, 10_000, now)
+        .await?;
+    let scans: Vec<bazaar_store::parcels::ScanInput> = day3
+        .iter()
+        .map(|(id, w)| bazaar_store::parcels::ScanInput {
+            client_id: format!("bench-{now}-{id}"),
+            waybill: w.clone(),
+            carrier: Some("yuantong".into()),
+            kind: "arrived_at_county".into(),
+            node_code: Some("DC-652829".into()),
+            ..Default::default()
+        })
+        .collect();
+    let t = Instant::now();
+    let mut recorded = 0;
+    for chunk in scans.chunks(bazaar_store::parcels::MAX_SCANS) {
+        recorded += store
+            .record_scans(&admin, chunk)
+            .await?
+            .iter()
+            .filter(|r| r.result == "recorded")
+            .count();
+    }
+    let scan_secs = t.elapsed().as_secs_f64();
+    println!(
+        "scans: {recorded} arrival scans in requests of {}: {scan_secs:.1} s, {:.0} scans/s",
+        bazaar_store::parcels::MAX_SCANS,
+        recorded as f64 / scan_secs
+    );
     // Baseline: the same kind of events, one per transaction.
     let base_parcels = (baseline / 5).max(1);
     let day2 = store
@@ -501,6 +534,13 @@ async fn main() -> Result<()> {
                             Ok(0) => {}
                             Ok(k) => tracing::info!(parcels = k, "stalled parcels flagged"),
                             Err(e) => tracing::error!(error = %e, "the parcel watch failed"),
+                        }
+                        match watcher.deliver_by_parcels_due().await {
+                            Ok(0) => {}
+                            Ok(k) => {
+                                tracing::info!(orders = k, "orders delivered by their parcels")
+                            }
+                            Err(e) => tracing::error!(error = %e, "delivering orders failed"),
                         }
                         match watcher.pickup_deadlines(now).await {
                             Ok((0, 0)) => {}

@@ -55,25 +55,43 @@ pub struct IngestSummary {
     pub parcels: usize,
 }
 
+/// An event as inserted: (parcel, state, at, place, node, client id).
+pub(crate) type Inserted = (
+    i64,
+    Option<String>,
+    i64,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+/// A parcel's new (id, state, last event, place, node).
+type Update = (i64, String, i64, Option<String>, Option<String>);
+
 /// A checked event, ready to write.
-struct Row {
-    parcel: i64,
-    code: String,
-    state: Option<&'static str>,
-    place: Option<String>,
-    note: Option<String>,
-    at: i64,
+pub(crate) struct Row {
+    pub parcel: i64,
+    pub code: String,
+    pub state: Option<&'static str>,
+    pub place: Option<String>,
+    pub note: Option<String>,
+    pub at: i64,
+    /// For scans: where, who, and the phone's id of the scan.
+    pub node: Option<String>,
+    pub actor: Option<i64>,
+    pub client_id: Option<String>,
 }
 
 /// A parcel as the batch finds it.
 #[derive(Clone, sqlx::FromRow)]
-struct Known {
-    id: i64,
-    carrier: String,
-    waybill: String,
-    state: String,
-    last_event_at: Option<i64>,
-    order_id: Option<i64>,
+pub(crate) struct Known {
+    pub id: i64,
+    pub carrier: String,
+    pub waybill: String,
+    pub direction: String,
+    pub state: String,
+    pub last_event_at: Option<i64>,
+    pub order_id: Option<i64>,
 }
 
 fn row_err(line: u64, column: &str, reason: &str) -> RowError {
@@ -125,7 +143,7 @@ pub fn read_feed_csv(bytes: &[u8]) -> Result<Vec<(u64, FeedEvent)>, StoreError> 
 
 impl Store {
     /// Parcels by (carrier, normalised waybill), in chunks.
-    async fn known_parcels(
+    pub(crate) async fn known_parcels(
         &self,
         waybills: &[String],
     ) -> Result<HashMap<(String, String), Known>, StoreError> {
@@ -138,7 +156,7 @@ impl Store {
                         .collect::<Vec<_>>()
                         .join(",");
                     let sql = format!(
-                        "SELECT id, carrier, waybill, state, last_event_at, order_id FROM parcels \
+                        "SELECT id, carrier, waybill, direction, state, last_event_at, order_id FROM parcels \
                          WHERE waybill IN ({marks})"
                     );
                     let mut q = sqlx::query_as(&sql);
@@ -149,7 +167,7 @@ impl Store {
                 }
                 Db::Pg(p) => {
                     sqlx::query_as(
-                        "SELECT id, carrier, waybill, state, last_event_at, order_id FROM parcels \
+                        "SELECT id, carrier, waybill, direction, state, last_event_at, order_id FROM parcels \
                          WHERE waybill = ANY($1)",
                     )
                     .bind(chunk)
@@ -218,28 +236,48 @@ impl Store {
         let mut waybills: Vec<String> = checked.iter().map(|c| c.3.clone()).collect();
         waybills.sort_unstable();
         waybills.dedup();
-        let mut known = self.known_parcels(&waybills).await?;
+        let known = self.known_parcels(&waybills).await?;
         let mut rows = Vec::with_capacity(checked.len());
+        let mut lines = Vec::with_capacity(checked.len());
         for (idx, line, carrier, waybill, at) in checked {
             let e = &batch[idx].1;
             match known.get(&(carrier, waybill)) {
-                Some(k) => rows.push(Row {
-                    parcel: k.id,
-                    code: e.code.trim().to_string(),
-                    state: kuaidi100_state(&e.code).map(ParcelState::as_str),
-                    place: e.place.as_ref().map(|x| x.chars().take(100).collect()),
-                    note: e.note.as_ref().map(|x| x.chars().take(500).collect()),
-                    at,
-                }),
+                Some(k) => {
+                    lines.push(line);
+                    rows.push(Row {
+                        parcel: k.id,
+                        code: e.code.trim().to_string(),
+                        state: kuaidi100_state(&e.code).map(ParcelState::as_str),
+                        place: e.place.as_ref().map(|x| x.chars().take(100).collect()),
+                        note: e.note.as_ref().map(|x| x.chars().take(500).collect()),
+                        at,
+                        node: None,
+                        actor: None,
+                        client_id: None,
+                    })
+                }
                 None => errors.push(row_err(line, "waybill", "unknown_reference")),
+            }
+        }
+        // An operator feeds events only for parcels of its region (by destination, where they
+        // were last seen, or their seller's village).
+        if let Some(a) = actor.filter(|a| a.role == Role::Operator) {
+            let mut ids: Vec<i64> = rows.iter().map(|r| r.parcel).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            let allowed = self.parcels_in_scope(a, &ids).await?;
+            for (r, line) in rows.iter().zip(&lines) {
+                if !allowed.contains(&r.parcel) {
+                    errors.push(row_err(*line, "waybill", "out_of_scope"));
+                }
             }
         }
         if !errors.is_empty() {
             errors.sort_by_key(|e| e.line);
             return Err(StoreError::Csv(errors));
         }
-        let by_id: HashMap<i64, Known> = known.drain().map(|(_, k)| (k.id, k)).collect();
-        let (new, touched, delivered) = self.write_events(&rows, &by_id, now).await?;
+        let (inserted, touched, delivered) = self.write_events("carrier", &rows, now).await?;
+        let new = inserted.len();
         for o in delivered {
             self.deliver_by_parcels(o, None).await?;
         }
@@ -250,16 +288,46 @@ impl Store {
         })
     }
 
-    /// Writes checked events in one transaction and advances their parcels. Returns (new
-    /// events, parcels touched, orders whose parcel was just delivered).
-    async fn write_events(
+    /// The ids among `ids` of parcels in an operator's region (by destination region or
+    /// point, the node where they were last seen, or their seller's village).
+    pub(crate) async fn parcels_in_scope(
         &self,
+        actor: &Actor,
+        ids: &[i64],
+    ) -> Result<std::collections::HashSet<i64>, StoreError> {
+        let scope = crate::watch::scope_like(actor);
+        let mut out = std::collections::HashSet::new();
+        for chunk in ids.chunks(500) {
+            let marks = (2..=chunk.len() + 1)
+                .map(|i| format!("${i}"))
+                .collect::<Vec<_>>()
+                .join(",");
+            let sql = format!(
+                "SELECT p.id FROM parcels p {} WHERE p.id IN ({marks}) AND (rd.path LIKE $1 \
+                 OR rdn.path LIKE $1 OR rn.path LIKE $1 OR rs.path LIKE $1)",
+                crate::watch::JOINS
+            );
+            let found: Vec<i64> = on_read!(self, |p| {
+                let mut q = sqlx::query_scalar(&sql).bind(&scope);
+                for id in chunk {
+                    q = q.bind(id);
+                }
+                q.fetch_all(p).await?
+            });
+            out.extend(found);
+        }
+        Ok(out)
+    }
+
+    /// Writes checked events (`source` carrier or scan) in one transaction and advances
+    /// their parcels. Returns (the events inserted, parcels touched, orders whose parcel was
+    /// just delivered).
+    pub(crate) async fn write_events(
+        &self,
+        source: &'static str,
         rows: &[Row],
-        known: &HashMap<i64, Known>,
         now: i64,
-    ) -> Result<(usize, usize, Vec<i64>), StoreError> {
-        // (parcel, state, at, place) of each event actually inserted.
-        type Inserted = (i64, Option<String>, i64, Option<String>);
+    ) -> Result<(Vec<Inserted>, usize, Vec<i64>), StoreError> {
         let db = self.db().clone();
         let mut tx_sqlite = None;
         let mut tx_pg = None;
@@ -272,24 +340,23 @@ impl Store {
             if let Some(tx) = tx_sqlite.as_mut() {
                 let mut sql = String::from(
                     "INSERT INTO parcel_events (parcel_id, source, code, state, place, note, at, \
-                     received_at) VALUES ",
+                     node_code, actor_id, client_id, received_at) VALUES ",
                 );
                 for i in 0..chunk.len() {
-                    let b = i * 6;
+                    let b = i * 9;
                     if i > 0 {
                         sql.push(',');
                     }
-                    sql.push_str(&format!(
-                        "(${}, 'carrier', ${}, ${}, ${}, ${}, ${}, {now})",
-                        b + 1,
-                        b + 2,
-                        b + 3,
-                        b + 4,
-                        b + 5,
-                        b + 6
-                    ));
+                    sql.push_str(&format!("(${}, '{source}'", b + 1));
+                    for k in 2..=9 {
+                        sql.push_str(&format!(", ${}", b + k));
+                    }
+                    sql.push_str(&format!(", {now})"));
                 }
-                sql.push_str(" ON CONFLICT DO NOTHING RETURNING parcel_id, state, at, place");
+                sql.push_str(
+                    " ON CONFLICT DO NOTHING RETURNING parcel_id, state, at, place, node_code, \
+                     client_id",
+                );
                 let mut q = sqlx::query_as::<_, Inserted>(&sql);
                 for r in chunk {
                     q = q
@@ -298,7 +365,10 @@ impl Store {
                         .bind(r.state)
                         .bind(&r.place)
                         .bind(&r.note)
-                        .bind(r.at);
+                        .bind(r.at)
+                        .bind(&r.node)
+                        .bind(r.actor)
+                        .bind(&r.client_id);
                 }
                 inserted.extend(q.fetch_all(&mut **tx).await?);
             } else if let Some(tx) = tx_pg.as_mut() {
@@ -308,13 +378,20 @@ impl Store {
                 let places: Vec<Option<&str>> = chunk.iter().map(|r| r.place.as_deref()).collect();
                 let notes: Vec<Option<&str>> = chunk.iter().map(|r| r.note.as_deref()).collect();
                 let ats: Vec<i64> = chunk.iter().map(|r| r.at).collect();
+                let nodes: Vec<Option<&str>> = chunk.iter().map(|r| r.node.as_deref()).collect();
+                let actors: Vec<Option<i64>> = chunk.iter().map(|r| r.actor).collect();
+                let cids: Vec<Option<&str>> =
+                    chunk.iter().map(|r| r.client_id.as_deref()).collect();
                 inserted.extend(
                     sqlx::query_as::<_, Inserted>(
                         "INSERT INTO parcel_events (parcel_id, source, code, state, place, note, \
-                         at, received_at) SELECT p, 'carrier', c, s, pl, n, a, $7 FROM \
+                         at, node_code, actor_id, client_id, received_at) \
+                         SELECT p, $10, c, s, pl, n, a, nd, ac, ci, $7 FROM \
                          UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], \
-                         $6::bigint[]) AS t(p, c, s, pl, n, a) \
-                         ON CONFLICT DO NOTHING RETURNING parcel_id, state, at, place",
+                         $6::bigint[], $8::text[], $9::bigint[], $11::text[]) \
+                         AS t(p, c, s, pl, n, a, nd, ac, ci) \
+                         ON CONFLICT DO NOTHING RETURNING parcel_id, state, at, place, node_code, \
+                         client_id",
                     )
                     .bind(&ids)
                     .bind(&codes)
@@ -323,6 +400,10 @@ impl Store {
                     .bind(&notes)
                     .bind(&ats)
                     .bind(now)
+                    .bind(&nodes)
+                    .bind(&actors)
+                    .bind(source)
+                    .bind(&cids)
                     .fetch_all(&mut **tx)
                     .await?,
                 );
@@ -334,7 +415,41 @@ impl Store {
         for e in &inserted {
             per.entry(e.0).or_default().push(e);
         }
-        let mut updates: Vec<(i64, String, i64, Option<String>)> = Vec::with_capacity(per.len());
+        // Their state as it is now, inside the transaction (rows locked on PostgreSQL, in id
+        // order): not as it was when the batch was checked.
+        let mut ids: Vec<i64> = per.keys().copied().collect();
+        ids.sort_unstable();
+        let mut fresh: HashMap<i64, Known> = HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let rows: Vec<Known> = if let Some(tx) = tx_sqlite.as_mut() {
+                let marks = (1..=chunk.len())
+                    .map(|i| format!("${i}"))
+                    .collect::<Vec<_>>()
+                    .join(",");
+                let sql = format!(
+                    "SELECT id, carrier, waybill, direction, state, last_event_at, order_id \
+                     FROM parcels WHERE id IN ({marks})"
+                );
+                let mut q = sqlx::query_as(&sql);
+                for id in chunk {
+                    q = q.bind(id);
+                }
+                q.fetch_all(&mut **tx).await?
+            } else if let Some(tx) = tx_pg.as_mut() {
+                sqlx::query_as(
+                    "SELECT id, carrier, waybill, direction, state, last_event_at, order_id \
+                     FROM parcels WHERE id = ANY($1) ORDER BY id FOR UPDATE",
+                )
+                .bind(chunk)
+                .fetch_all(&mut **tx)
+                .await?
+            } else {
+                Vec::new()
+            };
+            fresh.extend(rows.into_iter().map(|k| (k.id, k)));
+        }
+        let known = &fresh;
+        let mut updates: Vec<Update> = Vec::with_capacity(per.len());
         let mut replay = Vec::new();
         let mut delivered = Vec::new();
         for (id, mut evs) in per {
@@ -355,32 +470,47 @@ impl Store {
             if after == ParcelState::Delivered && before != ParcelState::Delivered {
                 delivered.extend(k.order_id);
             }
-            let newest = evs.last().map(|e| e.2).unwrap_or(now);
+            // The time of the latest news never goes back (the watch reads it).
+            let newest = evs
+                .last()
+                .map(|e| e.2)
+                .unwrap_or(now)
+                .max(k.last_event_at.unwrap_or(i64::MIN));
             let place = evs.iter().rev().find_map(|e| e.3.clone());
-            updates.push((id, after.as_str().to_string(), newest, place));
+            let node = evs.iter().rev().find_map(|e| e.4.clone());
+            updates.push((id, after.as_str().to_string(), newest, place, node));
         }
         let touched = updates.len() + replay.len();
         if let Some(mut tx) = tx_sqlite {
             // Many parcels per statement: UPDATE … FROM a VALUES list.
-            for chunk in updates.chunks(250) {
+            for chunk in updates.chunks(200) {
                 let mut sql = String::from(
-                    "UPDATE parcels SET state = v.column2, \
-                    last_event_at = v.column3, last_place = COALESCE(v.column4, last_place), \
-                    updated_at = ",
+                    "UPDATE parcels SET state = v.column2, last_event_at = v.column3, \
+                     last_place = COALESCE(v.column4, last_place), \
+                     last_node = COALESCE(v.column5, last_node), \
+                     pickup_code = CASE WHEN v.column2 = 'in_locker_or_station' \
+                     THEN pickup_code ELSE NULL END, updated_at = ",
                 );
                 sql.push_str(&now.to_string());
                 sql.push_str(" FROM (VALUES ");
                 for i in 0..chunk.len() {
-                    let b = i * 4;
+                    let b = i * 5;
                     if i > 0 {
                         sql.push(',');
                     }
-                    sql.push_str(&format!("(${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4));
+                    sql.push_str(&format!(
+                        "(${}, ${}, ${}, ${}, ${})",
+                        b + 1,
+                        b + 2,
+                        b + 3,
+                        b + 4,
+                        b + 5
+                    ));
                 }
                 sql.push_str(") AS v WHERE parcels.id = v.column1");
                 let mut q = sqlx::query(&sql);
-                for (id, state, at, place) in chunk {
-                    q = q.bind(id).bind(state).bind(at).bind(place);
+                for (id, state, at, place, node) in chunk {
+                    q = q.bind(id).bind(state).bind(at).bind(place).bind(node);
                 }
                 q.execute(&mut *tx).await?;
             }
@@ -394,17 +524,22 @@ impl Store {
             let states: Vec<&str> = updates.iter().map(|u| u.1.as_str()).collect();
             let ats: Vec<i64> = updates.iter().map(|u| u.2).collect();
             let places: Vec<Option<&str>> = updates.iter().map(|u| u.3.as_deref()).collect();
+            let nodes: Vec<Option<&str>> = updates.iter().map(|u| u.4.as_deref()).collect();
             sqlx::query(
                 "UPDATE parcels p SET state = u.s, last_event_at = u.a, \
-                 last_place = COALESCE(u.pl, p.last_place), updated_at = $5 \
-                 FROM UNNEST($1::bigint[], $2::text[], $3::bigint[], $4::text[]) AS u(i, s, a, pl) \
-                 WHERE p.id = u.i",
+                 last_place = COALESCE(u.pl, p.last_place), \
+                 last_node = COALESCE(u.nd, p.last_node), \
+                 pickup_code = CASE WHEN u.s = 'in_locker_or_station' THEN p.pickup_code \
+                 ELSE NULL END, updated_at = $5 \
+                 FROM UNNEST($1::bigint[], $2::text[], $3::bigint[], $4::text[], $6::text[]) \
+                 AS u(i, s, a, pl, nd) WHERE p.id = u.i",
             )
             .bind(&ids)
             .bind(&states)
             .bind(&ats)
             .bind(&places)
             .bind(now)
+            .bind(&nodes)
             .execute(&mut *tx)
             .await?;
             for id in &replay {
@@ -432,7 +567,7 @@ impl Store {
             });
             delivered.extend(orders.into_iter().flatten());
         }
-        Ok((inserted.len(), touched, delivered))
+        Ok((inserted, touched, delivered))
     }
 
     /// Registers a carrier's manifest of parcels (CSV: `carrier,waybill,recipient_name,
@@ -516,8 +651,10 @@ impl Store {
             match nodes.get(&node) {
                 None => errors.push(row_err(line, "destination_node_id", "unknown_reference")),
                 Some(path) => {
-                    let scope = actor.region_path.as_deref().unwrap_or("");
-                    if actor.role == Role::Operator && !path.starts_with(scope) {
+                    let scope = actor.region_path.as_deref().unwrap_or("-");
+                    if actor.role == Role::Operator
+                        && (scope.is_empty() || !path.starts_with(scope))
+                    {
                         errors.push(row_err(line, "destination_node_id", "out_of_scope"));
                     }
                 }

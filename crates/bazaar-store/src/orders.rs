@@ -1194,6 +1194,25 @@ impl Store {
         }
     }
 
+    /// Delivers every shipped order whose parcels have all been delivered (a catch-up for a
+    /// step that failed after its scan was recorded); returns how many. Run by `serve`.
+    pub async fn deliver_by_parcels_due(&self) -> Result<usize, StoreError> {
+        let ids: Vec<i64> = on_read!(self, |p| {
+            sqlx::query_scalar(
+                "SELECT o.id FROM orders o WHERE o.status = 'shipped' \
+                 AND EXISTS (SELECT 1 FROM parcels p WHERE p.order_id = o.id) \
+                 AND NOT EXISTS (SELECT 1 FROM parcels p WHERE p.order_id = o.id \
+                 AND p.state <> 'delivered') ORDER BY o.id LIMIT 200",
+            )
+            .fetch_all(p)
+            .await?
+        });
+        for id in &ids {
+            self.deliver_by_parcels(*id, None).await?;
+        }
+        Ok(ids.len())
+    }
+
     /// The buyer confirms receipt (确认收货): a shipped order becomes delivered and completed,
     /// a delivered one completed. Only the buyer or whoever placed the order.
     pub async fn confirm_receipt(&self, actor: &Actor, id: i64) -> Result<Order, StoreError> {

@@ -3,6 +3,7 @@
 //! that resends its queue after the network comes back changes nothing), and placed in time:
 //! the parcel's state is that of its latest event by event time, whatever order they arrive in.
 
+use crate::network::Node;
 use crate::{Store, StoreError, in_tx, on_read};
 use bazaar_domain::logistics::{Direction, ParcelState, ScanKind, check_waybill};
 use bazaar_domain::people::{Actor, Role};
@@ -10,6 +11,7 @@ use bazaar_domain::text::mask_phone;
 use bazaar_domain::time::now_ms;
 use bazaar_domain::{FieldError, Reason};
 use serde::Serialize;
+use std::collections::HashMap;
 
 /// A parcel to register.
 #[derive(Debug, Clone)]
@@ -195,6 +197,13 @@ struct ScanDone {
 /// after).
 macro_rules! settle {
     ($c:expr, $id:expr, $now:expr) => {{
+        // The row first: a concurrent scan of the same parcel waits, then sees this one's
+        // event (PostgreSQL; SQLite has one writer anyway).
+        sqlx::query("UPDATE parcels SET updated_at = $1 WHERE id = $2")
+            .bind($now)
+            .bind($id)
+            .execute(&mut *$c)
+            .await?;
         let evs: Vec<(Option<String>, i64, Option<String>, Option<String>)> = sqlx::query_as(
             "SELECT state, at, node_code, place FROM parcel_events WHERE parcel_id = $1 \
              ORDER BY at, id",
@@ -202,8 +211,8 @@ macro_rules! settle {
         .bind($id)
         .fetch_all(&mut *$c)
         .await?;
-        let (before, created_at): (String, i64) =
-            sqlx::query_as("SELECT state, created_at FROM parcels WHERE id = $1")
+        let (before, created_at, last_at): (String, i64, Option<i64>) =
+            sqlx::query_as("SELECT state, created_at, last_event_at FROM parcels WHERE id = $1")
                 .bind($id)
                 .fetch_one(&mut *$c)
                 .await?;
@@ -211,16 +220,24 @@ macro_rules! settle {
             evs.iter()
                 .filter_map(|e| e.0.as_deref().and_then(ParcelState::from_db)),
         );
-        let newest = evs.iter().map(|e| e.1).max().unwrap_or(created_at);
-        let seen = evs.iter().rev().find(|e| e.2.is_some() || e.3.is_some());
+        // The time of the latest news never goes back (the watch reads it).
+        let newest = evs
+            .iter()
+            .map(|e| e.1)
+            .max()
+            .unwrap_or(created_at)
+            .max(last_at.unwrap_or(i64::MIN));
+        let node = evs.iter().rev().find_map(|e| e.2.clone());
+        let place = evs.iter().rev().find_map(|e| e.3.clone());
         sqlx::query(
             "UPDATE parcels SET state = $1, last_event_at = $2, last_node = $3, last_place = $4, \
+             pickup_code = CASE WHEN $1 = 'in_locker_or_station' THEN pickup_code ELSE NULL END, \
              updated_at = $5 WHERE id = $6",
         )
         .bind(after.as_str())
         .bind(newest)
-        .bind(seen.and_then(|e| e.2.clone()))
-        .bind(seen.and_then(|e| e.3.clone()))
+        .bind(node)
+        .bind(place)
         .bind($now)
         .bind($id)
         .execute(&mut *$c)
@@ -398,10 +415,193 @@ impl Store {
             return Err(StoreError::field("scans", Reason::OutOfRange));
         }
         let now = now_ms();
-        let mut out = Vec::with_capacity(scans.len());
-        for s in scans {
-            let r = self.record_scan(actor, s, now).await;
-            out.push(match r {
+        // Plain scans at a centre (arrivals, sorting, loading, trunk handovers) go in bulk:
+        // one transaction for all of them; the others one by one, with their checks and
+        // effects (points, sacks, pickup codes, registration from a label).
+        let mut nodes: HashMap<String, Option<Node>> = HashMap::new();
+        let mut bulk: Vec<(usize, ScanKind, Node, i64)> = Vec::new();
+        let mut out: Vec<Option<ScanResult>> = vec![None; scans.len()];
+        for (i, s) in scans.iter().enumerate() {
+            if let Some((kind, node, at)) = self.bulk_scan(actor, s, now, &mut nodes).await? {
+                bulk.push((i, kind, node, at));
+                continue;
+            }
+            out[i] = Some(self.one_scan(actor, s, now).await?);
+        }
+        if !bulk.is_empty() {
+            self.record_bulk_scans(actor, scans, &bulk, &mut out, now)
+                .await?;
+        }
+        Ok(out
+            .into_iter()
+            .zip(scans)
+            .map(|(r, s)| {
+                r.unwrap_or_else(|| refused(s, FieldError::new("scans", Reason::Inconsistent)))
+            })
+            .collect())
+    }
+
+    /// A scan that can go in bulk: valid, at a centre the actor may scan at, of a kind with
+    /// no effect beyond the parcel's state, not a sack's, not registering a parcel.
+    async fn bulk_scan(
+        &self,
+        actor: &Actor,
+        s: &ScanInput,
+        now: i64,
+        nodes: &mut HashMap<String, Option<Node>>,
+    ) -> Result<Option<(ScanKind, Node, i64)>, StoreError> {
+        let cid = s.client_id.trim();
+        let Ok(kind) = ScanKind::parse("kind", &s.kind) else {
+            return Ok(None);
+        };
+        let at = s.at.unwrap_or(now);
+        let plain = !cid.is_empty()
+            && cid.len() <= 64
+            && (now - 30 * 24 * 3600 * 1000..=now + 5 * 60 * 1000).contains(&at)
+            && !matches!(
+                kind,
+                ScanKind::DeliveredToPoint | ScanKind::PutInLocker | ScanKind::PickedUpByRecipient
+            )
+            && s.sack.is_none()
+            && s.recipient_name.is_none()
+            && check_sack_code(&s.waybill).is_err();
+        let Some(code) = s.node_code.clone().or_else(|| actor.node_code.clone()) else {
+            return Ok(None);
+        };
+        if !plain {
+            return Ok(None);
+        }
+        if !nodes.contains_key(&code) {
+            let found = match self.node(&code).await {
+                Ok(n) => {
+                    let path: String = on_read!(self, |p| {
+                        sqlx::query_scalar("SELECT path FROM regions WHERE code = $1")
+                            .bind(&n.region_code)
+                            .fetch_one(p)
+                            .await?
+                    });
+                    let central = matches!(
+                        n.kind.as_str(),
+                        "distribution_centre"
+                            | "county_centre"
+                            | "prefecture_centre"
+                            | "carrier_outlet"
+                    );
+                    (central && actor.can_handle_at(&n.code, &path)).then_some(n)
+                }
+                Err(_) => None,
+            };
+            nodes.insert(code.clone(), found);
+        }
+        Ok(nodes.get(&code).cloned().flatten().map(|n| (kind, n, at)))
+    }
+
+    /// Records plain scans at centres in one transaction (see [`Store::record_scans`]).
+    async fn record_bulk_scans(
+        &self,
+        actor: &Actor,
+        scans: &[ScanInput],
+        bulk: &[(usize, ScanKind, Node, i64)],
+        out: &mut [Option<ScanResult>],
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let norm = |w: &str| {
+            w.chars()
+                .filter(|ch| !ch.is_whitespace() && *ch != '-')
+                .collect::<String>()
+                .to_ascii_uppercase()
+        };
+        let mut waybills: Vec<String> = bulk.iter().map(|b| norm(&scans[b.0].waybill)).collect();
+        waybills.sort_unstable();
+        waybills.dedup();
+        let known = self.known_parcels(&waybills).await?;
+        let mut by_waybill: HashMap<&str, Vec<&crate::ingest::Known>> = HashMap::new();
+        for k in known.values() {
+            by_waybill.entry(k.waybill.as_str()).or_default().push(k);
+        }
+        let mut rows = Vec::with_capacity(bulk.len());
+        let mut which: Vec<(usize, i64)> = Vec::with_capacity(bulk.len());
+        for (i, kind, node, at) in bulk {
+            let s = &scans[*i];
+            let w = norm(&s.waybill);
+            let found: Vec<&&crate::ingest::Known> = by_waybill
+                .get(w.as_str())
+                .map(|v| {
+                    v.iter()
+                        .filter(|k| s.carrier.as_deref().is_none_or(|c| c == k.carrier))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let k = match found.as_slice() {
+                [k] => *k,
+                [] => {
+                    out[*i] = Some(refused(
+                        s,
+                        FieldError::new("waybill", Reason::UnknownReference),
+                    ));
+                    continue;
+                }
+                _ => {
+                    out[*i] = Some(refused(s, FieldError::new("carrier", Reason::Required)));
+                    continue;
+                }
+            };
+            let direction = match k.direction.as_str() {
+                "upstream" => Direction::Upstream,
+                "same_city" => Direction::SameCity,
+                _ => Direction::Downstream,
+            };
+            which.push((*i, k.id));
+            rows.push(crate::ingest::Row {
+                parcel: k.id,
+                code: kind.as_str().to_string(),
+                state: Some(kind.state(direction).as_str()),
+                place: None,
+                note: None,
+                at: *at,
+                node: Some(node.code.clone()),
+                actor: Some(actor.user_id),
+                client_id: Some(s.client_id.trim().to_string()),
+            });
+        }
+        let (inserted, _, delivered) = self.write_events("scan", &rows, now).await?;
+        for o in delivered {
+            self.deliver_by_parcels(o, Some(actor.user_id)).await?;
+        }
+        let recorded: std::collections::HashSet<&str> =
+            inserted.iter().filter_map(|e| e.5.as_deref()).collect();
+        let after = self.known_parcels(&waybills).await?;
+        let state: HashMap<i64, &str> = after.values().map(|k| (k.id, k.state.as_str())).collect();
+        for (i, id) in which {
+            let s = &scans[i];
+            out[i] = Some(ScanResult {
+                client_id: s.client_id.clone(),
+                result: if recorded.contains(s.client_id.trim()) {
+                    "recorded"
+                } else {
+                    "duplicate"
+                },
+                error: None,
+                state: state.get(&id).map(|x| x.to_string()),
+                parcel_id: Some(id),
+                parcels: 1,
+                pickup_code: None,
+                shelf_slot: None,
+            });
+        }
+        Ok(())
+    }
+
+    /// One scan on its own, as its result.
+    async fn one_scan(
+        &self,
+        actor: &Actor,
+        s: &ScanInput,
+        now: i64,
+    ) -> Result<ScanResult, StoreError> {
+        let r = self.record_scan(actor, s, now).await;
+        Ok({
+            match r {
                 Ok(d) => ScanResult {
                     client_id: s.client_id.clone(),
                     result: if d.recorded { "recorded" } else { "duplicate" },
@@ -433,9 +633,8 @@ impl Store {
                     shelf_slot: None,
                 },
                 Err(e) => return Err(e),
-            });
-        }
-        Ok(out)
+            }
+        })
     }
 
     /// One scan of a parcel or of a sack of parcels.
@@ -566,8 +765,8 @@ impl Store {
                 return Err(StoreError::field("node_code", Reason::WrongPlace));
             }
         }
-        if kind == ScanKind::PickedUpByRecipient && actor.role == Role::Agent {
-            // At a village point the handover goes through the pickup code.
+        if kind == ScanKind::PickedUpByRecipient {
+            // At a village point the handover goes through the pickup code, whoever scans.
             if rows.iter().any(|r| r.4.is_some()) {
                 return Err(StoreError::field("kind", Reason::WrongCode));
             }
@@ -661,7 +860,11 @@ impl Store {
                          signature = COALESCE($2, signature) WHERE id = $3",
                     )
                     .bind(at)
-                    .bind(&s.signature)
+                    .bind(
+                        s.signature
+                            .as_deref()
+                            .map(|x| x.chars().take(100).collect::<String>()),
+                    )
                     .bind(id)
                     .execute(&mut *c)
                     .await?;
@@ -680,36 +883,39 @@ impl Store {
             }
             Ok(done)
         });
-        let mut done = match res {
-            Ok(d) => d,
-            Err(StoreError::Db(e)) if StoreError::is_unique_violation(&e) => ScanDone {
-                parcels: rows.len(),
-                ..ScanDone::default()
-            },
-            Err(e) => return Err(e),
-        };
+        let mut done = res?;
         for o in std::mem::take(&mut done.delivered_orders) {
             self.deliver_by_parcels(o, Some(actor.user_id)).await?;
         }
         let first = rows.first().map(|r| r.0);
         if let Some(id) = first {
-            let (state, code, slot): (String, Option<String>, Option<String>) =
-                on_read!(self, |p| {
-                    sqlx::query_as(
-                        "SELECT state, pickup_code, shelf_slot FROM parcels WHERE id = $1",
-                    )
+            // The pickup code only to whoever just shelved the parcel (it is in `done`).
+            let state: String = on_read!(self, |p| {
+                sqlx::query_scalar("SELECT state FROM parcels WHERE id = $1")
                     .bind(id)
                     .fetch_one(p)
                     .await?
-                });
+            });
             done.state = state;
             if rows.len() == 1 {
                 done.parcel_id = Some(id);
-                done.pickup_code = done.pickup_code.or(code);
-                done.shelf_slot = done.shelf_slot.or(slot);
             }
         }
         Ok(done)
+    }
+}
+
+/// A refused scan's result.
+fn refused(s: &ScanInput, e: FieldError) -> ScanResult {
+    ScanResult {
+        client_id: s.client_id.clone(),
+        result: "refused",
+        error: Some(e),
+        state: None,
+        parcel_id: None,
+        parcels: 0,
+        pickup_code: None,
+        shelf_slot: None,
     }
 }
 

@@ -60,10 +60,12 @@ macro_rules! shelve {
         if code.is_empty() {
             return Err($crate::StoreError::Rule("no free pickup code"));
         }
-        let slot = (1..)
+        let Some(slot) = (1..=780)
             .map($crate::pickup::slot_name)
             .find(|s| !slots.contains(s.as_str()))
-            .unwrap_or_default();
+        else {
+            return Err($crate::StoreError::Rule("shelf_full"));
+        };
         sqlx::query(
             "UPDATE parcels SET pickup_node = $1, pickup_code = $2, shelf_slot = $3, \
              waiting_since = $4, reminded_at = NULL WHERE id = $5",
@@ -183,6 +185,8 @@ pub struct Notification {
     pub parcel_id: Option<i64>,
     /// The text.
     pub body: String,
+    /// Times it was tried.
+    pub attempts: i64,
 }
 
 const SHELF_COLS: &str = "id, carrier, waybill, state, direction, recipient_name, \
@@ -223,6 +227,9 @@ impl Store {
         actor: &Actor,
         input: &PickupInput,
     ) -> Result<Tracked, StoreError> {
+        if !matches!(actor.role, Role::Agent | Role::Operator | Role::Admin) {
+            return Err(StoreError::Forbidden);
+        }
         let node = self
             .handling_node(actor, input.node_code.as_deref())
             .await?;
@@ -262,7 +269,7 @@ impl Store {
         let found: Option<(i64, String, Option<i64>)> = on_read!(self, |p| {
             sqlx::query_as(
                 "SELECT id, recipient_phone, order_id FROM parcels \
-                 WHERE pickup_node = $1 AND pickup_code = $2",
+                 WHERE pickup_node = $1 AND pickup_code = $2 AND state = 'in_locker_or_station'",
             )
             .bind(&node.code)
             .bind(code)
@@ -328,9 +335,13 @@ impl Store {
 
     /// A point's shelf: parcels waiting there by slot, and what goes out from it today.
     pub async fn shelf(&self, actor: &Actor, node: Option<&str>) -> Result<Shelf, StoreError> {
+        if !matches!(actor.role, Role::Agent | Role::Operator | Role::Admin) {
+            return Err(StoreError::Forbidden);
+        }
         let node = self.handling_node(actor, node).await?;
         let waiting_sql = format!(
             "SELECT {SHELF_COLS} FROM parcels WHERE pickup_node = $1 AND pickup_code IS NOT NULL \
+             AND state = 'in_locker_or_station' \
              ORDER BY shelf_slot, id LIMIT 1000"
         );
         let outgoing_sql = format!(
@@ -433,18 +444,26 @@ impl Store {
             .fetch_all(p)
             .await?
         });
-        let reminded = due.len();
+        let mut reminded = 0;
         for (id, waybill, phone, code, buyer, node) in due {
             let body = format!(
                 "【{node}】您的包裹 {waybill} 已等待取件 {remind} 天，取件码 {code}。\
                  {back} 天内未取将退回寄件人。"
             );
-            in_tx!(self, |c| {
-                sqlx::query("UPDATE parcels SET reminded_at = $1 WHERE id = $2")
-                    .bind(now)
-                    .bind(id)
-                    .execute(&mut *c)
-                    .await?;
+            // Guarded: another node's run, or a hand-over meanwhile, leaves it alone.
+            let done = in_tx!(self, |c| {
+                let hit = sqlx::query(
+                    "UPDATE parcels SET reminded_at = $1 WHERE id = $2 AND reminded_at IS NULL \
+                     AND pickup_code IS NOT NULL",
+                )
+                .bind(now)
+                .bind(id)
+                .execute(&mut *c)
+                .await?
+                .rows_affected();
+                if hit == 0 {
+                    return Ok(false);
+                }
                 sqlx::query(
                     "INSERT INTO notifications (kind, user_id, phone, parcel_id, body, created_at) \
                      VALUES ('pickup_reminder', $1, $2, $3, $4, $5)",
@@ -456,8 +475,9 @@ impl Store {
                 .bind(now)
                 .execute(&mut *c)
                 .await?;
-                Ok(())
+                Ok(true)
             })?;
+            reminded += usize::from(done);
         }
         let expired: Vec<(i64, String, String, Option<i64>)> = on_read!(self, |p| {
             sqlx::query_as(
@@ -469,13 +489,21 @@ impl Store {
             .fetch_all(p)
             .await?
         });
-        let returned = expired.len();
+        let mut returned = 0;
         for (id, node, phone, _seller) in expired {
-            in_tx!(self, |c| {
-                sqlx::query("UPDATE parcels SET pickup_code = NULL WHERE id = $1")
-                    .bind(id)
-                    .execute(&mut *c)
-                    .await?;
+            let done = in_tx!(self, |c| {
+                let hit = sqlx::query(
+                    "UPDATE parcels SET pickup_code = NULL WHERE id = $1 \
+                     AND pickup_code IS NOT NULL AND waiting_since < $2",
+                )
+                .bind(id)
+                .bind(now - back * DAY_MS)
+                .execute(&mut *c)
+                .await?
+                .rows_affected();
+                if hit == 0 {
+                    return Ok(false);
+                }
                 sqlx::query(
                     "INSERT INTO parcel_events (parcel_id, source, code, state, node_code, \
                      client_id, note, at, received_at) VALUES ($1, 'scan', 'return_to_sender', \
@@ -499,8 +527,9 @@ impl Store {
                 .bind(now)
                 .execute(&mut *c)
                 .await?;
-                Ok(())
+                Ok(true)
             })?;
+            returned += usize::from(done);
         }
         Ok((reminded, returned))
     }
@@ -509,13 +538,29 @@ impl Store {
     pub async fn unsent_notifications(&self, limit: i64) -> Result<Vec<Notification>, StoreError> {
         Ok(on_read!(self, |p| {
             sqlx::query_as(
-                "SELECT id, kind, user_id, phone, parcel_id, body FROM notifications \
+                "SELECT id, kind, user_id, phone, parcel_id, body, attempts FROM notifications \
                  WHERE sent_at IS NULL AND attempts < 5 ORDER BY id LIMIT $1",
             )
             .bind(limit)
             .fetch_all(p)
             .await?
         }))
+    }
+
+    /// Claims a notification for sending (one node sends it): true when this caller got it.
+    pub async fn claim_notification(&self, id: i64, attempts: i64) -> Result<bool, StoreError> {
+        in_tx!(self, |c| {
+            Ok(sqlx::query(
+                "UPDATE notifications SET attempts = attempts + 1 WHERE id = $1 \
+                 AND sent_at IS NULL AND attempts = $2",
+            )
+            .bind(id)
+            .bind(attempts)
+            .execute(&mut *c)
+            .await?
+            .rows_affected()
+                > 0)
+        })
     }
 
     /// Records a notification's sending: sent through `channel`, or failed with `error`
@@ -529,7 +574,7 @@ impl Store {
         let now = now_ms();
         in_tx!(self, |c| {
             sqlx::query(
-                "UPDATE notifications SET attempts = attempts + 1, channel = $1, error = $2, \
+                "UPDATE notifications SET channel = $1, error = $2, \
                  sent_at = CASE WHEN $2 IS NULL THEN $3 ELSE NULL END WHERE id = $4",
             )
             .bind(channel)
@@ -546,7 +591,7 @@ impl Store {
     pub async fn my_notifications(&self, actor: &Actor) -> Result<Vec<Notification>, StoreError> {
         Ok(on_read!(self, |p| {
             sqlx::query_as(
-                "SELECT id, kind, user_id, phone, parcel_id, body FROM notifications \
+                "SELECT id, kind, user_id, phone, parcel_id, body, attempts FROM notifications \
                  WHERE user_id = $1 ORDER BY id DESC LIMIT 50",
             )
             .bind(actor.user_id)

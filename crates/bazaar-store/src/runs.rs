@@ -139,10 +139,17 @@ impl Store {
         if !matches!(actor.role, Role::Admin | Role::Operator) {
             return Err(StoreError::Forbidden);
         }
-        let scope = format!("{}%", actor.region_path.clone().unwrap_or_default());
+        let scope = if actor.role == Role::Admin {
+            "%".to_string()
+        } else {
+            crate::watch::scope_like(actor)
+        };
         let sql = format!(
             "SELECT {} FROM nodes n JOIN regions r ON r.code = n.region_code \
-             WHERE n.kind IN ('distribution_centre') AND r.path LIKE $1 ORDER BY n.code LIMIT 100",
+             WHERE n.kind IN ('distribution_centre', 'county_centre') AND r.path LIKE $1 \
+             AND (n.kind = 'distribution_centre' OR NOT EXISTS (SELECT 1 FROM nodes d \
+             WHERE d.kind = 'distribution_centre' AND d.region_code = n.region_code)) \
+             ORDER BY n.code LIMIT 100",
             crate::network::NODE_COLS
                 .split(", ")
                 .map(|c| format!("n.{c}"))
@@ -325,7 +332,8 @@ impl Store {
         if actor.role == Role::Driver {
             return Err(StoreError::Forbidden);
         }
-        if r.status == "superseded" {
+        if r.status == "superseded" || (broken.is_none() && r.status != "draft") {
+            // Stops are moved while reviewing a draft; a published run changes by re-planning.
             return Err(StoreError::InvalidTransition {
                 from: r.status,
                 action: "change".into(),
@@ -369,22 +377,33 @@ impl Store {
         }
         let now = now_ms();
         in_tx!(self, |c| {
+            // The earlier published run of the day gives way first (one published run per
+            // centre and day, by a unique index); then this draft, if it still is one.
             sqlx::query(
                 "UPDATE delivery_runs SET status = 'superseded' WHERE depot_node = $1 \
-                 AND day = $2 AND status = 'published'",
+                 AND day = $2 AND status = 'published' AND id <> $3 \
+                 AND EXISTS (SELECT 1 FROM delivery_runs d WHERE d.id = $3 AND d.status = 'draft')",
             )
             .bind(&r.depot_node)
             .bind(&r.day)
+            .bind(id)
             .execute(&mut *c)
             .await?;
-            sqlx::query(
+            let hit = sqlx::query(
                 "UPDATE delivery_runs SET status = 'published', published_at = $1 \
                  WHERE id = $2 AND status = 'draft'",
             )
             .bind(now)
             .bind(id)
             .execute(&mut *c)
-            .await?;
+            .await?
+            .rows_affected();
+            if hit == 0 {
+                return Err(StoreError::InvalidTransition {
+                    from: "published".into(),
+                    action: "publish".into(),
+                });
+            }
             Ok(())
         })?;
         self.run(actor, id).await

@@ -18,6 +18,14 @@ use serde::Serialize;
 use std::collections::HashMap;
 
 const HOUR_MS: i64 = 3600 * 1000;
+
+/// The LIKE pattern of an actor's region; one that matches nothing when it has none.
+pub(crate) fn scope_like(actor: &Actor) -> String {
+    match &actor.region_path {
+        Some(p) if !p.is_empty() => format!("{p}%"),
+        _ => "-".into(),
+    }
+}
 const OPEN: &str = "state NOT IN ('delivered', 'returned', 'cancelled')";
 const DIRECTIONS: [Direction; 3] = [
     Direction::Upstream,
@@ -329,10 +337,11 @@ impl Store {
         match actor.role {
             Role::Admin => {}
             Role::Operator => {
-                let scope = format!("{}%", actor.region_path.clone().unwrap_or_default());
+                let scope = scope_like(actor);
                 let a = p(Param::S(scope));
                 w.push_str(&format!(
-                    " AND (rd.path LIKE {a} OR rn.path LIKE {a} OR rs.path LIKE {a})"
+                    " AND (rd.path LIKE {a} OR rdn.path LIKE {a} OR rn.path LIKE {a} \
+                     OR rs.path LIKE {a})"
                 ));
             }
             Role::Agent => {
@@ -500,12 +509,12 @@ impl Store {
     async fn parcel_in_scope(&self, actor: &Actor, parcel_id: i64) -> Result<(), StoreError> {
         let scope = match actor.role {
             Role::Admin => return Ok(()),
-            Role::Operator => format!("{}%", actor.region_path.clone().unwrap_or_default()),
+            Role::Operator => scope_like(actor),
             _ => return Err(StoreError::Forbidden),
         };
         let sql = format!(
             "SELECT COUNT(*) FROM parcels p {JOINS} WHERE p.id = $1 \
-             AND (rd.path LIKE $2 OR rn.path LIKE $2 OR rs.path LIKE $2)"
+             AND (rd.path LIKE $2 OR rdn.path LIKE $2 OR rn.path LIKE $2 OR rs.path LIKE $2)"
         );
         let n: i64 = on_read!(self, |p| {
             sqlx::query_scalar(&sql)
@@ -521,9 +530,11 @@ impl Store {
     }
 }
 
-/// The joins the watch's scope needs: the destination's region, the last node and its
-/// region, the seller and its village.
-const JOINS: &str = "LEFT JOIN sellers s ON s.id = p.seller_id \
+/// The joins a parcel's scope needs: the destination's region and point, the last node and
+/// its region, the seller and its village.
+pub(crate) const JOINS: &str = "LEFT JOIN sellers s ON s.id = p.seller_id \
+    LEFT JOIN nodes dn ON dn.code = p.dest_node \
+    LEFT JOIN regions rdn ON rdn.code = dn.region_code \
     LEFT JOIN nodes n ON n.code = p.last_node \
     LEFT JOIN regions rd ON rd.code = p.dest_region \
     LEFT JOIN regions rn ON rn.code = n.region_code \

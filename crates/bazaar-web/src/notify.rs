@@ -158,6 +158,14 @@ pub async fn drain(store: &Store, notifier: &Arc<dyn Notifier>) -> Result<usize,
         .map_err(|e| e.to_string())?;
     let mut sent = 0;
     for n in &pending {
+        // Several nodes may drain at once: each notification is sent by the one that claims it.
+        if !store
+            .claim_notification(n.id, n.attempts)
+            .await
+            .map_err(|e| e.to_string())?
+        {
+            continue;
+        }
         let r = notifier.send(n).await;
         if r.is_ok() {
             sent += 1;

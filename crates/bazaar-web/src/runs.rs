@@ -70,7 +70,7 @@ pub fn day_input(d: &DayDemands) -> DayInput {
                 .vehicles
                 .iter()
                 .map(|v| bazaar_plan::VehicleInput {
-                    id: v.name.clone(),
+                    id: v.code.clone(),
                     count: 1,
                     capacity_kg: v.capacity_kg as f64,
                     capacity_m3: v.capacity_l as f64 / 1000.0,
@@ -464,14 +464,9 @@ async fn manifest(
         return Ok(None);
     };
     let plan: DayPlan = parse_json(&run.plan)?;
-    let Some(route) = plan.routes.into_iter().find(|r| r.vehicle == vehicle.name) else {
-        return Ok(Some((
-            vehicle.name,
-            run,
-            empty_route(),
-            Vec::new(),
-            Vec::new(),
-        )));
+    let label = format!("{} {}", vehicle.code, vehicle.name);
+    let Some(route) = plan.routes.into_iter().find(|r| r.vehicle == vehicle.code) else {
+        return Ok(Some((label, run, empty_route(), Vec::new(), Vec::new())));
     };
     let parcels = s.store.run_parcels(actor, run.id).await?;
     let mine: Vec<ManifestParcel> = parcels
@@ -479,7 +474,7 @@ async fn manifest(
         .filter(|p| route.stops.iter().any(|x| x.id == p.node_code))
         .collect();
     let visited = s.store.run_visited(&run).await?;
-    Ok(Some((vehicle.name, run, route, mine, visited)))
+    Ok(Some((label, run, route, mine, visited)))
 }
 
 fn empty_route() -> bazaar_plan::PlannedRoute {

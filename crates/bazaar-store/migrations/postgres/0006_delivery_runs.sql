@@ -32,6 +32,8 @@ CREATE TABLE delivery_runs (
     replanned_at BIGINT
 );
 CREATE INDEX delivery_runs_depot ON delivery_runs(depot_node, day);
+CREATE UNIQUE INDEX delivery_runs_published ON delivery_runs(depot_node, day)
+    WHERE status = 'published';
 
 CREATE TABLE run_parcels (
     run_id    BIGINT NOT NULL REFERENCES delivery_runs(id),

@@ -133,12 +133,12 @@ yunda,4300000000003,其其格,13911112222,VP-652829101201,800\n";
     };
     // The review puts every stop on the demo driver's van, one by one.
     for stop in ["VP-HARENGEN", "VP-652829200202", "VP-652829101201"] {
-        if stops_of(&run, "厢货-2").contains(&stop.to_string()) {
+        if stops_of(&run, "BH-2").contains(&stop.to_string()) {
             continue;
         }
-        let (s, v) = act(json!({"action": "move", "stop": stop, "vehicle": "厢货-2"})).await;
+        let (s, v) = act(json!({"action": "move", "stop": stop, "vehicle": "BH-2"})).await;
         assert_eq!(s, StatusCode::OK, "{v}");
-        assert!(stops_of(&v, "厢货-2").contains(&stop.to_string()), "{v}");
+        assert!(stops_of(&v, "BH-2").contains(&stop.to_string()), "{v}");
     }
     let (s, v) = act(json!({"action": "move", "stop": "VP-HARENGEN", "vehicle": "飞机"})).await;
     assert_eq!(
@@ -165,7 +165,10 @@ yunda,4300000000003,其其格,13911112222,VP-652829101201,800\n";
         .call(Method::GET, "/api/v1/driver/manifest", Some(&driver), None)
         .await;
     assert_eq!(s, StatusCode::OK, "{m}");
-    assert_eq!(m["vehicle"], "厢货-2");
+    assert_eq!(m["vehicle"], "BH-2 厢货-2");
+    // A published run is no longer rearranged stop by stop.
+    let (s, _) = act(json!({"action": "move", "stop": "VP-HARENGEN", "vehicle": "BH-3"})).await;
+    assert_eq!(s, StatusCode::CONFLICT);
     let stops = m["stops"].as_array().expect("stops");
     assert_eq!(stops.len(), 3, "{m}");
     let h = stops
@@ -189,10 +192,10 @@ yunda,4300000000003,其其格,13911112222,VP-652829101201,800\n";
         .await;
     assert_eq!(v["visited"], json!(["VP-HARENGEN"]), "{v}");
     // The van breaks down: the rest of the day goes to the others; 哈尔恩根村 stays done.
-    let (s, v) = act(json!({"action": "breakdown", "vehicle": "厢货-2"})).await;
+    let (s, v) = act(json!({"action": "breakdown", "vehicle": "BH-2"})).await;
     assert_eq!(s, StatusCode::OK, "{v}");
-    assert_eq!(v["broken"], json!(["厢货-2"]));
-    assert!(stops_of(&v, "厢货-2").is_empty(), "{v}");
+    assert_eq!(v["broken"], json!(["BH-2"]));
+    assert!(stops_of(&v, "BH-2").is_empty(), "{v}");
     let rest: Vec<String> = v["plan"]["routes"]
         .as_array()
         .expect("routes")
