@@ -342,16 +342,28 @@ impl Store {
                     "INSERT INTO parcel_events (parcel_id, source, code, state, place, note, at, \
                      node_code, actor_id, client_id, received_at) VALUES ",
                 );
+                // Only the columns this source fills are bound (binding is what a row costs
+                // here): a carrier event has a place and a note, a scan a node, an actor and
+                // a client id.
+                let carrier = source == "carrier";
                 for i in 0..chunk.len() {
-                    let b = i * 9;
+                    let b = i * if carrier { 6 } else { 7 };
                     if i > 0 {
                         sql.push(',');
                     }
-                    sql.push_str(&format!("(${}, '{source}'", b + 1));
-                    for k in 2..=9 {
-                        sql.push_str(&format!(", ${}", b + k));
+                    let (p1, p2, p3, p4, p5, p6) = (b + 1, b + 2, b + 3, b + 4, b + 5, b + 6);
+                    if carrier {
+                        sql.push_str(&format!(
+                            "(${p1}, 'carrier', ${p2}, ${p3}, ${p4}, ${p5}, ${p6}, NULL, NULL, \
+                             NULL, {now})"
+                        ));
+                    } else {
+                        sql.push_str(&format!(
+                            "(${p1}, '{source}', ${p2}, ${p3}, NULL, NULL, ${p4}, ${p5}, ${p6}, \
+                             ${}, {now})",
+                            b + 7
+                        ));
                     }
-                    sql.push_str(&format!(", {now})"));
                 }
                 sql.push_str(
                     " ON CONFLICT DO NOTHING RETURNING parcel_id, state, at, place, node_code, \
@@ -359,16 +371,12 @@ impl Store {
                 );
                 let mut q = sqlx::query_as::<_, Inserted>(&sql);
                 for r in chunk {
-                    q = q
-                        .bind(r.parcel)
-                        .bind(&r.code)
-                        .bind(r.state)
-                        .bind(&r.place)
-                        .bind(&r.note)
-                        .bind(r.at)
-                        .bind(&r.node)
-                        .bind(r.actor)
-                        .bind(&r.client_id);
+                    q = q.bind(r.parcel).bind(&r.code).bind(r.state);
+                    q = if carrier {
+                        q.bind(&r.place).bind(&r.note).bind(r.at)
+                    } else {
+                        q.bind(r.at).bind(&r.node).bind(r.actor).bind(&r.client_id)
+                    };
                 }
                 inserted.extend(q.fetch_all(&mut **tx).await?);
             } else if let Some(tx) = tx_pg.as_mut() {
