@@ -276,7 +276,8 @@ impl Store {
             errors.sort_by_key(|e| e.line);
             return Err(StoreError::Csv(errors));
         }
-        let (inserted, touched, delivered) = self.write_events("carrier", &rows, now).await?;
+        let (inserted, states, delivered) = self.write_events("carrier", &rows, now).await?;
+        let touched = states.len();
         let new = inserted.len();
         for o in delivered {
             self.deliver_by_parcels(o, None).await?;
@@ -327,7 +328,7 @@ impl Store {
         source: &'static str,
         rows: &[Row],
         now: i64,
-    ) -> Result<(Vec<Inserted>, usize, Vec<i64>), StoreError> {
+    ) -> Result<(Vec<Inserted>, HashMap<i64, String>, Vec<i64>), StoreError> {
         let db = self.db().clone();
         let mut tx_sqlite = None;
         let mut tx_pg = None;
@@ -488,7 +489,8 @@ impl Store {
             let node = evs.iter().rev().find_map(|e| e.4.clone());
             updates.push((id, after.as_str().to_string(), newest, place, node));
         }
-        let touched = updates.len() + replay.len();
+        let mut after_states: HashMap<i64, String> =
+            updates.iter().map(|u| (u.0, u.1.clone())).collect();
         if let Some(mut tx) = tx_sqlite {
             // Many parcels per statement: UPDATE … FROM a VALUES list.
             for chunk in updates.chunks(200) {
@@ -524,7 +526,8 @@ impl Store {
             }
             for id in &replay {
                 let c = &mut *tx;
-                let _ = settle!(c, *id, now);
+                let (_, after) = settle!(c, *id, now);
+                after_states.insert(*id, after.as_str().to_string());
             }
             tx.commit().await?;
         } else if let Some(mut tx) = tx_pg {
@@ -552,7 +555,8 @@ impl Store {
             .await?;
             for id in &replay {
                 let c = &mut *tx;
-                let _ = settle!(c, *id, now);
+                let (_, after) = settle!(c, *id, now);
+                after_states.insert(*id, after.as_str().to_string());
             }
             tx.commit().await?;
         }
@@ -575,7 +579,7 @@ impl Store {
             });
             delivered.extend(orders.into_iter().flatten());
         }
-        Ok((inserted, touched, delivered))
+        Ok((inserted, after_states, delivered))
     }
 
     /// Registers a carrier's manifest of parcels (CSV: `carrier,waybill,recipient_name,

@@ -250,8 +250,8 @@ macro_rules! settle {
 }
 pub(crate) use settle;
 
-/// Scans a phone may send in one request.
-pub const MAX_SCANS: usize = 500;
+/// Scans one request may carry: a phone's queue, or a sorting line's batch at a centre.
+pub const MAX_SCANS: usize = 5000;
 
 const PARCEL_COLS: &str = "id, carrier, waybill, direction, weight_g, volume_cm3, cold_chain, \
     recipient_name, recipient_phone, dest_region, dest_node, order_id, state, last_event_at, \
@@ -419,7 +419,7 @@ impl Store {
         // one transaction for all of them; the others one by one, with their checks and
         // effects (points, sacks, pickup codes, registration from a label).
         let mut nodes: HashMap<String, Option<Node>> = HashMap::new();
-        let mut bulk: Vec<(usize, ScanKind, Node, i64)> = Vec::new();
+        let mut bulk: Vec<(usize, ScanKind, String, i64)> = Vec::new();
         let mut out: Vec<Option<ScanResult>> = vec![None; scans.len()];
         for (i, s) in scans.iter().enumerate() {
             if let Some((kind, node, at)) = self.bulk_scan(actor, s, now, &mut nodes).await? {
@@ -449,7 +449,7 @@ impl Store {
         s: &ScanInput,
         now: i64,
         nodes: &mut HashMap<String, Option<Node>>,
-    ) -> Result<Option<(ScanKind, Node, i64)>, StoreError> {
+    ) -> Result<Option<(ScanKind, String, i64)>, StoreError> {
         let cid = s.client_id.trim();
         let Ok(kind) = ScanKind::parse("kind", &s.kind) else {
             return Ok(None);
@@ -493,7 +493,10 @@ impl Store {
             };
             nodes.insert(code.clone(), found);
         }
-        Ok(nodes.get(&code).cloned().flatten().map(|n| (kind, n, at)))
+        Ok(nodes
+            .get(&code)
+            .and_then(Option::as_ref)
+            .map(|n| (kind, n.code.clone(), at)))
     }
 
     /// Records plain scans at centres in one transaction (see [`Store::record_scans`]).
@@ -501,7 +504,7 @@ impl Store {
         &self,
         actor: &Actor,
         scans: &[ScanInput],
-        bulk: &[(usize, ScanKind, Node, i64)],
+        bulk: &[(usize, ScanKind, String, i64)],
         out: &mut [Option<ScanResult>],
         now: i64,
     ) -> Result<(), StoreError> {
@@ -519,6 +522,8 @@ impl Store {
         for k in known.values() {
             by_waybill.entry(k.waybill.as_str()).or_default().push(k);
         }
+        let by_id_before: HashMap<i64, String> =
+            known.values().map(|k| (k.id, k.state.clone())).collect();
         let mut rows = Vec::with_capacity(bulk.len());
         let mut which: Vec<(usize, i64)> = Vec::with_capacity(bulk.len());
         for (i, kind, node, at) in bulk {
@@ -559,19 +564,27 @@ impl Store {
                 place: None,
                 note: None,
                 at: *at,
-                node: Some(node.code.clone()),
+                node: Some(node.clone()),
                 actor: Some(actor.user_id),
                 client_id: Some(s.client_id.trim().to_string()),
             });
         }
-        let (inserted, _, delivered) = self.write_events("scan", &rows, now).await?;
+        let (inserted, after, delivered) = self.write_events("scan", &rows, now).await?;
         for o in delivered {
             self.deliver_by_parcels(o, Some(actor.user_id)).await?;
         }
         let recorded: std::collections::HashSet<&str> =
             inserted.iter().filter_map(|e| e.5.as_deref()).collect();
-        let after = self.known_parcels(&waybills).await?;
-        let state: HashMap<i64, &str> = after.values().map(|k| (k.id, k.state.as_str())).collect();
+        // The state after: as written, or as it was for a scan sent before.
+        let state: HashMap<i64, &str> = by_id_before
+            .iter()
+            .map(|(id, st)| {
+                (
+                    *id,
+                    after.get(id).map(String::as_str).unwrap_or(st.as_str()),
+                )
+            })
+            .collect();
         for (i, id) in which {
             let s = &scans[i];
             out[i] = Some(ScanResult {

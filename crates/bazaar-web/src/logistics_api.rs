@@ -146,7 +146,7 @@ pub async fn parcel(
 /// queue as `{"scans": [...]}`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ScansBody {
-    /// The phone's queued scans, oldest first (at most 500), each with its `client_id`.
+    /// The phone's queued scans, oldest first (at most 5,000), each with its `client_id`.
     #[serde(default)]
     pub scans: Vec<ScanInput>,
 }
@@ -167,7 +167,7 @@ fn scan_json(lang: crate::i18n::Lang, r: &bazaar_store::parcels::ScanResult) -> 
     request_body = ScansBody,
     responses((status = 200, description = "A batch: per scan recorded, duplicate (sent before; nothing changed) or refused with the field and reason", body = Object),
         (status = 201, description = "One scan recorded: the parcel's state, and its pickup code and shelf slot when it reached a village point", body = Object),
-        (status = 400, description = "One scan refused (the field and the reason: unknown waybill, a kind not in the list, a node the parcel cannot be at), more than 500 scans, or a malformed body", body = ErrorBody),
+        (status = 400, description = "One scan refused (the field and the reason: unknown waybill, a kind not in the list, a node the parcel cannot be at), more than 5,000 scans, or a malformed body", body = ErrorBody),
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "Operators, agents (at their own point), drivers and admins only", body = ErrorBody)))]
 /// `POST /api/v1/scans`: one scan, or a phone's queued scans; send a queue again after a
