@@ -208,16 +208,21 @@ pub fn carrier(code: &str) -> Option<&'static Carrier> {
     CARRIERS.iter().find(|c| c.code == code)
 }
 
-/// A waybill number for `carrier`, normalised (upper case, spaces and dashes removed), or
-/// the field error naming why not.
-pub fn check_waybill(carrier_code: &str, waybill: &str) -> Result<String, FieldError> {
-    let c =
-        carrier(carrier_code).ok_or_else(|| FieldError::new("carrier", Reason::UnknownChoice))?;
-    let w: String = waybill
+/// A waybill number as it is stored and looked up: upper case, spaces and dashes removed.
+pub fn normalise_waybill(waybill: &str) -> String {
+    waybill
         .chars()
         .filter(|ch| !ch.is_whitespace() && *ch != '-')
         .collect::<String>()
-        .to_ascii_uppercase();
+        .to_ascii_uppercase()
+}
+
+/// A waybill number for `carrier`, normalised (see [`normalise_waybill`]), or the field
+/// error naming why not.
+pub fn check_waybill(carrier_code: &str, waybill: &str) -> Result<String, FieldError> {
+    let c =
+        carrier(carrier_code).ok_or_else(|| FieldError::new("carrier", Reason::UnknownChoice))?;
+    let w = normalise_waybill(waybill);
     if w.is_empty() {
         return Err(FieldError::new("waybill", Reason::Required));
     }

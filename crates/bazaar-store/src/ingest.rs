@@ -7,6 +7,7 @@
 
 use crate::csvio::read_csv;
 use crate::error::RowError;
+use crate::orders::placeholders_from;
 use crate::parcels::settle;
 use crate::{Db, Store, StoreError, in_tx, on_read};
 use bazaar_domain::logistics::{ParcelState, check_waybill, kuaidi100_state};
@@ -151,10 +152,7 @@ impl Store {
         for chunk in waybills.chunks(500) {
             let rows: Vec<Known> = match self.db() {
                 Db::Sqlite { read, .. } => {
-                    let marks = (1..=chunk.len())
-                        .map(|i| format!("${i}"))
-                        .collect::<Vec<_>>()
-                        .join(",");
+                    let marks = placeholders_from(1, chunk.len());
                     let sql = format!(
                         "SELECT id, carrier, waybill, direction, state, last_event_at, order_id FROM parcels \
                          WHERE waybill IN ({marks})"
@@ -299,10 +297,7 @@ impl Store {
         let scope = crate::watch::scope_like(actor);
         let mut out = std::collections::HashSet::new();
         for chunk in ids.chunks(500) {
-            let marks = (2..=chunk.len() + 1)
-                .map(|i| format!("${i}"))
-                .collect::<Vec<_>>()
-                .join(",");
+            let marks = placeholders_from(2, chunk.len());
             let sql = format!(
                 "SELECT p.id FROM parcels p {} WHERE p.id IN ({marks}) AND (rd.path LIKE $1 \
                  OR rdn.path LIKE $1 OR rn.path LIKE $1 OR rs.path LIKE $1)",
@@ -431,10 +426,7 @@ impl Store {
         let mut fresh: HashMap<i64, Known> = HashMap::with_capacity(ids.len());
         for chunk in ids.chunks(500) {
             let rows: Vec<Known> = if let Some(tx) = tx_sqlite.as_mut() {
-                let marks = (1..=chunk.len())
-                    .map(|i| format!("${i}"))
-                    .collect::<Vec<_>>()
-                    .join(",");
+                let marks = placeholders_from(1, chunk.len());
                 let sql = format!(
                     "SELECT id, carrier, waybill, direction, state, last_event_at, order_id \
                      FROM parcels WHERE id IN ({marks})"

@@ -319,6 +319,29 @@ impl Store {
         r.ok_or(StoreError::NotFound)
     }
 
+    /// A node and the path of its region (what scope checks compare), in one query.
+    pub async fn node_with_path(&self, code: &str) -> Result<(Node, String), StoreError> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            node: Node,
+            path: String,
+        }
+        let cols = NODE_COLS
+            .split(", ")
+            .map(|c| format!("n.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT {cols}, r.path FROM nodes n JOIN regions r ON r.code = n.region_code \
+             WHERE n.code = $1"
+        );
+        let r: Option<Row> = on_read!(self, |p| {
+            sqlx::query_as(&sql).bind(code).fetch_optional(p).await?
+        });
+        r.map(|r| (r.node, r.path)).ok_or(StoreError::NotFound)
+    }
+
     /// Nodes by code, filtered, one page at a time.
     pub async fn nodes(
         &self,

@@ -295,7 +295,12 @@ type PartMap = BTreeMap<(i64, i64), Vec<usize>>;
 
 /// `$1, $2, …, $n` for an `IN (…)` list.
 pub(crate) fn placeholders(n: usize) -> String {
-    (1..=n)
+    placeholders_from(1, n)
+}
+
+/// `$first, …` for `n` parameters starting at `first`.
+pub(crate) fn placeholders_from(first: usize, n: usize) -> String {
+    (first..first + n)
         .map(|i| format!("${i}"))
         .collect::<Vec<_>>()
         .join(", ")

@@ -5,7 +5,9 @@
 
 use crate::network::Node;
 use crate::{Store, StoreError, in_tx, on_read};
-use bazaar_domain::logistics::{Direction, ParcelState, ScanKind, check_waybill};
+use bazaar_domain::logistics::{
+    Direction, ParcelState, ScanKind, check_waybill, normalise_waybill,
+};
 use bazaar_domain::people::{Actor, Role};
 use bazaar_domain::text::mask_phone;
 use bazaar_domain::time::now_ms;
@@ -378,11 +380,7 @@ impl Store {
 
     /// The parcel with this waybill (and carrier, when two carriers share the number).
     pub async fn parcel_id(&self, waybill: &str, carrier: Option<&str>) -> Result<i64, StoreError> {
-        let w: String = waybill
-            .chars()
-            .filter(|ch| !ch.is_whitespace() && *ch != '-')
-            .collect::<String>()
-            .to_ascii_uppercase();
+        let w = normalise_waybill(waybill);
         let rows: Vec<(i64, String)> = on_read!(self, |p| {
             sqlx::query_as("SELECT id, carrier FROM parcels WHERE waybill = $1 ORDER BY id")
                 .bind(&w)
@@ -472,14 +470,8 @@ impl Store {
             return Ok(None);
         }
         if !nodes.contains_key(&code) {
-            let found = match self.node(&code).await {
-                Ok(n) => {
-                    let path: String = on_read!(self, |p| {
-                        sqlx::query_scalar("SELECT path FROM regions WHERE code = $1")
-                            .bind(&n.region_code)
-                            .fetch_one(p)
-                            .await?
-                    });
+            let found = match self.node_with_path(&code).await {
+                Ok((n, path)) => {
                     let central = matches!(
                         n.kind.as_str(),
                         "distribution_centre"
@@ -508,13 +500,10 @@ impl Store {
         out: &mut [Option<ScanResult>],
         now: i64,
     ) -> Result<(), StoreError> {
-        let norm = |w: &str| {
-            w.chars()
-                .filter(|ch| !ch.is_whitespace() && *ch != '-')
-                .collect::<String>()
-                .to_ascii_uppercase()
-        };
-        let mut waybills: Vec<String> = bulk.iter().map(|b| norm(&scans[b.0].waybill)).collect();
+        let mut waybills: Vec<String> = bulk
+            .iter()
+            .map(|b| normalise_waybill(&scans[b.0].waybill))
+            .collect();
         waybills.sort_unstable();
         waybills.dedup();
         let known = self.known_parcels(&waybills).await?;
@@ -528,7 +517,7 @@ impl Store {
         let mut which: Vec<(usize, i64)> = Vec::with_capacity(bulk.len());
         for (i, kind, node, at) in bulk {
             let s = &scans[*i];
-            let w = norm(&s.waybill);
+            let w = normalise_waybill(&s.waybill);
             let found: Vec<&&crate::ingest::Known> = by_waybill
                 .get(w.as_str())
                 .map(|v| {
@@ -670,16 +659,10 @@ impl Store {
         let Some(node_code) = s.node_code.clone().or_else(|| actor.node_code.clone()) else {
             return Err(StoreError::field("node_code", Reason::Required));
         };
-        let node = self
-            .node(&node_code)
+        let (node, node_path) = self
+            .node_with_path(&node_code)
             .await
             .map_err(|_| StoreError::field("node_code", Reason::UnknownReference))?;
-        let node_path: String = on_read!(self, |p| {
-            sqlx::query_scalar("SELECT path FROM regions WHERE code = $1")
-                .bind(&node.region_code)
-                .fetch_one(p)
-                .await?
-        });
         if !actor.can_handle_at(&node.code, &node_path) {
             return Err(StoreError::Forbidden);
         }

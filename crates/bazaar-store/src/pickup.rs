@@ -203,16 +203,10 @@ impl Store {
         let Some(code) = node.or(actor.node_code.as_deref()) else {
             return Err(StoreError::field("node_code", Reason::Required));
         };
-        let n = self
-            .node(code)
+        let (n, path) = self
+            .node_with_path(code)
             .await
             .map_err(|_| StoreError::field("node_code", Reason::UnknownReference))?;
-        let path: String = on_read!(self, |p| {
-            sqlx::query_scalar("SELECT path FROM regions WHERE code = $1")
-                .bind(&n.region_code)
-                .fetch_one(p)
-                .await?
-        });
         if !actor.can_handle_at(&n.code, &path) {
             return Err(StoreError::Forbidden);
         }

@@ -115,19 +115,13 @@ impl Store {
         if !matches!(actor.role, Role::Admin | Role::Operator) {
             return Err(StoreError::Forbidden);
         }
-        let node = self
-            .node(depot)
+        let (node, path) = self
+            .node_with_path(depot)
             .await
             .map_err(|_| StoreError::field("depot_node", Reason::UnknownReference))?;
         if !matches!(node.kind.as_str(), "distribution_centre" | "county_centre") {
             return Err(StoreError::field("depot_node", Reason::UnknownChoice));
         }
-        let path: String = on_read!(self, |p| {
-            sqlx::query_scalar("SELECT path FROM regions WHERE code = $1")
-                .bind(&node.region_code)
-                .fetch_one(p)
-                .await?
-        });
         if !actor.can_manage_network(&path) {
             return Err(StoreError::Forbidden);
         }

@@ -315,11 +315,17 @@ impl Store {
         };
         // The loosest limit bounds the range read from the index; each parcel's own limit
         // refines it.
+        // The limit of carriers and directions without a rule of their own (`*`); only the
+        // others need a branch of their own (none, with the default rules).
+        let base = now - hours_for(&rules, "", "") * HOUR_MS;
         let mut cases = String::new();
-        let mut max_cutoff = i64::MIN;
+        let mut max_cutoff = base;
         for carrier in CARRIERS.iter().map(|c| c.code) {
             for d in DIRECTIONS.map(direction_str) {
                 let cutoff = now - hours_for(&rules, carrier, d) * HOUR_MS;
+                if cutoff == base {
+                    continue;
+                }
                 max_cutoff = max_cutoff.max(cutoff);
                 cases.push_str(&format!(
                     " WHEN p.carrier = {} AND p.direction = {} THEN {}",
@@ -329,11 +335,13 @@ impl Store {
                 ));
             }
         }
-        let mut w = format!(
-            "p.{OPEN} AND p.last_event_at < {} AND p.last_event_at < CASE{cases} ELSE {} END",
-            p(Param::I(max_cutoff)),
-            p(Param::I(now - 48 * HOUR_MS))
-        );
+        let mut w = format!("p.{OPEN} AND p.last_event_at < {}", p(Param::I(max_cutoff)));
+        if !cases.is_empty() {
+            w.push_str(&format!(
+                " AND p.last_event_at < CASE{cases} ELSE {} END",
+                p(Param::I(base))
+            ));
+        }
         match actor.role {
             Role::Admin => {}
             Role::Operator => {

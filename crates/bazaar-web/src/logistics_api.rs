@@ -314,7 +314,7 @@ pub(crate) fn stalled_filter(
         ("seller" = Option<i64>, Query, description = "Only this seller's"),
         ("cursor" = Option<String>, Query, description = "From `next_cursor`"),
         ("limit" = Option<i64>, Query, description = "1 to 100 (default 20)")),
-    responses((status = 200, description = "As of the request: open parcels in the caller's scope whose last event is older than their carrier's and direction's limit (48 hours unless set), oldest news first, with where each stopped, for how long, and the notes; and the counts by carrier, node and seller", body = Object),
+    responses((status = 200, description = "As of the request: open parcels in the caller's scope whose last event is older than their carrier's and direction's limit (48 hours unless set), oldest news first, with where each stopped, for how long, and the notes; and, on the first page, the counts by carrier, node and seller", body = Object),
         (status = 400, description = "Bad filter: the field and the reason", body = ErrorBody),
         (status = 403, description = "Operators, agents, sellers and admins only", body = ErrorBody)))]
 /// `GET /api/v1/parcels/stalled`: what the 48-hour watch would flag right now.
@@ -345,7 +345,11 @@ pub async fn stalled(
     } else {
         None
     };
-    let summary = s.store.stalled_summary(&actor, now).await?;
+    // The counts read every stalled parcel: on the first page only.
+    let summary = match f.after {
+        None => Some(s.store.stalled_summary(&actor, now).await?),
+        Some(_) => None,
+    };
     let items: Vec<Value> = items
         .into_iter()
         .map(|p| {
