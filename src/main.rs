@@ -129,6 +129,9 @@ enum Cmd {
         /// Events written one per transaction for the baseline.
         #[arg(long, default_value_t = 20_000)]
         baseline: i64,
+        /// Arrival scans sent through `record_scans`, in requests of 5,000.
+        #[arg(long, default_value_t = 50_000)]
+        scans: i64,
         /// Skip generating the history (it is already there).
         #[arg(long)]
         no_history: bool,
@@ -230,6 +233,7 @@ async fn bench_logistics(
     stream_parcels: i64,
     batch: usize,
     baseline: i64,
+    scans: i64,
     no_history: bool,
 ) -> Result<()> {
     use bazaar_domain::people::{Actor, Role};
@@ -297,7 +301,7 @@ async fn bench_logistics(
         );
     }
     // Ingest: today's parcels, their events round-robin as a feed interleaves them.
-    let from: i64 = 9_000_000_000_000 + now % 1_000_000_000;
+    let from = store.next_generated_number().await?;
     let day = store
         .generate_day_parcels(from, stream_parcels, now)
         .await?;
@@ -333,9 +337,13 @@ async fn bench_logistics(
         "ingest: {new} new events of {} parcels in batches of {batch}: {secs:.1} s, {rate:.0} events/s",
         day.len()
     );
-    // Scans from phones: a centre's arrival scans of today's parcels, 500 to a request.
+    // Scans from phones and sorting lines: a centre's arrival scans of today's parcels.
     let day3 = store
-        .generate_day_parcels(from + stream_parcels + baseline, 10_000, now)
+        .generate_day_parcels(
+            from + stream_parcels + (baseline / 5).max(1),
+            scans.max(1),
+            now,
+        )
         .await?;
     let scans: Vec<bazaar_store::parcels::ScanInput> = day3
         .iter()
@@ -475,10 +483,20 @@ async fn main() -> Result<()> {
             stream_parcels,
             batch,
             baseline,
+            scans,
             no_history,
         } => {
             let (store, _) = open(&cli.database_url).await?;
-            bench_logistics(&store, parcels, stream_parcels, batch, baseline, no_history).await?;
+            bench_logistics(
+                &store,
+                parcels,
+                stream_parcels,
+                batch,
+                baseline,
+                scans,
+                no_history,
+            )
+            .await?;
         }
         Cmd::Serve {
             addr,

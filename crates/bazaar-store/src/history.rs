@@ -124,6 +124,17 @@ impl Store {
         Ok(first)
     }
 
+    /// Where a run's generated day parcels may start numbering (`YT` + 13 digits) so that
+    /// they never meet an earlier run's: above every parcel id there is.
+    pub async fn next_generated_number(&self) -> Result<i64, StoreError> {
+        let sql = "SELECT COALESCE(MAX(id), 0) FROM parcels";
+        let max: i64 = match self.db() {
+            Db::Sqlite { write, .. } => sqlx::query_scalar(sql).fetch_one(write).await?,
+            Db::Pg(p) => sqlx::query_scalar(sql).fetch_one(p).await?,
+        };
+        Ok(9_000_000_000_000 + max + 1)
+    }
+
     /// Registers `n` new 圆通 parcels for today (waybills `YT` + 13 digits from `from`),
     /// registered at `now` minus two hours, as a day's feed will find them; returns their
     /// (id, waybill).

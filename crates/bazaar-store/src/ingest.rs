@@ -7,7 +7,7 @@
 
 use crate::csvio::read_csv;
 use crate::error::RowError;
-use crate::orders::placeholders_from;
+use crate::orders::{anonymous_marks, placeholders_from};
 use crate::parcels::settle;
 use crate::{Db, Store, StoreError, in_tx, on_read};
 use bazaar_domain::logistics::{ParcelState, check_waybill, kuaidi100_state};
@@ -152,7 +152,7 @@ impl Store {
         for chunk in waybills.chunks(500) {
             let rows: Vec<Known> = match self.db() {
                 Db::Sqlite { read, .. } => {
-                    let marks = placeholders_from(1, chunk.len());
+                    let marks = anonymous_marks(chunk.len());
                     let sql = format!(
                         "SELECT id, carrier, waybill, direction, state, last_event_at, order_id FROM parcels \
                          WHERE waybill IN ({marks})"
@@ -342,24 +342,17 @@ impl Store {
                 // here): a carrier event has a place and a note, a scan a node, an actor and
                 // a client id.
                 let carrier = source == "carrier";
+                // Anonymous parameters (see `anonymous_marks`), bound in the order written.
+                let row = if carrier {
+                    format!("(?, 'carrier', ?, ?, ?, ?, ?, NULL, NULL, NULL, {now})")
+                } else {
+                    format!("(?, '{source}', ?, ?, NULL, NULL, ?, ?, ?, ?, {now})")
+                };
                 for i in 0..chunk.len() {
-                    let b = i * if carrier { 6 } else { 7 };
                     if i > 0 {
                         sql.push(',');
                     }
-                    let (p1, p2, p3, p4, p5, p6) = (b + 1, b + 2, b + 3, b + 4, b + 5, b + 6);
-                    if carrier {
-                        sql.push_str(&format!(
-                            "(${p1}, 'carrier', ${p2}, ${p3}, ${p4}, ${p5}, ${p6}, NULL, NULL, \
-                             NULL, {now})"
-                        ));
-                    } else {
-                        sql.push_str(&format!(
-                            "(${p1}, '{source}', ${p2}, ${p3}, NULL, NULL, ${p4}, ${p5}, ${p6}, \
-                             ${}, {now})",
-                            b + 7
-                        ));
-                    }
+                    sql.push_str(&row);
                 }
                 sql.push_str(
                     " ON CONFLICT DO NOTHING RETURNING parcel_id, state, at, place, node_code, \
@@ -426,7 +419,7 @@ impl Store {
         let mut fresh: HashMap<i64, Known> = HashMap::with_capacity(ids.len());
         for chunk in ids.chunks(500) {
             let rows: Vec<Known> = if let Some(tx) = tx_sqlite.as_mut() {
-                let marks = placeholders_from(1, chunk.len());
+                let marks = anonymous_marks(chunk.len());
                 let sql = format!(
                     "SELECT id, carrier, waybill, direction, state, last_event_at, order_id \
                      FROM parcels WHERE id IN ({marks})"
@@ -496,18 +489,10 @@ impl Store {
                 sql.push_str(&now.to_string());
                 sql.push_str(" FROM (VALUES ");
                 for i in 0..chunk.len() {
-                    let b = i * 5;
                     if i > 0 {
                         sql.push(',');
                     }
-                    sql.push_str(&format!(
-                        "(${}, ${}, ${}, ${}, ${})",
-                        b + 1,
-                        b + 2,
-                        b + 3,
-                        b + 4,
-                        b + 5
-                    ));
+                    sql.push_str("(?, ?, ?, ?, ?)");
                 }
                 sql.push_str(") AS v WHERE parcels.id = v.column1");
                 let mut q = sqlx::query(&sql);
