@@ -49,10 +49,29 @@ enum Cmd {
         /// environment.
         #[arg(long, env = "BAZAAR_KUAIDI100_SALT", hide_env_values = true)]
         kuaidi100_salt: Option<String>,
-        /// An SMS gateway on the county's network (http://host:port/path) that takes
-        /// `{"phone", "text"}`; notifications (pickup codes, reminders) go to the log without it.
+        /// An SMS gateway (https://… or http://host:port/path) that takes POSTed
+        /// `{"phone", "text", "kind"}`, with the bearer token in BAZAAR_SMS_GATEWAY_TOKEN;
+        /// without it or WeChat, notifications (pickup codes, reminders) go to the log.
         #[arg(long, env = "BAZAAR_SMS_GATEWAY_URL")]
         sms_gateway: Option<String>,
+        /// The app id of the centre's WeChat service account: notifications for phones and
+        /// accounts bound to a follower go as its template messages (before SMS). The app
+        /// secret comes from BAZAAR_WECHAT_SECRET only.
+        #[arg(long, env = "BAZAAR_WECHAT_APPID")]
+        wechat_appid: Option<String>,
+        /// The WeChat template message's id.
+        #[arg(long, env = "BAZAAR_WECHAT_TEMPLATE_ID")]
+        wechat_template: Option<String>,
+        /// The template's fields, `key=part` with parts title, body, time.
+        #[arg(
+            long,
+            env = "BAZAAR_WECHAT_FIELDS",
+            default_value = "first=title,keyword1=body,keyword2=time"
+        )]
+        wechat_fields: String,
+        /// The WeChat API's address (another for a relay).
+        #[arg(long, env = "BAZAAR_WECHAT_API", default_value = bazaar_web::notify::WECHAT_API)]
+        wechat_api: String,
     },
     /// Apply pending migrations.
     Migrate,
@@ -420,6 +439,12 @@ async fn main() -> Result<()> {
         osrm: std::env::var("BAZAAR_OSRM_URL").ok(),
         kuaidi100_salt: std::env::var("BAZAAR_KUAIDI100_SALT").ok(),
         sms_gateway: std::env::var("BAZAAR_SMS_GATEWAY_URL").ok(),
+        wechat_appid: std::env::var("BAZAAR_WECHAT_APPID").ok(),
+        wechat_template: std::env::var("BAZAAR_WECHAT_TEMPLATE_ID").ok(),
+        wechat_fields: std::env::var("BAZAAR_WECHAT_FIELDS")
+            .unwrap_or_else(|_| "first=title,keyword1=body,keyword2=time".into()),
+        wechat_api: std::env::var("BAZAAR_WECHAT_API")
+            .unwrap_or_else(|_| bazaar_web::notify::WECHAT_API.into()),
     });
     match cmd {
         Cmd::Solve {
@@ -506,6 +531,10 @@ async fn main() -> Result<()> {
             osrm,
             kuaidi100_salt,
             sms_gateway,
+            wechat_appid,
+            wechat_template,
+            wechat_fields,
+            wechat_api,
         } => {
             let (store, default) = open(&cli.database_url).await?;
             if (demo || default) && store.is_empty().await? {
@@ -526,17 +555,37 @@ async fn main() -> Result<()> {
                 Some(s) => Some(s),
                 None => state.store.setting("kuaidi100_salt").await?,
             };
-            let notifier: std::sync::Arc<dyn bazaar_web::notify::Notifier> =
-                match sms_gateway.filter(|s| !s.is_empty()) {
-                    Some(url) => std::sync::Arc::new(
+            let channels = bazaar_web::notify::Channels {
+                sms: sms_gateway
+                    .filter(|s| !s.is_empty())
+                    .map(|url| {
                         bazaar_web::notify::SmsGateway::new(
                             &url,
                             std::env::var("BAZAAR_SMS_GATEWAY_TOKEN").ok(),
                         )
-                        .map_err(|e| anyhow::anyhow!(e))?,
-                    ),
-                    None => std::sync::Arc::new(bazaar_web::notify::LogNotifier),
-                };
+                    })
+                    .transpose()
+                    .map_err(|e| anyhow::anyhow!(e))?,
+                wechat: wechat_appid
+                    .filter(|s| !s.is_empty())
+                    .map(|appid| {
+                        bazaar_web::notify::WeChat::new(
+                            &wechat_api,
+                            &appid,
+                            &std::env::var("BAZAAR_WECHAT_SECRET").unwrap_or_default(),
+                            wechat_template.as_deref().unwrap_or_default(),
+                            &wechat_fields,
+                        )
+                    })
+                    .transpose()
+                    .map_err(|e| anyhow::anyhow!(e))?,
+            };
+            tracing::info!(
+                channels = bazaar_web::notify::Notifier::channel(&channels),
+                "notifications"
+            );
+            let notifier: std::sync::Arc<dyn bazaar_web::notify::Notifier> =
+                std::sync::Arc::new(channels);
             // The network's clock: the 48-hour watch, pickup reminders and returns, and the
             // notifications outbox. Each step is guarded by the rows it changes, so several
             // nodes may run it at once.

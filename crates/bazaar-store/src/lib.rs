@@ -39,6 +39,7 @@ pub mod sellers;
 pub mod stock;
 pub mod users;
 pub mod watch;
+pub mod wechat;
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{

@@ -187,6 +187,11 @@ pub struct Notification {
     pub body: String,
     /// Times it was tried.
     pub attempts: i64,
+    /// The WeChat follower bound to its account or phone, when there is one (filled for
+    /// sending only, never shown).
+    #[sqlx(default)]
+    #[serde(skip)]
+    pub openid: Option<String>,
 }
 
 const SHELF_COLS: &str = "id, carrier, waybill, state, direction, recipient_name, \
@@ -532,8 +537,11 @@ impl Store {
     pub async fn unsent_notifications(&self, limit: i64) -> Result<Vec<Notification>, StoreError> {
         Ok(on_read!(self, |p| {
             sqlx::query_as(
-                "SELECT id, kind, user_id, phone, parcel_id, body, attempts FROM notifications \
-                 WHERE sent_at IS NULL AND attempts < 5 ORDER BY id LIMIT $1",
+                "SELECT n.id, n.kind, n.user_id, n.phone, n.parcel_id, n.body, n.attempts, \
+                 COALESCE(wu.openid, wp.openid) AS openid FROM notifications n \
+                 LEFT JOIN wechat_bindings wu ON wu.user_id = n.user_id \
+                 LEFT JOIN wechat_bindings wp ON wp.phone = n.phone \
+                 WHERE n.sent_at IS NULL AND n.attempts < 5 ORDER BY n.id LIMIT $1",
             )
             .bind(limit)
             .fetch_all(p)

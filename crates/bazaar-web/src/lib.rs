@@ -22,9 +22,10 @@ pub mod plans;
 pub mod runs;
 pub mod session;
 pub mod shop;
+pub mod wechat_api;
 
 use axum::Router;
-use axum::routing::{get, patch, post};
+use axum::routing::{get, patch, post, put};
 use bazaar_search::{SearchDoc, SearchIndex};
 use bazaar_store::Store;
 use bazaar_store::network::Pavilion;
@@ -267,6 +268,11 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/shelf", get(logistics_api::shelf))
         .route("/api/v1/parcels/stalled", get(logistics_api::stalled))
         .route("/api/v1/parcels/{id}/notes", post(logistics_api::add_note))
+        .route("/api/v1/wechat/bindings", put(wechat_api::bind))
+        .route(
+            "/api/v1/wechat/bindings/{openid}",
+            get(wechat_api::get_binding).delete(wechat_api::unbind),
+        )
         .route(
             "/api/v1/watch/rules",
             get(logistics_api::watch_rules).put(logistics_api::set_watch_rule),

@@ -1,25 +1,29 @@
 //! Sending notifications: pickup codes, reminders, returns and the watch's word to sellers
 //! are written to an outbox in the same transaction as what caused them; `serve` drains it
-//! through a [`Notifier`]. The default writes them to the log (phone numbers masked); an
-//! SMS gateway on the county's network takes them over HTTP.
+//! through a [`Notifier`]. The default writes them to the log (phone numbers and codes
+//! masked). Configured, [`Channels`] sends each one by WeChat when its phone or account is
+//! bound to a follower of the centre's service account ([`WeChat`], free), else by SMS
+//! ([`SmsGateway`]), falling back to SMS when WeChat refuses. Both speak HTTPS through one
+//! blocking client run off the async threads (docs/adr/0007-http-client.md).
 
 use bazaar_domain::text::mask_phone;
+use bazaar_domain::time::{Zone, now_ms};
 use bazaar_store::Store;
 use bazaar_store::pickup::Notification;
 use std::future::Future;
-use std::io::{Read, Write};
 use std::pin::Pin;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-/// The future a notifier's `send` returns.
-pub type Sending<'a> = Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>>;
+/// The future a notifier's `send` returns: the channel the notification went by.
+pub type Sending<'a> = Pin<Box<dyn Future<Output = Result<&'static str, String>> + Send + 'a>>;
 
 /// A way to reach people (SMS, WeChat, the log).
 pub trait Notifier: Send + Sync {
-    /// The channel's name, recorded with each notification sent.
+    /// The channels' names, recorded with a notification that could not be sent.
     fn channel(&self) -> &'static str;
-    /// Sends one notification; an error is retried later (five times at most).
+    /// Sends one notification and names the channel it went by; an error is retried later
+    /// (five times at most).
     fn send<'a>(&'a self, n: &'a Notification) -> Sending<'a>;
 }
 
@@ -42,7 +46,7 @@ impl Notifier for LogNotifier {
                 "notification: {}",
                 mask_codes(&n.body)
             );
-            Ok(())
+            Ok("log")
         })
     }
 }
@@ -72,61 +76,75 @@ pub fn mask_codes(text: &str) -> String {
     out
 }
 
-/// An SMS gateway reached over plain HTTP on the county's own network (a modem gateway or a
-/// relay to the carrier's SMS service): each notification with a phone is POSTed as
-/// `{"phone", "text", "kind"}`; a 2xx answer means sent. Notifications without a phone are
-/// skipped as sent to nobody.
+/// The HTTP(S) client every notifier shares: ten seconds for a whole call, statuses
+/// returned rather than raised.
+fn http_agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(10)))
+        .http_status_as_error(false)
+        .build()
+        .into()
+}
+
+/// Runs a blocking HTTP call off the async threads.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, String> + Send + 'static,
+) -> Result<T, String> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| e.to_string())?
+}
+
+fn check_url(what: &str, url: &str) -> Result<(), String> {
+    if url.starts_with("http://") || url.starts_with("https://") {
+        Ok(())
+    } else {
+        Err(format!(
+            "the {what} address must start with https:// or http://"
+        ))
+    }
+}
+
+/// An SMS gateway: a relay to the carrier's or a cloud SMS service, or a modem gateway on
+/// the county's network, over HTTPS or plain HTTP. Each notification with a phone is POSTed
+/// as `{"phone", "text", "kind"}` (a bearer token if configured); a 2xx answer means sent.
 #[derive(Debug, Clone)]
 pub struct SmsGateway {
     url: String,
     token: Option<String>,
+    agent: ureq::Agent,
 }
 
 impl SmsGateway {
-    /// A gateway at `url` (`http://host:port/path`), with a bearer token if it wants one.
+    /// A gateway at `url` (`https://host/path` or `http://host:port/path`), with a bearer
+    /// token if it wants one.
     pub fn new(url: &str, token: Option<String>) -> Result<SmsGateway, String> {
-        if !url.starts_with("http://") {
-            return Err("the SMS gateway address must start with http://".into());
-        }
+        check_url("SMS gateway", url)?;
         Ok(SmsGateway {
             url: url.to_string(),
-            token,
+            token: token.filter(|t| !t.is_empty()),
+            agent: http_agent(),
         })
     }
 
-    fn post(&self, body: &str) -> Result<(), String> {
-        let rest = self.url.trim_start_matches("http://");
-        let (hostport, path) = match rest.split_once('/') {
-            Some((h, p)) => (h, format!("/{p}")),
-            None => (rest, "/".to_string()),
-        };
-        let addr = if hostport.contains(':') {
-            hostport.to_string()
+    /// Sends one text (blocking).
+    fn post(&self, phone: &str, n: &Notification) -> Result<(), String> {
+        let body = serde_json::json!({"phone": phone, "text": n.body, "kind": n.kind}).to_string();
+        let mut req = self
+            .agent
+            .post(&self.url)
+            .header("Content-Type", "application/json; charset=utf-8");
+        if let Some(t) = &self.token {
+            req = req.header("Authorization", &format!("Bearer {t}"));
+        }
+        let resp = req
+            .send(body.as_str())
+            .map_err(|e| format!("SMS gateway: {e}"))?;
+        let status = resp.status().as_u16();
+        if (200..300).contains(&status) {
+            Ok(())
         } else {
-            format!("{hostport}:80")
-        };
-        let mut s = std::net::TcpStream::connect(&addr).map_err(|e| format!("{addr}: {e}"))?;
-        s.set_read_timeout(Some(Duration::from_secs(10)))
-            .map_err(|e| e.to_string())?;
-        let auth = self
-            .token
-            .as_deref()
-            .map(|t| format!("Authorization: Bearer {t}\r\n"))
-            .unwrap_or_default();
-        write!(
-            s,
-            "POST {path} HTTP/1.1\r\nHost: {hostport}\r\nConnection: close\r\n\
-             Content-Type: application/json; charset=utf-8\r\n{auth}Content-Length: {}\r\n\r\n{body}",
-            body.len()
-        )
-        .map_err(|e| e.to_string())?;
-        let mut head = [0u8; 16];
-        let n = s.read(&mut head).map_err(|e| e.to_string())?;
-        let line = String::from_utf8_lossy(&head[..n]);
-        match line.split_whitespace().nth(1) {
-            Some(code) if code.starts_with('2') => Ok(()),
-            Some(code) => Err(format!("gateway answered HTTP {code}")),
-            None => Err("malformed gateway answer".into()),
+            Err(format!("SMS gateway answered HTTP {status}"))
         }
     }
 }
@@ -138,14 +156,283 @@ impl Notifier for SmsGateway {
     fn send<'a>(&'a self, n: &'a Notification) -> Sending<'a> {
         Box::pin(async move {
             let Some(phone) = n.phone.clone() else {
-                return Ok(());
+                return Ok(nobody(n));
             };
-            let body =
-                serde_json::json!({"phone": phone, "text": n.body, "kind": n.kind}).to_string();
-            let me = self.clone();
-            tokio::task::spawn_blocking(move || me.post(&body))
-                .await
-                .map_err(|e| e.to_string())?
+            let (me, n) = (self.clone(), n.clone());
+            blocking(move || me.post(&phone, &n)).await?;
+            Ok("sms")
+        })
+    }
+}
+
+/// A notification with no phone and no follower: an account's goes to its inbox (where it
+/// already is), any other to nobody.
+fn nobody(n: &Notification) -> &'static str {
+    if n.user_id.is_some() { "inbox" } else { "none" }
+}
+
+/// What a WeChat template field carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    /// The notification's title (取件通知, 取件提醒, 退回通知, 物流异常提醒).
+    Title,
+    /// Its text.
+    Body,
+    /// The time it is sent, Beijing time.
+    Time,
+}
+
+/// Template fields: `key=part` pairs separated by commas, parts `title`, `body`, `time`
+/// (the default, `first=title,keyword1=body,keyword2=time`, fits the classic layout).
+pub fn parse_fields(spec: &str) -> Result<Vec<(String, Part)>, String> {
+    let mut out = Vec::new();
+    for pair in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (k, v) = pair
+            .split_once('=')
+            .ok_or_else(|| format!("template field `{pair}`: expected key=part"))?;
+        let k = k.trim();
+        if k.is_empty() || !k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            return Err(format!(
+                "template field `{pair}`: the key must be letters, digits, _"
+            ));
+        }
+        let part = match v.trim() {
+            "title" => Part::Title,
+            "body" => Part::Body,
+            "time" => Part::Time,
+            other => {
+                return Err(format!(
+                    "template field `{pair}`: `{other}` is not title, body or time"
+                ));
+            }
+        };
+        out.push((k.to_string(), part));
+    }
+    if out.is_empty() {
+        return Err("no template fields".into());
+    }
+    Ok(out)
+}
+
+/// WeChat errors that mean the access token is no longer good: fetch another and retry.
+const TOKEN_ERRORS: [i64; 3] = [40001, 40014, 42001];
+
+/// The centre's WeChat service account (服务号): template messages to followers bound to a
+/// phone or account (`wechat_bindings`). The access token is fetched with the app id and
+/// secret, kept until five minutes before it expires, and fetched again when WeChat says it
+/// is no longer good.
+#[derive(Clone)]
+pub struct WeChat {
+    api: String,
+    appid: String,
+    secret: String,
+    template: String,
+    fields: Vec<(String, Part)>,
+    token: Arc<Mutex<Option<(String, Instant)>>>,
+    agent: ureq::Agent,
+}
+
+impl std::fmt::Debug for WeChat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WeChat")
+            .field("api", &self.api)
+            .field("appid", &self.appid)
+            .field("template", &self.template)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The default WeChat API address.
+pub const WECHAT_API: &str = "https://api.weixin.qq.com";
+
+impl WeChat {
+    /// A service account: the API address ([`WECHAT_API`]; another for a relay or a test),
+    /// its app id and secret, the template's id and its fields (see [`parse_fields`]).
+    pub fn new(
+        api: &str,
+        appid: &str,
+        secret: &str,
+        template: &str,
+        fields: &str,
+    ) -> Result<WeChat, String> {
+        check_url("WeChat API", api)?;
+        for (what, v) in [
+            ("app id", appid),
+            ("app secret", secret),
+            ("template id", template),
+        ] {
+            if v.trim().is_empty() {
+                return Err(format!("WeChat needs its {what}"));
+            }
+        }
+        Ok(WeChat {
+            api: api.trim_end_matches('/').to_string(),
+            appid: appid.trim().to_string(),
+            secret: secret.trim().to_string(),
+            template: template.trim().to_string(),
+            fields: parse_fields(fields)?,
+            token: Arc::new(Mutex::new(None)),
+            agent: http_agent(),
+        })
+    }
+
+    /// An error's text with the secret taken out (the token request carries it in its URL).
+    fn clean(&self, e: impl std::fmt::Display) -> String {
+        e.to_string().replace(&self.secret, "***")
+    }
+
+    fn get_json(&self, url: &str) -> Result<serde_json::Value, String> {
+        let mut resp = self.agent.get(url).call().map_err(|e| self.clean(e))?;
+        let status = resp.status().as_u16();
+        if !(200..300).contains(&status) {
+            return Err(format!("WeChat answered HTTP {status}"));
+        }
+        let text = resp
+            .body_mut()
+            .read_to_string()
+            .map_err(|e| self.clean(e))?;
+        serde_json::from_str(&text).map_err(|e| format!("WeChat answer: {e}"))
+    }
+
+    /// The access token, fetched when there is none or it is about to expire.
+    fn token(&self) -> Result<String, String> {
+        if let Ok(t) = self.token.lock()
+            && let Some((tok, until)) = t.as_ref()
+            && Instant::now() < *until
+        {
+            return Ok(tok.clone());
+        }
+        let url = format!(
+            "{}/cgi-bin/token?grant_type=client_credential&appid={}&secret={}",
+            self.api, self.appid, self.secret
+        );
+        let v = self.get_json(&url)?;
+        let Some(tok) = v["access_token"].as_str() else {
+            return Err(format!(
+                "WeChat token: errcode {}: {}",
+                v["errcode"],
+                v["errmsg"].as_str().unwrap_or("")
+            ));
+        };
+        let ttl = v["expires_in"].as_u64().unwrap_or(7200).saturating_sub(300);
+        if let Ok(mut t) = self.token.lock() {
+            *t = Some((tok.to_string(), Instant::now() + Duration::from_secs(ttl)));
+        }
+        Ok(tok.to_string())
+    }
+
+    fn forget_token(&self) {
+        if let Ok(mut t) = self.token.lock() {
+            *t = None;
+        }
+    }
+
+    /// The template message for a notification.
+    pub fn message(&self, openid: &str, n: &Notification, now: i64) -> serde_json::Value {
+        let title = match n.kind.as_str() {
+            "pickup_code" => "包裹到站取件通知",
+            "pickup_reminder" => "取件提醒",
+            "returned" => "包裹退回通知",
+            "stalled" => "物流异常提醒",
+            _ => "通知",
+        };
+        let mut data = serde_json::Map::new();
+        for (k, part) in &self.fields {
+            let value = match part {
+                Part::Title => title.to_string(),
+                Part::Body => n.body.clone(),
+                Part::Time => Zone::Shanghai.format_ms(now),
+            };
+            data.insert(k.clone(), serde_json::json!({ "value": value }));
+        }
+        serde_json::json!({"touser": openid, "template_id": self.template, "data": data})
+    }
+
+    /// Sends a template message (blocking), fetching a new token once if WeChat says so.
+    fn post(&self, openid: &str, n: &Notification) -> Result<(), String> {
+        let body = self.message(openid, n, now_ms()).to_string();
+        for attempt in 0..2 {
+            let url = format!(
+                "{}/cgi-bin/message/template/send?access_token={}",
+                self.api,
+                self.token()?
+            );
+            let mut resp = self
+                .agent
+                .post(&url)
+                .header("Content-Type", "application/json; charset=utf-8")
+                .send(body.as_str())
+                .map_err(|e| self.clean(e))?;
+            let status = resp.status().as_u16();
+            if !(200..300).contains(&status) {
+                return Err(format!("WeChat answered HTTP {status}"));
+            }
+            let text = resp
+                .body_mut()
+                .read_to_string()
+                .map_err(|e| self.clean(e))?;
+            let v: serde_json::Value =
+                serde_json::from_str(&text).map_err(|e| format!("WeChat answer: {e}"))?;
+            let code = v["errcode"].as_i64().unwrap_or(0);
+            if code == 0 {
+                return Ok(());
+            }
+            if TOKEN_ERRORS.contains(&code) && attempt == 0 {
+                self.forget_token();
+                continue;
+            }
+            return Err(format!(
+                "WeChat errcode {code}: {}",
+                v["errmsg"].as_str().unwrap_or("")
+            ));
+        }
+        Err("WeChat refused the token twice".into())
+    }
+}
+
+/// The configured channels, tried in order for each notification: WeChat when it has a
+/// bound follower, else (or when WeChat refuses) SMS when it has a phone; with neither
+/// configured, the log.
+#[derive(Debug, Clone, Default)]
+pub struct Channels {
+    /// The service account, if configured.
+    pub wechat: Option<WeChat>,
+    /// The SMS gateway, if configured.
+    pub sms: Option<SmsGateway>,
+}
+
+impl Notifier for Channels {
+    fn channel(&self) -> &'static str {
+        match (&self.wechat, &self.sms) {
+            (Some(_), Some(_)) => "wechat,sms",
+            (Some(_), None) => "wechat",
+            (None, Some(_)) => "sms",
+            (None, None) => "log",
+        }
+    }
+    fn send<'a>(&'a self, n: &'a Notification) -> Sending<'a> {
+        Box::pin(async move {
+            if self.wechat.is_none() && self.sms.is_none() {
+                return LogNotifier.send(n).await;
+            }
+            let mut failed = None;
+            if let (Some(w), Some(openid)) = (&self.wechat, n.openid.clone()) {
+                let (w, m) = (w.clone(), n.clone());
+                match blocking(move || w.post(&openid, &m)).await {
+                    Ok(()) => return Ok("wechat"),
+                    Err(e) => {
+                        tracing::warn!(notification = n.id, error = %e, "WeChat refused");
+                        failed = Some(e);
+                    }
+                }
+            }
+            match (&self.sms, &n.phone) {
+                (Some(sms), Some(_)) => sms.send(n).await,
+                _ => match failed {
+                    Some(e) => Err(e),
+                    None => Ok(nobody(n)),
+                },
+            }
         })
     }
 }
@@ -166,12 +453,15 @@ pub async fn drain(store: &Store, notifier: &Arc<dyn Notifier>) -> Result<usize,
         {
             continue;
         }
-        let r = notifier.send(n).await;
-        if r.is_ok() {
-            sent += 1;
-        }
+        let (channel, error) = match notifier.send(n).await {
+            Ok(c) => {
+                sent += 1;
+                (c, None)
+            }
+            Err(e) => (notifier.channel(), Some(e)),
+        };
         store
-            .notification_sent(n.id, notifier.channel(), r.err().as_deref())
+            .notification_sent(n.id, channel, error.as_deref())
             .await
             .map_err(|e| e.to_string())?;
     }
@@ -180,7 +470,216 @@ pub async fn drain(store: &Store, notifier: &Arc<dyn Notifier>) -> Result<usize,
 
 #[cfg(test)]
 mod tests {
-    use super::mask_codes;
+    use super::*;
+    use std::io::{Read, Write};
+    use std::net::TcpListener;
+
+    /// A one-thread HTTP server answering each request in turn with the next canned answer;
+    /// returns its base address and what it was sent (request line, headers and body,
+    /// lower-cased).
+    fn fake(answers: Vec<(u16, &'static str)>) -> (String, Arc<Mutex<Vec<String>>>) {
+        let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let base = format!("http://{}", l.local_addr().expect("addr"));
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = seen.clone();
+        std::thread::spawn(move || {
+            for (status, body) in answers {
+                let Ok((mut s, _)) = l.accept() else { return };
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                loop {
+                    let n = s.read(&mut chunk).unwrap_or(0);
+                    if n == 0 {
+                        break;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    let text = String::from_utf8_lossy(&buf).to_string();
+                    if let Some(end) = text.find("\r\n\r\n") {
+                        let len = text
+                            .to_ascii_lowercase()
+                            .lines()
+                            .find_map(|l| {
+                                l.strip_prefix("content-length:")
+                                    .map(str::trim)
+                                    .and_then(|v| v.parse::<usize>().ok())
+                            })
+                            .unwrap_or(0);
+                        if buf.len() >= end + 4 + len {
+                            break;
+                        }
+                    }
+                }
+                log.lock()
+                    .expect("log")
+                    .push(String::from_utf8_lossy(&buf).to_lowercase());
+                let _ = write!(
+                    s,
+                    "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        (base, seen)
+    }
+
+    fn note(phone: Option<&str>, openid: Option<&str>) -> Notification {
+        Notification {
+            id: 1,
+            kind: "pickup_code".into(),
+            user_id: None,
+            phone: phone.map(str::to_string),
+            parcel_id: Some(7),
+            body: "您的包裹已到哈尔恩根村服务站，取件码 123456，货架 A-01。".into(),
+            attempts: 0,
+            openid: openid.map(str::to_string),
+        }
+    }
+
+    fn wechat(base: &str) -> WeChat {
+        WeChat::new(
+            base,
+            "wx0123456789abcdef",
+            "s3cr3t-of-the-centre",
+            "TPL-pickup",
+            "first=title,keyword1=body,keyword2=time",
+        )
+        .expect("wechat")
+    }
+
+    #[tokio::test]
+    async fn the_sms_gateway_gets_phone_text_and_token() {
+        let (base, seen) = fake(vec![(200, "{}")]);
+        let sms = SmsGateway::new(&format!("{base}/sms"), Some("tok".into())).expect("sms");
+        let ch = Channels {
+            wechat: None,
+            sms: Some(sms),
+        };
+        assert_eq!(ch.send(&note(Some("13912345678"), None)).await, Ok("sms"));
+        let seen = seen.lock().expect("seen");
+        assert!(seen[0].starts_with("post /sms http/1.1"), "{}", seen[0]);
+        assert!(seen[0].contains("authorization: bearer tok"));
+        assert!(seen[0].contains("\"phone\":\"13912345678\""));
+        assert!(seen[0].contains("取件码 123456"));
+    }
+
+    #[tokio::test]
+    async fn a_gateway_error_is_an_error_and_no_phone_is_nobody() {
+        let (base, _) = fake(vec![(503, "busy")]);
+        let ch = Channels {
+            wechat: None,
+            sms: Some(SmsGateway::new(&base, None).expect("sms")),
+        };
+        let e = ch.send(&note(Some("13912345678"), None)).await;
+        assert_eq!(e, Err("SMS gateway answered HTTP 503".into()));
+        assert_eq!(ch.send(&note(None, None)).await, Ok("none"));
+        assert!(SmsGateway::new("ftp://x", None).is_err());
+    }
+
+    #[tokio::test]
+    async fn wechat_sends_the_template_and_fetches_a_new_token_when_told() {
+        let (base, seen) = fake(vec![
+            (200, r#"{"access_token":"T1","expires_in":7200}"#),
+            (200, r#"{"errcode":42001,"errmsg":"access_token expired"}"#),
+            (200, r#"{"access_token":"T2","expires_in":7200}"#),
+            (200, r#"{"errcode":0,"errmsg":"ok","msgid":200228332}"#),
+            (200, r#"{"errcode":0,"errmsg":"ok","msgid":200228333}"#),
+        ]);
+        let ch = Channels {
+            wechat: Some(wechat(&base)),
+            sms: None,
+        };
+        let n = note(Some("13912345678"), Some("oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"));
+        assert_eq!(ch.send(&n).await, Ok("wechat"));
+        // The token is kept: the next message goes without fetching one.
+        assert_eq!(ch.send(&n).await, Ok("wechat"));
+        let seen = seen.lock().expect("seen");
+        assert_eq!(seen.len(), 5);
+        assert!(seen[0].starts_with("get /cgi-bin/token?grant_type=client_credential&appid=wx0123456789abcdef&secret=s3cr3t-of-the-centre"));
+        assert!(seen[1].starts_with("post /cgi-bin/message/template/send?access_token=t1 "));
+        assert!(seen[3].starts_with("post /cgi-bin/message/template/send?access_token=t2 "));
+        assert!(seen[4].starts_with("post /cgi-bin/message/template/send?access_token=t2 "));
+        let body = &seen[3][seen[3].find("\r\n\r\n").expect("body") + 4..];
+        let v: serde_json::Value = serde_json::from_str(body).expect("json");
+        assert_eq!(v["touser"], "oupf8umuajo_m2pxb1q9znjwes6o");
+        assert_eq!(v["template_id"], "tpl-pickup");
+        assert_eq!(v["data"]["first"]["value"], "包裹到站取件通知");
+        assert!(
+            v["data"]["keyword1"]["value"]
+                .as_str()
+                .is_some_and(|b| b.contains("取件码 123456"))
+        );
+        assert!(
+            v["data"]["keyword2"]["value"]
+                .as_str()
+                .is_some_and(|t| t.len() == 16)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_wechat_refusal_falls_back_to_sms_and_no_follower_goes_by_sms() {
+        let (wx, wx_seen) = fake(vec![
+            (200, r#"{"access_token":"T1","expires_in":7200}"#),
+            (200, r#"{"errcode":43004,"errmsg":"require subscribe"}"#),
+        ]);
+        let (gw, gw_seen) = fake(vec![(200, "{}"), (200, "{}")]);
+        let ch = Channels {
+            wechat: Some(wechat(&wx)),
+            sms: Some(SmsGateway::new(&gw, None).expect("sms")),
+        };
+        let n = note(Some("13912345678"), Some("oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"));
+        assert_eq!(ch.send(&n).await, Ok("sms"));
+        assert_eq!(ch.send(&note(Some("13912345678"), None)).await, Ok("sms"));
+        assert_eq!(wx_seen.lock().expect("seen").len(), 2);
+        assert_eq!(gw_seen.lock().expect("seen").len(), 2);
+        // WeChat alone: its refusal is the notification's error, to be retried.
+        let (wx, _) = fake(vec![
+            (200, r#"{"access_token":"T1","expires_in":7200}"#),
+            (200, r#"{"errcode":43004,"errmsg":"require subscribe"}"#),
+        ]);
+        let ch = Channels {
+            wechat: Some(wechat(&wx)),
+            sms: None,
+        };
+        assert_eq!(
+            ch.send(&n).await,
+            Err("WeChat errcode 43004: require subscribe".into())
+        );
+    }
+
+    #[tokio::test]
+    async fn the_secret_never_shows_in_an_error() {
+        // Nothing listens there: the token request fails with the secret in its URL.
+        let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let base = format!("http://{}", l.local_addr().expect("addr"));
+        drop(l);
+        let ch = Channels {
+            wechat: Some(wechat(&base)),
+            sms: None,
+        };
+        let e = ch
+            .send(&note(None, Some("oUpF8uMuAJO_M2pxb1Q9zNjWeS6o")))
+            .await
+            .expect_err("refused");
+        assert!(!e.contains("s3cr3t"), "{e}");
+        assert!(format!("{:?}", wechat(&base)).find("s3cr3t").is_none());
+    }
+
+    #[test]
+    fn template_fields_are_checked() {
+        assert_eq!(
+            parse_fields("thing1=title, character_string2=body,time3=time"),
+            Ok(vec![
+                ("thing1".into(), Part::Title),
+                ("character_string2".into(), Part::Body),
+                ("time3".into(), Part::Time)
+            ])
+        );
+        assert!(parse_fields("").is_err());
+        assert!(parse_fields("first").is_err());
+        assert!(parse_fields("first=name").is_err());
+        assert!(parse_fields("fi rst=body").is_err());
+        assert!(WeChat::new(WECHAT_API, "wx1", "", "t", "first=body").is_err());
+    }
 
     #[test]
     fn codes_and_numbers_are_masked_short_numbers_kept() {

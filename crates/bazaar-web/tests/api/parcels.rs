@@ -1136,3 +1136,163 @@ async fn parcels_left_on_the_shelf_are_reminded_then_sent_back() {
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
 }
+
+/// Records what it is asked to send, as WeChat when the notification has a follower.
+struct Recorder(std::sync::Mutex<Vec<(String, Option<String>)>>);
+
+impl bazaar_web::notify::Notifier for Recorder {
+    fn channel(&self) -> &'static str {
+        "test"
+    }
+    fn send<'a>(
+        &'a self,
+        n: &'a bazaar_store::pickup::Notification,
+    ) -> bazaar_web::notify::Sending<'a> {
+        Box::pin(async move {
+            self.0
+                .lock()
+                .expect("recorder")
+                .push((n.kind.clone(), n.openid.clone()));
+            Ok(if n.openid.is_some() { "wechat" } else { "sms" })
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_follower_bound_to_a_phone_gets_its_pickup_code_by_wechat() {
+    let t = TestApp::spawn().await;
+    let op = t.login("op-bohu").await;
+    let agent = t.login("agent-harengen").await;
+    let bind = |openid: &str, phone: Option<&str>| json!({"openid": openid, "phone": phone});
+    // Bad bindings are named; only operators and admins bind.
+    for (body, field, reason) in [
+        (bind("o p", Some("13912345678")), "openid", "invalid_format"),
+        (
+            bind("oWx000000000000000000000001", None),
+            "phone",
+            "required",
+        ),
+        (
+            bind("oWx000000000000000000000001", Some("0991-1234567")),
+            "phone",
+            "invalid_format",
+        ),
+        (
+            json!({"openid": "oWx000000000000000000000001", "user_id": 999999}),
+            "user_id",
+            "unknown_reference",
+        ),
+    ] {
+        let (s, v) = t
+            .call(
+                Method::PUT,
+                "/api/v1/wechat/bindings",
+                Some(&op),
+                Some(body),
+            )
+            .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+        assert_eq!(v["error"]["details"][0]["field"], field, "{v}");
+        assert_eq!(v["error"]["details"][0]["reason"], reason, "{v}");
+    }
+    let (s, _) = t
+        .call(
+            Method::PUT,
+            "/api/v1/wechat/bindings",
+            Some(&agent),
+            Some(bind("oWx000000000000000000000001", Some("13912345678"))),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    // Bound, then bound again to another follower: the latest wins.
+    for openid in ["oWx000000000000000000000001", "oWx000000000000000000000002"] {
+        let (s, v) = t
+            .call(
+                Method::PUT,
+                "/api/v1/wechat/bindings",
+                Some(&op),
+                Some(bind(openid, Some("139 1234 5678"))),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(v["phone"], "13912345678");
+    }
+    let (s, _) = t
+        .call(
+            Method::GET,
+            "/api/v1/wechat/bindings/oWx000000000000000000000001",
+            Some(&op),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, v) = t
+        .call(
+            Method::GET,
+            "/api/v1/wechat/bindings/oWx000000000000000000000002",
+            Some(&op),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (s, v["phone"].as_str()),
+        (StatusCode::OK, Some("13912345678"))
+    );
+    // Two parcels reach the point: the bound phone's notice goes by WeChat, the other's not.
+    register(&t, &op, "YT1000000000021", "13912345678").await;
+    register(&t, &op, "YT1000000000022", "13987654321").await;
+    for w in ["YT1000000000021", "YT1000000000022"] {
+        let (s, v) = t
+            .call(
+                Method::POST,
+                "/api/v1/scans",
+                Some(&agent),
+                Some(json!({"waybill": w, "kind": "delivered_to_point"})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+    }
+    let rec = std::sync::Arc::new(Recorder(Default::default()));
+    let notifier: std::sync::Arc<dyn bazaar_web::notify::Notifier> = rec.clone();
+    let sent = bazaar_web::notify::drain(&t.state.store, &notifier)
+        .await
+        .expect("drain");
+    assert_eq!(sent, 2);
+    assert_eq!(
+        *rec.0.lock().expect("recorder"),
+        vec![
+            (
+                "pickup_code".to_string(),
+                Some("oWx000000000000000000000002".to_string())
+            ),
+            ("pickup_code".to_string(), None)
+        ]
+    );
+    assert!(
+        t.state
+            .store
+            .unsent_notifications(10)
+            .await
+            .expect("outbox")
+            .is_empty()
+    );
+    // Unbound, the follower is forgotten; a second unbinding finds nothing.
+    let (s, _) = t
+        .call(
+            Method::DELETE,
+            "/api/v1/wechat/bindings/oWx000000000000000000000002",
+            Some(&op),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _) = t
+        .call(
+            Method::DELETE,
+            "/api/v1/wechat/bindings/oWx000000000000000000000002",
+            Some(&op),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+}
