@@ -245,6 +245,27 @@ pub enum Direction {
     SameCity,
 }
 
+impl Direction {
+    /// The stored snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Upstream => "upstream",
+            Direction::Downstream => "downstream",
+            Direction::SameCity => "same_city",
+        }
+    }
+
+    /// From the stored name (a column only ever holds the three; anything else reads as
+    /// downstream, the common case).
+    pub fn from_db(s: &str) -> Direction {
+        match s {
+            "upstream" => Direction::Upstream,
+            "same_city" => Direction::SameCity,
+            _ => Direction::Downstream,
+        }
+    }
+}
+
 /// The one set of parcel states every source maps onto, in the order a parcel normally passes
 /// them.
 #[derive(

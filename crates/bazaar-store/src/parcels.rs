@@ -192,6 +192,8 @@ struct ScanDone {
     pickup_code: Option<String>,
     shelf_slot: Option<String>,
     delivered_orders: Vec<i64>,
+    /// The (first) parcel scanned.
+    first: Option<i64>,
 }
 
 /// Replays a parcel's events in time order into its state (see [`ParcelState::after`]) and
@@ -252,6 +254,40 @@ macro_rules! settle {
 }
 pub(crate) use settle;
 
+/// Inserts a checked parcel (see [`Store::check_new_parcel`]) in `ordered`; evaluates to its
+/// id. A waybill already registered for the carrier is a unique violation.
+macro_rules! insert_parcel {
+    ($c:expr, $p:expr, $waybill:expr, $by:expr, $now:expr) => {{
+        let p: &NewParcel = $p;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO parcels (carrier, waybill, direction, weight_g, volume_cm3, cold_chain, \
+             sender_name, sender_phone, recipient_name, recipient_phone, dest_region, dest_node, \
+             order_id, state, created_by, created_at, updated_at, last_event_at) VALUES ($1, \
+             $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16, $16) \
+             RETURNING id",
+        )
+        .bind(&p.carrier)
+        .bind($waybill)
+        .bind(p.direction.as_str())
+        .bind(p.weight_g)
+        .bind(p.volume_cm3)
+        .bind(p.cold_chain)
+        .bind(&p.sender_name)
+        .bind(&p.sender_phone)
+        .bind(p.recipient_name.trim())
+        .bind(&p.recipient_phone)
+        .bind(&p.dest_region)
+        .bind(&p.dest_node)
+        .bind(p.order_id)
+        .bind(ParcelState::Ordered.as_str())
+        .bind($by)
+        .bind($now)
+        .fetch_one(&mut *$c)
+        .await?;
+        id
+    }};
+}
+
 /// Scans one request may carry: a phone's queue, or a sorting line's batch at a centre.
 pub const MAX_SCANS: usize = 5000;
 
@@ -273,6 +309,23 @@ impl Store {
         if !may_handle(actor.role) {
             return Err(StoreError::Forbidden);
         }
+        let waybill = self.check_new_parcel(p).await?;
+        let now = now_ms();
+        let res = in_tx!(self, |c| {
+            Ok(insert_parcel!(c, p, &waybill, actor.user_id, now))
+        });
+        let id = match res {
+            Ok(id) => id,
+            Err(StoreError::Db(e)) if StoreError::is_unique_violation(&e) => {
+                return Err(StoreError::field("waybill", Reason::Duplicate));
+            }
+            Err(e) => return Err(e),
+        };
+        self.tracked(actor, id).await
+    }
+
+    /// Checks a parcel to register, every bad field named; its normalised waybill.
+    async fn check_new_parcel(&self, p: &NewParcel) -> Result<String, StoreError> {
         let mut errs = Vec::new();
         let waybill = check_waybill(&p.carrier, &p.waybill)
             .map_err(|e| errs.push(e))
@@ -303,51 +356,10 @@ impl Store {
         {
             errs.push(FieldError::new("dest_region", Reason::UnknownReference));
         }
-        let Some(waybill) = waybill.filter(|_| errs.is_empty()) else {
-            return Err(StoreError::Invalid(errs));
-        };
-        let now = now_ms();
-        let direction = match p.direction {
-            Direction::Upstream => "upstream",
-            Direction::Downstream => "downstream",
-            Direction::SameCity => "same_city",
-        };
-        let res = in_tx!(self, |c| {
-            let id: i64 = sqlx::query_scalar(
-                "INSERT INTO parcels (carrier, waybill, direction, weight_g, volume_cm3, cold_chain, \
-                 sender_name, sender_phone, recipient_name, recipient_phone, dest_region, dest_node, \
-                 order_id, state, created_by, created_at, updated_at, last_event_at) VALUES ($1, \
-                 $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16, $16) \
-                 RETURNING id",
-            )
-            .bind(&p.carrier)
-            .bind(&waybill)
-            .bind(direction)
-            .bind(p.weight_g)
-            .bind(p.volume_cm3)
-            .bind(p.cold_chain)
-            .bind(&p.sender_name)
-            .bind(&p.sender_phone)
-            .bind(p.recipient_name.trim())
-            .bind(&p.recipient_phone)
-            .bind(&p.dest_region)
-            .bind(&p.dest_node)
-            .bind(p.order_id)
-            .bind(ParcelState::Ordered.as_str())
-            .bind(actor.user_id)
-            .bind(now)
-            .fetch_one(&mut *c)
-            .await?;
-            Ok(id)
-        });
-        let id = match res {
-            Ok(id) => id,
-            Err(StoreError::Db(e)) if StoreError::is_unique_violation(&e) => {
-                return Err(StoreError::field("waybill", Reason::Duplicate));
-            }
-            Err(e) => return Err(e),
-        };
-        self.tracked(actor, id).await
+        match waybill.filter(|_| errs.is_empty()) {
+            Some(w) => Ok(w),
+            None => Err(StoreError::Invalid(errs)),
+        }
     }
 
     /// A parcel and its timeline, by id; the recipient's phone masked unless the caller is an
@@ -540,11 +552,7 @@ impl Store {
                     continue;
                 }
             };
-            let direction = match k.direction.as_str() {
-                "upstream" => Direction::Upstream,
-                "same_city" => Direction::SameCity,
-                _ => Direction::Downstream,
-            };
+            let direction = Direction::from_db(&k.direction);
             which.push((*i, k.id));
             rows.push(crate::ingest::Row {
                 parcel: k.id,
@@ -672,6 +680,9 @@ impl Store {
         };
         // A sack's code moves everything in it; otherwise the waybill names one parcel.
         let sack_code = check_sack_code(&s.waybill).ok();
+        // A parcel registered by this scan is inserted in the scan's own transaction (its id
+        // is a placeholder until then), so a refused scan leaves nothing behind.
+        let mut register: Option<(NewParcel, String)> = None;
         let ids: Vec<i64> = match &sack_code {
             Some(code) => {
                 let ids: Vec<i64> = on_read!(self, |p| {
@@ -712,7 +723,12 @@ impl Store {
                         dest_node: s.dest_node.clone().filter(|d| !d.trim().is_empty()),
                         order_id: None,
                     };
-                    vec![self.create_parcel(actor, &p).await?.parcel.id]
+                    if !may_handle(actor.role) {
+                        return Err(StoreError::Forbidden);
+                    }
+                    let waybill = self.check_new_parcel(&p).await?;
+                    register = Some((p, waybill));
+                    vec![0]
                 }
                 Err(e) => return Err(e),
             },
@@ -722,23 +738,31 @@ impl Store {
         let node_county = county(&node.region_code);
         // Where each parcel may be: a downstream parcel is scanned only in its destination's
         // county once it is at a township or village, and handed over only at its own point.
-        let rows: Vec<ScanRow> = on_read!(self, |p| {
-            let mut v = Vec::with_capacity(ids.len());
-            for id in &ids {
-                v.push(
-                    sqlx::query_as(
-                        "SELECT p.id, p.direction, p.dest_node, \
+        let rows: Vec<ScanRow> = if let Some((p, _)) = &register {
+            let region = match &p.dest_node {
+                Some(n) => self.node(n).await.ok().map(|n| n.region_code),
+                None => None,
+            };
+            vec![(0, "downstream".into(), p.dest_node.clone(), region, None)]
+        } else {
+            on_read!(self, |p| {
+                let mut v = Vec::with_capacity(ids.len());
+                for id in &ids {
+                    v.push(
+                        sqlx::query_as(
+                            "SELECT p.id, p.direction, p.dest_node, \
                              COALESCE(n.region_code, p.dest_region), p.pickup_code \
                              FROM parcels p LEFT JOIN nodes n ON n.code = p.dest_node \
                              WHERE p.id = $1",
-                    )
-                    .bind(id)
-                    .fetch_one(p)
-                    .await?,
-                );
-            }
-            v
-        });
+                        )
+                        .bind(id)
+                        .fetch_one(p)
+                        .await?,
+                    );
+                }
+                v
+            })
+        };
         for (_, direction, dest_node, dest_region, _) in &rows {
             if direction == "upstream" {
                 continue;
@@ -767,20 +791,20 @@ impl Store {
                 return Err(StoreError::field("kind", Reason::WrongCode));
             }
         }
-        let direction = |d: &str| match d {
-            "upstream" => Direction::Upstream,
-            "same_city" => Direction::SameCity,
-            _ => Direction::Downstream,
-        };
         let node_name = node.name.clone();
         let opening = match (&node.opens, &node.closes) {
             (Some(a), Some(b)) => format!("{a}–{b}"),
             _ => String::new(),
         };
         let res = in_tx!(self, |c| {
+            let mut rows = rows.clone();
+            if let Some((p, waybill)) = &register {
+                rows[0].0 = insert_parcel!(c, p, waybill, actor.user_id, now);
+            }
             let mut done = ScanDone {
                 recorded: false,
                 parcels: rows.len(),
+                first: rows.first().map(|r| r.0),
                 ..ScanDone::default()
             };
             if let Some(code) = &sack {
@@ -796,7 +820,7 @@ impl Store {
                 .await?;
             }
             for (id, dir, _, _, _) in &rows {
-                let state = kind.state(direction(dir)).as_str();
+                let state = kind.state(Direction::from_db(dir)).as_str();
                 // One client id per parcel: a resent sack scan is recognised parcel by parcel.
                 let cid = if sack_code.is_some() {
                     format!("{client_id}:{id}")
@@ -879,12 +903,17 @@ impl Store {
             }
             Ok(done)
         });
-        let mut done = res?;
+        let mut done = match res {
+            Err(StoreError::Db(e)) if register.is_some() && StoreError::is_unique_violation(&e) => {
+                // Registered by another scan meanwhile: this one is refused, a resend finds it.
+                return Err(StoreError::field("waybill", Reason::Duplicate));
+            }
+            r => r?,
+        };
         for o in std::mem::take(&mut done.delivered_orders) {
             self.deliver_by_parcels(o, Some(actor.user_id)).await?;
         }
-        let first = rows.first().map(|r| r.0);
-        if let Some(id) = first {
+        if let Some(id) = done.first {
             // The pickup code only to whoever just shelved the parcel (it is in `done`).
             let state: String = on_read!(self, |p| {
                 sqlx::query_scalar("SELECT state FROM parcels WHERE id = $1")
