@@ -160,14 +160,14 @@ impl Actor {
     }
 
     /// May scan parcels or hand them over at this node (code and region path)? Agents at
-    /// their own service point, drivers and operators inside their region (drivers without
-    /// one anywhere), admins anywhere.
+    /// their own service point, drivers and operators inside their region (without one,
+    /// nowhere: a trunk driver gets the prefecture's), admins anywhere.
     pub fn can_handle_at(&self, node_code: &str, node_region_path: &str) -> bool {
         match self.role {
             Role::Admin => true,
             Role::Operator => self.region_contains(node_region_path),
             Role::Agent => self.node_code.as_deref() == Some(node_code),
-            Role::Driver => self.region_path.is_none() || self.region_contains(node_region_path),
+            Role::Driver => self.region_contains(node_region_path),
             _ => false,
         }
     }
@@ -454,5 +454,23 @@ mod tests {
         assert!(parse_username("username", "Op Bohu").is_err());
         assert!(check_new_password("password", "bazaar-demo").is_ok());
         assert!(check_new_password("password", "short").is_err());
+    }
+
+    #[test]
+    fn scans_only_where_the_role_reaches() {
+        let bohu = "/65/6528/652829/";
+        let litang = "/51/5133/513334/";
+        let driver = actor(Role::Driver, Some("/65/6528/652829/"), None);
+        assert!(driver.can_handle_at("DC-652829", bohu));
+        assert!(!driver.can_handle_at("DC-513334", litang));
+        // A driver without a region scans nowhere (not everywhere).
+        assert!(!actor(Role::Driver, None, None).can_handle_at("DC-652829", bohu));
+        assert!(!actor(Role::Operator, None, None).can_handle_at("DC-652829", bohu));
+        let mut agent = actor(Role::Agent, Some(bohu), None);
+        agent.node_code = Some("VP-HARENGEN".into());
+        assert!(agent.can_handle_at("VP-HARENGEN", bohu));
+        assert!(!agent.can_handle_at("DC-652829", bohu));
+        assert!(actor(Role::Admin, None, None).can_handle_at("DC-513334", litang));
+        assert!(!actor(Role::Buyer, None, None).can_handle_at("DC-652829", bohu));
     }
 }
