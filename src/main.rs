@@ -586,17 +586,31 @@ async fn main() -> Result<()> {
             );
             let notifier: std::sync::Arc<dyn bazaar_web::notify::Notifier> =
                 std::sync::Arc::new(channels);
-            // The network's clock: the 48-hour watch, pickup reminders and returns, and the
-            // notifications outbox. Each step is guarded by the rows it changes, so several
-            // nodes may run it at once.
-            let watcher = state.store.clone();
+            // The notifications outbox, every 10 s, on its own: a slow WeChat or SMS service
+            // holds up nothing else. Each notification is claimed before it is sent, so
+            // several nodes may drain at once.
+            let outbox = state.store.clone();
             tokio::spawn(async move {
                 let mut tick = tokio::time::interval(std::time::Duration::from_secs(10));
-                let mut n: u64 = 0;
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    tick.tick().await;
+                    if let Err(e) = bazaar_web::notify::drain(&outbox, &notifier).await {
+                        tracing::error!(error = %e, "sending notifications failed");
+                    }
+                }
+            });
+            // The network's clock: the 48-hour watch, orders delivered by their parcels,
+            // pickup reminders and returns. Each step is guarded by the rows it changes, so
+            // several nodes may run it at once.
+            let watcher = state.store.clone();
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(std::time::Duration::from_secs(300));
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
                 loop {
                     tick.tick().await;
                     let now = bazaar_domain::time::now_ms();
-                    if n.is_multiple_of(30) {
+                    {
                         match watcher.flag_stalled(now).await {
                             Ok(0) => {}
                             Ok(k) => tracing::info!(parcels = k, "stalled parcels flagged"),
@@ -616,10 +630,6 @@ async fn main() -> Result<()> {
                             }
                             Err(e) => tracing::error!(error = %e, "pickup deadlines failed"),
                         }
-                    }
-                    n += 1;
-                    if let Err(e) = bazaar_web::notify::drain(&watcher, &notifier).await {
-                        tracing::error!(error = %e, "sending notifications failed");
                     }
                 }
             });

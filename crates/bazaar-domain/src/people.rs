@@ -258,7 +258,9 @@ impl UserInput {
                 &mut errs,
                 "region_code",
                 region_code.is_some(),
-                role == Role::Operator,
+                // A driver scans inside the region they drive in (a county, or the
+                // prefecture for a trunk driver).
+                matches!(role, Role::Operator | Role::Driver),
             );
             need(
                 &mut errs,

@@ -124,15 +124,27 @@ impl Store {
         Ok(first)
     }
 
-    /// Where a run's generated day parcels may start numbering (`YT` + 13 digits) so that
-    /// they never meet an earlier run's: above every parcel id there is.
+    /// Where a run's generated day parcels may start numbering (`YT9` + 12 digits) so that
+    /// they never meet an earlier run's: above every parcel id there is and above the highest
+    /// such waybill.
     pub async fn next_generated_number(&self) -> Result<i64, StoreError> {
-        let sql = "SELECT COALESCE(MAX(id), 0) FROM parcels";
-        let max: i64 = match self.db() {
-            Db::Sqlite { write, .. } => sqlx::query_scalar(sql).fetch_one(write).await?,
-            Db::Pg(p) => sqlx::query_scalar(sql).fetch_one(p).await?,
+        let ids = "SELECT COALESCE(MAX(id), 0) FROM parcels";
+        let top = "SELECT MAX(waybill) FROM parcels WHERE carrier = 'yuantong' \
+                   AND waybill >= 'YT9000000000000' AND waybill <= 'YT9999999999999'";
+        let (max, waybill): (i64, Option<String>) = match self.db() {
+            Db::Sqlite { write, .. } => (
+                sqlx::query_scalar(ids).fetch_one(write).await?,
+                sqlx::query_scalar(top).fetch_one(write).await?,
+            ),
+            Db::Pg(p) => (
+                sqlx::query_scalar(ids).fetch_one(p).await?,
+                sqlx::query_scalar(top).fetch_one(p).await?,
+            ),
         };
-        Ok(9_000_000_000_000 + max + 1)
+        let after = waybill
+            .and_then(|w| w.get(2..).and_then(|n| n.parse::<i64>().ok()))
+            .unwrap_or(0);
+        Ok((9_000_000_000_000 + max).max(after) + 1)
     }
 
     /// Registers `n` new 圆通 parcels for today (waybills `YT` + 13 digits from `from`),

@@ -850,6 +850,10 @@ impl Store {
                 .rows_affected()
                     > 0;
                 if !inserted {
+                    if register.is_some() {
+                        // A client id already used for another scan: the new parcel goes too.
+                        return Err(StoreError::field("client_id", Reason::Duplicate));
+                    }
                     continue;
                 }
                 done.recorded = true;
@@ -904,7 +908,11 @@ impl Store {
             Ok(done)
         });
         let mut done = match res {
-            Err(StoreError::Db(e)) if register.is_some() && StoreError::is_unique_violation(&e) => {
+            Err(StoreError::Db(e))
+                if register.is_some()
+                    && StoreError::is_unique_violation(&e)
+                    && e.to_string().contains("waybill") =>
+            {
                 // Registered by another scan meanwhile: this one is refused, a resend finds it.
                 return Err(StoreError::field("waybill", Reason::Duplicate));
             }

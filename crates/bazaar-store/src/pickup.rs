@@ -537,10 +537,15 @@ impl Store {
     pub async fn unsent_notifications(&self, limit: i64) -> Result<Vec<Notification>, StoreError> {
         Ok(on_read!(self, |p| {
             sqlx::query_as(
+                // The follower bound to the phone it is for (the recipient, who may not be
+                // the buyer); to the account only when it is for no phone. Phones typed with
+                // dashes or spaces meet their binding's digits.
                 "SELECT n.id, n.kind, n.user_id, n.phone, n.parcel_id, n.body, n.attempts, \
-                 COALESCE(wu.openid, wp.openid) AS openid FROM notifications n \
+                 CASE WHEN n.phone IS NULL THEN wu.openid ELSE wp.openid END AS openid \
+                 FROM notifications n \
                  LEFT JOIN wechat_bindings wu ON wu.user_id = n.user_id \
-                 LEFT JOIN wechat_bindings wp ON wp.phone = n.phone \
+                 LEFT JOIN wechat_bindings wp \
+                 ON wp.phone = REPLACE(REPLACE(n.phone, '-', ''), ' ', '') \
                  WHERE n.sent_at IS NULL AND n.attempts < 5 ORDER BY n.id LIMIT $1",
             )
             .bind(limit)

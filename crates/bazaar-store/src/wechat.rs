@@ -1,8 +1,10 @@
 //! WeChat bindings: which follower of the centre's WeChat service account (their `openid`)
 //! is which phone or account. A notification for a bound phone or account goes by WeChat
 //! before SMS (see `bazaar_web::notify`). The centre's WeChat integration binds a follower
-//! when they confirm their phone in the account's menu (or sign in); bindings are written by
-//! operators and admins only, one openid per phone and per account, the latest one winning.
+//! when they confirm their phone in the account's menu (or sign in). A binding decides where
+//! pickup codes go, so only admins (the integration's own account) write or read them; one
+//! openid per phone and per account, the latest binding winning, a phone and an account bound
+//! at different times kept together.
 
 use crate::{Store, StoreError, in_tx, on_read};
 use bazaar_domain::people::{Actor, Role};
@@ -44,7 +46,7 @@ pub fn check_openid(openid: &str) -> Result<&str, FieldError> {
 }
 
 fn may_bind(actor: &Actor) -> Result<(), StoreError> {
-    if matches!(actor.role, Role::Operator | Role::Admin) {
+    if actor.role == Role::Admin {
         Ok(())
     } else {
         Err(StoreError::Forbidden)
@@ -52,8 +54,9 @@ fn may_bind(actor: &Actor) -> Result<(), StoreError> {
 }
 
 impl Store {
-    /// Binds a follower to a phone and/or an account (at least one), replacing any earlier
-    /// binding of that openid, phone or account; all in one transaction.
+    /// Binds a follower to a phone and/or an account (at least one), in one transaction: the
+    /// phone or account leaves any other follower it was bound to, and what this follower
+    /// had and is not given now stays. The binding as it now is.
     pub async fn bind_wechat(
         &self,
         actor: &Actor,
@@ -90,7 +93,7 @@ impl Store {
             return Err(StoreError::Invalid(errors));
         }
         let now = now_ms();
-        in_tx!(self, |c| {
+        let res = in_tx!(self, |c| {
             if let Some(u) = user_id {
                 let found: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE id = $1")
                     .bind(u)
@@ -100,8 +103,11 @@ impl Store {
                     return Err(StoreError::field("user_id", Reason::UnknownReference));
                 }
             }
+            // Other followers give up this phone and this account (a row left with neither
+            // goes).
             sqlx::query(
-                "DELETE FROM wechat_bindings WHERE openid = $1 OR phone = $2 OR user_id = $3",
+                "DELETE FROM wechat_bindings WHERE openid <> $1 AND \
+                 (phone = $2 OR phone IS NULL) AND (user_id = $3 OR user_id IS NULL)",
             )
             .bind(&openid)
             .bind(&phone)
@@ -109,24 +115,43 @@ impl Store {
             .execute(&mut *c)
             .await?;
             sqlx::query(
+                "UPDATE wechat_bindings SET phone = NULL WHERE openid <> $1 AND phone = $2",
+            )
+            .bind(&openid)
+            .bind(&phone)
+            .execute(&mut *c)
+            .await?;
+            sqlx::query(
+                "UPDATE wechat_bindings SET user_id = NULL WHERE openid <> $1 AND user_id = $2",
+            )
+            .bind(&openid)
+            .bind(user_id)
+            .execute(&mut *c)
+            .await?;
+            let b: WechatBinding = sqlx::query_as(
                 "INSERT INTO wechat_bindings (openid, phone, user_id, bound_by, bound_at) \
-                 VALUES ($1, $2, $3, $4, $5)",
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (openid) DO UPDATE SET \
+                 phone = COALESCE(excluded.phone, wechat_bindings.phone), \
+                 user_id = COALESCE(excluded.user_id, wechat_bindings.user_id), \
+                 bound_by = excluded.bound_by, bound_at = excluded.bound_at \
+                 RETURNING openid, phone, user_id, bound_at",
             )
             .bind(&openid)
             .bind(&phone)
             .bind(user_id)
             .bind(actor.user_id)
             .bind(now)
-            .execute(&mut *c)
+            .fetch_one(&mut *c)
             .await?;
-            Ok(())
-        })?;
-        Ok(WechatBinding {
-            openid,
-            phone,
-            user_id,
-            bound_at: now,
-        })
+            Ok(b)
+        });
+        match res {
+            // Another binding of the same phone or account committed meanwhile (PostgreSQL).
+            Err(StoreError::Db(e)) if StoreError::is_unique_violation(&e) => {
+                Err(StoreError::Rule("binding_changed_concurrently"))
+            }
+            r => r,
+        }
     }
 
     /// Removes a follower's binding (they unfollowed or asked to); false when there was none.

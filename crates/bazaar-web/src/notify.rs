@@ -105,14 +105,35 @@ fn check_url(what: &str, url: &str) -> Result<(), String> {
     }
 }
 
+/// HTTPS, or plain HTTP to this machine only (a local relay or a test): what carries a
+/// secret must not cross a network in clear.
+fn check_secure_url(what: &str, url: &str) -> Result<(), String> {
+    let local = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
+        .iter()
+        .any(|p| url.starts_with(p));
+    if url.starts_with("https://") || local {
+        Ok(())
+    } else {
+        Err(format!("the {what} address must start with https://"))
+    }
+}
+
 /// An SMS gateway: a relay to the carrier's or a cloud SMS service, or a modem gateway on
 /// the county's network, over HTTPS or plain HTTP. Each notification with a phone is POSTed
 /// as `{"phone", "text", "kind"}` (a bearer token if configured); a 2xx answer means sent.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SmsGateway {
     url: String,
     token: Option<String>,
     agent: ureq::Agent,
+}
+
+impl std::fmt::Debug for SmsGateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmsGateway")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
+    }
 }
 
 impl SmsGateway {
@@ -156,19 +177,13 @@ impl Notifier for SmsGateway {
     fn send<'a>(&'a self, n: &'a Notification) -> Sending<'a> {
         Box::pin(async move {
             let Some(phone) = n.phone.clone() else {
-                return Ok(nobody(n));
+                return LogNotifier.send(n).await;
             };
             let (me, n) = (self.clone(), n.clone());
             blocking(move || me.post(&phone, &n)).await?;
             Ok("sms")
         })
     }
-}
-
-/// A notification with no phone and no follower: an account's goes to its inbox (where it
-/// already is), any other to nobody.
-fn nobody(n: &Notification) -> &'static str {
-    if n.user_id.is_some() { "inbox" } else { "none" }
 }
 
 /// What a WeChat template field carries.
@@ -216,11 +231,23 @@ pub fn parse_fields(spec: &str) -> Result<Vec<(String, Part)>, String> {
 
 /// WeChat errors that mean the access token is no longer good: fetch another and retry.
 const TOKEN_ERRORS: [i64; 3] = [40001, 40014, 42001];
+/// After a failed token request (a wrong secret, this server's address not allowed), no
+/// other is tried for this long: the day's token quota is not spent on retries, and
+/// notifications go by SMS meanwhile.
+const TOKEN_BACKOFF: Duration = Duration::from_secs(300);
+
+/// The access token and until when to use it, or until when not to ask for one.
+#[derive(Debug, Default)]
+struct TokenState {
+    token: Option<(String, Instant)>,
+    failed_until: Option<Instant>,
+}
 
 /// The centre's WeChat service account (服务号): template messages to followers bound to a
-/// phone or account (`wechat_bindings`). The access token is fetched with the app id and
-/// secret, kept until five minutes before it expires, and fetched again when WeChat says it
-/// is no longer good.
+/// phone or account (`wechat_bindings`). The access token comes from WeChat's stable-token
+/// endpoint (the app id and secret in a POST body, never in a URL; several Bazaar nodes
+/// asking get the same token instead of revoking each other's), is kept until five minutes
+/// before it expires, and is fetched again when WeChat says it is no longer good.
 #[derive(Clone)]
 pub struct WeChat {
     api: String,
@@ -228,7 +255,7 @@ pub struct WeChat {
     secret: String,
     template: String,
     fields: Vec<(String, Part)>,
-    token: Arc<Mutex<Option<(String, Instant)>>>,
+    token: Arc<Mutex<TokenState>>,
     agent: ureq::Agent,
 }
 
@@ -255,7 +282,7 @@ impl WeChat {
         template: &str,
         fields: &str,
     ) -> Result<WeChat, String> {
-        check_url("WeChat API", api)?;
+        check_secure_url("WeChat API", api)?;
         for (what, v) in [
             ("app id", appid),
             ("app secret", secret),
@@ -271,18 +298,32 @@ impl WeChat {
             secret: secret.trim().to_string(),
             template: template.trim().to_string(),
             fields: parse_fields(fields)?,
-            token: Arc::new(Mutex::new(None)),
+            token: Arc::new(Mutex::new(TokenState::default())),
             agent: http_agent(),
         })
     }
 
-    /// An error's text with the secret taken out (the token request carries it in its URL).
-    fn clean(&self, e: impl std::fmt::Display) -> String {
-        e.to_string().replace(&self.secret, "***")
+    /// An error's text with the secret and the access token taken out (the token travels in
+    /// the send URL, which a transport error may quote).
+    pub fn clean(&self, e: impl std::fmt::Display) -> String {
+        let mut text = e.to_string().replace(&self.secret, "***");
+        if let Ok(t) = self.token.lock()
+            && let Some((tok, _)) = &t.token
+            && !tok.is_empty()
+        {
+            text = text.replace(tok.as_str(), "***");
+        }
+        text
     }
 
-    fn get_json(&self, url: &str) -> Result<serde_json::Value, String> {
-        let mut resp = self.agent.get(url).call().map_err(|e| self.clean(e))?;
+    /// POSTs JSON, the answer as JSON (blocking).
+    fn post_json(&self, url: &str, body: &str) -> Result<serde_json::Value, String> {
+        let mut resp = self
+            .agent
+            .post(url)
+            .header("Content-Type", "application/json; charset=utf-8")
+            .send(body)
+            .map_err(|e| self.clean(e))?;
         let status = resp.status().as_u16();
         if !(200..300).contains(&status) {
             return Err(format!("WeChat answered HTTP {status}"));
@@ -294,37 +335,51 @@ impl WeChat {
         serde_json::from_str(&text).map_err(|e| format!("WeChat answer: {e}"))
     }
 
-    /// The access token, fetched when there is none or it is about to expire.
-    fn token(&self) -> Result<String, String> {
-        if let Ok(t) = self.token.lock()
-            && let Some((tok, until)) = t.as_ref()
-            && Instant::now() < *until
-        {
-            return Ok(tok.clone());
+    /// The access token: the kept one, or a new one from the stable-token endpoint unless a
+    /// request failed in the last [`TOKEN_BACKOFF`].
+    fn token(&self, force: bool) -> Result<String, String> {
+        if let Ok(t) = self.token.lock() {
+            if !force
+                && let Some((tok, until)) = &t.token
+                && Instant::now() < *until
+            {
+                return Ok(tok.clone());
+            }
+            if t.failed_until.is_some_and(|u| Instant::now() < u) {
+                return Err(
+                    "WeChat token unavailable (the last request failed); retrying later".into(),
+                );
+            }
         }
-        let url = format!(
-            "{}/cgi-bin/token?grant_type=client_credential&appid={}&secret={}",
-            self.api, self.appid, self.secret
-        );
-        let v = self.get_json(&url)?;
-        let Some(tok) = v["access_token"].as_str() else {
-            return Err(format!(
-                "WeChat token: errcode {}: {}",
-                v["errcode"],
-                v["errmsg"].as_str().unwrap_or("")
-            ));
-        };
-        let ttl = v["expires_in"].as_u64().unwrap_or(7200).saturating_sub(300);
+        let body = serde_json::json!({"grant_type": "client_credential", "appid": self.appid,
+            "secret": self.secret, "force_refresh": force})
+        .to_string();
+        let got = self
+            .post_json(&format!("{}/cgi-bin/stable_token", self.api), &body)
+            .and_then(|v| match v["access_token"].as_str() {
+                Some(tok) => Ok((
+                    tok.to_string(),
+                    v["expires_in"].as_u64().unwrap_or(7200).saturating_sub(300),
+                )),
+                None => Err(format!(
+                    "WeChat token: errcode {}: {}",
+                    v["errcode"],
+                    v["errmsg"].as_str().unwrap_or("")
+                )),
+            });
         if let Ok(mut t) = self.token.lock() {
-            *t = Some((tok.to_string(), Instant::now() + Duration::from_secs(ttl)));
+            match &got {
+                Ok((tok, ttl)) => {
+                    t.token = Some((tok.clone(), Instant::now() + Duration::from_secs(*ttl)));
+                    t.failed_until = None;
+                }
+                Err(_) => {
+                    t.token = None;
+                    t.failed_until = Some(Instant::now() + TOKEN_BACKOFF);
+                }
+            }
         }
-        Ok(tok.to_string())
-    }
-
-    fn forget_token(&self) {
-        if let Ok(mut t) = self.token.lock() {
-            *t = None;
-        }
+        got.map(|(tok, _)| tok)
     }
 
     /// The template message for a notification.
@@ -355,30 +410,14 @@ impl WeChat {
             let url = format!(
                 "{}/cgi-bin/message/template/send?access_token={}",
                 self.api,
-                self.token()?
+                self.token(attempt > 0)?
             );
-            let mut resp = self
-                .agent
-                .post(&url)
-                .header("Content-Type", "application/json; charset=utf-8")
-                .send(body.as_str())
-                .map_err(|e| self.clean(e))?;
-            let status = resp.status().as_u16();
-            if !(200..300).contains(&status) {
-                return Err(format!("WeChat answered HTTP {status}"));
-            }
-            let text = resp
-                .body_mut()
-                .read_to_string()
-                .map_err(|e| self.clean(e))?;
-            let v: serde_json::Value =
-                serde_json::from_str(&text).map_err(|e| format!("WeChat answer: {e}"))?;
+            let v = self.post_json(&url, &body)?;
             let code = v["errcode"].as_i64().unwrap_or(0);
             if code == 0 {
                 return Ok(());
             }
             if TOKEN_ERRORS.contains(&code) && attempt == 0 {
-                self.forget_token();
                 continue;
             }
             return Err(format!(
@@ -391,8 +430,8 @@ impl WeChat {
 }
 
 /// The configured channels, tried in order for each notification: WeChat when it has a
-/// bound follower, else (or when WeChat refuses) SMS when it has a phone; with neither
-/// configured, the log.
+/// bound follower, else (or when WeChat refuses) SMS when it has a phone; the log for what
+/// neither can take (and for everything when neither is configured).
 #[derive(Debug, Clone, Default)]
 pub struct Channels {
     /// The service account, if configured.
@@ -430,7 +469,7 @@ impl Notifier for Channels {
                 (Some(sms), Some(_)) => sms.send(n).await,
                 _ => match failed {
                     Some(e) => Err(e),
-                    None => Ok(nobody(n)),
+                    None => LogNotifier.send(n).await,
                 },
             }
         })
@@ -563,7 +602,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_gateway_error_is_an_error_and_no_phone_is_nobody() {
+    async fn a_gateway_error_is_an_error_and_no_phone_goes_to_the_log() {
         let (base, _) = fake(vec![(503, "busy")]);
         let ch = Channels {
             wechat: None,
@@ -571,7 +610,7 @@ mod tests {
         };
         let e = ch.send(&note(Some("13912345678"), None)).await;
         assert_eq!(e, Err("SMS gateway answered HTTP 503".into()));
-        assert_eq!(ch.send(&note(None, None)).await, Ok("none"));
+        assert_eq!(ch.send(&note(None, None)).await, Ok("log"));
         assert!(SmsGateway::new("ftp://x", None).is_err());
     }
 
@@ -594,7 +633,17 @@ mod tests {
         assert_eq!(ch.send(&n).await, Ok("wechat"));
         let seen = seen.lock().expect("seen");
         assert_eq!(seen.len(), 5);
-        assert!(seen[0].starts_with("get /cgi-bin/token?grant_type=client_credential&appid=wx0123456789abcdef&secret=s3cr3t-of-the-centre"));
+        // The stable token: id and secret in the body, never in the URL; forced only after
+        // WeChat said the kept one was no longer good.
+        assert!(
+            seen[0].starts_with("post /cgi-bin/stable_token http/1.1"),
+            "{}",
+            seen[0]
+        );
+        assert!(seen[0].contains("\"appid\":\"wx0123456789abcdef\""));
+        assert!(seen[0].contains("\"secret\":\"s3cr3t-of-the-centre\""));
+        assert!(seen[0].contains("\"force_refresh\":false"));
+        assert!(seen[2].contains("\"force_refresh\":true"));
         assert!(seen[1].starts_with("post /cgi-bin/message/template/send?access_token=t1 "));
         assert!(seen[3].starts_with("post /cgi-bin/message/template/send?access_token=t2 "));
         assert!(seen[4].starts_with("post /cgi-bin/message/template/send?access_token=t2 "));
@@ -647,21 +696,39 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn the_secret_never_shows_in_an_error() {
-        // Nothing listens there: the token request fails with the secret in its URL.
-        let l = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let base = format!("http://{}", l.local_addr().expect("addr"));
-        drop(l);
+    async fn a_failed_token_request_is_not_repeated_and_sms_takes_over() {
+        let (wx, wx_seen) = fake(vec![(
+            200,
+            r#"{"errcode":40125,"errmsg":"invalid appsecret"}"#,
+        )]);
+        let (gw, gw_seen) = fake(vec![(200, "{}"), (200, "{}")]);
         let ch = Channels {
-            wechat: Some(wechat(&base)),
-            sms: None,
+            wechat: Some(wechat(&wx)),
+            sms: Some(SmsGateway::new(&gw, None).expect("sms")),
         };
-        let e = ch
-            .send(&note(None, Some("oUpF8uMuAJO_M2pxb1Q9zNjWeS6o")))
-            .await
-            .expect_err("refused");
-        assert!(!e.contains("s3cr3t"), "{e}");
-        assert!(format!("{:?}", wechat(&base)).find("s3cr3t").is_none());
+        let n = note(Some("13912345678"), Some("oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"));
+        assert_eq!(ch.send(&n).await, Ok("sms"));
+        assert_eq!(ch.send(&n).await, Ok("sms"));
+        // One token request, not one per notification.
+        assert_eq!(wx_seen.lock().expect("seen").len(), 1);
+        assert_eq!(gw_seen.lock().expect("seen").len(), 2);
+    }
+
+    #[test]
+    fn the_secret_and_the_token_never_show_in_an_error() {
+        let w = wechat("https://api.weixin.qq.com");
+        if let Ok(mut t) = w.token.lock() {
+            t.token = Some(("TOKEN-abc".into(), Instant::now() + Duration::from_secs(60)));
+        }
+        let e =
+            w.clean("bad uri https://x/send?access_token=TOKEN-abc&secret=s3cr3t-of-the-centre");
+        assert_eq!(e, "bad uri https://x/send?access_token=***&secret=***");
+        assert!(!format!("{w:?}").contains("s3cr3t"));
+        let sms = SmsGateway::new("https://sms.example", Some("gw-token".into())).expect("sms");
+        assert!(!format!("{sms:?}").contains("gw-token"));
+        // The secret crosses no network in clear.
+        assert!(WeChat::new("http://wx-relay.county", "wx1", "s", "t", "first=body").is_err());
+        assert!(WeChat::new("http://127.0.0.1:9000", "wx1", "s", "t", "first=body").is_ok());
     }
 
     #[test]

@@ -1161,10 +1161,12 @@ impl bazaar_web::notify::Notifier for Recorder {
 #[tokio::test]
 async fn a_follower_bound_to_a_phone_gets_its_pickup_code_by_wechat() {
     let t = TestApp::spawn().await;
+    let admin = t.login("admin").await;
     let op = t.login("op-bohu").await;
     let agent = t.login("agent-harengen").await;
     let bind = |openid: &str, phone: Option<&str>| json!({"openid": openid, "phone": phone});
-    // Bad bindings are named; only operators and admins bind.
+    // Bad bindings are named; only admins (the WeChat integration's account) bind: a binding
+    // decides where pickup codes go.
     for (body, field, reason) in [
         (bind("o p", Some("13912345678")), "openid", "invalid_format"),
         (
@@ -1187,7 +1189,7 @@ async fn a_follower_bound_to_a_phone_gets_its_pickup_code_by_wechat() {
             .call(
                 Method::PUT,
                 "/api/v1/wechat/bindings",
-                Some(&op),
+                Some(&admin),
                 Some(body),
             )
             .await;
@@ -1195,22 +1197,24 @@ async fn a_follower_bound_to_a_phone_gets_its_pickup_code_by_wechat() {
         assert_eq!(v["error"]["details"][0]["field"], field, "{v}");
         assert_eq!(v["error"]["details"][0]["reason"], reason, "{v}");
     }
-    let (s, _) = t
-        .call(
-            Method::PUT,
-            "/api/v1/wechat/bindings",
-            Some(&agent),
-            Some(bind("oWx000000000000000000000001", Some("13912345678"))),
-        )
-        .await;
-    assert_eq!(s, StatusCode::FORBIDDEN);
+    for who in [&agent, &op] {
+        let (s, _) = t
+            .call(
+                Method::PUT,
+                "/api/v1/wechat/bindings",
+                Some(who),
+                Some(bind("oWx000000000000000000000001", Some("13912345678"))),
+            )
+            .await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+    }
     // Bound, then bound again to another follower: the latest wins.
     for openid in ["oWx000000000000000000000001", "oWx000000000000000000000002"] {
         let (s, v) = t
             .call(
                 Method::PUT,
                 "/api/v1/wechat/bindings",
-                Some(&op),
+                Some(&admin),
                 Some(bind(openid, Some("139 1234 5678"))),
             )
             .await;
@@ -1221,7 +1225,7 @@ async fn a_follower_bound_to_a_phone_gets_its_pickup_code_by_wechat() {
         .call(
             Method::GET,
             "/api/v1/wechat/bindings/oWx000000000000000000000001",
-            Some(&op),
+            Some(&admin),
             None,
         )
         .await;
@@ -1230,7 +1234,7 @@ async fn a_follower_bound_to_a_phone_gets_its_pickup_code_by_wechat() {
         .call(
             Method::GET,
             "/api/v1/wechat/bindings/oWx000000000000000000000002",
-            Some(&op),
+            Some(&admin),
             None,
         )
         .await;
@@ -1276,12 +1280,72 @@ async fn a_follower_bound_to_a_phone_gets_its_pickup_code_by_wechat() {
             .expect("outbox")
             .is_empty()
     );
+    // An account bound later joins the follower's phone instead of replacing it.
+    let buyer = t.login("buyer").await;
+    let buyer_id = t
+        .state
+        .store
+        .actor_by_token(&buyer, bazaar_store::auth::TokenKind::Api)
+        .await
+        .expect("actor")
+        .expect("buyer")
+        .user_id;
+    let (s, v) = t
+        .call(
+            Method::PUT,
+            "/api/v1/wechat/bindings",
+            Some(&admin),
+            Some(json!({"openid": "oWx000000000000000000000003", "user_id": buyer_id})),
+        )
+        .await;
+    assert_eq!(
+        (s, v["user_id"].as_i64()),
+        (StatusCode::OK, Some(buyer_id)),
+        "{v}"
+    );
+    let (s, v) = t
+        .call(
+            Method::PUT,
+            "/api/v1/wechat/bindings",
+            Some(&admin),
+            Some(bind("oWx000000000000000000000003", Some("13987654321"))),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        (v["user_id"].as_i64(), v["phone"].as_str()),
+        (Some(buyer_id), Some("13987654321"))
+    );
+    // A message for a phone goes to that phone's follower (the recipient, not the buyer who
+    // ordered), the phone typed with dashes or not; one for no phone to the account's.
+    exec(
+        &t,
+        &format!(
+            "INSERT INTO notifications (kind, user_id, phone, body, created_at) VALUES \
+             ('pickup_code', {buyer_id}, '139-1234-5678', 'a', 1), \
+             ('stalled', {buyer_id}, NULL, 'b', 2)"
+        ),
+    )
+    .await;
+    let out = t
+        .state
+        .store
+        .unsent_notifications(10)
+        .await
+        .expect("outbox");
+    assert_eq!(
+        out.iter().map(|n| n.openid.as_deref()).collect::<Vec<_>>(),
+        vec![
+            Some("oWx000000000000000000000002"),
+            Some("oWx000000000000000000000003")
+        ]
+    );
     // Unbound, the follower is forgotten; a second unbinding finds nothing.
     let (s, _) = t
         .call(
             Method::DELETE,
             "/api/v1/wechat/bindings/oWx000000000000000000000002",
-            Some(&op),
+            Some(&admin),
             None,
         )
         .await;
@@ -1290,9 +1354,64 @@ async fn a_follower_bound_to_a_phone_gets_its_pickup_code_by_wechat() {
         .call(
             Method::DELETE,
             "/api/v1/wechat/bindings/oWx000000000000000000000002",
-            Some(&op),
+            Some(&admin),
             None,
         )
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_driver_created_by_the_operator_scans_inside_its_region_only() {
+    let t = TestApp::spawn().await;
+    let op = t.login("op-bohu").await;
+    let user = |region: Option<&str>| {
+        json!({"username": "driver-bohu-2", "password": "bohu-driver-2026", "role": "driver",
+               "region_code": region})
+    };
+    // A driver without a region would scan nowhere: the region is asked for.
+    let (s, v) = t
+        .call(Method::POST, "/api/v1/users", Some(&op), Some(user(None)))
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!(v["error"]["details"][0]["field"], "region_code", "{v}");
+    let (s, v) = t
+        .call(
+            Method::POST,
+            "/api/v1/users",
+            Some(&op),
+            Some(user(Some("652829"))),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (s, v) = t
+        .call(
+            Method::POST,
+            "/api/v1/sessions",
+            None,
+            Some(json!({"username": "driver-bohu-2", "password": "bohu-driver-2026"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let driver = v["token"].as_str().expect("token").to_string();
+    register(&t, &op, "YT1000000000031", "13912345678").await;
+    let scan = |node: &str| json!({"waybill": "YT1000000000031", "node_id": node, "kind": "loaded_on_vehicle"});
+    let (s, v) = t
+        .call(
+            Method::POST,
+            "/api/v1/scans",
+            Some(&driver),
+            Some(scan("DC-652829")),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (s, v) = t
+        .call(
+            Method::POST,
+            "/api/v1/scans",
+            Some(&driver),
+            Some(scan("DC-513334")),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
 }
