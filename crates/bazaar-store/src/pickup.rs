@@ -192,6 +192,18 @@ pub struct Notification {
     #[sqlx(default)]
     #[serde(skip)]
     pub openid: Option<String>,
+    /// Its parcel's waybill (for sending only: a template's own fields).
+    #[sqlx(default)]
+    #[serde(skip)]
+    pub waybill: Option<String>,
+    /// Its parcel's pickup code while it waits on a shelf (for sending only).
+    #[sqlx(default)]
+    #[serde(skip)]
+    pub pickup_code: Option<String>,
+    /// The point whose shelf it waits on (for sending only).
+    #[sqlx(default)]
+    #[serde(skip)]
+    pub place: Option<String>,
 }
 
 const SHELF_COLS: &str = "id, carrier, waybill, state, direction, recipient_name, \
@@ -540,12 +552,16 @@ impl Store {
                 // The follower bound to the phone it is for (the recipient, who may not be
                 // the buyer); to the account only when it is for no phone. Phones typed with
                 // dashes or spaces meet their binding's digits.
+                // The parcel's waybill, code and point, for templates with fields of their own.
                 "SELECT n.id, n.kind, n.user_id, n.phone, n.parcel_id, n.body, n.attempts, \
-                 CASE WHEN n.phone IS NULL THEN wu.openid ELSE wp.openid END AS openid \
+                 CASE WHEN n.phone IS NULL THEN wu.openid ELSE wp.openid END AS openid, \
+                 p.waybill, p.pickup_code, pn.name AS place \
                  FROM notifications n \
                  LEFT JOIN wechat_bindings wu ON wu.user_id = n.user_id \
                  LEFT JOIN wechat_bindings wp \
                  ON wp.phone = REPLACE(REPLACE(n.phone, '-', ''), ' ', '') \
+                 LEFT JOIN parcels p ON p.id = n.parcel_id \
+                 LEFT JOIN nodes pn ON pn.code = p.pickup_node \
                  WHERE n.sent_at IS NULL AND n.attempts < 5 ORDER BY n.id LIMIT $1",
             )
             .bind(limit)

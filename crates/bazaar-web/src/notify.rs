@@ -195,10 +195,20 @@ pub enum Part {
     Body,
     /// The time it is sent, Beijing time.
     Time,
+    /// The parcel's pickup code (while it waits on a shelf).
+    Code,
+    /// The parcel's waybill.
+    Waybill,
+    /// The point whose shelf it waits on.
+    Place,
 }
 
-/// Template fields: `key=part` pairs separated by commas, parts `title`, `body`, `time`
-/// (the default, `first=title,keyword1=body,keyword2=time`, fits the classic layout).
+/// Template fields: `key=part` pairs separated by commas, parts `title`, `body`, `time`,
+/// `code`, `waybill`, `place`. The default, `first=title,keyword1=body,keyword2=time`, fits
+/// the classic layout; a template of typed fields maps e.g.
+/// `thing1=place,character_string2=code,character_string3=waybill,time4=time`. Values are cut
+/// to WeChat's limits for `thing…` (20 characters), `character_string…` (32) and `phrase…` (5)
+/// keys, which it would refuse whole.
 pub fn parse_fields(spec: &str) -> Result<Vec<(String, Part)>, String> {
     let mut out = Vec::new();
     for pair in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
@@ -215,9 +225,13 @@ pub fn parse_fields(spec: &str) -> Result<Vec<(String, Part)>, String> {
             "title" => Part::Title,
             "body" => Part::Body,
             "time" => Part::Time,
+            "code" => Part::Code,
+            "waybill" => Part::Waybill,
+            "place" => Part::Place,
             other => {
                 return Err(format!(
-                    "template field `{pair}`: `{other}` is not title, body or time"
+                    "template field `{pair}`: `{other}` is not title, body, time, code, \
+                     waybill or place"
                 ));
             }
         };
@@ -397,6 +411,21 @@ impl WeChat {
                 Part::Title => title.to_string(),
                 Part::Body => n.body.clone(),
                 Part::Time => Zone::Shanghai.format_ms(now),
+                Part::Code => n.pickup_code.clone().unwrap_or_default(),
+                Part::Waybill => n.waybill.clone().unwrap_or_default(),
+                Part::Place => n.place.clone().unwrap_or_default(),
+            };
+            let limit = [("thing", 20), ("character_string", 32), ("phrase", 5)]
+                .iter()
+                .find(|(prefix, _)| k.starts_with(prefix))
+                .map(|(_, n)| *n);
+            let value = match limit {
+                Some(max) if value.chars().count() > max => {
+                    let mut cut: String = value.chars().take(max - 1).collect();
+                    cut.push('…');
+                    cut
+                }
+                _ => value,
             };
             data.insert(k.clone(), serde_json::json!({ "value": value }));
         }
@@ -571,6 +600,9 @@ mod tests {
             body: "您的包裹已到哈尔恩根村服务站，取件码 123456，货架 A-01。".into(),
             attempts: 0,
             openid: openid.map(str::to_string),
+            waybill: Some("YT1000000000002".into()),
+            pickup_code: Some("123456".into()),
+            place: Some("哈尔恩根村电商物流服务点".into()),
         }
     }
 
@@ -729,6 +761,26 @@ mod tests {
         // The secret crosses no network in clear.
         assert!(WeChat::new("http://wx-relay.county", "wx1", "s", "t", "first=body").is_err());
         assert!(WeChat::new("http://127.0.0.1:9000", "wx1", "s", "t", "first=body").is_ok());
+    }
+
+    #[test]
+    fn a_template_of_typed_fields_gets_the_code_and_the_point_in_their_limits() {
+        let w = WeChat::new(
+            "https://api.weixin.qq.com",
+            "wx1",
+            "s",
+            "TPL",
+            "thing1=place,character_string2=code,character_string3=waybill,thing4=body,time5=time",
+        )
+        .expect("wechat");
+        let m = w.message("oX", &note(None, Some("oX")), 1_795_500_000_000);
+        assert_eq!(m["data"]["thing1"]["value"], "哈尔恩根村电商物流服务点");
+        assert_eq!(m["data"]["character_string2"]["value"], "123456");
+        assert_eq!(m["data"]["character_string3"]["value"], "YT1000000000002");
+        let body = m["data"]["thing4"]["value"].as_str().expect("body");
+        assert_eq!(body.chars().count(), 20);
+        assert!(body.ends_with('…'));
+        assert_eq!(m["data"]["time5"]["value"].as_str().map(str::len), Some(16));
     }
 
     #[test]

@@ -1137,8 +1137,11 @@ async fn parcels_left_on_the_shelf_are_reminded_then_sent_back() {
     assert_eq!(s, StatusCode::BAD_REQUEST);
 }
 
+/// What a notifier was given: kind, follower, pickup code, point.
+type Seen = (String, Option<String>, Option<String>, Option<String>);
+
 /// Records what it is asked to send, as WeChat when the notification has a follower.
-struct Recorder(std::sync::Mutex<Vec<(String, Option<String>)>>);
+struct Recorder(std::sync::Mutex<Vec<Seen>>);
 
 impl bazaar_web::notify::Notifier for Recorder {
     fn channel(&self) -> &'static str {
@@ -1149,10 +1152,12 @@ impl bazaar_web::notify::Notifier for Recorder {
         n: &'a bazaar_store::pickup::Notification,
     ) -> bazaar_web::notify::Sending<'a> {
         Box::pin(async move {
-            self.0
-                .lock()
-                .expect("recorder")
-                .push((n.kind.clone(), n.openid.clone()));
+            self.0.lock().expect("recorder").push((
+                n.kind.clone(),
+                n.openid.clone(),
+                n.pickup_code.clone(),
+                n.place.clone(),
+            ));
             Ok(if n.openid.is_some() { "wechat" } else { "sms" })
         })
     }
@@ -1262,15 +1267,21 @@ async fn a_follower_bound_to_a_phone_gets_its_pickup_code_by_wechat() {
         .await
         .expect("drain");
     assert_eq!(sent, 2);
+    let seen = rec.0.lock().expect("recorder").clone();
     assert_eq!(
-        *rec.0.lock().expect("recorder"),
+        seen.iter()
+            .map(|x| (x.0.as_str(), x.1.as_deref()))
+            .collect::<Vec<_>>(),
         vec![
-            (
-                "pickup_code".to_string(),
-                Some("oWx000000000000000000000002".to_string())
-            ),
-            ("pickup_code".to_string(), None)
+            ("pickup_code", Some("oWx000000000000000000000002")),
+            ("pickup_code", None)
         ]
+    );
+    // A template's own fields get the parcel's code and point.
+    assert!(seen[0].2.as_ref().is_some_and(|c| c.len() == 6), "{seen:?}");
+    assert_eq!(
+        seen[0].3.as_deref(),
+        Some("哈尔恩根村电商直播间及物流服务点")
     );
     assert!(
         t.state
