@@ -358,6 +358,11 @@ impl Store {
                     " ON CONFLICT DO NOTHING RETURNING parcel_id, state, at, place, node_code, \
                      client_id",
                 );
+                // SQLite binds NULL for a parameter left unbound: count them here.
+                debug_assert_eq!(
+                    sql.matches('?').count(),
+                    chunk.len() * if carrier { 6 } else { 7 }
+                );
                 let mut q = sqlx::query_as::<_, Inserted>(&sql);
                 for r in chunk {
                     q = q.bind(r.parcel).bind(&r.code).bind(r.state);

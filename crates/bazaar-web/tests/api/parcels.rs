@@ -966,6 +966,19 @@ zhongtong,75200000000002,1,2026-11-20 10:00:00,乌鲁木齐,揽收\n";
         )
         .await;
     assert_eq!(p["state"], "out_for_delivery", "{p}");
+    // Each event keeps its own place and note (the batch binds them in order), and the parcel
+    // where it was last seen.
+    let evs = p["events"].as_array().expect("events");
+    assert_eq!(
+        evs.iter()
+            .map(|e| (e["code"].as_str(), e["place"].as_str(), e["note"].as_str()))
+            .collect::<Vec<_>>(),
+        vec![
+            (Some("0"), Some("乌鲁木齐转运中心"), Some("在途")),
+            (Some("5"), Some("库尔勒"), Some("派件中"))
+        ],
+        "{p}"
+    );
     // An older event arriving late is placed by time and leaves the state alone; JSON works too.
     let (s, v) = t
         .call(
