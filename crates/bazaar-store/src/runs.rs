@@ -106,6 +106,23 @@ pub struct ManifestParcel {
     pub cold_chain: bool,
 }
 
+impl ManifestParcel {
+    /// Handled at its stop: a drop on the point's shelf or beyond; a collection on its way
+    /// (past `picked_up`, which is where the agent's collection from the villager leaves it).
+    pub fn done(&self) -> bool {
+        match self.action.as_str() {
+            "drop" => matches!(
+                self.state.as_str(),
+                "in_locker_or_station" | "delivered" | "returning" | "returned"
+            ),
+            _ => !matches!(
+                self.state.as_str(),
+                "ordered" | "awaiting_pickup" | "picked_up"
+            ),
+        }
+    }
+}
+
 const RUN_COLS: &str = "id, depot_node, day, status, input, plan, broken, published_at, \
     replanned_at, created_at";
 

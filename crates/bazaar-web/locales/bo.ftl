@@ -435,6 +435,7 @@ run-vehicle = རླངས་འཁོར།
 run-publish = ཁ་ལོ་བར་ཁྱབ་བསྒྲགས།
 run-progress = འཕེལ་རིམ།
 run-visited = བབ་ཚུགས་ { $done } / { $total } ལ་སླེབས་ཟིན།
+run-parcels-done = ཐུམ་སྒྲིལ། { $done } / { $total }
 run-breakdown = སྐྱོན་ཤོར་བ་སྙན་སེང་བྱས་ནས་བསྐྱར་དུ་འཆར་འགོད།
 run-parcels = ཐུམ་སྒྲིལ།
 run-parcel-count = ཕབ་ { $drop } · བསྡུ་ལེན་ { $collect }

@@ -439,6 +439,7 @@ run-vehicle = Vehicle
 run-publish = Publish to the drivers
 run-progress = Progress
 run-visited = { $done } of { $total } stops visited
+run-parcels-done = { $done } of { $total } parcels handled
 run-breakdown = Report a breakdown and re-plan
 run-parcels = Parcels
 run-parcel-count = { $drop } to drop · { $collect } to collect

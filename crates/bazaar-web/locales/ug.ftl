@@ -435,6 +435,7 @@ run-vehicle = ماشىنا
 run-publish = شوپۇرلارغا ئېلان قىلىش
 run-progress = ئىلگىرىلەش
 run-visited = { $done } / { $total } بېكەتكە يېتىپ كېلىندى
+run-parcels-done = ئامانەت { $done } / { $total }
 run-breakdown = كاشىلىنى مەلۇم قىلىپ قايتا پىلانلاش
 run-parcels = ئامانەتلەر
 run-parcel-count = { $drop } ئامانەت چۈشۈرۈش · { $collect } ئامانەت يىغىۋېلىش

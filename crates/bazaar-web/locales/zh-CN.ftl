@@ -434,6 +434,7 @@ run-vehicle = 车辆
 run-publish = 发布给司机
 run-progress = 进度
 run-visited = 已到达 { $done } / { $total } 个站点
+run-parcels-done = 包裹 { $done } / { $total }
 run-breakdown = 报告故障并重新规划
 run-parcels = 包裹
 run-parcel-count = 送 { $drop } 件 · 收 { $collect } 件

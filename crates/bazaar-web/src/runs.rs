@@ -318,6 +318,7 @@ async fn run_json(
         "replanned_at": run.replanned_at,
         "input": input,
         "plan": plan,
+        "parcels_done": parcels.iter().filter(|p| p.done()).count(),
         "parcels": parcels,
         "visited": visited,
     }))
@@ -679,8 +680,25 @@ pub async fn run_page(
             ));
         }
         "published" => {
+            // Parcels handled, overall and per route (a stop can be visited with some of its
+            // parcels still to find).
+            let handled = |stops: &[&str]| {
+                let mine: Vec<_> = parcels
+                    .iter()
+                    .filter(|p| stops.contains(&p.node_code.as_str()))
+                    .collect();
+                let done = mine.iter().filter(|p| p.done()).count();
+                lang.ta(
+                    "run-parcels-done",
+                    &[
+                        ("done", (done as i64).into()),
+                        ("total", (mine.len() as i64).into()),
+                    ],
+                )
+            };
+            let all: Vec<&str> = parcels.iter().map(|p| p.node_code.as_str()).collect();
             body.push_str(&format!(
-                "<h2>{}</h2><p role=\"status\">{}</p><ul>",
+                "<h2>{}</h2><p role=\"status\">{} · {}</p><ul>",
                 esc(&lang.t("run-progress")),
                 esc(&lang.ta(
                     "run-visited",
@@ -688,14 +706,17 @@ pub async fn run_page(
                         ("done", (visited.len() as i64).into()),
                         ("total", (total as i64).into())
                     ]
-                ))
+                )),
+                esc(&handled(&all))
             ));
             for r in &plan.routes {
                 let done = r.stops.iter().filter(|x| visited.contains(&x.id)).count();
+                let ids: Vec<&str> = r.stops.iter().map(|x| x.id.as_str()).collect();
                 body.push_str(&format!(
-                    "<li>{} · {done}/{} <form method=\"post\" action=\"/manage/runs/{id}/actions\" style=\"display:inline\">{}<input type=\"hidden\" name=\"action\" value=\"breakdown\"><input type=\"hidden\" name=\"vehicle\" value=\"{}\"><button>{}</button></form></li>",
+                    "<li>{} · {done}/{} · {} <form method=\"post\" action=\"/manage/runs/{id}/actions\" style=\"display:inline\">{}<input type=\"hidden\" name=\"action\" value=\"breakdown\"><input type=\"hidden\" name=\"vehicle\" value=\"{}\"><button>{}</button></form></li>",
                     esc(&r.vehicle),
                     r.stops.len(),
+                    esc(&handled(&ids)),
                     cx.csrf_input(),
                     esc(&r.vehicle),
                     esc(&lang.t("run-breakdown")),

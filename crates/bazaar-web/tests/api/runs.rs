@@ -191,6 +191,8 @@ yunda,4300000000003,其其格,13911112222,VP-652829101201,800\n";
         .call(Method::GET, &format!("/api/v1/runs/{id}"), Some(&op), None)
         .await;
     assert_eq!(v["visited"], json!(["VP-HARENGEN"]), "{v}");
+    // One of the run's parcels is handled (dropped on the shelf); the collection is not yet.
+    assert_eq!(v["parcels_done"], 1, "{v}");
     // The van breaks down: the rest of the day goes to the others; 哈尔恩根村 stays done.
     let (s, v) = act(json!({"action": "breakdown", "vehicle": "BH-2"})).await;
     assert_eq!(s, StatusCode::OK, "{v}");
@@ -336,6 +338,7 @@ async fn the_logistics_pages_work_without_javascript() {
     // The centre sees the stop visited; the stalled page lists nothing overdue yet.
     let (_, page) = op.get(&loc).await;
     assert!(page.contains("已到达 1 / 1 个站点"), "{page}");
+    assert!(page.contains("包裹 1 / 1"), "{page}");
     let (s, page) = op.get("/manage/stalled").await;
     assert_eq!(s, StatusCode::OK);
     assert!(page.contains("没有超时的包裹"), "{page}");
