@@ -298,9 +298,9 @@ impl WeChat {
     ) -> Result<WeChat, String> {
         check_secure_url("WeChat API", api)?;
         for (what, v) in [
-            ("app id", appid),
-            ("app secret", secret),
-            ("template id", template),
+            ("app id (--wechat-appid)", appid),
+            ("app secret (BAZAAR_WECHAT_SECRET)", secret),
+            ("template id (--wechat-template)", template),
         ] {
             if v.trim().is_empty() {
                 return Err(format!("WeChat needs its {what}"));
