@@ -268,7 +268,12 @@ async fn bench_logistics(
         println!("generating {parcels} parcels over {days} days, five events each …");
         store
             .generate_parcel_history(parcels, days, now, |n| {
-                eprintln!("  {n} rows written, {:.0} s", t.elapsed().as_secs_f64());
+                // n counts parcels written, then parcels whose events are written.
+                eprintln!(
+                    "  {n} of {} steps (parcels, then their events), {:.0} s",
+                    2 * parcels,
+                    t.elapsed().as_secs_f64()
+                );
             })
             .await?;
         println!("history generated in {:.1} s", t.elapsed().as_secs_f64());
