@@ -135,26 +135,30 @@ enum Cmd {
     /// time the 48-hour watch and the stalled list over it, then stream a day's carrier
     /// events through the batch ingest against one event per transaction. For a scratch
     /// database only: it writes millions of parcels.
-    BenchLogistics {
-        /// Parcels of history to generate (250,000 a day).
-        #[arg(long, default_value_t = 10_000_000)]
-        parcels: i64,
-        /// Today's new parcels whose five events each are streamed through the ingest.
-        #[arg(long, default_value_t = 50_000)]
-        stream_parcels: i64,
-        /// Events per ingest batch.
-        #[arg(long, default_value_t = 5_000)]
-        batch: usize,
-        /// Events written one per transaction for the baseline.
-        #[arg(long, default_value_t = 20_000)]
-        baseline: i64,
-        /// Arrival scans sent through `record_scans`, in requests of 5,000.
-        #[arg(long, default_value_t = 50_000)]
-        scans: i64,
-        /// Skip generating the history (it is already there).
-        #[arg(long)]
-        no_history: bool,
-    },
+    BenchLogistics(BenchOpts),
+}
+
+/// What `bench-logistics` measures and how much of it.
+#[derive(clap::Args, Debug)]
+struct BenchOpts {
+    /// Parcels of history to generate (250,000 a day).
+    #[arg(long, default_value_t = 10_000_000)]
+    parcels: i64,
+    /// Today's new parcels whose five events each are streamed through the ingest.
+    #[arg(long, default_value_t = 50_000)]
+    stream_parcels: i64,
+    /// Events per ingest batch.
+    #[arg(long, default_value_t = 5_000)]
+    batch: usize,
+    /// Events written one per transaction for the baseline.
+    #[arg(long, default_value_t = 20_000)]
+    baseline: i64,
+    /// Arrival scans sent through `record_scans`, in requests of 5,000.
+    #[arg(long, default_value_t = 50_000)]
+    scans: i64,
+    /// Skip generating the history (it is already there).
+    #[arg(long)]
+    no_history: bool,
 }
 
 /// Reads a JSON file (or standard input for `-`), naming the file and the line on error.
@@ -246,15 +250,15 @@ fn ms_since(t: std::time::Instant) -> f64 {
 }
 
 /// `bazaar bench-logistics`: see [`Cmd::BenchLogistics`].
-async fn bench_logistics(
-    store: &Store,
-    parcels: i64,
-    stream_parcels: i64,
-    batch: usize,
-    baseline: i64,
-    scans: i64,
-    no_history: bool,
-) -> Result<()> {
+async fn bench_logistics(store: &Store, o: BenchOpts) -> Result<()> {
+    let BenchOpts {
+        parcels,
+        stream_parcels,
+        batch,
+        baseline,
+        scans,
+        no_history,
+    } = o;
     use bazaar_domain::people::{Actor, Role};
     use bazaar_store::ingest::FeedEvent;
     use std::time::Instant;
@@ -508,25 +512,9 @@ async fn main() -> Result<()> {
                 print_plan(&plan);
             }
         }
-        Cmd::BenchLogistics {
-            parcels,
-            stream_parcels,
-            batch,
-            baseline,
-            scans,
-            no_history,
-        } => {
+        Cmd::BenchLogistics(opts) => {
             let (store, _) = open(&cli.database_url).await?;
-            bench_logistics(
-                &store,
-                parcels,
-                stream_parcels,
-                batch,
-                baseline,
-                scans,
-                no_history,
-            )
-            .await?;
+            bench_logistics(&store, opts).await?;
         }
         Cmd::Serve {
             addr,

@@ -16,6 +16,27 @@ use bazaar_domain::time::now_ms;
 use bazaar_domain::{FieldError, Reason};
 use serde::Serialize;
 
+/// Writes a notification to the outbox inside the caller's transaction (sent later by
+/// `serve`): kind, account (`Option<i64>`), phone (`Option<&str>`), parcel (`Option<i64>`),
+/// text, time.
+macro_rules! enqueue {
+    ($c:expr, $kind:expr, $user:expr, $phone:expr, $parcel:expr, $body:expr, $now:expr) => {
+        sqlx::query(
+            "INSERT INTO notifications (kind, user_id, phone, parcel_id, body, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind($kind)
+        .bind::<Option<i64>>($user)
+        .bind::<Option<&str>>($phone)
+        .bind::<Option<i64>>($parcel)
+        .bind($body)
+        .bind($now)
+        .execute(&mut *$c)
+        .await?
+    };
+}
+pub(crate) use enqueue;
+
 /// Wrong pickup attempts a point may make in [`PICKUP_WINDOW_MS`] before it must wait.
 pub const MAX_PICKUP_FAILURES: i64 = 10;
 /// The window over which wrong pickup attempts are counted.
@@ -99,17 +120,15 @@ macro_rules! shelve {
              取件时请报取件码和手机尾号。",
             $node_name
         );
-        sqlx::query(
-            "INSERT INTO notifications (kind, user_id, phone, parcel_id, body, created_at) \
-             VALUES ('pickup_code', $1, $2, $3, $4, $5)",
-        )
-        .bind(buyer)
-        .bind(&phone)
-        .bind($id)
-        .bind(&body)
-        .bind($now)
-        .execute(&mut *$c)
-        .await?;
+        $crate::pickup::enqueue!(
+            $c,
+            "pickup_code",
+            buyer,
+            Some(phone.as_str()),
+            Some($id),
+            &body,
+            $now
+        );
         (code, slot)
     }};
 }
@@ -475,17 +494,15 @@ impl Store {
                 if hit == 0 {
                     return Ok(false);
                 }
-                sqlx::query(
-                    "INSERT INTO notifications (kind, user_id, phone, parcel_id, body, created_at) \
-                     VALUES ('pickup_reminder', $1, $2, $3, $4, $5)",
-                )
-                .bind(buyer)
-                .bind(&phone)
-                .bind(id)
-                .bind(&body)
-                .bind(now)
-                .execute(&mut *c)
-                .await?;
+                enqueue!(
+                    c,
+                    "pickup_reminder",
+                    buyer,
+                    Some(phone.as_str()),
+                    Some(id),
+                    &body,
+                    now
+                );
                 Ok(true)
             })?;
             reminded += usize::from(done);
@@ -528,16 +545,15 @@ impl Store {
                 .execute(&mut *c)
                 .await?;
                 settle!(c, id, now);
-                sqlx::query(
-                    "INSERT INTO notifications (kind, phone, parcel_id, body, created_at) \
-                     VALUES ('returned', $1, $2, $3, $4)",
-                )
-                .bind(&phone)
-                .bind(id)
-                .bind(format!("您的包裹逾期 {back} 天未取，已退回寄件人。"))
-                .bind(now)
-                .execute(&mut *c)
-                .await?;
+                enqueue!(
+                    c,
+                    "returned",
+                    None,
+                    Some(phone.as_str()),
+                    Some(id),
+                    format!("您的包裹逾期 {back} 天未取，已退回寄件人。"),
+                    now
+                );
                 Ok(true)
             })?;
             returned += usize::from(done);

@@ -282,17 +282,17 @@ impl Store {
                 .fetch_all(&mut *c)
                 .await?;
                 for (_, n, user) in sellers {
-                    sqlx::query(
-                        "INSERT INTO notifications (kind, user_id, body, created_at) \
-                         VALUES ('stalled', $1, $2, $3)",
-                    )
-                    .bind(user)
-                    .bind(format!(
-                        "您有 {n} 个包裹超过时限没有物流更新，请在订单管理中查看并联系承运商。"
-                    ))
-                    .bind(now)
-                    .execute(&mut *c)
-                    .await?;
+                    crate::pickup::enqueue!(
+                        c,
+                        "stalled",
+                        user,
+                        None,
+                        None,
+                        format!(
+                            "您有 {n} 个包裹超过时限没有物流更新，请在订单管理中查看并联系承运商。"
+                        ),
+                        now
+                    );
                 }
             }
             Ok(flagged)
