@@ -11,7 +11,17 @@ RUST_LOG=warn $BIN --database-url "$URL" serve --demo --addr 127.0.0.1:$PORT --m
 PID=$!
 for i in $(seq 120); do curl -sf localhost:$PORT/healthz >/dev/null && break; sleep 0.5; done
 tok() { curl -s -X POST localhost:$PORT/api/v1/sessions -H 'Content-Type: application/json' -d "{\"username\":\"$1\",\"password\":\"bazaar-demo\"}" | python3 -c 'import json,sys;print(json.load(sys.stdin)["token"])'; }
-ADMIN=$(tok admin); export TOKEN=$(tok buyer)
+ADMIN=$(tok admin)
+# BUYERS buyers (default 200): one buyer's orders are placed one at a time (the cap on unpaid
+# reservations is checked per buyer), so a sale is many buyers, as it is in life.
+TOKENS=""
+for i in $(seq ${BUYERS:-200}); do
+  curl -s -o /dev/null -X POST localhost:$PORT/api/v1/users -H "Authorization: Bearer $ADMIN" \
+    -H 'Content-Type: application/json' \
+    -d "{\"username\":\"bench-buyer-$i\",\"display_name\":\"Buyer $i\",\"password\":\"bazaar-demo\",\"role\":\"buyer\"}"
+  TOKENS="$TOKENS${TOKENS:+,}$(tok bench-buyer-$i)"
+done
+export TOKENS
 # The catalogue: SKUS_TOTAL SKUs (default 1000; the demo has 97, the rest are added as options
 # of the listed products through the API), each with 5,000,000 in stock.
 ALL=$(python3 "$(dirname "$0")/catalogue.py" http://127.0.0.1:$PORT "$ADMIN" ${SKUS_TOTAL:-1000} 5000000)

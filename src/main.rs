@@ -72,6 +72,19 @@ enum Cmd {
         /// The WeChat API's address (another for a relay).
         #[arg(long, env = "BAZAAR_WECHAT_API", default_value = bazaar_web::notify::WECHAT_API)]
         wechat_api: String,
+        /// The sandbox payment provider (no money moves): `on` or `off`. Without it, on only
+        /// for a database loaded with demo data.
+        #[arg(long, env = "BAZAAR_PAYMENT_SANDBOX", value_parser = ["on", "off"])]
+        payment_sandbox: Option<String>,
+        /// A reverse proxy whose X-Forwarded-For names the client (an address or a network,
+        /// e.g. 10.0.0.0/8; repeat or separate with commas). Without it the connection's
+        /// peer is the client.
+        #[arg(long, env = "BAZAAR_TRUSTED_PROXIES", value_delimiter = ',')]
+        trusted_proxy: Vec<bazaar_web::auth::ProxyNet>,
+        /// Connections served at once; more are answered 503.
+        #[arg(long, env = "BAZAAR_MAX_CONNECTIONS", default_value_t = 512,
+              value_parser = clap::value_parser!(u32).range(8..=100_000))]
+        max_connections: u32,
     },
     /// Apply pending migrations.
     Migrate,
@@ -454,6 +467,16 @@ async fn main() -> Result<()> {
             .unwrap_or_else(|_| "first=title,keyword1=body,keyword2=time".into()),
         wechat_api: std::env::var("BAZAAR_WECHAT_API")
             .unwrap_or_else(|_| bazaar_web::notify::WECHAT_API.into()),
+        payment_sandbox: std::env::var("BAZAAR_PAYMENT_SANDBOX").ok(),
+        trusted_proxy: match std::env::var("BAZAAR_TRUSTED_PROXIES") {
+            Ok(v) if !v.trim().is_empty() => v
+                .split(',')
+                .map(str::parse)
+                .collect::<Result<_, _>>()
+                .map_err(|e| anyhow::anyhow!("BAZAAR_TRUSTED_PROXIES: {e}"))?,
+            _ => Vec::new(),
+        },
+        max_connections: 512,
     });
     match cmd {
         Cmd::Solve {
@@ -528,8 +551,12 @@ async fn main() -> Result<()> {
             wechat_template,
             wechat_fields,
             wechat_api,
+            payment_sandbox,
+            trusted_proxy,
+            max_connections,
         } => {
             let (store, default) = open(&cli.database_url).await?;
+            let store = store.with_payment_sandbox(payment_sandbox.map(|v| v == "on"));
             if (demo || default) && store.is_empty().await? {
                 let s = store.load_demo().await?;
                 tracing::info!(?s, "demo data loaded");
@@ -541,6 +568,12 @@ async fn main() -> Result<()> {
                     media_dir,
                 )));
             let mut state = state;
+            state.trusted_proxies = std::sync::Arc::new(trusted_proxy);
+            if state.store.payment_sandbox().await? {
+                tracing::warn!(
+                    "the SANDBOX payment provider is on: buyers can mark orders paid without paying (demo data, or --payment-sandbox on)"
+                );
+            }
             state.pay_window_ms = i64::from(payment_timeout_minutes) * 60 * 1000;
             state.osrm = osrm;
             // The salt given to this process, or the one kept in the database (the demo's).
@@ -663,13 +696,18 @@ async fn main() -> Result<()> {
                 .await
                 .with_context(|| format!("listening on {addr}"))?;
             tracing::info!("Bazaar is serving at http://{addr}");
-            axum::serve(
+            let limits = bazaar_web::server::Limits {
+                max_connections: max_connections as usize,
+                ..Default::default()
+            };
+            bazaar_web::server::serve(
                 listener,
-                bazaar_web::router(state).into_make_service_with_connect_info::<SocketAddr>(),
+                bazaar_web::server::harden(bazaar_web::router(state), limits),
+                limits,
+                async {
+                    let _ = tokio::signal::ctrl_c().await;
+                },
             )
-            .with_graceful_shutdown(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
             .await?;
         }
         Cmd::Migrate => {

@@ -79,8 +79,19 @@ pub fn required_text(field: &str, value: &str, max: usize) -> Result<String, Fie
     optional_text(field, v, max).map(|o| o.unwrap_or_default())
 }
 
+/// Whether text holds characters that hide or reorder what a reader sees: the bidirectional
+/// embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069, which can make
+/// `exe.txt` read `txt.exe`) and the invisible zero-width space, word joiner and byte-order
+/// mark (U+200B, U+2060, U+FEFF), which make two names look the same. The joiners U+200C,
+/// U+200D and the marks U+200E, U+200F stay allowed: Uyghur and Tibetan writing uses them.
+pub fn has_hidden_chars(s: &str) -> bool {
+    s.chars().any(|c| {
+        matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200B}' | '\u{2060}' | '\u{FEFF}')
+    })
+}
+
 /// Checks an optional free-text field: trimmed; empty becomes `None`; at most `max` characters;
-/// no control characters other than newlines and tabs.
+/// no control characters other than newlines and tabs, nothing hidden ([`has_hidden_chars`]).
 pub fn optional_text(field: &str, value: &str, max: usize) -> Result<Option<String>, FieldError> {
     let v = value.trim();
     if v.is_empty() {
@@ -91,6 +102,7 @@ pub fn optional_text(field: &str, value: &str, max: usize) -> Result<Option<Stri
     }
     if v.chars()
         .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
+        || has_hidden_chars(v)
     {
         return Err(FieldError::new(field, Reason::InvalidFormat));
     }
@@ -128,5 +140,20 @@ mod tests {
             optional_text("x", "a\u{0}b", 5).map_err(|e| e.reason),
             Err(Reason::InvalidFormat)
         );
+        // Reordering and invisible characters: "阿西木\u{202E}gpj.exe" reads otherwise.
+        for hidden in [
+            "阿西木\u{202E}exe",
+            "蜂\u{200B}蜜",
+            "\u{2066}x\u{2069}",
+            "a\u{FEFF}",
+        ] {
+            assert_eq!(
+                required_text("name", hidden, 20).map_err(|e| e.reason),
+                Err(Reason::InvalidFormat),
+                "{hidden:?}"
+            );
+        }
+        // Uyghur's joiners and direction marks are writing, not tricks.
+        assert!(required_text("name", "ئا\u{200C}نا \u{200F}12", 20).is_ok());
     }
 }

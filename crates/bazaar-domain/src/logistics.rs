@@ -198,9 +198,30 @@ pub const CARRIERS: &[Carrier] = &[
 /// express company replaces it with that company's waybill.
 pub const BAZAAR_CARRIER: &str = "bazaar";
 
-/// The waybill the county network gives an order part's parcel.
-pub fn bazaar_waybill(part_id: i64) -> String {
-    format!("BZ{part_id:012}")
+/// The waybill the county network gives an order part's parcel: `BZ` and twelve digits, the
+/// part's number through a keyed permutation of 0…10¹²−1 (see [`permute_waybill`]), so
+/// waybills are unique without a lookup yet do not count up: knowing one tells nothing of
+/// the next.
+pub fn bazaar_waybill(part_id: i64, round: impl Fn(u8, u64) -> u64) -> String {
+    let n = part_id.rem_euclid(WAYBILL_SPACE as i64) as u64;
+    format!("BZ{:012}", permute_waybill(n, round))
+}
+
+/// How many numbers twelve digits hold.
+pub const WAYBILL_SPACE: u64 = 1_000_000_000_000;
+
+/// A bijection of 0…10¹²−1 onto itself: a balanced Feistel network of eight rounds over two
+/// halves of six digits, each round adding (mod 10⁶) `round(i, other half)`. The store's
+/// round function is a keyed hash with a secret of the database, so the output cannot be
+/// predicted without it; whatever the function, the result is a permutation.
+pub fn permute_waybill(n: u64, round: impl Fn(u8, u64) -> u64) -> u64 {
+    const HALF: u64 = 1_000_000;
+    let (mut l, mut r) = ((n % WAYBILL_SPACE) / HALF, n % HALF);
+    for i in 0..8 {
+        let f = round(i, r) % HALF;
+        (l, r) = (r, (l + f) % HALF);
+    }
+    l * HALF + r
 }
 
 /// The carrier with this code.
@@ -510,6 +531,23 @@ pub fn kuaidi100_state(code: &str) -> Option<ParcelState> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn own_waybills_are_a_permutation_that_does_not_count_up() {
+        let round = |i: u8, r: u64| r.wrapping_mul(2_654_435_761).rotate_left(u32::from(i) + 7);
+        let mut seen = std::collections::HashSet::new();
+        for n in 0..20_000 {
+            let w = bazaar_waybill(n, round);
+            assert!(check_waybill(BAZAAR_CARRIER, &w).is_ok(), "{w}");
+            assert!(seen.insert(w), "collision at {n}");
+        }
+        let a = bazaar_waybill(1, round);
+        let b = bazaar_waybill(2, round);
+        assert_ne!(a, "BZ000000000001");
+        assert_ne!(&a[..8], &b[..8], "{a} {b}");
+        assert!(permute_waybill(WAYBILL_SPACE - 1, round) < WAYBILL_SPACE);
+    }
+
     use super::*;
 
     #[test]

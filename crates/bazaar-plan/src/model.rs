@@ -156,10 +156,31 @@ fn valid_coords(lat: f64, lng: f64) -> bool {
         && (-180.0..=180.0).contains(&lng)
 }
 
+/// The most stops a day may have: the distance and time matrices grow with the square of
+/// the places (3,000 stops: about 150 MB); a prefecture's day has some 1,500.
+pub const MAX_STOPS: usize = 3000;
+/// The most vehicles, and depots, a day may have.
+pub const MAX_VEHICLES: usize = 1000;
+
 impl DayInput {
-    /// Checks what the solver cannot: ids, coordinates, quantities, times. The first problem
-    /// is returned, naming the stop, vehicle or depot.
+    /// Checks what the solver cannot: sizes, ids, coordinates, quantities, times. The first
+    /// problem is returned, naming the stop, vehicle or depot.
     pub fn validate(&self) -> Result<(), PlanError> {
+        let vehicles: usize = self.depots.iter().map(|d| d.vehicles.len()).sum();
+        for (field, n, max) in [
+            ("stops", self.stops.len(), MAX_STOPS),
+            ("depots", self.depots.len(), MAX_VEHICLES),
+            ("vehicles", vehicles, MAX_VEHICLES),
+        ] {
+            if n > max {
+                return Err(PlanError::Field {
+                    entity: "plan".into(),
+                    field,
+                    reason: format!("{n} given, at most {max}"),
+                    code: "out_of_range",
+                });
+            }
+        }
         if self.depots.is_empty() {
             return Err(PlanError::Field {
                 entity: "plan".into(),

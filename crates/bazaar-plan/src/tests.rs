@@ -412,3 +412,22 @@ fn estimated_roads_are_longer_and_slower_in_the_mountains() {
     assert_eq!(clock(8 * 3600 + 29), "08:00");
     assert_eq!(clock(8 * 3600 + 31), "08:01");
 }
+
+#[test]
+fn a_day_too_large_for_the_matrices_is_refused_before_any_is_built() {
+    let mut input = litang();
+    let stop = input.stops[0].clone();
+    input.stops = (0..crate::model::MAX_STOPS + 1)
+        .map(|i| {
+            let mut s = stop.clone();
+            s.id = format!("VP-{i}");
+            s
+        })
+        .collect();
+    match plan(&input, &roads(), &quick()) {
+        Err(crate::PlanError::Field { field, code, .. }) => {
+            assert_eq!((field, code), ("stops", "out_of_range"))
+        }
+        other => panic!("{:?}", other.map(|p| p.served)),
+    }
+}

@@ -78,6 +78,12 @@ pub struct Filters {
     pub poverty: bool,
 }
 
+/// The deepest a search pages: results past the first 10,000 are not served (the ranking
+/// collector holds `offset + limit` hits in memory).
+pub const MAX_WINDOW: usize = 10_000;
+/// The largest page of results.
+pub const MAX_PAGE: usize = 100;
+
 /// What a search found.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Hits {
@@ -400,7 +406,9 @@ impl SearchIndex {
     }
 
     /// Searches `q` within `filters`; `offset`/`limit` page the ranked results. An empty query
-    /// returns nothing (the caller lists instead).
+    /// returns nothing (the caller lists instead). The collector allocates for
+    /// `offset + limit` hits, so both are bounded here, whoever calls: a page of at most
+    /// [`MAX_PAGE`] within the first [`MAX_WINDOW`] results (nothing past it).
     pub fn search(
         &self,
         q: &str,
@@ -408,6 +416,10 @@ impl SearchIndex {
         offset: usize,
         limit: usize,
     ) -> Result<Hits, SearchError> {
+        if offset >= MAX_WINDOW {
+            return Ok(Hits::default());
+        }
+        let limit = limit.min(MAX_PAGE).min(MAX_WINDOW - offset);
         let q: String = q.chars().take(100).collect();
         let code = q.trim().to_lowercase();
         if !code.is_empty() && code.is_ascii() && !code.contains(char::is_whitespace) {
@@ -519,5 +531,23 @@ mod tests {
         assert!(h.relaxed && !h.ids.is_empty(), "{h:?}");
         let h = ix.search("", &Filters::default(), 0, 10).expect("ok");
         assert_eq!(h, Hits::default());
+    }
+
+    #[test]
+    fn huge_offsets_and_limits_allocate_nothing() {
+        // An offset of 3×10⁹ used to ask the collector for 48 GB and abort the process.
+        let ix = SearchIndex::build(&docs()).expect("index");
+        let h = ix
+            .search("蜂蜜", &Filters::default(), 3_000_000_000, 20)
+            .expect("ok");
+        assert!(h.ids.is_empty());
+        let h = ix
+            .search("蜂蜜", &Filters::default(), MAX_WINDOW - 1, usize::MAX)
+            .expect("ok");
+        assert!(h.ids.is_empty());
+        let h = ix
+            .search("蜂蜜", &Filters::default(), 0, usize::MAX)
+            .expect("ok");
+        assert_eq!(h.ids.len(), 2);
     }
 }

@@ -1,6 +1,7 @@
 //! Accounts, passwords (argon2id), session cookies and API tokens (stored as SHA-256 hashes),
 //! and login throttling kept in the database so it holds across several server nodes.
 
+use crate::throttle::Limit;
 use crate::{Store, StoreError, in_tx, on_read};
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -9,12 +10,14 @@ use bazaar_domain::time::now_ms;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-/// Failed logins allowed per username within [`THROTTLE_WINDOW_MS`].
-pub const MAX_FAILURES_PER_USER: i64 = 5;
-/// Failed logins allowed per client address within [`THROTTLE_WINDOW_MS`].
-pub const MAX_FAILURES_PER_CLIENT: i64 = 30;
-/// The throttling window: 15 minutes.
-pub const THROTTLE_WINDOW_MS: i64 = 15 * 60 * 1000;
+/// Sign-in attempts on one account from one client before each further one waits longer.
+pub const FREE_PER_ACCOUNT_AND_CLIENT: i64 = 5;
+/// Sign-in attempts from one client, across accounts, before delays begin (a school or an
+/// office behind one address signs in many people).
+pub const FREE_PER_CLIENT: i64 = 30;
+/// Sign-in attempts on one account, across clients, before delays begin (guessing from many
+/// addresses).
+pub const FREE_PER_ACCOUNT: i64 = 100;
 /// Lifetime of a page session: 14 days.
 pub const SESSION_TTL_MS: i64 = 14 * 24 * 3600 * 1000;
 /// Lifetime of an API token: 90 days.
@@ -172,10 +175,13 @@ impl Store {
 
     /// Checks a username and password and opens a session or API token.
     ///
-    /// Throttled per username and per client (`client_key`, e.g. the address): after
-    /// [`MAX_FAILURES_PER_USER`] failures in 15 minutes the account refuses further attempts
-    /// with [`StoreError::Throttled`] until the window passes. An unknown user costs the same
-    /// hashing time as a known one.
+    /// Throttled (see [`crate::throttle`]) on the account from this client
+    /// (`client_key`: the address, as the trusted proxy reports it), on the client across
+    /// accounts and on the account across clients, each attempt counted before the password
+    /// is checked: after [`FREE_PER_ACCOUNT_AND_CLIENT`], [`FREE_PER_CLIENT`] and
+    /// [`FREE_PER_ACCOUNT`] attempts each further one waits longer ([`StoreError::Throttled`]
+    /// meanwhile), never a lockout: someone guessing from elsewhere does not shut the owner
+    /// out. An unknown user costs the same hashing time as a known one.
     pub async fn login(
         &self,
         username: &str,
@@ -184,66 +190,46 @@ impl Store {
         kind: TokenKind,
     ) -> Result<(String, Actor), StoreError> {
         let now = now_ms();
-        let user_key = format!("u:{}", username.trim().to_lowercase());
-        let client_key = format!("c:{client_key}");
-        let since = now - THROTTLE_WINDOW_MS;
-        let (user_fails, client_fails): (i64, i64) = on_read!(self, |p| {
-            let a = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM login_failures WHERE key = $1 AND at > $2",
-            )
-            .bind(&user_key)
-            .bind(since)
-            .fetch_one(p)
-            .await?;
-            let b = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM login_failures WHERE key = $1 AND at > $2",
-            )
-            .bind(&client_key)
-            .bind(since)
-            .fetch_one(p)
-            .await?;
-            (a, b)
-        });
-        if user_fails >= MAX_FAILURES_PER_USER || client_fails >= MAX_FAILURES_PER_CLIENT {
-            return Err(StoreError::Throttled);
-        }
-        let row: Option<(i64, String)> = on_read!(self, |p| {
-            sqlx::query_as(
-                "SELECT id, password_hash FROM users WHERE username = $1 AND disabled = FALSE",
-            )
-            .bind(username.trim())
-            .fetch_optional(p)
-            .await?
-        });
+        // The name as the lookup uses it: "VICTIM " is not `victim`.
+        let name = username.trim();
+        let client: String = client_key.chars().take(64).collect();
+        let pair = format!("login:{name}|{client}");
+        let by_client = format!("login-client:{client}");
+        let by_account = format!("login-account:{name}");
+        self.throttle_attempt(
+            &[
+                Limit::new(pair.clone(), FREE_PER_ACCOUNT_AND_CLIENT),
+                Limit::new(by_client.clone(), FREE_PER_CLIENT),
+                Limit::new(by_account.clone(), FREE_PER_ACCOUNT),
+            ],
+            now,
+        )
+        .await?;
+        let row: Option<(i64, String)> = if name.len() <= 64 {
+            on_read!(self, |p| {
+                sqlx::query_as(
+                    "SELECT id, password_hash FROM users WHERE username = $1 AND disabled = FALSE",
+                )
+                .bind(name)
+                .fetch_optional(p)
+                .await?
+            })
+        } else {
+            None
+        };
         // A fixed hash so an unknown user takes as long as a wrong password.
         const DUMMY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$\
                              3E5tHFJj3uGqdQu4wDxLrKfZ5c3hzp0XjtJ8n0gDQ4s";
         let (id, hash) = row.clone().unwrap_or((0, DUMMY.to_string()));
-        let ok = verify_password(password.to_string(), hash).await && row.is_some();
+        // Passwords are at most 128 characters (`check_new_password`); a longer one is
+        // wrong, hashed all the same.
+        let guess: String = password.chars().take(256).collect();
+        let ok = verify_password(guess, hash).await && row.is_some() && password.len() <= 1024;
         if !ok {
-            in_tx!(self, |c| {
-                for k in [&user_key, &client_key] {
-                    sqlx::query("INSERT INTO login_failures (key, at) VALUES ($1, $2)")
-                        .bind(k)
-                        .bind(now)
-                        .execute(&mut *c)
-                        .await?;
-                }
-                sqlx::query("DELETE FROM login_failures WHERE at < $1")
-                    .bind(now - 2 * THROTTLE_WINDOW_MS)
-                    .execute(&mut *c)
-                    .await?;
-                Ok(())
-            })?;
             return Err(StoreError::BadCredentials);
         }
-        in_tx!(self, |c| {
-            sqlx::query("DELETE FROM login_failures WHERE key = $1")
-                .bind(&user_key)
-                .execute(&mut *c)
-                .await?;
-            Ok(())
-        })?;
+        self.throttle_success(&[&pair], &[&by_client, &by_account])
+            .await?;
         let token = self.issue_token(id, kind).await?;
         Ok((token, self.actor(id).await?))
     }

@@ -126,7 +126,7 @@ pub fn read_csv(bytes: &[u8], known: &[&str], required: &[&str]) -> Result<CsvRo
                 let map = names
                     .iter()
                     .cloned()
-                    .zip(rec.iter().map(str::to_string))
+                    .zip(rec.iter().map(|f| unneutralise(f).to_string()))
                     .collect();
                 rows.push((line, map));
             }
@@ -154,7 +154,27 @@ fn col<'a>(m: &'a HashMap<String, String>, k: &str) -> &'a str {
     m.get(k).map(String::as_str).unwrap_or("")
 }
 
-/// Writes rows as CSV text with the given header.
+/// A cell a spreadsheet would take for a formula (`=HYPERLINK(…)`, `@cmd`, `+1+1`, a tab)
+/// gets a leading apostrophe, which spreadsheets show as text; numbers (`-1.5`) stay as
+/// they are. [`read_csv`] takes the apostrophe off again, so an export imports back as it was.
+pub fn neutralise(cell: &str) -> std::borrow::Cow<'_, str> {
+    let risky = cell.starts_with(['=', '+', '-', '@', '\t', '\r']) && cell.parse::<f64>().is_err();
+    if risky {
+        std::borrow::Cow::Owned(format!("'{cell}"))
+    } else {
+        std::borrow::Cow::Borrowed(cell)
+    }
+}
+
+/// The cell as it was before [`neutralise`].
+fn unneutralise(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(['=', '+', '-', '@', '\t', '\r']) => rest,
+        _ => cell,
+    }
+}
+
+/// Writes rows as CSV text with the given header, every cell [`neutralise`]d.
 pub fn write_csv(
     header: &[&str],
     rows: impl Iterator<Item = Vec<String>>,
@@ -163,7 +183,8 @@ pub fn write_csv(
     let fail = |e: csv::Error| StoreError::Config(format!("CSV writing failed: {e}"));
     w.write_record(header).map_err(fail)?;
     for r in rows {
-        w.write_record(&r).map_err(fail)?;
+        w.write_record(r.iter().map(|c| neutralise(c).into_owned()))
+            .map_err(fail)?;
     }
     let bytes = w
         .into_inner()
@@ -592,6 +613,25 @@ impl Store {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn formula_cells_are_neutralised_and_read_back() {
+        let csv = write_csv(
+            &["code", "name"],
+            [
+                vec!["=HYPERLINK(\"http://x\")".to_string(), "@cmd".into()],
+                vec!["+1+1".into(), "-1.5".into()],
+            ]
+            .into_iter(),
+        )
+        .expect("csv");
+        assert!(csv.contains("\"'=HYPERLINK(\"\"http://x\"\")\""), "{csv}");
+        assert!(csv.contains("'@cmd") && csv.contains("'+1+1") && csv.contains(",-1.5"));
+        let rows = read_csv(csv.as_bytes(), &["code", "name"], &[]).expect("read");
+        assert_eq!(rows.rows[0].1["code"], "=HYPERLINK(\"http://x\")");
+        assert_eq!(rows.rows[1].1["code"], "+1+1");
+        assert_eq!(rows.rows[1].1["name"], "-1.5");
+    }
 
     #[test]
     fn header_problems_are_listed() {

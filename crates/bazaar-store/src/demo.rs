@@ -350,6 +350,9 @@ impl Store {
         }
         // The demo's 快递100 subscription salt, so the push endpoint can be tried.
         self.put_setting("kuaidi100_salt", DEMO_PASSWORD).await?;
+        // The sandbox payment provider (labelled as such wherever it appears) takes payments
+        // on the demo database only.
+        self.put_setting("payments_sandbox", "on").await?;
         Ok(DemoSummary {
             regions: regions.created,
             nodes: nodes.created,

@@ -47,9 +47,9 @@ pub enum StoreError {
     /// Nothing was reserved; the buyer confirms and orders again.
     #[error("prices changed: {0:?}")]
     PriceChanged(Vec<(i64, i64, i64)>),
-    /// Too many failed attempts; try again later.
-    #[error("too many attempts")]
-    Throttled,
+    /// Too many attempts; try again after this many seconds.
+    #[error("too many attempts: wait {0} s")]
+    Throttled(i64),
     /// Wrong username or password.
     #[error("bad credentials")]
     BadCredentials,

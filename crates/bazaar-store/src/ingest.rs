@@ -331,6 +331,23 @@ impl Store {
             Db::Sqlite { write, .. } => tx_sqlite = Some(write.begin().await?),
             Db::Pg(p) => tx_pg = Some(p.begin().await?),
         }
+        // The parcels' rows first, in id order, before any event refers to them: an event's
+        // foreign key takes a share lock on its parcel, and taking the row lock after it
+        // deadlocked two writers of one parcel on PostgreSQL. Every writer of events locks
+        // its parcels first, in id order (SQLite has one writer).
+        if let Some(tx) = tx_pg.as_mut() {
+            let mut ids: Vec<i64> = rows.iter().map(|r| r.parcel).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            for chunk in ids.chunks(5000) {
+                sqlx::query(
+                    "SELECT id FROM parcels WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE",
+                )
+                .bind(chunk)
+                .execute(&mut **tx)
+                .await?;
+            }
+        }
         let mut inserted: Vec<Inserted> = Vec::with_capacity(rows.len());
         for chunk in rows.chunks(400) {
             if let Some(tx) = tx_sqlite.as_mut() {
@@ -417,8 +434,8 @@ impl Store {
         for e in &inserted {
             per.entry(e.0).or_default().push(e);
         }
-        // Their state as it is now, inside the transaction (rows locked on PostgreSQL, in id
-        // order): not as it was when the batch was checked.
+        // Their state as it is now, inside the transaction (rows locked above): not as it
+        // was when the batch was checked.
         let mut ids: Vec<i64> = per.keys().copied().collect();
         ids.sort_unstable();
         let mut fresh: HashMap<i64, Known> = HashMap::with_capacity(ids.len());
@@ -437,7 +454,7 @@ impl Store {
             } else if let Some(tx) = tx_pg.as_mut() {
                 sqlx::query_as(
                     "SELECT id, carrier, waybill, direction, state, last_event_at, order_id \
-                     FROM parcels WHERE id = ANY($1) ORDER BY id FOR UPDATE",
+                     FROM parcels WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE",
                 )
                 .bind(chunk)
                 .fetch_all(&mut **tx)

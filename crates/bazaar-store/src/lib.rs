@@ -37,6 +37,7 @@ pub mod reports;
 pub mod runs;
 pub mod sellers;
 pub mod stock;
+pub mod throttle;
 pub mod users;
 pub mod watch;
 pub mod wechat;
@@ -80,6 +81,9 @@ pub enum Db {
 #[derive(Debug, Clone)]
 pub struct Store {
     db: Db,
+    /// The sandbox payment provider forced on or off for this process (`None`: as the
+    /// database's `payments_sandbox` setting says, which only demo data turns on).
+    sandbox: Option<bool>,
 }
 
 /// The default SQLite database path, created on first start.
@@ -101,7 +105,10 @@ impl Store {
                 .connect(url)
                 .await
                 .map_err(|e| StoreError::Config(format!("cannot connect to PostgreSQL: {e}")))?;
-            return Ok(Store { db: Db::Pg(pool) });
+            return Ok(Store {
+                db: Db::Pg(pool),
+                sandbox: None,
+            });
         }
         let Some(rest) = url.strip_prefix("sqlite:") else {
             return Err(StoreError::Config(format!(
@@ -152,7 +159,15 @@ impl Store {
             .connect_lazy_with(base.read_only(true));
         Ok(Store {
             db: Db::Sqlite { write, read },
+            sandbox: None,
         })
+    }
+
+    /// The same store with the sandbox payment provider explicitly on or off, whatever the
+    /// database says (`bazaar serve --payment-sandbox on|off`).
+    pub fn with_payment_sandbox(mut self, on: Option<bool>) -> Store {
+        self.sandbox = on;
+        self
     }
 
     /// Which backend this store uses.

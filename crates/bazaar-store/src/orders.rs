@@ -717,8 +717,45 @@ impl Store {
         // just before the commit (a hot SKU's row is locked only for that); if some line does
         // not fit there, roll back and take the careful path: reserve first, trying each place.
         let mut fast = true;
+        // A consumer's unpaid orders hold stock for half an hour: how much one buyer may hold
+        // is capped (see `check_unpaid_cap`); stations and institutions order for many people.
+        let capped = matches!(
+            o.channel,
+            Channel::Storefront | Channel::Pavilion | Channel::Live
+        );
+        let lock_buyer = match self.backend() {
+            crate::Backend::Postgres => "SELECT id FROM users WHERE id = $1 FOR UPDATE",
+            crate::Backend::Sqlite => "SELECT id FROM users WHERE id = $1",
+        };
         let res = loop {
             let attempt = in_tx!(self, |c| {
+                if capped {
+                    // One buyer's orders one at a time (their row locked), so parallel orders
+                    // cannot each pass the cap.
+                    sqlx::query(lock_buyer)
+                        .bind(actor.user_id)
+                        .execute(&mut *c)
+                        .await?;
+                    let held: Vec<(i64, i64)> = sqlx::query_as(
+                        "SELECT l.sku_id, CAST(SUM(l.quantity) AS BIGINT) FROM order_lines l \
+                         JOIN orders o ON o.id = l.order_id WHERE o.placed_by = $1 \
+                         AND o.status = 'pending_payment' GROUP BY l.sku_id",
+                    )
+                    .bind(actor.user_id)
+                    .fetch_all(&mut *c)
+                    .await?;
+                    let mut stock = Vec::with_capacity(infos.len());
+                    for (i, q) in &infos {
+                        let total: Option<i64> = sqlx::query_scalar(
+                            "SELECT CAST(SUM(on_hand) AS BIGINT) FROM stock WHERE sku_id = $1",
+                        )
+                        .bind(i.sku_id)
+                        .fetch_one(&mut *c)
+                        .await?;
+                        stock.push((i.sku_id, *q, total.unwrap_or(0)));
+                    }
+                    check_unpaid_cap(&held, &stock)?;
+                }
                 let order_id: i64 = sqlx::query_scalar(
                 "INSERT INTO orders (buyer_id, placed_by, idempotency_key, channel, status, recipient, \
                  phone, region_code, node_code, address_detail, villager_name, villager_ref, \
@@ -1348,6 +1385,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let o = self.order_unchecked(id).await?;
         let now = now_ms();
+        let waybill_key = self.secret_setting("waybill_secret").await?;
         in_tx!(self, |c| {
             let hit = sqlx::query(
                 "UPDATE orders SET status = 'paid', paid_at = $1, payment_method = $2, updated_at = $1 \
@@ -1422,7 +1460,7 @@ impl Store {
                      WHERE pt.id = $5",
                 )
                 .bind(bazaar_domain::logistics::BAZAAR_CARRIER)
-                .bind(bazaar_domain::logistics::bazaar_waybill(part))
+                .bind(crate::payments::own_waybill(&waybill_key, part))
                 .bind(direction)
                 .bind(now)
                 .bind(part)
@@ -1432,6 +1470,26 @@ impl Store {
             Ok(true)
         })
     }
+}
+
+/// Units of a SKU any buyer may hold unpaid, however little stock there is.
+pub const UNPAID_FLOOR: i64 = 10;
+
+/// Whether one more order (`(sku, quantity, the SKU's stock on hand)` per line) keeps a
+/// buyer within the cap on unpaid reservations: of each SKU at most half its stock (at least
+/// [`UNPAID_FLOOR`] units) held by the buyer's orders waiting for payment, this one
+/// included. One buyer cannot tie up a product's stock, however many orders it places.
+pub fn check_unpaid_cap(held: &[(i64, i64)], lines: &[(i64, i64, i64)]) -> Result<(), StoreError> {
+    for (sku, q, on_hand) in lines {
+        let already: i64 = held.iter().filter(|(s, _)| s == sku).map(|(_, n)| n).sum();
+        if already + q > (on_hand / 2).max(UNPAID_FLOOR) {
+            return Err(StoreError::Invalid(vec![FieldError::new(
+                "quantity",
+                Reason::OutOfRange,
+            )]));
+        }
+    }
+    Ok(())
 }
 
 /// A seller's part of an order: what one parcel from this seller carries.

@@ -100,6 +100,15 @@ pub struct ParcelEvent {
     pub at: i64,
 }
 
+/// What a caller may see of a parcel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Everything, the recipient's whole phone number included.
+    Full,
+    /// Everything but the recipient's phone, which is masked.
+    Masked,
+}
+
 /// A parcel with its timeline, oldest first.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Tracked {
@@ -254,6 +263,24 @@ macro_rules! settle {
 }
 pub(crate) use settle;
 
+/// Locks parcels' rows, in id order, before anything refers to them in a transaction (see
+/// `write_events`): the one lock order of every writer of parcel events.
+macro_rules! lock_parcels {
+    ($c:expr, $ids:expr, $now:expr) => {{
+        let mut ids: Vec<i64> = $ids.into_iter().filter(|id| *id > 0).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        for id in ids {
+            sqlx::query("UPDATE parcels SET updated_at = $1 WHERE id = $2")
+                .bind($now)
+                .bind(id)
+                .execute(&mut *$c)
+                .await?;
+        }
+    }};
+}
+pub(crate) use lock_parcels;
+
 /// Inserts a checked parcel (see [`Store::check_new_parcel`]) in `ordered`; evaluates to its
 /// id. A waybill already registered for the carrier is a unique violation.
 macro_rules! insert_parcel {
@@ -310,6 +337,21 @@ impl Store {
             return Err(StoreError::Forbidden);
         }
         let waybill = self.check_new_parcel(p).await?;
+        // Operators and drivers register parcels for their own region only.
+        if matches!(actor.role, Role::Operator | Role::Driver) {
+            if let Some(n) = &p.dest_node {
+                let (node, path) = self.node_with_path(n).await?;
+                if !actor.can_handle_at(&node.code, &path) {
+                    return Err(StoreError::field("dest_node", Reason::OutOfScope));
+                }
+            }
+            if let Some(r) = &p.dest_region
+                && !actor.can_manage_network(&self.region(r).await?.path)
+                && actor.role == Role::Operator
+            {
+                return Err(StoreError::field("dest_region", Reason::OutOfScope));
+            }
+        }
         let now = now_ms();
         let res = in_tx!(self, |c| {
             Ok(insert_parcel!(c, p, &waybill, actor.user_id, now))
@@ -332,6 +374,15 @@ impl Store {
             .ok();
         if p.recipient_name.trim().is_empty() || p.recipient_name.chars().count() > 40 {
             errs.push(FieldError::new("recipient_name", Reason::Required));
+        } else if bazaar_domain::error::optional_text("recipient_name", &p.recipient_name, 40)
+            .is_err()
+        {
+            errs.push(FieldError::new("recipient_name", Reason::InvalidFormat));
+        }
+        if let Some(n) = &p.sender_name
+            && let Err(e) = bazaar_domain::error::optional_text("sender_name", n, 40)
+        {
+            errs.push(e);
         }
         let phone_ok = (7..=15).contains(&p.recipient_phone.len())
             && p.recipient_phone
@@ -362,20 +413,84 @@ impl Store {
         }
     }
 
-    /// A parcel and its timeline, by id; the recipient's phone masked unless the caller is an
-    /// operator, an admin or the agent of its destination point.
+    /// The one scope check in front of every read and write of a parcel: whether `actor`
+    /// may see it, and whether with the recipient's full phone. Not found (never forbidden:
+    /// that would confirm a waybill exists) unless the caller is
+    /// - an admin (full phone);
+    /// - an operator whose region holds its destination, the node it was last seen at or its
+    ///   seller's village, or who registered it (full phone);
+    /// - a driver of such a region, or who registered it;
+    /// - the agent of its destination point (full phone), of the point where it waits or was
+    ///   last seen or scanned, or who registered it;
+    /// - its seller;
+    /// - whoever may see its order (the buyer, the station that placed it).
+    pub async fn parcel_access(&self, actor: &Actor, id: i64) -> Result<Access, StoreError> {
+        type Row = (
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<i64>,
+            Option<i64>,
+            Option<i64>,
+        );
+        let row: Option<Row> = on_read!(self, |p| {
+            sqlx::query_as(
+                "SELECT dest_node, last_node, pickup_node, seller_id, order_id, created_by                  FROM parcels WHERE id = $1",
+            )
+            .bind(id)
+            .fetch_optional(p)
+            .await?
+        });
+        let (dest, last, pickup, seller, order, created_by) = row.ok_or(StoreError::NotFound)?;
+        let own = created_by.is_some() && created_by == Some(actor.user_id);
+        let region = || async {
+            Ok::<bool, StoreError>(self.parcels_in_scope(actor, &[id]).await?.contains(&id))
+        };
+        let access = match actor.role {
+            Role::Admin => Some(Access::Full),
+            Role::Operator => (own || region().await?).then_some(Access::Full),
+            Role::Driver => (own || region().await?).then_some(Access::Masked),
+            Role::Agent => match actor.node_code.as_deref() {
+                Some(n) if dest.as_deref() == Some(n) => Some(Access::Full),
+                Some(n) if own || last.as_deref() == Some(n) || pickup.as_deref() == Some(n) => {
+                    Some(Access::Masked)
+                }
+                Some(n) => {
+                    let scanned: i64 = on_read!(self, |p| {
+                        sqlx::query_scalar(
+                            "SELECT COUNT(*) FROM parcel_events WHERE parcel_id = $1 \
+                             AND node_code = $2",
+                        )
+                        .bind(id)
+                        .bind(n)
+                        .fetch_one(p)
+                        .await?
+                    });
+                    (scanned > 0).then_some(Access::Masked)
+                }
+                None => None,
+            },
+            Role::Seller if seller.is_some() && seller == actor.seller_id => Some(Access::Masked),
+            _ => None,
+        };
+        let access = match (access, order) {
+            (Some(a), _) => Some(a),
+            (None, Some(o)) => self.order(actor, o).await.is_ok().then_some(Access::Masked),
+            (None, None) => None,
+        };
+        access.ok_or(StoreError::NotFound)
+    }
+
+    /// A parcel and its timeline, by id, for whoever may see it (see
+    /// [`Store::parcel_access`]); the recipient's phone masked unless that says otherwise.
     pub async fn tracked(&self, actor: &Actor, id: i64) -> Result<Tracked, StoreError> {
+        let access = self.parcel_access(actor, id).await?;
         let sql = format!("SELECT {PARCEL_COLS} FROM parcels WHERE id = $1");
         let parcel: Option<Parcel> = on_read!(self, |p| {
             sqlx::query_as(&sql).bind(id).fetch_optional(p).await?
         });
         let mut parcel = parcel.ok_or(StoreError::NotFound)?;
-        let full = match actor.role {
-            Role::Admin | Role::Operator => true,
-            Role::Agent => actor.node_code.is_some() && actor.node_code == parcel.dest_node,
-            _ => false,
-        };
-        if !full {
+        if access == Access::Masked {
             parcel.recipient_phone = mask_phone(&parcel.recipient_phone);
         }
         let events: Vec<ParcelEvent> = on_read!(self, |p| {
@@ -788,7 +903,7 @@ impl Store {
         if kind == ScanKind::PickedUpByRecipient {
             // At a village point the handover goes through the pickup code, whoever scans.
             if rows.iter().any(|r| r.4.is_some()) {
-                return Err(StoreError::field("kind", Reason::WrongCode));
+                return Err(StoreError::field("kind", Reason::Inconsistent));
             }
         }
         let node_name = node.name.clone();
@@ -798,6 +913,7 @@ impl Store {
         };
         let res = in_tx!(self, |c| {
             let mut rows = rows.clone();
+            lock_parcels!(c, rows.iter().map(|r| r.0), now);
             if let Some((p, waybill)) = &register {
                 rows[0].0 = insert_parcel!(c, p, waybill, actor.user_id, now);
             }
@@ -986,7 +1102,24 @@ pub struct CarrierEvent {
 }
 
 impl Store {
-    /// Records a carrier's events for a parcel: an event seen before (same code and time)
+    /// Records a carrier's events for a parcel as `actor` (operators and admins), inside
+    /// their scope (see [`Store::parcel_access`]; operators only for their region's parcels,
+    /// as in the batch feed).
+    pub async fn carrier_events(
+        &self,
+        actor: &Actor,
+        parcel_id: i64,
+        events: &[CarrierEvent],
+    ) -> Result<usize, StoreError> {
+        if !matches!(actor.role, Role::Admin | Role::Operator) {
+            return Err(StoreError::Forbidden);
+        }
+        self.parcel_access(actor, parcel_id).await?;
+        self.record_carrier_events(parcel_id, events).await
+    }
+
+    /// Records a carrier's events for a parcel (the system's own feeds: no caller to check):
+    /// an event seen before (same code and time)
     /// changes nothing, a code we do not know is kept raw without a state, and the parcel's
     /// state becomes that of its latest event by time. Returns how many events were new.
     pub async fn record_carrier_events(
@@ -996,6 +1129,7 @@ impl Store {
     ) -> Result<usize, StoreError> {
         let now = now_ms();
         in_tx!(self, |c| {
+            lock_parcels!(c, [parcel_id], now);
             let mut new = 0;
             for e in events {
                 let state = bazaar_domain::logistics::kuaidi100_state(&e.code).map(|s| s.as_str());
@@ -1039,7 +1173,12 @@ impl Store {
         });
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
-            out.push(self.tracked(actor, id).await?);
+            // A seller of a two-seller order sees its own parcels, not the other's.
+            match self.tracked(actor, id).await {
+                Ok(t) => out.push(t),
+                Err(StoreError::NotFound) => {}
+                Err(e) => return Err(e),
+            }
         }
         Ok(out)
     }

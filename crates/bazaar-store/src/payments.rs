@@ -129,34 +129,61 @@ pub enum Applied {
     RefundDue,
 }
 
+/// The county network's waybill of an order part: its number through the keyed
+/// permutation of [`bazaar_domain::logistics::bazaar_waybill`], each round's function
+/// SHA-256 of the database's `waybill_secret`, the round and the half.
+pub(crate) fn own_waybill(secret: &str, part_id: i64) -> String {
+    bazaar_domain::logistics::bazaar_waybill(part_id, |round, half| {
+        let mut h = Sha256::new();
+        h.update(secret.as_bytes());
+        h.update([round]);
+        h.update(half.to_le_bytes());
+        let d = h.finalize();
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&d[..8]);
+        u64::from_le_bytes(b)
+    })
+}
+
 impl Store {
-    /// The sandbox provider of this database (its secret created on first use).
+    /// Whether the sandbox provider takes payments here: as forced for this process, else
+    /// only on a database loaded with demo data (its `payments_sandbox` setting). A real
+    /// deployment never has it, so no buyer can mark an order paid without paying.
+    pub async fn payment_sandbox(&self) -> Result<bool, StoreError> {
+        if let Some(on) = self.sandbox {
+            return Ok(on);
+        }
+        Ok(self.setting("payments_sandbox").await?.as_deref() == Some("on"))
+    }
+
+    /// The sandbox provider of this database (its secret created on first use); not found
+    /// while the sandbox is off (see [`Store::payment_sandbox`]).
     pub async fn sandbox(&self) -> Result<Sandbox, StoreError> {
-        let read = || async {
-            let secret: Option<String> = on_read!(self, |p| {
-                sqlx::query_scalar("SELECT value FROM settings WHERE key = 'sandbox_secret'")
-                    .fetch_optional(p)
-                    .await?
-            });
-            Ok::<_, StoreError>(secret)
-        };
-        // Read first: only the very first call writes (every notification asks for it).
-        if let Some(secret) = read().await? {
-            return Ok(Sandbox::new(secret.into_bytes()));
+        if !self.payment_sandbox().await? {
+            return Err(StoreError::NotFound);
+        }
+        Ok(Sandbox::new(
+            self.secret_setting("sandbox_secret").await?.into_bytes(),
+        ))
+    }
+
+    /// A secret of this database kept in `settings` under `key`, created on first use (the
+    /// same on every node: whoever inserts first wins).
+    pub(crate) async fn secret_setting(&self, key: &str) -> Result<String, StoreError> {
+        // Read first: only the very first call writes.
+        if let Some(secret) = self.setting(key).await? {
+            return Ok(secret);
         }
         let fresh = crate::auth::new_secret();
         in_tx!(self, |c| {
-            sqlx::query(
-                "INSERT INTO settings (key, value) VALUES ('sandbox_secret', $1) ON CONFLICT DO NOTHING",
-            )
-            .bind(&fresh)
-            .execute(&mut *c)
-            .await?;
+            sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                .bind(key)
+                .bind(&fresh)
+                .execute(&mut *c)
+                .await?;
             Ok(())
         })?;
-        // Another node may have won the insert: use whatever is stored.
-        let secret = read().await?.ok_or(StoreError::NotFound)?;
-        Ok(Sandbox::new(secret.into_bytes()))
+        self.setting(key).await?.ok_or(StoreError::NotFound)
     }
 
     /// Starts paying an order: its placer (or buyer) chooses the method. Sandbox and bank
@@ -180,6 +207,9 @@ impl Store {
         }
         if method == PaymentMethod::StationCash && o.row.node_code.is_none() {
             return Err(StoreError::field("method", Reason::Inconsistent));
+        }
+        if method == PaymentMethod::Sandbox && !self.payment_sandbox().await? {
+            return Err(StoreError::field("method", Reason::UnknownChoice));
         }
         let provider_ref = format!("{}-{}", method.as_str(), &crate::auth::new_secret()[..24]);
         let now = now_ms();

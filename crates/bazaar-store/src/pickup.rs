@@ -7,7 +7,8 @@
 //! Notifications go through an outbox written in the same transaction as what caused them;
 //! `serve` sends them through the configured notifier and marks them sent.
 
-use crate::parcels::{Tracked, settle};
+use crate::parcels::{Tracked, lock_parcels, settle};
+use crate::throttle::Limit;
 use crate::{Store, StoreError, in_tx, on_read};
 use bazaar_domain::logistics::ParcelState;
 use bazaar_domain::people::{Actor, Role};
@@ -37,10 +38,9 @@ macro_rules! enqueue {
 }
 pub(crate) use enqueue;
 
-/// Wrong pickup attempts a point may make in [`PICKUP_WINDOW_MS`] before it must wait.
+/// Hand-over attempts one person may make at a point before each further one waits longer
+/// (see [`crate::throttle`]).
 pub const MAX_PICKUP_FAILURES: i64 = 10;
-/// The window over which wrong pickup attempts are counted.
-pub const PICKUP_WINDOW_MS: i64 = 15 * 60 * 1000;
 /// Days on the shelf before the recipient is reminded (setting `pickup_remind_days`).
 pub const REMIND_DAYS: i64 = 3;
 /// Days on the shelf before the parcel goes back to its sender (setting `pickup_return_days`).
@@ -189,6 +189,30 @@ pub struct Shelf {
     pub outgoing: Vec<ShelfParcel>,
 }
 
+/// Attempts at sending a notification before it waits for an admin.
+pub const MAX_SEND_ATTEMPTS: i64 = 5;
+
+/// A notification that failed its last attempt, as admins see it.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct FailedNotification {
+    /// Id.
+    pub id: i64,
+    /// pickup_code, pickup_reminder, returned, stalled.
+    pub kind: String,
+    /// The phone it was for, masked.
+    pub phone: Option<String>,
+    /// The parcel it is about.
+    pub parcel_id: Option<i64>,
+    /// Times it was tried.
+    pub attempts: i64,
+    /// The channels tried last.
+    pub channel: Option<String>,
+    /// The last error.
+    pub error: Option<String>,
+    /// Written (UTC ms).
+    pub created_at: i64,
+}
+
 /// A notification waiting to be sent.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct Notification {
@@ -250,8 +274,8 @@ impl Store {
     }
 
     /// Hands a waiting parcel over against its pickup code and the last four digits of the
-    /// recipient's phone, recording the signature. Wrong attempts count against the point:
-    /// after [`MAX_PICKUP_FAILURES`] in [`PICKUP_WINDOW_MS`] it is refused as throttled.
+    /// recipient's phone, recording the signature. Attempts count against the person at the
+    /// point: after [`MAX_PICKUP_FAILURES`] each waits longer (throttled meanwhile).
     pub async fn hand_over(
         &self,
         actor: &Actor,
@@ -264,18 +288,6 @@ impl Store {
             .handling_node(actor, input.node_code.as_deref())
             .await?;
         let now = now_ms();
-        let failures: i64 = on_read!(self, |p| {
-            sqlx::query_scalar(
-                "SELECT COUNT(*) FROM pickup_failures WHERE node_code = $1 AND at > $2",
-            )
-            .bind(&node.code)
-            .bind(now - PICKUP_WINDOW_MS)
-            .fetch_one(p)
-            .await?
-        });
-        if failures >= MAX_PICKUP_FAILURES {
-            return Err(StoreError::Throttled);
-        }
         let code = input.pickup_code.trim();
         let last4 = input.phone_last4.trim();
         let mut errs = Vec::new();
@@ -296,6 +308,18 @@ impl Store {
         if !errs.is_empty() {
             return Err(StoreError::Invalid(errs));
         }
+        // Each attempt counts before the code is checked, per person at the point (another
+        // agent's or operator's mistakes delay nobody else) and per person overall.
+        let here = format!("pickup:{}|{}", node.code, actor.user_id);
+        let anywhere = format!("pickup-actor:{}", actor.user_id);
+        self.throttle_attempt(
+            &[
+                Limit::new(here.clone(), MAX_PICKUP_FAILURES),
+                Limit::new(anywhere.clone(), 3 * MAX_PICKUP_FAILURES),
+            ],
+            now,
+        )
+        .await?;
         let found: Option<(i64, String, Option<i64>)> = on_read!(self, |p| {
             sqlx::query_as(
                 "SELECT id, recipient_phone, order_id FROM parcels \
@@ -306,27 +330,16 @@ impl Store {
             .fetch_optional(p)
             .await?
         });
-        let wrong = match &found {
-            None => Some("pickup_code"),
-            Some((_, phone, _)) if !phone.ends_with(last4) => Some("phone_last4"),
-            _ => None,
+        // A wrong code and a right code with the wrong phone get the same answer: it does
+        // not tell whether a code exists.
+        let id_order = match found {
+            Some((id, phone, order_id)) if phone.ends_with(last4) => (id, order_id),
+            _ => return Err(StoreError::field("pickup_code", Reason::WrongCode)),
         };
-        if let Some(field) = wrong {
-            in_tx!(self, |c| {
-                sqlx::query("INSERT INTO pickup_failures (node_code, at) VALUES ($1, $2)")
-                    .bind(&node.code)
-                    .bind(now)
-                    .execute(&mut *c)
-                    .await?;
-                Ok(())
-            })?;
-            return Err(StoreError::field(field, Reason::WrongCode));
-        }
-        let Some((id, _, order_id)) = found else {
-            return Err(StoreError::field("pickup_code", Reason::WrongCode));
-        };
+        let (id, order_id) = id_order;
         let signature = signature.to_string();
         in_tx!(self, |c| {
+            lock_parcels!(c, [id], now);
             // Only a parcel still waiting with this code: a second handover finds nothing.
             let hit = sqlx::query(
                 "UPDATE parcels SET pickup_code = NULL, picked_up_at = $1, signature = $2 \
@@ -357,6 +370,7 @@ impl Store {
             settle!(c, id, now);
             Ok(())
         })?;
+        self.throttle_success(&[&here], &[&anywhere]).await?;
         if let Some(o) = order_id {
             self.deliver_by_parcels(o, Some(actor.user_id)).await?;
         }
@@ -452,14 +466,6 @@ impl Store {
     /// those waiting more than `pickup_return_days`. Returns (reminded, returned). Run
     /// periodically by `serve`.
     pub async fn pickup_deadlines(&self, now: i64) -> Result<(usize, usize), StoreError> {
-        // Wrong attempts older than a day no longer count for anything.
-        in_tx!(self, |c| {
-            sqlx::query("DELETE FROM pickup_failures WHERE at < $1")
-                .bind(now - DAY_MS)
-                .execute(&mut *c)
-                .await?;
-            Ok(())
-        })?;
         let remind = self.setting_i64("pickup_remind_days", REMIND_DAYS).await?;
         let back = self.setting_i64("pickup_return_days", RETURN_DAYS).await?;
         let due: Vec<(i64, String, String, String, Option<i64>, String)> = on_read!(self, |p| {
@@ -578,12 +584,61 @@ impl Store {
                  ON wp.phone = REPLACE(REPLACE(n.phone, '-', ''), ' ', '') \
                  LEFT JOIN parcels p ON p.id = n.parcel_id \
                  LEFT JOIN nodes pn ON pn.code = p.pickup_node \
-                 WHERE n.sent_at IS NULL AND n.attempts < 5 ORDER BY n.id LIMIT $1",
+                 WHERE n.sent_at IS NULL AND n.attempts < $2 ORDER BY n.id LIMIT $1",
             )
             .bind(limit)
+            .bind(MAX_SEND_ATTEMPTS)
             .fetch_all(p)
             .await?
         }))
+    }
+
+    /// Notifications that failed their last attempt (admins): nothing is dropped silently.
+    /// Newest first, at most `limit`.
+    pub async fn failed_notifications(
+        &self,
+        actor: &Actor,
+        limit: i64,
+    ) -> Result<Vec<FailedNotification>, StoreError> {
+        if actor.role != Role::Admin {
+            return Err(StoreError::Forbidden);
+        }
+        let mut rows: Vec<FailedNotification> = on_read!(self, |p| {
+            sqlx::query_as(
+                "SELECT id, kind, phone, parcel_id, attempts, channel, error, created_at \
+                 FROM notifications WHERE sent_at IS NULL AND attempts >= $1 \
+                 ORDER BY id DESC LIMIT $2",
+            )
+            .bind(MAX_SEND_ATTEMPTS)
+            .bind(limit.clamp(1, 200))
+            .fetch_all(p)
+            .await?
+        });
+        for r in &mut rows {
+            r.phone = r.phone.as_deref().map(mask_phone);
+        }
+        Ok(rows)
+    }
+
+    /// Sends a failed notification again (admins): its attempts start over.
+    pub async fn retry_notification(&self, actor: &Actor, id: i64) -> Result<(), StoreError> {
+        if actor.role != Role::Admin {
+            return Err(StoreError::Forbidden);
+        }
+        let hit = in_tx!(self, |c| {
+            Ok(sqlx::query(
+                "UPDATE notifications SET attempts = 0, error = NULL WHERE id = $1 \
+                 AND sent_at IS NULL",
+            )
+            .bind(id)
+            .execute(&mut *c)
+            .await?
+            .rows_affected())
+        })?;
+        if hit == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
     }
 
     /// Claims a notification for sending (one node sends it): true when this caller got it.
@@ -603,7 +658,7 @@ impl Store {
     }
 
     /// Records a notification's sending: sent through `channel`, or failed with `error`
-    /// (tried again later, five times at most).
+    /// (tried again later, [`MAX_SEND_ATTEMPTS`] times in all).
     pub async fn notification_sent(
         &self,
         id: i64,

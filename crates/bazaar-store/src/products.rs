@@ -201,6 +201,9 @@ pub struct SearchRow {
     pub sku_codes: Vec<String>,
 }
 
+/// Photos a product may have.
+pub const MAX_PHOTOS: usize = 12;
+
 impl Store {
     async fn attach(&self, rows: Vec<ProductRow>) -> Result<Vec<Product>, StoreError> {
         if rows.is_empty() {
@@ -825,7 +828,7 @@ impl Store {
         if !actor.can_edit(p.row.target()) {
             return Err(StoreError::Forbidden);
         }
-        if p.photos.len() >= 12 {
+        if p.photos.len() >= MAX_PHOTOS {
             return Err(StoreError::Invalid(vec![FieldError::new(
                 "photo",
                 Reason::OutOfRange,

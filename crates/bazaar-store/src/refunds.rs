@@ -219,14 +219,16 @@ impl Store {
         );
         let filter = match actor.role {
             Role::Admin => "r.status IN ('requested','rejected')",
+            // Only what the caller may decide (see `decide_refund`): every line its own, or
+            // every line from its region.
             Role::Seller => {
-                "r.status = 'requested' AND EXISTS (SELECT 1 FROM order_lines l \
-                 WHERE l.order_id = r.order_id AND l.seller_id = $1)"
+                "r.status = 'requested' AND NOT EXISTS (SELECT 1 FROM order_lines l \
+                 WHERE l.order_id = r.order_id AND l.seller_id <> $1)"
             }
             Role::Operator => {
-                "r.status IN ('requested','rejected') AND EXISTS (SELECT 1 FROM order_lines l \
+                "r.status IN ('requested','rejected') AND NOT EXISTS (SELECT 1 FROM order_lines l \
                  JOIN regions v ON v.code = l.village_code WHERE l.order_id = r.order_id \
-                 AND v.path LIKE $1)"
+                 AND v.path NOT LIKE $1)"
             }
             _ => return Err(StoreError::Forbidden),
         };
@@ -266,17 +268,34 @@ impl Store {
         }
         let r = self.refund(refund_id).await?;
         let o = self.order(actor, r.order_id).await?;
+        // A refund returns every line of the order to stock: a seller decides only when all
+        // of them are its own, an operator only when all come from its region; an order of
+        // several sellers (regions) goes to an operator (an admin).
+        let all_in_region = || async {
+            for l in &o.lines {
+                let path = self.region(&l.village_code).await?.path;
+                if !actor.can_manage_network(&path) {
+                    return Ok::<bool, StoreError>(false);
+                }
+            }
+            Ok(true)
+        };
         let arbitration = match actor.role {
             Role::Seller if r.status == "requested" => {
-                if !o.lines.iter().any(|l| Some(l.seller_id) == actor.seller_id) {
+                if o.lines.is_empty()
+                    || !o.lines.iter().all(|l| Some(l.seller_id) == actor.seller_id)
+                {
                     return Err(StoreError::Forbidden);
                 }
                 false
             }
-            // `order()` already confined an operator to orders of its region.
-            Role::Operator | Role::Admin if r.status == "requested" || r.status == "rejected" => {
+            Role::Operator if r.status == "requested" || r.status == "rejected" => {
+                if !all_in_region().await? {
+                    return Err(StoreError::Forbidden);
+                }
                 true
             }
+            Role::Admin if r.status == "requested" || r.status == "rejected" => true,
             Role::Seller | Role::Operator | Role::Admin => {
                 return Err(StoreError::InvalidTransition {
                     from: r.status.clone(),

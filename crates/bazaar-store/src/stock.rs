@@ -190,8 +190,8 @@ impl Store {
 
     /// Whether `actor` may change the stock of the product with `target` at `node` (the
     /// seller's home when `None`): whoever may edit the product (its seller, the agent who listed
-    /// it, operators in scope), and for a node also its own agent and the operators whose region
-    /// holds it. An unknown node is a field error.
+    /// it, operators in scope), and for a node that already holds the product also its own agent
+    /// and the operators whose region holds it. An unknown node is a field error.
     async fn may_stock(
         &self,
         actor: &Actor,
@@ -228,7 +228,20 @@ impl Store {
             },
             _ => false,
         };
-        if allowed {
+        // The node's own staff handle only what is already there (goods sent to their point
+        // by whoever may edit the product): stock of a product they cannot see is not made
+        // up at their node.
+        let held: i64 = on_read!(self, |p| {
+            sqlx::query_scalar(
+                "SELECT COUNT(*) FROM stock st JOIN stock_locations l ON l.id = st.location_id \
+                 JOIN skus k ON k.id = st.sku_id WHERE k.product_id = $1 AND l.node_code = $2",
+            )
+            .bind(product_id)
+            .bind(code)
+            .fetch_one(p)
+            .await?
+        });
+        if allowed && held > 0 {
             Ok(p.row.seller_id)
         } else {
             Err(StoreError::Forbidden)

@@ -165,10 +165,11 @@ impl Store {
         }))
     }
 
-    /// Sets how many hours a carrier's parcels going one way may go without news (admins
-    /// and operators; `*` for any).
+    /// Sets how many hours a carrier's parcels going one way may go without news (the
+    /// network's admins only: the rules hold for every county; `*` for any).
     pub async fn set_watch_rule(&self, actor: &Actor, rule: &WatchRule) -> Result<(), StoreError> {
-        if !matches!(actor.role, Role::Admin | Role::Operator) {
+        // The rules hold for every county: an operator's region is not the whole network.
+        if actor.role != Role::Admin {
             return Err(StoreError::Forbidden);
         }
         let mut errs = Vec::new();
@@ -513,28 +514,13 @@ impl Store {
         }))
     }
 
-    /// Not found unless the parcel is in the actor's scope (as the watch's list sees it).
+    /// Not found unless the parcel exists and is in the actor's scope (operators and admins;
+    /// see [`Store::parcel_access`]).
     async fn parcel_in_scope(&self, actor: &Actor, parcel_id: i64) -> Result<(), StoreError> {
-        let scope = match actor.role {
-            Role::Admin => return Ok(()),
-            Role::Operator => scope_like(actor),
-            _ => return Err(StoreError::Forbidden),
-        };
-        let sql = format!(
-            "SELECT COUNT(*) FROM parcels p {JOINS} WHERE p.id = $1 \
-             AND (rd.path LIKE $2 OR rdn.path LIKE $2 OR rn.path LIKE $2 OR rs.path LIKE $2)"
-        );
-        let n: i64 = on_read!(self, |p| {
-            sqlx::query_scalar(&sql)
-                .bind(parcel_id)
-                .bind(&scope)
-                .fetch_one(p)
-                .await?
-        });
-        if n == 0 {
-            return Err(StoreError::NotFound);
+        if !matches!(actor.role, Role::Admin | Role::Operator) {
+            return Err(StoreError::Forbidden);
         }
-        Ok(())
+        self.parcel_access(actor, parcel_id).await.map(|_| ())
     }
 }
 

@@ -400,7 +400,12 @@ pub async fn products(
     let gi_brand = param(&q, "gi_brand").map(String::from);
     if let (Some(text), None) = (param(&q, "q"), status) {
         let per = lim.unwrap_or(20) as usize;
-        let offset = cursor.0 as usize;
+        // Ranked results page by offset, as deep as the index serves (an offset drives the
+        // collector's allocation).
+        let offset = usize::try_from(cursor.0)
+            .ok()
+            .filter(|o| *o < bazaar_search::MAX_WINDOW)
+            .ok_or_else(|| ApiError::field("cursor", "out_of_range").in_lang(e))?;
         let filters = Filters {
             county,
             category: category.map(|c| c.as_str().to_string()),
@@ -415,7 +420,8 @@ pub async fn products(
                 ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal")
             })?;
         let items = s.store.listed_products_by_ids(&hits.ids).await?;
-        let next = (offset + per < hits.total).then(|| Cursor((offset + per) as i64).encode());
+        let next = (offset + per < hits.total.min(bazaar_search::MAX_WINDOW))
+            .then(|| Cursor((offset + per) as i64).encode());
         return Ok(Json(ProductPage {
             items: items.iter().map(ProductView::from).collect(),
             total: Some(hits.total),
@@ -793,6 +799,11 @@ pub(crate) async fn save_image(
     prefix: &str,
     bytes: Vec<u8>,
 ) -> Result<(String, u32, u32), ApiError> {
+    // A bounded number of decodes at once (each may take 160 MB and a core for a second).
+    let _permit = crate::media::DECODES
+        .acquire()
+        .await
+        .map_err(|_| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "internal"))?;
     let processed = tokio::task::spawn_blocking(move || crate::media::process(&bytes))
         .await
         .map_err(|e| {
@@ -828,6 +839,10 @@ pub async fn store_photo(
     let p = s.store.product_for(Some(actor), product_id).await?;
     if !actor.can_edit(p.row.target()) {
         return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden"));
+    }
+    // The count too: a thirteenth photo is refused before it is decoded.
+    if p.photos.len() >= bazaar_store::products::MAX_PHOTOS {
+        return Err(ApiError::field("photo", "out_of_range"));
     }
     let (key, width, height) = save_image(s, &format!("p/{product_id}"), bytes).await?;
     Ok(s.store

@@ -45,6 +45,8 @@ pub struct ApiError {
     pub details: Option<serde_json::Value>,
     /// Language of the message.
     pub lang: Lang,
+    /// Seconds the caller should wait before trying again (`Retry-After`).
+    pub retry_after: Option<u32>,
 }
 
 impl ApiError {
@@ -57,6 +59,7 @@ impl ApiError {
             reason: None,
             details: None,
             lang: crate::i18n::current(),
+            retry_after: None,
         }
     }
 
@@ -139,7 +142,13 @@ impl IntoResponse for ApiError {
         if let Some(d) = self.details {
             body["error"]["details"] = d;
         }
-        (self.status, Json(body)).into_response()
+        let mut res = (self.status, Json(body)).into_response();
+        if let Some(secs) = self.retry_after
+            && let Ok(v) = axum::http::HeaderValue::from_str(&secs.max(1).to_string())
+        {
+            res.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+        }
+        res
     }
 }
 
@@ -186,9 +195,10 @@ impl From<StoreError> for ApiError {
                 )),
                 ..ApiError::new(StatusCode::CONFLICT, "price_changed")
             },
-            StoreError::Throttled => {
-                ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts")
-            }
+            StoreError::Throttled(secs) => ApiError {
+                retry_after: Some(u32::try_from(secs).unwrap_or(u32::MAX)),
+                ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts")
+            },
             StoreError::BadCredentials => {
                 ApiError::new(StatusCode::UNAUTHORIZED, "bad_credentials")
             }

@@ -20,6 +20,7 @@ pub mod orders_api;
 pub mod pages;
 pub mod plans;
 pub mod runs;
+pub mod server;
 pub mod session;
 pub mod shop;
 pub mod wechat_api;
@@ -50,6 +51,9 @@ pub struct AppState {
     /// The salt of this deployment's 快递100 subscription (push signatures); pushes are
     /// refused while it is not configured.
     pub kuaidi100_salt: Option<String>,
+    /// Proxies whose `X-Forwarded-For` names the client (`--trusted-proxy`); none by default:
+    /// the connection's peer is the client.
+    pub trusted_proxies: Arc<Vec<auth::ProxyNet>>,
     search: Arc<RwLock<Arc<SearchIndex>>>,
     pavilions: Arc<RwLock<Arc<Vec<Pavilion>>>>,
     built_from: Arc<std::sync::Mutex<Option<(i64, i64)>>>,
@@ -71,6 +75,7 @@ impl AppState {
             osrm: None,
             planner: Arc::new(tokio::sync::Semaphore::new(1)),
             kuaidi100_salt: None,
+            trusted_proxies: Arc::new(Vec::new()),
             search: Arc::new(RwLock::new(Arc::new(index))),
         })
     }
@@ -169,8 +174,12 @@ async fn build_index(store: &Store) -> anyhow_free::Result<SearchIndex> {
     Ok(tokio::task::spawn_blocking(move || SearchIndex::build(&docs)).await??)
 }
 
-/// Every route of the application.
+/// Every route of the application, with the security headers on every response.
 pub fn router(state: AppState) -> Router {
+    server::with_security_headers(routes(state))
+}
+
+fn routes(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(api::healthz))
         .route("/metrics", get(metrics::metrics))
@@ -268,6 +277,14 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/shelf", get(logistics_api::shelf))
         .route("/api/v1/parcels/stalled", get(logistics_api::stalled))
         .route("/api/v1/parcels/{id}/notes", post(logistics_api::add_note))
+        .route(
+            "/api/v1/notifications",
+            get(logistics_api::failed_notifications),
+        )
+        .route(
+            "/api/v1/notifications/{id}/retry",
+            post(logistics_api::retry_notification),
+        )
         .route("/api/v1/wechat/bindings", put(wechat_api::bind))
         .route(
             "/api/v1/wechat/bindings/{openid}",
@@ -338,6 +355,7 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/reports/institution",
             get(orders_api::institution_report),
         )
+        .route("/assets/{name}", get(pages::asset))
         .route("/", get(pages::home))
         .route("/search", get(pages::search))
         .route("/pavilions/{code}", get(pages::pavilion))

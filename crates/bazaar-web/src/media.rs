@@ -13,7 +13,16 @@ pub const MAX_SIDE: u32 = 1200;
 /// The largest upload accepted, in bytes.
 pub const MAX_UPLOAD_BYTES: usize = 10 * 1024 * 1024;
 /// The largest image decoded, in pixels per side (a decompression bomb stops here).
-const MAX_DECODE_SIDE: u32 = 12_000;
+const MAX_DECODE_SIDE: u32 = 10_000;
+/// The most pixels decoded: 40 megapixels (a phone's photo is 12–50), read from the image's
+/// header before anything is decoded; 160 MB as RGBA at most.
+pub const MAX_DECODE_PIXELS: u64 = 40_000_000;
+/// Images decoded at once in this process (one per core of the machine we size for):
+/// parallel uploads queue instead of multiplying the memory.
+pub const PARALLEL_DECODES: usize = 2;
+
+/// The permits of [`PARALLEL_DECODES`].
+pub static DECODES: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(PARALLEL_DECODES);
 
 /// Where photos are kept. Implementations must be safe to call from many requests at once.
 pub trait PhotoStore: Send + Sync {
@@ -114,6 +123,8 @@ pub enum UploadError {
     TooLarge,
     /// Not a JPEG, PNG or WebP image, or one that does not decode.
     NotAnImage,
+    /// More than [`MAX_DECODE_PIXELS`] (or a side over 10,000 pixels).
+    TooManyPixels,
 }
 
 impl UploadError {
@@ -123,6 +134,7 @@ impl UploadError {
             UploadError::Empty => "required",
             UploadError::TooLarge => "too_large",
             UploadError::NotAnImage => "not_an_image",
+            UploadError::TooManyPixels => "too_many_pixels",
         }
     }
 }
@@ -154,11 +166,19 @@ pub fn process(bytes: &[u8]) -> Result<Processed, UploadError> {
         ImageKind::Png => image::ImageFormat::Png,
         ImageKind::Webp => image::ImageFormat::WebP,
     };
+    // The size from the header first: a 400 KB PNG may claim 12,000 × 12,000 pixels.
+    let (w, h) = image::ImageReader::with_format(Cursor::new(bytes), format)
+        .into_dimensions()
+        .map_err(|_| UploadError::NotAnImage)?;
+    if w > MAX_DECODE_SIDE || h > MAX_DECODE_SIDE || u64::from(w) * u64::from(h) > MAX_DECODE_PIXELS
+    {
+        return Err(UploadError::TooManyPixels);
+    }
     let mut reader = image::ImageReader::with_format(Cursor::new(bytes), format);
     let mut limits = image::Limits::default();
     limits.max_image_width = Some(MAX_DECODE_SIDE);
     limits.max_image_height = Some(MAX_DECODE_SIDE);
-    limits.max_alloc = Some(512 * 1024 * 1024);
+    limits.max_alloc = Some(256 * 1024 * 1024);
     reader.limits(limits);
     let img = reader.decode().map_err(|_| UploadError::NotAnImage)?;
     let img = if img.width() > MAX_SIDE || img.height() > MAX_SIDE {
@@ -166,7 +186,7 @@ pub fn process(bytes: &[u8]) -> Result<Processed, UploadError> {
     } else {
         img
     };
-    // Flatten transparency onto white (JPEG has no alpha).
+    // Flatten transparency onto white (JPEG has no alpha); the image is small by now.
     let rgba = img.to_rgba8();
     let (width, height) = rgba.dimensions();
     let mut rgb = image::RgbImage::new(width, height);

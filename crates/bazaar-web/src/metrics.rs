@@ -118,8 +118,18 @@ pub async fn track(State(s): State<AppState>, req: Request, next: Next) -> Respo
     res
 }
 
-/// `GET /metrics`.
-pub async fn metrics(State(s): State<AppState>) -> Response {
+/// `GET /metrics`: for an admin's bearer token only (a scraper is given one): the counters
+/// tell an outsider which routes are used and how busy the centre is.
+pub async fn metrics(State(s): State<AppState>, caller: crate::auth::Caller) -> Response {
+    match caller.require() {
+        Ok(a) if a.role == bazaar_domain::people::Role::Admin => {}
+        Ok(_) => {
+            return crate::error::ApiError::new(axum::http::StatusCode::FORBIDDEN, "forbidden")
+                .in_lang(caller.lang)
+                .into_response();
+        }
+        Err(e) => return e.into_response(),
+    }
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         s.metrics.render(),

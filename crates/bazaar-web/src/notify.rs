@@ -505,14 +505,35 @@ impl Notifier for Channels {
     }
 }
 
-/// Sends what is waiting in the outbox; returns how many were sent.
+/// Notifications sent at once by one drain.
+pub const PARALLEL_SENDS: usize = 16;
+/// How long one drain may take (it runs every 10 s): a send not answered by then is
+/// abandoned, counted as a failed attempt and tried again on a later drain.
+pub const DRAIN_BUDGET: Duration = Duration::from_secs(8);
+
+/// Sends what is waiting in the outbox, [`PARALLEL_SENDS`] at a time within
+/// [`DRAIN_BUDGET`]: a hanging gateway delays no pickup code by more than a drain. Each
+/// failure is logged (no phone, no code); a notification that failed its last attempt stays
+/// in the outbox, listed for admins (`GET /api/v1/notifications?status=failed`), never
+/// dropped. Returns how many were sent.
 pub async fn drain(store: &Store, notifier: &Arc<dyn Notifier>) -> Result<usize, String> {
+    drain_within(store, notifier, DRAIN_BUDGET).await
+}
+
+/// [`drain`] with its time budget.
+pub async fn drain_within(
+    store: &Store,
+    notifier: &Arc<dyn Notifier>,
+    budget: Duration,
+) -> Result<usize, String> {
+    let deadline = tokio::time::Instant::now() + budget;
     let pending = store
         .unsent_notifications(200)
         .await
         .map_err(|e| e.to_string())?;
-    let mut sent = 0;
-    for n in &pending {
+    let slots = Arc::new(tokio::sync::Semaphore::new(PARALLEL_SENDS));
+    let mut running = tokio::task::JoinSet::new();
+    for n in pending {
         // Several nodes may drain at once: each notification is sent by the one that claims it.
         if !store
             .claim_notification(n.id, n.attempts)
@@ -521,17 +542,45 @@ pub async fn drain(store: &Store, notifier: &Arc<dyn Notifier>) -> Result<usize,
         {
             continue;
         }
-        let (channel, error) = match notifier.send(n).await {
-            Ok(c) => {
-                sent += 1;
-                (c, None)
+        let (store, notifier, slots) = (store.clone(), notifier.clone(), slots.clone());
+        running.spawn(async move {
+            let Ok(_slot) = slots.acquire_owned().await else {
+                return false;
+            };
+            let sent = tokio::time::timeout_at(deadline, notifier.send(&n)).await;
+            let (channel, error) = match sent {
+                Ok(Ok(c)) => (c, None),
+                Ok(Err(e)) => (notifier.channel(), Some(e)),
+                Err(_) => (
+                    notifier.channel(),
+                    Some("no answer within the drain's time".into()),
+                ),
+            };
+            if let Some(e) = &error {
+                let last = n.attempts + 1 >= bazaar_store::pickup::MAX_SEND_ATTEMPTS;
+                if last {
+                    tracing::error!(notification = n.id, kind = %n.kind, channel, error = %e,
+                        "notification failed its last attempt: kept for admins");
+                } else {
+                    tracing::warn!(notification = n.id, kind = %n.kind, channel, error = %e,
+                        attempt = n.attempts + 1, "notification failed; tried again later");
+                }
             }
-            Err(e) => (notifier.channel(), Some(e)),
-        };
-        store
-            .notification_sent(n.id, channel, error.as_deref())
-            .await
-            .map_err(|e| e.to_string())?;
+            match store
+                .notification_sent(n.id, channel, error.as_deref())
+                .await
+            {
+                Ok(()) => error.is_none(),
+                Err(e) => {
+                    tracing::error!(notification = n.id, error = %e, "recording a sending failed");
+                    false
+                }
+            }
+        });
+    }
+    let mut sent = 0;
+    while let Some(r) = running.join_next().await {
+        sent += usize::from(r.unwrap_or(false));
     }
     Ok(sent)
 }

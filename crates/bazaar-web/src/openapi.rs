@@ -67,6 +67,8 @@ use utoipa::{Modify, OpenApi};
         crate::logistics_api::shelf,
         crate::logistics_api::stalled,
         crate::logistics_api::add_note,
+        crate::logistics_api::failed_notifications,
+        crate::logistics_api::retry_notification,
         crate::logistics_api::watch_rules,
         crate::logistics_api::set_watch_rule,
         crate::wechat_api::bind,

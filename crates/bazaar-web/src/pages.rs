@@ -3,7 +3,7 @@
 use crate::AppState;
 use crate::i18n::Lang;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Response};
 use bazaar_domain::money::Fen;
 use bazaar_search::Filters;
@@ -405,4 +405,26 @@ pub async fn product(
         crate::session::set_cookie(&mut res, crate::session::csrf_cookie(&csrf));
     }
     res
+}
+
+/// A select that submits its form when changed (the address picker), for the scripts-only
+/// policy: no inline handlers.
+pub const AUTOSUBMIT_JS: &str = "document.querySelectorAll('select[data-autosubmit]').forEach(function(s){s.addEventListener('change',function(){s.form.submit()})});";
+
+/// `GET /assets/{name}`: the pages' scripts, served from the binary (the security policy
+/// allows no inline script).
+pub async fn asset(Path(name): Path<String>) -> Response {
+    let js = match name.as_str() {
+        "scan.js" => crate::backoffice::logistics::SCAN_JS,
+        "autosubmit.js" => AUTOSUBMIT_JS,
+        _ => return crate::api::not_found().await.into_response(),
+    };
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        js,
+    )
+        .into_response()
 }

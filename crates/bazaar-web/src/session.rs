@@ -54,7 +54,29 @@ pub(crate) fn csrf_token(h: &HeaderMap) -> (String, bool) {
     }
 }
 
+/// Whether a state-changing request comes from our own pages: a browser's `Origin` (or,
+/// without one, `Sec-Fetch-Site`) must name this host. A request without either (an old
+/// browser, a script) is judged by its CSRF token alone.
+pub(crate) fn same_origin(h: &HeaderMap) -> bool {
+    if let Some(origin) = h.get(header::ORIGIN) {
+        let host = h.get(header::HOST).and_then(|v| v.to_str().ok());
+        let origin_host = origin
+            .to_str()
+            .ok()
+            .and_then(|o| o.split_once("://"))
+            .map(|(_, rest)| rest.trim_end_matches('/'));
+        return matches!((origin_host, host), (Some(o), Some(h)) if o.eq_ignore_ascii_case(h));
+    }
+    !matches!(
+        h.get("sec-fetch-site").and_then(|v| v.to_str().ok()),
+        Some("cross-site" | "same-site")
+    )
+}
+
 pub(crate) fn csrf_ok(h: &HeaderMap, form: &HashMap<String, String>) -> bool {
+    if !same_origin(h) {
+        return false;
+    }
     match (cookie(h, CSRF), form.get("csrf")) {
         (Some(c), Some(f)) => !c.is_empty() && c.len() == f.len() && c.as_bytes() == f.as_bytes(),
         _ => false,
@@ -180,6 +202,8 @@ pub async fn login(
         Ok((token, actor)) => {
             tracing::info!(user = actor.username, "signed in");
             let mut res = Redirect::to(next.as_deref().unwrap_or("/manage")).into_response();
+            // A new CSRF token with the new session: one planted before sign-in is useless.
+            set_cookie(&mut res, csrf_cookie(&new_secret()));
             set_cookie(
                 &mut res,
                 format!(
@@ -191,7 +215,13 @@ pub async fn login(
         }
         Err(e) => {
             let api = crate::error::ApiError::from(e);
-            fail(api.status, &crate::error::message(&api.code, lang))
+            let mut res = fail(api.status, &crate::error::message(&api.code, lang));
+            if let Some(secs) = api.retry_after
+                && let Ok(v) = HeaderValue::from_str(&secs.to_string())
+            {
+                res.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            res
         }
     }
 }

@@ -272,11 +272,14 @@ pub async fn cart(State(s): State<AppState>, h: HeaderMap, uri: Uri) -> Response
     res
 }
 
-fn method_options(lang: Lang, has_node: bool) -> Vec<(String, String)> {
-    let mut v = vec![(
-        PaymentMethod::Sandbox.as_str().to_string(),
-        lang.t("pay-sandbox"),
-    )];
+fn method_options(lang: Lang, has_node: bool, sandbox: bool) -> Vec<(String, String)> {
+    let mut v = Vec::new();
+    if sandbox {
+        v.push((
+            PaymentMethod::Sandbox.as_str().to_string(),
+            lang.t("pay-sandbox"),
+        ));
+    }
     if has_node {
         v.push((
             PaymentMethod::StationCash.as_str().to_string(),
@@ -353,6 +356,7 @@ async fn checkout_page(
             ));
         }
         let has_node = addresses.iter().any(|a| a.node_code.is_some());
+        let sandbox = s.store.payment_sandbox().await.unwrap_or(false);
         // A fresh idempotency key per checkout page: a double click places one order.
         let key = bazaar_store::auth::new_secret();
         body.push_str(&format!(
@@ -361,7 +365,7 @@ async fn checkout_page(
             cx.csrf_input(),
             &key[..32],
             f.select("address_id", "checkout-address", &opts),
-            f.select("method", "checkout-method", &method_options(lang, has_node)),
+            f.select("method", "checkout-method", &method_options(lang, has_node, sandbox)),
             esc(&lang.t("checkout-shipping-note")),
             esc(&lang.t("checkout-place")),
         ));
@@ -451,7 +455,7 @@ async fn region_picker(s: &AppState, lang: Lang, chosen: Option<&str>) -> String
     if !children.is_empty() {
         out.push_str(&format!(
             "<form method=\"get\" action=\"/checkout#new-address\"><label>{}<br>\
-<select name=\"region\" onchange=\"this.form.submit()\"><option value=\"{}\">—</option>",
+<select name=\"region\" data-autosubmit><option value=\"{}\">—</option>",
             esc(&lang.t(if current.is_some() {
                 "address-next-level"
             } else {
@@ -467,7 +471,8 @@ async fn region_picker(s: &AppState, lang: Lang, chosen: Option<&str>) -> String
             ));
         }
         out.push_str(&format!(
-            "</select></label> <noscript><button>{}</button></noscript></form>",
+            "</select></label> <noscript><button>{}</button></noscript></form>\
+<script src=\"/assets/autosubmit.js\" defer></script>",
             esc(&lang.t("address-pick"))
         ));
     }
@@ -641,7 +646,7 @@ pub async fn my_orders(State(s): State<AppState>, h: HeaderMap, uri: Uri) -> Res
     cx.plain_page(StatusCode::OK, &lang.t("orders-title"), &body)
 }
 
-fn order_body(lang: Lang, cx: &Ctx, o: &Order) -> String {
+fn order_body(lang: Lang, cx: &Ctx, o: &Order, sandbox: bool) -> String {
     let r = &o.row;
     let mut body = format!(
         "<p><b class=\"order-status\">{}</b> · {} {}</p><table>",
@@ -679,7 +684,7 @@ fn order_body(lang: Lang, cx: &Ctx, o: &Order) -> String {
             id = r.id,
             csrf = cx.csrf_input(),
             ml = esc(&lang.t("checkout-method")),
-            opts = method_options(lang, r.node_code.is_some())
+            opts = method_options(lang, r.node_code.is_some(), sandbox)
                 .into_iter()
                 .map(|(v, t)| format!("<option value=\"{v}\">{}</option>", esc(&t)))
                 .collect::<String>(),
@@ -786,7 +791,8 @@ pub async fn order(
     match s.store.order(&cx.actor, id).await {
         Ok(o) => {
             let title = cx.lang.ta("order-title", &[("id", id.into())]);
-            let mut body = order_body(cx.lang, &cx, &o);
+            let sandbox = s.store.payment_sandbox().await.unwrap_or(false);
+            let mut body = order_body(cx.lang, &cx, &o, sandbox);
             if let Ok(parcels) = s.store.order_parcels(&cx.actor, id).await {
                 body.push_str(&tracking_html(cx.lang, &parcels));
             }
@@ -891,6 +897,10 @@ pub async fn sandbox_page(
         Err(r) => return r,
     };
     let lang = cx.lang;
+    // Off on a real deployment: the page does not exist there.
+    if !s.store.payment_sandbox().await.unwrap_or(false) {
+        return cx.error_page(StoreError::NotFound, "/orders");
+    }
     let pay = match s.store.payment_by_ref(&r).await {
         Ok(p) if p.method == "sandbox" => p,
         Ok(_) => return cx.error_page(StoreError::NotFound, "/orders"),
@@ -931,6 +941,9 @@ pub async fn sandbox_submit(
         Ok(c) => c,
         Err(r) => return r,
     };
+    if !s.store.payment_sandbox().await.unwrap_or(false) {
+        return cx.error_page(StoreError::NotFound, "/orders");
+    }
     let pay = match s.store.payment_by_ref(&r).await {
         Ok(p) if p.method == "sandbox" => p,
         Ok(_) => return cx.error_page(StoreError::NotFound, "/orders"),

@@ -89,7 +89,7 @@ fn result_html(lang: Lang, waybill: &str, r: &ScanResult) -> String {
 /// The scanning page's script: the offline queue (localStorage, one client id per scan,
 /// sent as a batch and resent until answered) and the camera (BarcodeDetector where the
 /// browser has it).
-const SCAN_JS: &str = r#"
+pub const SCAN_JS: &str = r#"
 (function(){
 var f=document.getElementById('scan-form'),out=document.getElementById('scan-results'),
 st=document.getElementById('scan-queue'),K='bazaar-scan-queue',busy=false;
@@ -203,7 +203,7 @@ style=\"font-size:1.3em;width:100%\"></label>\
 <button style=\"font-size:1.2em;padding:.4em 1.2em\">{submit}</button> \
 <button type=\"button\" id=\"scan-camera\" hidden>{camera}</button></form>\
 <p id=\"scan-queue\" role=\"status\" data-waiting=\"{waiting}\"></p>\
-<ul id=\"scan-results\">{results}</ul><script>{js}</script>",
+<ul id=\"scan-results\">{results}</ul><script src=\"/assets/scan.js\" defer></script>",
         csrf = cx.csrf_input(),
         kind_l = esc(&lang.t("field-kind")),
         waybill_l = esc(&lang.t("scan-waybill")),
@@ -211,7 +211,6 @@ style=\"font-size:1.3em;width:100%\"></label>\
         submit = esc(&lang.t("scan-submit")),
         camera = esc(&lang.t("scan-camera")),
         waiting = esc(&lang.t("scan-queued")),
-        js = SCAN_JS,
         new_l = esc(&lang.t("scan-new-parcel")),
         carrier_l = esc(&lang.t("field-carrier")),
         rname_l = esc(&lang.t("field-recipient_name")),
@@ -279,7 +278,11 @@ pub async fn scans_json(State(s): State<AppState>, h: HeaderMap, body: Bytes) ->
         .get("x-csrf-token")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    if fresh || header_token.len() != cookie_token.len() || header_token != cookie_token {
+    if fresh
+        || !crate::session::same_origin(&h)
+        || header_token.len() != cookie_token.len()
+        || header_token != cookie_token
+    {
         return (
             StatusCode::FORBIDDEN,
             Json(json!({"error": {"code": "csrf", "message": lang.t("csrf-expired")}})),
@@ -468,7 +471,7 @@ pub async fn pickup_post(
             encode(&t.parcel.waybill)
         ))
         .into_response(),
-        Err(e @ (StoreError::Invalid(_) | StoreError::Throttled)) => {
+        Err(e @ (StoreError::Invalid(_) | StoreError::Throttled(_))) => {
             let (status, msg) = cx.error_text(e);
             let mut r = shelf_html(&s, &cx, Some(&node), None, Some(msg)).await;
             *r.status_mut() = status;

@@ -12,6 +12,8 @@ mod photos;
 mod plans;
 mod rights;
 mod runs;
+mod security;
+mod server;
 mod shop;
 mod storefront;
 mod users;
@@ -229,6 +231,41 @@ impl TestApp {
             .await;
         assert_eq!(s, StatusCode::CREATED, "{v}");
         v["token"].as_str().expect("token").to_string()
+    }
+
+    /// Tokens of `n` new consumer accounts (a sale is many buyers: one buyer's unpaid orders
+    /// are capped).
+    pub async fn buyers(&self, n: usize) -> Vec<String> {
+        let admin = self.login("admin").await;
+        let mut out = Vec::with_capacity(n);
+        for i in 0..n {
+            let name = format!("test-buyer-{i}");
+            let (s, v) = self
+                .call(
+                    Method::POST,
+                    "/api/v1/users",
+                    Some(&admin),
+                    Some(serde_json::json!({"username": name, "display_name": name,
+                        "password": "bazaar-demo", "role": "buyer"})),
+                )
+                .await;
+            assert_eq!(s, StatusCode::CREATED, "{v}");
+            let token = self.login(&name).await;
+            let (s, v) = self
+                .call(
+                    Method::POST,
+                    "/api/v1/addresses",
+                    Some(&token),
+                    Some(
+                        serde_json::json!({"recipient": name, "phone": "13900000099",
+                        "region_code": "652829200201", "is_default": true}),
+                    ),
+                )
+                .await;
+            assert_eq!(s, StatusCode::CREATED, "{v}");
+            out.push(token);
+        }
+        out
     }
 
     /// The id of the listed product with this exact name.

@@ -38,7 +38,7 @@ async fn login_tokens_and_throttling() {
         assert_eq!(s, StatusCode::UNAUTHORIZED);
         assert_eq!(v["error"]["code"], "bad_credentials");
     }
-    // Even the right password is refused while the account is throttled.
+    // Even the right password waits while this client must wait on the account.
     let (s, v) = t
         .call(
             Method::POST,

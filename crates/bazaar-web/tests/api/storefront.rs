@@ -155,7 +155,18 @@ async fn metrics_count_requests_by_route_and_status() {
         .await;
     t.call(Method::GET, "/api/v1/products?limit=0", None, None)
         .await;
-    let (s, body) = t.raw(Method::GET, "/metrics", None, None, &[]).await;
+    // The counters are an admin's (a scraper gets an admin token): not public.
+    let (s, _) = t.raw(Method::GET, "/metrics", None, None, &[]).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let buyer = t.login("buyer").await;
+    let (s, _) = t
+        .raw(Method::GET, "/metrics", Some(&buyer), None, &[])
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let admin = t.login("admin").await;
+    let (s, body) = t
+        .raw(Method::GET, "/metrics", Some(&admin), None, &[])
+        .await;
     assert_eq!(s, StatusCode::OK);
     let text = String::from_utf8(body).expect("utf8");
     assert!(
