@@ -67,6 +67,39 @@ fn login(port: u16, user: &str) -> String {
     v["token"].as_str().expect("token").to_string()
 }
 
+/// Tokens of `n` new buyers with a default address (one buyer may hold at most half a SKU's
+/// stock unpaid: a sale is many buyers).
+fn buyers(port: u16, n: usize) -> Vec<String> {
+    let admin = login(port, "admin");
+    (0..n)
+        .map(|i| {
+            let name = format!("proc-buyer-{i}");
+            let (s, v) = json_of(
+                port,
+                "POST",
+                "/api/v1/users",
+                Some(&admin),
+                Some(
+                    json!({"username": name, "display_name": name, "password": "bazaar-demo",
+                    "role": "buyer"}),
+                ),
+            );
+            assert_eq!(s, 201, "{v}");
+            let token = login(port, &name);
+            let (s, v) = json_of(
+                port,
+                "POST",
+                "/api/v1/addresses",
+                Some(&token),
+                Some(json!({"recipient": name, "phone": "13900000099",
+                    "region_code": "652829200201", "is_default": true})),
+            );
+            assert_eq!(s, 201, "{v}");
+            token
+        })
+        .collect()
+}
+
 /// The first SKU of 阿西木土蜂蜜.
 fn asim_sku(port: u16) -> i64 {
     let (_, v) = json_of(
@@ -182,10 +215,10 @@ fn two_servers_on_one_postgresql_never_oversell() {
         Some(json!({"quantity": 50})),
     );
     assert_eq!(s, 200);
-    let buyer = login(pb, "buyer");
+    let buyers = buyers(pb, 10);
     let handles: Vec<_> = (0..200)
         .map(|i| {
-            let buyer = buyer.clone();
+            let buyer = buyers[i % buyers.len()].clone();
             let port = if i % 2 == 0 { pa } else { pb };
             std::thread::spawn(move || {
                 json_of(
