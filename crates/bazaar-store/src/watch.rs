@@ -515,22 +515,31 @@ impl Store {
 
     /// Not found unless the parcel is in the actor's scope (as the watch's list sees it).
     async fn parcel_in_scope(&self, actor: &Actor, parcel_id: i64) -> Result<(), StoreError> {
-        let scope = match actor.role {
-            Role::Admin => return Ok(()),
-            Role::Operator => scope_like(actor),
+        // An admin's scope is everything, but the parcel must still exist: a note on a missing
+        // parcel is a 404, not a failed foreign key (a 500).
+        let n: i64 = match actor.role {
+            Role::Admin => on_read!(self, |p| {
+                sqlx::query_scalar("SELECT COUNT(*) FROM parcels WHERE id = $1")
+                    .bind(parcel_id)
+                    .fetch_one(p)
+                    .await?
+            }),
+            Role::Operator => {
+                let scope = scope_like(actor);
+                let sql = format!(
+                    "SELECT COUNT(*) FROM parcels p {JOINS} WHERE p.id = $1 \
+                     AND (rd.path LIKE $2 OR rdn.path LIKE $2 OR rn.path LIKE $2 OR rs.path LIKE $2)"
+                );
+                on_read!(self, |p| {
+                    sqlx::query_scalar(&sql)
+                        .bind(parcel_id)
+                        .bind(&scope)
+                        .fetch_one(p)
+                        .await?
+                })
+            }
             _ => return Err(StoreError::Forbidden),
         };
-        let sql = format!(
-            "SELECT COUNT(*) FROM parcels p {JOINS} WHERE p.id = $1 \
-             AND (rd.path LIKE $2 OR rdn.path LIKE $2 OR rn.path LIKE $2 OR rs.path LIKE $2)"
-        );
-        let n: i64 = on_read!(self, |p| {
-            sqlx::query_scalar(&sql)
-                .bind(parcel_id)
-                .bind(&scope)
-                .fetch_one(p)
-                .await?
-        });
         if n == 0 {
             return Err(StoreError::NotFound);
         }

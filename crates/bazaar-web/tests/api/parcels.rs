@@ -1439,3 +1439,25 @@ async fn a_driver_created_by_the_operator_scans_inside_its_region_only() {
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
 }
+
+/// Finding 15 (found by schemathesis): a note on a parcel that does not exist answered 500
+/// for an admin (the insert failed its foreign key); it is a 404 for everyone.
+#[tokio::test]
+async fn a_note_on_a_missing_parcel_is_not_found() {
+    let t = TestApp::spawn().await;
+    for user in ["admin", "op-bohu"] {
+        let token = t.login(user).await;
+        for uri in ["/api/v1/parcels/987654321/notes", "/api/v1/parcels/0/notes"] {
+            let (s, v) = t
+                .call(
+                    Method::POST,
+                    uri,
+                    Some(&token),
+                    Some(json!({"body": "补扫"})),
+                )
+                .await;
+            assert_eq!(s, StatusCode::NOT_FOUND, "{user} {uri}: {v}");
+            assert_eq!(v["error"]["code"], "not_found", "{v}");
+        }
+    }
+}
