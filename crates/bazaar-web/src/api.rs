@@ -24,12 +24,11 @@ use std::collections::HashMap;
 
 type Params = Query<HashMap<String, String>>;
 
-/// The JSON body of a request, or a 400 `invalid_json` in the caller's language.
+/// The JSON body of a request, or the JSON error saying why not (see
+/// [`ApiError::from_json_rejection`]) in the caller's language.
 pub(crate) fn body<T>(caller: &Caller, b: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
-    b.map(|Json(v)| v).map_err(|e| {
-        tracing::debug!(error = %e, "bad JSON body");
-        ApiError::new(StatusCode::BAD_REQUEST, "invalid_json").in_lang(caller.lang)
-    })
+    b.map(|Json(v)| v)
+        .map_err(|e| ApiError::from_json_rejection(&e).in_lang(caller.lang))
 }
 
 fn limit(caller: &Caller, q: &HashMap<String, String>) -> Result<Option<i64>, ApiError> {

@@ -90,7 +90,7 @@ use utoipa::{Modify, OpenApi};
         crate::orders_api::set_shipping_rule,
         crate::orders_api::import_orders,
     ),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &CommonAnswers),
     tags(
         (name = "people", description = "Sessions and users"),
         (name = "network", description = "Regions and the service network"),
@@ -117,6 +117,85 @@ impl Modify for BearerAuth {
                     .build(),
             ),
         );
+    }
+}
+
+/// Documents the answers every operation of a kind can give, whatever its handler: 400 for
+/// a parameter or body breaking the schema, 401 for a bad bearer token (every operation that
+/// reads one), 413 over the body limit and 415 for a JSON body sent as something else.
+/// Operation-specific answers (403, 404, 409, 422, 429) stay in each `#[utoipa::path]`.
+struct CommonAnswers;
+
+impl Modify for CommonAnswers {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::Operation;
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let error = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ErrorBody")))
+                        .build(),
+                )
+                .build()
+        };
+        let add = |op: &mut Operation, status: &str, description: &str| {
+            op.responses
+                .responses
+                .entry(status.to_string())
+                .or_insert_with(|| error(description).into());
+        };
+        for item in doc.paths.paths.values_mut() {
+            for op in [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.patch,
+                &mut item.delete,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                let has_params = op.parameters.as_ref().is_some_and(|p| !p.is_empty());
+                let json_body = op
+                    .request_body
+                    .as_ref()
+                    .map(|b| b.content.contains_key("application/json"));
+                if has_params || json_body.is_some() {
+                    add(
+                        op,
+                        "400",
+                        "A parameter or the body breaks this document: `invalid_input` names the field and the reason, `invalid_json` is a body that is not JSON",
+                    );
+                }
+                let bearer = op.security.as_ref().is_some_and(|s| {
+                    serde_json::to_value(s).is_ok_and(|v| v.to_string().contains("\"bearer\""))
+                });
+                if bearer {
+                    add(
+                        op,
+                        "401",
+                        "`unauthenticated`: not signed in (where a token is required), or the bearer token is unknown or expired",
+                    );
+                }
+                if json_body.is_some() {
+                    add(
+                        op,
+                        "413",
+                        "`payload_too_large`: the body is over the route's limit",
+                    );
+                }
+                if json_body == Some(true) {
+                    add(
+                        op,
+                        "415",
+                        "`json_content_type`: the body is not sent as `application/json`",
+                    );
+                }
+            }
+        }
     }
 }
 

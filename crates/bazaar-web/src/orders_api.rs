@@ -519,7 +519,13 @@ pub struct CancelBody {
 }
 
 /// The optional reason of a cancel or deliver body: blank is none, at most 200 characters.
-fn reason_of(b: Option<Json<CancelBody>>) -> Result<Option<String>, ApiError> {
+/// No body at all (no content type) is no reason; a body that is not a `CancelBody` is the
+/// JSON error naming what is wrong.
+fn reason_of(
+    caller: &Caller,
+    b: Result<Option<Json<CancelBody>>, JsonRejection>,
+) -> Result<Option<String>, ApiError> {
+    let b = b.map_err(|e| ApiError::from_json_rejection(&e).in_lang(caller.lang))?;
     match b
         .and_then(|Json(b)| b.reason)
         .filter(|r| !r.trim().is_empty())
@@ -541,11 +547,11 @@ pub async fn cancel(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    b: Option<Json<CancelBody>>,
+    b: Result<Option<Json<CancelBody>>, JsonRejection>,
 ) -> Result<Json<Order>, ApiError> {
     let actor = caller.require()?.clone();
     let id = id_of(&id)?;
-    let reason = reason_of(b)?;
+    let reason = reason_of(&caller, b)?;
     Ok(Json(
         s.store
             .cancel_order(Some(&actor), id, reason.as_deref())
@@ -565,11 +571,11 @@ pub async fn deliver(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    b: Option<Json<CancelBody>>,
+    b: Result<Option<Json<CancelBody>>, JsonRejection>,
 ) -> Result<Json<Order>, ApiError> {
     let actor = caller.require()?.clone();
     let id = id_of(&id)?;
-    let reason = reason_of(b)?;
+    let reason = reason_of(&caller, b)?;
     Ok(Json(
         s.store
             .mark_delivered(&actor, id, reason.as_deref())
