@@ -136,7 +136,7 @@ pub async fn regions(
 
 /// `GET /api/v1/nodes?region=CODE&kind=KIND&cursor=…&limit=…`: the service network.
 /// Contact phones are masked for anonymous callers.
-#[utoipa::path(get, path = "/api/v1/nodes", tag = "network", params(("region" = Option<String>, Query, description = "Only nodes inside this region (official code)"), ("county" = Option<String>, Query, description = "Only nodes inside this county (its official code; the same as `region`)"), ("kind" = Option<String>, Query, description = "prefecture_centre, county_centre, distribution_centre, township_station, village_point, locker_bank or carrier_outlet"), ("cursor" = Option<String>, Query, description = "Cursor of the page, from `next_cursor`"), ("limit" = Option<i64>, Query, description = "Page size, 1 to 100 (default 20)")), responses((status = 200, description = "Network nodes; contact phones masked for anonymous callers", body = NodePage), (status = 400, description = "Bad input: the field and the reason", body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/nodes", tag = "network", params(("region" = Option<String>, Query, description = "Only nodes inside this region (official code)"), ("county" = Option<String>, Query, description = "Only nodes inside this county (its official code; the same as `region`)"), ("kind" = Option<String>, Query, pattern = "^(|prefecture_centre|county_centre|distribution_centre|township_station|village_point|locker_bank|carrier_outlet)$", description = "prefecture_centre, county_centre, distribution_centre, township_station, village_point, locker_bank or carrier_outlet"), ("cursor" = Option<String>, Query, pattern = "^(k([0-7][0-9a-fA-F])*)?$", description = "Cursor of the page, from `next_cursor`"), ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size, 1 to 100 (default 20)")), responses((status = 200, description = "Network nodes; contact phones masked for anonymous callers", body = NodePage), (status = 400, description = "Bad input: the field and the reason", body = ErrorBody), (status = 422, description = "`region` names no region (`unknown_reference`)", body = ErrorBody)))]
 pub async fn nodes(
     State(s): State<AppState>,
     caller: Caller,
@@ -157,9 +157,10 @@ pub async fn nodes(
         limit: limit(&caller, &q)?,
     };
     let (mut rows, next) = s.store.nodes(&f).await.map_err(|err| match err {
-        bazaar_store::StoreError::NotFound => {
-            ApiError::field("region", "unknown_reference").in_lang(e)
-        }
+        bazaar_store::StoreError::NotFound => ApiError {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            ..ApiError::field("region", "unknown_reference").in_lang(e)
+        },
         other => other.into(),
     })?;
     if caller.actor.is_none() {
@@ -369,7 +370,7 @@ pub struct TokenResponse {
 /// `GET /api/v1/products?q=…&county=CODE&category=…&gi_brand=…&poverty=1&status=…&cursor=…`:
 /// the public catalog (or, with `status` and a token, the products of that status the caller
 /// may manage). With `q`, results are ranked by relevance and paged by offset cursor.
-#[utoipa::path(get, path = "/api/v1/products", tag = "catalog", params(("q" = Option<String>, Query, description = "Search text: Chinese, pinyin, initials or a SKU code"), ("county" = Option<String>, Query, description = "County code"), ("category" = Option<String>, Query, description = "Category code"), ("gi_brand" = Option<String>, Query, description = "GI brand"), ("poverty" = Option<String>, Query, description = "1 for poverty-alleviation products only"), ("status" = Option<String>, Query, description = "draft, in_review, listed or delisted: the caller's manageable products of that status (needs a token)"), ("cursor" = Option<String>, Query, description = "Cursor of the page, from `next_cursor`"), ("limit" = Option<i64>, Query, description = "Page size, 1 to 100 (default 20)")), responses((status = 200, description = "Public products, ranked when searching", body = ProductPage), (status = 400, description = "Bad input: the field and the reason", body = ErrorBody), (status = 401, description = "Not signed in or bad token", body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/products", tag = "catalog", params(("q" = Option<String>, Query, description = "Search text: Chinese, pinyin, initials or a SKU code"), ("county" = Option<String>, Query, description = "County code"), ("category" = Option<String>, Query, pattern = "^(|honey|grain_oil|fresh_produce|dried_fruit_nuts|meat_dairy|condiment|tea_drink|fungi|medicinal|craft)$", description = "Category code"), ("gi_brand" = Option<String>, Query, description = "GI brand"), ("poverty" = Option<String>, Query, pattern = "^(|0|1|true|false)$", description = "1 for poverty-alleviation products only"), ("status" = Option<String>, Query, pattern = "^(|draft|in_review|listed|delisted)$", description = "draft, in_review, listed or delisted: the caller's manageable products of that status (needs a token)"), ("cursor" = Option<String>, Query, pattern = "^(c[0-9a-z]{1,12})?$", description = "Cursor of the page, from `next_cursor`"), ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size, 1 to 100 (default 20)")), responses((status = 200, description = "Public products, ranked when searching", body = ProductPage), (status = 400, description = "Bad input: the field and the reason", body = ErrorBody), (status = 401, description = "Not signed in or bad token", body = ErrorBody)))]
 pub async fn products(
     State(s): State<AppState>,
     caller: Caller,
@@ -518,7 +519,7 @@ pub async fn product_action(
 }
 
 /// `GET /api/v1/sellers?status=…`: the sellers the caller may see.
-#[utoipa::path(get, path = "/api/v1/sellers", tag = "sellers", security(("bearer" = [])), params(("status" = Option<String>, Query, description = "pending, approved or rejected"), ("cursor" = Option<String>, Query, description = "Cursor of the page, from `next_cursor`"), ("limit" = Option<i64>, Query, description = "Page size, 1 to 100 (default 20)")), responses((status = 200, description = "Sellers the caller may see", body = SellerPage), (status = 400, description = "Bad input: the field and the reason", body = ErrorBody), (status = 401, description = "Not signed in or bad token", body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/sellers", tag = "sellers", security(("bearer" = [])), params(("status" = Option<String>, Query, pattern = "^(|pending|approved|rejected)$", description = "pending, approved or rejected"), ("cursor" = Option<String>, Query, pattern = "^(c[0-9a-z]{1,12})?$", description = "Cursor of the page, from `next_cursor`"), ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size, 1 to 100 (default 20)")), responses((status = 200, description = "Sellers the caller may see", body = SellerPage), (status = 400, description = "Bad input: the field and the reason", body = ErrorBody), (status = 401, description = "Not signed in or bad token", body = ErrorBody)))]
 pub async fn sellers(
     State(s): State<AppState>,
     caller: Caller,
@@ -633,7 +634,7 @@ pub struct CreateProductBody {
 
 /// `POST /api/v1/products`: creates a draft product with its SKUs (the seller itself, a station
 /// agent for a villager of its area, or an operator in scope).
-#[utoipa::path(post, path = "/api/v1/products", tag = "catalog", security(("bearer" = [])), request_body = CreateProductBody, responses((status = 201, description = "The new draft product", body = ProductView), (status = 400, description = "Bad input: the field and the reason", body = ErrorBody), (status = 401, description = "Not signed in or bad token", body = ErrorBody), (status = 403, description = "Outside the caller's rights or region", body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/products", tag = "catalog", security(("bearer" = [])), request_body = CreateProductBody, responses((status = 201, description = "The new draft product", body = ProductView), (status = 400, description = "Bad input: the field and the reason", body = ErrorBody), (status = 401, description = "Not signed in or bad token", body = ErrorBody), (status = 403, description = "Outside the caller's rights or region", body = ErrorBody), (status = 422, description = "`seller_id` or `village_code` names nothing (`unknown_reference`), or a SKU code is taken", body = ErrorBody)))]
 pub async fn create_product(
     State(s): State<AppState>,
     caller: Caller,
@@ -798,7 +799,18 @@ pub(crate) async fn save_image(
             tracing::error!(error = %e, "photo task failed");
             ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal")
         })?
-        .map_err(|e| ApiError::field("photo", e.reason()))?;
+        .map_err(|e| {
+            // No schema can say "a JPEG, PNG or WebP that decodes": a body that is not one is
+            // 422, like other content that fits the document but cannot be processed.
+            let status = match e {
+                crate::media::UploadError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+                _ => StatusCode::UNPROCESSABLE_ENTITY,
+            };
+            ApiError {
+                status,
+                ..ApiError::field("photo", e.reason())
+            }
+        })?;
     let key = format!("{prefix}/{}.jpg", processed.digest);
     let media = s.media.clone();
     let k = key.clone();
@@ -838,7 +850,8 @@ pub async fn store_photo(
     params(("id" = i64, Path, description = "Product id")),
     request_body(content = Vec<u8>, content_type = "image/jpeg", description = "The image bytes: JPEG, PNG or WebP, at most 10 MB. It is checked by its content, scaled to at most 1200 px and stored as JPEG without its EXIF data."),
     responses((status = 201, description = "The stored photo", body = PhotoView),
-        (status = 400, description = "Not an image, empty, or the product already has 12 photos (field `photo`)", body = ErrorBody),
+        (status = 400, description = "The product already has 12 photos (field `photo`, `out_of_range`)", body = ErrorBody),
+        (status = 422, description = "Empty, or not a JPEG, PNG or WebP image that decodes (field `photo`)", body = ErrorBody),
         (status = 401, description = "Not signed in or bad token", body = ErrorBody),
         (status = 403, description = "Outside the caller's rights or region", body = ErrorBody),
         (status = 404, description = "No such product", body = ErrorBody),
@@ -933,7 +946,7 @@ pub async fn create_user(
 }
 
 #[utoipa::path(get, path = "/api/v1/users", tag = "people", security(("bearer" = [])),
-    params(("cursor" = Option<String>, Query, description = "Cursor of the page, from `next_cursor`"), ("limit" = Option<i64>, Query, description = "Page size, 1 to 100 (default 20)")),
+    params(("cursor" = Option<String>, Query, pattern = "^(c[0-9a-z]{1,12})?$", description = "Cursor of the page, from `next_cursor`"), ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size, 1 to 100 (default 20)")),
     responses((status = 200, description = "Accounts the caller administers", body = UserPage),
         (status = 401, description = "Not signed in or bad token", body = ErrorBody),
         (status = 403, description = "Only admins and operators", body = ErrorBody)))]

@@ -151,6 +151,20 @@ impl From<StoreError> for ApiError {
             StoreError::Forbidden => ApiError::new(StatusCode::FORBIDDEN, "forbidden"),
             StoreError::Invalid(errs) => {
                 let field = errs.first().map(|e| e.field.clone());
+                // 400 when a field breaks its documented shape; 422 when every field has its
+                // shape but what it says cannot be done (names something that does not exist,
+                // is taken, contradicts another field, is out of the caller's scope).
+                let shape = errs.iter().any(|e| {
+                    matches!(
+                        e.reason.code(),
+                        "required" | "too_long" | "invalid_format" | "unknown_choice" | "out_of_range"
+                    )
+                });
+                let status = if shape || errs.is_empty() {
+                    StatusCode::BAD_REQUEST
+                } else {
+                    StatusCode::UNPROCESSABLE_ENTITY
+                };
                 ApiError {
                     field,
                     reason: errs.first().map(|e| e.reason.code().to_string()),
@@ -159,7 +173,7 @@ impl From<StoreError> for ApiError {
                             .map(|e| json!({"field": e.field, "reason": e.reason.code()}))
                             .collect::<Vec<_>>()
                     )),
-                    ..ApiError::new(StatusCode::BAD_REQUEST, "invalid_input")
+                    ..ApiError::new(status, "invalid_input")
                 }
             }
             StoreError::Csv(rows) => ApiError {

@@ -461,7 +461,7 @@ pub struct OrderPage {
 }
 
 #[utoipa::path(get, path = "/api/v1/orders", tag = "orders", security(("bearer" = [])),
-    params(("cursor" = Option<String>, Query, description = "Cursor of the page"), ("limit" = Option<i64>, Query, description = "Page size, 1 to 100")),
+    params(("cursor" = Option<String>, Query, pattern = "^(c[0-9a-z]{1,12})?$", description = "Cursor of the page"), ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size, 1 to 100")),
     responses((status = 200, description = "The caller's orders, newest first", body = OrderPage),
         (status = 400, description = "Bad cursor or limit", body = ErrorBody),
         (status = 401, description = "Not signed in", body = ErrorBody)))]
@@ -704,7 +704,7 @@ pub async fn confirm_payment(
 }
 
 #[utoipa::path(get, path = "/api/v1/seller/parts", tag = "orders", security(("bearer" = [])),
-    params(("status" = Option<String>, Query, description = "Only orders of this status (e.g. paid)")),
+    params(("status" = Option<String>, Query, pattern = "^(|pending_payment|paid|fulfilling|shipped|delivered|completed|cancelled|refund_requested|refunded)$", description = "Only orders of this status (e.g. paid)")),
     responses((status = 200, description = "What the seller has to send, newest first", body = Vec<bazaar_store::orders::SellerPart>),
         (status = 400, description = "Unknown status", body = ErrorBody),
         (status = 403, description = "Sellers only", body = ErrorBody)))]
@@ -801,7 +801,7 @@ fn year_param(q: &HashMap<String, String>) -> Result<i32, ApiError> {
 }
 
 #[utoipa::path(get, path = "/api/v1/reports/sales", tag = "orders", security(("bearer" = [])),
-    params(("year" = Option<i32>, Query, description = "The year (this year by default)")),
+    params(("year" = Option<String>, Query, pattern = "^(|20[0-9][0-9]|2100)$", description = "The year, 2000 to 2100; empty or absent is this year")),
     responses((status = 200, description = "Sales per producer and month: a seller's own, an agent's villagers, an operator's region", body = Vec<bazaar_store::reports::MonthSales>),
         (status = 400, description = "Bad year", body = ErrorBody),
         (status = 403, description = "Buyers have no sales", body = ErrorBody)))]
@@ -816,7 +816,7 @@ pub async fn sales_report(
 }
 
 #[utoipa::path(get, path = "/api/v1/reports/poverty-sales", tag = "orders", security(("bearer" = [])),
-    params(("year" = Option<i32>, Query, description = "The year (this year by default)")),
+    params(("year" = Option<String>, Query, pattern = "^(|20[0-9][0-9]|2100)$", description = "The year, 2000 to 2100; empty or absent is this year")),
     responses((status = 200, description = "Per county: sales, and the part that reached poverty-alleviation households", body = Vec<bazaar_store::reports::CountySales>),
         (status = 400, description = "Bad year", body = ErrorBody),
         (status = 403, description = "Operators and admins only", body = ErrorBody)))]
@@ -831,7 +831,7 @@ pub async fn poverty_report(
 }
 
 #[utoipa::path(get, path = "/api/v1/reports/institution", tag = "orders", security(("bearer" = [])),
-    params(("year" = Option<i32>, Query, description = "The year (this year by default)")),
+    params(("year" = Option<String>, Query, pattern = "^(|20[0-9][0-9]|2100)$", description = "The year, 2000 to 2100; empty or absent is this year")),
     responses((status = 200, description = "The institution's purchases and its poverty-alleviation purchases", body = bazaar_store::reports::InstitutionPurchases),
         (status = 400, description = "Bad year", body = ErrorBody),
         (status = 403, description = "Institutional buyers only", body = ErrorBody)))]
@@ -881,7 +881,8 @@ pub async fn request_refund(
     params(("id" = i64, Path, description = "Refund id")),
     request_body(content = Vec<u8>, content_type = "image/jpeg", description = "A photo of the goods: JPEG, PNG or WebP, at most 10 MB; checked by content, scaled to at most 1200 px, stored as JPEG without EXIF."),
     responses((status = 201, description = "The refund request with its photos", body = bazaar_store::refunds::Refund),
-        (status = 400, description = "Not an image, or already 6 photos (field `photo`)", body = ErrorBody),
+        (status = 400, description = "Already 6 photos (field `photo`, `out_of_range`)", body = ErrorBody),
+        (status = 422, description = "Empty, or not a JPEG, PNG or WebP image that decodes (field `photo`)", body = ErrorBody),
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 404, description = "No such refund request of the caller's", body = ErrorBody),
         (status = 409, description = "`refund_decided`: already decided", body = ErrorBody),

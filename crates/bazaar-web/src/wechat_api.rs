@@ -51,7 +51,7 @@ pub async fn bind(
 }
 
 #[utoipa::path(get, path = "/api/v1/wechat/bindings/{openid}", tag = "logistics", security(("bearer" = [])),
-    params(("openid" = String, Path, description = "The follower's openid")),
+    params(("openid" = String, Path, pattern = "^[A-Za-z0-9_-]{6,64}$", description = "The follower's openid")),
     responses((status = 200, description = "The binding", body = WechatBinding),
         (status = 403, description = "Operators and admins only", body = ErrorBody),
         (status = 404, description = "Not bound", body = ErrorBody)))]
@@ -70,7 +70,7 @@ pub async fn get_binding(
 }
 
 #[utoipa::path(delete, path = "/api/v1/wechat/bindings/{openid}", tag = "logistics", security(("bearer" = [])),
-    params(("openid" = String, Path, description = "The follower's openid")),
+    params(("openid" = String, Path, pattern = "^[A-Za-z0-9_-]{6,64}$", description = "The follower's openid")),
     responses((status = 204, description = "Unbound (they unfollowed or asked to)"),
         (status = 403, description = "Operators and admins only", body = ErrorBody),
         (status = 404, description = "Not bound", body = ErrorBody)))]
