@@ -71,9 +71,11 @@ pub async fn not_found() -> ApiError {
 pub struct LoginBody {
     /// Username.
     #[serde(default)]
+    #[schema(required = true, pattern = "\\S")]
     pub username: String,
     /// Password.
     #[serde(default)]
+    #[schema(required = true, min_length = 1)]
     pub password: String,
 }
 
@@ -568,9 +570,14 @@ pub async fn seller(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct DecisionBody {
     /// approve or reject.
+    #[schema(pattern = "^(approve|reject)$")]
     pub decision: String,
     /// Reason (required to reject).
     #[serde(default)]
+    #[schema(
+        max_length = 500,
+        pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
+    )]
     pub reason: Option<String>,
 }
 

@@ -388,6 +388,7 @@ pub async fn stalled(
 pub struct NoteBody {
     /// The note (at most 500 characters).
     #[serde(default)]
+    #[schema(required = true, max_length = 500, pattern = "\\S")]
     pub body: String,
 }
 
@@ -550,6 +551,9 @@ pub async fn kuaidi100_push(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct CarrierEventsBody {
     /// Carrier code.
+    #[schema(
+        pattern = "^(ems|shunfeng|yuantong|yunda|zhongtong|shentong|jtexpress|jd|qinge|huizhong)$"
+    )]
     pub carrier: String,
     /// Waybill number.
     pub waybill: String,

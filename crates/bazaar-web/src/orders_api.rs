@@ -126,6 +126,7 @@ pub async fn addresses(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct StockBody {
     /// Units available for sale at the location.
+    #[schema(minimum = 0, maximum = 10_000_000)]
     pub quantity: i64,
     /// Node code of a village point or county warehouse holding the stock; the seller's home
     /// when omitted.
@@ -133,6 +134,7 @@ pub struct StockBody {
     pub location: Option<String>,
     /// Units announced but not yet arrived at the location; unchanged when omitted.
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 10_000_000)]
     pub incoming: Option<i64>,
 }
 
@@ -146,6 +148,7 @@ pub struct TransferBody {
     #[serde(default)]
     pub to: Option<String>,
     /// Units sent (at most what is available at `from`).
+    #[schema(minimum = 1, maximum = 10_000_000)]
     pub quantity: i64,
 }
 
@@ -156,6 +159,7 @@ pub struct ArrivalBody {
     #[serde(default)]
     pub location: Option<String>,
     /// Units arrived (at most what was announced as incoming there).
+    #[schema(minimum = 1, maximum = 10_000_000)]
     pub quantity: i64,
 }
 
@@ -515,6 +519,10 @@ pub async fn order(
 pub struct CancelBody {
     /// Why (optional).
     #[serde(default)]
+    #[schema(
+        max_length = 200,
+        pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
+    )]
     pub reason: Option<String>,
 }
 
@@ -607,6 +615,10 @@ pub async fn receive(
 pub struct PaymentBody {
     /// sandbox (demo), station_cash (到站付款) or bank_transfer.
     #[serde(default)]
+    #[schema(
+        required = true,
+        pattern = "^\\s*(sandbox|station_cash|bank_transfer)\\s*$"
+    )]
     pub method: String,
 }
 
@@ -854,6 +866,11 @@ pub async fn institution_report(
 pub struct RefundBody {
     /// Why (required).
     #[serde(default)]
+    #[schema(
+        required = true,
+        max_length = 500,
+        pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
+    )]
     pub reason: String,
 }
 
@@ -934,9 +951,14 @@ pub async fn refunds(
 pub struct RefundDecisionBody {
     /// approve or reject.
     #[serde(default)]
+    #[schema(required = true, pattern = "^(approve|reject)$")]
     pub decision: String,
     /// Why (required to reject).
     #[serde(default)]
+    #[schema(
+        max_length = 500,
+        pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
+    )]
     pub reason: Option<String>,
 }
 
@@ -973,20 +995,25 @@ pub async fn decide_refund(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ShippingRuleBody {
     /// Weight covered by the first fee, grams (> 0).
+    #[schema(minimum = 1, maximum = 100_000_000)]
     pub first_weight_g: i64,
     /// Fee for the first weight, fen (≥ 0).
+    #[schema(minimum = 0, maximum = 100_000_000)]
     pub first_fee_fen: i64,
     /// Each further unit, grams (> 0).
+    #[schema(minimum = 1, maximum = 100_000_000)]
     pub extra_unit_g: i64,
     /// Fee per further unit, fen (≥ 0).
+    #[schema(minimum = 0, maximum = 100_000_000)]
     pub extra_fee_fen: i64,
     /// Cold-chain surcharge per parcel, fen (≥ 0).
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 100_000_000)]
     pub cold_chain_fee_fen: i64,
 }
 
 #[utoipa::path(put, path = "/api/v1/shipping-rules/{county}/{province}", tag = "orders", security(("bearer" = [])),
-    params(("county" = String, Path, description = "Origin county code"), ("province" = String, Path, description = "Destination province code, or * for any")),
+    params(("county" = String, Path, description = "Origin county code"), ("province" = String, Path, pattern = "^\\s*(\\*|[0-9]{2}0000)\\s*$", description = "Destination province code, or * for any")),
     request_body = ShippingRuleBody,
     responses((status = 204, description = "The rule is set"),
         (status = 400, description = "Bad amounts, or not a county", body = ErrorBody),

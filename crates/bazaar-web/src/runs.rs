@@ -379,6 +379,7 @@ pub async fn get_api(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct RunAction {
     /// move (a stop to a vehicle), publish, or breakdown (of a vehicle).
+    #[schema(pattern = "^(move|publish|breakdown)$")]
     pub action: String,
     /// The stop to move.
     #[serde(default)]

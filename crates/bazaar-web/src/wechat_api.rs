@@ -19,6 +19,7 @@ use serde::Deserialize;
 pub struct BindingBody {
     /// The follower's openid in the centre's service account.
     #[serde(default)]
+    #[schema(required = true, pattern = "^\\s*[A-Za-z0-9_-]{6,64}\\s*$")]
     pub openid: String,
     /// The mobile number they confirmed.
     pub phone: Option<String>,
