@@ -385,6 +385,12 @@ impl SearchIndex {
         clauses.push((Occur::Must, Box::new(q)));
         let query = BooleanQuery::new(clauses);
         let searcher = self.reader.searcher();
+        // The collector keeps `offset + limit` hits in memory: an offset past every document
+        // (a cursor a client made up) would ask for petabytes and abort the process. No hit
+        // can be there, so only count.
+        if offset >= usize::try_from(searcher.num_docs()).unwrap_or(usize::MAX) {
+            return Ok((vec![], searcher.search(&query, &Count)?));
+        }
         let (top, total) = searcher.search(
             &query,
             &(TopDocs::with_limit(limit.max(1)).and_offset(offset), Count),
