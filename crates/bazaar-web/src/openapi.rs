@@ -200,10 +200,68 @@ impl Modify for CommonAnswers {
 }
 
 static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
-    ApiDoc::openapi()
-        .to_json()
+    serde_json::to_value(ApiDoc::openapi())
+        .map(|mut doc| {
+            conditional_bodies(&mut doc);
+            doc.to_string()
+        })
         .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
 });
+
+/// Text without control characters other than tab and line breaks (`optional_text`).
+const TEXT: &str = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$";
+/// The same, with at least one character that is not white space (`required_text`).
+const REQUIRED_TEXT: &str = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$";
+
+/// Bodies whose required fields depend on another field, which the derive cannot say: one
+/// variant per choice (`oneOf`), each with its own required fields.
+fn conditional_bodies(doc: &mut serde_json::Value) {
+    use serde_json::json;
+    let Some(schemas) = doc
+        .pointer_mut("/components/schemas")
+        .and_then(|s| s.as_object_mut())
+    else {
+        return;
+    };
+    let decision = |description: &str| {
+        json!({
+            "description": description,
+            "oneOf": [
+                {"type": "object", "required": ["decision"], "properties": {
+                    "decision": {"type": "string", "enum": ["approve"]},
+                    "reason": {"type": ["string", "null"], "maxLength": 500, "pattern": TEXT}}},
+                {"type": "object", "required": ["decision", "reason"], "properties": {
+                    "decision": {"type": "string", "enum": ["reject"]},
+                    "reason": {"type": "string", "maxLength": 500, "pattern": REQUIRED_TEXT}}}
+            ]
+        })
+    };
+    schemas.insert(
+        "DecisionBody".into(),
+        decision("A seller decision: approve, or reject with a reason (at most 500 characters)"),
+    );
+    schemas.insert(
+        "RefundDecisionBody".into(),
+        decision("A refund decision: approve, or reject with a reason (at most 500 characters)"),
+    );
+    schemas.insert(
+        "RunAction".into(),
+        json!({
+            "description": "move a stop to a vehicle, publish the run, or report a vehicle's breakdown",
+            "oneOf": [
+                {"type": "object", "required": ["action", "stop", "vehicle"], "properties": {
+                    "action": {"type": "string", "enum": ["move"]},
+                    "stop": {"type": "string", "pattern": "\\S"},
+                    "vehicle": {"type": "string", "pattern": "\\S"}}},
+                {"type": "object", "required": ["action"], "properties": {
+                    "action": {"type": "string", "enum": ["publish"]}}},
+                {"type": "object", "required": ["action", "vehicle"], "properties": {
+                    "action": {"type": "string", "enum": ["breakdown"]},
+                    "vehicle": {"type": "string", "pattern": "\\S"}}}
+            ]
+        }),
+    );
+}
 
 /// `GET /api/openapi.json`.
 pub async fn openapi_json() -> Response {
