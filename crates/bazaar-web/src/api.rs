@@ -61,6 +61,69 @@ pub async fn healthz(State(s): State<AppState>) -> Response {
     }
 }
 
+/// Middleware: a JSON number with no fraction (`1104.0`, `1e3`) is an integer, as JSON Schema
+/// says, so the handlers' integer fields take it. serde refuses floats for integers; this
+/// rewrites such numbers in API JSON bodies before the extractors read them (bodies without
+/// one, and bodies that are not JSON, pass unchanged; the route's own limit still applies).
+pub async fn integral_numbers(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    // Only bodies that declare a length within the default limit are read here; others go
+    // to the extractors untouched (and meet the route's limit there).
+    const MAX: u64 = 2 * 1024 * 1024;
+    use axum::body::HttpBody;
+    let h = req.headers();
+    let len = h
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .or_else(|| req.body().size_hint().upper());
+    let json = req.uri().path().starts_with("/api/")
+        && h.get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"))
+        && len.is_some_and(|n| n <= MAX);
+    if !json {
+        return next.run(req).await;
+    }
+    let (parts, body) = req.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX as usize).await else {
+        return ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").into_response();
+    };
+    let bytes = match serde_json::from_slice::<Value>(&bytes) {
+        Ok(mut v) => {
+            if integralise(&mut v) {
+                serde_json::to_vec(&v).map(Into::into).unwrap_or(bytes)
+            } else {
+                bytes
+            }
+        }
+        Err(_) => bytes,
+    };
+    next.run(axum::extract::Request::from_parts(
+        parts,
+        axum::body::Body::from(bytes),
+    ))
+    .await
+}
+
+/// Turns every float without a fraction that fits an `i64` into that integer; whether any was.
+fn integralise(v: &mut Value) -> bool {
+    match v {
+        Value::Number(n) if !n.is_i64() && !n.is_u64() => match n.as_f64() {
+            Some(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => {
+                *v = Value::from(f as i64);
+                true
+            }
+            _ => false,
+        },
+        Value::Array(a) => a.iter_mut().fold(false, |any, x| integralise(x) || any),
+        Value::Object(o) => o.values_mut().fold(false, |any, x| integralise(x) || any),
+        _ => false,
+    }
+}
+
 /// Any unknown path.
 pub async fn not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "not_found")

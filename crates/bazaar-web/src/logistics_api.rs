@@ -565,8 +565,9 @@ pub struct CarrierEventsBody {
 #[utoipa::path(post, path = "/api/v1/tracking/events", tag = "logistics", security(("bearer" = [])),
     request_body = CarrierEventsBody,
     responses((status = 200, description = "How many events were new and the parcel's state", body = Object),
-        (status = 400, description = "Unknown carrier or waybill, or a bad event time", body = ErrorBody),
-        (status = 403, description = "Operators and admins only", body = ErrorBody)))]
+        (status = 400, description = "Unknown carrier, or a bad event time", body = ErrorBody),
+        (status = 403, description = "Operators and admins only", body = ErrorBody),
+        (status = 422, description = "No parcel has this waybill (`unknown_reference`)", body = ErrorBody)))]
 /// `POST /api/v1/tracking/events`: a carrier's events as plain JSON (a batch feed; operators).
 pub async fn carrier_events(
     State(s): State<AppState>,

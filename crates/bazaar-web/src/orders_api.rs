@@ -205,7 +205,8 @@ pub async fn set_stock(
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "No stock rights at the source", body = ErrorBody),
         (status = 404, description = "No such SKU", body = ErrorBody),
-        (status = 409, description = "Not that much available at the source (out_of_stock)", body = ErrorBody)))]
+        (status = 409, description = "Not that much available at the source (out_of_stock)", body = ErrorBody),
+        (status = 422, description = "A location that does not exist (`unknown_reference`) or the same one twice (`inconsistent`)", body = ErrorBody)))]
 /// `POST /api/v1/skus/{id}/stock/transfers`: sends stock from one location to another (a
 /// seller's home to a county warehouse, say); it counts as incoming there until it arrives.
 pub async fn transfer_stock(
@@ -1016,8 +1017,9 @@ pub struct ShippingRuleBody {
     params(("county" = String, Path, description = "Origin county code"), ("province" = String, Path, pattern = "^\\s*(\\*|[0-9]{2}0000)\\s*$", description = "Destination province code, or * for any")),
     request_body = ShippingRuleBody,
     responses((status = 204, description = "The rule is set"),
-        (status = 400, description = "Bad amounts, or not a county", body = ErrorBody),
-        (status = 403, description = "Only the county's operators and admins", body = ErrorBody)))]
+        (status = 400, description = "Bad amounts or province code", body = ErrorBody),
+        (status = 403, description = "Only the county's operators and admins", body = ErrorBody),
+        (status = 422, description = "`county` is not a county (`unknown_reference`)", body = ErrorBody)))]
 /// `PUT /api/v1/shipping-rules/{county}/{province}`: a county operator sets what parcels from
 /// its county cost.
 pub async fn set_shipping_rule(
