@@ -530,7 +530,7 @@ pub async fn product(
 
 /// `PATCH /api/v1/products/{id}`: changes a product; allowed to its seller, the agent who
 /// listed it, and operators whose region contains it.
-#[utoipa::path(patch, path = "/api/v1/products/{id}", tag = "catalog", security(("bearer" = [])), params(("id" = i64, Path, description = "Product id")), request_body = bazaar_domain::catalog::ProductPatch, responses((status = 200, description = "The changed product", body = ProductView), (status = 400, description = "Bad input: the field and the reason", body = ErrorBody), (status = 401, description = "Not signed in or bad token", body = ErrorBody), (status = 403, description = "Outside the caller's rights or region", body = ErrorBody), (status = 404, description = "No such record (or not visible to the caller)", body = ErrorBody)))]
+#[utoipa::path(patch, path = "/api/v1/products/{id}", tag = "catalog", security(("bearer" = [])), params(("id" = i64, Path, description = "Product id")), request_body = bazaar_domain::catalog::ProductPatch, responses((status = 200, description = "The changed product", body = ProductView), (status = 400, description = "Bad input: the field and the reason", body = ErrorBody), (status = 401, description = "Not signed in or bad token", body = ErrorBody), (status = 403, description = "Outside the caller's rights or region", body = ErrorBody), (status = 404, description = "No such record (or not visible to the caller)", body = ErrorBody), (status = 422, description = "`village_code` names no village (`unknown_reference`)", body = ErrorBody)))]
 pub async fn patch_product(
     State(s): State<AppState>,
     caller: Caller,

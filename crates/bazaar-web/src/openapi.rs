@@ -245,6 +245,20 @@ fn conditional_bodies(doc: &mut serde_json::Value) {
         decision("A refund decision: approve, or reject with a reason (at most 500 characters)"),
     );
     schemas.insert(
+        "ActionBody".into(),
+        json!({
+            "description": "A product's next step: submit or approve; reject or delist with a reason (at most 500 characters; an owner delisting its own product may leave it out)",
+            "oneOf": [
+                {"type": "object", "required": ["action"], "properties": {
+                    "action": {"type": "string", "enum": ["submit", "approve"]},
+                    "reason": {"type": ["string", "null"], "maxLength": 500, "pattern": TEXT}}},
+                {"type": "object", "required": ["action", "reason"], "properties": {
+                    "action": {"type": "string", "enum": ["reject", "delist"]},
+                    "reason": {"type": "string", "maxLength": 500, "pattern": REQUIRED_TEXT}}}
+            ]
+        }),
+    );
+    schemas.insert(
         "RunAction".into(),
         json!({
             "description": "move a stop to a vehicle, publish the run, or report a vehicle's breakdown",
