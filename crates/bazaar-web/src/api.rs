@@ -118,8 +118,9 @@ fn integralise(v: &mut Value) -> bool {
             }
             _ => false,
         },
-        Value::Array(a) => a.iter_mut().fold(false, |any, x| integralise(x) || any),
-        Value::Object(o) => o.values_mut().fold(false, |any, x| integralise(x) || any),
+        // Every element is visited (no short circuit): `count`, not `any`.
+        Value::Array(a) => a.iter_mut().map(integralise).filter(|c| *c).count() > 0,
+        Value::Object(o) => o.values_mut().map(integralise).filter(|c| *c).count() > 0,
         _ => false,
     }
 }
