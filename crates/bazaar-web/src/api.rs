@@ -671,7 +671,7 @@ pub async fn decide_seller(
 
 /// `POST /api/v1/sellers`: registers a seller. Operators and admins create approved sellers in
 /// their region; a station agent registers a villager of its area as a pending application.
-#[utoipa::path(post, path = "/api/v1/sellers", tag = "sellers", security(("bearer" = [])), request_body = bazaar_domain::seller::SellerInput, responses((status = 201, description = "The new seller (pending when an agent registers a villager)", body = bazaar_store::sellers::Seller), (status = 400, description = "Bad input: the field and the reason", body = ErrorBody), (status = 401, description = "Not signed in or bad token", body = ErrorBody), (status = 403, description = "Outside the caller's rights or region", body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/sellers", tag = "sellers", security(("bearer" = [])), request_body = bazaar_domain::seller::SellerInput, responses((status = 201, description = "The new seller (pending when an agent registers a villager)", body = bazaar_store::sellers::Seller), (status = 400, description = "Bad input: the field and the reason", body = ErrorBody), (status = 401, description = "Not signed in or bad token", body = ErrorBody), (status = 403, description = "Outside the caller's rights or region", body = ErrorBody), (status = 422, description = "The code or registration number is taken (`duplicate`), or the village does not exist (`unknown_reference`)", body = ErrorBody)))]
 pub async fn create_seller(
     State(s): State<AppState>,
     caller: Caller,
@@ -729,7 +729,8 @@ pub async fn create_product(
         (status = 401, description = "Not signed in or bad token", body = ErrorBody),
         (status = 403, description = "Outside the caller's rights or region", body = ErrorBody),
         (status = 404, description = "No such product", body = ErrorBody),
-        (status = 409, description = "The code is taken (`duplicate`)", body = ErrorBody)))]
+        (status = 409, description = "Not allowed in the product's current status", body = ErrorBody),
+        (status = 422, description = "The code is taken (`duplicate`)", body = ErrorBody)))]
 pub async fn add_sku(
     State(s): State<AppState>,
     caller: Caller,

@@ -32,19 +32,35 @@ fn id_of(s: &str) -> Result<i64, ApiError> {
 pub struct AddressBody {
     /// Recipient's name.
     #[serde(default)]
+    #[schema(
+        required = true,
+        max_length = 40,
+        pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
+    )]
     pub recipient: String,
-    /// Recipient's mobile phone.
+    /// Recipient's mobile phone: 7 to 12 digits (spaces and dashes are ignored); 11 digits
+    /// start with 1 (or 0 for a landline).
     #[serde(default)]
+    #[schema(required = true, pattern = "^(?:[0-9]{7,10}|[01][0-9]{10}|[0-9]{12})$")]
     pub phone: String,
     /// Region code: down to the village for rural addresses (a province or city code for
     /// urban ones, with the street in `detail`).
     #[serde(default)]
+    #[schema(
+        required = true,
+        max_length = 12,
+        pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
+    )]
     pub region_code: String,
     /// A village service point to deliver to (inside `region_code`).
     #[serde(default)]
     pub node_code: Option<String>,
     /// Street and house number.
     #[serde(default)]
+    #[schema(
+        max_length = 120,
+        pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
+    )]
     pub detail: Option<String>,
     /// Make it the default address.
     #[serde(default)]
@@ -96,7 +112,8 @@ pub fn check_address(b: &AddressBody) -> Result<NewAddress, Vec<FieldError>> {
     request_body = AddressBody,
     responses((status = 201, description = "The new address", body = Address),
         (status = 400, description = "Bad input: the field and the reason", body = ErrorBody),
-        (status = 401, description = "Not signed in", body = ErrorBody)))]
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 422, description = "The region or service point does not exist (`unknown_reference`) or do not match (`inconsistent`)", body = ErrorBody)))]
 /// `POST /api/v1/addresses`.
 pub async fn add_address(
     State(s): State<AppState>,
