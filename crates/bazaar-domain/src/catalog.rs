@@ -223,21 +223,43 @@ pub struct ProductFields {
 pub struct ProductInput {
     /// Chinese name (required).
     #[serde(default)]
+    #[schema(
+        required = true,
+        max_length = 80,
+        pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
+    )]
     pub name: String,
     /// English name.
     #[serde(default)]
+    #[schema(
+        max_length = 120,
+        pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
+    )]
     pub name_en: String,
     /// Category code (see `/api/v1/categories`).
     #[serde(default)]
+    #[schema(
+        required = true,
+        pattern = "^\\s*(honey|grain_oil|fresh_produce|dried_fruit_nuts|meat_dairy|condiment|tea_drink|fungi|medicinal|craft)\\s*$"
+    )]
     pub category: String,
     /// Origin village code; defaults to the seller's village.
     #[serde(default)]
+    #[schema(pattern = "^\\s*([0-9]{12})?\\s*$")]
     pub village_code: String,
     /// Geographic-indication brand.
     #[serde(default)]
+    #[schema(
+        max_length = 40,
+        pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
+    )]
     pub gi_brand: String,
     /// Poverty-alleviation product certificate number.
     #[serde(default)]
+    #[schema(
+        max_length = 40,
+        pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
+    )]
     pub poverty_cert_no: String,
     /// Green food certificate.
     #[serde(default)]
@@ -247,12 +269,17 @@ pub struct ProductInput {
     pub organic_cert: bool,
     /// Shelf life in days.
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 3650)]
     pub shelf_life_days: Option<i64>,
     /// Needs cold chain.
     #[serde(default)]
     pub cold_chain: bool,
     /// Description.
     #[serde(default)]
+    #[schema(
+        max_length = 2000,
+        pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
+    )]
     pub description: String,
 }
 
@@ -351,26 +378,51 @@ impl ProductInput {
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 pub struct ProductPatch {
     /// New name.
+    #[schema(
+        max_length = 80,
+        pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
+    )]
     pub name: Option<String>,
     /// New English name ("" clears).
+    #[schema(
+        max_length = 120,
+        pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
+    )]
     pub name_en: Option<String>,
     /// New category code.
+    #[schema(
+        pattern = "^\\s*(honey|grain_oil|fresh_produce|dried_fruit_nuts|meat_dairy|condiment|tea_drink|fungi|medicinal|craft)\\s*$"
+    )]
     pub category: Option<String>,
     /// New origin village.
+    #[schema(pattern = "^\\s*[0-9]{12}\\s*$")]
     pub village_code: Option<String>,
     /// New GI brand ("" clears).
+    #[schema(
+        max_length = 40,
+        pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
+    )]
     pub gi_brand: Option<String>,
     /// New certificate number ("" clears).
+    #[schema(
+        max_length = 40,
+        pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
+    )]
     pub poverty_cert_no: Option<String>,
     /// Green certificate.
     pub green_cert: Option<bool>,
     /// Organic certificate.
     pub organic_cert: Option<bool>,
     /// Shelf life in days (0 clears).
+    #[schema(minimum = 0, maximum = 3650)]
     pub shelf_life_days: Option<i64>,
     /// Cold chain.
     pub cold_chain: Option<bool>,
     /// New description ("" clears).
+    #[schema(
+        max_length = 2000,
+        pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
+    )]
     pub description: Option<String>,
 }
 
@@ -456,18 +508,27 @@ pub struct SkuInput {
     pub code: String,
     /// Specification.
     #[serde(default)]
+    #[schema(
+        required = true,
+        max_length = 60,
+        pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
+    )]
     pub spec: String,
     /// Price in fen.
     #[serde(default)]
+    #[schema(required = true, minimum = 1, maximum = 1_000_000_000)]
     pub price_fen: i64,
     /// Weight in grams.
     #[serde(default)]
+    #[schema(required = true, minimum = 1, maximum = 1_000_000)]
     pub weight_g: i64,
     /// Volume in cm³.
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 10_000_000)]
     pub volume_cm3: i64,
     /// Barcode.
     #[serde(default)]
+    #[schema(pattern = "^\\s*([0-9]{8,14})?\\s*$")]
     pub barcode: String,
 }
 

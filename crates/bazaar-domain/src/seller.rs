@@ -183,30 +183,58 @@ pub struct NewSeller {
 pub struct SellerInput {
     /// Optional stable code.
     #[serde(default)]
+    #[schema(
+        max_length = 40,
+        pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
+    )]
     pub code: String,
     /// Display name.
     #[serde(default)]
+    #[schema(
+        required = true,
+        max_length = 80,
+        pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
+    )]
     pub name: String,
     /// household, cooperative or enterprise.
     #[serde(default)]
+    #[schema(
+        required = true,
+        pattern = "^\\s*(household|cooperative|enterprise)\\s*$"
+    )]
     pub kind: String,
     /// Village code (12 digits).
     #[serde(default)]
+    #[schema(required = true, pattern = "^\\s*[0-9]{12}\\s*$")]
     pub village_code: String,
-    /// none, lifted or monitored.
+    /// none, lifted or monitored (households only; lifted and monitored need `registration_no`).
     #[serde(default)]
+    #[schema(pattern = "^\\s*(|none|lifted|monitored)\\s*$")]
     pub poverty_status: String,
     /// Registration number.
     #[serde(default)]
+    #[schema(
+        max_length = 40,
+        pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
+    )]
     pub registration_no: String,
     /// Contact person.
     #[serde(default)]
+    #[schema(
+        max_length = 40,
+        pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
+    )]
     pub contact_name: String,
-    /// Contact phone.
+    /// Contact phone: empty, or 7 to 12 digits (11 digits start with 1 or 0).
     #[serde(default)]
+    #[schema(pattern = "^(?:|[0-9]{7,10}|[01][0-9]{10}|[0-9]{12})$")]
     pub contact_phone: String,
     /// Description.
     #[serde(default)]
+    #[schema(
+        max_length = 500,
+        pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
+    )]
     pub description: String,
 }
 

@@ -391,6 +391,12 @@ impl SearchIndex {
         clauses.push((Occur::Must, Box::new(q)));
         let query = BooleanQuery::new(clauses);
         let searcher = self.reader.searcher();
+        // The collector keeps `offset + limit` hits in memory: an offset past every document
+        // (a cursor a client made up) would ask for petabytes and abort the process. No hit
+        // can be there, so only count.
+        if limit == 0 || offset >= usize::try_from(searcher.num_docs()).unwrap_or(usize::MAX) {
+            return Ok((vec![], searcher.search(&query, &Count)?));
+        }
         let (top, total) = searcher.search(
             &query,
             &(TopDocs::with_limit(limit.max(1)).and_offset(offset), Count),
@@ -416,9 +422,8 @@ impl SearchIndex {
         offset: usize,
         limit: usize,
     ) -> Result<Hits, SearchError> {
-        if offset >= MAX_WINDOW {
-            return Ok(Hits::default());
-        }
+        // Past the window only the count is taken (a limit of 0).
+        let offset = offset.min(MAX_WINDOW);
         let limit = limit.min(MAX_PAGE).min(MAX_WINDOW - offset);
         let q: String = q.chars().take(100).collect();
         let code = q.trim().to_lowercase();

@@ -265,8 +265,9 @@ impl Store {
             ids.dedup();
             let allowed = self.parcels_in_scope(a, &ids).await?;
             for (r, line) in rows.iter().zip(&lines) {
+                // As an unknown waybill: the answer does not confirm that it exists elsewhere.
                 if !allowed.contains(&r.parcel) {
-                    errors.push(row_err(*line, "waybill", "out_of_scope"));
+                    errors.push(row_err(*line, "waybill", "unknown_reference"));
                 }
             }
         }

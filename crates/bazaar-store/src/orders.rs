@@ -1483,10 +1483,7 @@ pub fn check_unpaid_cap(held: &[(i64, i64)], lines: &[(i64, i64, i64)]) -> Resul
     for (sku, q, on_hand) in lines {
         let already: i64 = held.iter().filter(|(s, _)| s == sku).map(|(_, n)| n).sum();
         if already + q > (on_hand / 2).max(UNPAID_FLOOR) {
-            return Err(StoreError::Invalid(vec![FieldError::new(
-                "quantity",
-                Reason::OutOfRange,
-            )]));
+            return Err(StoreError::Rule("unpaid_limit"));
         }
     }
     Ok(())

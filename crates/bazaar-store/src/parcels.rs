@@ -481,6 +481,21 @@ impl Store {
         access.ok_or(StoreError::NotFound)
     }
 
+    /// The parcels among `ids` an operator or driver may scan: those already in its region
+    /// (see [`Store::parcels_in_scope`]); a scan must not be what brings another county's
+    /// parcel into its scope. `None`: no such limit for this role (admins; agents are held to
+    /// their point and the place rules).
+    async fn scannable(
+        &self,
+        actor: &Actor,
+        ids: &[i64],
+    ) -> Result<Option<std::collections::HashSet<i64>>, StoreError> {
+        if !matches!(actor.role, Role::Operator | Role::Driver) {
+            return Ok(None);
+        }
+        Ok(Some(self.parcels_in_scope(actor, ids).await?))
+    }
+
     /// A parcel and its timeline, by id, for whoever may see it (see
     /// [`Store::parcel_access`]); the recipient's phone masked unless that says otherwise.
     pub async fn tracked(&self, actor: &Actor, id: i64) -> Result<Tracked, StoreError> {
@@ -640,6 +655,9 @@ impl Store {
         }
         let by_id_before: HashMap<i64, String> =
             known.values().map(|k| (k.id, k.state.clone())).collect();
+        let allowed = self
+            .scannable(actor, &by_id_before.keys().copied().collect::<Vec<_>>())
+            .await?;
         let mut rows = Vec::with_capacity(bulk.len());
         let mut which: Vec<(usize, i64)> = Vec::with_capacity(bulk.len());
         for (i, kind, node, at) in bulk {
@@ -667,6 +685,13 @@ impl Store {
                     continue;
                 }
             };
+            if allowed.as_ref().is_some_and(|a| !a.contains(&k.id)) {
+                out[*i] = Some(refused(
+                    s,
+                    FieldError::new("waybill", Reason::UnknownReference),
+                ));
+                continue;
+            }
             let direction = Direction::from_db(&k.direction);
             which.push((*i, k.id));
             rows.push(crate::ingest::Row {
@@ -848,6 +873,12 @@ impl Store {
                 Err(e) => return Err(e),
             },
         };
+        if register.is_none()
+            && let Some(allowed) = self.scannable(actor, &ids).await?
+            && ids.iter().any(|id| !allowed.contains(id))
+        {
+            return Err(StoreError::field("waybill", Reason::UnknownReference));
+        }
         let point = matches!(node.kind.as_str(), "village_point" | "locker_bank");
         let county = |region: &str| region.get(..6).map(str::to_string);
         let node_county = county(&node.region_code);

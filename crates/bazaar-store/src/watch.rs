@@ -47,10 +47,15 @@ fn direction_str(d: Direction) -> &'static str {
 )]
 pub struct WatchRule {
     /// Carrier code or `*`.
+    #[schema(
+        pattern = "^(\\*|ems|shunfeng|yuantong|yunda|zhongtong|shentong|jtexpress|jd|qinge|huizhong)$"
+    )]
     pub carrier: String,
     /// upstream, downstream, same_city or `*`.
+    #[schema(pattern = "^(\\*|upstream|downstream|same_city)$")]
     pub direction: String,
-    /// Hours.
+    /// Hours, 1 to 1440.
+    #[schema(minimum = 1, maximum = 1440)]
     pub hours: i64,
 }
 

@@ -24,12 +24,11 @@ use std::collections::HashMap;
 
 type Params = Query<HashMap<String, String>>;
 
-/// The JSON body of a request, or a 400 `invalid_json` in the caller's language.
+/// The JSON body of a request, or the JSON error saying why not (see
+/// [`ApiError::from_json_rejection`]) in the caller's language.
 pub(crate) fn body<T>(caller: &Caller, b: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
-    b.map(|Json(v)| v).map_err(|e| {
-        tracing::debug!(error = %e, "bad JSON body");
-        ApiError::new(StatusCode::BAD_REQUEST, "invalid_json").in_lang(caller.lang)
-    })
+    b.map(|Json(v)| v)
+        .map_err(|e| ApiError::from_json_rejection(&e).in_lang(caller.lang))
 }
 
 fn limit(caller: &Caller, q: &HashMap<String, String>) -> Result<Option<i64>, ApiError> {
@@ -62,6 +61,70 @@ pub async fn healthz(State(s): State<AppState>) -> Response {
     }
 }
 
+/// Middleware: a JSON number with no fraction (`1104.0`, `1e3`) is an integer, as JSON Schema
+/// says, so the handlers' integer fields take it. serde refuses floats for integers; this
+/// rewrites such numbers in API JSON bodies before the extractors read them (bodies without
+/// one, and bodies that are not JSON, pass unchanged; the route's own limit still applies).
+pub async fn integral_numbers(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    // Only bodies that declare a length within the default limit are read here; others go
+    // to the extractors untouched (and meet the route's limit there).
+    const MAX: u64 = 2 * 1024 * 1024;
+    use axum::body::HttpBody;
+    let h = req.headers();
+    let len = h
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .or_else(|| req.body().size_hint().upper());
+    let json = req.uri().path().starts_with("/api/")
+        && h.get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"))
+        && len.is_some_and(|n| n <= MAX);
+    if !json {
+        return next.run(req).await;
+    }
+    let (parts, body) = req.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX as usize).await else {
+        return ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").into_response();
+    };
+    let bytes = match serde_json::from_slice::<Value>(&bytes) {
+        Ok(mut v) => {
+            if integralise(&mut v) {
+                serde_json::to_vec(&v).map(Into::into).unwrap_or(bytes)
+            } else {
+                bytes
+            }
+        }
+        Err(_) => bytes,
+    };
+    next.run(axum::extract::Request::from_parts(
+        parts,
+        axum::body::Body::from(bytes),
+    ))
+    .await
+}
+
+/// Turns every float without a fraction that fits an `i64` into that integer; whether any was.
+fn integralise(v: &mut Value) -> bool {
+    match v {
+        Value::Number(n) if !n.is_i64() && !n.is_u64() => match n.as_f64() {
+            Some(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => {
+                *v = Value::from(f as i64);
+                true
+            }
+            _ => false,
+        },
+        // Every element is visited (no short circuit): `count`, not `any`.
+        Value::Array(a) => a.iter_mut().map(integralise).filter(|c| *c).count() > 0,
+        Value::Object(o) => o.values_mut().map(integralise).filter(|c| *c).count() > 0,
+        _ => false,
+    }
+}
+
 /// Any unknown path.
 pub async fn not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "not_found")
@@ -72,9 +135,11 @@ pub async fn not_found() -> ApiError {
 pub struct LoginBody {
     /// Username.
     #[serde(default)]
+    #[schema(required = true, pattern = "\\S")]
     pub username: String,
     /// Password.
     #[serde(default)]
+    #[schema(required = true, min_length = 1)]
     pub password: String,
 }
 
@@ -137,7 +202,7 @@ pub async fn regions(
 
 /// `GET /api/v1/nodes?region=CODE&kind=KIND&cursor=…&limit=…`: the service network.
 /// Contact phones are masked for anonymous callers.
-#[utoipa::path(get, path = "/api/v1/nodes", tag = "network", params(("region" = Option<String>, Query, description = "Only nodes inside this region (official code)"), ("county" = Option<String>, Query, description = "Only nodes inside this county (its official code; the same as `region`)"), ("kind" = Option<String>, Query, description = "prefecture_centre, county_centre, distribution_centre, township_station, village_point, locker_bank or carrier_outlet"), ("cursor" = Option<String>, Query, description = "Cursor of the page, from `next_cursor`"), ("limit" = Option<i64>, Query, description = "Page size, 1 to 100 (default 20)")), responses((status = 200, description = "Network nodes; contact phones masked for anonymous callers", body = NodePage), (status = 400, description = "Bad input: the field and the reason", body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/nodes", tag = "network", params(("region" = Option<String>, Query, description = "Only nodes inside this region (official code)"), ("county" = Option<String>, Query, description = "Only nodes inside this county (its official code; the same as `region`)"), ("kind" = Option<String>, Query, pattern = "^(|prefecture_centre|county_centre|distribution_centre|township_station|village_point|locker_bank|carrier_outlet)$", description = "prefecture_centre, county_centre, distribution_centre, township_station, village_point, locker_bank or carrier_outlet"), ("cursor" = Option<String>, Query, pattern = "^(k([0-7][0-9a-fA-F])*)?$", description = "Cursor of the page, from `next_cursor`"), ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size, 1 to 100 (default 20)")), responses((status = 200, description = "Network nodes; contact phones masked for anonymous callers", body = NodePage), (status = 400, description = "Bad input: the field and the reason", body = ErrorBody), (status = 422, description = "`region` names no region (`unknown_reference`)", body = ErrorBody)))]
 pub async fn nodes(
     State(s): State<AppState>,
     caller: Caller,
@@ -158,9 +223,10 @@ pub async fn nodes(
         limit: limit(&caller, &q)?,
     };
     let (mut rows, next) = s.store.nodes(&f).await.map_err(|err| match err {
-        bazaar_store::StoreError::NotFound => {
-            ApiError::field("region", "unknown_reference").in_lang(e)
-        }
+        bazaar_store::StoreError::NotFound => ApiError {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            ..ApiError::field("region", "unknown_reference").in_lang(e)
+        },
         other => other.into(),
     })?;
     if caller.actor.is_none() {
@@ -370,7 +436,7 @@ pub struct TokenResponse {
 /// `GET /api/v1/products?q=…&county=CODE&category=…&gi_brand=…&poverty=1&status=…&cursor=…`:
 /// the public catalog (or, with `status` and a token, the products of that status the caller
 /// may manage). With `q`, results are ranked by relevance and paged by offset cursor.
-#[utoipa::path(get, path = "/api/v1/products", tag = "catalog", params(("q" = Option<String>, Query, description = "Search text: Chinese, pinyin, initials or a SKU code"), ("county" = Option<String>, Query, description = "County code"), ("category" = Option<String>, Query, description = "Category code"), ("gi_brand" = Option<String>, Query, description = "GI brand"), ("poverty" = Option<String>, Query, description = "1 for poverty-alleviation products only"), ("status" = Option<String>, Query, description = "draft, in_review, listed or delisted: the caller's manageable products of that status (needs a token)"), ("cursor" = Option<String>, Query, description = "Cursor of the page, from `next_cursor`"), ("limit" = Option<i64>, Query, description = "Page size, 1 to 100 (default 20)")), responses((status = 200, description = "Public products, ranked when searching", body = ProductPage), (status = 400, description = "Bad input: the field and the reason", body = ErrorBody), (status = 401, description = "Not signed in or bad token", body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/products", tag = "catalog", params(("q" = Option<String>, Query, description = "Search text: Chinese, pinyin, initials or a SKU code"), ("county" = Option<String>, Query, description = "County code"), ("category" = Option<String>, Query, pattern = "^(|honey|grain_oil|fresh_produce|dried_fruit_nuts|meat_dairy|condiment|tea_drink|fungi|medicinal|craft)$", description = "Category code"), ("gi_brand" = Option<String>, Query, description = "GI brand"), ("poverty" = Option<String>, Query, pattern = "^(|0|1|true|false)$", description = "1 for poverty-alleviation products only"), ("status" = Option<String>, Query, pattern = "^(|draft|in_review|listed|delisted)$", description = "draft, in_review, listed or delisted: the caller's manageable products of that status (needs a token)"), ("cursor" = Option<String>, Query, pattern = "^(c[0-9a-z]{1,12})?$", description = "Cursor of the page, from `next_cursor`"), ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size, 1 to 100 (default 20)")), responses((status = 200, description = "Public products, ranked when searching", body = ProductPage), (status = 400, description = "Bad input: the field and the reason", body = ErrorBody), (status = 401, description = "Not signed in or bad token", body = ErrorBody)))]
 pub async fn products(
     State(s): State<AppState>,
     caller: Caller,
@@ -400,12 +466,9 @@ pub async fn products(
     let gi_brand = param(&q, "gi_brand").map(String::from);
     if let (Some(text), None) = (param(&q, "q"), status) {
         let per = lim.unwrap_or(20) as usize;
-        // Ranked results page by offset, as deep as the index serves (an offset drives the
-        // collector's allocation).
-        let offset = usize::try_from(cursor.0)
-            .ok()
-            .filter(|o| *o < bazaar_search::MAX_WINDOW)
-            .ok_or_else(|| ApiError::field("cursor", "out_of_range").in_lang(e))?;
+        // Ranked results page by offset, as deep as the index serves (`bazaar_search` bounds
+        // the collector's allocation): a cursor past them is an empty page.
+        let offset = usize::try_from(cursor.0).unwrap_or(usize::MAX);
         let filters = Filters {
             county,
             category: category.map(|c| c.as_str().to_string()),
@@ -420,7 +483,7 @@ pub async fn products(
                 ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal")
             })?;
         let items = s.store.listed_products_by_ids(&hits.ids).await?;
-        let next = (offset + per < hits.total.min(bazaar_search::MAX_WINDOW))
+        let next = (offset.saturating_add(per) < hits.total.min(bazaar_search::MAX_WINDOW))
             .then(|| Cursor((offset + per) as i64).encode());
         return Ok(Json(ProductPage {
             items: items.iter().map(ProductView::from).collect(),
@@ -471,7 +534,7 @@ pub async fn product(
 
 /// `PATCH /api/v1/products/{id}`: changes a product; allowed to its seller, the agent who
 /// listed it, and operators whose region contains it.
-#[utoipa::path(patch, path = "/api/v1/products/{id}", tag = "catalog", security(("bearer" = [])), params(("id" = i64, Path, description = "Product id")), request_body = bazaar_domain::catalog::ProductPatch, responses((status = 200, description = "The changed product", body = ProductView), (status = 400, description = "Bad input: the field and the reason", body = ErrorBody), (status = 401, description = "Not signed in or bad token", body = ErrorBody), (status = 403, description = "Outside the caller's rights or region", body = ErrorBody), (status = 404, description = "No such record (or not visible to the caller)", body = ErrorBody)))]
+#[utoipa::path(patch, path = "/api/v1/products/{id}", tag = "catalog", security(("bearer" = [])), params(("id" = i64, Path, description = "Product id")), request_body = bazaar_domain::catalog::ProductPatch, responses((status = 200, description = "The changed product", body = ProductView), (status = 400, description = "Bad input: the field and the reason", body = ErrorBody), (status = 401, description = "Not signed in or bad token", body = ErrorBody), (status = 403, description = "Outside the caller's rights or region", body = ErrorBody), (status = 404, description = "No such record (or not visible to the caller)", body = ErrorBody), (status = 422, description = "`village_code` names no village (`unknown_reference`)", body = ErrorBody)))]
 pub async fn patch_product(
     State(s): State<AppState>,
     caller: Caller,
@@ -525,7 +588,7 @@ pub async fn product_action(
 }
 
 /// `GET /api/v1/sellers?status=…`: the sellers the caller may see.
-#[utoipa::path(get, path = "/api/v1/sellers", tag = "sellers", security(("bearer" = [])), params(("status" = Option<String>, Query, description = "pending, approved or rejected"), ("cursor" = Option<String>, Query, description = "Cursor of the page, from `next_cursor`"), ("limit" = Option<i64>, Query, description = "Page size, 1 to 100 (default 20)")), responses((status = 200, description = "Sellers the caller may see", body = SellerPage), (status = 400, description = "Bad input: the field and the reason", body = ErrorBody), (status = 401, description = "Not signed in or bad token", body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/sellers", tag = "sellers", security(("bearer" = [])), params(("status" = Option<String>, Query, pattern = "^(|pending|approved|rejected)$", description = "pending, approved or rejected"), ("cursor" = Option<String>, Query, pattern = "^(c[0-9a-z]{1,12})?$", description = "Cursor of the page, from `next_cursor`"), ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size, 1 to 100 (default 20)")), responses((status = 200, description = "Sellers the caller may see", body = SellerPage), (status = 400, description = "Bad input: the field and the reason", body = ErrorBody), (status = 401, description = "Not signed in or bad token", body = ErrorBody)))]
 pub async fn sellers(
     State(s): State<AppState>,
     caller: Caller,
@@ -574,9 +637,14 @@ pub async fn seller(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct DecisionBody {
     /// approve or reject.
+    #[schema(pattern = "^(approve|reject)$")]
     pub decision: String,
     /// Reason (required to reject).
     #[serde(default)]
+    #[schema(
+        max_length = 500,
+        pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
+    )]
     pub reason: Option<String>,
 }
 
@@ -606,7 +674,7 @@ pub async fn decide_seller(
 
 /// `POST /api/v1/sellers`: registers a seller. Operators and admins create approved sellers in
 /// their region; a station agent registers a villager of its area as a pending application.
-#[utoipa::path(post, path = "/api/v1/sellers", tag = "sellers", security(("bearer" = [])), request_body = bazaar_domain::seller::SellerInput, responses((status = 201, description = "The new seller (pending when an agent registers a villager)", body = bazaar_store::sellers::Seller), (status = 400, description = "Bad input: the field and the reason", body = ErrorBody), (status = 401, description = "Not signed in or bad token", body = ErrorBody), (status = 403, description = "Outside the caller's rights or region", body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/sellers", tag = "sellers", security(("bearer" = [])), request_body = bazaar_domain::seller::SellerInput, responses((status = 201, description = "The new seller (pending when an agent registers a villager)", body = bazaar_store::sellers::Seller), (status = 400, description = "Bad input: the field and the reason", body = ErrorBody), (status = 401, description = "Not signed in or bad token", body = ErrorBody), (status = 403, description = "Outside the caller's rights or region", body = ErrorBody), (status = 422, description = "The code or registration number is taken (`duplicate`), or the village does not exist (`unknown_reference`)", body = ErrorBody)))]
 pub async fn create_seller(
     State(s): State<AppState>,
     caller: Caller,
@@ -640,7 +708,7 @@ pub struct CreateProductBody {
 
 /// `POST /api/v1/products`: creates a draft product with its SKUs (the seller itself, a station
 /// agent for a villager of its area, or an operator in scope).
-#[utoipa::path(post, path = "/api/v1/products", tag = "catalog", security(("bearer" = [])), request_body = CreateProductBody, responses((status = 201, description = "The new draft product", body = ProductView), (status = 400, description = "Bad input: the field and the reason", body = ErrorBody), (status = 401, description = "Not signed in or bad token", body = ErrorBody), (status = 403, description = "Outside the caller's rights or region", body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/products", tag = "catalog", security(("bearer" = [])), request_body = CreateProductBody, responses((status = 201, description = "The new draft product", body = ProductView), (status = 400, description = "Bad input: the field and the reason", body = ErrorBody), (status = 401, description = "Not signed in or bad token", body = ErrorBody), (status = 403, description = "Outside the caller's rights or region", body = ErrorBody), (status = 422, description = "`seller_id` or `village_code` names nothing (`unknown_reference`), or a SKU code is taken", body = ErrorBody)))]
 pub async fn create_product(
     State(s): State<AppState>,
     caller: Caller,
@@ -664,7 +732,8 @@ pub async fn create_product(
         (status = 401, description = "Not signed in or bad token", body = ErrorBody),
         (status = 403, description = "Outside the caller's rights or region", body = ErrorBody),
         (status = 404, description = "No such product", body = ErrorBody),
-        (status = 409, description = "The code is taken (`duplicate`)", body = ErrorBody)))]
+        (status = 409, description = "Not allowed in the product's current status", body = ErrorBody),
+        (status = 422, description = "The code is taken (`duplicate`)", body = ErrorBody)))]
 pub async fn add_sku(
     State(s): State<AppState>,
     caller: Caller,
@@ -810,7 +879,18 @@ pub(crate) async fn save_image(
             tracing::error!(error = %e, "photo task failed");
             ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal")
         })?
-        .map_err(|e| ApiError::field("photo", e.reason()))?;
+        .map_err(|e| {
+            // No schema can say "a JPEG, PNG or WebP that decodes": a body that is not one is
+            // 422, like other content that fits the document but cannot be processed.
+            let status = match e {
+                crate::media::UploadError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+                _ => StatusCode::UNPROCESSABLE_ENTITY,
+            };
+            ApiError {
+                status,
+                ..ApiError::field("photo", e.reason())
+            }
+        })?;
     let key = format!("{prefix}/{}.jpg", processed.digest);
     let media = s.media.clone();
     let k = key.clone();
@@ -854,7 +934,8 @@ pub async fn store_photo(
     params(("id" = i64, Path, description = "Product id")),
     request_body(content = Vec<u8>, content_type = "image/jpeg", description = "The image bytes: JPEG, PNG or WebP, at most 10 MB. It is checked by its content, scaled to at most 1200 px and stored as JPEG without its EXIF data."),
     responses((status = 201, description = "The stored photo", body = PhotoView),
-        (status = 400, description = "Not an image, empty, or the product already has 12 photos (field `photo`)", body = ErrorBody),
+        (status = 400, description = "The product already has 12 photos (field `photo`, `out_of_range`)", body = ErrorBody),
+        (status = 422, description = "Empty, or not a JPEG, PNG or WebP image that decodes (field `photo`)", body = ErrorBody),
         (status = 401, description = "Not signed in or bad token", body = ErrorBody),
         (status = 403, description = "Outside the caller's rights or region", body = ErrorBody),
         (status = 404, description = "No such product", body = ErrorBody),
@@ -949,7 +1030,7 @@ pub async fn create_user(
 }
 
 #[utoipa::path(get, path = "/api/v1/users", tag = "people", security(("bearer" = [])),
-    params(("cursor" = Option<String>, Query, description = "Cursor of the page, from `next_cursor`"), ("limit" = Option<i64>, Query, description = "Page size, 1 to 100 (default 20)")),
+    params(("cursor" = Option<String>, Query, pattern = "^(c[0-9a-z]{1,12})?$", description = "Cursor of the page, from `next_cursor`"), ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size, 1 to 100 (default 20)")),
     responses((status = 200, description = "Accounts the caller administers", body = UserPage),
         (status = 401, description = "Not signed in or bad token", body = ErrorBody),
         (status = 403, description = "Only admins and operators", body = ErrorBody)))]

@@ -4,7 +4,8 @@
 
 use crate::i18n::Lang;
 use axum::Json;
-use axum::http::StatusCode;
+use axum::extract::rejection::JsonRejection;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bazaar_store::StoreError;
 use serde_json::json;
@@ -159,6 +160,20 @@ impl From<StoreError> for ApiError {
             StoreError::Forbidden => ApiError::new(StatusCode::FORBIDDEN, "forbidden"),
             StoreError::Invalid(errs) => {
                 let field = errs.first().map(|e| e.field.clone());
+                // 400 when a field breaks its documented shape; 422 when every field has its
+                // shape but what it says cannot be done (names something that does not exist,
+                // is taken, contradicts another field, is out of the caller's scope).
+                let shape = errs.iter().any(|e| {
+                    matches!(
+                        e.reason.code(),
+                        "required" | "too_long" | "invalid_format" | "unknown_choice" | "out_of_range"
+                    )
+                });
+                let status = if shape || errs.is_empty() {
+                    StatusCode::BAD_REQUEST
+                } else {
+                    StatusCode::UNPROCESSABLE_ENTITY
+                };
                 ApiError {
                     field,
                     reason: errs.first().map(|e| e.reason.code().to_string()),
@@ -167,7 +182,7 @@ impl From<StoreError> for ApiError {
                             .map(|e| json!({"field": e.field, "reason": e.reason.code()}))
                             .collect::<Vec<_>>()
                     )),
-                    ..ApiError::new(StatusCode::BAD_REQUEST, "invalid_input")
+                    ..ApiError::new(status, "invalid_input")
                 }
             }
             StoreError::Csv(rows) => ApiError {
@@ -208,4 +223,102 @@ impl From<StoreError> for ApiError {
             }
         }
     }
+}
+
+impl ApiError {
+    /// The error for a JSON body axum could not take: 415 without a JSON content type, 413
+    /// over the body limit, 400 `invalid_json` for bad syntax, and 400 `invalid_input` naming
+    /// the field (and why) when the JSON has the wrong shape.
+    pub fn from_json_rejection(e: &JsonRejection) -> ApiError {
+        tracing::debug!(error = %e, "bad JSON body");
+        match e {
+            JsonRejection::MissingJsonContentType(_) => {
+                ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "json_content_type")
+            }
+            JsonRejection::JsonDataError(d) => data_error(&d.body_text()),
+            JsonRejection::BytesRejection(b) if b.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
+            }
+            _ => ApiError::new(StatusCode::BAD_REQUEST, "invalid_json"),
+        }
+    }
+
+    /// The JSON error standing for a response axum (or a layer) answered by itself: a
+    /// rejection, the 405 of a known path, a 413 over the body limit, a timeout.
+    pub fn for_status(status: StatusCode) -> ApiError {
+        let code = match status {
+            StatusCode::BAD_REQUEST => "bad_request",
+            StatusCode::UNAUTHORIZED => "unauthenticated",
+            StatusCode::FORBIDDEN => "forbidden",
+            StatusCode::NOT_FOUND => "not_found",
+            StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+            StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+            StatusCode::UNPROCESSABLE_ENTITY => "invalid_input",
+            StatusCode::TOO_MANY_REQUESTS => "too_many_attempts",
+            _ => "internal",
+        };
+        ApiError::new(status, code)
+    }
+}
+
+/// A JSON body of the wrong shape, from serde's message ("items[0].quantity: invalid type:
+/// …", "missing field `name`"): 400 naming the field and the reason.
+fn data_error(text: &str) -> ApiError {
+    let text = text
+        .strip_prefix("Failed to deserialize the JSON body into the target type: ")
+        .unwrap_or(text);
+    let (path, msg) = match text.split_once(": ") {
+        Some((p, m)) if !p.is_empty() && !p.contains(' ') => (p, m),
+        _ => ("", text),
+    };
+    let missing = msg
+        .strip_prefix("missing field `")
+        .and_then(|m| m.split('`').next());
+    let field = match (path, missing) {
+        ("", Some(m)) => m.to_string(),
+        (p, Some(m)) => format!("{p}.{m}"),
+        (p, None) => p.to_string(),
+    };
+    let reason = if missing.is_some() {
+        "required"
+    } else if msg.starts_with("unknown variant") {
+        "unknown_choice"
+    } else {
+        "invalid_format"
+    };
+    if field.is_empty() {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_json")
+    } else {
+        ApiError::field(&field, reason)
+    }
+}
+
+/// Middleware: every error answered under `/api/` is the JSON error. Errors the handlers
+/// raise already are; this turns the few answered outside them (a path axum could not
+/// decode, a method the path does not take, a body over the limit, a timeout) into
+/// [`ApiError`]s of the same status, keeping their headers (`Allow`, `Retry-After`).
+pub async fn json_errors(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let api = req.uri().path().starts_with("/api/");
+    let res = next.run(req).await;
+    let status = res.status();
+    if !api || !(status.is_client_error() || status.is_server_error()) {
+        return res;
+    }
+    let is_json = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if is_json {
+        return res;
+    }
+    let (mut parts, _) = res.into_parts();
+    let fresh = ApiError::for_status(status).into_response();
+    let (fresh_parts, body) = fresh.into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    for (k, v) in fresh_parts.headers.iter() {
+        parts.headers.insert(k, v.clone());
+    }
+    Response::from_parts(parts, body)
 }

@@ -470,6 +470,8 @@ fn routes(state: AppState) -> Router {
             metrics::track,
         ))
         .fallback(api::not_found)
+        .layer(axum::middleware::from_fn(api::integral_numbers))
+        .layer(axum::middleware::from_fn(error::json_errors))
         .layer(axum::middleware::from_fn(sticky_language))
         .with_state(state)
 }

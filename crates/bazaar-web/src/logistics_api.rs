@@ -98,7 +98,7 @@ pub async fn create_parcel(
 }
 
 #[utoipa::path(get, path = "/api/v1/parcels", tag = "logistics", security(("bearer" = [])),
-    params(("waybill" = String, Query, description = "Waybill number"),
+    params(("waybill" = String, Query, pattern = "\\S", description = "Waybill number"),
         ("carrier" = Option<String>, Query, description = "Carrier code, when two carriers share the number")),
     responses((status = 200, description = "The parcel and its timeline (scans and carrier events by time)", body = Tracked),
         (status = 400, description = "No waybill, or an ambiguous one without its carrier", body = ErrorBody),
@@ -228,8 +228,10 @@ pub async fn scans(
 #[utoipa::path(post, path = "/api/v1/pickups", tag = "logistics", security(("bearer" = [])),
     request_body = PickupInput,
     responses((status = 200, description = "Handed over: the parcel, now delivered, with its timeline", body = Tracked),
-        (status = 400, description = "A wrong pickup code (`code`) or phone ending (`phone_last4`), a missing signature", body = ErrorBody),
+        (status = 400, description = "A missing or malformed field", body = ErrorBody),
         (status = 403, description = "Not the agent of this point (or an operator over it)", body = ErrorBody),
+        (status = 404, description = "No parcel waiting at this point under that code", body = ErrorBody),
+        (status = 422, description = "A wrong pickup code (`code`) or phone ending (`phone_last4`, `wrong_code`), or a point that does not exist (`unknown_reference`)", body = ErrorBody),
         (status = 429, description = "Too many wrong attempts at this point: wait a quarter of an hour", body = ErrorBody)))]
 /// `POST /api/v1/pickups`: the agent hands a waiting parcel over against its pickup code and
 /// the last four digits of the recipient's phone, recording the signature.
@@ -246,7 +248,9 @@ pub async fn pickup(
 #[utoipa::path(get, path = "/api/v1/shelf", tag = "logistics", security(("bearer" = [])),
     params(("node" = Option<String>, Query, description = "The point (the agent's own when omitted)")),
     responses((status = 200, description = "Parcels waiting at the point by shelf slot (phones masked), and what goes out today", body = Shelf),
-        (status = 403, description = "Not the agent of this point (or an operator over it)", body = ErrorBody)))]
+        (status = 403, description = "Not the agent of this point (or an operator over it)", body = ErrorBody),
+        (status = 404, description = "No such point", body = ErrorBody),
+        (status = 422, description = "An operator or admin (who has no point of their own) named none (`node_code` required), or the point does not exist (`unknown_reference`)", body = ErrorBody)))]
 /// `GET /api/v1/shelf`: a village point's shelf.
 pub async fn shelf(
     State(s): State<AppState>,
@@ -255,7 +259,19 @@ pub async fn shelf(
 ) -> Result<Json<Shelf>, ApiError> {
     let actor = caller.require()?.clone();
     let node = q.get("node").map(|x| x.trim()).filter(|x| !x.is_empty());
-    Ok(Json(s.store.shelf(&actor, node).await?))
+    // Whether a point must be named depends on the caller, not on the request's shape.
+    let shelf = s.store.shelf(&actor, node).await.map_err(|e| {
+        let e = ApiError::from(e);
+        if node.is_none() && e.field.as_deref() == Some("node_code") {
+            ApiError {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                ..e
+            }
+        } else {
+            e
+        }
+    })?;
+    Ok(Json(shelf))
 }
 
 /// Reads the stalled list's filters from a query string.
@@ -299,11 +315,11 @@ pub(crate) fn stalled_filter(
 }
 
 #[utoipa::path(get, path = "/api/v1/parcels/stalled", tag = "logistics", security(("bearer" = [])),
-    params(("carrier" = Option<String>, Query, description = "Only this carrier"),
+    params(("carrier" = Option<String>, Query, pattern = "^(|ems|shunfeng|yuantong|yunda|zhongtong|shentong|jtexpress|jd|qinge|huizhong)$", description = "Only this carrier"),
         ("node" = Option<String>, Query, description = "Only parcels last scanned at this node"),
         ("seller" = Option<i64>, Query, description = "Only this seller's"),
-        ("cursor" = Option<String>, Query, description = "From `next_cursor`"),
-        ("limit" = Option<i64>, Query, description = "1 to 100 (default 20)")),
+        ("cursor" = Option<String>, Query, pattern = "^([+-]?[0-9]{1,18}\\.[+-]?[0-9]{1,18})?$", description = "From `next_cursor`"),
+        ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "1 to 100 (default 20)")),
     responses((status = 200, description = "As of the request: open parcels in the caller's scope whose last event is older than their carrier's and direction's limit (48 hours unless set), oldest news first, with where each stopped, for how long, and the notes; and, on the first page, the counts by carrier, node and seller", body = Object),
         (status = 400, description = "Bad filter: the field and the reason", body = ErrorBody),
         (status = 403, description = "Operators, agents, sellers and admins only", body = ErrorBody)))]
@@ -362,6 +378,7 @@ pub async fn stalled(
 pub struct NoteBody {
     /// The note (at most 500 characters).
     #[serde(default)]
+    #[schema(required = true, max_length = 500, pattern = "\\S")]
     pub body: String,
 }
 
@@ -524,6 +541,9 @@ pub async fn kuaidi100_push(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct CarrierEventsBody {
     /// Carrier code.
+    #[schema(
+        pattern = "^(ems|shunfeng|yuantong|yunda|zhongtong|shentong|jtexpress|jd|qinge|huizhong)$"
+    )]
     pub carrier: String,
     /// Waybill number.
     pub waybill: String,
@@ -535,8 +555,9 @@ pub struct CarrierEventsBody {
 #[utoipa::path(post, path = "/api/v1/tracking/events", tag = "logistics", security(("bearer" = [])),
     request_body = CarrierEventsBody,
     responses((status = 200, description = "How many events were new and the parcel's state", body = Object),
-        (status = 400, description = "Unknown carrier or waybill, or a bad event time", body = ErrorBody),
-        (status = 403, description = "Operators and admins only", body = ErrorBody)))]
+        (status = 400, description = "Unknown carrier, or a bad event time", body = ErrorBody),
+        (status = 403, description = "Operators and admins only", body = ErrorBody),
+        (status = 422, description = "No parcel has this waybill (`unknown_reference`)", body = ErrorBody)))]
 /// `POST /api/v1/tracking/events`: a carrier's events as plain JSON (a batch feed; operators).
 pub async fn carrier_events(
     State(s): State<AppState>,

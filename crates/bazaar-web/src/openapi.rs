@@ -92,7 +92,7 @@ use utoipa::{Modify, OpenApi};
         crate::orders_api::set_shipping_rule,
         crate::orders_api::import_orders,
     ),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &CommonAnswers),
     tags(
         (name = "people", description = "Sessions and users"),
         (name = "network", description = "Regions and the service network"),
@@ -122,11 +122,162 @@ impl Modify for BearerAuth {
     }
 }
 
+/// Documents the answers every operation of a kind can give, whatever its handler: 400 for
+/// a parameter or body breaking the schema, 401 for a bad bearer token (every operation that
+/// reads one), 413 over the body limit and 415 for a JSON body sent as something else.
+/// Operation-specific answers (403, 404, 409, 422, 429) stay in each `#[utoipa::path]`.
+struct CommonAnswers;
+
+impl Modify for CommonAnswers {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::Operation;
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let error = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ErrorBody")))
+                        .build(),
+                )
+                .build()
+        };
+        let add = |op: &mut Operation, status: &str, description: &str| {
+            op.responses
+                .responses
+                .entry(status.to_string())
+                .or_insert_with(|| error(description).into());
+        };
+        for item in doc.paths.paths.values_mut() {
+            for op in [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.patch,
+                &mut item.delete,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                let has_params = op.parameters.as_ref().is_some_and(|p| !p.is_empty());
+                let json_body = op
+                    .request_body
+                    .as_ref()
+                    .map(|b| b.content.contains_key("application/json"));
+                if has_params || json_body.is_some() {
+                    add(
+                        op,
+                        "400",
+                        "A parameter or the body breaks this document: `invalid_input` names the field and the reason, `invalid_json` is a body that is not JSON",
+                    );
+                }
+                let bearer = op.security.as_ref().is_some_and(|s| {
+                    serde_json::to_value(s).is_ok_and(|v| v.to_string().contains("\"bearer\""))
+                });
+                if bearer {
+                    add(
+                        op,
+                        "401",
+                        "`unauthenticated`: not signed in (where a token is required), or the bearer token is unknown or expired",
+                    );
+                }
+                if json_body.is_some() {
+                    add(
+                        op,
+                        "413",
+                        "`payload_too_large`: the body is over the route's limit",
+                    );
+                }
+                if json_body == Some(true) {
+                    add(
+                        op,
+                        "415",
+                        "`json_content_type`: the body is not sent as `application/json`",
+                    );
+                }
+            }
+        }
+    }
+}
+
 static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
-    ApiDoc::openapi()
-        .to_json()
+    serde_json::to_value(ApiDoc::openapi())
+        .map(|mut doc| {
+            conditional_bodies(&mut doc);
+            doc.to_string()
+        })
         .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
 });
+
+/// Text without control characters other than tab and line breaks (`optional_text`).
+const TEXT: &str = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$";
+/// The same, with at least one character that is not white space (`required_text`).
+const REQUIRED_TEXT: &str = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$";
+
+/// Bodies whose required fields depend on another field, which the derive cannot say: one
+/// variant per choice (`oneOf`), each with its own required fields.
+fn conditional_bodies(doc: &mut serde_json::Value) {
+    use serde_json::json;
+    let Some(schemas) = doc
+        .pointer_mut("/components/schemas")
+        .and_then(|s| s.as_object_mut())
+    else {
+        return;
+    };
+    let decision = |description: &str| {
+        json!({
+            "description": description,
+            "oneOf": [
+                {"type": "object", "required": ["decision"], "properties": {
+                    "decision": {"type": "string", "enum": ["approve"]},
+                    "reason": {"type": ["string", "null"], "maxLength": 500, "pattern": TEXT}}},
+                {"type": "object", "required": ["decision", "reason"], "properties": {
+                    "decision": {"type": "string", "enum": ["reject"]},
+                    "reason": {"type": "string", "maxLength": 500, "pattern": REQUIRED_TEXT}}}
+            ]
+        })
+    };
+    schemas.insert(
+        "DecisionBody".into(),
+        decision("A seller decision: approve, or reject with a reason (at most 500 characters)"),
+    );
+    schemas.insert(
+        "RefundDecisionBody".into(),
+        decision("A refund decision: approve, or reject with a reason (at most 500 characters)"),
+    );
+    schemas.insert(
+        "ActionBody".into(),
+        json!({
+            "description": "A product's next step: submit or approve; reject or delist with a reason (at most 500 characters; an owner delisting its own product may leave it out)",
+            "oneOf": [
+                {"type": "object", "required": ["action"], "properties": {
+                    "action": {"type": "string", "enum": ["submit", "approve"]},
+                    "reason": {"type": ["string", "null"], "maxLength": 500, "pattern": TEXT}}},
+                {"type": "object", "required": ["action", "reason"], "properties": {
+                    "action": {"type": "string", "enum": ["reject", "delist"]},
+                    "reason": {"type": "string", "maxLength": 500, "pattern": REQUIRED_TEXT}}}
+            ]
+        }),
+    );
+    schemas.insert(
+        "RunAction".into(),
+        json!({
+            "description": "move a stop to a vehicle, publish the run, or report a vehicle's breakdown",
+            "oneOf": [
+                {"type": "object", "required": ["action", "stop", "vehicle"], "properties": {
+                    "action": {"type": "string", "enum": ["move"]},
+                    "stop": {"type": "string", "pattern": "\\S"},
+                    "vehicle": {"type": "string", "pattern": "\\S"}}},
+                {"type": "object", "required": ["action"], "properties": {
+                    "action": {"type": "string", "enum": ["publish"]}}},
+                {"type": "object", "required": ["action", "vehicle"], "properties": {
+                    "action": {"type": "string", "enum": ["breakdown"]},
+                    "vehicle": {"type": "string", "pattern": "\\S"}}}
+            ]
+        }),
+    );
+}
 
 /// `GET /api/openapi.json`.
 pub async fn openapi_json() -> Response {

@@ -32,19 +32,35 @@ fn id_of(s: &str) -> Result<i64, ApiError> {
 pub struct AddressBody {
     /// Recipient's name.
     #[serde(default)]
+    #[schema(
+        required = true,
+        max_length = 40,
+        pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
+    )]
     pub recipient: String,
-    /// Recipient's mobile phone.
+    /// Recipient's mobile phone: 7 to 12 digits (spaces and dashes are ignored); 11 digits
+    /// start with 1 (or 0 for a landline).
     #[serde(default)]
+    #[schema(required = true, pattern = "^(?:[0-9]{7,10}|[01][0-9]{10}|[0-9]{12})$")]
     pub phone: String,
     /// Region code: down to the village for rural addresses (a province or city code for
     /// urban ones, with the street in `detail`).
     #[serde(default)]
+    #[schema(
+        required = true,
+        max_length = 12,
+        pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
+    )]
     pub region_code: String,
     /// A village service point to deliver to (inside `region_code`).
     #[serde(default)]
     pub node_code: Option<String>,
     /// Street and house number.
     #[serde(default)]
+    #[schema(
+        max_length = 120,
+        pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
+    )]
     pub detail: Option<String>,
     /// Make it the default address.
     #[serde(default)]
@@ -96,7 +112,8 @@ pub fn check_address(b: &AddressBody) -> Result<NewAddress, Vec<FieldError>> {
     request_body = AddressBody,
     responses((status = 201, description = "The new address", body = Address),
         (status = 400, description = "Bad input: the field and the reason", body = ErrorBody),
-        (status = 401, description = "Not signed in", body = ErrorBody)))]
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 422, description = "The region or service point does not exist (`unknown_reference`) or do not match (`inconsistent`)", body = ErrorBody)))]
 /// `POST /api/v1/addresses`.
 pub async fn add_address(
     State(s): State<AppState>,
@@ -126,6 +143,7 @@ pub async fn addresses(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct StockBody {
     /// Units available for sale at the location.
+    #[schema(minimum = 0, maximum = 10_000_000)]
     pub quantity: i64,
     /// Node code of a village point or county warehouse holding the stock; the seller's home
     /// when omitted.
@@ -133,6 +151,7 @@ pub struct StockBody {
     pub location: Option<String>,
     /// Units announced but not yet arrived at the location; unchanged when omitted.
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 10_000_000)]
     pub incoming: Option<i64>,
 }
 
@@ -146,6 +165,7 @@ pub struct TransferBody {
     #[serde(default)]
     pub to: Option<String>,
     /// Units sent (at most what is available at `from`).
+    #[schema(minimum = 1, maximum = 10_000_000)]
     pub quantity: i64,
 }
 
@@ -156,6 +176,7 @@ pub struct ArrivalBody {
     #[serde(default)]
     pub location: Option<String>,
     /// Units arrived (at most what was announced as incoming there).
+    #[schema(minimum = 1, maximum = 10_000_000)]
     pub quantity: i64,
 }
 
@@ -201,7 +222,8 @@ pub async fn set_stock(
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "No stock rights at the source", body = ErrorBody),
         (status = 404, description = "No such SKU", body = ErrorBody),
-        (status = 409, description = "Not that much available at the source (out_of_stock)", body = ErrorBody)))]
+        (status = 409, description = "Not that much available at the source (out_of_stock)", body = ErrorBody),
+        (status = 422, description = "A location that does not exist (`unknown_reference`) or the same one twice (`inconsistent`)", body = ErrorBody)))]
 /// `POST /api/v1/skus/{id}/stock/transfers`: sends stock from one location to another (a
 /// seller's home to a county warehouse, say); it counts as incoming there until it arrives.
 pub async fn transfer_stock(
@@ -461,7 +483,7 @@ pub struct OrderPage {
 }
 
 #[utoipa::path(get, path = "/api/v1/orders", tag = "orders", security(("bearer" = [])),
-    params(("cursor" = Option<String>, Query, description = "Cursor of the page"), ("limit" = Option<i64>, Query, description = "Page size, 1 to 100")),
+    params(("cursor" = Option<String>, Query, pattern = "^(c[0-9a-z]{1,12})?$", description = "Cursor of the page"), ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size, 1 to 100")),
     responses((status = 200, description = "The caller's orders, newest first", body = OrderPage),
         (status = 400, description = "Bad cursor or limit", body = ErrorBody),
         (status = 401, description = "Not signed in", body = ErrorBody)))]
@@ -515,11 +537,21 @@ pub async fn order(
 pub struct CancelBody {
     /// Why (optional).
     #[serde(default)]
+    #[schema(
+        max_length = 200,
+        pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
+    )]
     pub reason: Option<String>,
 }
 
 /// The optional reason of a cancel or deliver body: blank is none, at most 200 characters.
-fn reason_of(b: Option<Json<CancelBody>>) -> Result<Option<String>, ApiError> {
+/// No body at all (no content type) is no reason; a body that is not a `CancelBody` is the
+/// JSON error naming what is wrong.
+fn reason_of(
+    caller: &Caller,
+    b: Result<Option<Json<CancelBody>>, JsonRejection>,
+) -> Result<Option<String>, ApiError> {
+    let b = b.map_err(|e| ApiError::from_json_rejection(&e).in_lang(caller.lang))?;
     match b
         .and_then(|Json(b)| b.reason)
         .filter(|r| !r.trim().is_empty())
@@ -541,11 +573,11 @@ pub async fn cancel(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    b: Option<Json<CancelBody>>,
+    b: Result<Option<Json<CancelBody>>, JsonRejection>,
 ) -> Result<Json<Order>, ApiError> {
     let actor = caller.require()?.clone();
     let id = id_of(&id)?;
-    let reason = reason_of(b)?;
+    let reason = reason_of(&caller, b)?;
     Ok(Json(
         s.store
             .cancel_order(Some(&actor), id, reason.as_deref())
@@ -565,11 +597,11 @@ pub async fn deliver(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    b: Option<Json<CancelBody>>,
+    b: Result<Option<Json<CancelBody>>, JsonRejection>,
 ) -> Result<Json<Order>, ApiError> {
     let actor = caller.require()?.clone();
     let id = id_of(&id)?;
-    let reason = reason_of(b)?;
+    let reason = reason_of(&caller, b)?;
     Ok(Json(
         s.store
             .mark_delivered(&actor, id, reason.as_deref())
@@ -601,6 +633,10 @@ pub async fn receive(
 pub struct PaymentBody {
     /// sandbox (demo), station_cash (到站付款) or bank_transfer.
     #[serde(default)]
+    #[schema(
+        required = true,
+        pattern = "^\\s*(sandbox|station_cash|bank_transfer)\\s*$"
+    )]
     pub method: String,
 }
 
@@ -698,7 +734,7 @@ pub async fn confirm_payment(
 }
 
 #[utoipa::path(get, path = "/api/v1/seller/parts", tag = "orders", security(("bearer" = [])),
-    params(("status" = Option<String>, Query, description = "Only orders of this status (e.g. paid)")),
+    params(("status" = Option<String>, Query, pattern = "^(|pending_payment|paid|fulfilling|shipped|delivered|completed|cancelled|refund_requested|refunded)$", description = "Only orders of this status (e.g. paid)")),
     responses((status = 200, description = "What the seller has to send, newest first", body = Vec<bazaar_store::orders::SellerPart>),
         (status = 400, description = "Unknown status", body = ErrorBody),
         (status = 403, description = "Sellers only", body = ErrorBody)))]
@@ -795,7 +831,7 @@ fn year_param(q: &HashMap<String, String>) -> Result<i32, ApiError> {
 }
 
 #[utoipa::path(get, path = "/api/v1/reports/sales", tag = "orders", security(("bearer" = [])),
-    params(("year" = Option<i32>, Query, description = "The year (this year by default)")),
+    params(("year" = Option<String>, Query, pattern = "^(|20[0-9][0-9]|2100)$", description = "The year, 2000 to 2100; empty or absent is this year")),
     responses((status = 200, description = "Sales per producer and month: a seller's own, an agent's villagers, an operator's region", body = Vec<bazaar_store::reports::MonthSales>),
         (status = 400, description = "Bad year", body = ErrorBody),
         (status = 403, description = "Buyers have no sales", body = ErrorBody)))]
@@ -810,7 +846,7 @@ pub async fn sales_report(
 }
 
 #[utoipa::path(get, path = "/api/v1/reports/poverty-sales", tag = "orders", security(("bearer" = [])),
-    params(("year" = Option<i32>, Query, description = "The year (this year by default)")),
+    params(("year" = Option<String>, Query, pattern = "^(|20[0-9][0-9]|2100)$", description = "The year, 2000 to 2100; empty or absent is this year")),
     responses((status = 200, description = "Per county: sales, and the part that reached poverty-alleviation households", body = Vec<bazaar_store::reports::CountySales>),
         (status = 400, description = "Bad year", body = ErrorBody),
         (status = 403, description = "Operators and admins only", body = ErrorBody)))]
@@ -825,7 +861,7 @@ pub async fn poverty_report(
 }
 
 #[utoipa::path(get, path = "/api/v1/reports/institution", tag = "orders", security(("bearer" = [])),
-    params(("year" = Option<i32>, Query, description = "The year (this year by default)")),
+    params(("year" = Option<String>, Query, pattern = "^(|20[0-9][0-9]|2100)$", description = "The year, 2000 to 2100; empty or absent is this year")),
     responses((status = 200, description = "The institution's purchases and its poverty-alleviation purchases", body = bazaar_store::reports::InstitutionPurchases),
         (status = 400, description = "Bad year", body = ErrorBody),
         (status = 403, description = "Institutional buyers only", body = ErrorBody)))]
@@ -848,6 +884,11 @@ pub async fn institution_report(
 pub struct RefundBody {
     /// Why (required).
     #[serde(default)]
+    #[schema(
+        required = true,
+        max_length = 500,
+        pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
+    )]
     pub reason: String,
 }
 
@@ -875,7 +916,8 @@ pub async fn request_refund(
     params(("id" = i64, Path, description = "Refund id")),
     request_body(content = Vec<u8>, content_type = "image/jpeg", description = "A photo of the goods: JPEG, PNG or WebP, at most 10 MB; checked by content, scaled to at most 1200 px, stored as JPEG without EXIF."),
     responses((status = 201, description = "The refund request with its photos", body = bazaar_store::refunds::Refund),
-        (status = 400, description = "Not an image, or already 6 photos (field `photo`)", body = ErrorBody),
+        (status = 400, description = "Already 6 photos (field `photo`, `out_of_range`)", body = ErrorBody),
+        (status = 422, description = "Empty, or not a JPEG, PNG or WebP image that decodes (field `photo`)", body = ErrorBody),
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 404, description = "No such refund request of the caller's", body = ErrorBody),
         (status = 409, description = "`refund_decided`: already decided", body = ErrorBody),
@@ -927,9 +969,14 @@ pub async fn refunds(
 pub struct RefundDecisionBody {
     /// approve or reject.
     #[serde(default)]
+    #[schema(required = true, pattern = "^(approve|reject)$")]
     pub decision: String,
     /// Why (required to reject).
     #[serde(default)]
+    #[schema(
+        max_length = 500,
+        pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
+    )]
     pub reason: Option<String>,
 }
 
@@ -966,24 +1013,30 @@ pub async fn decide_refund(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ShippingRuleBody {
     /// Weight covered by the first fee, grams (> 0).
+    #[schema(minimum = 1, maximum = 100_000_000)]
     pub first_weight_g: i64,
     /// Fee for the first weight, fen (≥ 0).
+    #[schema(minimum = 0, maximum = 100_000_000)]
     pub first_fee_fen: i64,
     /// Each further unit, grams (> 0).
+    #[schema(minimum = 1, maximum = 100_000_000)]
     pub extra_unit_g: i64,
     /// Fee per further unit, fen (≥ 0).
+    #[schema(minimum = 0, maximum = 100_000_000)]
     pub extra_fee_fen: i64,
     /// Cold-chain surcharge per parcel, fen (≥ 0).
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 100_000_000)]
     pub cold_chain_fee_fen: i64,
 }
 
 #[utoipa::path(put, path = "/api/v1/shipping-rules/{county}/{province}", tag = "orders", security(("bearer" = [])),
-    params(("county" = String, Path, description = "Origin county code"), ("province" = String, Path, description = "Destination province code, or * for any")),
+    params(("county" = String, Path, description = "Origin county code"), ("province" = String, Path, pattern = "^\\s*(\\*|[0-9]{2}0000)\\s*$", description = "Destination province code, or * for any")),
     request_body = ShippingRuleBody,
     responses((status = 204, description = "The rule is set"),
-        (status = 400, description = "Bad amounts, or not a county", body = ErrorBody),
-        (status = 403, description = "Only the county's operators and admins", body = ErrorBody)))]
+        (status = 400, description = "Bad amounts or province code", body = ErrorBody),
+        (status = 403, description = "Only the county's operators and admins", body = ErrorBody),
+        (status = 422, description = "`county` is not a county (`unknown_reference`)", body = ErrorBody)))]
 /// `PUT /api/v1/shipping-rules/{county}/{province}`: a county operator sets what parcels from
 /// its county cost.
 pub async fn set_shipping_rule(

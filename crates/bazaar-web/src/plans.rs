@@ -105,7 +105,7 @@ fn time_limit_of(v: Option<&str>) -> Result<u64, ApiError> {
 }
 
 #[utoipa::path(post, path = "/api/v1/plans", tag = "logistics", security(("bearer" = [])),
-    params(("time_limit" = Option<u64>, Query, description = "Seconds the solver may search, 1 to 60 (default 10)"),
+    params(("time_limit" = Option<u64>, Query, minimum = 1, maximum = 60, description = "Seconds the solver may search, 1 to 60 (default 10)"),
         ("roads" = Option<String>, Query, description = "Estimated roads when no OSRM server is configured: mountains (default) or plains")),
     request_body(content = Object, description = "The day: depots with vehicles, stops with demands and hours (docs/PLANNING.md)"),
     responses((status = 200, description = "Routes, load profiles, times, and the stops left out with the reason", body = Object),

@@ -339,7 +339,8 @@ pub struct RunBody {
 #[utoipa::path(post, path = "/api/v1/runs", tag = "logistics", security(("bearer" = [])),
     request_body = RunBody,
     responses((status = 201, description = "Today's run planned as a draft: the day's stops (what waits at the centre for each point and what waits at the points to be collected, all carriers together), the routes, the parcels of each stop", body = Object),
-        (status = 400, description = "Unknown centre, or no vehicles", body = ErrorBody),
+        (status = 400, description = "No vehicles, or a field out of its schema", body = ErrorBody),
+        (status = 422, description = "`depot_node` names no centre (`unknown_reference`)", body = ErrorBody),
         (status = 403, description = "Operators of the centre's region and admins only", body = ErrorBody),
         (status = 409, description = "Nothing to deliver or collect today (`nothing_to_deliver`)", body = ErrorBody),
         (status = 429, description = "Another plan is running; retry", body = ErrorBody)))]
@@ -378,6 +379,7 @@ pub async fn get_api(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct RunAction {
     /// move (a stop to a vehicle), publish, or breakdown (of a vehicle).
+    #[schema(pattern = "^(move|publish|breakdown)$")]
     pub action: String,
     /// The stop to move.
     #[serde(default)]
@@ -419,6 +421,9 @@ async fn act(
     params(("id" = i64, Path, description = "Run id")), request_body = RunAction,
     responses((status = 200, description = "The run after the change", body = Object),
         (status = 400, description = "Unknown action, stop or vehicle", body = ErrorBody),
+        (status = 403, description = "Operators of the centre's region and admins only", body = ErrorBody),
+        (status = 404, description = "No such run", body = ErrorBody),
+        (status = 422, description = "The stop or vehicle names nothing in this run (`unknown_reference`)", body = ErrorBody),
         (status = 409, description = "The move breaks a rule (no room or time on that vehicle), or the run is not in a state for it", body = ErrorBody)))]
 /// `POST /api/v1/runs/{id}/actions`: move a stop, publish, report a breakdown.
 pub async fn action_api(

@@ -19,6 +19,7 @@ use serde::Deserialize;
 pub struct BindingBody {
     /// The follower's openid in the centre's service account.
     #[serde(default)]
+    #[schema(required = true, pattern = "^\\s*[A-Za-z0-9_-]{6,64}\\s*$")]
     pub openid: String,
     /// The mobile number they confirmed.
     pub phone: Option<String>,
@@ -51,7 +52,7 @@ pub async fn bind(
 }
 
 #[utoipa::path(get, path = "/api/v1/wechat/bindings/{openid}", tag = "logistics", security(("bearer" = [])),
-    params(("openid" = String, Path, description = "The follower's openid")),
+    params(("openid" = String, Path, pattern = "^[A-Za-z0-9_-]{6,64}$", description = "The follower's openid")),
     responses((status = 200, description = "The binding", body = WechatBinding),
         (status = 403, description = "Operators and admins only", body = ErrorBody),
         (status = 404, description = "Not bound", body = ErrorBody)))]
@@ -70,7 +71,7 @@ pub async fn get_binding(
 }
 
 #[utoipa::path(delete, path = "/api/v1/wechat/bindings/{openid}", tag = "logistics", security(("bearer" = [])),
-    params(("openid" = String, Path, description = "The follower's openid")),
+    params(("openid" = String, Path, pattern = "^[A-Za-z0-9_-]{6,64}$", description = "The follower's openid")),
     responses((status = 204, description = "Unbound (they unfollowed or asked to)"),
         (status = 403, description = "Operators and admins only", body = ErrorBody),
         (status = 404, description = "Not bound", body = ErrorBody)))]

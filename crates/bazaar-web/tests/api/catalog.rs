@@ -409,3 +409,29 @@ async fn options_are_added_and_changed_by_whoever_may_edit_the_product() {
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 }
+
+/// Found by schemathesis: a search cursor far past every hit made the index collect that many
+/// hits in memory and aborted the server (`memory allocation of … bytes failed`). Any cursor
+/// past the end is an empty page.
+#[tokio::test]
+async fn a_search_cursor_past_every_hit_is_an_empty_page() {
+    let t = TestApp::spawn().await;
+    for cursor in ["cpu0ajwd7i", "c1y2p0ij32e8e7", "c100"] {
+        let (s, v) = t
+            .call(
+                Method::GET,
+                &format!("/api/v1/products?q=%E8%9C%82%E8%9C%9C&cursor={cursor}&limit=70"),
+                None,
+                None,
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{cursor}: {v}");
+        assert_eq!(
+            v["items"].as_array().map(Vec::len),
+            Some(0),
+            "{cursor}: {v}"
+        );
+        assert!(v["total"].as_u64().is_some_and(|n| n > 0), "{v}");
+        assert!(v["next_cursor"].is_null(), "{v}");
+    }
+}

@@ -273,7 +273,7 @@ async fn refused_orders_name_the_problem_and_reserve_nothing() {
     .await;
     assert_eq!(
         (s, v["error"]["field"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("items[0].sku_id"))
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("items[0].sku_id"))
     );
     let (s, v) = order_with_key(&t, &buyer, None, json!({"items": []})).await;
     assert_eq!(
@@ -594,7 +594,7 @@ async fn a_canteen_buys_in_bulk_by_transfer_and_sales_are_traced_to_households()
     .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     let (s, _) = order_with_key(&t, &canteen, None, json!({"items": items})).await;
-    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
 
     let (s, o) = order_with_key(&t, &canteen, Some("po-2026-118"), json!({"channel": "institution", "items": items, "delivery_date": "2099-09-01", "invoice_title": "博湖县第一中学", "invoice_tax_id": "12652829MB1234567X"})).await;
     assert_eq!(s, StatusCode::CREATED, "{o}");
@@ -1144,10 +1144,10 @@ async fn stock_moves_between_homes_and_warehouses_and_orders_ship_from_the_neare
     assert_eq!(s, StatusCode::CONFLICT, "{v}");
     assert_eq!(v["error"]["code"], "out_of_stock");
     let (s, v) = transfer(json!({"to": "NOPE", "quantity": 1})).await;
-    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     assert_eq!(v["error"]["field"], "to", "{v}");
     let (s, v) = transfer(json!({"from": "DC-652829", "to": "DC-652829", "quantity": 1})).await;
-    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     // Someone else's product at a node not theirs: forbidden.
     let (s, v) = t
         .call(
@@ -1351,7 +1351,7 @@ async fn a_refund_request_carries_photos_from_the_page_and_the_api() {
     let (s, v) = upload(buyer.clone(), b"GIF89a".to_vec()).await;
     assert_eq!(
         (s, v["error"]["field"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("photo")),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("photo")),
         "{v}"
     );
     let (s, _) = upload(asim.clone(), crate::photos::png(80, 60)).await;

@@ -66,7 +66,7 @@ async fn uploads_that_are_not_images_or_not_yours_are_refused() {
             &[],
         )
         .await;
-    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     let v: serde_json::Value = serde_json::from_slice(&body).expect("json");
     assert_eq!(v["error"]["field"], "photo");
     assert_eq!(v["error"]["details"][0]["reason"], "not_an_image");
@@ -75,7 +75,7 @@ async fn uploads_that_are_not_images_or_not_yours_are_refused() {
     let (s, _, _) = t
         .send_bytes(&url, Some(&asim), "image/png", vec![], &[])
         .await;
-    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     // Too large: 413 in the JSON error shape.
     let (s, _, body) = t
         .send_bytes(

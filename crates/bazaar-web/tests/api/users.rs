@@ -41,7 +41,7 @@ async fn admins_and_operators_create_accounts_within_their_rights() {
             Some(json!({"username": "op-daocheng", "password": "dao-cheng-2026", "role": "buyer"})),
         )
         .await;
-    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(v["error"]["field"], "username");
     assert_eq!(v["error"]["details"][0]["reason"], "duplicate");
 
@@ -152,7 +152,7 @@ async fn bad_account_forms_name_every_field() {
             Some(json!({"username": "agent-y", "password": "long-enough-1", "role": "agent", "node_code": "VP-NOWHERE"})),
         )
         .await;
-    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(v["error"]["field"], "node_code");
     assert_eq!(v["error"]["details"][0]["reason"], "unknown_reference");
 }
