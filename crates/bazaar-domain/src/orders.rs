@@ -243,6 +243,7 @@ pub struct ItemInput {
     /// The SKU.
     pub sku_id: i64,
     /// How many (1 to 9,999).
+    #[schema(minimum = 1, maximum = 9_999)]
     pub quantity: i64,
     /// The unit price the buyer saw, in fen; when given and the price has changed since, the
     /// order is refused with `price_changed` so the buyer can confirm the new price.

@@ -187,15 +187,26 @@ impl Actor {
 pub struct UserInput {
     /// Login name: 3–32 of a–z, 0–9, `-`, `_`, `.`.
     #[serde(default)]
+    #[schema(required = true, pattern = "^\\s*[a-z0-9._-]{3,32}\\s*$")]
     pub username: String,
     /// Shown name (defaults to the username).
     #[serde(default)]
+    #[schema(
+        max_length = 60,
+        pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
+    )]
     pub display_name: String,
-    /// Initial password, at least 10 characters.
+    /// Initial password, 10 to 128 characters.
     #[serde(default)]
+    #[schema(required = true, min_length = 10, max_length = 128)]
     pub password: String,
-    /// admin, operator, agent, seller, host, driver, buyer or institution.
+    /// admin, operator, agent, seller, host, driver, buyer or institution (operators need
+    /// `region_code`, agents `node_code`, sellers `seller_id`; others none of them).
     #[serde(default)]
+    #[schema(
+        required = true,
+        pattern = "^\\s*(admin|operator|agent|seller|host|driver|buyer|institution)\\s*$"
+    )]
     pub role: String,
     /// Operators: the prefecture or county they run.
     #[serde(default)]

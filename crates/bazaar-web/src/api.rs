@@ -1010,9 +1010,10 @@ pub struct UserPage {
 #[utoipa::path(post, path = "/api/v1/users", tag = "people", security(("bearer" = [])),
     request_body = bazaar_domain::people::UserInput,
     responses((status = 201, description = "The new account", body = bazaar_store::users::UserView),
-        (status = 400, description = "Bad input: the field and the reason (a taken username is `duplicate`)", body = ErrorBody),
+        (status = 400, description = "Bad input: the field and the reason", body = ErrorBody),
         (status = 401, description = "Not signed in or bad token", body = ErrorBody),
-        (status = 403, description = "Admins create any account; operators only agents, sellers, hosts and drivers of their region", body = ErrorBody)))]
+        (status = 403, description = "Admins create any account; operators only agents, sellers, hosts and drivers of their region", body = ErrorBody),
+        (status = 422, description = "A taken username (`duplicate`), a place or seller that does not exist (`unknown_reference`) or does not fit the role (`inconsistent`)", body = ErrorBody)))]
 /// `POST /api/v1/users`: creates an account.
 pub async fn create_user(
     State(s): State<AppState>,

@@ -293,8 +293,9 @@ pub async fn stock(
 /// Body of `POST /api/v1/orders`.
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct OrderBody {
-    /// What to buy.
+    /// What to buy (1 to 100 lines).
     #[serde(default)]
+    #[schema(required = true, min_items = 1, max_items = 100)]
     pub items: Vec<ItemInput>,
     /// Delivery address; the caller's default when omitted.
     #[serde(default)]
@@ -391,12 +392,13 @@ fn idempotency_key(h: &HeaderMap) -> Result<Option<String>, ApiError> {
 }
 
 #[utoipa::path(post, path = "/api/v1/orders", tag = "orders", security(("bearer" = [])),
-    params(("Idempotency-Key" = Option<String>, Header, description = "The same key returns the same order and reserves nothing more")),
+    params(("Idempotency-Key" = Option<String>, Header, pattern = "^[ \\t]*[!-~]{1,100}[ \\t]*$", description = "1 to 100 visible ASCII characters. The same key returns the same order and reserves nothing more")),
     request_body = OrderBody,
     responses((status = 201, description = "The order, waiting for payment; stock is reserved", body = Order),
         (status = 400, description = "Bad items or address: the field and the reason", body = ErrorBody),
         (status = 401, description = "Not signed in", body = ErrorBody),
-        (status = 409, description = "`out_of_stock` (details list the SKUs), `price_changed` (details list old and new prices), `product_not_listed`, `address_not_served`, `no_default_address`; nothing was reserved", body = ErrorBody)))]
+        (status = 409, description = "`out_of_stock` (details list the SKUs), `price_changed` (details list old and new prices), `product_not_listed`, `address_not_served`, `no_default_address`; nothing was reserved", body = ErrorBody),
+        (status = 422, description = "An address or SKU that does not exist (`unknown_reference`), or details that do not fit the channel (`inconsistent`)", body = ErrorBody)))]
 /// `POST /api/v1/orders`.
 pub async fn place_order(
     State(s): State<AppState>,
