@@ -996,7 +996,7 @@ impl Store {
         })
     }
 
-    async fn order_unchecked(&self, id: i64) -> Result<Order, StoreError> {
+    pub(crate) async fn order_unchecked(&self, id: i64) -> Result<Order, StoreError> {
         let sql = format!("SELECT {ORDER_COLS} FROM orders WHERE id = $1");
         let row: Option<OrderRow> = on_read!(self, |p| {
             sqlx::query_as(&sql).bind(id).fetch_optional(p).await?
@@ -1055,10 +1055,17 @@ impl Store {
     }
 
     /// One order, for those who may see it (others get `NotFound`).
+    ///
+    /// A seller who is not its buyer sees its own lines only: an order shared with another
+    /// seller does not show that seller's goods.
     pub async fn order(&self, actor: &Actor, id: i64) -> Result<Order, StoreError> {
-        let o = self.order_unchecked(id).await?;
+        let mut o = self.order_unchecked(id).await?;
         if !self.may_see_order(actor, &o).await? {
             return Err(StoreError::NotFound);
+        }
+        let party = o.row.placed_by == actor.user_id || o.row.buyer_id == Some(actor.user_id);
+        if actor.role == Role::Seller && !party {
+            o.lines.retain(|l| Some(l.seller_id) == actor.seller_id);
         }
         Ok(o)
     }

@@ -267,7 +267,9 @@ impl Store {
             return Err(StoreError::field("reason", Reason::TooLong));
         }
         let r = self.refund(refund_id).await?;
-        let o = self.order(actor, r.order_id).await?;
+        // May see it; then the whole order (a seller's view holds its own lines only).
+        self.order(actor, r.order_id).await?;
+        let o = self.order_unchecked(r.order_id).await?;
         // A refund returns every line of the order to stock: a seller decides only when all
         // of them are its own, an operator only when all come from its region; an order of
         // several sellers (regions) goes to an operator (an admin).

@@ -777,6 +777,53 @@ async fn a_seller_decides_only_refunds_of_its_own_goods() {
         )
         .await;
     assert_eq!(s, StatusCode::OK);
+    // 阿西木 sees its own line of the shared order and its own parcel, not the other
+    // seller's.
+    let (s, seen) = t
+        .call(
+            Method::GET,
+            &format!("/api/v1/orders/{id}"),
+            Some(&asim),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{seen}");
+    assert_eq!(seen["lines"].as_array().map(Vec::len), Some(1), "{seen}");
+    let (_, ps) = t
+        .call(
+            Method::GET,
+            &format!("/api/v1/orders/{id}/parcels"),
+            Some(&asim),
+            None,
+        )
+        .await;
+    assert_eq!(ps.as_array().map(Vec::len), Some(1), "{ps}");
+    let (_, all) = t
+        .call(
+            Method::GET,
+            &format!("/api/v1/orders/{id}/parcels"),
+            Some(&buyer),
+            None,
+        )
+        .await;
+    assert_eq!(all.as_array().map(Vec::len), Some(2), "{all}");
+    let other = all
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|p| p["id"] != ps[0]["id"])
+        .and_then(|p| p["waybill"].as_str())
+        .expect("the other seller's parcel")
+        .to_string();
+    let (s, _) = t
+        .call(
+            Method::GET,
+            &format!("/api/v1/parcels?waybill={other}"),
+            Some(&asim),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
     let (s, r) = t
         .call(
             Method::POST,
