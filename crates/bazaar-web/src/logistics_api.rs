@@ -707,7 +707,12 @@ pub async fn failed_notifications(
             .filter(|l| (1..=200).contains(l))
             .ok_or_else(|| ApiError::field("limit", "out_of_range").in_lang(caller.lang))?,
     };
-    Ok(Json(s.store.failed_notifications(&actor, limit).await?))
+    let mut failed = s.store.failed_notifications(&actor, limit).await?;
+    // A gateway's error may echo the message: no pickup code or phone shown.
+    for n in &mut failed {
+        n.error = n.error.as_deref().map(crate::notify::mask_codes);
+    }
+    Ok(Json(failed))
 }
 
 #[utoipa::path(post, path = "/api/v1/notifications/{id}/retry", tag = "logistics", security(("bearer" = [])),

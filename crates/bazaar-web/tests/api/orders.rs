@@ -65,7 +65,7 @@ async fn stock_of(t: &TestApp, token: &str, sku: i64) -> Value {
     v
 }
 
-async fn pay_with_sandbox(t: &TestApp, token: &str, order: i64) -> (String, Value) {
+pub(crate) async fn pay_with_sandbox(t: &TestApp, token: &str, order: i64) -> (String, Value) {
     let (s, v) = t
         .call(
             Method::POST,
@@ -94,7 +94,7 @@ async fn pay_with_sandbox(t: &TestApp, token: &str, order: i64) -> (String, Valu
     (body, json!({"sig": sig}))
 }
 
-async fn notify(t: &TestApp, body: &str, sig: &str) -> (StatusCode, Value) {
+pub(crate) async fn notify(t: &TestApp, body: &str, sig: &str) -> (StatusCode, Value) {
     let (s, _, b) = t
         .send_bytes(
             "/api/v1/payments/sandbox/notifications",

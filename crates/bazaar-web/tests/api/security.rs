@@ -23,6 +23,19 @@ async fn parcel_for(t: &TestApp, token: &str, waybill: &str, point: &str) -> Val
     v
 }
 
+/// The first SKU of a product.
+async fn first_sku(t: &TestApp, product: i64) -> i64 {
+    let (_, p) = t
+        .call(
+            Method::GET,
+            &format!("/api/v1/products/{product}"),
+            None,
+            None,
+        )
+        .await;
+    p["skus"][0]["id"].as_i64().expect("sku")
+}
+
 #[tokio::test]
 async fn a_search_cursor_far_past_the_results_is_refused_not_allocated() {
     let t = TestApp::spawn().await;
@@ -237,11 +250,7 @@ async fn the_sandbox_takes_no_payment_unless_enabled() {
     state.store = state.store.clone().with_payment_sandbox(Some(false));
     t.app = bazaar_web::router(state);
     let buyer = t.login("buyer").await;
-    let id = t.product_id("阿西木土蜂蜜").await;
-    let (_, p) = t
-        .call(Method::GET, &format!("/api/v1/products/{id}"), None, None)
-        .await;
-    let sku = p["skus"][0]["id"].as_i64().expect("sku");
+    let sku = first_sku(&t, t.product_id("阿西木土蜂蜜").await).await;
     let (s, o) = t
         .call(
             Method::POST,
@@ -288,10 +297,7 @@ async fn staff_cannot_make_up_stock_or_rules_outside_their_scope() {
         )
         .await;
     let pid = page["items"][0]["id"].as_i64().expect("a 理塘 product");
-    let (_, p) = t
-        .call(Method::GET, &format!("/api/v1/products/{pid}"), None, None)
-        .await;
-    let sku = p["skus"][0]["id"].as_i64().expect("sku");
+    let sku = first_sku(&t, pid).await;
     let (s, v) = t
         .call(
             Method::PUT,
@@ -323,11 +329,7 @@ async fn one_buyer_cannot_hold_a_product_s_stock_unpaid() {
     let t = TestApp::spawn().await;
     let asim = t.login("seller-asim").await;
     let buyer = t.login("buyer").await;
-    let id = t.product_id("阿西木土蜂蜜").await;
-    let (_, p) = t
-        .call(Method::GET, &format!("/api/v1/products/{id}"), None, None)
-        .await;
-    let sku = p["skus"][0]["id"].as_i64().expect("sku");
+    let sku = first_sku(&t, t.product_id("阿西木土蜂蜜").await).await;
     let (s, _) = t
         .call(
             Method::PUT,
@@ -720,11 +722,7 @@ async fn a_seller_decides_only_refunds_of_its_own_goods() {
     let buyer = t.login("buyer").await;
     let mut skus = vec![];
     for name in ["阿西木土蜂蜜", "罗布麻蜂蜜"] {
-        let id = t.product_id(name).await;
-        let (_, p) = t
-            .call(Method::GET, &format!("/api/v1/products/{id}"), None, None)
-            .await;
-        let sku = p["skus"][0]["id"].as_i64().expect("sku");
+        let sku = first_sku(&t, t.product_id(name).await).await;
         let (s, _) = t
             .call(
                 Method::PUT,
@@ -747,35 +745,8 @@ async fn a_seller_decides_only_refunds_of_its_own_goods() {
         .await;
     assert_eq!(s, StatusCode::CREATED, "{o}");
     let id = o["id"].as_i64().expect("id");
-    let (_, v) = t
-        .call(
-            Method::POST,
-            &format!("/api/v1/orders/{id}/payments"),
-            Some(&buyer),
-            Some(json!({"method": "sandbox"})),
-        )
-        .await;
-    let p = &v["payment"];
-    let body =
-        json!({"id": "n-1", "provider_ref": p["provider_ref"], "amount_fen": p["amount_fen"],
-        "outcome": "succeeded"})
-        .to_string();
-    let sig = t
-        .state
-        .store
-        .sandbox()
-        .await
-        .expect("sandbox")
-        .sign(body.as_bytes());
-    let (s, _, _) = t
-        .send_bytes(
-            "/api/v1/payments/sandbox/notifications",
-            None,
-            "application/json",
-            body.into_bytes(),
-            &[("x-sandbox-signature", &sig)],
-        )
-        .await;
+    let (body, sig) = crate::orders::pay_with_sandbox(&t, &buyer, id).await;
+    let (s, _) = crate::orders::notify(&t, &body, sig["sig"].as_str().expect("sig")).await;
     assert_eq!(s, StatusCode::OK);
     // 阿西木 sees its own line of the shared order and its own parcel, not the other
     // seller's.
