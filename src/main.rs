@@ -85,6 +85,11 @@ enum Cmd {
         #[arg(long, env = "BAZAAR_MAX_CONNECTIONS", default_value_t = 512,
               value_parser = clap::value_parser!(u32).range(8..=100_000))]
         max_connections: u32,
+        /// The most seconds one route plan may search on this server (a plan keeps a core
+        /// busy that long); a longer time limit asked for is cut to it.
+        #[arg(long, env = "BAZAAR_MAX_PLAN_SECONDS", default_value_t = 60,
+              value_parser = clap::value_parser!(u64).range(1..=60))]
+        max_plan_seconds: u64,
     },
     /// Apply pending migrations.
     Migrate,
@@ -477,6 +482,7 @@ async fn main() -> Result<()> {
             _ => Vec::new(),
         },
         max_connections: 512,
+        max_plan_seconds: 60,
     });
     match cmd {
         Cmd::Solve {
@@ -554,6 +560,7 @@ async fn main() -> Result<()> {
             payment_sandbox,
             trusted_proxy,
             max_connections,
+            max_plan_seconds,
         } => {
             let (store, default) = open(&cli.database_url).await?;
             let store = store.with_payment_sandbox(payment_sandbox.map(|v| v == "on"));
@@ -569,6 +576,7 @@ async fn main() -> Result<()> {
                 )));
             let mut state = state;
             state.trusted_proxies = std::sync::Arc::new(trusted_proxy);
+            state.max_plan_seconds = max_plan_seconds;
             if state.store.payment_sandbox().await? {
                 tracing::warn!(
                     "the SANDBOX payment provider is on: buyers can mark orders paid without paying (demo data, or --payment-sandbox on)"

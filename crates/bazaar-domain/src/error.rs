@@ -9,6 +9,9 @@ use serde::Serialize;
 pub enum Reason {
     /// The field is missing or empty.
     Required,
+    /// The field may be left out in general but is needed here: for this role, or with what
+    /// another field says (a rejection's reason, an operator's region).
+    Needed,
     /// The field is longer than allowed.
     TooLong,
     /// The value does not have the expected shape.
@@ -25,6 +28,14 @@ pub enum Reason {
     Inconsistent,
     /// The thing cannot be here (a parcel scanned at a point of another county).
     WrongPlace,
+    /// Several entries that are each within bounds add up to more than is allowed (an
+    /// order's lines of the same SKU).
+    OverTotal,
+    /// A waybill number that is not written the way its carrier writes them.
+    NotThisCarrier,
+    /// A time outside the window around now that is allowed (a scan from the phone's
+    /// future, a month-old queue, a carrier event ahead of the clock).
+    OutOfWindow,
     /// Outside the caller's region or service point.
     OutOfScope,
     /// A code that does not match (a pickup code, the phone's last digits).
@@ -36,6 +47,7 @@ impl Reason {
     pub fn code(self) -> &'static str {
         match self {
             Reason::Required => "required",
+            Reason::Needed => "needed",
             Reason::TooLong => "too_long",
             Reason::InvalidFormat => "invalid_format",
             Reason::UnknownChoice => "unknown_choice",
@@ -44,6 +56,9 @@ impl Reason {
             Reason::Duplicate => "duplicate",
             Reason::Inconsistent => "inconsistent",
             Reason::WrongPlace => "wrong_place",
+            Reason::NotThisCarrier => "not_this_carrier",
+            Reason::OverTotal => "over_total",
+            Reason::OutOfWindow => "out_of_window",
             Reason::WrongCode => "wrong_code",
             Reason::OutOfScope => "out_of_scope",
         }

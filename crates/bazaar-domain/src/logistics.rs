@@ -250,7 +250,7 @@ pub fn check_waybill(carrier_code: &str, waybill: &str) -> Result<String, FieldE
     if c.formats.iter().any(|f| f.matches(&w)) {
         Ok(w)
     } else {
-        Err(FieldError::new("waybill", Reason::InvalidFormat))
+        Err(FieldError::new("waybill", Reason::NotThisCarrier))
     }
 }
 

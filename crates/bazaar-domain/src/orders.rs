@@ -278,10 +278,10 @@ pub fn check_items(items: &[ItemInput]) -> Result<Vec<ItemInput>, Vec<FieldError
         }
         if let Some(existing) = out.iter_mut().find(|o| o.sku_id == it.sku_id) {
             existing.quantity = existing.quantity.saturating_add(it.quantity);
-            if existing.quantity > MAX_QUANTITY {
+            if existing.quantity > MAX_QUANTITY && (1..=MAX_QUANTITY).contains(&it.quantity) {
                 errs.push(FieldError::new(
                     format!("items[{i}].quantity"),
-                    Reason::OutOfRange,
+                    Reason::OverTotal,
                 ));
             }
         } else {

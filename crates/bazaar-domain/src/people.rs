@@ -260,7 +260,7 @@ impl UserInput {
         if let Some(role) = role {
             let need = |errs: &mut Vec<FieldError>, field: &str, has: bool, wanted: bool| {
                 if wanted && !has {
-                    errs.push(FieldError::new(field, Reason::Required));
+                    errs.push(FieldError::new(field, Reason::Needed));
                 } else if !wanted && has {
                     errs.push(FieldError::new(field, Reason::Inconsistent));
                 }
@@ -418,7 +418,7 @@ mod tests {
             ..ok.clone()
         };
         let e = no_node.parse().expect_err("needs a node");
-        assert_eq!(e, vec![FieldError::new("node_code", Reason::Required)]);
+        assert_eq!(e, vec![FieldError::new("node_code", Reason::Needed)]);
         let buyer_with_region = UserInput {
             role: "buyer".into(),
             region_code: Some("652829".into()),

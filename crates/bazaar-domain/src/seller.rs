@@ -282,7 +282,7 @@ impl SellerInput {
             && p != PovertyStatus::None
             && r.is_none()
         {
-            errs.push(FieldError::new("registration_no", Reason::Required));
+            errs.push(FieldError::new("registration_no", Reason::Needed));
         }
         match (
             errs.is_empty(),

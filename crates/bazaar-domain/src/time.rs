@@ -97,6 +97,13 @@ impl Zone {
     }
 }
 
+/// The earliest time Bazaar takes from outside (2000-01-01 UTC, ms): older is a typo or a
+/// zero clock.
+pub const EARLIEST_MS: i64 = 946_684_800_000;
+/// The latest time Bazaar takes from outside (2100-01-01 UTC, ms); how far ahead of now an
+/// outside clock may be is each input's own, narrower window.
+pub const LATEST_MS: i64 = 4_102_444_800_000;
+
 /// The current time in UTC milliseconds.
 pub fn now_ms() -> i64 {
     let n = OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;

@@ -745,6 +745,13 @@ pub fn minutes(s: &str, who: &str) -> Result<i64, PlanError> {
         code: "invalid_format",
     };
     let (h, m) = s.trim().split_once(':').ok_or_else(bad)?;
+    // One or two digits of hours, exactly two of minutes: nothing else parses as a clock.
+    let digits = |x: &str, n: std::ops::RangeInclusive<usize>| {
+        n.contains(&x.len()) && x.bytes().all(|b| b.is_ascii_digit())
+    };
+    if !digits(h, 1..=2) || !digits(m, 2..=2) {
+        return Err(bad());
+    }
     let h: i64 = h.parse().map_err(|_| bad())?;
     let m: i64 = m.parse().map_err(|_| bad())?;
     if !(0..=24).contains(&h) || !(0..60).contains(&m) || (h == 24 && m != 0) {

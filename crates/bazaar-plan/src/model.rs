@@ -193,6 +193,27 @@ impl DayInput {
             return Err(PlanError::EmptyFleet);
         }
         let mut ids = std::collections::BTreeSet::new();
+        let texts = self
+            .depots
+            .iter()
+            .map(|d| (format!("depot {}", d.id), &d.id, &d.name))
+            .chain(
+                self.stops
+                    .iter()
+                    .map(|s| (format!("stop {}", s.id), &s.id, &s.name)),
+            );
+        for (entity, id, name) in texts {
+            for (field, text, max) in [("id", id, 60), ("name", name, 120)] {
+                if text.chars().count() > max {
+                    return Err(PlanError::Field {
+                        entity,
+                        field,
+                        reason: format!("at most {max} characters"),
+                        code: "too_long",
+                    });
+                }
+            }
+        }
         for d in &self.depots {
             if !valid_coords(d.lat, d.lng) {
                 return Err(PlanError::Field {
@@ -229,6 +250,43 @@ impl DayInput {
                         entity: format!("vehicle {}", v.id),
                         field: "capacity",
                         reason: "capacity must be positive".into(),
+                        code: "out_of_range",
+                    });
+                }
+                if v.id.chars().count() > 60 {
+                    return Err(PlanError::Field {
+                        entity: format!("vehicle {}", v.id.chars().take(60).collect::<String>()),
+                        field: "id",
+                        reason: "at most 60 characters".into(),
+                        code: "too_long",
+                    });
+                }
+                if v.skills.len() > 20 || v.skills.iter().any(|s| s.chars().count() > 40) {
+                    return Err(PlanError::Field {
+                        entity: format!("vehicle {}", v.id),
+                        field: "skills",
+                        reason: "at most 20 skills of 40 characters".into(),
+                        code: "out_of_range",
+                    });
+                }
+                for (field, x, max) in [
+                    ("fixed_cost_fen", v.fixed_cost_fen, 100_000_000),
+                    ("cost_per_km_fen", v.cost_per_km_fen, 100_000),
+                ] {
+                    if !(0..=max).contains(&x) {
+                        return Err(PlanError::Field {
+                            entity: format!("vehicle {}", v.id),
+                            field,
+                            reason: format!("from 0 to {max} fen"),
+                            code: "out_of_range",
+                        });
+                    }
+                }
+                if v.start.is_some_and(|(lat, lng)| !valid_coords(lat, lng)) {
+                    return Err(PlanError::Field {
+                        entity: format!("vehicle {}", v.id),
+                        field: "start",
+                        reason: "coordinates out of range".into(),
                         code: "out_of_range",
                     });
                 }

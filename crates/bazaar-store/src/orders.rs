@@ -538,7 +538,7 @@ impl Store {
             });
         }
         if o.channel == Channel::Institution && o.institution.is_none() {
-            return Err(StoreError::field("delivery_date", Reason::Required));
+            return Err(StoreError::field("delivery_date", Reason::Needed));
         }
         // The address: a station order without one goes to the agent's own service point.
         let station_address = match (station, o.address_id, &actor.node_code) {
@@ -1065,7 +1065,25 @@ impl Store {
         }
         let party = o.row.placed_by == actor.user_id || o.row.buyer_id == Some(actor.user_id);
         if actor.role == Role::Seller && !party {
+            // A seller of one part of a shared order sees its own lines, and totals of them:
+            // what the other sellers sold, and for how much, is not its business.
+            let before = o.lines.len();
             o.lines.retain(|l| Some(l.seller_id) == actor.seller_id);
+            if o.lines.len() != before {
+                let shipping: i64 = on_read!(self, |p| {
+                    sqlx::query_scalar(
+                        "SELECT CAST(COALESCE(SUM(shipping_fen), 0) AS BIGINT) FROM order_parts \
+                         WHERE order_id = $1 AND seller_id = $2",
+                    )
+                    .bind(id)
+                    .bind(actor.seller_id)
+                    .fetch_one(p)
+                    .await?
+                });
+                o.row.items_fen = o.lines.iter().map(|l| l.line_fen).sum();
+                o.row.shipping_fen = shipping;
+                o.row.total_fen = o.row.items_fen + o.row.shipping_fen;
+            }
         }
         Ok(o)
     }

@@ -10,7 +10,7 @@ use bazaar_domain::logistics::{
 };
 use bazaar_domain::people::{Actor, Role};
 use bazaar_domain::text::mask_phone;
-use bazaar_domain::time::now_ms;
+use bazaar_domain::time::{EARLIEST_MS, LATEST_MS, now_ms};
 use bazaar_domain::{FieldError, Reason};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -122,12 +122,14 @@ pub struct Tracked {
 /// A scan as a phone sends it.
 #[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
 pub struct ScanInput {
-    /// Generated on the phone; the same id again is the same scan. Required in a batch; a
-    /// single scan without one gets a fresh id (and is not protected against resending).
+    /// Generated on the phone (at most 64 characters); the same id again is the same scan.
+    /// Required in a batch; a single scan without one gets a fresh id (and is not protected
+    /// against resending).
     #[serde(default)]
+    #[schema(max_length = 64)]
     pub client_id: String,
     /// Waybill number, or the code of a sack or cage: one scan of a sack moves every parcel
-    /// in it.
+    /// in it. A waybill not known here is `unknown_reference` (422).
     pub waybill: String,
     /// Carrier code, when two carriers could share the number.
     #[serde(default)]
@@ -135,13 +137,18 @@ pub struct ScanInput {
     /// collected_at_village, received_at_township, arrived_at_county, sorted_to_route,
     /// loaded_on_vehicle, delivered_to_point, put_in_locker, picked_up_by_recipient,
     /// handed_to_trunk_carrier.
+    #[schema(
+        pattern = "^(collected_at_village|received_at_township|arrived_at_county|sorted_to_route|loaded_on_vehicle|delivered_to_point|put_in_locker|picked_up_by_recipient|handed_to_trunk_carrier)$"
+    )]
     pub kind: String,
     /// Where (a node code, also accepted as `node_id`); the agent's own service point when
     /// omitted.
     #[serde(default, alias = "node_id")]
     pub node_code: Option<String>,
-    /// Put the parcel into this sack or cage (a new code opens a sack at the node).
+    /// Put the parcel into this sack or cage (a new code opens a sack at the node):
+    /// `SACK-` or `CAGE-` and letters, digits or dashes, 6 to 35 characters.
     #[serde(default)]
+    #[schema(pattern = "^\\s*([Ss][Aa][Cc][Kk]|[Cc][Aa][Gg][Ee])-[0-9A-Za-z-]{1,30}\\s*$|^\\s*$")]
     pub sack: Option<String>,
     /// Who signed for it (with `picked_up_by_recipient`).
     #[serde(default)]
@@ -156,8 +163,10 @@ pub struct ScanInput {
     /// …and the service point it goes to (also `destination_node_id`).
     #[serde(default, alias = "destination_node_id")]
     pub dest_node: Option<String>,
-    /// When it was scanned (UTC ms, from the phone's clock); now when omitted.
+    /// When it was scanned (UTC ms, from the phone's clock); now when omitted. At most five
+    /// minutes ahead of now and a month back (`out_of_window`, 422).
     #[serde(default)]
+    #[schema(minimum = 946_684_800_000_i64, maximum = 4_102_444_800_000_i64)]
     pub at: Option<i64>,
 }
 
@@ -372,8 +381,10 @@ impl Store {
         let waybill = check_waybill(&p.carrier, &p.waybill)
             .map_err(|e| errs.push(e))
             .ok();
-        if p.recipient_name.trim().is_empty() || p.recipient_name.chars().count() > 40 {
+        if p.recipient_name.trim().is_empty() {
             errs.push(FieldError::new("recipient_name", Reason::Required));
+        } else if p.recipient_name.chars().count() > 40 {
+            errs.push(FieldError::new("recipient_name", Reason::TooLong));
         } else if bazaar_domain::error::optional_text("recipient_name", &p.recipient_name, 40)
             .is_err()
         {
@@ -541,7 +552,7 @@ impl Store {
         match rows.as_slice() {
             [] => Err(StoreError::field("waybill", Reason::UnknownReference)),
             [(id, _)] => Ok(*id),
-            _ => Err(StoreError::field("carrier", Reason::Required)),
+            _ => Err(StoreError::field("carrier", Reason::Needed)),
         }
     }
 
@@ -686,7 +697,7 @@ impl Store {
                     continue;
                 }
                 _ => {
-                    out[*i] = Some(refused(s, FieldError::new("carrier", Reason::Required)));
+                    out[*i] = Some(refused(s, FieldError::new("carrier", Reason::Needed)));
                     continue;
                 }
             };
@@ -800,17 +811,23 @@ impl Store {
         now: i64,
     ) -> Result<ScanDone, StoreError> {
         let client_id = s.client_id.trim();
-        if client_id.is_empty() || client_id.len() > 64 {
+        if client_id.is_empty() {
             return Err(StoreError::field("client_id", Reason::Required));
+        }
+        if client_id.chars().count() > 64 {
+            return Err(StoreError::field("client_id", Reason::TooLong));
         }
         let kind = ScanKind::parse("kind", &s.kind).map_err(|e| StoreError::Invalid(vec![e]))?;
         let at = s.at.unwrap_or(now);
         // A phone's clock may be a little ahead; a month-old queue is too old to trust.
-        if at > now + 5 * 60 * 1000 || at < now - 30 * 24 * 3600 * 1000 {
+        if !(EARLIEST_MS..=LATEST_MS).contains(&at) {
             return Err(StoreError::field("at", Reason::OutOfRange));
         }
+        if at > now + 5 * 60 * 1000 || at < now - 30 * 24 * 3600 * 1000 {
+            return Err(StoreError::field("at", Reason::OutOfWindow));
+        }
         let Some(node_code) = s.node_code.clone().or_else(|| actor.node_code.clone()) else {
-            return Err(StoreError::field("node_code", Reason::Required));
+            return Err(StoreError::field("node_code", Reason::Needed));
         };
         let (node, node_path) = self
             .node_with_path(&node_code)
@@ -825,6 +842,12 @@ impl Store {
         };
         // A sack's code moves everything in it; otherwise the waybill names one parcel.
         let sack_code = check_sack_code(&s.waybill).ok();
+        // A station agent learns nothing of parcels that are not theirs: a waybill bound for
+        // another place answers as one that does not exist here (`waybill`, `wrong_place`).
+        let agent = actor.role == Role::Agent;
+        let elsewhere = |field: &'static str| {
+            StoreError::field(if agent { "waybill" } else { field }, Reason::WrongPlace)
+        };
         // A parcel registered by this scan is inserted in the scan's own transaction (its id
         // is a placeholder until then), so a refused scan leaves nothing behind.
         let mut register: Option<(NewParcel, String)> = None;
@@ -837,7 +860,11 @@ impl Store {
                         .await?
                 });
                 if ids.is_empty() {
-                    return Err(StoreError::field("waybill", Reason::UnknownReference));
+                    return Err(if agent {
+                        elsewhere("waybill")
+                    } else {
+                        StoreError::field("waybill", Reason::UnknownReference)
+                    });
                 }
                 ids
             }
@@ -874,6 +901,11 @@ impl Store {
                     let waybill = self.check_new_parcel(&p).await?;
                     register = Some((p, waybill));
                     vec![0]
+                }
+                Err(StoreError::Invalid(e))
+                    if agent && e.first().is_some_and(|f| f.field == "waybill") =>
+                {
+                    return Err(elsewhere("waybill"));
                 }
                 Err(e) => return Err(e),
             },
@@ -926,14 +958,16 @@ impl Store {
                 && let Some(r) = dest_region
                 && county(r) != node_county
             {
-                return Err(StoreError::field("node_code", Reason::WrongPlace));
+                return Err(elsewhere("node_code"));
             }
             let handover = matches!(
                 kind,
                 ScanKind::DeliveredToPoint | ScanKind::PutInLocker | ScanKind::PickedUpByRecipient
             );
-            if point && handover && dest_node.as_ref().is_some_and(|d| *d != node.code) {
-                return Err(StoreError::field("node_code", Reason::WrongPlace));
+            // An agent scans in only parcels bound for its point: one bound for a neighbour
+            // is the operator's to re-route, and a guessed waybill must not move anything.
+            if point && (handover || agent) && dest_node.as_ref().is_some_and(|d| *d != node.code) {
+                return Err(elsewhere("node_code"));
             }
         }
         if kind == ScanKind::PickedUpByRecipient {
@@ -1125,15 +1159,20 @@ pub fn check_sack_code(s: &str) -> Result<String, StoreError> {
 /// One carrier tracking event (from a 快递100 push or a batch feed).
 #[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
 pub struct CarrierEvent {
-    /// The carrier's raw state code (快递100 `statusCode` or `state`).
+    /// The carrier's raw state code (快递100 `statusCode` or `state`): 1 to 10 printable
+    /// ASCII characters.
+    #[schema(pattern = "^\\s*[!-~]{1,10}\\s*$")]
     pub code: String,
-    /// When it happened (UTC ms).
+    /// When it happened (UTC ms): from 2000 until an hour from now.
+    #[schema(minimum = 946_684_800_000_i64, maximum = 4_102_444_800_000_i64)]
     pub at: i64,
     /// The carrier's text.
     #[serde(default)]
+    #[schema(max_length = 500)]
     pub note: Option<String>,
     /// Where, as the carrier wrote it.
     #[serde(default)]
+    #[schema(max_length = 100)]
     pub place: Option<String>,
 }
 

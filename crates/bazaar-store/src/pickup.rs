@@ -137,14 +137,22 @@ pub(crate) use shelve;
 /// A handover at a village point.
 #[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
 pub struct PickupInput {
-    /// The pickup code the recipient reads out (also accepted as `code`).
+    /// The pickup code the recipient reads out, six digits (also accepted as `code`).
     #[serde(default, alias = "code")]
+    #[schema(required = true, pattern = "^\\s*[0-9]{6}\\s*$")]
     pub pickup_code: String,
     /// The last four digits of the recipient's phone.
     #[serde(default)]
+    #[schema(required = true, pattern = "^\\s*[0-9]{4}\\s*$")]
     pub phone_last4: String,
-    /// The recipient's signature: a name, or a drawn signature as a `data:image/png` URL.
+    /// The recipient's signature: a name, or a drawn signature as a `data:image/png;base64,`
+    /// URL; at most 200,000 characters.
     #[serde(default)]
+    #[schema(
+        required = true,
+        max_length = 200_000,
+        pattern = "^(?!\\s*data:(?!image/png;base64,))[\\s\\S]*\\S[\\s\\S]*$"
+    )]
     pub signature: String,
     /// The point (the agent's own when omitted).
     #[serde(default, alias = "node_id")]
@@ -261,7 +269,7 @@ impl Store {
         node: Option<&str>,
     ) -> Result<crate::network::Node, StoreError> {
         let Some(code) = node.or(actor.node_code.as_deref()) else {
-            return Err(StoreError::field("node_code", Reason::Required));
+            return Err(StoreError::field("node_code", Reason::Needed));
         };
         let (n, path) = self
             .node_with_path(code)
@@ -300,7 +308,7 @@ impl Store {
         let signature = input.signature.trim();
         if signature.is_empty() {
             errs.push(FieldError::new("signature", Reason::Required));
-        } else if signature.len() > 200_000
+        } else if input.signature.chars().count() > 200_000
             || (signature.starts_with("data:") && !signature.starts_with("data:image/png;base64,"))
         {
             errs.push(FieldError::new("signature", Reason::InvalidFormat));

@@ -470,7 +470,7 @@ impl Store {
             .await?
             .rows_affected();
             if hit == 0 {
-                return Err(StoreError::field("quantity", Reason::OutOfRange));
+                return Err(StoreError::Rule("more_than_announced"));
             }
             record_move!(
                 c,

@@ -87,7 +87,7 @@ impl Store {
             errors.push(FieldError::new("phone", Reason::InvalidFormat));
         }
         if errors.is_empty() && phone.is_none() && user_id.is_none() {
-            errors.push(FieldError::new("phone", Reason::Required));
+            errors.push(FieldError::new("phone", Reason::Needed));
         }
         if !errors.is_empty() {
             return Err(StoreError::Invalid(errors));

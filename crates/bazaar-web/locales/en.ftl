@@ -176,6 +176,7 @@ field-timezone = Time zone
 
 ## Reasons
 reason-required = required
+reason-needed = required
 reason-too_long = too long
 reason-invalid_format = not in the expected format
 reason-unknown_choice = not one of the allowed values
@@ -391,6 +392,9 @@ field-body = text
 field-hours = hours
 field-direction = direction
 reason-wrong_place = the parcel cannot be at this node
+reason-over_total = adds up to more than allowed (at most 9,999 of one item)
+reason-not_this_carrier = is not written the way this carrier writes its waybills
+reason-out_of_window = is outside the allowed time window
 reason-wrong_code = does not match, or does not go with the phone's last four digits
 all = All
 scan-title = Scan
@@ -452,6 +456,7 @@ route-scan-drop = Scan drops
 route-scan-collect = Scan collections
 scan-new-parcel = A parcel without a manifest: register it from its label
 error-nothing_to_deliver = Nothing to deliver today: no parcels wait at the centre or the points
+error-more_than_announced = More arrived than was announced: announce the incoming stock first, or book no more than announced
 error-shelf_full = The shelf is full: hand some parcels over first
 error-move_breaks_a_rule = This move would break a vehicle's load, time or route rules
 error-binding_changed_concurrently = The binding was just changed by someone else: reload and try again

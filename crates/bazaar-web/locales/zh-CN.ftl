@@ -171,6 +171,7 @@ field-timezone = 时区
 
 ## 原因
 reason-required = 必填
+reason-needed = 必填
 reason-too_long = 太长
 reason-invalid_format = 格式不正确
 reason-unknown_choice = 不是可选的值
@@ -386,6 +387,9 @@ field-body = 内容
 field-hours = 小时数
 field-direction = 方向
 reason-wrong_place = 包裹不应出现在这个网点
+reason-over_total = 加起来超出允许的数量（同一商品最多 9999 件）
+reason-not_this_carrier = 不是这家快递公司的运单号格式
+reason-out_of_window = 不在允许的时间范围内
 reason-wrong_code = 不对，或与手机尾号不符
 all = 全部
 scan-title = 扫描
@@ -447,6 +451,7 @@ route-scan-drop = 扫描送达
 route-scan-collect = 扫描揽收装车
 scan-new-parcel = 没有清单的包裹：按面单登记
 error-nothing_to_deliver = 今天没有要配送的包裹：配送中心和服务点都没有等待的包裹
+error-more_than_announced = 到货数量超过了预告的在途数量：请先登记在途，或按实际预告数量收货
 error-shelf_full = 货架已满，请先让村民取走包裹
 error-move_breaks_a_rule = 这样调整会违反车辆的载重、时间或路线规则
 error-binding_changed_concurrently = 绑定刚被别人修改，请刷新后重试

@@ -32,11 +32,18 @@ pub(crate) fn body<T>(caller: &Caller, b: Result<Json<T>, JsonRejection>) -> Res
 }
 
 fn limit(caller: &Caller, q: &HashMap<String, String>) -> Result<Option<i64>, ApiError> {
+    limit_param(q, 100).map_err(|e| e.in_lang(caller.lang))
+}
+
+/// The `limit` query parameter: absent, or a whole number from 1 to `max` (an empty value
+/// is not a number: 400 `invalid_format`; one out of range: 400 `out_of_range`).
+pub(crate) fn limit_param(q: &HashMap<String, String>, max: i64) -> Result<Option<i64>, ApiError> {
     match q.get("limit").map(|s| s.trim()) {
-        None | Some("") => Ok(None),
+        None => Ok(None),
         Some(s) => match s.parse::<i64>() {
-            Ok(n) if (1..=100).contains(&n) => Ok(Some(n)),
-            _ => Err(ApiError::field("limit", "out_of_range").in_lang(caller.lang)),
+            Ok(n) if (1..=max).contains(&n) => Ok(Some(n)),
+            Ok(_) => Err(ApiError::field("limit", "out_of_range")),
+            Err(_) => Err(ApiError::field("limit", "invalid_format")),
         },
     }
 }

@@ -64,13 +64,14 @@ impl ApiError {
         }
     }
 
-    /// A bad field.
+    /// A bad field: 400 when it breaks its documented shape, 422 when it has its shape but
+    /// what it says cannot be done (see [`refusal_status`]).
     pub fn field(field: &str, reason: &str) -> Self {
         ApiError {
             field: Some(field.into()),
             reason: Some(reason.into()),
             details: Some(json!([{"field": field, "reason": reason}])),
-            ..ApiError::new(StatusCode::BAD_REQUEST, "invalid_input")
+            ..ApiError::new(refusal_status([reason]), "invalid_input")
         }
     }
 
@@ -153,6 +154,28 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// The status of refused fields: 400 when any breaks its documented shape (missing, too
+/// long, malformed, not one of the choices, out of range) or none is named; 422 when every
+/// field has its shape but what it says cannot be done (names something that does not
+/// exist or is taken, contradicts another field, is out of the caller's scope or place).
+pub fn refusal_status<'a>(reasons: impl IntoIterator<Item = &'a str>) -> StatusCode {
+    let mut any = false;
+    for r in reasons {
+        any = true;
+        if matches!(
+            r,
+            "required" | "too_long" | "invalid_format" | "unknown_choice" | "out_of_range"
+        ) {
+            return StatusCode::BAD_REQUEST;
+        }
+    }
+    if any {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::BAD_REQUEST
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
@@ -163,17 +186,7 @@ impl From<StoreError> for ApiError {
                 // 400 when a field breaks its documented shape; 422 when every field has its
                 // shape but what it says cannot be done (names something that does not exist,
                 // is taken, contradicts another field, is out of the caller's scope).
-                let shape = errs.iter().any(|e| {
-                    matches!(
-                        e.reason.code(),
-                        "required" | "too_long" | "invalid_format" | "unknown_choice" | "out_of_range"
-                    )
-                });
-                let status = if shape || errs.is_empty() {
-                    StatusCode::BAD_REQUEST
-                } else {
-                    StatusCode::UNPROCESSABLE_ENTITY
-                };
+                let status = refusal_status(errs.iter().map(|e| e.reason.code()));
                 ApiError {
                     field,
                     reason: errs.first().map(|e| e.reason.code().to_string()),

@@ -48,6 +48,9 @@ pub struct AppState {
     pub osrm: Option<String>,
     /// One route plan at a time on this server (a plan keeps a core busy for its time limit).
     pub planner: Arc<tokio::sync::Semaphore>,
+    /// The most seconds one plan may search (`--max-plan-seconds`, 60 unless configured):
+    /// a longer time limit asked for, and the runs' own, are cut to it.
+    pub max_plan_seconds: u64,
     /// The salt of this deployment's 快递100 subscription (push signatures); pushes are
     /// refused while it is not configured.
     pub kuaidi100_salt: Option<String>,
@@ -74,6 +77,7 @@ impl AppState {
             pay_window_ms: 30 * 60 * 1000,
             osrm: None,
             planner: Arc::new(tokio::sync::Semaphore::new(1)),
+            max_plan_seconds: 60,
             kuaidi100_salt: None,
             trusted_proxies: Arc::new(Vec::new()),
             search: Arc::new(RwLock::new(Arc::new(index))),

@@ -25,33 +25,50 @@ use std::collections::HashMap;
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ParcelBody {
     /// Carrier code: ems, shunfeng, yuantong, yunda, zhongtong, shentong, jtexpress, jd, qinge,
-    /// huizhong.
+    /// huizhong (bazaar: the county's own network).
+    #[schema(
+        pattern = "^\\s*(ems|shunfeng|yuantong|yunda|zhongtong|shentong|jtexpress|jd|qinge|huizhong|bazaar)\\s*$"
+    )]
     pub carrier: String,
-    /// Waybill number as printed.
+    /// Waybill number as printed (spaces and dashes are ignored); it must be written the way
+    /// its carrier writes them (`not_this_carrier`, 422).
+    #[schema(pattern = "[0-9A-Za-z]")]
     pub waybill: String,
     /// upstream, downstream (default) or same_city.
     #[serde(default)]
     pub direction: Option<Direction>,
-    /// Weight, g.
+    /// Weight, g (up to a tonne).
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 1_000_000)]
     pub weight_g: i64,
-    /// Volume, cm³.
+    /// Volume, cm³ (up to 10 m³).
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 10_000_000)]
     pub volume_cm3: i64,
     /// Needs the cold chain.
     #[serde(default)]
     pub cold_chain: bool,
     /// Sender.
     #[serde(default)]
+    #[schema(
+        max_length = 40,
+        pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
+    )]
     pub sender_name: Option<String>,
     /// Sender's phone.
     #[serde(default)]
     pub sender_phone: Option<String>,
-    /// Recipient.
+    /// Recipient (1 to 40 characters).
     #[serde(default)]
+    #[schema(
+        required = true,
+        max_length = 40,
+        pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
+    )]
     pub recipient_name: String,
-    /// Recipient's phone.
+    /// Recipient's phone: 7 to 15 digits and dashes.
     #[serde(default)]
+    #[schema(required = true, pattern = "^\\s*[0-9-]{7,15}\\s*$")]
     pub recipient_phone: String,
     /// Destination region code.
     #[serde(default)]
@@ -67,9 +84,10 @@ pub struct ParcelBody {
 #[utoipa::path(post, path = "/api/v1/parcels", tag = "logistics", security(("bearer" = [])),
     request_body = ParcelBody,
     responses((status = 201, description = "The parcel, state `ordered`", body = Tracked),
-        (status = 400, description = "Bad input: the field and the reason (a waybill not in its carrier's format, a duplicate)", body = ErrorBody),
+        (status = 400, description = "A field out of its schema: the field and the reason", body = ErrorBody),
         (status = 401, description = "Not signed in", body = ErrorBody),
-        (status = 403, description = "Operators, agents, drivers and admins only", body = ErrorBody)))]
+        (status = 403, description = "Operators, agents, drivers and admins only", body = ErrorBody),
+        (status = 422, description = "A waybill not written as its carrier writes them (`not_this_carrier`) or already registered (`duplicate`), a destination that does not exist or is outside the caller's region", body = ErrorBody)))]
 /// `POST /api/v1/parcels`: registers a parcel.
 pub async fn create_parcel(
     State(s): State<AppState>,
@@ -157,9 +175,10 @@ fn scan_json(lang: crate::i18n::Lang, r: &bazaar_store::parcels::ScanResult) -> 
     request_body = ScansBody,
     responses((status = 200, description = "A batch: per scan recorded, duplicate (sent before; nothing changed) or refused with the field and reason", body = Object),
         (status = 201, description = "One scan recorded: the parcel's state, and its pickup code and shelf slot when it reached a village point", body = Object),
-        (status = 400, description = "One scan refused (the field and the reason: unknown waybill, a kind not in the list, a node the parcel cannot be at), more than 5,000 scans, or a malformed body", body = ErrorBody),
+        (status = 400, description = "A scan out of its schema (in a batch: `scans[i].field`), more than 5,000 scans, or a malformed body", body = ErrorBody),
         (status = 401, description = "Not signed in", body = ErrorBody),
-        (status = 403, description = "Operators, agents (at their own point), drivers and admins only", body = ErrorBody)))]
+        (status = 403, description = "Operators, agents (at their own point), drivers and admins only", body = ErrorBody),
+        (status = 422, description = "One scan refused: a waybill not known here (`unknown_reference`; at a station agent's point also one bound elsewhere, `wrong_place`), a node that does not exist or the parcel cannot be at (`wrong_place`), a time outside the window (`out_of_window`)", body = ErrorBody)))]
 /// `POST /api/v1/scans`: one scan, or a phone's queued scans; send a queue again after a
 /// network failure as it is — each is recorded once. A sack's code as the waybill moves
 /// every parcel in the sack.
@@ -450,11 +469,21 @@ fn carrier_of_kuaidi100(com: &str) -> Option<&'static str> {
     bazaar_domain::logistics::carrier(ours).map(|c| c.code)
 }
 
+/// 快递100's subscription push, as its form fields.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct Kuaidi100Push {
+    /// The push as JSON text, with `lastResult` (`com`, `nu`, `state`, `data`).
+    pub param: String,
+    /// MD5 of `param` followed by the salt, upper-case hex.
+    pub sign: String,
+}
+
 #[utoipa::path(post, path = "/api/v1/tracking/kuaidi100", tag = "logistics",
-    request_body(content = String, content_type = "application/x-www-form-urlencoded",
+    request_body(content = Kuaidi100Push, content_type = "application/x-www-form-urlencoded",
         description = "快递100 subscription push: `param` (the JSON with `lastResult`) and `sign` = MD5(param + salt), upper-case hex"),
     responses((status = 200, description = "`{\"result\": true, \"returnCode\": \"200\"}`; a repeated push changes nothing", body = Object),
-        (status = 400, description = "Bad signature, unknown carrier or malformed param: nothing stored", body = Object),
+        (status = 400, description = "`param` or `sign` missing, or not a form: nothing stored", body = Object),
+        (status = 422, description = "A signature that does not match, or a `param` that is not a push (not JSON, unknown carrier, no waybill, a bad event time): nothing stored", body = Object),
         (status = 404, description = "No parcel with that waybill: nothing stored", body = Object),
         (status = 503, description = "No 快递100 salt configured", body = Object)))]
 /// `POST /api/v1/tracking/kuaidi100`: 快递100's subscription push, verified by its signature.
@@ -483,17 +512,17 @@ pub async fn kuaidi100_push(
             == 0;
     if !same {
         tracing::warn!("快递100 push with a bad signature refused");
-        return kd_answer(StatusCode::BAD_REQUEST, false, "bad signature");
+        return kd_answer(StatusCode::UNPROCESSABLE_ENTITY, false, "bad signature");
     }
     let Ok(v) = serde_json::from_str::<Value>(param) else {
-        return kd_answer(StatusCode::BAD_REQUEST, false, "param is not JSON");
+        return kd_answer(StatusCode::UNPROCESSABLE_ENTITY, false, "param is not JSON");
     };
     let last = &v["lastResult"];
     let Some(carrier) = last["com"].as_str().and_then(carrier_of_kuaidi100) else {
-        return kd_answer(StatusCode::BAD_REQUEST, false, "unknown carrier");
+        return kd_answer(StatusCode::UNPROCESSABLE_ENTITY, false, "unknown carrier");
     };
     let Some(nu) = last["nu"].as_str() else {
-        return kd_answer(StatusCode::BAD_REQUEST, false, "no waybill");
+        return kd_answer(StatusCode::UNPROCESSABLE_ENTITY, false, "no waybill");
     };
     let zone = bazaar_domain::time::Zone::Shanghai;
     let newest_state = last["state"].as_str().unwrap_or("").to_string();
@@ -501,7 +530,7 @@ pub async fn kuaidi100_push(
     for (i, d) in last["data"].as_array().into_iter().flatten().enumerate() {
         let time = d["ftime"].as_str().or(d["time"].as_str()).unwrap_or("");
         let Some(at) = zone.parse_local(time) else {
-            return kd_answer(StatusCode::BAD_REQUEST, false, "bad event time");
+            return kd_answer(StatusCode::UNPROCESSABLE_ENTITY, false, "bad event time");
         };
         let code = match d["statusCode"].as_str().map(str::trim) {
             Some(c) if !c.is_empty() => c.to_string(),
@@ -547,17 +576,19 @@ pub struct CarrierEventsBody {
     pub carrier: String,
     /// Waybill number.
     pub waybill: String,
-    /// The events (codes as 快递100's: 0 在途, 1 揽收, 3 签收, 501 投柜或驿站, …).
+    /// The events (codes as 快递100's: 0 在途, 1 揽收, 3 签收, 501 投柜或驿站, …), at most 1,000.
     #[serde(default)]
+    #[schema(max_items = 1000)]
     pub events: Vec<bazaar_store::parcels::CarrierEvent>,
 }
 
 #[utoipa::path(post, path = "/api/v1/tracking/events", tag = "logistics", security(("bearer" = [])),
     request_body = CarrierEventsBody,
     responses((status = 200, description = "How many events were new and the parcel's state", body = Object),
-        (status = 400, description = "Unknown carrier, or a bad event time", body = ErrorBody),
+        (status = 400, description = "Unknown carrier, an event out of its schema, more than 1,000 events", body = ErrorBody),
         (status = 403, description = "Operators and admins only", body = ErrorBody),
-        (status = 422, description = "No parcel has this waybill (`unknown_reference`)", body = ErrorBody)))]
+        (status = 404, description = "No parcel with this carrier and waybill that the caller may see", body = ErrorBody),
+        (status = 422, description = "An event more than an hour ahead of now (`events`, `out_of_window`)", body = ErrorBody)))]
 /// `POST /api/v1/tracking/events`: a carrier's events as plain JSON (a batch feed; operators).
 pub async fn carrier_events(
     State(s): State<AppState>,
@@ -572,18 +603,23 @@ pub async fn carrier_events(
     if bazaar_domain::logistics::carrier(&b.carrier).is_none() {
         return Err(ApiError::field("carrier", "unknown_choice"));
     }
+    use bazaar_domain::time::{EARLIEST_MS, LATEST_MS};
     let now = bazaar_domain::time::now_ms();
-    // From 2000 until an hour from now (carriers' clocks drift a little), as the batch feed.
     if b.events.len() > 1000
         || b.events.iter().any(|e| {
-            !(946_684_800_000..=now + 3_600_000).contains(&e.at)
-                || e.code.trim().is_empty()
-                || e.code.len() > 10
+            let code = e.code.trim();
+            !(EARLIEST_MS..=LATEST_MS).contains(&e.at)
+                || !(1..=10).contains(&code.len())
+                || !code.bytes().all(|c| c.is_ascii_graphic())
                 || e.place.as_ref().is_some_and(|x| x.chars().count() > 100)
                 || e.note.as_ref().is_some_and(|x| x.chars().count() > 500)
         })
     {
         return Err(ApiError::field("events", "out_of_range"));
+    }
+    // No later than an hour from now (carriers' clocks drift a little), as the batch feed.
+    if b.events.iter().any(|e| e.at > now + 3_600_000) {
+        return Err(ApiError::field("events", "out_of_window"));
     }
     let id = match s.store.parcel_id(&b.waybill, Some(&b.carrier)).await {
         Err(StoreError::Invalid(e)) if e.first().is_some_and(|f| f.field == "waybill") => {
@@ -682,7 +718,7 @@ pub async fn manifest(
 }
 
 #[utoipa::path(get, path = "/api/v1/notifications", tag = "logistics", security(("bearer" = [])),
-    params(("status" = String, Query, description = "`failed`: notifications that failed their last attempt (the only list there is)"),
+    params(("status" = String, Query, pattern = "^failed$", description = "`failed`: notifications that failed their last attempt (the only list there is)"),
         ("limit" = Option<i64>, Query, minimum = 1, maximum = 200, description = "At most this many, newest first (default 50)")),
     responses((status = 200, description = "Notifications no channel could deliver, phones masked", body = Vec<bazaar_store::pickup::FailedNotification>),
         (status = 400, description = "Bad input: the field and the reason", body = ErrorBody),
@@ -699,14 +735,9 @@ pub async fn failed_notifications(
     if q.get("status").map(String::as_str) != Some("failed") {
         return Err(ApiError::field("status", "unknown_choice").in_lang(caller.lang));
     }
-    let limit = match q.get("limit") {
-        None => 50,
-        Some(l) => l
-            .parse::<i64>()
-            .ok()
-            .filter(|l| (1..=200).contains(l))
-            .ok_or_else(|| ApiError::field("limit", "out_of_range").in_lang(caller.lang))?,
-    };
+    let limit = crate::api::limit_param(&q, 200)
+        .map_err(|e| e.in_lang(caller.lang))?
+        .unwrap_or(50);
     let mut failed = s.store.failed_notifications(&actor, limit).await?;
     // A gateway's error may echo the message: no pickup code or phone shown.
     for n in &mut failed {

@@ -205,6 +205,12 @@ static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
     serde_json::to_value(ApiDoc::openapi())
         .map(|mut doc| {
             conditional_bodies(&mut doc);
+            // The plan day is read by the planning crate, which knows nothing of OpenAPI.
+            if let Some(schema) = doc.pointer_mut(
+                "/paths/~1api~1v1~1plans/post/requestBody/content/application~1json/schema",
+            ) {
+                *schema = serde_json::json!({"$ref": "#/components/schemas/PlanDay"});
+            }
             doc.to_string()
         })
         .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
@@ -260,6 +266,34 @@ fn conditional_bodies(doc: &mut serde_json::Value) {
             ]
         }),
     );
+    // One scan, or a phone's queue: a body with `scans` is a queue. A queued scan that
+    // cannot be recorded (no client id, an unknown kind, a time out of range, …) is refused
+    // on its own in the answer, so the queue's items are only typed here; a single scan is
+    // held to `ScanInput`.
+    let text = json!({"type": ["string", "null"]});
+    let queued = json!({
+        "type": "object", "required": ["waybill", "kind"],
+        "properties": {
+            "client_id": {"type": "string", "description": "Required for the scan to be recorded"},
+            "waybill": {"type": "string"}, "kind": {"type": "string"},
+            "carrier": text, "node_code": text, "node_id": text, "sack": text,
+            "signature": text, "recipient_name": text, "recipient_phone": text,
+            "dest_node": text, "destination_node_id": text,
+            "at": {"type": ["integer", "null"], "minimum": i64::MIN, "maximum": i64::MAX}
+        }
+    });
+    schemas.insert(
+        "ScansBody".into(),
+        json!({
+            "description": "One scan, or a phone's queue as `{\"scans\": [...]}` (at most 5,000, each with its `client_id`; each answered on its own)",
+            "anyOf": [
+                {"allOf": [{"$ref": "#/components/schemas/ScanInput"}], "not": {"required": ["scans"]}},
+                {"type": "object", "required": ["scans"], "properties": {
+                    "scans": {"type": "array", "maxItems": 5000, "items": queued}}}
+            ]
+        }),
+    );
+    schemas.insert("PlanDay".into(), plan_day());
     schemas.insert(
         "RunAction".into(),
         json!({
@@ -277,6 +311,55 @@ fn conditional_bodies(doc: &mut serde_json::Value) {
             ]
         }),
     );
+}
+
+/// The day a plan reads (`bazaar_plan::DayInput`), with the limits `DayInput::validate`
+/// enforces; what no schema can say (ids listed twice, closing before opening, no vehicle
+/// at all) is 422.
+fn plan_day() -> serde_json::Value {
+    use serde_json::json;
+    let clock = json!({"type": "string", "pattern": "^\\s*([01]?[0-9]|2[0-3]):[0-5][0-9]\\s*$|^\\s*24:00\\s*$"});
+    let amount = json!({"type": "number", "minimum": 0, "exclusiveMaximum": 1_000_000});
+    let lat = json!({"type": "number", "minimum": -90, "maximum": 90});
+    let lng = json!({"type": "number", "minimum": -180, "maximum": 180});
+    let id = json!({"type": "string", "maxLength": 60});
+    let vehicle = json!({
+        "type": "object", "required": ["id", "capacity_kg", "capacity_m3"],
+        "properties": {
+            "id": id,
+            "count": {"type": "integer", "minimum": 1, "maximum": 1000},
+            "capacity_kg": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1_000_000},
+            "capacity_m3": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1_000_000},
+            "cold_chain": {"type": "boolean"},
+            "skills": {"type": "array", "maxItems": 20, "items": {"type": "string", "maxLength": 40}},
+            "fixed_cost_fen": {"type": "integer", "minimum": 0, "maximum": 100_000_000},
+            "cost_per_km_fen": {"type": "integer", "minimum": 0, "maximum": 100_000},
+            "shift_start": clock, "shift_end": clock,
+            "start": {"type": ["array", "null"], "prefixItems": [lat, lng], "minItems": 2, "maxItems": 2}
+        }
+    });
+    json!({
+        "description": "The day to plan: depots (distribution centres) with their vehicles, and the stops with what to drop and collect (docs/PLANNING.md). Times are `HH:MM` local; amounts are kg and m³; costs are fen",
+        "type": "object", "required": ["depots", "stops"],
+        "properties": {
+            "depots": {"type": "array", "minItems": 1, "maxItems": 1000, "items": {
+                "type": "object", "required": ["id", "lat", "lng"],
+                "properties": {
+                    "id": id, "name": {"type": "string", "maxLength": 120},
+                    "lat": lat, "lng": lng, "opens": clock, "closes": clock,
+                    "vehicles": {"type": "array", "maxItems": 1000, "items": vehicle}
+                }}},
+            "stops": {"type": "array", "maxItems": 3000, "items": {
+                "type": "object", "required": ["id", "lat", "lng"],
+                "properties": {
+                    "id": id, "name": {"type": "string", "maxLength": 120},
+                    "lat": lat, "lng": lng,
+                    "deliver_kg": amount, "deliver_m3": amount, "cold_kg": amount,
+                    "cold_m3": amount, "pickup_kg": amount, "pickup_m3": amount,
+                    "opens": clock, "closes": clock, "service_minutes": amount
+                }}}
+        }
+    })
 }
 
 /// `GET /api/openapi.json`.

@@ -248,10 +248,12 @@ pub async fn transfer_stock(
     security(("bearer" = [])), params(("id" = i64, Path, description = "SKU id")),
     request_body = ArrivalBody,
     responses((status = 200, description = "The row after the arrival", body = StockLevel),
-        (status = 400, description = "Bad input (unknown node, more than announced)", body = ErrorBody),
+        (status = 400, description = "A quantity outside 1–10,000,000 or a malformed body", body = ErrorBody),
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "No stock rights there", body = ErrorBody),
-        (status = 404, description = "No such SKU", body = ErrorBody)))]
+        (status = 404, description = "No such SKU", body = ErrorBody),
+        (status = 409, description = "More than was announced as incoming there (`more_than_announced`)", body = ErrorBody),
+        (status = 422, description = "A location that does not exist (`unknown_reference`)", body = ErrorBody)))]
 /// `POST /api/v1/skus/{id}/stock/arrivals`: books incoming units as arrived (on hand).
 pub async fn receive_stock(
     State(s): State<AppState>,
@@ -303,21 +305,37 @@ pub struct OrderBody {
     /// storefront (default), pavilion, live, station (agents ordering for a villager, 代买),
     /// institution.
     #[serde(default)]
+    #[schema(pattern = "^(|storefront|pavilion|live|station|institution)$")]
     pub channel: Option<String>,
-    /// Villager's name (station orders).
+    /// Villager's name (station orders: needed there).
     #[serde(default)]
+    #[schema(
+        max_length = 40,
+        pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
+    )]
     pub villager_name: Option<String>,
     /// Villager's ID-card tail or phone (station orders).
     #[serde(default)]
+    #[schema(
+        max_length = 20,
+        pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
+    )]
     pub villager_ref: Option<String>,
-    /// Institutional orders: wanted delivery date, `YYYY-MM-DD`, today or later.
+    /// Institutional orders (needed there): wanted delivery date, `YYYY-MM-DD`, today or
+    /// later (`out_of_window`, 422).
     #[serde(default)]
+    #[schema(pattern = "^\\s*([0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01]))?\\s*$")]
     pub delivery_date: Option<String>,
-    /// Institutional orders: invoice title.
+    /// Institutional orders (needed there): invoice title.
     #[serde(default)]
+    #[schema(
+        max_length = 60,
+        pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
+    )]
     pub invoice_title: Option<String>,
-    /// Institutional orders: taxpayer id (统一社会信用代码, 18 characters).
+    /// Institutional orders (needed there): taxpayer id (统一社会信用代码, 18 letters or digits).
     #[serde(default)]
+    #[schema(pattern = "^\\s*([0-9A-Za-z]{18})?\\s*$")]
     pub invoice_tax_id: Option<String>,
 }
 
@@ -343,20 +361,19 @@ pub(crate) fn institution_details(
         && (1..=12).contains(&date[5..7].parse::<u32>().unwrap_or(0))
         && (1..=31).contains(&date[8..10].parse::<u32>().unwrap_or(0));
     if date.is_empty() {
-        errs.push(FieldError::new("delivery_date", Reason::Required));
+        errs.push(FieldError::new("delivery_date", Reason::Needed));
     } else if !valid_date {
         errs.push(FieldError::new("delivery_date", Reason::InvalidFormat));
     } else if date < today {
-        errs.push(FieldError::new("delivery_date", Reason::OutOfRange));
+        errs.push(FieldError::new("delivery_date", Reason::OutOfWindow));
     }
-    let title = take(
-        errs,
-        required_text(
-            "invoice_title",
-            b.invoice_title.as_deref().unwrap_or(""),
-            60,
-        ),
-    );
+    let title = match b.invoice_title.as_deref().map(str::trim) {
+        None | Some("") => {
+            errs.push(FieldError::new("invoice_title", Reason::Needed));
+            None
+        }
+        Some(t) => take(errs, required_text("invoice_title", t, 60)),
+    };
     let tax = b
         .invoice_tax_id
         .as_deref()
@@ -364,7 +381,7 @@ pub(crate) fn institution_details(
         .trim()
         .to_ascii_uppercase();
     if tax.is_empty() {
-        errs.push(FieldError::new("invoice_tax_id", Reason::Required));
+        errs.push(FieldError::new("invoice_tax_id", Reason::Needed));
     } else if tax.len() != 18 || !tax.bytes().all(|c| c.is_ascii_alphanumeric()) {
         errs.push(FieldError::new("invoice_tax_id", Reason::InvalidFormat));
     }
@@ -397,8 +414,9 @@ fn idempotency_key(h: &HeaderMap) -> Result<Option<String>, ApiError> {
     responses((status = 201, description = "The order, waiting for payment; stock is reserved", body = Order),
         (status = 400, description = "Bad items or address: the field and the reason", body = ErrorBody),
         (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "A channel not the caller's: `station` is for station agents, `institution` for institutions", body = ErrorBody),
         (status = 409, description = "`out_of_stock` (details list the SKUs), `price_changed` (details list old and new prices), `product_not_listed`, `address_not_served`, `no_default_address`; nothing was reserved", body = ErrorBody),
-        (status = 422, description = "An address or SKU that does not exist (`unknown_reference`), or details that do not fit the channel (`inconsistent`)", body = ErrorBody)))]
+        (status = 422, description = "An address or SKU that does not exist (`unknown_reference`), details that do not fit the channel (`inconsistent`) or that it needs (`needed`: a station order's villager, an institution's date and invoice), lines of one SKU adding up to more than 9,999 (`over_total`), a delivery date already past (`out_of_window`)", body = ErrorBody)))]
 /// `POST /api/v1/orders`.
 pub async fn place_order(
     State(s): State<AppState>,
@@ -439,7 +457,7 @@ pub async fn place_order(
     )
     .flatten();
     if channel == Channel::Station && villager_name.is_none() {
-        errs.push(FieldError::new("villager_name", Reason::Required));
+        errs.push(FieldError::new("villager_name", Reason::Needed));
     }
     let institution = if channel == Channel::Institution {
         institution_details(&b, &mut errs)
@@ -503,15 +521,7 @@ pub async fn my_orders(
             .filter(|c| !c.is_empty()),
     )
     .map_err(|e| StoreError::Invalid(vec![e]))?;
-    let limit = match q.get("limit").map(|s| s.trim()).filter(|s| !s.is_empty()) {
-        None => None,
-        Some(l) => Some(
-            l.parse::<i64>()
-                .ok()
-                .filter(|n| (1..=100).contains(n))
-                .ok_or_else(|| ApiError::field("limit", "out_of_range"))?,
-        ),
-    };
+    let limit = crate::api::limit_param(&q, 100)?;
     let page = s.store.my_orders(actor, cursor, limit).await?;
     Ok(Json(OrderPage {
         items: page.items,
@@ -779,7 +789,8 @@ pub struct Shipped {
     request_body = ShipBody,
     responses((status = 200, description = "The parts that shipped; an order whose parts all shipped becomes `shipped`", body = Shipped),
         (status = 400, description = "No parts, or more than 200", body = ErrorBody),
-        (status = 403, description = "Sellers only", body = ErrorBody)))]
+        (status = 403, description = "Sellers only", body = ErrorBody),
+        (status = 422, description = "A waybill not written as its carrier writes them (`waybills[i].waybill`, `not_this_carrier`), an unknown carrier or part", body = ErrorBody)))]
 /// `POST /api/v1/seller/shipments`: bulk "mark shipped".
 pub async fn ship(
     State(s): State<AppState>,

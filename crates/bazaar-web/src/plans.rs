@@ -31,7 +31,8 @@ fn may_plan(role: Role) -> bool {
 /// The planning error as an API error: bad input names the stop, vehicle or depot.
 fn plan_error(e: PlanError) -> ApiError {
     match e {
-        PlanError::EmptyFleet => ApiError::field("vehicles", "required"),
+        // Every depot may leave its vehicles out, but one of them must have some.
+        PlanError::EmptyFleet => ApiError::field("vehicles", "needed"),
         PlanError::Field {
             entity,
             field,
@@ -57,7 +58,7 @@ fn plan_error(e: PlanError) -> ApiError {
 /// Runs a plan on a blocking thread, one at a time.
 async fn run(s: &AppState, day: DayInput, roads: Roads, seconds: u64) -> Result<DayPlan, ApiError> {
     let opts = PlanOptions {
-        time_limit: Duration::from_secs(seconds),
+        time_limit: Duration::from_secs(seconds.min(s.max_plan_seconds)),
         seed: 1,
         max_iterations: None,
     };
@@ -105,13 +106,14 @@ fn time_limit_of(v: Option<&str>) -> Result<u64, ApiError> {
 }
 
 #[utoipa::path(post, path = "/api/v1/plans", tag = "logistics", security(("bearer" = [])),
-    params(("time_limit" = Option<u64>, Query, minimum = 1, maximum = 60, description = "Seconds the solver may search, 1 to 60 (default 10)"),
-        ("roads" = Option<String>, Query, description = "Estimated roads when no OSRM server is configured: mountains (default) or plains")),
-    request_body(content = Object, description = "The day: depots with vehicles, stops with demands and hours (docs/PLANNING.md)"),
+    params(("time_limit" = Option<u64>, Query, minimum = 1, maximum = 60, description = "Seconds the solver may search, 1 to 60 (default 10; at most the server's `--max-plan-seconds`)"),
+        ("roads" = Option<String>, Query, pattern = "^(mountains|plains)$", description = "Estimated roads when no OSRM server is configured: mountains (default) or plains")),
+    request_body(content = Object, description = "The day: depots with vehicles, stops with demands and hours (docs/PLANNING.md); the schema is `PlanDay`"),
     responses((status = 200, description = "Routes, load profiles, times, and the stops left out with the reason", body = Object),
         (status = 400, description = "Bad input: the stop, vehicle or depot and the field", body = ErrorBody),
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "Operators and admins only", body = ErrorBody),
+        (status = 422, description = "A day no schema can refuse: an id listed twice (`duplicate`), closing before opening (`inconsistent`), no vehicle at any depot (`vehicles`, `needed`)", body = ErrorBody),
         (status = 429, description = "Another plan is running (`planner_busy`); retry", body = ErrorBody),
         (status = 502, description = "The OSRM server failed (`roads_unavailable`)", body = ErrorBody)))]
 /// `POST /api/v1/plans`: plans a day of joint delivery.

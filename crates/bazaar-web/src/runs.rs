@@ -118,7 +118,7 @@ async fn create_run(
 ) -> Result<RunRow, ApiError> {
     let demands = s.store.day_demands(actor, depot).await?;
     if demands.vehicles.is_empty() {
-        return Err(ApiError::field("vehicles", "required"));
+        return Err(ApiError::field("vehicles", "needed"));
     }
     if demands.stops.is_empty() {
         return Err(ApiError::new(StatusCode::CONFLICT, "nothing_to_deliver"));
@@ -126,7 +126,7 @@ async fn create_run(
     let input = day_input(&demands);
     let roads = roads_of(&s.osrm, None)?;
     let opts = PlanOptions {
-        time_limit: Duration::from_secs(PLAN_SECONDS),
+        time_limit: Duration::from_secs(PLAN_SECONDS.min(s.max_plan_seconds)),
         seed: 1,
         max_iterations: None,
     };
@@ -194,7 +194,7 @@ async fn move_stop(
         .retain(|v| !broken.contains(&v.id.as_str()));
     let roads = roads_of(&s.osrm, None)?;
     let opts = PlanOptions {
-        time_limit: Duration::from_secs(REPLAN_SECONDS),
+        time_limit: Duration::from_secs(REPLAN_SECONDS.min(s.max_plan_seconds)),
         seed: 1,
         max_iterations: None,
     };
@@ -278,7 +278,7 @@ async fn breakdown(
     };
     let roads = roads_of(&s.osrm, None)?;
     let opts = PlanOptions {
-        time_limit: Duration::from_secs(REPLAN_SECONDS),
+        time_limit: Duration::from_secs(REPLAN_SECONDS.min(s.max_plan_seconds)),
         seed: 1,
         max_iterations: None,
     };

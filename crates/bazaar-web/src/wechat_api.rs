@@ -21,7 +21,8 @@ pub struct BindingBody {
     #[serde(default)]
     #[schema(required = true, pattern = "^\\s*[A-Za-z0-9_-]{6,64}\\s*$")]
     pub openid: String,
-    /// The mobile number they confirmed.
+    /// The mobile number they confirmed: eleven digits from 1 (spaces and dashes ignored).
+    #[schema(pattern = "^[ -]*1(?:[ -]*[0-9]){10}[ -]*$|^[ -]*$")]
     pub phone: Option<String>,
     /// The Bazaar account they signed in with.
     pub user_id: Option<i64>,
@@ -34,8 +35,9 @@ fn not_found() -> ApiError {
 #[utoipa::path(put, path = "/api/v1/wechat/bindings", tag = "logistics", security(("bearer" = [])),
     request_body = BindingBody,
     responses((status = 200, description = "The binding; any earlier one of this openid, phone or account is replaced", body = WechatBinding),
-        (status = 400, description = "Malformed openid or phone, neither phone nor account, unknown account", body = ErrorBody),
-        (status = 403, description = "Operators and admins only", body = ErrorBody)))]
+        (status = 400, description = "A malformed openid or phone", body = ErrorBody),
+        (status = 403, description = "Admins only", body = ErrorBody),
+        (status = 422, description = "Neither a phone nor an account (`phone`, `needed`), or an account that does not exist (`user_id`, `unknown_reference`)", body = ErrorBody)))]
 /// `PUT /api/v1/wechat/bindings`: binds a follower to a phone and/or an account.
 pub async fn bind(
     State(s): State<AppState>,

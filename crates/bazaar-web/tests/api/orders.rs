@@ -460,7 +460,7 @@ async fn an_agent_buys_for_a_villager_takes_cash_and_the_seller_ships() {
     .await;
     assert_eq!(
         (s, v["error"]["field"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("villager_name"))
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("villager_name"))
     );
     let (s, o) = order_with_key(&t, &agent, None, json!({"channel": "station", "villager_name": "热依汗古丽", "villager_ref": "0427", "items": [{"sku_id": sku, "quantity": 1}]})).await;
     assert_eq!(s, StatusCode::CREATED, "{o}");
@@ -1175,8 +1175,8 @@ async fn stock_moves_between_homes_and_warehouses_and_orders_ship_from_the_neare
         }
     };
     let (s, v) = arrive(4).await;
-    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
-    assert_eq!(v["error"]["field"], "quantity");
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    assert_eq!(v["error"]["code"], "more_than_announced");
     let (s, v) = arrive(3).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(
@@ -1625,7 +1625,7 @@ async fn a_shipped_part_with_its_waybill_is_tracked_on_the_buyer_s_order_page() 
             Some(json!({"part_ids": [part], "waybills": [{"part_id": part, "carrier": "zhongtong", "waybill": "SF123"}]})),
         )
         .await;
-    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     assert_eq!(v["error"]["field"], "waybills[0].waybill");
     let (s, v) = t
         .call(

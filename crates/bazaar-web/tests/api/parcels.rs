@@ -36,7 +36,7 @@ async fn parcels_are_registered_with_a_checked_waybill_and_the_phone_masked() {
         .await;
     assert_eq!(
         (s, v["error"]["field"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("waybill")),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("waybill")),
         "{v}"
     );
     assert!(
@@ -299,7 +299,7 @@ async fn kuaidi100_pushes_are_verified_idempotent_and_merged_by_time() {
     let (s, v) = send(push_form(&param, "wrong-salt")).await;
     assert_eq!(
         (s, v["result"].as_bool()),
-        (StatusCode::BAD_REQUEST, Some(false)),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some(false)),
         "{v}"
     );
     let track = || {
@@ -365,7 +365,7 @@ async fn kuaidi100_pushes_are_verified_idempotent_and_merged_by_time() {
     // Unknown carrier, unknown parcel: refused, nothing stored.
     let other = param.replace("\"yuantong\"", "\"pigeon\"");
     let (s, _) = send(push_form(&other, crate::KUAIDI100_SALT)).await;
-    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     let unknown = param.replace("YT1234567890123", "YT9999999999999");
     let (s, _) = send(push_form(&unknown, crate::KUAIDI100_SALT)).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
@@ -584,7 +584,7 @@ async fn a_parcel_at_the_village_point_gets_a_code_and_is_handed_over_against_it
             Some(json!({"waybill": "YT1000000000002", "kind": "picked_up_by_recipient"})),
         )
         .await;
-    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     let (s, v) = t
         .call(
             Method::POST,
@@ -663,7 +663,7 @@ async fn scans_at_a_node_the_parcel_cannot_be_at_are_refused() {
             v["error"]["details"][0]["reason"].as_str()
         ),
         (
-            StatusCode::BAD_REQUEST,
+            StatusCode::UNPROCESSABLE_ENTITY,
             Some("node_code"),
             Some("wrong_place")
         ),
@@ -678,7 +678,7 @@ async fn scans_at_a_node_the_parcel_cannot_be_at_are_refused() {
             Some(json!({"waybill": "YT1000000000004", "node_id": "VP-652829200202", "kind": "delivered_to_point"})),
         )
         .await;
-    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     // An agent scans only at its own point.
     let agent = t.login("agent-harengen").await;
     let (s, _) = t
@@ -1191,11 +1191,7 @@ async fn a_follower_bound_to_a_phone_gets_its_pickup_code_by_wechat() {
     // decides where pickup codes go.
     for (body, field, reason) in [
         (bind("o p", Some("13912345678")), "openid", "invalid_format"),
-        (
-            bind("oWx000000000000000000000001", None),
-            "phone",
-            "required",
-        ),
+        (bind("oWx000000000000000000000001", None), "phone", "needed"),
         (
             bind("oWx000000000000000000000001", Some("0991-1234567")),
             "phone",
@@ -1216,7 +1212,7 @@ async fn a_follower_bound_to_a_phone_gets_its_pickup_code_by_wechat() {
             )
             .await;
         // A field out of its shape is 400; one that names nothing is 422.
-        let want = if reason == "unknown_reference" {
+        let want = if matches!(reason, "unknown_reference" | "needed") {
             StatusCode::UNPROCESSABLE_ENTITY
         } else {
             StatusCode::BAD_REQUEST
@@ -1407,7 +1403,7 @@ async fn a_driver_created_by_the_operator_scans_inside_its_region_only() {
     let (s, v) = t
         .call(Method::POST, "/api/v1/users", Some(&op), Some(user(None)))
         .await;
-    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     assert_eq!(v["error"]["details"][0]["field"], "region_code", "{v}");
     let (s, v) = t
         .call(

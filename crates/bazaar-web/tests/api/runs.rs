@@ -143,7 +143,7 @@ yunda,4300000000003,其其格,13911112222,VP-652829101201,800\n";
     let (s, v) = act(json!({"action": "move", "stop": "VP-HARENGEN", "vehicle": "飞机"})).await;
     assert_eq!(
         (s, v["error"]["field"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("vehicle"))
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("vehicle"))
     );
     let (s, _) = act(json!({"action": "fly"})).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);

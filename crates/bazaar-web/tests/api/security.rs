@@ -760,6 +760,16 @@ async fn a_seller_decides_only_refunds_of_its_own_goods() {
         .await;
     assert_eq!(s, StatusCode::OK, "{seen}");
     assert_eq!(seen["lines"].as_array().map(Vec::len), Some(1), "{seen}");
+    // Its totals are of its own line and part, not of what the other seller sold.
+    let whole = o["total_fen"].as_i64().expect("total");
+    let own_items = seen["lines"][0]["line_fen"].as_i64().expect("line");
+    assert_eq!(seen["items_fen"].as_i64(), Some(own_items), "{seen}");
+    assert_eq!(
+        seen["total_fen"].as_i64(),
+        Some(own_items + seen["shipping_fen"].as_i64().expect("shipping")),
+        "{seen}"
+    );
+    assert!(seen["total_fen"].as_i64() < Some(whole), "{seen} {o}");
     let (_, ps) = t
         .call(
             Method::GET,
@@ -837,4 +847,74 @@ async fn a_seller_decides_only_refunds_of_its_own_goods() {
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
+}
+
+#[tokio::test]
+async fn a_station_agent_learns_nothing_of_parcels_bound_elsewhere() {
+    let t = TestApp::spawn().await;
+    let op = t.login("op-bohu").await;
+    // A parcel for another village of the same county, and one for 哈尔恩根村 itself.
+    parcel_for(&t, &op, "YT1000000000071", "VP-652829200202").await;
+    parcel_for(&t, &op, "YT1000000000072", "VP-HARENGEN").await;
+    let agent = t.login("agent-harengen").await;
+    let scan = |waybill: &str, kind: &str| json!({"waybill": waybill, "kind": kind});
+    let mut answers = Vec::new();
+    for (waybill, kind) in [
+        // Bound elsewhere, scanned in or handed over: the same answer as ...
+        ("YT1000000000071", "delivered_to_point"),
+        ("YT1000000000071", "received_at_township"),
+        // ... a waybill that does not exist.
+        ("YT1000000000079", "delivered_to_point"),
+        ("YT1000000000079", "received_at_township"),
+    ] {
+        let (s, v) = t
+            .call(
+                Method::POST,
+                "/api/v1/scans",
+                Some(&agent),
+                Some(scan(waybill, kind)),
+            )
+            .await;
+        answers.push((
+            s,
+            v["error"]["field"].as_str().map(String::from),
+            v["error"]["details"][0]["reason"]
+                .as_str()
+                .map(String::from),
+        ));
+    }
+    assert!(
+        answers.iter().all(|a| a
+            == &(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some("waybill".to_string()),
+                Some("wrong_place".to_string())
+            )),
+        "{answers:?}"
+    );
+    // Nothing moved: the other point's parcel was never at 哈尔恩根村.
+    let (_, v) = t
+        .call(
+            Method::GET,
+            "/api/v1/parcels?waybill=YT1000000000071",
+            Some(&op),
+            None,
+        )
+        .await;
+    assert!(
+        v["events"]
+            .as_array()
+            .is_some_and(|e| e.iter().all(|e| e["node_code"] != "VP-HARENGEN")),
+        "{v}"
+    );
+    // Its own parcel is scanned in as before.
+    let (s, v) = t
+        .call(
+            Method::POST,
+            "/api/v1/scans",
+            Some(&agent),
+            Some(scan("YT1000000000072", "delivered_to_point")),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
 }

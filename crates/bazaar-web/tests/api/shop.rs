@@ -302,7 +302,7 @@ async fn the_canteen_orders_in_bulk_from_its_procurement_page() {
         )
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
-    assert!(page.contains("送达日期：超出允许范围"), "{page}");
+    assert!(page.contains("送达日期：不在允许的时间范围内"), "{page}");
     assert!(page.contains("发票抬头：必填"), "{page}");
     let (s, loc, _) = canteen
         .post(
