@@ -18,79 +18,105 @@ struct Cli {
     /// (created on first start).
     #[arg(long, env = "BAZAAR_DATABASE_URL", global = true)]
     database_url: Option<String>,
+    /// `serve`'s options, for `bazaar` without a subcommand.
+    #[command(flatten)]
+    serve: ServeArgs,
     #[command(subcommand)]
     cmd: Option<Cmd>,
 }
 
+/// The options of `serve`, the same with and without the subcommand; each is also read from
+/// its `BAZAAR_…` variable.
+#[derive(clap::Args, Clone)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "BAZAAR_ADDR", default_value = "127.0.0.1:8080")]
+    addr: SocketAddr,
+    /// Load demo data when the database is empty.
+    #[arg(long, env = "BAZAAR_DEMO")]
+    demo: bool,
+    /// The address people open, e.g. https://bazaar.example.cn: with `https://`, cookies are
+    /// `Secure`. Without it they are `Secure` only when a trusted proxy says the request came
+    /// over HTTPS (`X-Forwarded-Proto`), so signing in works over plain HTTP on a LAN.
+    #[arg(long, env = "BAZAAR_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// Do not run background jobs in this process (run `bazaar worker` elsewhere).
+    #[arg(long, env = "BAZAAR_NO_WORKER")]
+    no_worker: bool,
+    /// Directory of uploaded product photos.
+    #[arg(long, env = "BAZAAR_MEDIA_DIR", default_value = "data/media")]
+    media_dir: std::path::PathBuf,
+    /// Minutes a new order waits for payment before it is cancelled and its stock released.
+    #[arg(long, env = "BAZAAR_PAYMENT_TIMEOUT_MINUTES", default_value_t = 30,
+          value_parser = clap::value_parser!(u32).range(1..=10080))]
+    payment_timeout_minutes: u32,
+    /// An OSRM-compatible server for road distances in route planning, e.g.
+    /// http://127.0.0.1:5000; estimated from coordinates when not given.
+    #[arg(long, env = "BAZAAR_OSRM_URL")]
+    osrm: Option<String>,
+    /// The salt of the 快递100 tracking subscription (verifies its pushes to
+    /// /api/v1/tracking/kuaidi100); without it, the one kept in the database (a demo
+    /// database has `bazaar-demo`; a real one none, and pushes are refused). Prefer the
+    /// environment.
+    #[arg(long, env = "BAZAAR_KUAIDI100_SALT", hide_env_values = true)]
+    kuaidi100_salt: Option<String>,
+    #[command(flatten)]
+    notify: NotifyArgs,
+    /// The sandbox payment provider (no money moves): `on` or `off`. Without it, on only
+    /// for a database loaded with demo data.
+    #[arg(long, env = "BAZAAR_PAYMENT_SANDBOX", value_parser = ["on", "off"])]
+    payment_sandbox: Option<String>,
+    /// A reverse proxy whose X-Forwarded-For names the client (an address or a network,
+    /// e.g. 10.0.0.0/8; repeat or separate with commas). Without it the connection's
+    /// peer is the client.
+    #[arg(long, env = "BAZAAR_TRUSTED_PROXIES", value_delimiter = ',')]
+    trusted_proxy: Vec<bazaar_web::auth::ProxyNet>,
+    /// Connections served at once; more are answered 503.
+    #[arg(long, env = "BAZAAR_MAX_CONNECTIONS", default_value_t = 512,
+          value_parser = clap::value_parser!(u32).range(8..=100_000))]
+    max_connections: u32,
+    /// The most seconds one route plan may search on this server (a plan keeps a core
+    /// busy that long); a longer time limit asked for is cut to it.
+    #[arg(long, env = "BAZAAR_MAX_PLAN_SECONDS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=60))]
+    max_plan_seconds: u64,
+}
+
+/// Where notifications go (SMS, WeChat), for `serve` and `worker` alike.
+#[derive(clap::Args, Clone)]
+struct NotifyArgs {
+    /// An SMS gateway (https://… or http://host:port/path) that takes POSTed
+    /// `{"phone", "text", "kind"}`, with the bearer token in BAZAAR_SMS_GATEWAY_TOKEN;
+    /// without it or WeChat, notifications (pickup codes, reminders) go to the log.
+    #[arg(long, env = "BAZAAR_SMS_GATEWAY_URL")]
+    sms_gateway: Option<String>,
+    /// The app id of the centre's WeChat service account: notifications for phones and
+    /// accounts bound to a follower go as its template messages (before SMS). The app
+    /// secret comes from BAZAAR_WECHAT_SECRET only.
+    #[arg(long, env = "BAZAAR_WECHAT_APPID")]
+    wechat_appid: Option<String>,
+    /// The WeChat template message's id.
+    #[arg(long, env = "BAZAAR_WECHAT_TEMPLATE_ID")]
+    wechat_template: Option<String>,
+    /// The template's fields, `key=part` with parts title, body, time.
+    #[arg(
+        long,
+        env = "BAZAAR_WECHAT_FIELDS",
+        default_value = "first=title,keyword1=body,keyword2=time"
+    )]
+    wechat_fields: String,
+    /// The WeChat API's address (another for a relay).
+    #[arg(long, env = "BAZAAR_WECHAT_API", default_value = bazaar_web::notify::WECHAT_API)]
+    wechat_api: String,
+}
+
 #[derive(Subcommand)]
 enum Cmd {
-    /// Serve the storefront and API (the default).
-    Serve {
-        /// Address to listen on.
-        #[arg(long, default_value = "127.0.0.1:8080")]
-        addr: SocketAddr,
-        /// Load demo data when the database is empty.
-        #[arg(long)]
-        demo: bool,
-        /// Directory of uploaded product photos.
-        #[arg(long, env = "BAZAAR_MEDIA_DIR", default_value = "data/media")]
-        media_dir: std::path::PathBuf,
-        /// Minutes a new order waits for payment before it is cancelled and its stock released.
-        #[arg(long, env = "BAZAAR_PAYMENT_TIMEOUT_MINUTES", default_value_t = 30,
-              value_parser = clap::value_parser!(u32).range(1..=10080))]
-        payment_timeout_minutes: u32,
-        /// An OSRM-compatible server for road distances in route planning, e.g.
-        /// http://127.0.0.1:5000; estimated from coordinates when not given.
-        #[arg(long, env = "BAZAAR_OSRM_URL")]
-        osrm: Option<String>,
-        /// The salt of the 快递100 tracking subscription (verifies its pushes to
-        /// /api/v1/tracking/kuaidi100); without it, the one kept in the database (a demo
-        /// database has `bazaar-demo`; a real one none, and pushes are refused). Prefer the
-        /// environment.
-        #[arg(long, env = "BAZAAR_KUAIDI100_SALT", hide_env_values = true)]
-        kuaidi100_salt: Option<String>,
-        /// An SMS gateway (https://… or http://host:port/path) that takes POSTed
-        /// `{"phone", "text", "kind"}`, with the bearer token in BAZAAR_SMS_GATEWAY_TOKEN;
-        /// without it or WeChat, notifications (pickup codes, reminders) go to the log.
-        #[arg(long, env = "BAZAAR_SMS_GATEWAY_URL")]
-        sms_gateway: Option<String>,
-        /// The app id of the centre's WeChat service account: notifications for phones and
-        /// accounts bound to a follower go as its template messages (before SMS). The app
-        /// secret comes from BAZAAR_WECHAT_SECRET only.
-        #[arg(long, env = "BAZAAR_WECHAT_APPID")]
-        wechat_appid: Option<String>,
-        /// The WeChat template message's id.
-        #[arg(long, env = "BAZAAR_WECHAT_TEMPLATE_ID")]
-        wechat_template: Option<String>,
-        /// The template's fields, `key=part` with parts title, body, time.
-        #[arg(
-            long,
-            env = "BAZAAR_WECHAT_FIELDS",
-            default_value = "first=title,keyword1=body,keyword2=time"
-        )]
-        wechat_fields: String,
-        /// The WeChat API's address (another for a relay).
-        #[arg(long, env = "BAZAAR_WECHAT_API", default_value = bazaar_web::notify::WECHAT_API)]
-        wechat_api: String,
-        /// The sandbox payment provider (no money moves): `on` or `off`. Without it, on only
-        /// for a database loaded with demo data.
-        #[arg(long, env = "BAZAAR_PAYMENT_SANDBOX", value_parser = ["on", "off"])]
-        payment_sandbox: Option<String>,
-        /// A reverse proxy whose X-Forwarded-For names the client (an address or a network,
-        /// e.g. 10.0.0.0/8; repeat or separate with commas). Without it the connection's
-        /// peer is the client.
-        #[arg(long, env = "BAZAAR_TRUSTED_PROXIES", value_delimiter = ',')]
-        trusted_proxy: Vec<bazaar_web::auth::ProxyNet>,
-        /// Connections served at once; more are answered 503.
-        #[arg(long, env = "BAZAAR_MAX_CONNECTIONS", default_value_t = 512,
-              value_parser = clap::value_parser!(u32).range(8..=100_000))]
-        max_connections: u32,
-        /// The most seconds one route plan may search on this server (a plan keeps a core
-        /// busy that long); a longer time limit asked for is cut to it.
-        #[arg(long, env = "BAZAAR_MAX_PLAN_SECONDS", default_value_t = 60,
-              value_parser = clap::value_parser!(u64).range(1..=60))]
-        max_plan_seconds: u64,
-    },
+    /// Serve the storefront and API (the default), with a job worker unless `--no-worker`.
+    Serve(ServeArgs),
+    /// Run background jobs only (the payment deadline, the watch, reminders, notifications):
+    /// as many workers as wanted, on any node; each job runs once.
+    Worker(NotifyArgs),
     /// Apply pending migrations.
     Migrate,
     /// Load demo data into an empty database.
@@ -449,6 +475,172 @@ async fn bench_logistics(store: &Store, o: BenchOpts) -> Result<()> {
     Ok(())
 }
 
+/// Where notifications go: SMS, WeChat, else the log.
+fn notifier(n: &NotifyArgs) -> Result<std::sync::Arc<dyn bazaar_web::notify::Notifier>> {
+    let channels = bazaar_web::notify::Channels {
+        sms: n
+            .sms_gateway
+            .clone()
+            .filter(|s| !s.is_empty())
+            .map(|url| {
+                bazaar_web::notify::SmsGateway::new(
+                    &url,
+                    std::env::var("BAZAAR_SMS_GATEWAY_TOKEN").ok(),
+                )
+            })
+            .transpose()
+            .map_err(|e| anyhow::anyhow!(e))?,
+        wechat: n
+            .wechat_appid
+            .clone()
+            .filter(|s| !s.is_empty())
+            .map(|appid| {
+                bazaar_web::notify::WeChat::new(
+                    &n.wechat_api,
+                    &appid,
+                    &std::env::var("BAZAAR_WECHAT_SECRET").unwrap_or_default(),
+                    n.wechat_template.as_deref().unwrap_or_default(),
+                    &n.wechat_fields,
+                )
+            })
+            .transpose()
+            .map_err(|e| anyhow::anyhow!(e))?,
+    };
+    tracing::info!(
+        channels = bazaar_web::notify::Notifier::channel(&channels),
+        "notifications"
+    );
+    Ok(std::sync::Arc::new(channels))
+}
+
+/// Completes on Ctrl-C or SIGTERM (how systemd, Docker and Kubernetes stop a process).
+async fn stopped() {
+    #[cfg(unix)]
+    {
+        let term = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                    std::future::pending::<()>().await;
+                }
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+    tracing::info!("stopping: open requests and the job in hand finish first");
+}
+
+/// `bazaar serve`: the storefront, the back office and the API, with a job worker unless
+/// `--no-worker`, until Ctrl-C or SIGTERM; then open requests and the job in hand finish.
+async fn serve(database_url: &Option<String>, a: ServeArgs) -> Result<()> {
+    let (store, default) = open(database_url).await?;
+    let store = store.with_payment_sandbox(a.payment_sandbox.as_deref().map(|v| v == "on"));
+    if (a.demo || default) && store.is_empty().await? {
+        let s = store.load_demo().await?;
+        tracing::info!(?s, "demo data loaded");
+    }
+    let mut state = bazaar_web::AppState::new(store)
+        .await
+        .map_err(|e| anyhow::anyhow!("building the search index: {e}"))?
+        .with_media(std::sync::Arc::new(bazaar_web::media::DiskPhotos::new(
+            a.media_dir.clone(),
+        )));
+    state.trusted_proxies = std::sync::Arc::new(a.trusted_proxy.clone());
+    state.max_plan_seconds = a.max_plan_seconds;
+    state.secure_cookies = match a.public_url.as_deref().map(str::trim) {
+        Some(u) if u.starts_with("https://") => bazaar_web::SecureCookies::Always,
+        Some(u) if u.starts_with("http://") => bazaar_web::SecureCookies::Never,
+        Some(u) if !u.is_empty() => {
+            bail!("--public-url must start with https:// or http://, not {u:?}")
+        }
+        _ => bazaar_web::SecureCookies::WhenForwardedHttps,
+    };
+    if state.store.payment_sandbox().await? {
+        tracing::warn!(
+            "the SANDBOX payment provider is on: buyers can mark orders paid without paying (demo data, or --payment-sandbox on)"
+        );
+    }
+    state.pay_window_ms = i64::from(a.payment_timeout_minutes) * 60 * 1000;
+    state.osrm = a.osrm.clone();
+    // The salt given to this process, or the one kept in the database (the demo's).
+    state.kuaidi100_salt = match a.kuaidi100_salt.clone().filter(|s| !s.is_empty()) {
+        Some(s) => Some(s),
+        None => state.store.setting("kuaidi100_salt").await?,
+    };
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    // The jobs (payment deadline, the watch, reminders, the outbox): each runs once across
+    // all nodes, whichever worker claims it.
+    let worker = if a.no_worker {
+        tracing::info!("no job worker in this process (--no-worker)");
+        None
+    } else {
+        let w = bazaar_web::jobs::Worker::new(state.store.clone(), notifier(&a.notify)?);
+        Some(tokio::spawn(w.run(stop_rx.clone())))
+    };
+    // Other nodes may change the catalog: keep this node's search index current (a
+    // per-node timer, not a job: every node holds its own index).
+    let refresher = state.clone();
+    let mut refresh_stop = stop_rx;
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(15));
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = refresh_stop.changed() => break,
+            }
+            if let Err(e) = refresher.refresh_if_stale().await {
+                tracing::warn!(error = %e, "search refresh failed");
+            }
+        }
+    });
+    let listener = tokio::net::TcpListener::bind(a.addr)
+        .await
+        .with_context(|| format!("listening on {}", a.addr))?;
+    tracing::info!("Bazaar is serving at http://{}", a.addr);
+    if state.secure_cookies == bazaar_web::SecureCookies::WhenForwardedHttps
+        && !a.addr.ip().is_loopback()
+    {
+        tracing::warn!(
+            "cookies are not Secure over plain HTTP: behind an HTTPS proxy, set --public-url https://… (or --trusted-proxy with X-Forwarded-Proto)"
+        );
+    }
+    let limits = bazaar_web::server::Limits {
+        max_connections: a.max_connections as usize,
+        ..Default::default()
+    };
+    bazaar_web::server::serve(
+        listener,
+        bazaar_web::server::harden(bazaar_web::router(state), limits),
+        limits,
+        stopped(),
+    )
+    .await?;
+    let _ = stop_tx.send(true);
+    if let Some(w) = worker {
+        // The job in hand finishes (jobs are short: the outbox has an 8-s budget).
+        if tokio::time::timeout(std::time::Duration::from_secs(60), w)
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                "the job worker did not stop within 60 s; its job will be claimed again"
+            );
+        }
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
     tracing_subscriber::fmt()
@@ -458,32 +650,12 @@ async fn main() -> Result<()> {
         )
         .init();
     let cli = Cli::parse();
-    let cmd = cli.cmd.unwrap_or(Cmd::Serve {
-        addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
-        demo: false,
-        media_dir: "data/media".into(),
-        payment_timeout_minutes: 30,
-        osrm: std::env::var("BAZAAR_OSRM_URL").ok(),
-        kuaidi100_salt: std::env::var("BAZAAR_KUAIDI100_SALT").ok(),
-        sms_gateway: std::env::var("BAZAAR_SMS_GATEWAY_URL").ok(),
-        wechat_appid: std::env::var("BAZAAR_WECHAT_APPID").ok(),
-        wechat_template: std::env::var("BAZAAR_WECHAT_TEMPLATE_ID").ok(),
-        wechat_fields: std::env::var("BAZAAR_WECHAT_FIELDS")
-            .unwrap_or_else(|_| "first=title,keyword1=body,keyword2=time".into()),
-        wechat_api: std::env::var("BAZAAR_WECHAT_API")
-            .unwrap_or_else(|_| bazaar_web::notify::WECHAT_API.into()),
-        payment_sandbox: std::env::var("BAZAAR_PAYMENT_SANDBOX").ok(),
-        trusted_proxy: match std::env::var("BAZAAR_TRUSTED_PROXIES") {
-            Ok(v) if !v.trim().is_empty() => v
-                .split(',')
-                .map(str::parse)
-                .collect::<Result<_, _>>()
-                .map_err(|e| anyhow::anyhow!("BAZAAR_TRUSTED_PROXIES: {e}"))?,
-            _ => Vec::new(),
-        },
-        max_connections: 512,
-        max_plan_seconds: 60,
-    });
+    let Cli {
+        database_url,
+        serve: default_serve,
+        cmd,
+    } = cli;
+    let cmd = cmd.unwrap_or(Cmd::Serve(default_serve));
     match cmd {
         Cmd::Solve {
             instance,
@@ -542,193 +714,30 @@ async fn main() -> Result<()> {
             }
         }
         Cmd::BenchLogistics(opts) => {
-            let (store, _) = open(&cli.database_url).await?;
+            let (store, _) = open(&database_url).await?;
             bench_logistics(&store, opts).await?;
         }
-        Cmd::Serve {
-            addr,
-            demo,
-            media_dir,
-            payment_timeout_minutes,
-            osrm,
-            kuaidi100_salt,
-            sms_gateway,
-            wechat_appid,
-            wechat_template,
-            wechat_fields,
-            wechat_api,
-            payment_sandbox,
-            trusted_proxy,
-            max_connections,
-            max_plan_seconds,
-        } => {
-            let (store, default) = open(&cli.database_url).await?;
-            let store = store.with_payment_sandbox(payment_sandbox.map(|v| v == "on"));
-            if (demo || default) && store.is_empty().await? {
-                let s = store.load_demo().await?;
-                tracing::info!(?s, "demo data loaded");
-            }
-            let state = bazaar_web::AppState::new(store)
-                .await
-                .map_err(|e| anyhow::anyhow!("building the search index: {e}"))?
-                .with_media(std::sync::Arc::new(bazaar_web::media::DiskPhotos::new(
-                    media_dir,
-                )));
-            let mut state = state;
-            state.trusted_proxies = std::sync::Arc::new(trusted_proxy);
-            state.max_plan_seconds = max_plan_seconds;
-            if state.store.payment_sandbox().await? {
-                tracing::warn!(
-                    "the SANDBOX payment provider is on: buyers can mark orders paid without paying (demo data, or --payment-sandbox on)"
-                );
-            }
-            state.pay_window_ms = i64::from(payment_timeout_minutes) * 60 * 1000;
-            state.osrm = osrm;
-            // The salt given to this process, or the one kept in the database (the demo's).
-            state.kuaidi100_salt = match kuaidi100_salt.filter(|s| !s.is_empty()) {
-                Some(s) => Some(s),
-                None => state.store.setting("kuaidi100_salt").await?,
-            };
-            let channels = bazaar_web::notify::Channels {
-                sms: sms_gateway
-                    .filter(|s| !s.is_empty())
-                    .map(|url| {
-                        bazaar_web::notify::SmsGateway::new(
-                            &url,
-                            std::env::var("BAZAAR_SMS_GATEWAY_TOKEN").ok(),
-                        )
-                    })
-                    .transpose()
-                    .map_err(|e| anyhow::anyhow!(e))?,
-                wechat: wechat_appid
-                    .filter(|s| !s.is_empty())
-                    .map(|appid| {
-                        bazaar_web::notify::WeChat::new(
-                            &wechat_api,
-                            &appid,
-                            &std::env::var("BAZAAR_WECHAT_SECRET").unwrap_or_default(),
-                            wechat_template.as_deref().unwrap_or_default(),
-                            &wechat_fields,
-                        )
-                    })
-                    .transpose()
-                    .map_err(|e| anyhow::anyhow!(e))?,
-            };
-            tracing::info!(
-                channels = bazaar_web::notify::Notifier::channel(&channels),
-                "notifications"
-            );
-            let notifier: std::sync::Arc<dyn bazaar_web::notify::Notifier> =
-                std::sync::Arc::new(channels);
-            // The notifications outbox, every 10 s, on its own: a slow WeChat or SMS service
-            // holds up nothing else. Each notification is claimed before it is sent, so
-            // several nodes may drain at once.
-            let outbox = state.store.clone();
-            tokio::spawn(async move {
-                let mut tick = tokio::time::interval(std::time::Duration::from_secs(10));
-                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-                loop {
-                    tick.tick().await;
-                    if let Err(e) = bazaar_web::notify::drain(&outbox, &notifier).await {
-                        tracing::error!(error = %e, "sending notifications failed");
-                    }
-                }
-            });
-            // The network's clock: the 48-hour watch, orders delivered by their parcels,
-            // pickup reminders and returns. Each step is guarded by the rows it changes, so
-            // several nodes may run it at once.
-            let watcher = state.store.clone();
-            tokio::spawn(async move {
-                let mut tick = tokio::time::interval(std::time::Duration::from_secs(300));
-                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-                loop {
-                    tick.tick().await;
-                    let now = bazaar_domain::time::now_ms();
-                    {
-                        match watcher.flag_stalled(now).await {
-                            Ok(0) => {}
-                            Ok(k) => tracing::info!(parcels = k, "stalled parcels flagged"),
-                            Err(e) => tracing::error!(error = %e, "the parcel watch failed"),
-                        }
-                        match watcher.deliver_by_parcels_due().await {
-                            Ok(0) => {}
-                            Ok(k) => {
-                                tracing::info!(orders = k, "orders delivered by their parcels")
-                            }
-                            Err(e) => tracing::error!(error = %e, "delivering orders failed"),
-                        }
-                        match watcher.pickup_deadlines(now).await {
-                            Ok((0, 0)) => {}
-                            Ok((r, b)) => {
-                                tracing::info!(reminded = r, returned = b, "pickup deadlines")
-                            }
-                            Err(e) => tracing::error!(error = %e, "pickup deadlines failed"),
-                        }
-                    }
-                }
-            });
-            // The payment deadline: cancel unpaid orders and release their stock. Safe on
-            // several nodes at once (each cancellation is guarded by the order's status).
-            let expirer = state.store.clone();
-            tokio::spawn(async move {
-                let mut tick = tokio::time::interval(std::time::Duration::from_secs(30));
-                loop {
-                    tick.tick().await;
-                    match expirer.expire_unpaid(bazaar_domain::time::now_ms()).await {
-                        Ok(0) => {}
-                        Ok(n) => tracing::info!(orders = n, "unpaid orders cancelled"),
-                        Err(e) => tracing::error!(error = %e, "expiring unpaid orders failed"),
-                    }
-                    match expirer
-                        .complete_delivered(bazaar_domain::time::now_ms())
-                        .await
-                    {
-                        Ok(0) => {}
-                        Ok(n) => tracing::info!(orders = n, "delivered orders completed"),
-                        Err(e) => tracing::error!(error = %e, "completing orders failed"),
-                    }
-                }
-            });
-            // Other nodes may change the catalog: keep this node's search index current.
-            let refresher = state.clone();
-            tokio::spawn(async move {
-                let mut tick = tokio::time::interval(std::time::Duration::from_secs(15));
-                loop {
-                    tick.tick().await;
-                    if let Err(e) = refresher.refresh_if_stale().await {
-                        tracing::warn!(error = %e, "search refresh failed");
-                    }
-                }
-            });
-            let listener = tokio::net::TcpListener::bind(addr)
-                .await
-                .with_context(|| format!("listening on {addr}"))?;
-            tracing::info!("Bazaar is serving at http://{addr}");
-            let limits = bazaar_web::server::Limits {
-                max_connections: max_connections as usize,
-                ..Default::default()
-            };
-            bazaar_web::server::serve(
-                listener,
-                bazaar_web::server::harden(bazaar_web::router(state), limits),
-                limits,
-                async {
-                    let _ = tokio::signal::ctrl_c().await;
-                },
-            )
-            .await?;
+        Cmd::Serve(args) => serve(&database_url, args).await?,
+        Cmd::Worker(notify) => {
+            let (store, _) = open(&database_url).await?;
+            let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+            let worker = bazaar_web::jobs::Worker::new(store, notifier(&notify)?);
+            let task = tokio::spawn(worker.run(stop_rx));
+            stopped().await;
+            let _ = stop_tx.send(true);
+            let _ = task.await;
         }
         Cmd::Migrate => {
-            open(&cli.database_url).await?;
+            open(&database_url).await?;
             println!("migrations applied");
         }
         Cmd::Demo => {
-            let (store, _) = open(&cli.database_url).await?;
+            let (store, _) = open(&database_url).await?;
             let s = store.load_demo().await?;
             println!("demo data loaded: {s:?}");
         }
         Cmd::Import { kind, file } => {
-            let (store, _) = open(&cli.database_url).await?;
+            let (store, _) = open(&database_url).await?;
             let bytes =
                 std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
             let r = match kind.as_str() {
@@ -749,7 +758,7 @@ async fn main() -> Result<()> {
             }
         }
         Cmd::Export { kind } => {
-            let (store, _) = open(&cli.database_url).await?;
+            let (store, _) = open(&database_url).await?;
             let text = match kind.as_str() {
                 "regions" => store.export_regions(None).await?,
                 "nodes" => store.export_nodes(None).await?,

@@ -25,6 +25,7 @@ pub mod error;
 pub mod history;
 pub mod imports;
 pub mod ingest;
+pub mod jobs;
 pub mod network;
 pub mod orders;
 pub mod page;

@@ -11,6 +11,7 @@ pub mod auth;
 pub mod backoffice;
 pub mod error;
 pub mod i18n;
+pub mod jobs;
 pub mod logistics_api;
 pub mod media;
 pub mod metrics;
@@ -26,6 +27,8 @@ pub mod shop;
 pub mod wechat_api;
 
 use axum::Router;
+use axum::extract::State;
+use axum::response::Response;
 use axum::routing::{get, patch, post, put};
 use bazaar_search::{SearchDoc, SearchIndex};
 use bazaar_store::Store;
@@ -57,6 +60,9 @@ pub struct AppState {
     /// Proxies whose `X-Forwarded-For` names the client (`--trusted-proxy`); none by default:
     /// the connection's peer is the client.
     pub trusted_proxies: Arc<Vec<auth::ProxyNet>>,
+    /// When cookies are `Secure` (`--public-url`; by default when a trusted proxy forwards
+    /// HTTPS).
+    pub secure_cookies: SecureCookies,
     search: Arc<RwLock<Arc<SearchIndex>>>,
     pavilions: Arc<RwLock<Arc<Vec<Pavilion>>>>,
     built_from: Arc<std::sync::Mutex<Option<(i64, i64)>>>,
@@ -80,6 +86,7 @@ impl AppState {
             max_plan_seconds: 60,
             kuaidi100_salt: None,
             trusted_proxies: Arc::new(Vec::new()),
+            secure_cookies: SecureCookies::default(),
             search: Arc::new(RwLock::new(Arc::new(index))),
         })
     }
@@ -178,9 +185,77 @@ async fn build_index(store: &Store) -> anyhow_free::Result<SearchIndex> {
     Ok(tokio::task::spawn_blocking(move || SearchIndex::build(&docs)).await??)
 }
 
-/// Every route of the application, with the security headers on every response.
+/// Every route of the application, with the security headers on every response and its
+/// cookies `Secure` when the request came over HTTPS (see [`SecureCookies`]).
 pub fn router(state: AppState) -> Router {
-    server::with_security_headers(routes(state))
+    let marked = routes(state.clone()).layer(axum::middleware::from_fn_with_state(
+        state,
+        mark_secure_cookies,
+    ));
+    server::with_security_headers(marked)
+}
+
+/// When the cookies Bazaar sets carry `Secure` (a browser sends such a cookie back over HTTPS
+/// only, and drops it when it was set over plain HTTP).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SecureCookies {
+    /// Always: the site is served over HTTPS (`--public-url https://…`).
+    Always,
+    /// Never: the site is served over plain HTTP (`--public-url http://…`, a county LAN).
+    Never,
+    /// When a trusted proxy (`--trusted-proxy`) says the request came over HTTPS
+    /// (`X-Forwarded-Proto: https`): the default, so signing in works over plain HTTP.
+    #[default]
+    WhenForwardedHttps,
+}
+
+/// Whether the request came over HTTPS, as [`SecureCookies`] judges it.
+fn came_over_https(s: &AppState, req: &axum::extract::Request) -> bool {
+    match s.secure_cookies {
+        SecureCookies::Always => true,
+        SecureCookies::Never => false,
+        SecureCookies::WhenForwardedHttps => {
+            let peer = req
+                .extensions()
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0.ip());
+            let trusted = peer.is_some_and(|p| s.trusted_proxies.iter().any(|n| n.contains(p)));
+            trusted
+                && req
+                    .headers()
+                    .get("x-forwarded-proto")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.split(',').next())
+                    .is_some_and(|v| v.trim().eq_ignore_ascii_case("https"))
+        }
+    }
+}
+
+/// Middleware: adds `Secure` to every cookie set in an answer to a request that came over
+/// HTTPS.
+async fn mark_secure_cookies(
+    State(s): State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let https = came_over_https(&s, &req);
+    let mut res = next.run(req).await;
+    if https {
+        let set = axum::http::header::SET_COOKIE;
+        let cookies: Vec<String> = res
+            .headers()
+            .get_all(&set)
+            .iter()
+            .filter_map(|v| v.to_str().ok().map(String::from))
+            .collect();
+        res.headers_mut().remove(&set);
+        for c in cookies {
+            if let Ok(v) = axum::http::HeaderValue::from_str(&format!("{c}; Secure")) {
+                res.headers_mut().append(&set, v);
+            }
+        }
+    }
+    res
 }
 
 fn routes(state: AppState) -> Router {
@@ -289,6 +364,8 @@ fn routes(state: AppState) -> Router {
             "/api/v1/notifications/{id}/retry",
             post(logistics_api::retry_notification),
         )
+        .route("/api/v1/jobs", get(jobs::api::jobs))
+        .route("/api/v1/jobs/{id}/retry", post(jobs::api::retry))
         .route("/api/v1/wechat/bindings", put(wechat_api::bind))
         .route(
             "/api/v1/wechat/bindings/{openid}",

@@ -69,6 +69,8 @@ use utoipa::{Modify, OpenApi};
         crate::logistics_api::add_note,
         crate::logistics_api::failed_notifications,
         crate::logistics_api::retry_notification,
+        crate::jobs::api::jobs,
+        crate::jobs::api::retry,
         crate::logistics_api::watch_rules,
         crate::logistics_api::set_watch_rule,
         crate::wechat_api::bind,
@@ -269,16 +271,17 @@ fn conditional_bodies(doc: &mut serde_json::Value) {
     // One scan, or a phone's queue: a body with `scans` is a queue. A queued scan that
     // cannot be recorded (no client id, an unknown kind, a time out of range, …) is refused
     // on its own in the answer, so the queue's items are only typed here; a single scan is
-    // held to `ScanInput`.
+    // held to `ScanInput`. (`node_id` and `destination_node_id` are accepted for `node_code`
+    // and `dest_node`, one name of each at a time.)
     let text = json!({"type": ["string", "null"]});
     let queued = json!({
         "type": "object", "required": ["waybill", "kind"],
         "properties": {
             "client_id": {"type": "string", "description": "Required for the scan to be recorded"},
             "waybill": {"type": "string"}, "kind": {"type": "string"},
-            "carrier": text, "node_code": text, "node_id": text, "sack": text,
+            "carrier": text, "node_code": text, "sack": text,
             "signature": text, "recipient_name": text, "recipient_phone": text,
-            "dest_node": text, "destination_node_id": text,
+            "dest_node": text,
             "at": {"type": ["integer", "null"], "minimum": i64::MIN, "maximum": i64::MAX}
         }
     });

@@ -84,7 +84,7 @@ pub(crate) fn csrf_ok(h: &HeaderMap, form: &HashMap<String, String>) -> bool {
 }
 
 pub(crate) fn csrf_cookie(token: &str) -> String {
-    format!("{CSRF}={token}; Path=/; HttpOnly; SameSite=Strict; Secure")
+    format!("{CSRF}={token}; Path=/; HttpOnly; SameSite=Strict")
 }
 
 /// The 403 page of a form whose CSRF token is missing or wrong.
@@ -207,7 +207,7 @@ pub async fn login(
             set_cookie(
                 &mut res,
                 format!(
-                    "{SESSION}={token}; Path=/; HttpOnly; SameSite=Lax; Secure; Max-Age={}",
+                    "{SESSION}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}",
                     bazaar_store::auth::SESSION_TTL_MS / 1000
                 ),
             );
@@ -243,7 +243,7 @@ pub async fn logout(
     let mut res = Redirect::to("/").into_response();
     set_cookie(
         &mut res,
-        format!("{SESSION}=; Path=/; HttpOnly; SameSite=Lax; Secure; Max-Age=0"),
+        format!("{SESSION}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"),
     );
     res
 }

@@ -4,6 +4,7 @@
 mod backoffice;
 mod catalog;
 mod csv_import;
+mod jobs;
 mod openapi;
 mod orders;
 mod pages_session;
@@ -218,6 +219,18 @@ impl TestApp {
         let headers = res.headers().clone();
         let bytes = res.into_body().collect().await.expect("body").to_bytes();
         (status, headers, String::from_utf8_lossy(&bytes).to_string())
+    }
+
+    /// Runs one statement on the test database (for moving a clock the API does not move).
+    pub async fn exec(&self, sql: &str) {
+        match self.state.store.db() {
+            bazaar_store::Db::Sqlite { write, .. } => {
+                sqlx::query(sql).execute(write).await.expect("sql");
+            }
+            bazaar_store::Db::Pg(p) => {
+                sqlx::query(sql).execute(p).await.expect("sql");
+            }
+        }
     }
 
     pub async fn login(&self, user: &str) -> String {

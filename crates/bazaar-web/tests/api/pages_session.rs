@@ -55,10 +55,12 @@ async fn operator_signs_in_and_reviews_with_csrf() {
         .iter()
         .filter_map(|v| v.to_str().ok())
         .collect();
+    // Over plain HTTP (nothing says HTTPS: no public https URL, no trusted proxy) the
+    // cookies are not `Secure`, or a browser on a county LAN would drop them (issue 13).
     assert!(
         raw.iter().any(|c| c.starts_with("bz_session=")
             && c.contains("HttpOnly")
-            && c.contains("Secure"))
+            && !c.contains("Secure"))
     );
     let session = set_cookies(&h)
         .into_iter()
@@ -174,4 +176,69 @@ async fn uyghur_is_right_to_left_and_tibetan_is_selectable() {
         )
         .await;
     assert!(String::from_utf8_lossy(&body).contains("dir=\"rtl\""));
+}
+
+/// The raw `Set-Cookie` headers of `GET /login` through a router over `state`, as if from
+/// `peer` with these headers.
+async fn login_cookies(
+    state: bazaar_web::AppState,
+    peer: &str,
+    headers: &[(&str, &str)],
+) -> Vec<String> {
+    use tower::ServiceExt;
+    let mut req = axum::http::Request::builder().uri("/login");
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let mut req = req.body(axum::body::Body::empty()).expect("request");
+    let addr: std::net::SocketAddr = peer.parse().expect("peer");
+    req.extensions_mut()
+        .insert(axum::extract::ConnectInfo(addr));
+    let res = bazaar_web::router(state)
+        .oneshot(req)
+        .await
+        .expect("response");
+    res.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok().map(String::from))
+        .collect()
+}
+
+#[tokio::test]
+async fn cookies_are_secure_exactly_when_the_site_is_served_over_https() {
+    use bazaar_web::SecureCookies;
+    let t = TestApp::spawn().await;
+    let secure = |c: &[String]| !c.is_empty() && c.iter().all(|c| c.ends_with("; Secure"));
+    let plain = |c: &[String]| !c.is_empty() && c.iter().all(|c| !c.contains("Secure"));
+    let mut st = t.state.clone();
+    st.trusted_proxies = std::sync::Arc::new(vec!["10.0.0.0/8".parse().expect("net")]);
+    // By default: Secure only when a trusted proxy says HTTPS.
+    let https = [("x-forwarded-proto", "https")];
+    assert!(plain(
+        &login_cookies(st.clone(), "192.168.1.20:5000", &[]).await
+    ));
+    assert!(plain(
+        &login_cookies(st.clone(), "192.168.1.20:5000", &https).await
+    ));
+    assert!(secure(
+        &login_cookies(st.clone(), "10.0.0.2:5000", &https).await
+    ));
+    assert!(plain(
+        &login_cookies(
+            st.clone(),
+            "10.0.0.2:5000",
+            &[("x-forwarded-proto", "http")]
+        )
+        .await
+    ));
+    // A public https:// URL: always; an http:// one: never.
+    st.secure_cookies = SecureCookies::Always;
+    assert!(secure(
+        &login_cookies(st.clone(), "192.168.1.20:5000", &[]).await
+    ));
+    st.secure_cookies = SecureCookies::Never;
+    assert!(plain(
+        &login_cookies(st.clone(), "10.0.0.2:5000", &https).await
+    ));
 }
