@@ -266,6 +266,81 @@ mod tests {
         ));
     }
 
+    /// The SQLite and PostgreSQL migrations make the same tables with the same columns (a
+    /// column added to one dialect only fails here). Runs where PostgreSQL is given
+    /// (`BAZAAR_TEST_DATABASE_URL`, as CI does).
+    #[tokio::test]
+    async fn both_dialects_migrate_to_the_same_tables_and_columns() {
+        use sqlx::Connection;
+        use std::collections::BTreeSet;
+        let Some(base) = std::env::var("BAZAAR_TEST_DATABASE_URL")
+            .ok()
+            .filter(|u| !u.is_empty())
+        else {
+            eprintln!(
+                "BAZAAR_TEST_DATABASE_URL not set: the dialect comparison runs with PostgreSQL"
+            );
+            return;
+        };
+        let file = std::env::temp_dir().join(format!("bazaar-schema-{}.db", std::process::id()));
+        let lite = Store::connect(&format!("sqlite:{}", file.display()), true)
+            .await
+            .expect("sqlite");
+        lite.migrate().await.expect("migrate sqlite");
+        let name = format!("bazaar_schema_{}", std::process::id());
+        let mut admin = sqlx::PgConnection::connect(&base).await.expect("postgres");
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
+            .execute(&mut admin)
+            .await
+            .expect("drop");
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .await
+            .expect("create");
+        let cut = base.rfind('/').expect("database URL has a path");
+        let pg = Store::connect(&format!("{}/{name}", &base[..cut]), false)
+            .await
+            .expect("pg");
+        pg.migrate().await.expect("migrate postgres");
+        let lite_cols: BTreeSet<(String, String)> = match lite.db() {
+            Db::Sqlite { read, .. } => sqlx::query_as(
+                "SELECT m.name, p.name FROM sqlite_master m, pragma_table_info(m.name) p \
+                 WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' \
+                 AND m.name NOT LIKE '_sqlx%'",
+            )
+            .fetch_all(read)
+            .await
+            .expect("sqlite columns")
+            .into_iter()
+            .collect(),
+            Db::Pg(_) => unreachable!("a sqlite URL"),
+        };
+        let pg_cols: BTreeSet<(String, String)> = match pg.db() {
+            Db::Pg(p) => sqlx::query_as(
+                "SELECT table_name::text, column_name::text FROM information_schema.columns \
+                 WHERE table_schema = 'public' AND table_name NOT LIKE '\\_sqlx%'",
+            )
+            .fetch_all(p)
+            .await
+            .expect("postgres columns")
+            .into_iter()
+            .collect(),
+            Db::Sqlite { .. } => unreachable!("a postgres URL"),
+        };
+        drop(pg);
+        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&mut admin)
+            .await;
+        let _ = std::fs::remove_file(&file);
+        let only_lite: Vec<_> = lite_cols.difference(&pg_cols).collect();
+        let only_pg: Vec<_> = pg_cols.difference(&lite_cols).collect();
+        assert!(
+            only_lite.is_empty() && only_pg.is_empty(),
+            "only in SQLite: {only_lite:?}; only in PostgreSQL: {only_pg:?}"
+        );
+        assert!(lite_cols.contains(&("jobs".into(), "every_ms".into())));
+    }
+
     #[test]
     fn redacts_passwords() {
         assert_eq!(
