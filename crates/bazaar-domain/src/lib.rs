@@ -27,4 +27,4 @@ pub mod seller;
 pub mod text;
 pub mod time;
 
-pub use error::{FieldError, Reason};
+pub use error::{ErrorCode, FieldError, Reason};

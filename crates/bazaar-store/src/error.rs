@@ -39,7 +39,7 @@ pub enum StoreError {
     /// A business rule refused the change; the code says which (`seller_not_approved`,
     /// `product_has_no_skus`).
     #[error("rule: {0}")]
-    Rule(&'static str),
+    Rule(bazaar_domain::ErrorCode),
     /// Not enough available stock for these SKUs; nothing was reserved.
     #[error("out of stock: {0:?}")]
     OutOfStock(Vec<i64>),

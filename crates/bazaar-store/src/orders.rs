@@ -288,7 +288,7 @@ fn price_parts(
 }
 
 /// The fast placement missed: roll back and reserve place by place (never leaves the store).
-const RETRY_CAREFULLY: &str = "retry_carefully";
+const RETRY_CAREFULLY: bazaar_domain::ErrorCode = bazaar_domain::ErrorCode::RetryCarefully;
 
 /// Order parts: (seller, ship-from location) → line indices.
 type PartMap = BTreeMap<(i64, i64), Vec<usize>>;
@@ -577,7 +577,7 @@ impl Store {
                 .await?
                 .into_iter()
                 .next()
-                .ok_or(StoreError::Rule("no_default_address"))?,
+                .ok_or(StoreError::Rule(bazaar_domain::ErrorCode::NoDefaultAddress))?,
         };
         let dest = self.region(&address.region_code).await?;
         let dest_province = dest
@@ -615,7 +615,7 @@ impl Store {
                     Reason::UnknownReference,
                 )),
                 Some(info) if info.status != "listed" => {
-                    return Err(StoreError::Rule("product_not_listed"));
+                    return Err(StoreError::Rule(bazaar_domain::ErrorCode::ProductNotListed));
                 }
                 Some(info) => {
                     if let Some(seen) = it.expected_price_fen
@@ -691,7 +691,7 @@ impl Store {
             .collect();
         if !missing.is_empty() {
             return Err(if unserved {
-                StoreError::Rule("address_not_served")
+                StoreError::Rule(bazaar_domain::ErrorCode::AddressNotServed)
             } else {
                 StoreError::OutOfStock(missing)
             });
@@ -1508,7 +1508,7 @@ pub fn check_unpaid_cap(held: &[(i64, i64)], lines: &[(i64, i64, i64)]) -> Resul
     for (sku, q, on_hand) in lines {
         let already: i64 = held.iter().filter(|(s, _)| s == sku).map(|(_, n)| n).sum();
         if already + q > (on_hand / 2).max(UNPAID_FLOOR) {
-            return Err(StoreError::Rule("unpaid_limit"));
+            return Err(StoreError::Rule(bazaar_domain::ErrorCode::UnpaidLimit));
         }
     }
     Ok(())

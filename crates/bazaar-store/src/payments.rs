@@ -270,7 +270,7 @@ impl Store {
             return Err(StoreError::NotFound);
         }
         if n.amount_fen != pay.amount_fen {
-            return Err(StoreError::Rule("payment_mismatch"));
+            return Err(StoreError::Rule(bazaar_domain::ErrorCode::PaymentMismatch));
         }
         let succeeded = n.outcome == "succeeded";
         if !succeeded && n.outcome != "failed" {

@@ -79,13 +79,13 @@ macro_rules! shelve {
             }
         }
         if code.is_empty() {
-            return Err($crate::StoreError::Rule("no free pickup code"));
+            return Err($crate::StoreError::Rule(bazaar_domain::ErrorCode::NoFreePickupCode));
         }
         let Some(slot) = (1..=780)
             .map($crate::pickup::slot_name)
             .find(|s| !slots.contains(s.as_str()))
         else {
-            return Err($crate::StoreError::Rule("shelf_full"));
+            return Err($crate::StoreError::Rule(bazaar_domain::ErrorCode::ShelfFull));
         };
         sqlx::query(
             "UPDATE parcels SET pickup_node = $1, pickup_code = $2, shelf_slot = $3, \

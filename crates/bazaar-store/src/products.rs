@@ -627,12 +627,14 @@ impl Store {
         let to = product_transition(from, action).ok_or_else(invalid)?;
         if matches!(action, ProductAction::Submit | ProductAction::Approve) {
             if p.skus.is_empty() {
-                return Err(StoreError::Rule("product_has_no_skus"));
+                return Err(StoreError::Rule(bazaar_domain::ErrorCode::ProductHasNoSkus));
             }
             if action == ProductAction::Approve {
                 let s = self.seller(p.row.seller_id).await?;
                 if s.status != "approved" {
-                    return Err(StoreError::Rule("seller_not_approved"));
+                    return Err(StoreError::Rule(
+                        bazaar_domain::ErrorCode::SellerNotApproved,
+                    ));
                 }
             }
         }

@@ -88,7 +88,9 @@ impl Store {
         })?;
         let now = now_ms();
         if o.row.paid_at.is_some_and(|p| now - p > REFUND_WINDOW_MS) {
-            return Err(StoreError::Rule("refund_window_closed"));
+            return Err(StoreError::Rule(
+                bazaar_domain::ErrorCode::RefundWindowClosed,
+            ));
         }
         let id = in_tx!(self, |c| {
             let hit = move_status!(c, order_id, from.as_str(), to.as_str(), now);
@@ -173,7 +175,7 @@ impl Store {
             .await?
             .rows_affected();
             if hit == 0 {
-                return Err(StoreError::Rule("refund_changed"));
+                return Err(StoreError::Rule(bazaar_domain::ErrorCode::RefundChanged));
             }
             Ok(())
         })?;
@@ -197,7 +199,7 @@ impl Store {
         }
         let r = self.refund(refund_id).await?;
         if r.status != "requested" {
-            return Err(StoreError::Rule("refund_decided"));
+            return Err(StoreError::Rule(bazaar_domain::ErrorCode::RefundDecided));
         }
         if r.photos.len() >= MAX_REFUND_PHOTOS {
             return Err(StoreError::field("photo", Reason::OutOfRange));

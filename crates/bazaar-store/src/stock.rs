@@ -470,7 +470,9 @@ impl Store {
             .await?
             .rows_affected();
             if hit == 0 {
-                return Err(StoreError::Rule("more_than_announced"));
+                return Err(StoreError::Rule(
+                    bazaar_domain::ErrorCode::MoreThanAnnounced,
+                ));
             }
             record_move!(
                 c,

@@ -147,9 +147,9 @@ impl Store {
         });
         match res {
             // Another binding of the same phone or account committed meanwhile (PostgreSQL).
-            Err(StoreError::Db(e)) if StoreError::is_unique_violation(&e) => {
-                Err(StoreError::Rule("binding_changed_concurrently"))
-            }
+            Err(StoreError::Db(e)) if StoreError::is_unique_violation(&e) => Err(StoreError::Rule(
+                bazaar_domain::ErrorCode::BindingChangedConcurrently,
+            )),
             r => r,
         }
     }

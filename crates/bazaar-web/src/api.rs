@@ -8,6 +8,7 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use bazaar_domain::ErrorCode;
 use bazaar_domain::catalog::{Category, ProductAction, ProductInput, ProductPatch, SkuInput};
 use bazaar_domain::network::NodeKind;
 use bazaar_domain::seller::SellerInput;
@@ -96,7 +97,7 @@ pub async fn integral_numbers(
     }
     let (parts, body) = req.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, MAX as usize).await else {
-        return ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").into_response();
+        return ApiError::of(ErrorCode::PayloadTooLarge).into_response();
     };
     let bytes = match serde_json::from_slice::<Value>(&bytes) {
         Ok(mut v) => {
@@ -134,7 +135,7 @@ fn integralise(v: &mut Value) -> bool {
 
 /// Any unknown path.
 pub async fn not_found() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "not_found")
+    ApiError::of(ErrorCode::NotFound)
 }
 
 /// Login body.
@@ -487,7 +488,7 @@ pub async fn products(
             .search(text, &filters, offset, per)
             .map_err(|err| {
                 tracing::error!(error = %err, "search failed");
-                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal")
+                ApiError::of(ErrorCode::Internal)
             })?;
         let items = s.store.listed_products_by_ids(&hits.ids).await?;
         let next = (offset.saturating_add(per) < hits.total.min(bazaar_search::MAX_WINDOW))
@@ -523,7 +524,7 @@ fn parse_id(caller: &Caller, s: &str) -> Result<i64, ApiError> {
     s.parse::<i64>()
         .ok()
         .filter(|v| *v > 0)
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found").in_lang(caller.lang))
+        .ok_or_else(|| ApiError::of(ErrorCode::NotFound).in_lang(caller.lang))
 }
 
 /// `GET /api/v1/products/{id}`: a listed product for anyone; other statuses only for those
@@ -801,7 +802,7 @@ fn scope_path(actor: &bazaar_domain::people::Actor) -> Result<Option<String>, Ap
     match actor.role {
         bazaar_domain::people::Role::Admin => Ok(None),
         bazaar_domain::people::Role::Operator => Ok(actor.region_path.clone()),
-        _ => Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden")),
+        _ => Err(ApiError::of(ErrorCode::Forbidden)),
     }
 }
 
@@ -820,7 +821,7 @@ pub async fn import_csv(
         "regions" => s.store.import_regions(Some(&actor), &body).await,
         "nodes" => s.store.import_nodes(Some(&actor), &body).await,
         _ => {
-            return Err(ApiError::new(StatusCode::NOT_FOUND, "not_found").in_lang(caller.lang));
+            return Err(ApiError::of(ErrorCode::NotFound).in_lang(caller.lang));
         }
     };
     let summary = r.map_err(|e| ApiError::from(e).in_lang(caller.lang))?;
@@ -843,7 +844,7 @@ pub async fn export_csv(
         "regions" => s.store.export_regions(scope.as_deref()).await?,
         "nodes" => s.store.export_nodes(scope.as_deref()).await?,
         _ => {
-            return Err(ApiError::new(StatusCode::NOT_FOUND, "not_found").in_lang(caller.lang));
+            return Err(ApiError::of(ErrorCode::NotFound).in_lang(caller.lang));
         }
     };
     Ok((
@@ -862,7 +863,7 @@ pub(crate) fn image_body(
         ApiError {
             field: Some("photo".into()),
             reason: Some("too_large".into()),
-            ..ApiError::new(e.status(), "payload_too_large")
+            ..ApiError::new(e.status(), ErrorCode::PayloadTooLarge)
         }
         .in_lang(caller.lang)
     })
@@ -879,12 +880,12 @@ pub(crate) async fn save_image(
     let _permit = crate::media::DECODES
         .acquire()
         .await
-        .map_err(|_| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "internal"))?;
+        .map_err(|_| ApiError::of(ErrorCode::Unavailable))?;
     let processed = tokio::task::spawn_blocking(move || crate::media::process(&bytes))
         .await
         .map_err(|e| {
             tracing::error!(error = %e, "photo task failed");
-            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal")
+            ApiError::of(ErrorCode::Internal)
         })?
         .map_err(|e| {
             // No schema can say "a JPEG, PNG or WebP that decodes": a body that is not one is
@@ -908,7 +909,7 @@ pub(crate) async fn save_image(
         .and_then(|r| r.map_err(|e| e.to_string()))
         .map_err(|e| {
             tracing::error!(error = %e, "storing photo failed");
-            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal")
+            ApiError::of(ErrorCode::Internal)
         })?;
     Ok((key, processed.width, processed.height))
 }
@@ -925,7 +926,7 @@ pub async fn store_photo(
     // Rights first: nothing is decoded for a caller who may not edit the product.
     let p = s.store.product_for(Some(actor), product_id).await?;
     if !actor.can_edit(p.row.target()) {
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden"));
+        return Err(ApiError::of(ErrorCode::Forbidden));
     }
     // The count too: a thirteenth photo is refused before it is decoded.
     if p.photos.len() >= bazaar_store::products::MAX_PHOTOS {
@@ -996,11 +997,11 @@ pub async fn media(State(s): State<AppState>, Path(key): Path<String>) -> Respon
         Ok(Ok(None)) => not_found().await.into_response(),
         Ok(Err(e)) => {
             tracing::error!(error = %e, "reading photo failed");
-            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal").into_response()
+            ApiError::of(ErrorCode::Internal).into_response()
         }
         Err(e) => {
             tracing::error!(error = %e, "photo task failed");
-            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal").into_response()
+            ApiError::of(ErrorCode::Internal).into_response()
         }
     }
 }

@@ -4,8 +4,9 @@ use crate::AppState;
 use crate::error::ApiError;
 use crate::i18n::Lang;
 use axum::extract::FromRequestParts;
+use axum::http::header;
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
+use bazaar_domain::ErrorCode;
 use bazaar_domain::people::Actor;
 use bazaar_store::auth::TokenKind;
 
@@ -23,9 +24,9 @@ pub struct Caller {
 impl Caller {
     /// The actor, or 401.
     pub fn require(&self) -> Result<&Actor, ApiError> {
-        self.actor.as_ref().ok_or_else(|| {
-            ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated").in_lang(self.lang)
-        })
+        self.actor
+            .as_ref()
+            .ok_or_else(|| ApiError::of(ErrorCode::Unauthenticated).in_lang(self.lang))
     }
 }
 
@@ -41,7 +42,7 @@ impl FromRequestParts<AppState> for Caller {
                 lang,
             });
         };
-        let bad = || ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated").in_lang(lang);
+        let bad = || ApiError::of(ErrorCode::Unauthenticated).in_lang(lang);
         let token = h
             .to_str()
             .ok()

@@ -7,6 +7,7 @@ use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use bazaar_domain::ErrorCode;
 use bazaar_store::StoreError;
 use serde_json::json;
 
@@ -36,8 +37,8 @@ pub struct ErrorDetail {
 pub struct ApiError {
     /// HTTP status.
     pub status: StatusCode,
-    /// Stable code.
-    pub code: String,
+    /// Stable code (its message is `error-<code>` in the catalogues).
+    pub code: ErrorCode,
     /// Field concerned, when there is one.
     pub field: Option<String>,
     /// Why the field was refused (a reason code), when there is one.
@@ -51,11 +52,18 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    /// An error with a status and code.
-    pub fn new(status: StatusCode, code: &str) -> Self {
+    /// The error `code`, with its own status.
+    pub fn of(code: ErrorCode) -> Self {
+        let status =
+            StatusCode::from_u16(code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        ApiError::new(status, code)
+    }
+
+    /// The error `code` with another status than its own (a refused field is 400 or 422).
+    pub fn new(status: StatusCode, code: ErrorCode) -> Self {
         ApiError {
             status,
-            code: code.into(),
+            code,
             field: None,
             reason: None,
             details: None,
@@ -71,7 +79,7 @@ impl ApiError {
             field: Some(field.into()),
             reason: Some(reason.into()),
             details: Some(json!([{"field": field, "reason": reason}])),
-            ..ApiError::new(refusal_status([reason]), "invalid_input")
+            ..ApiError::new(refusal_status([reason]), ErrorCode::InvalidInput)
         }
     }
 
@@ -86,14 +94,14 @@ impl ApiError {
     pub fn message(&self) -> String {
         match (&self.field, &self.reason) {
             (Some(f), Some(r)) => field_message(self.lang, f, r),
-            _ => message(&self.code, self.lang),
+            _ => message(self.code, self.lang),
         }
     }
 }
 
 /// The message of an error code in `lang`.
-pub fn message(code: &str, lang: Lang) -> String {
-    let key = format!("error-{code}");
+pub fn message(code: ErrorCode, lang: Lang) -> String {
+    let key = format!("error-{}", code.code());
     if Lang::ZhCn.has(&key) {
         lang.t(&key)
     } else {
@@ -136,7 +144,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut body = json!({
             "error": {
-                "code": self.code,
+                "code": self.code.code(),
                 "message": self.message(),
                 "field": self.field,
             }
@@ -179,8 +187,8 @@ pub fn refusal_status<'a>(reasons: impl IntoIterator<Item = &'a str>) -> StatusC
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::NotFound => ApiError::new(StatusCode::NOT_FOUND, "not_found"),
-            StoreError::Forbidden => ApiError::new(StatusCode::FORBIDDEN, "forbidden"),
+            StoreError::NotFound => ApiError::of(ErrorCode::NotFound),
+            StoreError::Forbidden => ApiError::of(ErrorCode::Forbidden),
             StoreError::Invalid(errs) => {
                 let field = errs.first().map(|e| e.field.clone());
                 // 400 when a field breaks its documented shape; 422 when every field has its
@@ -195,24 +203,24 @@ impl From<StoreError> for ApiError {
                             .map(|e| json!({"field": e.field, "reason": e.reason.code()}))
                             .collect::<Vec<_>>()
                     )),
-                    ..ApiError::new(status, "invalid_input")
+                    ..ApiError::new(status, ErrorCode::InvalidInput)
                 }
             }
             StoreError::Csv(rows) => ApiError {
                 details: Some(json!(rows)),
-                ..ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_csv")
+                ..ApiError::of(ErrorCode::InvalidCsv)
             },
             StoreError::InvalidTransition { .. } => {
-                ApiError::new(StatusCode::CONFLICT, "invalid_transition")
+                ApiError::of(ErrorCode::InvalidTransition)
             }
-            StoreError::Rule(code) => ApiError::new(StatusCode::CONFLICT, code),
+            StoreError::Rule(code) => ApiError::of(code),
             StoreError::OutOfStock(skus) => ApiError {
                 details: Some(json!(
                     skus.iter()
                         .map(|id| json!({"sku_id": id}))
                         .collect::<Vec<_>>()
                 )),
-                ..ApiError::new(StatusCode::CONFLICT, "out_of_stock")
+                ..ApiError::of(ErrorCode::OutOfStock)
             },
             StoreError::PriceChanged(changes) => ApiError {
                 details: Some(json!(
@@ -221,18 +229,18 @@ impl From<StoreError> for ApiError {
                         .map(|(id, seen, now)| json!({"sku_id": id, "expected_price_fen": seen, "price_fen": now}))
                         .collect::<Vec<_>>()
                 )),
-                ..ApiError::new(StatusCode::CONFLICT, "price_changed")
+                ..ApiError::of(ErrorCode::PriceChanged)
             },
             StoreError::Throttled(secs) => ApiError {
                 retry_after: Some(u32::try_from(secs).unwrap_or(u32::MAX)),
-                ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts")
+                ..ApiError::of(ErrorCode::TooManyAttempts)
             },
             StoreError::BadCredentials => {
-                ApiError::new(StatusCode::UNAUTHORIZED, "bad_credentials")
+                ApiError::of(ErrorCode::BadCredentials)
             }
             StoreError::Config(_) | StoreError::Db(_) => {
                 tracing::error!(error = %e, "internal error");
-                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal")
+                ApiError::of(ErrorCode::Internal)
             }
         }
     }
@@ -245,14 +253,12 @@ impl ApiError {
     pub fn from_json_rejection(e: &JsonRejection) -> ApiError {
         tracing::debug!(error = %e, "bad JSON body");
         match e {
-            JsonRejection::MissingJsonContentType(_) => {
-                ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "json_content_type")
-            }
+            JsonRejection::MissingJsonContentType(_) => ApiError::of(ErrorCode::JsonContentType),
             JsonRejection::JsonDataError(d) => data_error(&d.body_text()),
             JsonRejection::BytesRejection(b) if b.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
+                ApiError::of(ErrorCode::PayloadTooLarge)
             }
-            _ => ApiError::new(StatusCode::BAD_REQUEST, "invalid_json"),
+            _ => ApiError::of(ErrorCode::InvalidJson),
         }
     }
 
@@ -260,16 +266,18 @@ impl ApiError {
     /// rejection, the 405 of a known path, a 413 over the body limit, a timeout.
     pub fn for_status(status: StatusCode) -> ApiError {
         let code = match status {
-            StatusCode::BAD_REQUEST => "bad_request",
-            StatusCode::UNAUTHORIZED => "unauthenticated",
-            StatusCode::FORBIDDEN => "forbidden",
-            StatusCode::NOT_FOUND => "not_found",
-            StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
-            StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
-            StatusCode::UNPROCESSABLE_ENTITY => "invalid_input",
-            StatusCode::TOO_MANY_REQUESTS => "too_many_attempts",
-            _ => "internal",
+            StatusCode::BAD_REQUEST => ErrorCode::BadRequest,
+            StatusCode::UNAUTHORIZED => ErrorCode::Unauthenticated,
+            StatusCode::FORBIDDEN => ErrorCode::Forbidden,
+            StatusCode::NOT_FOUND => ErrorCode::NotFound,
+            StatusCode::METHOD_NOT_ALLOWED => ErrorCode::MethodNotAllowed,
+            StatusCode::REQUEST_TIMEOUT => ErrorCode::RequestTimeout,
+            StatusCode::PAYLOAD_TOO_LARGE => ErrorCode::PayloadTooLarge,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => ErrorCode::UnsupportedMediaType,
+            StatusCode::UNPROCESSABLE_ENTITY => ErrorCode::InvalidInput,
+            StatusCode::TOO_MANY_REQUESTS => ErrorCode::TooManyAttempts,
+            StatusCode::SERVICE_UNAVAILABLE => ErrorCode::Unavailable,
+            _ => ErrorCode::Internal,
         };
         ApiError::new(status, code)
     }
@@ -301,7 +309,7 @@ fn data_error(text: &str) -> ApiError {
         "invalid_format"
     };
     if field.is_empty() {
-        ApiError::new(StatusCode::BAD_REQUEST, "invalid_json")
+        ApiError::of(ErrorCode::InvalidJson)
     } else {
         ApiError::field(&field, reason)
     }

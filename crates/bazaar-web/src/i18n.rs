@@ -285,6 +285,30 @@ mod tests {
         }
     }
 
+    /// Every error code and every field reason has its message in every catalogue: an
+    /// answer never falls back to "internal error" for want of a message.
+    #[test]
+    fn every_error_code_and_reason_has_a_message_in_every_language() {
+        let mut missing = vec![];
+        for lang in Lang::ALL {
+            for c in bazaar_domain::ErrorCode::ALL {
+                let key = format!("error-{}", c.code());
+                if !lang.has(&key) {
+                    missing.push(format!("{}: {key}", lang.tag()));
+                }
+            }
+        }
+        for r in bazaar_domain::Reason::ALL {
+            for lang in Lang::ALL {
+                let key = format!("reason-{}", r.code());
+                if !lang.has(&key) {
+                    missing.push(format!("{}: {key}", lang.tag()));
+                }
+            }
+        }
+        assert!(missing.is_empty(), "missing: {missing:?}");
+    }
+
     /// Every key the code asks for exists in zh-CN (a missing one would show as its key).
     #[test]
     fn every_key_used_in_the_code_exists() {

@@ -10,6 +10,7 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use bazaar_domain::ErrorCode;
 use bazaar_domain::logistics::Direction;
 use bazaar_domain::people::Role;
 use bazaar_store::StoreError;
@@ -141,7 +142,7 @@ pub async fn parcel(
         .await
     {
         Err(StoreError::Invalid(e)) if e.first().is_some_and(|f| f.field == "waybill") => {
-            return Err(ApiError::new(StatusCode::NOT_FOUND, "not_found"));
+            return Err(ApiError::of(ErrorCode::NotFound));
         }
         r => r?,
     };
@@ -229,10 +230,10 @@ pub async fn scans(
         .record_scans(&actor, std::slice::from_ref(&one))
         .await?
         .pop()
-        .ok_or_else(|| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal"))?;
+        .ok_or_else(|| ApiError::of(ErrorCode::Internal))?;
     if let Some(e) = &r.error {
         if e.reason == bazaar_domain::Reason::OutOfScope {
-            return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden").in_lang(lang));
+            return Err(ApiError::of(ErrorCode::Forbidden).in_lang(lang));
         }
         return Err(ApiError::field(&e.field, e.reason.code()).in_lang(lang));
     }
@@ -417,7 +418,7 @@ pub async fn add_note(
     let actor = caller.require()?.clone();
     let id = id
         .parse::<i64>()
-        .map_err(|_| ApiError::new(StatusCode::NOT_FOUND, "not_found"))?;
+        .map_err(|_| ApiError::of(ErrorCode::NotFound))?;
     let b = body(&caller, b)?;
     let notes = s.store.annotate_parcel(&actor, id, &b.body).await?;
     Ok((StatusCode::CREATED, Json(notes)).into_response())
@@ -597,7 +598,7 @@ pub async fn carrier_events(
 ) -> Result<Json<Value>, ApiError> {
     let actor = caller.require()?.clone();
     if !matches!(actor.role, Role::Admin | Role::Operator) {
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden"));
+        return Err(ApiError::of(ErrorCode::Forbidden));
     }
     let b = body(&caller, b)?;
     if bazaar_domain::logistics::carrier(&b.carrier).is_none() {
@@ -623,7 +624,7 @@ pub async fn carrier_events(
     }
     let id = match s.store.parcel_id(&b.waybill, Some(&b.carrier)).await {
         Err(StoreError::Invalid(e)) if e.first().is_some_and(|f| f.field == "waybill") => {
-            return Err(ApiError::new(StatusCode::NOT_FOUND, "not_found"));
+            return Err(ApiError::of(ErrorCode::NotFound));
         }
         r => r?,
     };
@@ -646,7 +647,7 @@ pub async fn order_parcels(
     let actor = caller.require()?.clone();
     let id = id
         .parse::<i64>()
-        .map_err(|_| ApiError::new(StatusCode::NOT_FOUND, "not_found"))?;
+        .map_err(|_| ApiError::of(ErrorCode::NotFound))?;
     Ok(Json(s.store.order_parcels(&actor, id).await?))
 }
 
@@ -681,7 +682,7 @@ pub async fn tracking_batch(
         read_feed_csv(&body).map_err(|e| ApiError::from(e).in_lang(lang))?
     } else {
         let b: FeedBody = serde_json::from_slice(&body)
-            .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "invalid_json").in_lang(lang))?;
+            .map_err(|_| ApiError::of(ErrorCode::InvalidJson).in_lang(lang))?;
         b.events
             .into_iter()
             .enumerate()
@@ -761,7 +762,7 @@ pub async fn retry_notification(
     let actor = caller.require()?.clone();
     let id = id
         .parse::<i64>()
-        .map_err(|_| ApiError::new(StatusCode::NOT_FOUND, "not_found"))?;
+        .map_err(|_| ApiError::of(ErrorCode::NotFound))?;
     s.store.retry_notification(&actor, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -6,6 +6,7 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use bazaar_domain::ErrorCode;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::Mutex;
@@ -124,7 +125,7 @@ pub async fn metrics(State(s): State<AppState>, caller: crate::auth::Caller) -> 
     match caller.require() {
         Ok(a) if a.role == bazaar_domain::people::Role::Admin => {}
         Ok(_) => {
-            return crate::error::ApiError::new(axum::http::StatusCode::FORBIDDEN, "forbidden")
+            return crate::error::ApiError::of(ErrorCode::Forbidden)
                 .in_lang(caller.lang)
                 .into_response();
         }

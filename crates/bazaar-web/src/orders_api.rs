@@ -9,6 +9,7 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use bazaar_domain::ErrorCode;
 use bazaar_domain::error::{optional_text, required_text, take};
 use bazaar_domain::orders::{Channel, ItemInput, PaymentMethod};
 use bazaar_domain::text::parse_phone;
@@ -24,7 +25,7 @@ fn id_of(s: &str) -> Result<i64, ApiError> {
     s.parse::<i64>()
         .ok()
         .filter(|v| *v > 0)
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found"))
+        .ok_or_else(|| ApiError::of(ErrorCode::NotFound))
 }
 
 /// Body of a new address.
@@ -439,7 +440,7 @@ pub async fn place_order(
     if (channel == Channel::Station && actor.role != Role::Agent)
         || (channel == Channel::Institution && actor.role != Role::Institution)
     {
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden"));
+        return Err(ApiError::of(ErrorCode::Forbidden));
     }
     let mut errs = vec![];
     let villager_name = take(
@@ -1116,6 +1117,6 @@ pub async fn import_orders(
 ) -> Result<Json<bazaar_store::imports::OrderImportSummary>, ApiError> {
     let actor = caller.require()?.clone();
     let platform = bazaar_store::imports::Platform::parse(&platform)
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found"))?;
+        .ok_or_else(|| ApiError::of(ErrorCode::NotFound))?;
     Ok(Json(s.store.import_orders(&actor, platform, &body).await?))
 }

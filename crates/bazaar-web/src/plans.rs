@@ -14,6 +14,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 use axum::{Form, Json};
+use bazaar_domain::ErrorCode;
 use bazaar_domain::people::Role;
 use bazaar_plan::{DayInput, DayPlan, PlanError, PlanOptions, RoadModel, Roads};
 use bazaar_store::StoreError;
@@ -46,11 +47,11 @@ fn plan_error(e: PlanError) -> ApiError {
         },
         PlanError::Roads(e) => {
             tracing::warn!(error = %e, "road service failed");
-            ApiError::new(StatusCode::BAD_GATEWAY, "roads_unavailable")
+            ApiError::of(ErrorCode::RoadsUnavailable)
         }
         PlanError::Problem(e) => ApiError {
             details: Some(serde_json::json!([{"detail": e}])),
-            ..ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "plan_refused")
+            ..ApiError::of(ErrorCode::PlanRefused)
         },
     }
 }
@@ -72,13 +73,13 @@ pub(crate) async fn run_planner(
     f: impl FnOnce() -> Result<DayPlan, PlanError> + Send + 'static,
 ) -> Result<DayPlan, ApiError> {
     let Ok(_permit) = s.planner.try_acquire() else {
-        return Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, "planner_busy"));
+        return Err(ApiError::of(ErrorCode::PlannerBusy));
     };
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| {
             tracing::error!(error = %e, "plan task failed");
-            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal")
+            ApiError::of(ErrorCode::Internal)
         })?
         .map_err(plan_error)
 }
@@ -126,7 +127,7 @@ pub async fn plan_api(
     let lang = caller.lang;
     let actor = caller.require()?;
     if !may_plan(actor.role) {
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden").in_lang(lang));
+        return Err(ApiError::of(ErrorCode::Forbidden).in_lang(lang));
     }
     let seconds =
         time_limit_of(q.get("time_limit").map(String::as_str)).map_err(|e| e.in_lang(lang))?;

@@ -15,6 +15,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Form, Json};
+use bazaar_domain::ErrorCode;
 use bazaar_domain::people::Role;
 use bazaar_domain::time::{Zone, now_ms};
 use bazaar_plan::{DayInput, DayPlan, DayState, PlanOptions, VehiclePosition};
@@ -102,7 +103,7 @@ async fn local_now(s: &AppState, region: &str) -> (Zone, String, String) {
 fn parse_json<T: for<'de> Deserialize<'de>>(s: &str) -> Result<T, ApiError> {
     serde_json::from_str(s).map_err(|e| {
         tracing::error!(error = %e, "stored run does not parse");
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal")
+        ApiError::of(ErrorCode::Internal)
     })
 }
 
@@ -121,7 +122,7 @@ async fn create_run(
         return Err(ApiError::field("vehicles", "needed"));
     }
     if demands.stops.is_empty() {
-        return Err(ApiError::new(StatusCode::CONFLICT, "nothing_to_deliver"));
+        return Err(ApiError::of(ErrorCode::NothingToDeliver));
     }
     let input = day_input(&demands);
     let roads = roads_of(&s.osrm, None)?;
@@ -170,7 +171,7 @@ async fn move_stop(
 ) -> Result<RunRow, ApiError> {
     let run = s.store.run(actor, id).await?;
     if actor.role == Role::Driver {
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden"));
+        return Err(ApiError::of(ErrorCode::Forbidden));
     }
     let input: DayInput = parse_json(&run.input)?;
     let plan: DayPlan = parse_json(&run.plan)?;
@@ -209,7 +210,7 @@ async fn move_stop(
     if !moved || new.served < plan.served {
         return Err(ApiError {
             details: Some(json!([{"field": "vehicle", "reason": "no_room"}])),
-            ..ApiError::new(StatusCode::CONFLICT, "move_breaks_a_rule")
+            ..ApiError::of(ErrorCode::MoveBreaksARule)
         });
     }
     Ok(s.store
@@ -228,10 +229,10 @@ async fn breakdown(
 ) -> Result<RunRow, ApiError> {
     let run = s.store.run(actor, id).await?;
     if actor.role == Role::Driver {
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden"));
+        return Err(ApiError::of(ErrorCode::Forbidden));
     }
     if run.status != "published" {
-        return Err(ApiError::new(StatusCode::CONFLICT, "invalid_transition"));
+        return Err(ApiError::of(ErrorCode::InvalidTransition));
     }
     let input: DayInput = parse_json(&run.input)?;
     let plan: DayPlan = parse_json(&run.plan)?;
@@ -326,7 +327,7 @@ async fn run_json(
 
 fn run_id(id: &str) -> Result<i64, ApiError> {
     id.parse::<i64>()
-        .map_err(|_| ApiError::new(StatusCode::NOT_FOUND, "not_found"))
+        .map_err(|_| ApiError::of(ErrorCode::NotFound))
 }
 
 /// Body of `POST /api/v1/runs`.
@@ -508,7 +509,7 @@ pub async fn manifest_api(
 ) -> Result<Json<Value>, ApiError> {
     let actor = caller.require()?.clone();
     let Some((vehicle, run, route, parcels, visited)) = manifest(&s, &actor).await? else {
-        return Err(ApiError::new(StatusCode::NOT_FOUND, "not_found"));
+        return Err(ApiError::of(ErrorCode::NotFound));
     };
     let stops: Vec<Value> = route
         .stops
@@ -628,10 +629,7 @@ pub async fn run_page(
         parse_json::<DayInput>(&run.input),
         parse_json::<DayPlan>(&run.plan),
     ) else {
-        return cx.error_page(
-            StoreError::Rule("stored run does not parse"),
-            "/manage/runs",
-        );
+        return cx.error_page(StoreError::Rule(ErrorCode::RunUnreadable), "/manage/runs");
     };
     let visited = s.store.run_visited(&run).await.unwrap_or_default();
     let parcels = s.store.run_parcels(&cx.actor, id).await.unwrap_or_default();

@@ -215,7 +215,7 @@ pub async fn login(
         }
         Err(e) => {
             let api = crate::error::ApiError::from(e);
-            let mut res = fail(api.status, &crate::error::message(&api.code, lang));
+            let mut res = fail(api.status, &crate::error::message(api.code, lang));
             if let Some(secs) = api.retry_after
                 && let Ok(v) = HeaderValue::from_str(&secs.to_string())
             {

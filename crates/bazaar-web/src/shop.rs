@@ -965,7 +965,8 @@ pub async fn sandbox_submit(
     };
     let result = async {
         let sandbox = s.store.sandbox().await?;
-        let body = serde_json::to_vec(&n).map_err(|_| StoreError::Rule("payment_mismatch"))?;
+        let body = serde_json::to_vec(&n)
+            .map_err(|_| StoreError::Rule(bazaar_domain::ErrorCode::PaymentMismatch))?;
         let sig = sandbox.sign(&body);
         let verified = sandbox.verify(&body, &sig)?;
         s.store

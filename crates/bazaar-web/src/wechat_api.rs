@@ -11,6 +11,7 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use bazaar_domain::ErrorCode;
 use bazaar_store::wechat::WechatBinding;
 use serde::Deserialize;
 
@@ -29,7 +30,7 @@ pub struct BindingBody {
 }
 
 fn not_found() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "not_found")
+    ApiError::of(ErrorCode::NotFound)
 }
 
 #[utoipa::path(put, path = "/api/v1/wechat/bindings", tag = "logistics", security(("bearer" = [])),

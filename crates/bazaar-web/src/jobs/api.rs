@@ -6,7 +6,7 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use bazaar_domain::ErrorCode;
 use bazaar_store::jobs::JobRow;
 use std::collections::HashMap;
 
@@ -48,7 +48,7 @@ pub async fn retry(
     let actor = caller.require()?.clone();
     let id = id
         .parse::<i64>()
-        .map_err(|_| ApiError::new(StatusCode::NOT_FOUND, "not_found"))?;
+        .map_err(|_| ApiError::of(ErrorCode::NotFound))?;
     let mut row = s
         .store
         .retry_job(&actor, id, bazaar_domain::time::now_ms())
