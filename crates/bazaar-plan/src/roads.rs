@@ -9,8 +9,6 @@
 
 use crate::PlanError;
 use bazaar_vrp::Matrix;
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::time::Duration;
 
 /// How estimated roads behave.
@@ -196,64 +194,37 @@ fn osrm_block(
     Ok((read("distances", 1.0)?, read("durations", 1.0)?))
 }
 
-/// A plain HTTP/1.1 GET (OSRM servers are local, plain HTTP); the body as text.
+/// A GET of the OSRM server through `ureq` (a 5-s connect and a 60-s overall timeout); the
+/// body as text. OSRM answers its errors (400 `NoTable`, …) with a JSON body naming the code,
+/// which the caller reads.
 fn http_get(base: &str, path: &str) -> Result<String, PlanError> {
-    let rest = base
-        .strip_prefix("http://")
-        .ok_or_else(|| PlanError::Roads("the OSRM address must start with http://".into()))?;
-    let (hostport, prefix) = match rest.split_once('/') {
-        Some((h, p)) => (h, format!("/{}", p.trim_end_matches('/'))),
-        None => (rest, String::new()),
-    };
-    let addr = if hostport.contains(':') {
-        hostport.to_string()
-    } else {
-        format!("{hostport}:80")
-    };
-    let fail = |e: std::io::Error| PlanError::Roads(format!("{addr}: {e}"));
-    let mut s = TcpStream::connect(&addr).map_err(fail)?;
-    s.set_read_timeout(Some(Duration::from_secs(60)))
+    if !(base.starts_with("http://") || base.starts_with("https://")) {
+        return Err(PlanError::Roads(
+            "the OSRM address must start with http:// or https://".into(),
+        ));
+    }
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_connect(Some(Duration::from_secs(5)))
+        .timeout_global(Some(Duration::from_secs(60)))
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let url = format!("{}{path}", base.trim_end_matches('/'));
+    let fail = |e: ureq::Error| PlanError::Roads(format!("{base}: {e}"));
+    let mut res = agent
+        .get(&url)
+        .header("Accept", "application/json")
+        .call()
         .map_err(fail)?;
-    write!(
-        s,
-        "GET {prefix}{path} HTTP/1.1\r\nHost: {hostport}\r\nConnection: close\r\nAccept: application/json\r\n\r\n"
-    )
-    .map_err(fail)?;
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).map_err(fail)?;
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or_else(|| PlanError::Roads("malformed HTTP answer".into()))?;
-    let head = String::from_utf8_lossy(&raw[..split]).to_ascii_lowercase();
-    let body = &raw[split + 4..];
-    let status = head.split_whitespace().nth(1).unwrap_or("").to_string();
-    let body = if head.contains("transfer-encoding: chunked") {
-        dechunk(body)
-    } else {
-        body.to_vec()
-    };
-    let text = String::from_utf8_lossy(&body).into_owned();
-    // OSRM answers errors (400 NoTable, …) with a JSON body naming the code.
-    if status != "200" && !text.trim_start().starts_with('{') {
+    let status = res.status().as_u16();
+    let text = res
+        .body_mut()
+        .with_config()
+        .limit(64 * 1024 * 1024)
+        .read_to_string()
+        .map_err(fail)?;
+    if status != 200 && !text.trim_start().starts_with('{') {
         return Err(PlanError::Roads(format!("HTTP {status}")));
     }
     Ok(text)
-}
-
-fn dechunk(mut rest: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    while let Some(eol) = rest.windows(2).position(|w| w == b"\r\n") {
-        let size = String::from_utf8_lossy(&rest[..eol]);
-        let Ok(n) = usize::from_str_radix(size.trim(), 16) else {
-            break;
-        };
-        let tail = &rest[eol + 2..];
-        if n == 0 || tail.len() < n {
-            break;
-        }
-        out.extend_from_slice(&tail[..n]);
-        rest = tail[n..].strip_prefix(b"\r\n").unwrap_or(&tail[n..]);
-    }
-    out
 }

@@ -505,12 +505,7 @@ pub async fn kuaidi100_push(
     let expected = hex::encode_upper(md5::Md5::digest(format!("{param}{salt}").as_bytes()));
     let given = sign.trim().to_ascii_uppercase();
     // Constant-time comparison: the signature is a secret's fingerprint.
-    let same = expected.len() == given.len()
-        && expected
-            .bytes()
-            .zip(given.bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0;
+    let same = bazaar_store::payments::constant_eq(expected.as_bytes(), given.as_bytes());
     if !same {
         tracing::warn!("快递100 push with a bad signature refused");
         return kd_answer(StatusCode::UNPROCESSABLE_ENTITY, false, "bad signature");

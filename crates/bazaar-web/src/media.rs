@@ -61,6 +61,7 @@ pub fn valid_key(key: &str) -> bool {
 }
 
 impl PhotoStore for DiskPhotos {
+    #[tracing::instrument(name = "photo_put", skip(self, bytes))]
     fn put(&self, key: &str, bytes: &[u8]) -> std::io::Result<()> {
         let path = self
             .path(key)
@@ -77,6 +78,7 @@ impl PhotoStore for DiskPhotos {
         std::fs::rename(&tmp, &path)
     }
 
+    #[tracing::instrument(name = "photo_get", skip(self))]
     fn get(&self, key: &str) -> std::io::Result<Option<Vec<u8>>> {
         let Some(path) = self.path(key) else {
             return Ok(None);

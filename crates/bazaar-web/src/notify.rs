@@ -149,6 +149,7 @@ impl SmsGateway {
     }
 
     /// Sends one text (blocking).
+    #[tracing::instrument(name = "sms", skip_all)]
     fn post(&self, phone: &str, n: &Notification) -> Result<(), String> {
         let body = serde_json::json!({"phone": phone, "text": n.body, "kind": n.kind}).to_string();
         let mut req = self
@@ -351,6 +352,7 @@ impl WeChat {
 
     /// The access token: the kept one, or a new one from the stable-token endpoint unless a
     /// request failed in the last [`TOKEN_BACKOFF`].
+    #[tracing::instrument(name = "wechat_token", skip_all)]
     fn token(&self, force: bool) -> Result<String, String> {
         if let Ok(t) = self.token.lock() {
             if !force
@@ -433,6 +435,7 @@ impl WeChat {
     }
 
     /// Sends a template message (blocking), fetching a new token once if WeChat says so.
+    #[tracing::instrument(name = "wechat", skip_all)]
     fn post(&self, openid: &str, n: &Notification) -> Result<(), String> {
         let body = self.message(openid, n, now_ms()).to_string();
         for attempt in 0..2 {
@@ -521,6 +524,7 @@ pub async fn drain(store: &Store, notifier: &Arc<dyn Notifier>) -> Result<usize,
 }
 
 /// [`drain`] with its time budget.
+#[tracing::instrument(name = "outbox_drain", skip_all)]
 pub async fn drain_within(
     store: &Store,
     notifier: &Arc<dyn Notifier>,

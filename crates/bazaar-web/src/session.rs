@@ -78,7 +78,9 @@ pub(crate) fn csrf_ok(h: &HeaderMap, form: &HashMap<String, String>) -> bool {
         return false;
     }
     match (cookie(h, CSRF), form.get("csrf")) {
-        (Some(c), Some(f)) => !c.is_empty() && c.len() == f.len() && c.as_bytes() == f.as_bytes(),
+        (Some(c), Some(f)) => {
+            !c.is_empty() && bazaar_store::payments::constant_eq(c.as_bytes(), f.as_bytes())
+        }
         _ => false,
     }
 }
