@@ -1746,7 +1746,11 @@ impl Store {
                 else {
                     continue;
                 };
-                move_status!(c, order_id, &from, to.as_str(), now);
+                // The history row only with the change it records: a concurrent cancellation
+                // that moved the order first leaves nothing to record.
+                if move_status!(c, order_id, &from, to.as_str(), now) == 0 {
+                    continue;
+                }
                 record_event!(
                     c,
                     order_id,
