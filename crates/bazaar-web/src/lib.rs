@@ -9,22 +9,20 @@
 pub mod api;
 pub mod auth;
 pub mod backoffice;
+pub mod delivery;
 pub mod error;
 pub mod i18n;
 pub mod jobs;
-pub mod logistics_api;
+pub mod logistics;
 pub mod media;
 pub mod metrics;
 pub mod notify;
 pub mod openapi;
 pub mod orders_api;
 pub mod pages;
-pub mod plans;
-pub mod runs;
 pub mod server;
 pub mod session;
 pub mod shop;
-pub mod wechat_api;
 
 use axum::Router;
 use axum::extract::State;
@@ -330,62 +328,65 @@ fn routes(state: AppState) -> Router {
         )
         .route("/api/v1/orders/{id}", get(orders_api::order))
         .route("/api/v1/orders/{id}/cancel", post(orders_api::cancel))
-        .route("/api/v1/plans", post(plans::plan_api))
+        .route("/api/v1/plans", post(delivery::plans::plan_api))
         .route(
             "/api/v1/parcels",
-            get(logistics_api::parcel).post(logistics_api::create_parcel),
+            get(logistics::api::parcel).post(logistics::api::create_parcel),
         )
-        .route("/api/v1/scans", post(logistics_api::scans))
-        .route("/api/v1/pickups", post(logistics_api::pickup))
-        .route("/api/v1/runs", post(runs::create_api))
-        .route("/api/v1/runs/{id}", get(runs::get_api))
-        .route("/api/v1/runs/{id}/actions", post(runs::action_api))
-        .route("/api/v1/driver/manifest", get(runs::manifest_api))
+        .route("/api/v1/scans", post(logistics::api::scans))
+        .route("/api/v1/pickups", post(logistics::api::pickup))
+        .route("/api/v1/runs", post(delivery::runs::create_api))
+        .route("/api/v1/runs/{id}", get(delivery::runs::get_api))
+        .route(
+            "/api/v1/runs/{id}/actions",
+            post(delivery::runs::action_api),
+        )
+        .route("/api/v1/driver/manifest", get(delivery::runs::manifest_api))
         .route(
             "/api/v1/tracking/batch",
-            post(logistics_api::tracking_batch).layer(axum::extract::DefaultBodyLimit::max(
+            post(logistics::api::tracking_batch).layer(axum::extract::DefaultBodyLimit::max(
                 bazaar_store::csvio::MAX_CSV_BYTES,
             )),
         )
         .route(
             "/api/v1/parcels/manifest",
-            post(logistics_api::manifest).layer(axum::extract::DefaultBodyLimit::max(
+            post(logistics::api::manifest).layer(axum::extract::DefaultBodyLimit::max(
                 bazaar_store::csvio::MAX_CSV_BYTES,
             )),
         )
-        .route("/api/v1/shelf", get(logistics_api::shelf))
-        .route("/api/v1/parcels/stalled", get(logistics_api::stalled))
-        .route("/api/v1/parcels/{id}/notes", post(logistics_api::add_note))
+        .route("/api/v1/shelf", get(logistics::api::shelf))
+        .route("/api/v1/parcels/stalled", get(logistics::api::stalled))
+        .route("/api/v1/parcels/{id}/notes", post(logistics::api::add_note))
         .route(
             "/api/v1/notifications",
-            get(logistics_api::failed_notifications),
+            get(logistics::api::failed_notifications),
         )
         .route(
             "/api/v1/notifications/{id}/retry",
-            post(logistics_api::retry_notification),
+            post(logistics::api::retry_notification),
         )
         .route("/api/v1/jobs", get(jobs::api::jobs))
         .route("/api/v1/jobs/{id}/retry", post(jobs::api::retry))
-        .route("/api/v1/wechat/bindings", put(wechat_api::bind))
+        .route("/api/v1/wechat/bindings", put(logistics::wechat::bind))
         .route(
             "/api/v1/wechat/bindings/{openid}",
-            get(wechat_api::get_binding).delete(wechat_api::unbind),
+            get(logistics::wechat::get_binding).delete(logistics::wechat::unbind),
         )
         .route(
             "/api/v1/watch/rules",
-            get(logistics_api::watch_rules).put(logistics_api::set_watch_rule),
+            get(logistics::api::watch_rules).put(logistics::api::set_watch_rule),
         )
         .route(
             "/api/v1/orders/{id}/parcels",
-            get(logistics_api::order_parcels),
+            get(logistics::api::order_parcels),
         )
         .route(
             "/api/v1/tracking/kuaidi100",
-            post(logistics_api::kuaidi100_push),
+            post(logistics::api::kuaidi100_push),
         )
         .route(
             "/api/v1/tracking/events",
-            post(logistics_api::carrier_events),
+            post(logistics::api::carrier_events),
         )
         .route("/api/v1/orders/{id}/deliver", post(orders_api::deliver))
         .route("/api/v1/orders/{id}/receive", post(orders_api::receive))
@@ -499,25 +500,31 @@ fn routes(state: AppState) -> Router {
         .route("/manage/payments", get(backoffice::orders::payments))
         .route("/manage/refunds", get(backoffice::orders::refunds))
         .route("/manage/reports", get(backoffice::reports::reports))
-        .route("/manage/plan", get(plans::plan_page).post(plans::plan_post))
+        .route(
+            "/manage/plan",
+            get(delivery::plans::plan_page).post(delivery::plans::plan_post),
+        )
         .route(
             "/manage/scan",
-            get(backoffice::logistics::scan_page).post(backoffice::logistics::scan_post),
+            get(logistics::pages::scan_page).post(logistics::pages::scan_post),
         )
-        .route("/manage/scans", post(backoffice::logistics::scans_json))
-        .route("/manage/shelf", get(backoffice::logistics::shelf_page))
-        .route("/manage/runs", get(runs::runs_page).post(runs::create_post))
-        .route("/manage/runs/{id}", get(runs::run_page))
-        .route("/manage/runs/{id}/actions", post(runs::action_post))
-        .route("/manage/route", get(runs::route_page))
+        .route("/manage/scans", post(logistics::pages::scans_json))
+        .route("/manage/shelf", get(logistics::pages::shelf_page))
         .route(
-            "/manage/shelf/pickup",
-            post(backoffice::logistics::pickup_post),
+            "/manage/runs",
+            get(delivery::runs::runs_page).post(delivery::runs::create_post),
         )
-        .route("/manage/stalled", get(backoffice::logistics::stalled_page))
+        .route("/manage/runs/{id}", get(delivery::runs::run_page))
+        .route(
+            "/manage/runs/{id}/actions",
+            post(delivery::runs::action_post),
+        )
+        .route("/manage/route", get(delivery::runs::route_page))
+        .route("/manage/shelf/pickup", post(logistics::pages::pickup_post))
+        .route("/manage/stalled", get(logistics::pages::stalled_page))
         .route(
             "/manage/stalled/{id}/note",
-            post(backoffice::logistics::note_post),
+            post(logistics::pages::note_post),
         )
         .route(
             "/manage/procurement",

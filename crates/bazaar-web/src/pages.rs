@@ -415,7 +415,7 @@ pub const AUTOSUBMIT_JS: &str = "document.querySelectorAll('select[data-autosubm
 /// allows no inline script).
 pub async fn asset(Path(name): Path<String>) -> Response {
     let js = match name.as_str() {
-        "scan.js" => crate::backoffice::logistics::SCAN_JS,
+        "scan.js" => crate::logistics::pages::SCAN_JS,
         "autosubmit.js" => AUTOSUBMIT_JS,
         _ => return crate::api::not_found().await.into_response(),
     };

@@ -4,7 +4,6 @@
 
 pub mod admin;
 pub mod forms;
-pub mod logistics;
 pub mod orders;
 pub mod products;
 pub mod reports;

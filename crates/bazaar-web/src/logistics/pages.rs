@@ -4,8 +4,8 @@
 //! hand-over against the pickup code, what goes out today) and the operator's list of
 //! stalled parcels.
 
-use super::Ctx;
 use crate::AppState;
+use crate::backoffice::Ctx;
 use crate::error::field_message;
 use crate::i18n::Lang;
 use crate::pages::{encode, esc};
@@ -495,7 +495,7 @@ pub async fn stalled_page(
     };
     let lang = cx.lang;
     let csv = q.get("format").is_some_and(|f| f == "csv");
-    let f = match crate::logistics_api::stalled_filter(&q, if csv { 1000 } else { 100 }) {
+    let f = match crate::logistics::api::stalled_filter(&q, if csv { 1000 } else { 100 }) {
         Ok(mut f) => {
             if csv && !q.contains_key("limit") {
                 f.limit = 1000;
@@ -547,7 +547,10 @@ pub async fn stalled_page(
                 p.seller_name.clone().unwrap_or_default(),
                 p.last_note.clone().unwrap_or_default(),
             ];
-            let line: Vec<String> = cells.iter().map(|c| super::reports::csv_field(c)).collect();
+            let line: Vec<String> = cells
+                .iter()
+                .map(|c| crate::backoffice::reports::csv_field(c))
+                .collect();
             w.push_str(&line.join(","));
             w.push_str("\r\n");
         }

@@ -7,9 +7,9 @@
 use crate::AppState;
 use crate::auth::Caller;
 use crate::backoffice::Ctx;
+use crate::delivery::plans::{plan_html, roads_of, run_planner};
 use crate::error::{ApiError, ErrorBody};
 use crate::pages::{encode, esc};
-use crate::plans::{plan_html, roads_of, run_planner};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
