@@ -113,7 +113,7 @@ impl Browser {
                     &format!("127.0.0.1:{app_port}"),
                 ])
                 .stdout(Stdio::null())
-                .stderr(Stdio::null())
+                .stderr(std::fs::File::create(dir.join("server.log")).expect("server log"))
                 .spawn()
                 .expect("start bazaar"),
         );
@@ -193,10 +193,11 @@ impl Browser {
             if texts.iter().all(|t| page.contains(t)) {
                 return page;
             }
-            assert!(
-                start.elapsed() < Duration::from_secs(20),
-                "page lacks {texts:?}: {page}"
-            );
+            if start.elapsed() >= Duration::from_secs(20) {
+                let log = std::fs::read_to_string(self.dir.join("server.log")).unwrap_or_default();
+                let tail: String = log.lines().rev().take(30).collect::<Vec<_>>().join("\n");
+                panic!("page lacks {texts:?}: {page}\n--- server log, newest first:\n{tail}");
+            }
             std::thread::sleep(Duration::from_millis(200));
         }
     }
