@@ -128,6 +128,20 @@ impl Store {
     /// Claims the next due job for `worker`, if any: queued and due, or running with its
     /// lease run out.
     pub async fn claim_job(&self, worker: &str, now: i64) -> Result<Option<Claimed>, StoreError> {
+        // An idle worker looks once a second: it asks a reader first, so nothing due costs
+        // no write transaction (SQLite has one writer, which orders and scans need).
+        let due: Option<i64> = on_read!(self, |p| {
+            sqlx::query_scalar(
+                "SELECT id FROM jobs WHERE (state = 'queued' AND run_at <= $1) \
+                 OR (state = 'running' AND locked_until < $1) LIMIT 1",
+            )
+            .bind(now)
+            .fetch_optional(p)
+            .await?
+        });
+        if due.is_none() {
+            return Ok(None);
+        }
         let pick = "SELECT id FROM jobs WHERE (state = 'queued' AND run_at <= $3) \
                     OR (state = 'running' AND locked_until < $3) ORDER BY run_at, id LIMIT 1";
         let lock = if self.backend() == crate::Backend::Postgres {
