@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod app;
 pub mod auth;
 pub mod backoffice;
 pub mod delivery;
@@ -437,7 +438,7 @@ fn routes(state: AppState) -> Router {
             "/api/v1/reports/institution",
             get(orders_api::institution_report),
         )
-        .route("/assets/{name}", get(pages::asset))
+        .route("/assets/{name}", get(app::assets::serve))
         .route("/", get(pages::home))
         .route("/search", get(pages::search))
         .route("/pavilions/{code}", get(pages::pavilion))

@@ -3,7 +3,7 @@
 use crate::AppState;
 use crate::i18n::Lang;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Response};
 use bazaar_domain::money::Fen;
 use bazaar_search::Filters;
@@ -46,65 +46,24 @@ pub fn page_lang(h: &HeaderMap, uri: &Uri) -> Lang {
     Lang::negotiate(h, uri.query())
 }
 
-/// The page frame: header with language switch and search box. Uyghur pages are laid out
-/// right to left.
-pub fn layout(lang: Lang, title: &str, q: &str, body: &str) -> Html<String> {
-    let mut switch = String::new();
-    for l in Lang::ALL {
-        if !switch.is_empty() {
-            switch.push_str(" · ");
-        }
-        switch.push_str(&format!(
-            "<a id=\"lang-{tag}\" href=\"?lang={tag}\" lang=\"{tag}\"{cur}>{name}</a>",
-            tag = l.tag(),
-            name = l.native_name(),
-            cur = if l == lang {
-                " aria-current=\"true\""
-            } else {
-                ""
-            },
-        ));
+/// The page frame around a body built by hand (see [`crate::app::view::frame`]); goes when
+/// the last page is a template.
+pub fn layout(lang: Lang, title: &str, q: &str, body: &str) -> Response {
+    match crate::app::view::frame(lang, title, q, &crate::app::view::Markup::legacy(body)) {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => crate::app::view::failed(e),
     }
-    Html(format!(
-        "<!doctype html><html lang=\"{tag}\" dir=\"{dir}\"><head><meta charset=\"utf-8\">\
-<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>{title} · Bazaar</title>\
-<style>body{{font-family:sans-serif;margin:0;color:#222}}header{{background:#b5452b;color:#fff;padding:.6em 1em}}\
-header a{{color:#fff;text-decoration:none;font-weight:bold}}header nav{{float:inline-end}}main{{padding:1em;max-width:60em;margin:auto}}\
-form.s{{display:flex;gap:.4em;margin:.6em 0}}form.s input{{flex:1;padding:.5em;font-size:1em}}\
-ul.g{{list-style:none;padding:0;display:grid;grid-template-columns:repeat(auto-fill,minmax(14em,1fr));gap:.6em}}\
-ul.g li{{border:1px solid #ddd;border-radius:6px;padding:.6em}}.p{{color:#b5452b;font-weight:bold}}\
-.tag{{font-size:.8em;background:#f3e6d0;border-radius:3px;padding:0 .3em;margin-inline-end:.3em}}\
-.err{{color:#b00}}label{{display:block;margin:.4em 0}}input,select,textarea{{max-width:100%}}\
-img{{max-width:100%;height:auto}}table{{border-collapse:collapse}}td,th{{border-bottom:1px solid #ddd;padding:.3em;text-align:start}}</style></head>\
-<body><header><a href=\"/\">Bazaar {brand}</a> <nav aria-label=\"{langlabel}\">{switch} · <a href=\"/cart\" id=\"nav-cart\">{cart}</a> · <a href=\"/orders\" id=\"nav-orders\">{orders}</a> · <a href=\"/manage\">{acct}</a></nav></header><main>\
-<form class=\"s\" action=\"/search\"><input name=\"q\" value=\"{q}\" placeholder=\"{ph}\" aria-label=\"{ph}\">\
-<button>{btn}</button></form>{body}</main></body></html>",
-        tag = lang.tag(),
-        dir = lang.dir(),
-        title = esc(title),
-        brand = esc(&lang.t("brand")),
-        langlabel = esc(&lang.t("nav-language")),
-        q = esc(q),
-        ph = esc(&lang.t("search-placeholder")),
-        btn = esc(&lang.t("nav-search")),
-        acct = esc(&lang.t("nav-manage")),
-        cart = esc(&lang.t("nav-cart")),
-        orders = esc(&lang.t("nav-orders")),
-    ))
 }
 
 /// A page with only a message, e.g. a 404.
 pub fn message_page(lang: Lang, status: StatusCode, msg: &str) -> Response {
-    (
+    crate::app::view::page(
+        lang,
         status,
-        layout(
-            lang,
-            status.as_str(),
-            "",
-            &format!("<p role=\"alert\">{}</p>", esc(msg)),
-        ),
+        status.as_str(),
+        "",
+        &crate::app::view::Message { msg },
     )
-        .into_response()
 }
 
 /// The name of a region in `lang` (English name for languages other than Chinese when
@@ -405,26 +364,4 @@ pub async fn product(
         crate::session::set_cookie(&mut res, crate::session::csrf_cookie(&csrf));
     }
     res
-}
-
-/// A select that submits its form when changed (the address picker), for the scripts-only
-/// policy: no inline handlers.
-pub const AUTOSUBMIT_JS: &str = "document.querySelectorAll('select[data-autosubmit]').forEach(function(s){s.addEventListener('change',function(){s.form.submit()})});";
-
-/// `GET /assets/{name}`: the pages' scripts, served from the binary (the security policy
-/// allows no inline script).
-pub async fn asset(Path(name): Path<String>) -> Response {
-    let js = match name.as_str() {
-        "scan.js" => crate::logistics::pages::SCAN_JS,
-        "autosubmit.js" => AUTOSUBMIT_JS,
-        _ => return crate::api::not_found().await.into_response(),
-    };
-    (
-        [
-            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=3600"),
-        ],
-        js,
-    )
-        .into_response()
 }

@@ -10,13 +10,16 @@ pub mod reports;
 pub mod sellers;
 
 use crate::AppState;
+use crate::app::view::{Markup, Titled, failed, frame};
 use crate::error::{ApiError, field_message};
 use crate::i18n::Lang;
-use crate::pages::{esc, internal, layout, message_page, page_lang};
+use crate::pages::{internal, message_page, page_lang};
 use crate::session::{csrf_cookie, csrf_ok, csrf_token, forbidden_csrf, page_actor, set_cookie};
+use askama::Template;
 use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::Html;
 use axum::response::{IntoResponse, Redirect, Response};
 use bazaar_domain::catalog::{ProductAction, ProductStatus};
 use bazaar_domain::people::{Actor, Role};
@@ -63,18 +66,33 @@ impl Ctx {
         }
     }
 
-    /// A storefront page (no back-office navigation), setting the CSRF cookie when needed.
+    /// A storefront page (no back-office navigation) with the heading `title`, setting the
+    /// CSRF cookie when needed.
+    #[allow(dead_code)] // the storefront pages that need it are still built by hand
+    pub fn render_plain(&self, status: StatusCode, title: &str, body: &impl Template) -> Response {
+        let html = Markup::of(body).and_then(|body| {
+            let titled = Titled { title, body: &body };
+            Markup::of(&titled).and_then(|m| frame(self.lang, title, "", &m))
+        });
+        self.respond(status, html)
+    }
+
+    /// A storefront page around a body built by hand; goes when the last page is a template.
     pub fn plain_page(&self, status: StatusCode, title: &str, body: &str) -> Response {
-        let mut res = (
-            status,
-            layout(
-                self.lang,
-                title,
-                "",
-                &format!("<h1>{}</h1>{body}", esc(title)),
-            ),
-        )
-            .into_response();
+        let titled = Titled {
+            title,
+            body: &Markup::legacy(body),
+        };
+        let html = Markup::of(&titled).and_then(|m| frame(self.lang, title, "", &m));
+        self.respond(status, html)
+    }
+
+    /// The response of a rendered page, setting the CSRF cookie when this browser had none.
+    fn respond(&self, status: StatusCode, html: Result<String, askama::Error>) -> Response {
+        let mut res = match html {
+            Ok(html) => (status, Html(html)).into_response(),
+            Err(e) => return failed(e),
+        };
         if self.new_csrf {
             set_cookie(&mut res, csrf_cookie(&self.csrf));
         }
@@ -103,7 +121,8 @@ impl Ctx {
         })
     }
 
-    /// The hidden CSRF input of a form.
+    /// The hidden CSRF input of a form, for a body built by hand; goes when the last page is
+    /// a template (a template writes `<input type="hidden" name="csrf" value="{{ csrf }}">`).
     pub fn csrf_input(&self) -> String {
         format!(
             "<input type=\"hidden\" name=\"csrf\" value=\"{}\">",
@@ -111,37 +130,55 @@ impl Ctx {
         )
     }
 
-    /// A full page, setting the CSRF cookie when this browser had none.
+    /// A back-office page: the navigation of the caller's role, the heading `title`, then
+    /// `body`; sets the CSRF cookie when this browser had none.
+    pub fn render(&self, status: StatusCode, title: &str, body: &impl Template) -> Response {
+        let html = Markup::of(body).and_then(|body| self.framed(title, &body));
+        self.respond(status, html)
+    }
+
+    /// A back-office page around a body built by hand; goes when the last page is a template.
     pub fn page(&self, status: StatusCode, title: &str, body: &str) -> Response {
-        let nav = self.nav();
-        let mut res = (
-            status,
-            layout(
-                self.lang,
-                title,
-                "",
-                &format!("{nav}<h1>{}</h1>{body}", esc(title)),
-            ),
-        )
-            .into_response();
-        if self.new_csrf {
-            set_cookie(&mut res, csrf_cookie(&self.csrf));
-        }
-        res
+        let html = self.framed(title, &Markup::legacy(body));
+        self.respond(status, html)
+    }
+
+    /// The whole back-office page around `body`.
+    fn framed(&self, title: &str, body: &Markup) -> Result<String, askama::Error> {
+        let signed_in_as = self.lang.ta(
+            "manage-signed-in-as",
+            &[
+                ("user", self.actor.username.as_str().into()),
+                (
+                    "role",
+                    self.lang
+                        .t(&format!("role-{}", self.actor.role.as_str()))
+                        .into(),
+                ),
+            ],
+        );
+        let inner = Markup::of(&ManageFrame {
+            lang: self.lang,
+            links: nav_links(self.actor.role),
+            csrf: &self.csrf,
+            signed_in_as: &signed_in_as,
+            title,
+            body,
+        })?;
+        frame(self.lang, title, "", &inner)
     }
 
     /// An error from a store use-case as a page: the message names the field and the reason.
     pub fn error_page(&self, e: StoreError, back: &str) -> Response {
         let (status, msg) = self.error_text(e);
-        self.page(
+        self.render(
             status,
             &self.lang.t("manage-title"),
-            &format!(
-                "<p role=\"alert\" class=\"err\">{}</p><p><a href=\"{}\">{}</a></p>",
-                esc(&msg),
-                esc(back),
-                esc(&self.lang.t("back"))
-            ),
+            &ErrorBody {
+                lang: self.lang,
+                msg: &msg,
+                back,
+            },
         )
     }
 
@@ -165,72 +202,71 @@ impl Ctx {
         };
         (api.status, msg)
     }
+}
 
-    fn nav(&self) -> String {
-        let mut links = vec![("/manage", "manage-products")];
-        match self.actor.role {
-            Role::Admin | Role::Operator => {
-                links.push(("/manage/sellers", "manage-sellers"));
-                links.push(("/manage/sellers/new", "manage-register-seller"));
-                links.push(("/manage/products/new", "manage-new-product"));
-                links.push(("/manage/import", "manage-import"));
-                links.push(("/manage/payments", "payments-title"));
-                links.push(("/manage/refunds", "refunds-title"));
-                links.push(("/manage/reports", "report-title"));
-                links.push(("/manage/plan", "plan-title"));
-                links.push(("/manage/runs", "run-title"));
-                links.push(("/manage/scan", "scan-title"));
-                links.push(("/manage/stalled", "stalled-title"));
-                links.push(("/manage/users", "manage-users"));
-            }
-            Role::Agent => {
-                links.push(("/manage/scan", "scan-title"));
-                links.push(("/manage/shelf", "shelf-title"));
-                links.push(("/manage/station", "station-title"));
-                links.push(("/manage/reports", "report-title"));
-                links.push(("/manage/sellers", "manage-sellers"));
-                links.push(("/manage/sellers/new", "manage-register-seller"));
-                links.push(("/manage/products/new", "manage-new-product"));
-            }
-            Role::Institution => links.push(("/manage/procurement", "procurement-title")),
-            Role::Driver => {
-                links.push(("/manage/route", "route-title"));
-                links.push(("/manage/scan", "scan-title"));
-            }
-            Role::Seller => {
-                links.push(("/manage/products/new", "manage-new-product"));
-                links.push(("/manage/orders", "orders-seller-title"));
-                links.push(("/manage/stalled", "stalled-title"));
-                links.push(("/manage/refunds", "refunds-title"));
-                links.push(("/manage/reports", "report-title"));
-            }
-            _ => {}
+/// The back office's frame: the navigation, the sign-out form, the heading.
+#[derive(Template)]
+#[template(path = "app/manage.html")]
+struct ManageFrame<'a> {
+    lang: Lang,
+    links: Vec<(&'static str, &'static str)>,
+    csrf: &'a str,
+    signed_in_as: &'a str,
+    title: &'a str,
+    body: &'a Markup,
+}
+
+/// The body of an error page: the message and the way back.
+#[derive(Template)]
+#[template(path = "app/error.html")]
+struct ErrorBody<'a> {
+    lang: Lang,
+    msg: &'a str,
+    back: &'a str,
+}
+
+/// The back-office pages a role sees in its navigation: address and catalogue key.
+fn nav_links(role: Role) -> Vec<(&'static str, &'static str)> {
+    let mut links = vec![("/manage", "manage-products")];
+    match role {
+        Role::Admin | Role::Operator => {
+            links.push(("/manage/sellers", "manage-sellers"));
+            links.push(("/manage/sellers/new", "manage-register-seller"));
+            links.push(("/manage/products/new", "manage-new-product"));
+            links.push(("/manage/import", "manage-import"));
+            links.push(("/manage/payments", "payments-title"));
+            links.push(("/manage/refunds", "refunds-title"));
+            links.push(("/manage/reports", "report-title"));
+            links.push(("/manage/plan", "plan-title"));
+            links.push(("/manage/runs", "run-title"));
+            links.push(("/manage/scan", "scan-title"));
+            links.push(("/manage/stalled", "stalled-title"));
+            links.push(("/manage/users", "manage-users"));
         }
-        let mut o = String::from("<nav class=\"bo\" style=\"margin-bottom:.6em\">");
-        for (i, (href, key)) in links.iter().enumerate() {
-            if i > 0 {
-                o.push_str(" · ");
-            }
-            o.push_str(&format!(
-                "<a href=\"{href}\">{}</a>",
-                esc(&self.lang.t(key))
-            ));
+        Role::Agent => {
+            links.push(("/manage/scan", "scan-title"));
+            links.push(("/manage/shelf", "shelf-title"));
+            links.push(("/manage/station", "station-title"));
+            links.push(("/manage/reports", "report-title"));
+            links.push(("/manage/sellers", "manage-sellers"));
+            links.push(("/manage/sellers/new", "manage-register-seller"));
+            links.push(("/manage/products/new", "manage-new-product"));
         }
-        o.push_str(&format!(
-            "</nav><form method=\"post\" action=\"/logout\" style=\"margin:.4em 0\">{}<small>{}</small> \
-<button>{}</button></form>",
-            self.csrf_input(),
-            esc(&self.lang.ta(
-                "manage-signed-in-as",
-                &[
-                    ("user", self.actor.username.as_str().into()),
-                    ("role", self.lang.t(&format!("role-{}", self.actor.role.as_str())).into()),
-                ],
-            )),
-            esc(&self.lang.t("manage-sign-out")),
-        ));
-        o
+        Role::Institution => links.push(("/manage/procurement", "procurement-title")),
+        Role::Driver => {
+            links.push(("/manage/route", "route-title"));
+            links.push(("/manage/scan", "scan-title"));
+        }
+        Role::Seller => {
+            links.push(("/manage/products/new", "manage-new-product"));
+            links.push(("/manage/orders", "orders-seller-title"));
+            links.push(("/manage/stalled", "stalled-title"));
+            links.push(("/manage/refunds", "refunds-title"));
+            links.push(("/manage/reports", "report-title"));
+        }
+        _ => {}
     }
+    links
 }
 
 /// `GET /manage`: the back office home. Operators see the products waiting for their review;
@@ -251,7 +287,7 @@ pub async fn manage(State(s): State<AppState>, h: HeaderMap, uri: Uri) -> Respon
         ],
         _ => &[],
     };
-    let mut body = String::new();
+    let mut groups = vec![];
     for st in statuses {
         let f = ProductFilter {
             status: Some(*st),
@@ -262,55 +298,67 @@ pub async fn manage(State(s): State<AppState>, h: HeaderMap, uri: Uri) -> Respon
             Ok(p) => p,
             Err(e) => return internal(e),
         };
-        body.push_str(&format!(
-            "<h2>{} ({})</h2><ul>",
-            esc(&lang.t(&format!("status-{}", st.as_str()))),
-            page.items.len()
-        ));
-        if page.items.is_empty() {
-            body.push_str(&format!("<li>{}</li>", esc(&lang.t("manage-nothing"))));
-        }
-        for p in &page.items {
-            let r = &p.row;
-            body.push_str(&format!(
-                "<li><a href=\"/manage/products/{}\">{}</a> · {} · {}",
-                r.id,
-                esc(&r.name),
-                esc(&r.county),
-                esc(&r.seller_name)
-            ));
-            let actions: &[ProductAction] = match (cx.actor.role, *st) {
-                (Role::Admin | Role::Operator, ProductStatus::InReview) => {
-                    &[ProductAction::Approve, ProductAction::Reject]
-                }
-                (Role::Admin | Role::Operator, ProductStatus::Listed) => &[ProductAction::Delist],
-                (_, ProductStatus::Draft | ProductStatus::Delisted) => &[ProductAction::Submit],
-                (_, ProductStatus::Listed) => &[ProductAction::Delist],
-                _ => &[],
-            };
-            for a in actions {
-                body.push_str(&format!(
-                    " <form method=\"post\" action=\"/manage/products/{}/action\" style=\"display:inline\">\
-{}<input type=\"hidden\" name=\"action\" value=\"{a}\">{reason}<button>{label}</button></form>",
-                    r.id,
-                    cx.csrf_input(),
-                    a = a.as_str(),
-                    label = esc(&lang.t(&format!("action-{}", a.as_str()))),
-                    reason = if a.needs_reason() {
-                        format!(
-                            "<input name=\"reason\" placeholder=\"{r}\" aria-label=\"{r}\" size=\"10\">",
-                            r = esc(&lang.t("manage-reason"))
-                        )
-                    } else {
-                        String::new()
-                    },
-                ));
+        let actions: &[ProductAction] = match (cx.actor.role, *st) {
+            (Role::Admin | Role::Operator, ProductStatus::InReview) => {
+                &[ProductAction::Approve, ProductAction::Reject]
             }
-            body.push_str("</li>");
-        }
-        body.push_str("</ul>");
+            (Role::Admin | Role::Operator, ProductStatus::Listed) => &[ProductAction::Delist],
+            (_, ProductStatus::Draft | ProductStatus::Delisted) => &[ProductAction::Submit],
+            (_, ProductStatus::Listed) => &[ProductAction::Delist],
+            _ => &[],
+        };
+        let actions: Vec<(ProductAction, String)> = actions
+            .iter()
+            .map(|a| (*a, lang.t(&format!("action-{}", a.as_str()))))
+            .collect();
+        groups.push(HomeGroup {
+            status: lang.t(&format!("status-{}", st.as_str())),
+            items: page
+                .items
+                .into_iter()
+                .map(|p| HomeItem {
+                    id: p.row.id,
+                    name: p.row.name,
+                    county: p.row.county,
+                    seller_name: p.row.seller_name,
+                    actions: actions.clone(),
+                })
+                .collect(),
+        });
     }
-    cx.page(StatusCode::OK, &lang.t("manage-title"), &body)
+    cx.render(
+        StatusCode::OK,
+        &lang.t("manage-title"),
+        &ManageHome {
+            lang,
+            csrf: &cx.csrf,
+            groups,
+        },
+    )
+}
+
+/// The back office home: the caller's products by status, with the actions each allows.
+#[derive(Template)]
+#[template(path = "catalog/manage_home.html")]
+struct ManageHome<'a> {
+    lang: Lang,
+    csrf: &'a str,
+    groups: Vec<HomeGroup>,
+}
+
+/// Products in one status.
+struct HomeGroup {
+    status: String,
+    items: Vec<HomeItem>,
+}
+
+/// One product with its actions (and their labels).
+struct HomeItem {
+    id: i64,
+    name: String,
+    county: String,
+    seller_name: String,
+    actions: Vec<(ProductAction, String)>,
 }
 
 /// `POST /manage/products/{id}/action`: a lifecycle action from the back office.

@@ -1,0 +1,108 @@
+//! Pages from templates (docs/adr/0010-templates.md): every page body is an askama template
+//! under `templates/<area>/`, checked at compile time and escaped automatically; this module
+//! holds the frame they are shown in and the one type whose HTML is passed through unescaped,
+//! [`Markup`], which only a rendered template produces.
+
+use crate::app::assets;
+use crate::i18n::Lang;
+use askama::Template;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+
+/// HTML that a template rendered: the only HTML a frame includes unescaped.
+pub struct Markup(String);
+
+impl Markup {
+    /// Renders `t`.
+    pub fn of(t: &impl Template) -> Result<Markup, askama::Error> {
+        t.render().map(Markup)
+    }
+
+    /// HTML built by hand before the pages were templates; each caller goes when its page
+    /// becomes a template.
+    pub(crate) fn legacy(html: &str) -> Markup {
+        Markup(html.to_string())
+    }
+
+    /// The HTML.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Markup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl askama::filters::HtmlSafe for Markup {}
+
+/// The frame of every page: the header with the language switch, the cart, orders and back
+/// office links, the search box. Uyghur pages are laid out right to left.
+#[derive(Template)]
+#[template(path = "app/base.html")]
+struct Base<'a> {
+    lang: Lang,
+    title: &'a str,
+    q: &'a str,
+    body: &'a Markup,
+    css: String,
+    langs: &'static [Lang],
+}
+
+/// A body of a page that is a heading and a body.
+#[derive(Template)]
+#[template(path = "app/titled.html")]
+pub(crate) struct Titled<'a> {
+    /// The heading.
+    pub title: &'a str,
+    /// What follows it.
+    pub body: &'a Markup,
+}
+
+/// A page with only a message.
+#[derive(Template)]
+#[template(path = "app/message.html")]
+pub(crate) struct Message<'a> {
+    /// The message.
+    pub msg: &'a str,
+}
+
+/// The whole page around `body`, as HTML; `q` fills the search box.
+pub fn frame(lang: Lang, title: &str, q: &str, body: &Markup) -> Result<String, askama::Error> {
+    Base {
+        lang,
+        title,
+        q,
+        body,
+        css: assets::url("app.css"),
+        langs: &Lang::ALL,
+    }
+    .render()
+}
+
+/// A response of the page `body` in its frame. A template that fails to render (only a
+/// value's `Display` can make it fail) is logged and answered with a plain 500 page.
+pub fn page(
+    lang: Lang,
+    status: StatusCode,
+    title: &str,
+    q: &str,
+    body: &impl Template,
+) -> Response {
+    match Markup::of(body).and_then(|b| frame(lang, title, q, &b)) {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => failed(e),
+    }
+}
+
+/// The answer to a template that failed to render.
+pub fn failed(e: askama::Error) -> Response {
+    tracing::error!(error = %e, "template failed to render");
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        Html(Lang::ZhCn.t("error-internal")),
+    )
+        .into_response()
+}
