@@ -192,33 +192,64 @@ mod tests {
     }
 }
 
-/// Declares [`ErrorCode`]: each code with its snake_case name and its HTTP status, in one
-/// table.
+/// Declares the error codes: one enum per area, each code with its snake_case name and its
+/// HTTP status, and [`ErrorCode`], any of them.
 macro_rules! error_codes {
-    ($( $(#[$doc:meta])* $name:ident = ($code:literal, $status:literal), )*) => {
+    ($( $(#[$adoc:meta])* $area:ident : $enum:ident { $( $(#[$doc:meta])* $name:ident = ($code:literal, $status:literal), )* } )*) => {
+        $(
+            $(#[$adoc])*
+            #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+            pub enum $enum {
+                $( $(#[$doc])* $name, )*
+            }
+            impl $enum {
+                /// Every code of the area.
+                pub const ALL: &'static [$enum] = &[$($enum::$name),*];
+                /// The stable snake_case name.
+                pub fn code(self) -> &'static str {
+                    match self { $($enum::$name => $code,)* }
+                }
+                /// The HTTP status it is answered with.
+                pub fn status(self) -> u16 {
+                    match self { $($enum::$name => $status,)* }
+                }
+            }
+            impl From<$enum> for ErrorCode {
+                fn from(c: $enum) -> ErrorCode {
+                    ErrorCode::$area(c)
+                }
+            }
+        )*
         /// Every error code an answer can carry, by area: its snake_case name (the API's
         /// `error.code`, and `error-<code>` in every Fluent catalogue) and its HTTP status.
-        /// A test fails when a catalogue lacks the message of one of them.
+        /// Each code is also a constant of this type (`ErrorCode::OutOfStock`), so a caller
+        /// names the code, not its area. A test fails when a catalogue lacks the message of
+        /// one of them.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub enum ErrorCode {
-            $( $(#[$doc])* $name, )*
+            $( $(#[$adoc])* $area($enum), )*
         }
-
+        #[allow(non_upper_case_globals)]
         impl ErrorCode {
-            /// Every code.
-            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$name),*];
-
+            /// Every code, area by area.
+            pub const ALL: &'static [ErrorCode] = &[$($(ErrorCode::$area($enum::$name),)*)*];
+            $($(
+                $(#[$doc])*
+                pub const $name: ErrorCode = ErrorCode::$area($enum::$name);
+            )*)*
             /// The stable snake_case name.
             pub fn code(self) -> &'static str {
-                match self { $(ErrorCode::$name => $code,)* }
+                match self { $(ErrorCode::$area(c) => c.code(),)* }
             }
-
             /// The HTTP status it is answered with.
             pub fn status(self) -> u16 {
-                match self { $(ErrorCode::$name => $status,)* }
+                match self { $(ErrorCode::$area(c) => c.status(),)* }
+            }
+            /// The area it belongs to (`request` for the request itself).
+            pub fn area(self) -> &'static str {
+                match self { $(ErrorCode::$area(_) => const_lower(stringify!($area)),)* }
             }
         }
-
         impl std::fmt::Display for ErrorCode {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(self.code())
@@ -227,97 +258,128 @@ macro_rules! error_codes {
     };
 }
 
+/// The area names as written in the table, lower-cased (they are single ASCII words).
+const fn const_lower(s: &'static str) -> &'static str {
+    match s.as_bytes() {
+        b"Request" => "request",
+        b"People" => "people",
+        b"Catalog" => "catalog",
+        b"Orders" => "orders",
+        b"Stock" => "stock",
+        b"Aftersales" => "aftersales",
+        b"Logistics" => "logistics",
+        b"Delivery" => "delivery",
+        _ => s,
+    }
+}
+
 error_codes! {
-    // Any area: the request itself.
-    /// A field refused: the answer names it and the reason (400 or 422, see the web crate's
-    /// `refusal_status`).
-    InvalidInput = ("invalid_input", 400),
-    /// A body that is not JSON, or not of the expected shape.
-    InvalidJson = ("invalid_json", 400),
-    /// A request axum refused before any handler.
-    BadRequest = ("bad_request", 400),
-    /// A JSON body not sent as `application/json`.
-    JsonContentType = ("json_content_type", 415),
-    /// A body of a type the route does not take.
-    UnsupportedMediaType = ("unsupported_media_type", 415),
-    /// A body over the route's limit.
-    PayloadTooLarge = ("payload_too_large", 413),
-    /// A method the path does not answer.
-    MethodNotAllowed = ("method_not_allowed", 405),
-    /// The request took too long to arrive or to answer.
-    RequestTimeout = ("request_timeout", 408),
-    /// A CSV with bad rows, every one listed.
-    InvalidCsv = ("invalid_csv", 422),
-    /// Nothing there (or nothing the caller may see).
-    NotFound = ("not_found", 404),
-    /// A change not allowed from the current status.
-    InvalidTransition = ("invalid_transition", 409),
-    /// Something failed on our side; the details are in the log.
-    Internal = ("internal", 500),
-    /// The database (or another service Bazaar needs) does not answer.
-    Unavailable = ("unavailable", 503),
-    // people
-    /// Not signed in, or the token is unknown or expired.
-    Unauthenticated = ("unauthenticated", 401),
-    /// Wrong username or password.
-    BadCredentials = ("bad_credentials", 401),
-    /// Too many attempts: wait (`Retry-After`).
-    TooManyAttempts = ("too_many_attempts", 429),
-    /// The caller's role or region does not allow it.
-    Forbidden = ("forbidden", 403),
-    // catalog
-    /// The seller is not approved yet.
-    SellerNotApproved = ("seller_not_approved", 409),
-    /// A product without any SKU cannot be submitted.
-    ProductHasNoSkus = ("product_has_no_skus", 409),
-    /// The product is not on sale.
-    ProductNotListed = ("product_not_listed", 409),
-    // orders, payments
-    /// Not enough stock for these SKUs; nothing was reserved.
-    OutOfStock = ("out_of_stock", 409),
-    /// Prices changed since the buyer saw them; nothing was reserved.
-    PriceChanged = ("price_changed", 409),
-    /// No shipping rule to the address's province.
-    AddressNotServed = ("address_not_served", 409),
-    /// No address given and none is the default.
-    NoDefaultAddress = ("no_default_address", 409),
-    /// The buyer's unpaid orders already hold this product's share of stock.
-    UnpaidLimit = ("unpaid_limit", 409),
-    /// A concurrent change to the same rows: the order is tried again on the careful path
-    /// (never answered: the store retries itself).
-    RetryCarefully = ("retry_carefully", 409),
-    /// A payment notification that does not match its payment.
-    PaymentMismatch = ("payment_mismatch", 409),
-    // stock
-    /// More arrived than was announced as incoming.
-    MoreThanAnnounced = ("more_than_announced", 409),
-    // aftersales
-    /// The refund window of the order has closed.
-    RefundWindowClosed = ("refund_window_closed", 409),
-    /// The refund was decided already.
-    RefundDecided = ("refund_decided", 409),
-    /// The refund changed while it was being decided.
-    RefundChanged = ("refund_changed", 409),
-    // logistics
-    /// Every slot of the point's shelf is taken.
-    ShelfFull = ("shelf_full", 409),
-    /// Every pickup code of the point is taken by a waiting parcel.
-    NoFreePickupCode = ("no_free_pickup_code", 409),
-    /// A WeChat binding changed while it was being made.
-    BindingChangedConcurrently = ("binding_changed_concurrently", 409),
-    // delivery
-    /// Another plan is running on this server.
-    PlannerBusy = ("planner_busy", 429),
-    /// The road service (OSRM) failed.
-    RoadsUnavailable = ("roads_unavailable", 502),
-    /// The solver refused the day.
-    PlanRefused = ("plan_refused", 422),
-    /// No parcels wait to be delivered today.
-    NothingToDeliver = ("nothing_to_deliver", 409),
-    /// Moving the stop would break a rule of the run (capacity, cold chain, hours).
-    MoveBreaksARule = ("move_breaks_a_rule", 409),
-    /// A stored run cannot be read back.
-    RunUnreadable = ("run_unreadable", 500),
+    /// Error codes of the request area: the request itself, whatever the area.
+    Request: RequestError {
+        /// A field refused: the answer names it and the reason (400 or 422, see the web crate's
+        /// `refusal_status`).
+        InvalidInput = ("invalid_input", 400),
+        /// A body that is not JSON, or not of the expected shape.
+        InvalidJson = ("invalid_json", 400),
+        /// A request axum refused before any handler.
+        BadRequest = ("bad_request", 400),
+        /// A JSON body not sent as `application/json`.
+        JsonContentType = ("json_content_type", 415),
+        /// A body of a type the route does not take.
+        UnsupportedMediaType = ("unsupported_media_type", 415),
+        /// A body over the route's limit.
+        PayloadTooLarge = ("payload_too_large", 413),
+        /// A method the path does not answer.
+        MethodNotAllowed = ("method_not_allowed", 405),
+        /// The request took too long to arrive or to answer.
+        RequestTimeout = ("request_timeout", 408),
+        /// A CSV with bad rows, every one listed.
+        InvalidCsv = ("invalid_csv", 422),
+        /// Nothing there (or nothing the caller may see).
+        NotFound = ("not_found", 404),
+        /// A change not allowed from the current status.
+        InvalidTransition = ("invalid_transition", 409),
+        /// Something failed on our side; the details are in the log.
+        Internal = ("internal", 500),
+        /// The database (or another service Bazaar needs) does not answer.
+        Unavailable = ("unavailable", 503),
+    }
+    /// Error codes of the people area: accounts, roles and sessions.
+    People: PeopleError {
+        /// Not signed in, or the token is unknown or expired.
+        Unauthenticated = ("unauthenticated", 401),
+        /// Wrong username or password.
+        BadCredentials = ("bad_credentials", 401),
+        /// Too many attempts: wait (`Retry-After`).
+        TooManyAttempts = ("too_many_attempts", 429),
+        /// The caller's role or region does not allow it.
+        Forbidden = ("forbidden", 403),
+    }
+    /// Error codes of the catalog area: sellers and products.
+    Catalog: CatalogError {
+        /// The seller is not approved yet.
+        SellerNotApproved = ("seller_not_approved", 409),
+        /// A product without any SKU cannot be submitted.
+        ProductHasNoSkus = ("product_has_no_skus", 409),
+        /// The product is not on sale.
+        ProductNotListed = ("product_not_listed", 409),
+    }
+    /// Error codes of the orders area: orders and payments.
+    Orders: OrdersError {
+        /// Not enough stock for these SKUs; nothing was reserved.
+        OutOfStock = ("out_of_stock", 409),
+        /// Prices changed since the buyer saw them; nothing was reserved.
+        PriceChanged = ("price_changed", 409),
+        /// No shipping rule to the address's province.
+        AddressNotServed = ("address_not_served", 409),
+        /// No address given and none is the default.
+        NoDefaultAddress = ("no_default_address", 409),
+        /// The buyer's unpaid orders already hold this product's share of stock.
+        UnpaidLimit = ("unpaid_limit", 409),
+        /// A concurrent change to the same rows: the order is tried again on the careful path
+        /// (never answered: the store retries itself).
+        RetryCarefully = ("retry_carefully", 409),
+        /// A payment notification that does not match its payment.
+        PaymentMismatch = ("payment_mismatch", 409),
+    }
+    /// Error codes of the stock area: stock levels and their ledger.
+    Stock: StockError {
+        /// More arrived than was announced as incoming.
+        MoreThanAnnounced = ("more_than_announced", 409),
+    }
+    /// Error codes of the aftersales area: refunds.
+    Aftersales: AftersalesError {
+        /// The refund window of the order has closed.
+        RefundWindowClosed = ("refund_window_closed", 409),
+        /// The refund was decided already.
+        RefundDecided = ("refund_decided", 409),
+        /// The refund changed while it was being decided.
+        RefundChanged = ("refund_changed", 409),
+    }
+    /// Error codes of the logistics area: parcels, scans, tracking and pickup.
+    Logistics: LogisticsError {
+        /// Every slot of the point's shelf is taken.
+        ShelfFull = ("shelf_full", 409),
+        /// Every pickup code of the point is taken by a waiting parcel.
+        NoFreePickupCode = ("no_free_pickup_code", 409),
+        /// A WeChat binding changed while it was being made.
+        BindingChangedConcurrently = ("binding_changed_concurrently", 409),
+    }
+    /// Error codes of the delivery area: runs and plans.
+    Delivery: DeliveryError {
+        /// Another plan is running on this server.
+        PlannerBusy = ("planner_busy", 429),
+        /// The road service (OSRM) failed.
+        RoadsUnavailable = ("roads_unavailable", 502),
+        /// The solver refused the day.
+        PlanRefused = ("plan_refused", 422),
+        /// No parcels wait to be delivered today.
+        NothingToDeliver = ("nothing_to_deliver", 409),
+        /// Moving the stop would break a rule of the run (capacity, cold chain, hours).
+        MoveBreaksARule = ("move_breaks_a_rule", 409),
+        /// A stored run cannot be read back.
+        RunUnreadable = ("run_unreadable", 500),
+    }
 }
 
 #[cfg(test)]
@@ -335,6 +397,13 @@ mod code_tests {
             );
             assert!(seen.insert(s), "{s} twice");
             assert!((400..600).contains(&c.status()), "{s}");
+            assert!(!c.area().is_empty() && c.area().bytes().all(|b| b.is_ascii_lowercase()));
         }
+        // The constants name the same codes as the areas' enums.
+        assert_eq!(
+            ErrorCode::OutOfStock,
+            ErrorCode::Orders(super::OrdersError::OutOfStock)
+        );
+        assert_eq!(ErrorCode::ShelfFull.area(), "logistics");
     }
 }

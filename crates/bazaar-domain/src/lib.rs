@@ -27,4 +27,7 @@ pub mod seller;
 pub mod text;
 pub mod time;
 
-pub use error::{ErrorCode, FieldError, Reason};
+pub use error::{
+    AftersalesError, CatalogError, DeliveryError, ErrorCode, FieldError, LogisticsError,
+    OrdersError, PeopleError, Reason, RequestError, StockError,
+};

@@ -71,6 +71,30 @@ impl Role {
             Role::Admin | Role::Operator | Role::Agent | Role::Seller
         )
     }
+
+    /// Whether this role runs the network (an admin, or an operator inside its region): it
+    /// reviews, plans, imports and oversees what the others do.
+    pub fn runs_network(self) -> bool {
+        matches!(self, Role::Admin | Role::Operator)
+    }
+
+    /// Whether this role scans parcels (at its point, on its route, in its region).
+    pub fn handles_parcels(self) -> bool {
+        matches!(
+            self,
+            Role::Admin | Role::Operator | Role::Agent | Role::Driver
+        )
+    }
+
+    /// Whether this role works a point's shelf: hands parcels over to their recipients.
+    pub fn works_shelf(self) -> bool {
+        matches!(self, Role::Admin | Role::Operator | Role::Agent)
+    }
+
+    /// Whether this role acts for villagers: registers sellers, buys on their behalf (代买).
+    pub fn acts_for_villagers(self) -> bool {
+        matches!(self, Role::Admin | Role::Operator | Role::Agent)
+    }
 }
 
 /// The authenticated caller of a request.
@@ -336,6 +360,31 @@ pub fn check_new_password(field: &str, s: &str) -> Result<(), FieldError> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn the_role_sets_nest_as_the_network_does() {
+        for r in Role::ALL {
+            // Who runs the network does everything below it; a shelf worker scans.
+            if r.runs_network() {
+                assert!(
+                    r.handles_parcels()
+                        && r.works_shelf()
+                        && r.acts_for_villagers()
+                        && r.is_staff()
+                );
+            }
+            if r.works_shelf() {
+                assert!(r.handles_parcels());
+            }
+            assert_eq!(r.works_shelf(), r.acts_for_villagers(), "{r:?}");
+        }
+        assert!(!Role::Driver.works_shelf() && Role::Driver.handles_parcels());
+        assert!(!Role::Seller.handles_parcels() && Role::Seller.is_staff());
+        for r in [Role::Buyer, Role::Host, Role::Institution] {
+            assert!(!r.is_staff() && !r.handles_parcels() && !r.runs_network());
+        }
+    }
+
     use super::*;
 
     fn actor(role: Role, region: Option<&str>, seller: Option<i64>) -> Actor {

@@ -96,6 +96,79 @@ impl RegionCode {
     }
 }
 
+impl RegionCode {
+    /// The county this region is in, by its code: a township's or village's first six
+    /// digits; a six-digit code is a county's own unless it ends in `00` (a province's or a
+    /// prefecture's). `None` above the county level. Agrees with [`RegionPath::county`]
+    /// (test `the_county_of_a_code_is_the_county_of_its_path`).
+    pub fn county(&self) -> Option<&str> {
+        county_of_code(&self.0)
+    }
+}
+
+/// The county of a region code given as text (see [`RegionCode::county`]); `None` for a
+/// code above the county level or not a code at all.
+pub fn county_of_code(code: &str) -> Option<&str> {
+    let code = code.trim();
+    if !code.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    match code.len() {
+        9 | 12 => Some(&code[..6]),
+        6 if !code.ends_with("00") => Some(code),
+        _ => None,
+    }
+}
+
+/// A region's place in the tree: the codes from its province down to itself, written
+/// `/650000/653100/653122/` (the form kept in `regions.path`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct RegionPath(String);
+
+impl RegionPath {
+    /// Takes a stored path; `None` when it holds no code.
+    pub fn new(path: &str) -> Option<RegionPath> {
+        let has_code = path.split('/').any(|c| !c.trim().is_empty());
+        has_code.then(|| RegionPath(path.trim().to_string()))
+    }
+
+    /// The codes, from the province down.
+    pub fn codes(&self) -> impl Iterator<Item = &str> {
+        self.0.split('/').filter(|c| !c.is_empty())
+    }
+
+    /// The province's code.
+    pub fn province(&self) -> Option<&str> {
+        self.codes().next()
+    }
+
+    /// The county's code: the third code; `None` for a province or a prefecture.
+    pub fn county(&self) -> Option<&str> {
+        self.codes().nth(2)
+    }
+
+    /// The county's code, or the deepest code of a path above the county level (a
+    /// prefecture operator's scope).
+    pub fn county_or_deepest(&self) -> &str {
+        self.county()
+            .or_else(|| self.codes().last())
+            .unwrap_or_default()
+    }
+
+    /// Whether `other` is this region or lies under it.
+    pub fn contains(&self, other: &RegionPath) -> bool {
+        let mine: Vec<&str> = self.codes().collect();
+        let theirs: Vec<&str> = other.codes().collect();
+        theirs.len() >= mine.len() && theirs[..mine.len()] == mine[..]
+    }
+
+    /// The path as stored.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// A coordinate pair (WGS84 degrees).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct LatLng {
@@ -258,5 +331,52 @@ mod tests {
         };
         let d = great_circle_km(bohu, korla);
         assert!((40.0..50.0).contains(&d), "{d}");
+    }
+}
+
+#[cfg(test)]
+mod path_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A consistent chain of codes, province down to a village, cut at `depth` (1–5).
+    fn chain(p: u32, f: u32, c: u32, t: u32, v: u32, depth: usize) -> Vec<String> {
+        let province = format!("{:02}0000", 11 + p % 55);
+        let prefecture = format!("{}{:02}00", &province[..2], 1 + f % 90);
+        let county = format!("{}{:02}", &prefecture[..4], 1 + c % 90);
+        let township = format!("{county}{:03}", 1 + t % 900);
+        let village = format!("{township}{:03}", 1 + v % 900);
+        let all = [province, prefecture, county, township, village];
+        all[..depth].to_vec()
+    }
+
+    proptest! {
+        #[test]
+        fn the_county_of_a_code_is_the_county_of_its_path(
+            p in 0u32..100, f in 0u32..100, c in 0u32..100, t in 0u32..1000, v in 0u32..1000,
+            depth in 1usize..=5,
+        ) {
+            let codes = chain(p, f, c, t, v, depth);
+            let path = RegionPath::new(&format!("/{}/", codes.join("/"))).expect("path");
+            let deepest = RegionCode::parse("code", codes.last().expect("code")).expect("code");
+            prop_assert_eq!(path.county(), deepest.county());
+            prop_assert_eq!(path.province(), Some(codes[0].as_str()));
+            let parent = RegionPath::new(&format!("/{}/", codes[..codes.len().max(2) - 1].join("/")))
+                .expect("parent");
+            prop_assert!(parent.contains(&path));
+            prop_assert!(path.contains(&path));
+            prop_assert_eq!(path.contains(&parent), depth == 1);
+        }
+    }
+
+    #[test]
+    fn paths_and_codes_above_a_county_have_no_county() {
+        let p = RegionPath::new("/650000/653100/").expect("path");
+        assert_eq!(p.county(), None);
+        assert_eq!(p.county_or_deepest(), "653100");
+        assert_eq!(county_of_code("650000"), None);
+        assert_eq!(county_of_code("653122100001"), Some("653122"));
+        assert_eq!(county_of_code("x53122"), None);
+        assert!(RegionPath::new("//").is_none());
     }
 }

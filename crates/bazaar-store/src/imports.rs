@@ -20,8 +20,8 @@
 
 use crate::csvio::read_csv;
 use crate::error::RowError;
-use crate::orders::record_event;
-use crate::stock::{record_move, seller_location};
+use crate::orders::OrderWrites;
+use crate::stock::{LedgerEntry, MoveKind, StockWrites};
 use crate::{Store, StoreError, in_tx, on_read};
 use bazaar_domain::money::Fen;
 use bazaar_domain::people::Actor;
@@ -333,7 +333,7 @@ impl Store {
                 .await?;
                 let mut parts: BTreeMap<i64, (i64, i64)> = BTreeMap::new();
                 for l in lines {
-                    let loc = seller_location!(tx, l.seller_id, now);
+                    let loc = tx.seller_location(l.seller_id, now).await?;
                     let part = match parts.get(&l.seller_id) {
                         Some((p, _)) => *p,
                         None => {
@@ -369,18 +369,20 @@ impl Store {
                         });
                         continue;
                     }
-                    record_move!(
-                        tx,
-                        l.sku_id,
-                        loc,
-                        "sale",
-                        -l.quantity,
-                        0i64,
-                        Some(order_id),
-                        Some(user),
-                        Some(format!("{} {no}", platform.as_str())),
-                        now
-                    );
+                    let note = format!("{} {no}", platform.as_str());
+                    tx.record_stock_move(&LedgerEntry {
+                        sku: l.sku_id,
+                        location: loc,
+                        kind: MoveKind::Sale,
+                        on_hand: -l.quantity,
+                        reserved: 0,
+                        incoming: 0,
+                        order: Some(order_id),
+                        actor: Some(user),
+                        note: Some(note.as_str()),
+                        at: now,
+                    })
+                    .await?;
                     sqlx::query(
                         "INSERT INTO order_lines (order_id, part_id, sku_id, product_id, seller_id, \
                          seller_kind, poverty_status, village_code, location_id, name, spec, \
@@ -407,15 +409,9 @@ impl Store {
                     .await?;
                     n_lines += 1;
                 }
-                record_event!(
-                    tx,
-                    order_id,
-                    None::<&str>,
-                    "paid",
-                    Some(user),
-                    Some(format!("{} {no}", platform.as_str())),
-                    now
-                );
+                let reason = format!("{} {no}", platform.as_str());
+                tx.record_new_order(order_id, "paid", Some(user), Some(&reason), now)
+                    .await?;
             }
             if !short.is_empty() {
                 return Err(StoreError::Csv(short));

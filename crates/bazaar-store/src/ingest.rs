@@ -8,9 +8,9 @@
 use crate::csvio::read_csv;
 use crate::error::RowError;
 use crate::orders::{anonymous_marks, placeholders_from};
-use crate::parcels::settle;
+use crate::parcels::{ParcelRow, ParcelWrites};
 use crate::{Db, Store, StoreError, in_tx, on_read};
-use bazaar_domain::logistics::{ParcelState, check_waybill, kuaidi100_state};
+use bazaar_domain::logistics::{Direction, ParcelState, check_waybill, kuaidi100_state};
 use bazaar_domain::people::{Actor, Role};
 use bazaar_domain::time::{Zone, now_ms};
 use serde::Serialize;
@@ -188,7 +188,7 @@ impl Store {
         actor: Option<&Actor>,
         batch: &[(u64, FeedEvent)],
     ) -> Result<IngestSummary, StoreError> {
-        if actor.is_some_and(|a| !matches!(a.role, Role::Admin | Role::Operator)) {
+        if actor.is_some_and(|a| !a.role.runs_network()) {
             return Err(StoreError::Forbidden);
         }
         if batch.len() > MAX_BATCH {
@@ -526,7 +526,7 @@ impl Store {
             }
             for id in &replay {
                 let c = &mut *tx;
-                let (_, after) = settle!(c, *id, now);
+                let (_, after) = c.settle(*id, now).await?;
                 after_states.insert(*id, after.as_str().to_string());
             }
             tx.commit().await?;
@@ -555,7 +555,7 @@ impl Store {
             .await?;
             for id in &replay {
                 let c = &mut *tx;
-                let (_, after) = settle!(c, *id, now);
+                let (_, after) = c.settle(*id, now).await?;
                 after_states.insert(*id, after.as_str().to_string());
             }
             tx.commit().await?;
@@ -591,7 +591,7 @@ impl Store {
         actor: &Actor,
         bytes: &[u8],
     ) -> Result<IngestSummary, StoreError> {
-        if !matches!(actor.role, Role::Admin | Role::Operator) {
+        if !actor.role.runs_network() {
             return Err(StoreError::Forbidden);
         }
         let file = read_csv(
@@ -716,25 +716,26 @@ impl Store {
         let n = plan.len();
         in_tx!(self, |c| {
             for (carrier, waybill, name, phone, node, weight, volume, cold, sender, _) in &plan {
-                sqlx::query(
-                    "INSERT INTO parcels (carrier, waybill, direction, weight_g, volume_cm3, \
-                     cold_chain, sender_name, recipient_name, recipient_phone, dest_node, state, \
-                     created_by, created_at, updated_at, last_event_at) \
-                     VALUES ($1, $2, 'downstream', $3, $4, $5, $6, $7, $8, $9, 'in_transit', $10, \
-                     $11, $11, $11)",
-                )
-                .bind(carrier)
-                .bind(waybill)
-                .bind(weight)
-                .bind(volume)
-                .bind(cold)
-                .bind(sender)
-                .bind(name)
-                .bind(phone)
-                .bind(node)
-                .bind(actor.user_id)
-                .bind(now)
-                .execute(&mut *c)
+                c.insert_parcel(&ParcelRow {
+                    carrier,
+                    waybill,
+                    direction: Direction::Downstream,
+                    weight_g: *weight,
+                    volume_cm3: *volume,
+                    cold_chain: *cold,
+                    sender_name: sender.as_deref(),
+                    sender_phone: None,
+                    recipient_name: name,
+                    recipient_phone: phone,
+                    dest_region: None,
+                    dest_node: Some(node),
+                    order_id: None,
+                    part_id: None,
+                    seller_id: None,
+                    state: ParcelState::InTransit,
+                    created_by: Some(actor.user_id),
+                    at: now,
+                })
                 .await?;
             }
             Ok(())

@@ -5,9 +5,11 @@
 //! `docs/adr/0001-dual-database.md`.
 //!
 //! How the two are reached: [`Db`] is an enum over the two sqlx pools. Queries are written once
-//! in the portable subset (`$1` parameters, `RETURNING`, `ON CONFLICT`) and the `on_read!`,
-//! `on_write!` and `in_tx!` macros expand the same code once per backend, so each backend gets
-//! concretely typed sqlx calls; where the dialects differ, a query branches on [`Backend`].
+//! in the portable subset (`$1` parameters, `RETURNING`, `ON CONFLICT`) and the `on_read!` and
+//! `in_tx!` macros of `db` expand the same code once per backend, so each backend gets
+//! concretely typed sqlx calls; writes that several use-cases make are typed methods of an
+//! area's trait (`orders::OrderWrites`, `stock::StockWrites`, …) implemented for both
+//! connections; where the dialects differ, a query branches on [`Backend`].
 //! Each backend has its own migration tree (`migrations/sqlite`, `migrations/postgres`) with the
 //! same file names.
 //!
@@ -16,7 +18,7 @@
 //! check and the change it guards cannot drift apart.
 #![forbid(unsafe_code)]
 
-mod macros;
+pub(crate) mod db;
 
 pub mod auth;
 pub mod csvio;

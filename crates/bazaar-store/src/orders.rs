@@ -2,52 +2,177 @@
 //! orders, and the payment outcome that turns reservations into sales.
 
 use crate::page::{Cursor, Page, into_page, page_size};
-use crate::stock::record_move;
+use crate::parcels::{ParcelEventRow, ParcelRow, ParcelWrites};
+use crate::stock::{LedgerEntry, MoveKind, StockWrites};
 use crate::{Store, StoreError, in_tx, on_read};
+use bazaar_domain::logistics::{Direction, ParcelState};
 use bazaar_domain::orders::{
     Channel, ItemInput, OrderEvent, OrderStatus, PaymentMethod, ShippingRule, chargeable_weight_g,
     check_items, order_transition,
 };
 use bazaar_domain::people::{Actor, Role};
+use bazaar_domain::region::{RegionPath, county_of_code};
 use bazaar_domain::time::now_ms;
 use bazaar_domain::{FieldError, Reason};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-/// Records a status change of an order inside a transaction: who, when, why.
-macro_rules! record_event {
-    ($c:expr, $order:expr, $from:expr, $to:expr, $actor:expr, $reason:expr, $at:expr) => {
-        sqlx::query(
-            "INSERT INTO order_events (order_id, from_status, to_status, actor_id, reason, at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind($order)
-        .bind($from)
-        .bind($to)
-        .bind($actor)
-        .bind($reason)
-        .bind($at)
-        .execute(&mut *$c)
-        .await?
-    };
+/// A change of an order's status, with who made it, when and why: written together with
+/// its history row by [`OrderWrites::move_order`].
+pub(crate) struct OrderMove<'a> {
+    /// The order.
+    pub order: i64,
+    /// The status it must be in (the guard: of two concurrent changes only one wins).
+    pub from: &'a str,
+    /// The status it moves to.
+    pub to: &'a str,
+    /// The action asked, named in the error when the order is no longer in `from`.
+    pub action: &'a str,
+    /// Who (none: the system, e.g. the payment deadline).
+    pub actor: Option<i64>,
+    /// Why, when there is a reason to keep.
+    pub reason: Option<&'a str>,
+    /// When (UTC ms).
+    pub at: i64,
 }
-pub(crate) use record_event;
 
-/// Moves an order from one status to another inside a transaction, guarded by the old status
-/// (so of two concurrent changes only one wins); evaluates to the number of rows changed.
-macro_rules! move_status {
-    ($c:expr, $order:expr, $from:expr, $to:expr, $at:expr) => {
-        sqlx::query("UPDATE orders SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4")
-            .bind($to)
-            .bind($at)
-            .bind($order)
-            .bind($from)
-            .execute(&mut *$c)
-            .await?
-            .rows_affected()
-    };
+/// What the parcel of an order's part carries, and to whom.
+#[derive(sqlx::FromRow)]
+pub(crate) struct PartShipment {
+    weight_g: i64,
+    volume_cm3: i64,
+    recipient: String,
+    phone: String,
+    region_code: String,
+    node_code: Option<String>,
+    order_id: i64,
+    part_id: i64,
+    seller_id: i64,
 }
-pub(crate) use move_status;
+
+impl PartShipment {
+    /// The parcel row of this part: `carrier`'s `waybill`, first in `state`.
+    fn row<'a>(
+        &'a self,
+        carrier: &'a str,
+        waybill: &'a str,
+        direction: Direction,
+        state: ParcelState,
+        by: Option<i64>,
+        at: i64,
+    ) -> ParcelRow<'a> {
+        ParcelRow {
+            carrier,
+            waybill,
+            direction,
+            weight_g: self.weight_g,
+            volume_cm3: self.volume_cm3,
+            cold_chain: false,
+            sender_name: None,
+            sender_phone: None,
+            recipient_name: &self.recipient,
+            recipient_phone: &self.phone,
+            dest_region: Some(&self.region_code),
+            dest_node: self.node_code.as_deref(),
+            order_id: Some(self.order_id),
+            part_id: Some(self.part_id),
+            seller_id: Some(self.seller_id),
+            state,
+            created_by: by,
+            at,
+        }
+    }
+}
+
+/// The writes of an order's lifecycle, on a transaction's connection of either backend.
+pub(crate) trait OrderWrites {
+    /// Moves an order from `m.from` to `m.to` and records the change in its history;
+    /// [`StoreError::InvalidTransition`] (and nothing written) when the order is no longer
+    /// in `m.from`.
+    async fn move_order(&mut self, m: &OrderMove<'_>) -> Result<(), StoreError>;
+
+    /// What a parcel of an order's part carries and where to: read when the parcel is made.
+    async fn part_shipment(&mut self, part: i64) -> Result<PartShipment, StoreError>;
+
+    /// Records the first status of a new order in its history.
+    async fn record_new_order(
+        &mut self,
+        order: i64,
+        status: &str,
+        actor: Option<i64>,
+        reason: Option<&str>,
+        at: i64,
+    ) -> Result<(), StoreError>;
+}
+
+crate::both_dialects! {
+    impl OrderWrites {
+        async fn move_order(&mut self, m: &OrderMove<'_>) -> Result<(), StoreError> {
+            let hit = sqlx::query(
+                "UPDATE orders SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4",
+            )
+            .bind(m.to)
+            .bind(m.at)
+            .bind(m.order)
+            .bind(m.from)
+            .execute(&mut *self)
+            .await?
+            .rows_affected();
+            if hit == 0 {
+                return Err(StoreError::InvalidTransition {
+                    from: m.from.into(),
+                    action: m.action.into(),
+                });
+            }
+            sqlx::query(
+                "INSERT INTO order_events (order_id, from_status, to_status, actor_id, reason, at) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(m.order)
+            .bind(m.from)
+            .bind(m.to)
+            .bind(m.actor)
+            .bind(m.reason)
+            .bind(m.at)
+            .execute(&mut *self)
+            .await?;
+            Ok(())
+        }
+
+        async fn part_shipment(&mut self, part: i64) -> Result<PartShipment, StoreError> {
+            Ok(sqlx::query_as(
+                "SELECT pt.weight_g, pt.volume_cm3, o.recipient, o.phone, o.region_code, \
+                 o.node_code, o.id AS order_id, pt.id AS part_id, pt.seller_id \
+                 FROM order_parts pt JOIN orders o ON o.id = pt.order_id WHERE pt.id = $1",
+            )
+            .bind(part)
+            .fetch_one(&mut *self)
+            .await?)
+        }
+
+        async fn record_new_order(
+            &mut self,
+            order: i64,
+            status: &str,
+            actor: Option<i64>,
+            reason: Option<&str>,
+            at: i64,
+        ) -> Result<(), StoreError> {
+            sqlx::query(
+                "INSERT INTO order_events (order_id, from_status, to_status, actor_id, reason, at) \
+                 VALUES ($1, NULL, $2, $3, $4, $5)",
+            )
+            .bind(order)
+            .bind(status)
+            .bind(actor)
+            .bind(reason)
+            .bind(at)
+            .execute(&mut *self)
+            .await?;
+            Ok(())
+        }
+    }
+}
 
 /// A delivery address.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
@@ -320,11 +445,12 @@ pub(crate) fn anonymous_marks(n: usize) -> String {
     s
 }
 
-/// The county code in a region path (`/province/prefecture/county/…`), or the deepest code
-/// when the path is shorter.
-pub(crate) fn county_of(path: &str) -> &str {
-    let codes: Vec<&str> = path.split('/').filter(|c| !c.is_empty()).collect();
-    codes.get(2).or(codes.last()).copied().unwrap_or("")
+/// The county code of a stored region path, or its deepest code when the path is above the
+/// county level (see [`RegionPath::county_or_deepest`]).
+fn county_of(path: &str) -> String {
+    RegionPath::new(path)
+        .map(|p| p.county_or_deepest().to_string())
+        .unwrap_or_default()
 }
 
 /// The waybill a seller gives a part when handing it to a carrier.
@@ -580,13 +706,9 @@ impl Store {
                 .ok_or(StoreError::Rule(bazaar_domain::ErrorCode::NoDefaultAddress))?,
         };
         let dest = self.region(&address.region_code).await?;
-        let dest_province = dest
-            .path
-            .trim_start_matches('/')
-            .split('/')
-            .next()
-            .unwrap_or("")
-            .to_string();
+        let dest_province = RegionPath::new(&dest.path)
+            .and_then(|p| p.province().map(str::to_string))
+            .unwrap_or_default();
         // The SKUs as they are now, in one query.
         let ids: Vec<i64> = items.iter().map(|it| it.sku_id).collect();
         let found: Vec<SkuInfo> = on_read!(self, |p| {
@@ -658,7 +780,7 @@ impl Store {
         let mut unserved = false;
         let mut ranked = Vec::new();
         for (sku_id, loc, home, path) in candidates {
-            let county = county_of(&path).to_string();
+            let county = county_of(&path);
             let rule = match rules.get(&county) {
                 Some(r) => *r,
                 None => {
@@ -849,18 +971,19 @@ impl Store {
                     .await?;
                     for i in idx {
                         let (info, q) = &infos[*i];
-                        record_move!(
-                            c,
-                            info.sku_id,
-                            loc,
-                            "reservation",
-                            0i64,
-                            *q,
-                            Some(order_id),
-                            Some(actor.user_id),
-                            None::<String>,
-                            now
-                        );
+                        c.record_stock_move(&LedgerEntry {
+                            sku: info.sku_id,
+                            location: *loc,
+                            kind: MoveKind::Reservation,
+                            on_hand: 0,
+                            reserved: *q,
+                            incoming: 0,
+                            order: Some(order_id),
+                            actor: Some(actor.user_id),
+                            note: None,
+                            at: now,
+                        })
+                        .await?;
                         let poverty_product =
                             info.poverty_cert_no.is_some() || info.poverty_status != "none";
                         let line_id: i64 = sqlx::query_scalar(
@@ -925,15 +1048,8 @@ impl Store {
                         }
                     }
                 }
-                record_event!(
-                    c,
-                    order_id,
-                    None::<&str>,
-                    "pending_payment",
-                    Some(actor.user_id),
-                    None::<String>,
-                    now
-                );
+                c.record_new_order(order_id, "pending_payment", Some(actor.user_id), None, now)
+                    .await?;
                 // The answer is built from the rows just written: no read-back.
                 lines.sort_by_key(|l| l.id);
                 let row = OrderRow {
@@ -1146,13 +1262,16 @@ impl Store {
         });
         in_tx!(self, |c| {
             // The status guard makes a concurrent payment and cancellation exclusive.
-            let hit = move_status!(c, id, from.as_str(), to.as_str(), now);
-            if hit == 0 {
-                return Err(StoreError::InvalidTransition {
-                    from: from.as_str().into(),
-                    action: event.as_str().into(),
-                });
-            }
+            c.move_order(&OrderMove {
+                order: id,
+                from: from.as_str(),
+                to: to.as_str(),
+                action: event.as_str(),
+                actor: actor_id,
+                reason: reason.as_deref(),
+                at: now,
+            })
+            .await?;
             for l in &o.lines {
                 sqlx::query(
                     "UPDATE stock SET reserved = reserved - $1, updated_at = $2 \
@@ -1164,28 +1283,20 @@ impl Store {
                 .bind(l.location_id)
                 .execute(&mut *c)
                 .await?;
-                record_move!(
-                    c,
-                    l.sku_id,
-                    l.location_id,
-                    "release",
-                    0i64,
-                    -l.quantity,
-                    Some(id),
-                    actor_id,
-                    None::<String>,
-                    now
-                );
+                c.record_stock_move(&LedgerEntry {
+                    sku: l.sku_id,
+                    location: l.location_id,
+                    kind: MoveKind::Release,
+                    on_hand: 0,
+                    reserved: -l.quantity,
+                    incoming: 0,
+                    order: Some(id),
+                    actor: actor_id,
+                    note: None,
+                    at: now,
+                })
+                .await?;
             }
-            record_event!(
-                c,
-                id,
-                Some(from.as_str()),
-                to.as_str(),
-                actor_id,
-                reason.clone(),
-                now
-            );
             Ok(())
         })?;
         self.order_unchecked(id).await
@@ -1230,7 +1341,7 @@ impl Store {
         if !self.may_see_order(actor, &o).await? {
             return Err(StoreError::NotFound);
         }
-        if !matches!(actor.role, Role::Admin | Role::Operator | Role::Agent) {
+        if !actor.role.acts_for_villagers() {
             return Err(StoreError::Forbidden);
         }
         self.step_order(&o, &[OrderEvent::Deliver], Some(actor.user_id), reason)
@@ -1371,13 +1482,16 @@ impl Store {
         let reason = reason.map(str::to_string);
         in_tx!(self, |c| {
             for (from, event, to) in &steps {
-                let hit = move_status!(c, id, from.as_str(), to.as_str(), now);
-                if hit == 0 {
-                    return Err(StoreError::InvalidTransition {
-                        from: from.as_str().into(),
-                        action: event.as_str().into(),
-                    });
-                }
+                c.move_order(&OrderMove {
+                    order: id,
+                    from: from.as_str(),
+                    to: to.as_str(),
+                    action: event.as_str(),
+                    actor: actor_id,
+                    reason: reason.as_deref(),
+                    at: now,
+                })
+                .await?;
                 if *to == OrderStatus::Delivered {
                     sqlx::query("UPDATE orders SET delivered_at = $1 WHERE id = $2")
                         .bind(now)
@@ -1385,15 +1499,6 @@ impl Store {
                         .execute(&mut *c)
                         .await?;
                 }
-                record_event!(
-                    c,
-                    id,
-                    Some(from.as_str()),
-                    to.as_str(),
-                    actor_id,
-                    reason.clone(),
-                    now
-                );
             }
             Ok(())
         })
@@ -1412,19 +1517,27 @@ impl Store {
         let now = now_ms();
         let waybill_key = self.secret_setting("waybill_secret").await?;
         in_tx!(self, |c| {
-            let hit = sqlx::query(
-                "UPDATE orders SET status = 'paid', paid_at = $1, payment_method = $2, updated_at = $1 \
-                 WHERE id = $3 AND status = 'pending_payment'",
-            )
-            .bind(now)
-            .bind(method.as_str())
-            .bind(id)
-            .execute(&mut *c)
-            .await?
-            .rows_affected();
-            if hit == 0 {
-                return Ok(false);
+            let paid = c
+                .move_order(&OrderMove {
+                    order: id,
+                    from: OrderStatus::PendingPayment.as_str(),
+                    to: OrderStatus::Paid.as_str(),
+                    action: OrderEvent::Pay.as_str(),
+                    actor: actor_id,
+                    reason: Some(method.as_str()),
+                    at: now,
+                })
+                .await;
+            match paid {
+                Err(StoreError::InvalidTransition { .. }) => return Ok(false),
+                r => r?,
             }
+            sqlx::query("UPDATE orders SET paid_at = $1, payment_method = $2 WHERE id = $3")
+                .bind(now)
+                .bind(method.as_str())
+                .bind(id)
+                .execute(&mut *c)
+                .await?;
             for l in &o.lines {
                 sqlx::query(
                     "UPDATE stock SET on_hand = on_hand - $1, reserved = reserved - $1, updated_at = $2 \
@@ -1436,28 +1549,20 @@ impl Store {
                 .bind(l.location_id)
                 .execute(&mut *c)
                 .await?;
-                record_move!(
-                    c,
-                    l.sku_id,
-                    l.location_id,
-                    "sale",
-                    -l.quantity,
-                    -l.quantity,
-                    Some(id),
-                    actor_id,
-                    None::<String>,
-                    now
-                );
+                c.record_stock_move(&LedgerEntry {
+                    sku: l.sku_id,
+                    location: l.location_id,
+                    kind: MoveKind::Sale,
+                    on_hand: -l.quantity,
+                    reserved: -l.quantity,
+                    incoming: 0,
+                    order: Some(id),
+                    actor: actor_id,
+                    note: None,
+                    at: now,
+                })
+                .await?;
             }
-            record_event!(
-                c,
-                id,
-                Some("pending_payment"),
-                "paid",
-                actor_id,
-                Some(method.as_str().to_string()),
-                now
-            );
             // Paying creates the parcels: one per part, on the county network's own waybill
             // until the seller hands it to an express company; same-city when the seller's
             // village is in the buyer's county.
@@ -1468,28 +1573,24 @@ impl Store {
             .bind(id)
             .fetch_all(&mut *c)
             .await?;
-            let dest_county = o.row.region_code.get(..6).unwrap_or("").to_string();
+            let dest_county = county_of_code(&o.row.region_code);
             for (part, village) in parts {
-                let direction = if village.get(..6) == Some(dest_county.as_str()) {
-                    "same_city"
+                let direction = if dest_county.is_some() && county_of_code(&village) == dest_county
+                {
+                    Direction::SameCity
                 } else {
-                    "upstream"
+                    Direction::Upstream
                 };
-                sqlx::query(
-                    "INSERT INTO parcels (carrier, waybill, direction, weight_g, volume_cm3, \
-                     recipient_name, recipient_phone, dest_region, dest_node, order_id, part_id, \
-                     seller_id, state, last_event_at, created_at, updated_at) \
-                     SELECT $1, $2, $3, pt.weight_g, pt.volume_cm3, o.recipient, o.phone, \
-                     o.region_code, o.node_code, o.id, pt.id, pt.seller_id, 'awaiting_pickup', \
-                     $4, $4, $4 FROM order_parts pt JOIN orders o ON o.id = pt.order_id \
-                     WHERE pt.id = $5",
-                )
-                .bind(bazaar_domain::logistics::BAZAAR_CARRIER)
-                .bind(crate::payments::own_waybill(&waybill_key, part))
-                .bind(direction)
-                .bind(now)
-                .bind(part)
-                .execute(&mut *c)
+                let waybill = crate::payments::own_waybill(&waybill_key, part);
+                let what = c.part_shipment(part).await?;
+                c.insert_parcel(&what.row(
+                    bazaar_domain::logistics::BAZAAR_CARRIER,
+                    &waybill,
+                    direction,
+                    ParcelState::AwaitingPickup,
+                    None,
+                    now,
+                ))
                 .await?;
             }
             Ok(true)
@@ -1697,33 +1798,32 @@ impl Store {
                     .await?;
                     let parcel_id: i64 = match existing {
                         Some(p) => p,
-                        None => sqlx::query_scalar(
-                        "INSERT INTO parcels (carrier, waybill, direction, weight_g, volume_cm3, \
-                         recipient_name, recipient_phone, dest_region, dest_node, order_id, \
-                         part_id, seller_id, state, last_event_at, created_by, created_at, \
-                         updated_at) \
-                         SELECT $1, $2, 'upstream', pt.weight_g, pt.volume_cm3, o.recipient, \
-                         o.phone, o.region_code, o.node_code, o.id, pt.id, pt.seller_id, \
-                         'in_transit', $3, $4, $3, $3 FROM order_parts pt JOIN orders o ON o.id = pt.order_id \
-                         WHERE pt.id = $5 RETURNING id",
-                    )
-                    .bind(carrier)
-                    .bind(waybill)
-                    .bind(now)
-                    .bind(user)
-                    .bind(id)
-                    .fetch_one(&mut *c)
-                    .await?,
+                        None => {
+                            let what = c.part_shipment(*id).await?;
+                            c.insert_parcel(&what.row(
+                                carrier,
+                                waybill,
+                                Direction::Upstream,
+                                ParcelState::InTransit,
+                                Some(user),
+                                now,
+                            ))
+                            .await?
+                        }
                     };
-                    sqlx::query(
-                        "INSERT INTO parcel_events (parcel_id, source, code, state, actor_id, at, \
-                         received_at) VALUES ($1, 'scan', 'handed_to_trunk_carrier', 'in_transit', \
-                         $2, $3, $3)",
-                    )
-                    .bind(parcel_id)
-                    .bind(user)
-                    .bind(now)
-                    .execute(&mut *c)
+                    c.insert_parcel_event(&ParcelEventRow {
+                        parcel: parcel_id,
+                        source: "scan",
+                        code: "handed_to_trunk_carrier",
+                        state: Some(ParcelState::InTransit.as_str()),
+                        place: None,
+                        node: None,
+                        actor: Some(user),
+                        client_id: None,
+                        note: None,
+                        at: now,
+                        received_at: now,
+                    })
                     .await?;
                 }
                 let (order_id, open): (i64, i64) = sqlx::query_as(
@@ -1748,18 +1848,21 @@ impl Store {
                 };
                 // The history row only with the change it records: a concurrent cancellation
                 // that moved the order first leaves nothing to record.
-                if move_status!(c, order_id, &from, to.as_str(), now) == 0 {
-                    continue;
+                let moved = c
+                    .move_order(&OrderMove {
+                        order: order_id,
+                        from: &from,
+                        to: to.as_str(),
+                        action: OrderEvent::Ship.as_str(),
+                        actor: Some(user),
+                        reason: None,
+                        at: now,
+                    })
+                    .await;
+                match moved {
+                    Err(StoreError::InvalidTransition { .. }) => continue,
+                    r => r?,
                 }
-                record_event!(
-                    c,
-                    order_id,
-                    Some(from.as_str()),
-                    to.as_str(),
-                    Some(user),
-                    None::<String>,
-                    now
-                );
             }
             Ok(shipped)
         })

@@ -4,6 +4,7 @@
 //! the parcel's state is that of its latest event by event time, whatever order they arrive in.
 
 use crate::network::Node;
+use crate::pickup::{PickupWrites, Shelving};
 use crate::{Store, StoreError, in_tx, on_read};
 use bazaar_domain::logistics::{
     Direction, ParcelState, ScanKind, check_waybill, normalise_waybill,
@@ -214,114 +215,251 @@ struct ScanDone {
     first: Option<i64>,
 }
 
-/// Replays a parcel's events in time order into its state (see [`ParcelState::after`]) and
-/// sets its last event time and where it was last seen. Evaluates to (state before, state
-/// after).
-macro_rules! settle {
-    ($c:expr, $id:expr, $now:expr) => {{
-        // The row first: a concurrent scan of the same parcel waits, then sees this one's
-        // event (PostgreSQL; SQLite has one writer anyway).
-        sqlx::query("UPDATE parcels SET updated_at = $1 WHERE id = $2")
-            .bind($now)
-            .bind($id)
-            .execute(&mut *$c)
-            .await?;
-        let evs: Vec<(Option<String>, i64, Option<String>, Option<String>)> = sqlx::query_as(
-            "SELECT state, at, node_code, place FROM parcel_events WHERE parcel_id = $1 \
-             ORDER BY at, id",
-        )
-        .bind($id)
-        .fetch_all(&mut *$c)
-        .await?;
-        let (before, created_at, last_at): (String, i64, Option<i64>) =
-            sqlx::query_as("SELECT state, created_at, last_event_at FROM parcels WHERE id = $1")
-                .bind($id)
-                .fetch_one(&mut *$c)
-                .await?;
-        let after = ParcelState::replay(
-            evs.iter()
-                .filter_map(|e| e.0.as_deref().and_then(ParcelState::from_db)),
-        );
-        // The time of the latest news never goes back (the watch reads it).
-        let newest = evs
-            .iter()
-            .map(|e| e.1)
-            .max()
-            .unwrap_or(created_at)
-            .max(last_at.unwrap_or(i64::MIN));
-        let node = evs.iter().rev().find_map(|e| e.2.clone());
-        let place = evs.iter().rev().find_map(|e| e.3.clone());
-        sqlx::query(
-            "UPDATE parcels SET state = $1, last_event_at = $2, last_node = $3, last_place = $4, \
-             pickup_code = CASE WHEN $1 = 'in_locker_or_station' THEN pickup_code ELSE NULL END, \
-             updated_at = $5 WHERE id = $6",
-        )
-        .bind(after.as_str())
-        .bind(newest)
-        .bind(node)
-        .bind(place)
-        .bind($now)
-        .bind($id)
-        .execute(&mut *$c)
-        .await?;
-        (
-            ParcelState::from_db(&before).unwrap_or(ParcelState::Ordered),
-            after,
-        )
-    }};
+/// A parcel as [`ParcelWrites::insert_parcel`] writes it: the one way a parcel row is made
+/// (registered by hand or by API, announced in a carrier's manifest, created when an order
+/// is paid or handed to a carrier).
+pub(crate) struct ParcelRow<'a> {
+    /// Carrier code.
+    pub carrier: &'a str,
+    /// Waybill number.
+    pub waybill: &'a str,
+    /// Which way it travels.
+    pub direction: Direction,
+    /// Weight (g).
+    pub weight_g: i64,
+    /// Volume (cm³).
+    pub volume_cm3: i64,
+    /// Needs the cold chain.
+    pub cold_chain: bool,
+    /// Sender's name.
+    pub sender_name: Option<&'a str>,
+    /// Sender's phone.
+    pub sender_phone: Option<&'a str>,
+    /// Recipient's name.
+    pub recipient_name: &'a str,
+    /// Recipient's phone.
+    pub recipient_phone: &'a str,
+    /// Destination region.
+    pub dest_region: Option<&'a str>,
+    /// Destination service point.
+    pub dest_node: Option<&'a str>,
+    /// The order it carries.
+    pub order_id: Option<i64>,
+    /// The order's part (one seller's lines) it carries.
+    pub part_id: Option<i64>,
+    /// The seller who ships it.
+    pub seller_id: Option<i64>,
+    /// Its first state.
+    pub state: ParcelState,
+    /// Who registered it (none: the system, when an order is paid).
+    pub created_by: Option<i64>,
+    /// When (UTC ms): created, updated and last news.
+    pub at: i64,
 }
-pub(crate) use settle;
 
-/// Locks parcels' rows, in id order, before anything refers to them in a transaction (see
-/// `write_events`): the one lock order of every writer of parcel events.
-macro_rules! lock_parcels {
-    ($c:expr, $ids:expr, $now:expr) => {{
-        let mut ids: Vec<i64> = $ids.into_iter().filter(|id| *id > 0).collect();
-        ids.sort_unstable();
-        ids.dedup();
-        for id in ids {
-            sqlx::query("UPDATE parcels SET updated_at = $1 WHERE id = $2")
-                .bind($now)
-                .bind(id)
-                .execute(&mut *$c)
-                .await?;
+/// An event of a parcel's history as [`ParcelWrites::insert_parcel_event`] writes it, for
+/// one event at a time (the batched ingest of many writes its own multi-row statement).
+pub(crate) struct ParcelEventRow<'a> {
+    /// The parcel.
+    pub parcel: i64,
+    /// `scan` or `carrier`.
+    pub source: &'a str,
+    /// The scan kind or the carrier's status code.
+    pub code: &'a str,
+    /// The state it puts the parcel in, when it means one.
+    pub state: Option<&'a str>,
+    /// Where (a carrier's place name).
+    pub place: Option<&'a str>,
+    /// The service point where it was scanned.
+    pub node: Option<&'a str>,
+    /// Who scanned.
+    pub actor: Option<i64>,
+    /// The sender's own id of the scan (a resent scan is written once).
+    pub client_id: Option<&'a str>,
+    /// A note (a signature, a carrier's text).
+    pub note: Option<&'a str>,
+    /// When it happened (UTC ms).
+    pub at: i64,
+    /// When it reached us (UTC ms).
+    pub received_at: i64,
+}
+
+/// What `settle` reads of each event: the state it means, when, the point, the place.
+type EventTrace = (Option<String>, i64, Option<String>, Option<String>);
+
+/// The writes of parcels and their histories, on a transaction's connection of either
+/// backend.
+pub(crate) trait ParcelWrites {
+    /// Writes a new parcel; its id. A waybill already registered for the carrier is a unique
+    /// violation.
+    async fn insert_parcel(&mut self, p: &ParcelRow<'_>) -> Result<i64, StoreError>;
+
+    /// Writes one event of a parcel's history; false when it was written before (the same
+    /// client id, or the same carrier event).
+    async fn insert_parcel_event(&mut self, e: &ParcelEventRow<'_>) -> Result<bool, StoreError>;
+
+    /// Locks parcels' rows, in id order, before anything refers to them in a transaction
+    /// (see `write_events`): the one lock order of every writer of parcel events.
+    async fn lock_parcels(&mut self, ids: Vec<i64>, now: i64) -> Result<(), StoreError>;
+
+    /// Replays a parcel's events in time order into its state (see
+    /// [`ParcelState::after`]) and sets its last event time and where it was last seen;
+    /// (state before, state after).
+    async fn settle(&mut self, id: i64, now: i64)
+    -> Result<(ParcelState, ParcelState), StoreError>;
+}
+
+crate::both_dialects! {
+    impl ParcelWrites {
+        async fn insert_parcel(&mut self, p: &ParcelRow<'_>) -> Result<i64, StoreError> {
+            Ok(sqlx::query_scalar(
+                "INSERT INTO parcels (carrier, waybill, direction, weight_g, volume_cm3, cold_chain, \
+                 sender_name, sender_phone, recipient_name, recipient_phone, dest_region, dest_node, \
+                 order_id, part_id, seller_id, state, created_by, created_at, updated_at, \
+                 last_event_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
+                 $14, $15, $16, $17, $18, $18, $18) RETURNING id",
+            )
+            .bind(p.carrier)
+            .bind(p.waybill)
+            .bind(p.direction.as_str())
+            .bind(p.weight_g)
+            .bind(p.volume_cm3)
+            .bind(p.cold_chain)
+            .bind(p.sender_name)
+            .bind(p.sender_phone)
+            .bind(p.recipient_name)
+            .bind(p.recipient_phone)
+            .bind(p.dest_region)
+            .bind(p.dest_node)
+            .bind(p.order_id)
+            .bind(p.part_id)
+            .bind(p.seller_id)
+            .bind(p.state.as_str())
+            .bind(p.created_by)
+            .bind(p.at)
+            .fetch_one(&mut *self)
+            .await?)
         }
-    }};
-}
-pub(crate) use lock_parcels;
 
-/// Inserts a checked parcel (see [`Store::check_new_parcel`]) in `ordered`; evaluates to its
-/// id. A waybill already registered for the carrier is a unique violation.
-macro_rules! insert_parcel {
-    ($c:expr, $p:expr, $waybill:expr, $by:expr, $now:expr) => {{
-        let p: &NewParcel = $p;
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO parcels (carrier, waybill, direction, weight_g, volume_cm3, cold_chain, \
-             sender_name, sender_phone, recipient_name, recipient_phone, dest_region, dest_node, \
-             order_id, state, created_by, created_at, updated_at, last_event_at) VALUES ($1, \
-             $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16, $16) \
-             RETURNING id",
-        )
-        .bind(&p.carrier)
-        .bind($waybill)
-        .bind(p.direction.as_str())
-        .bind(p.weight_g)
-        .bind(p.volume_cm3)
-        .bind(p.cold_chain)
-        .bind(&p.sender_name)
-        .bind(&p.sender_phone)
-        .bind(p.recipient_name.trim())
-        .bind(&p.recipient_phone)
-        .bind(&p.dest_region)
-        .bind(&p.dest_node)
-        .bind(p.order_id)
-        .bind(ParcelState::Ordered.as_str())
-        .bind($by)
-        .bind($now)
-        .fetch_one(&mut *$c)
-        .await?;
-        id
-    }};
+        async fn insert_parcel_event(&mut self, e: &ParcelEventRow<'_>) -> Result<bool, StoreError> {
+            let n = sqlx::query(
+                "INSERT INTO parcel_events (parcel_id, source, code, state, place, node_code, \
+                 actor_id, client_id, note, at, received_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING",
+            )
+            .bind(e.parcel)
+            .bind(e.source)
+            .bind(e.code)
+            .bind(e.state)
+            .bind(e.place)
+            .bind(e.node)
+            .bind(e.actor)
+            .bind(e.client_id)
+            .bind(e.note)
+            .bind(e.at)
+            .bind(e.received_at)
+            .execute(&mut *self)
+            .await?
+            .rows_affected();
+            Ok(n > 0)
+        }
+
+        async fn lock_parcels(&mut self, ids: Vec<i64>, now: i64) -> Result<(), StoreError> {
+            let mut ids: Vec<i64> = ids.into_iter().filter(|id| *id > 0).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            for id in ids {
+                sqlx::query("UPDATE parcels SET updated_at = $1 WHERE id = $2")
+                    .bind(now)
+                    .bind(id)
+                    .execute(&mut *self)
+                    .await?;
+            }
+            Ok(())
+        }
+
+        async fn settle(
+            &mut self,
+            id: i64,
+            now: i64,
+        ) -> Result<(ParcelState, ParcelState), StoreError> {
+            // The row first: a concurrent scan of the same parcel waits, then sees this one's
+            // event (PostgreSQL; SQLite has one writer anyway).
+            sqlx::query("UPDATE parcels SET updated_at = $1 WHERE id = $2")
+                .bind(now)
+                .bind(id)
+                .execute(&mut *self)
+                .await?;
+            let evs: Vec<EventTrace> = sqlx::query_as(
+                "SELECT state, at, node_code, place FROM parcel_events WHERE parcel_id = $1 \
+                 ORDER BY at, id",
+            )
+            .bind(id)
+            .fetch_all(&mut *self)
+            .await?;
+            let (before, created_at, last_at): (String, i64, Option<i64>) =
+                sqlx::query_as("SELECT state, created_at, last_event_at FROM parcels WHERE id = $1")
+                    .bind(id)
+                    .fetch_one(&mut *self)
+                    .await?;
+            let after = ParcelState::replay(
+                evs.iter()
+                    .filter_map(|e| e.0.as_deref().and_then(ParcelState::from_db)),
+            );
+            // The time of the latest news never goes back (the watch reads it).
+            let newest = evs
+                .iter()
+                .map(|e| e.1)
+                .max()
+                .unwrap_or(created_at)
+                .max(last_at.unwrap_or(i64::MIN));
+            let node = evs.iter().rev().find_map(|e| e.2.clone());
+            let place = evs.iter().rev().find_map(|e| e.3.clone());
+            sqlx::query(
+                "UPDATE parcels SET state = $1, last_event_at = $2, last_node = $3, last_place = $4, \
+                 pickup_code = CASE WHEN $1 = 'in_locker_or_station' THEN pickup_code ELSE NULL END, \
+                 updated_at = $5 WHERE id = $6",
+            )
+            .bind(after.as_str())
+            .bind(newest)
+            .bind(node)
+            .bind(place)
+            .bind(now)
+            .bind(id)
+            .execute(&mut *self)
+            .await?;
+            Ok((
+                ParcelState::from_db(&before).unwrap_or(ParcelState::Ordered),
+                after,
+            ))
+        }
+    }
+}
+
+impl NewParcel {
+    /// The row of this parcel, registered by `by` at `at` under `waybill` (normalised).
+    pub(crate) fn row<'a>(&'a self, waybill: &'a str, by: i64, at: i64) -> ParcelRow<'a> {
+        ParcelRow {
+            carrier: &self.carrier,
+            waybill,
+            direction: self.direction,
+            weight_g: self.weight_g,
+            volume_cm3: self.volume_cm3,
+            cold_chain: self.cold_chain,
+            sender_name: self.sender_name.as_deref(),
+            sender_phone: self.sender_phone.as_deref(),
+            recipient_name: self.recipient_name.trim(),
+            recipient_phone: &self.recipient_phone,
+            dest_region: self.dest_region.as_deref(),
+            dest_node: self.dest_node.as_deref(),
+            order_id: self.order_id,
+            part_id: None,
+            seller_id: None,
+            state: ParcelState::Ordered,
+            created_by: Some(by),
+            at,
+        }
+    }
 }
 
 /// Scans one request may carry: a phone's queue, or a sorting line's batch at a centre.
@@ -331,18 +469,11 @@ const PARCEL_COLS: &str = "id, carrier, waybill, direction, weight_g, volume_cm3
     recipient_name, recipient_phone, dest_region, dest_node, order_id, state, last_event_at, \
     created_at";
 
-fn may_handle(role: Role) -> bool {
-    matches!(
-        role,
-        Role::Admin | Role::Operator | Role::Agent | Role::Driver
-    )
-}
-
 impl Store {
     /// Registers a parcel (operators, agents, drivers, admins): the waybill must fit its
     /// carrier's format and be new for that carrier.
     pub async fn create_parcel(&self, actor: &Actor, p: &NewParcel) -> Result<Tracked, StoreError> {
-        if !may_handle(actor.role) {
+        if !actor.role.handles_parcels() {
             return Err(StoreError::Forbidden);
         }
         let waybill = self.check_new_parcel(p).await?;
@@ -363,7 +494,7 @@ impl Store {
         }
         let now = now_ms();
         let res = in_tx!(self, |c| {
-            Ok(insert_parcel!(c, p, &waybill, actor.user_id, now))
+            c.insert_parcel(&p.row(&waybill, actor.user_id, now)).await
         });
         let id = match res {
             Ok(id) => id,
@@ -564,7 +695,7 @@ impl Store {
         actor: &Actor,
         scans: &[ScanInput],
     ) -> Result<Vec<ScanResult>, StoreError> {
-        if !may_handle(actor.role) {
+        if !actor.role.handles_parcels() {
             return Err(StoreError::Forbidden);
         }
         if scans.len() > MAX_SCANS {
@@ -895,7 +1026,7 @@ impl Store {
                         dest_node: s.dest_node.clone().filter(|d| !d.trim().is_empty()),
                         order_id: None,
                     };
-                    if !may_handle(actor.role) {
+                    if !actor.role.handles_parcels() {
                         return Err(StoreError::Forbidden);
                     }
                     let waybill = self.check_new_parcel(&p).await?;
@@ -917,7 +1048,8 @@ impl Store {
             return Err(StoreError::field("waybill", Reason::UnknownReference));
         }
         let point = matches!(node.kind.as_str(), "village_point" | "locker_bank");
-        let county = |region: &str| region.get(..6).map(str::to_string);
+        let county =
+            |region: &str| bazaar_domain::region::county_of_code(region).map(str::to_string);
         let node_county = county(&node.region_code);
         // Where each parcel may be: a downstream parcel is scanned only in its destination's
         // county once it is at a township or village, and handed over only at its own point.
@@ -983,9 +1115,10 @@ impl Store {
         };
         let res = in_tx!(self, |c| {
             let mut rows = rows.clone();
-            lock_parcels!(c, rows.iter().map(|r| r.0), now);
+            c.lock_parcels(rows.iter().map(|r| r.0).collect(), now)
+                .await?;
             if let Some((p, waybill)) = &register {
-                rows[0].0 = insert_parcel!(c, p, waybill, actor.user_id, now);
+                rows[0].0 = c.insert_parcel(&p.row(waybill, actor.user_id, now)).await?;
             }
             let mut done = ScanDone {
                 recorded: false,
@@ -1013,28 +1146,25 @@ impl Store {
                 } else {
                     client_id.to_string()
                 };
-                let inserted = sqlx::query(
-                    "INSERT INTO parcel_events (parcel_id, source, code, state, node_code, \
-                     actor_id, client_id, note, at, received_at) \
-                     VALUES ($1, 'scan', $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
-                )
-                .bind(id)
-                .bind(kind.as_str())
-                .bind(state)
-                .bind(&node.code)
-                .bind(actor.user_id)
-                .bind(&cid)
-                .bind(
-                    s.signature
-                        .as_deref()
-                        .map(|x| x.chars().take(100).collect::<String>()),
-                )
-                .bind(at)
-                .bind(now)
-                .execute(&mut *c)
-                .await?
-                .rows_affected()
-                    > 0;
+                let signature: Option<String> = s
+                    .signature
+                    .as_deref()
+                    .map(|x| x.chars().take(100).collect());
+                let inserted = c
+                    .insert_parcel_event(&ParcelEventRow {
+                        parcel: *id,
+                        source: "scan",
+                        code: kind.as_str(),
+                        state: Some(state),
+                        place: None,
+                        node: Some(&node.code),
+                        actor: Some(actor.user_id),
+                        client_id: Some(&cid),
+                        note: signature.as_deref(),
+                        at,
+                        received_at: now,
+                    })
+                    .await?;
                 if !inserted {
                     if register.is_some() {
                         // A client id already used for another scan: the new parcel goes too.
@@ -1043,7 +1173,7 @@ impl Store {
                     continue;
                 }
                 done.recorded = true;
-                let (before, after) = settle!(c, *id, now);
+                let (before, after) = c.settle(*id, now).await?;
                 // In a sack, out of it at a point, handed over or picked up.
                 let unpack = matches!(
                     kind,
@@ -1083,8 +1213,15 @@ impl Store {
                     && after == ParcelState::InLockerOrStation
                     && before != ParcelState::InLockerOrStation
                 {
-                    let (code, slot) =
-                        crate::pickup::shelve!(c, *id, &node.code, &node_name, &opening, now);
+                    let (code, slot) = c
+                        .shelve(&Shelving {
+                            parcel: *id,
+                            node: &node.code,
+                            node_name: &node_name,
+                            opening: &opening,
+                            at: now,
+                        })
+                        .await?;
                     if rows.len() == 1 {
                         done.pickup_code = Some(code);
                         done.shelf_slot = Some(slot);
@@ -1186,7 +1323,7 @@ impl Store {
         parcel_id: i64,
         events: &[CarrierEvent],
     ) -> Result<usize, StoreError> {
-        if !matches!(actor.role, Role::Admin | Role::Operator) {
+        if !actor.role.runs_network() {
             return Err(StoreError::Forbidden);
         }
         self.parcel_access(actor, parcel_id).await?;
@@ -1204,28 +1341,30 @@ impl Store {
     ) -> Result<usize, StoreError> {
         let now = now_ms();
         in_tx!(self, |c| {
-            lock_parcels!(c, [parcel_id], now);
+            c.lock_parcels(vec![parcel_id], now).await?;
             let mut new = 0;
             for e in events {
                 let state = bazaar_domain::logistics::kuaidi100_state(&e.code).map(|s| s.as_str());
-                new += sqlx::query(
-                    "INSERT INTO parcel_events (parcel_id, source, code, state, place, note, at, \
-                     received_at) VALUES ($1, 'carrier', $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
-                )
-                .bind(parcel_id)
-                .bind(e.code.trim())
-                .bind(state)
-                .bind(&e.place)
-                .bind(&e.note)
-                .bind(e.at)
-                .bind(now)
-                .execute(&mut *c)
-                .await?
-                .rows_affected() as usize;
+                let written = c
+                    .insert_parcel_event(&ParcelEventRow {
+                        parcel: parcel_id,
+                        source: "carrier",
+                        code: e.code.trim(),
+                        state,
+                        place: e.place.as_deref(),
+                        node: None,
+                        actor: None,
+                        client_id: None,
+                        note: e.note.as_deref(),
+                        at: e.at,
+                        received_at: now,
+                    })
+                    .await?;
+                new += usize::from(written);
             }
             // Placed by time: the events replayed in time order decide.
             if new > 0 {
-                settle!(c, parcel_id, now);
+                c.settle(parcel_id, now).await?;
             }
             Ok(new)
         })

@@ -7,7 +7,7 @@
 //! Notifications go through an outbox written in the same transaction as what caused them;
 //! `serve` sends them through the configured notifier and marks them sent.
 
-use crate::parcels::{Tracked, lock_parcels, settle};
+use crate::parcels::{ParcelEventRow, ParcelWrites, Tracked};
 use crate::throttle::Limit;
 use crate::{Store, StoreError, in_tx, on_read};
 use bazaar_domain::logistics::ParcelState;
@@ -17,26 +17,135 @@ use bazaar_domain::time::now_ms;
 use bazaar_domain::{FieldError, Reason};
 use serde::Serialize;
 
-/// Writes a notification to the outbox inside the caller's transaction (sent later by
-/// `serve`): kind, account (`Option<i64>`), phone (`Option<&str>`), parcel (`Option<i64>`),
-/// text, time.
-macro_rules! enqueue {
-    ($c:expr, $kind:expr, $user:expr, $phone:expr, $parcel:expr, $body:expr, $now:expr) => {
-        sqlx::query(
-            "INSERT INTO notifications (kind, user_id, phone, parcel_id, body, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind($kind)
-        .bind::<Option<i64>>($user)
-        .bind::<Option<&str>>($phone)
-        .bind::<Option<i64>>($parcel)
-        .bind($body)
-        .bind($now)
-        .execute(&mut *$c)
-        .await?
-    };
+/// A message to a person, as [`PickupWrites::enqueue_notification`] writes it to the outbox
+/// inside the caller's transaction (sent later by the notifications job).
+pub(crate) struct NotificationRow<'a> {
+    /// What it is about (`pickup_code`, `pickup_reminder`, `returned`, `stalled`).
+    pub kind: &'a str,
+    /// The account to reach (WeChat), when there is one.
+    pub user: Option<i64>,
+    /// The phone to reach (SMS), when there is one.
+    pub phone: Option<&'a str>,
+    /// The parcel it is about.
+    pub parcel: Option<i64>,
+    /// The text.
+    pub body: &'a str,
+    /// When (UTC ms).
+    pub at: i64,
 }
-pub(crate) use enqueue;
+
+/// A parcel to put on a point's shelf (see [`PickupWrites::shelve`]).
+pub(crate) struct Shelving<'a> {
+    /// The parcel.
+    pub parcel: i64,
+    /// The point's code.
+    pub node: &'a str,
+    /// The point's name, for the message.
+    pub node_name: &'a str,
+    /// Its opening hours (`08:00–20:00`), or empty.
+    pub opening: &'a str,
+    /// When (UTC ms).
+    pub at: i64,
+}
+
+/// The writes of village pickup, on a transaction's connection of either backend.
+pub(crate) trait PickupWrites {
+    /// Writes a notification to the outbox.
+    async fn enqueue_notification(&mut self, n: &NotificationRow<'_>) -> Result<(), StoreError>;
+
+    /// Puts a parcel on a point's shelf: a fresh pickup code, the first free slot, and a
+    /// notification to its recipient; (code, slot). `no_free_pickup_code` or `shelf_full`
+    /// when the point has none left.
+    async fn shelve(&mut self, s: &Shelving<'_>) -> Result<(String, String), StoreError>;
+}
+
+crate::both_dialects! {
+    impl PickupWrites {
+        async fn enqueue_notification(&mut self, n: &NotificationRow<'_>) -> Result<(), StoreError> {
+            sqlx::query(
+                "INSERT INTO notifications (kind, user_id, phone, parcel_id, body, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(n.kind)
+            .bind(n.user)
+            .bind(n.phone)
+            .bind(n.parcel)
+            .bind(n.body)
+            .bind(n.at)
+            .execute(&mut *self)
+            .await?;
+            Ok(())
+        }
+
+        async fn shelve(&mut self, s: &Shelving<'_>) -> Result<(String, String), StoreError> {
+            let taken: Vec<(String, Option<String>)> = sqlx::query_as(
+                "SELECT pickup_code, shelf_slot FROM parcels \
+                 WHERE pickup_node = $1 AND pickup_code IS NOT NULL",
+            )
+            .bind(s.node)
+            .fetch_all(&mut *self)
+            .await?;
+            let codes: std::collections::HashSet<&str> = taken.iter().map(|t| t.0.as_str()).collect();
+            let slots: std::collections::HashSet<&str> =
+                taken.iter().filter_map(|t| t.1.as_deref()).collect();
+            let code = (0..100)
+                .map(|_| {
+                    format!(
+                        "{:06}",
+                        rand::Rng::gen_range(&mut rand::rngs::OsRng, 0..1_000_000u32)
+                    )
+                })
+                .find(|c| !codes.contains(c.as_str()))
+                .ok_or(StoreError::Rule(bazaar_domain::ErrorCode::NoFreePickupCode))?;
+            let slot = (1..=780)
+                .map(slot_name)
+                .find(|x| !slots.contains(x.as_str()))
+                .ok_or(StoreError::Rule(bazaar_domain::ErrorCode::ShelfFull))?;
+            sqlx::query(
+                "UPDATE parcels SET pickup_node = $1, pickup_code = $2, shelf_slot = $3, \
+                 waiting_since = $4, reminded_at = NULL WHERE id = $5",
+            )
+            .bind(s.node)
+            .bind(&code)
+            .bind(&slot)
+            .bind(s.at)
+            .bind(s.parcel)
+            .execute(&mut *self)
+            .await?;
+            let (carrier, waybill, phone, buyer): (String, String, String, Option<i64>) =
+                sqlx::query_as(
+                    "SELECT p.carrier, p.waybill, p.recipient_phone, o.buyer_id FROM parcels p \
+                     LEFT JOIN orders o ON o.id = p.order_id WHERE p.id = $1",
+                )
+                .bind(s.parcel)
+                .fetch_one(&mut *self)
+                .await?;
+            let carrier = bazaar_domain::logistics::carrier(&carrier)
+                .map(|c| c.name)
+                .unwrap_or("");
+            let hours = if s.opening.is_empty() {
+                String::new()
+            } else {
+                format!("，营业时间 {}", s.opening)
+            };
+            let body = format!(
+                "【{}】您的包裹（{carrier} {waybill}）已到，取件码 {code}，货架 {slot}{hours}。\
+                 取件时请报取件码和手机尾号。",
+                s.node_name
+            );
+            self.enqueue_notification(&NotificationRow {
+                kind: "pickup_code",
+                user: buyer,
+                phone: Some(&phone),
+                parcel: Some(s.parcel),
+                body: &body,
+                at: s.at,
+            })
+            .await?;
+            Ok((code, slot))
+        }
+    }
+}
 
 /// Hand-over attempts one person may make at a point before each further one waits longer
 /// (see [`crate::throttle`]).
@@ -52,87 +161,6 @@ pub fn slot_name(n: usize) -> String {
     let shelf = (b'A' + ((n.saturating_sub(1) / 30) % 26) as u8) as char;
     format!("{shelf}-{:02}", (n.saturating_sub(1) % 30) + 1)
 }
-
-/// Puts a parcel on a point's shelf inside a transaction: a fresh pickup code, the first free
-/// slot, and a notification to its recipient. Evaluates to (code, slot).
-macro_rules! shelve {
-    ($c:expr, $id:expr, $node:expr, $node_name:expr, $opening:expr, $now:expr) => {{
-        let taken: Vec<(String, Option<String>)> = sqlx::query_as(
-            "SELECT pickup_code, shelf_slot FROM parcels \
-             WHERE pickup_node = $1 AND pickup_code IS NOT NULL",
-        )
-        .bind($node)
-        .fetch_all(&mut *$c)
-        .await?;
-        let codes: std::collections::HashSet<&str> = taken.iter().map(|t| t.0.as_str()).collect();
-        let slots: std::collections::HashSet<&str> =
-            taken.iter().filter_map(|t| t.1.as_deref()).collect();
-        let mut code = String::new();
-        for _ in 0..100 {
-            let c = format!(
-                "{:06}",
-                rand::Rng::gen_range(&mut rand::rngs::OsRng, 0..1_000_000u32)
-            );
-            if !codes.contains(c.as_str()) {
-                code = c;
-                break;
-            }
-        }
-        if code.is_empty() {
-            return Err($crate::StoreError::Rule(bazaar_domain::ErrorCode::NoFreePickupCode));
-        }
-        let Some(slot) = (1..=780)
-            .map($crate::pickup::slot_name)
-            .find(|s| !slots.contains(s.as_str()))
-        else {
-            return Err($crate::StoreError::Rule(bazaar_domain::ErrorCode::ShelfFull));
-        };
-        sqlx::query(
-            "UPDATE parcels SET pickup_node = $1, pickup_code = $2, shelf_slot = $3, \
-             waiting_since = $4, reminded_at = NULL WHERE id = $5",
-        )
-        .bind($node)
-        .bind(&code)
-        .bind(&slot)
-        .bind($now)
-        .bind($id)
-        .execute(&mut *$c)
-        .await?;
-        let (carrier, waybill, phone, buyer): (String, String, String, Option<i64>) =
-            sqlx::query_as(
-                "SELECT p.carrier, p.waybill, p.recipient_phone, o.buyer_id FROM parcels p \
-                 LEFT JOIN orders o ON o.id = p.order_id WHERE p.id = $1",
-            )
-            .bind($id)
-            .fetch_one(&mut *$c)
-            .await?;
-        let carrier = bazaar_domain::logistics::carrier(&carrier)
-            .map(|c| c.name)
-            .unwrap_or("");
-        let opening: &str = $opening;
-        let hours = if opening.is_empty() {
-            String::new()
-        } else {
-            format!("，营业时间 {opening}")
-        };
-        let body = format!(
-            "【{}】您的包裹（{carrier} {waybill}）已到，取件码 {code}，货架 {slot}{hours}。\
-             取件时请报取件码和手机尾号。",
-            $node_name
-        );
-        $crate::pickup::enqueue!(
-            $c,
-            "pickup_code",
-            buyer,
-            Some(phone.as_str()),
-            Some($id),
-            &body,
-            $now
-        );
-        (code, slot)
-    }};
-}
-pub(crate) use shelve;
 
 /// A handover at a village point.
 #[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
@@ -289,7 +317,7 @@ impl Store {
         actor: &Actor,
         input: &PickupInput,
     ) -> Result<Tracked, StoreError> {
-        if !matches!(actor.role, Role::Agent | Role::Operator | Role::Admin) {
+        if !actor.role.works_shelf() {
             return Err(StoreError::Forbidden);
         }
         let node = self
@@ -347,7 +375,7 @@ impl Store {
         let (id, order_id) = id_order;
         let signature = signature.to_string();
         in_tx!(self, |c| {
-            lock_parcels!(c, [id], now);
+            c.lock_parcels(vec![id], now).await?;
             // Only a parcel still waiting with this code: a second handover finds nothing.
             let hit = sqlx::query(
                 "UPDATE parcels SET pickup_code = NULL, picked_up_at = $1, signature = $2 \
@@ -363,19 +391,22 @@ impl Store {
             if hit == 0 {
                 return Err(StoreError::field("pickup_code", Reason::WrongCode));
             }
-            sqlx::query(
-                "INSERT INTO parcel_events (parcel_id, source, code, state, node_code, actor_id, \
-                 client_id, note, at, received_at) VALUES ($1, 'scan', 'picked_up_by_recipient', \
-                 'delivered', $2, $3, $4, '签收', $5, $5)",
-            )
-            .bind(id)
-            .bind(&node.code)
-            .bind(actor.user_id)
-            .bind(format!("pickup:{id}:{now}"))
-            .bind(now)
-            .execute(&mut *c)
+            let client_id = format!("pickup:{id}:{now}");
+            c.insert_parcel_event(&ParcelEventRow {
+                parcel: id,
+                source: "scan",
+                code: "picked_up_by_recipient",
+                state: Some(ParcelState::Delivered.as_str()),
+                place: None,
+                node: Some(&node.code),
+                actor: Some(actor.user_id),
+                client_id: Some(&client_id),
+                note: Some("签收"),
+                at: now,
+                received_at: now,
+            })
             .await?;
-            settle!(c, id, now);
+            c.settle(id, now).await?;
             Ok(())
         })?;
         self.throttle_success(&[&here], &[&anywhere]).await?;
@@ -387,7 +418,7 @@ impl Store {
 
     /// A point's shelf: parcels waiting there by slot, and what goes out from it today.
     pub async fn shelf(&self, actor: &Actor, node: Option<&str>) -> Result<Shelf, StoreError> {
-        if !matches!(actor.role, Role::Agent | Role::Operator | Role::Admin) {
+        if !actor.role.works_shelf() {
             return Err(StoreError::Forbidden);
         }
         let node = self.handling_node(actor, node).await?;
@@ -508,15 +539,15 @@ impl Store {
                 if hit == 0 {
                     return Ok(false);
                 }
-                enqueue!(
-                    c,
-                    "pickup_reminder",
-                    buyer,
-                    Some(phone.as_str()),
-                    Some(id),
-                    &body,
-                    now
-                );
+                c.enqueue_notification(&NotificationRow {
+                    kind: "pickup_reminder",
+                    user: buyer,
+                    phone: Some(&phone),
+                    parcel: Some(id),
+                    body: &body,
+                    at: now,
+                })
+                .await?;
                 Ok(true)
             })?;
             reminded += usize::from(done);
@@ -546,28 +577,32 @@ impl Store {
                 if hit == 0 {
                     return Ok(false);
                 }
-                sqlx::query(
-                    "INSERT INTO parcel_events (parcel_id, source, code, state, node_code, \
-                     client_id, note, at, received_at) VALUES ($1, 'scan', 'return_to_sender', \
-                     $2, $3, $4, '逾期未取，退回寄件人', $5, $5) ON CONFLICT DO NOTHING",
-                )
-                .bind(id)
-                .bind(ParcelState::Returning.as_str())
-                .bind(&node)
-                .bind(format!("return:{id}"))
-                .bind(now)
-                .execute(&mut *c)
+                let client_id = format!("return:{id}");
+                c.insert_parcel_event(&ParcelEventRow {
+                    parcel: id,
+                    source: "scan",
+                    code: "return_to_sender",
+                    state: Some(ParcelState::Returning.as_str()),
+                    place: None,
+                    node: Some(&node),
+                    actor: None,
+                    client_id: Some(&client_id),
+                    note: Some("逾期未取，退回寄件人"),
+                    at: now,
+                    received_at: now,
+                })
                 .await?;
-                settle!(c, id, now);
-                enqueue!(
-                    c,
-                    "returned",
-                    None,
-                    Some(phone.as_str()),
-                    Some(id),
-                    format!("您的包裹逾期 {back} 天未取，已退回寄件人。"),
-                    now
-                );
+                c.settle(id, now).await?;
+                let body = format!("您的包裹逾期 {back} 天未取，已退回寄件人。");
+                c.enqueue_notification(&NotificationRow {
+                    kind: "returned",
+                    user: None,
+                    phone: Some(&phone),
+                    parcel: Some(id),
+                    body: &body,
+                    at: now,
+                })
+                .await?;
                 Ok(true)
             })?;
             returned += usize::from(done);

@@ -3,8 +3,8 @@
 //! seller's place, or overturn a rejection). An approved refund goes back by the original
 //! method, and the goods return to stock through the ledger.
 
-use crate::orders::{move_status, record_event};
-use crate::stock::record_move;
+use crate::orders::{OrderMove, OrderWrites};
+use crate::stock::{LedgerEntry, MoveKind, StockWrites};
 use crate::{Store, StoreError, in_tx, on_read};
 use bazaar_domain::Reason;
 use bazaar_domain::orders::{OrderEvent, OrderStatus, order_transition};
@@ -93,22 +93,16 @@ impl Store {
             ));
         }
         let id = in_tx!(self, |c| {
-            let hit = move_status!(c, order_id, from.as_str(), to.as_str(), now);
-            if hit == 0 {
-                return Err(StoreError::InvalidTransition {
-                    from: from.as_str().into(),
-                    action: OrderEvent::RequestRefund.as_str().into(),
-                });
-            }
-            record_event!(
-                c,
-                order_id,
-                Some(from.as_str()),
-                to.as_str(),
-                Some(actor.user_id),
-                Some(reason.clone()),
-                now
-            );
+            c.move_order(&OrderMove {
+                order: order_id,
+                from: from.as_str(),
+                to: to.as_str(),
+                action: OrderEvent::RequestRefund.as_str(),
+                actor: Some(actor.user_id),
+                reason: Some(reason.as_str()),
+                at: now,
+            })
+            .await?;
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO refunds (order_id, status, reason, prior_status, requested_by, \
                  amount_fen, created_at) VALUES ($1, 'requested', $2, $3, $4, $5, $6) RETURNING id",
@@ -340,22 +334,16 @@ impl Store {
                 (true, _) => (prior.clone(), "refunded".to_string()),
                 (false, _) => ("refund_requested".to_string(), prior.clone()),
             };
-            let hit = move_status!(c, r.order_id, &from, &to, now);
-            if hit == 0 {
-                return Err(StoreError::InvalidTransition {
-                    from,
-                    action: "refund".into(),
-                });
-            }
-            record_event!(
-                c,
-                r.order_id,
-                Some(from.as_str()),
-                to.as_str(),
-                Some(actor.user_id),
-                reason.clone(),
-                now
-            );
+            c.move_order(&OrderMove {
+                order: r.order_id,
+                from: &from,
+                to: &to,
+                action: "refund",
+                actor: Some(actor.user_id),
+                reason: reason.as_deref(),
+                at: now,
+            })
+            .await?;
             if approve {
                 // The money goes back by the method it came: the succeeded payment is marked
                 // refunded (the provider's refund call belongs here for a real provider).
@@ -378,18 +366,20 @@ impl Store {
                     .bind(l.location_id)
                     .execute(&mut *c)
                     .await?;
-                    record_move!(
-                        c,
-                        l.sku_id,
-                        l.location_id,
-                        "return",
-                        l.quantity,
-                        0i64,
-                        Some(r.order_id),
-                        Some(actor.user_id),
-                        Some(format!("refund {refund_id}")),
-                        now
-                    );
+                    let note = format!("refund {refund_id}");
+                    c.record_stock_move(&LedgerEntry {
+                        sku: l.sku_id,
+                        location: l.location_id,
+                        kind: MoveKind::Return,
+                        on_hand: l.quantity,
+                        reserved: 0,
+                        incoming: 0,
+                        order: Some(r.order_id),
+                        actor: Some(actor.user_id),
+                        note: Some(note.as_str()),
+                        at: now,
+                    })
+                    .await?;
                 }
             }
             Ok(())

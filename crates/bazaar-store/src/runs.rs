@@ -129,7 +129,7 @@ const RUN_COLS: &str = "id, depot_node, day, status, input, plan, broken, publis
 impl Store {
     /// A centre the actor may plan for: an operator's own region, an admin anywhere.
     async fn plannable_depot(&self, actor: &Actor, depot: &str) -> Result<Node, StoreError> {
-        if !matches!(actor.role, Role::Admin | Role::Operator) {
+        if !actor.role.runs_network() {
             return Err(StoreError::Forbidden);
         }
         let (node, path) = self
@@ -147,7 +147,7 @@ impl Store {
 
     /// The centres (distribution or county) the actor may plan for.
     pub async fn plannable_depots(&self, actor: &Actor) -> Result<Vec<Node>, StoreError> {
-        if !matches!(actor.role, Role::Admin | Role::Operator) {
+        if !actor.role.runs_network() {
             return Err(StoreError::Forbidden);
         }
         let scope = if actor.role == Role::Admin {
@@ -176,7 +176,10 @@ impl Store {
     /// to drop, villagers' parcels collected at its points to pick up, and its vehicles.
     pub async fn day_demands(&self, actor: &Actor, depot: &str) -> Result<DayDemands, StoreError> {
         let depot = self.plannable_depot(actor, depot).await?;
-        let county = depot.region_code.get(..6).unwrap_or("").to_string();
+        // The county of the depot (a depot above the county level: its own code's prefix).
+        let county = bazaar_domain::region::county_of_code(&depot.region_code)
+            .unwrap_or(&depot.region_code)
+            .to_string();
         let like = format!("{county}%");
         let vehicles: Vec<Vehicle> = on_read!(self, |p| {
             sqlx::query_as(

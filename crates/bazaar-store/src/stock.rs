@@ -57,102 +57,194 @@ pub struct StockMove {
     pub at: i64,
 }
 
-/// Records a ledger entry inside a transaction.
-macro_rules! record_move {
-    ($c:expr, $sku:expr, $loc:expr, $kind:expr, $on_hand:expr, $reserved:expr, $order:expr, $actor:expr, $note:expr, $at:expr) => {
-        record_move!(
-            $c, $sku, $loc, $kind, $on_hand, $reserved, 0i64, $order, $actor, $note, $at
-        )
-    };
-    ($c:expr, $sku:expr, $loc:expr, $kind:expr, $on_hand:expr, $reserved:expr, $incoming:expr, $order:expr, $actor:expr, $note:expr, $at:expr) => {
-        sqlx::query(
-            "INSERT INTO stock_moves (sku_id, location_id, kind, on_hand_delta, reserved_delta, \
-             incoming_delta, order_id, actor_id, note, at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind($sku)
-        .bind($loc)
-        .bind($kind)
-        .bind($on_hand)
-        .bind($reserved)
-        .bind($incoming)
-        .bind($order)
-        .bind($actor)
-        .bind($note)
-        .bind($at)
-        .execute(&mut *$c)
-        .await?
-    };
-}
-pub(crate) use record_move;
-
-/// Finds or creates the home stock location of a seller inside a transaction.
-macro_rules! seller_location {
-    ($c:expr, $seller_id:expr, $now:expr) => {{
-        sqlx::query(
-            "INSERT INTO stock_locations (kind, seller_id, name, region_code, created_at) \
-             SELECT 'seller', s.id, s.name, s.village_code, $2 FROM sellers s WHERE s.id = $1 \
-             ON CONFLICT DO NOTHING",
-        )
-        .bind($seller_id)
-        .bind($now)
-        .execute(&mut *$c)
-        .await?;
-        let id: i64 = sqlx::query_scalar("SELECT id FROM stock_locations WHERE seller_id = $1")
-            .bind($seller_id)
-            .fetch_one(&mut *$c)
-            .await?;
-        id
-    }};
-}
-pub(crate) use seller_location;
-
-/// Finds or creates the stock location of a network node (village point, county warehouse)
-/// inside a transaction; `None` when there is no such node.
-macro_rules! node_location {
-    ($c:expr, $code:expr, $now:expr) => {{
-        sqlx::query(
-            "INSERT INTO stock_locations (kind, node_code, name, region_code, created_at) \
-             SELECT 'node', n.code, n.name, n.region_code, $2 FROM nodes n WHERE n.code = $1 \
-             ON CONFLICT DO NOTHING",
-        )
-        .bind($code)
-        .bind($now)
-        .execute(&mut *$c)
-        .await?;
-        let id: Option<i64> =
-            sqlx::query_scalar("SELECT id FROM stock_locations WHERE node_code = $1")
-                .bind($code)
-                .fetch_optional(&mut *$c)
-                .await?;
-        id
-    }};
+/// What a ledger entry records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MoveKind {
+    /// Counted stock set by hand.
+    Adjustment,
+    /// Held by an order waiting for payment.
+    Reservation,
+    /// Paid: leaves the shelf.
+    Sale,
+    /// A reservation given back (cancelled, expired).
+    Release,
+    /// Back from a refunded order.
+    Return,
+    /// Sent to another location.
+    TransferOut,
+    /// Arrived from another location.
+    TransferIn,
+    /// Announced stock arrived.
+    Arrival,
+    /// Arrivals announced.
+    Expected,
 }
 
-/// Where a stock operation happens: the seller's home (`None`) or a node's code.
-macro_rules! location_of {
-    ($c:expr, $node:expr, $seller_id:expr, $now:expr, $field:expr) => {{
-        match $node {
-            None => seller_location!($c, $seller_id, $now),
-            Some(code) => node_location!($c, code, $now)
-                .ok_or_else(|| StoreError::field($field, Reason::UnknownReference))?,
+impl MoveKind {
+    /// The stored name.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            MoveKind::Adjustment => "adjustment",
+            MoveKind::Reservation => "reservation",
+            MoveKind::Sale => "sale",
+            MoveKind::Release => "release",
+            MoveKind::Return => "return",
+            MoveKind::TransferOut => "transfer_out",
+            MoveKind::TransferIn => "transfer_in",
+            MoveKind::Arrival => "arrival",
+            MoveKind::Expected => "expected",
         }
-    }};
+    }
 }
 
-/// Makes sure a stock row exists inside a transaction.
-macro_rules! ensure_stock_row {
-    ($c:expr, $sku:expr, $loc:expr, $now:expr) => {
-        sqlx::query(
-            "INSERT INTO stock (sku_id, location_id, on_hand, reserved, incoming, updated_at) \
-             VALUES ($1, $2, 0, 0, 0, $3) ON CONFLICT DO NOTHING",
-        )
-        .bind($sku)
-        .bind($loc)
-        .bind($now)
-        .execute(&mut *$c)
-        .await?
-    };
+/// One entry of the stock ledger, as [`StockWrites::record_stock_move`] writes it.
+pub(crate) struct LedgerEntry<'a> {
+    /// The SKU.
+    pub sku: i64,
+    /// Where.
+    pub location: i64,
+    /// What happened.
+    pub kind: MoveKind,
+    /// Change of on_hand.
+    pub on_hand: i64,
+    /// Change of reserved.
+    pub reserved: i64,
+    /// Change of incoming.
+    pub incoming: i64,
+    /// The order concerned.
+    pub order: Option<i64>,
+    /// Who.
+    pub actor: Option<i64>,
+    /// A note.
+    pub note: Option<&'a str>,
+    /// When (UTC ms).
+    pub at: i64,
+}
+
+/// The stock writes several use-cases make, on a transaction's connection of either backend.
+pub(crate) trait StockWrites {
+    /// Writes a ledger entry.
+    async fn record_stock_move(&mut self, e: &LedgerEntry<'_>) -> Result<(), StoreError>;
+
+    /// The home stock location of a seller, created on first use.
+    async fn seller_location(&mut self, seller: i64, now: i64) -> Result<i64, StoreError>;
+
+    /// The stock location of a network node (village point, county warehouse), created on
+    /// first use; `None` when there is no such node.
+    async fn node_location(&mut self, code: &str, now: i64) -> Result<Option<i64>, StoreError>;
+
+    /// Where a stock operation happens: the seller's home (`node` is `None`) or a node;
+    /// an unknown node is an `unknown_reference` of `field`.
+    async fn location_of(
+        &mut self,
+        node: Option<&str>,
+        seller: i64,
+        now: i64,
+        field: &'static str,
+    ) -> Result<i64, StoreError>;
+
+    /// Makes sure a stock row of the SKU exists at the location.
+    async fn ensure_stock_row(
+        &mut self,
+        sku: i64,
+        location: i64,
+        now: i64,
+    ) -> Result<(), StoreError>;
+}
+
+crate::both_dialects! {
+    impl StockWrites {
+        async fn record_stock_move(&mut self, e: &LedgerEntry<'_>) -> Result<(), StoreError> {
+            sqlx::query(
+                "INSERT INTO stock_moves (sku_id, location_id, kind, on_hand_delta, reserved_delta, \
+                 incoming_delta, order_id, actor_id, note, at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            )
+            .bind(e.sku)
+            .bind(e.location)
+            .bind(e.kind.as_str())
+            .bind(e.on_hand)
+            .bind(e.reserved)
+            .bind(e.incoming)
+            .bind(e.order)
+            .bind(e.actor)
+            .bind(e.note)
+            .bind(e.at)
+            .execute(&mut *self)
+            .await?;
+            Ok(())
+        }
+
+        async fn seller_location(&mut self, seller: i64, now: i64) -> Result<i64, StoreError> {
+            sqlx::query(
+                "INSERT INTO stock_locations (kind, seller_id, name, region_code, created_at) \
+                 SELECT 'seller', s.id, s.name, s.village_code, $2 FROM sellers s WHERE s.id = $1 \
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(seller)
+            .bind(now)
+            .execute(&mut *self)
+            .await?;
+            Ok(
+                sqlx::query_scalar("SELECT id FROM stock_locations WHERE seller_id = $1")
+                    .bind(seller)
+                    .fetch_one(&mut *self)
+                    .await?,
+            )
+        }
+
+        async fn node_location(&mut self, code: &str, now: i64) -> Result<Option<i64>, StoreError> {
+            sqlx::query(
+                "INSERT INTO stock_locations (kind, node_code, name, region_code, created_at) \
+                 SELECT 'node', n.code, n.name, n.region_code, $2 FROM nodes n WHERE n.code = $1 \
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(code)
+            .bind(now)
+            .execute(&mut *self)
+            .await?;
+            Ok(
+                sqlx::query_scalar("SELECT id FROM stock_locations WHERE node_code = $1")
+                    .bind(code)
+                    .fetch_optional(&mut *self)
+                    .await?,
+            )
+        }
+
+        async fn location_of(
+            &mut self,
+            node: Option<&str>,
+            seller: i64,
+            now: i64,
+            field: &'static str,
+        ) -> Result<i64, StoreError> {
+            match node {
+                None => self.seller_location(seller, now).await,
+                Some(code) => self
+                    .node_location(code, now)
+                    .await?
+                    .ok_or_else(|| StoreError::field(field, Reason::UnknownReference)),
+            }
+        }
+
+        async fn ensure_stock_row(
+            &mut self,
+            sku: i64,
+            location: i64,
+            now: i64,
+        ) -> Result<(), StoreError> {
+            sqlx::query(
+                "INSERT INTO stock (sku_id, location_id, on_hand, reserved, incoming, updated_at) \
+                 VALUES ($1, $2, 0, 0, 0, $3) ON CONFLICT DO NOTHING",
+            )
+            .bind(sku)
+            .bind(location)
+            .bind(now)
+            .execute(&mut *self)
+            .await?;
+            Ok(())
+        }
+    }
 }
 
 /// A stock change asked of `PUT /api/v1/skus/{id}/stock`.
@@ -279,8 +371,8 @@ impl Store {
         };
         let (available, incoming) = (set.available, set.incoming);
         let loc = in_tx!(self, |c| {
-            let loc = location_of!(c, node, seller_id, now, "location");
-            ensure_stock_row!(c, sku_id, loc, now);
+            let loc = c.location_of(node, seller_id, now, "location").await?;
+            c.ensure_stock_row(sku_id, loc, now).await?;
             let (on_hand, reserved, was_incoming): (i64, i64, i64) = sqlx::query_as(&format!(
                 "SELECT on_hand, reserved, incoming FROM stock \
                  WHERE sku_id = $1 AND location_id = $2{lock}"
@@ -303,33 +395,34 @@ impl Store {
             .execute(&mut *c)
             .await?;
             if new_on_hand != on_hand {
-                record_move!(
-                    c,
-                    sku_id,
-                    loc,
-                    "adjustment",
-                    new_on_hand - on_hand,
-                    0i64,
-                    None::<i64>,
-                    Some(actor_id),
-                    None::<String>,
-                    now
-                );
+                c.record_stock_move(&LedgerEntry {
+                    sku: sku_id,
+                    location: loc,
+                    kind: MoveKind::Adjustment,
+                    on_hand: new_on_hand - on_hand,
+                    reserved: 0,
+                    incoming: 0,
+                    order: None::<i64>,
+                    actor: Some(actor_id),
+                    note: None,
+                    at: now,
+                })
+                .await?;
             }
             if new_incoming != was_incoming {
-                record_move!(
-                    c,
-                    sku_id,
-                    loc,
-                    "expected",
-                    0i64,
-                    0i64,
-                    new_incoming - was_incoming,
-                    None::<i64>,
-                    Some(actor_id),
-                    None::<String>,
-                    now
-                );
+                c.record_stock_move(&LedgerEntry {
+                    sku: sku_id,
+                    location: loc,
+                    kind: MoveKind::Expected,
+                    on_hand: 0,
+                    reserved: 0,
+                    incoming: new_incoming - was_incoming,
+                    order: None::<i64>,
+                    actor: Some(actor_id),
+                    note: None,
+                    at: now,
+                })
+                .await?;
             }
             Ok(loc)
         })?;
@@ -377,9 +470,9 @@ impl Store {
         let now = now_ms();
         let actor_id = actor.user_id;
         let (src, dst) = in_tx!(self, |c| {
-            let src = location_of!(c, from, seller_id, now, "from");
-            let dst = location_of!(c, to, seller_id, now, "to");
-            ensure_stock_row!(c, sku_id, dst, now);
+            let src = c.location_of(from, seller_id, now, "from").await?;
+            let dst = c.location_of(to, seller_id, now, "to").await?;
+            c.ensure_stock_row(sku_id, dst, now).await?;
             let hit = sqlx::query(
                 "UPDATE stock SET on_hand = on_hand - $1, updated_at = $2 \
                  WHERE sku_id = $3 AND location_id = $4 AND on_hand - reserved >= $1",
@@ -405,31 +498,32 @@ impl Store {
             .execute(&mut *c)
             .await?;
             let note = Some(format!("{src} → {dst}"));
-            record_move!(
-                c,
-                sku_id,
-                src,
-                "transfer_out",
-                -quantity,
-                0i64,
-                None::<i64>,
-                Some(actor_id),
-                note.clone(),
-                now
-            );
-            record_move!(
-                c,
-                sku_id,
-                dst,
-                "transfer_in",
-                0i64,
-                0i64,
-                quantity,
-                None::<i64>,
-                Some(actor_id),
-                note,
-                now
-            );
+            c.record_stock_move(&LedgerEntry {
+                sku: sku_id,
+                location: src,
+                kind: MoveKind::TransferOut,
+                on_hand: -quantity,
+                reserved: 0,
+                incoming: 0,
+                order: None::<i64>,
+                actor: Some(actor_id),
+                note: note.as_deref(),
+                at: now,
+            })
+            .await?;
+            c.record_stock_move(&LedgerEntry {
+                sku: sku_id,
+                location: dst,
+                kind: MoveKind::TransferIn,
+                on_hand: 0,
+                reserved: 0,
+                incoming: quantity,
+                order: None::<i64>,
+                actor: Some(actor_id),
+                note: note.as_deref(),
+                at: now,
+            })
+            .await?;
             Ok((src, dst))
         })?;
         Ok(vec![
@@ -457,7 +551,7 @@ impl Store {
         let now = now_ms();
         let actor_id = actor.user_id;
         let loc = in_tx!(self, |c| {
-            let loc = location_of!(c, at, seller_id, now, "location");
+            let loc = c.location_of(at, seller_id, now, "location").await?;
             let hit = sqlx::query(
                 "UPDATE stock SET incoming = incoming - $1, on_hand = on_hand + $1, \
                  updated_at = $2 WHERE sku_id = $3 AND location_id = $4 AND incoming >= $1",
@@ -474,19 +568,19 @@ impl Store {
                     bazaar_domain::ErrorCode::MoreThanAnnounced,
                 ));
             }
-            record_move!(
-                c,
-                sku_id,
-                loc,
-                "arrival",
-                quantity,
-                0i64,
-                -quantity,
-                None::<i64>,
-                Some(actor_id),
-                None::<String>,
-                now
-            );
+            c.record_stock_move(&LedgerEntry {
+                sku: sku_id,
+                location: loc,
+                kind: MoveKind::Arrival,
+                on_hand: quantity,
+                reserved: 0,
+                incoming: -quantity,
+                order: None::<i64>,
+                actor: Some(actor_id),
+                note: None,
+                at: now,
+            })
+            .await?;
             Ok(loc)
         })?;
         self.stock_level(sku_id, loc).await
@@ -502,7 +596,7 @@ impl Store {
             .bind(sku_id)
             .fetch_one(&mut *c)
             .await?;
-            let loc = seller_location!(c, seller_id, now);
+            let loc = c.seller_location(seller_id, now).await?;
             sqlx::query(
                 "INSERT INTO stock (sku_id, location_id, on_hand, reserved, incoming, updated_at) \
                  VALUES ($1, $2, $3, 0, 0, $4) ON CONFLICT DO NOTHING",
@@ -513,18 +607,19 @@ impl Store {
             .bind(now)
             .execute(&mut *c)
             .await?;
-            record_move!(
-                c,
-                sku_id,
-                loc,
-                "adjustment",
+            c.record_stock_move(&LedgerEntry {
+                sku: sku_id,
+                location: loc,
+                kind: MoveKind::Adjustment,
                 on_hand,
-                0i64,
-                None::<i64>,
-                None::<i64>,
-                Some("initial stock".to_string()),
-                now
-            );
+                reserved: 0,
+                incoming: 0,
+                order: None::<i64>,
+                actor: None::<i64>,
+                note: Some("initial stock"),
+                at: now,
+            })
+            .await?;
             Ok(())
         })
     }

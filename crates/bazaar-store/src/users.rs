@@ -78,7 +78,7 @@ impl Store {
         u: &CheckedUser,
         password: &str,
     ) -> Result<UserView, StoreError> {
-        if !matches!(actor.role, Role::Admin | Role::Operator) {
+        if !actor.role.runs_network() {
             return Err(StoreError::Forbidden);
         }
         let place = self.user_place(u).await?;
@@ -116,7 +116,7 @@ impl Store {
         actor: &Actor,
         input: &UserInput,
     ) -> Result<UserView, StoreError> {
-        if !matches!(actor.role, Role::Admin | Role::Operator) {
+        if !actor.role.runs_network() {
             return Err(StoreError::Forbidden);
         }
         let u = input.parse().map_err(StoreError::Invalid)?;

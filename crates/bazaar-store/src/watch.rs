@@ -9,6 +9,7 @@
 //! cost is what it flags, not how many parcels there are.
 
 use crate::page::Param;
+use crate::pickup::{NotificationRow, PickupWrites};
 use crate::{Store, StoreError, bind_params, in_tx, on_read};
 use bazaar_domain::logistics::{CARRIERS, Direction};
 use bazaar_domain::people::{Actor, Role};
@@ -288,17 +289,18 @@ impl Store {
                 .fetch_all(&mut *c)
                 .await?;
                 for (_, n, user) in sellers {
-                    crate::pickup::enqueue!(
-                        c,
-                        "stalled",
-                        user,
-                        None,
-                        None,
-                        format!(
-                            "您有 {n} 个包裹超过时限没有物流更新，请在订单管理中查看并联系承运商。"
-                        ),
-                        now
+                    let body = format!(
+                        "您有 {n} 个包裹超过时限没有物流更新，请在订单管理中查看并联系承运商。"
                     );
+                    c.enqueue_notification(&NotificationRow {
+                        kind: "stalled",
+                        user,
+                        phone: None,
+                        parcel: None,
+                        body: &body,
+                        at: now,
+                    })
+                    .await?;
                 }
             }
             Ok(flagged)
@@ -473,7 +475,7 @@ impl Store {
         parcel_id: i64,
         body: &str,
     ) -> Result<Vec<ParcelNote>, StoreError> {
-        if !matches!(actor.role, Role::Admin | Role::Operator) {
+        if !actor.role.runs_network() {
             return Err(StoreError::Forbidden);
         }
         let body = body.trim();
@@ -522,7 +524,7 @@ impl Store {
     /// Not found unless the parcel exists and is in the actor's scope (operators and admins;
     /// see [`Store::parcel_access`]).
     async fn parcel_in_scope(&self, actor: &Actor, parcel_id: i64) -> Result<(), StoreError> {
-        if !matches!(actor.role, Role::Admin | Role::Operator) {
+        if !actor.role.runs_network() {
             return Err(StoreError::Forbidden);
         }
         self.parcel_access(actor, parcel_id).await.map(|_| ())

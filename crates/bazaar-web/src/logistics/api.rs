@@ -317,12 +317,8 @@ pub(crate) fn stalled_filter(
                 .map_err(|_| ApiError::field("seller", "invalid_format"))?,
         );
     }
-    if let Some(x) = get("limit") {
-        f.limit = x
-            .parse()
-            .ok()
-            .filter(|n| (1..=max).contains(n))
-            .ok_or_else(|| ApiError::field("limit", "out_of_range"))?;
+    if let Some(n) = crate::api::limit_param(q, max)? {
+        f.limit = n;
     }
     if let Some(x) = get("cursor") {
         let (a, b) = x

@@ -1,4 +1,10 @@
-//! Macros that expand one piece of query code once per backend.
+//! The dialect dispatch: `on_read!` and `in_tx!` run one piece of query code once per
+//! backend, with the pool or the transaction's connection concretely typed; `both_dialects!`
+//! implements an area's typed writes (a trait such as [`crate::orders::OrderWrites`]) once
+//! for each backend's connection. An area's writes that other code repeats live in such a
+//! trait, one method per change, taking a struct with named fields: a state change and its
+//! history row are one call, and a guarded change that finds nothing to change is an error,
+//! not a count to forget.
 
 /// Runs `$body` with `$p` bound to a read pool (`&SqlitePool` readers or `&PgPool`).
 #[macro_export]
@@ -78,4 +84,16 @@ macro_rules! bind_params {
         }
         q
     }};
+}
+
+/// Implements a trait of typed writes for both backends' connections
+/// (`sqlx::SqliteConnection` and `sqlx::PgConnection`) from one body; inside, `self` is the
+/// transaction's connection (`&mut *self` is its executor).
+#[macro_export]
+#[doc(hidden)]
+macro_rules! both_dialects {
+    (impl $tr:path { $($body:tt)* }) => {
+        impl $tr for sqlx::SqliteConnection { $($body)* }
+        impl $tr for sqlx::PgConnection { $($body)* }
+    };
 }
