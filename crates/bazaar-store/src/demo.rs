@@ -3,9 +3,9 @@
 //!
 //! The region and node files go through the same CSV import as a county's own files.
 
-use crate::auth::NewUser;
-use crate::csvio::read_csv;
-use crate::products::NewSku;
+use crate::catalog::products::NewSku;
+use crate::db::csvio::read_csv;
+use crate::people::auth::NewUser;
 use crate::{Store, StoreError};
 use bazaar_domain::catalog::{ProductInput, ProductStatus, SkuInput};
 use bazaar_domain::people::Role;
@@ -335,7 +335,7 @@ impl Store {
             ("BH-2", "厢货-2", 1500, 8000, false, Some(driver_id)),
             ("BH-3", "厢货-3", 1500, 8000, false, None),
         ] {
-            self.add_vehicle(&crate::runs::Vehicle {
+            self.add_vehicle(&crate::delivery::runs::Vehicle {
                 code: code.into(),
                 depot_node: "DC-652829".into(),
                 name: name.into(),

@@ -6,6 +6,9 @@
 //! history row are one call, and a guarded change that finds nothing to change is an error,
 //! not a count to forget.
 
+pub mod csvio;
+pub mod page;
+
 /// Runs `$body` with `$p` bound to a read pool (`&SqlitePool` readers or `&PgPool`).
 #[macro_export]
 #[doc(hidden)]
@@ -66,7 +69,7 @@ macro_rules! in_tx {
     };
 }
 
-/// Binds a list of [`crate::page::Param`] to a query, in order.
+/// Binds a list of [`crate::db::page::Param`] to a query, in order.
 #[macro_export]
 #[doc(hidden)]
 macro_rules! bind_params {
@@ -74,12 +77,12 @@ macro_rules! bind_params {
         let mut q = $q;
         for p in $params.iter() {
             q = match p {
-                $crate::page::Param::I(v) => q.bind(*v),
-                $crate::page::Param::S(s) => q.bind(s.clone()),
-                $crate::page::Param::OS(s) => q.bind(s.clone()),
-                $crate::page::Param::OI(v) => q.bind(*v),
-                $crate::page::Param::OF(v) => q.bind(*v),
-                $crate::page::Param::B(v) => q.bind(*v),
+                $crate::db::page::Param::I(v) => q.bind(*v),
+                $crate::db::page::Param::S(s) => q.bind(s.clone()),
+                $crate::db::page::Param::OS(s) => q.bind(s.clone()),
+                $crate::db::page::Param::OI(v) => q.bind(*v),
+                $crate::db::page::Param::OF(v) => q.bind(*v),
+                $crate::db::page::Param::B(v) => q.bind(*v),
             };
         }
         q

@@ -7,8 +7,8 @@
 //! Notifications go through an outbox written in the same transaction as what caused them;
 //! `serve` sends them through the configured notifier and marks them sent.
 
-use crate::parcels::{ParcelEventRow, ParcelWrites, Tracked};
-use crate::throttle::Limit;
+use crate::logistics::parcels::{ParcelEventRow, ParcelWrites, Tracked};
+use crate::people::throttle::Limit;
 use crate::{Store, StoreError, in_tx, on_read};
 use bazaar_domain::logistics::ParcelState;
 use bazaar_domain::people::{Actor, Role};
@@ -148,7 +148,7 @@ crate::both_dialects! {
 }
 
 /// Hand-over attempts one person may make at a point before each further one waits longer
-/// (see [`crate::throttle`]).
+/// (see [`crate::people::throttle`]).
 pub const MAX_PICKUP_FAILURES: i64 = 10;
 /// Days on the shelf before the recipient is reminded (setting `pickup_remind_days`).
 pub const REMIND_DAYS: i64 = 3;

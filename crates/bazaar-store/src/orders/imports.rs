@@ -18,7 +18,7 @@
 //! their stock is taken straight from the seller's home location (a `sale` move); a line whose
 //! stock does not suffice is a bad row.
 
-use crate::csvio::read_csv;
+use crate::db::csvio::read_csv;
 use crate::error::RowError;
 use crate::orders::OrderWrites;
 use crate::stock::{LedgerEntry, MoveKind, StockWrites};

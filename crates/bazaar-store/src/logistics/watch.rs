@@ -8,8 +8,8 @@
 //! per carrier and direction, and only the slice that became overdue since the last run: its
 //! cost is what it flags, not how many parcels there are.
 
-use crate::page::Param;
-use crate::pickup::{NotificationRow, PickupWrites};
+use crate::db::page::Param;
+use crate::logistics::pickup::{NotificationRow, PickupWrites};
 use crate::{Store, StoreError, bind_params, in_tx, on_read};
 use bazaar_domain::logistics::{CARRIERS, Direction};
 use bazaar_domain::people::{Actor, Role};

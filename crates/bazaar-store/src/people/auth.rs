@@ -1,7 +1,7 @@
 //! Accounts, passwords (argon2id), session cookies and API tokens (stored as SHA-256 hashes),
 //! and login throttling kept in the database so it holds across several server nodes.
 
-use crate::throttle::Limit;
+use crate::people::throttle::Limit;
 use crate::{Store, StoreError, in_tx, on_read};
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -175,7 +175,7 @@ impl Store {
 
     /// Checks a username and password and opens a session or API token.
     ///
-    /// Throttled (see [`crate::throttle`]) on the account from this client
+    /// Throttled (see [`crate::people::throttle`]) on the account from this client
     /// (`client_key`: the address, as the trusted proxy reports it), on the client across
     /// accounts and on the account across clients, each attempt counted before the password
     /// is checked: after [`FREE_PER_ACCOUNT_AND_CLIENT`], [`FREE_PER_CLIENT`] and

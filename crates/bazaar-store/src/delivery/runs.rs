@@ -153,7 +153,7 @@ impl Store {
         let scope = if actor.role == Role::Admin {
             "%".to_string()
         } else {
-            crate::watch::scope_like(actor)
+            crate::logistics::watch::scope_like(actor)
         };
         let sql = format!(
             "SELECT {} FROM nodes n JOIN regions r ON r.code = n.region_code \

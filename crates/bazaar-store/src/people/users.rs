@@ -1,8 +1,8 @@
 //! Accounts as administered: an admin (or an operator, for field staff of its region) creates
 //! them and lists them.
 
-use crate::auth::NewUser;
-use crate::page::{Cursor, Page, Param, into_page, page_size};
+use crate::db::page::{Cursor, Page, Param, into_page, page_size};
+use crate::people::auth::NewUser;
 use crate::{Store, StoreError, bind_params, on_read};
 use bazaar_domain::Reason;
 use bazaar_domain::people::{Actor, CheckedUser, Role, UserInput};

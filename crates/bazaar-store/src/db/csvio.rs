@@ -5,9 +5,9 @@
 //! with its line, column and reason, and only a file without a single bad row is written, in
 //! one transaction. Existing codes are updated; new codes are created.
 
+use crate::db::page::Param;
 use crate::error::RowError;
 use crate::network::{NodeInput, insert_node_sql};
-use crate::page::Param;
 use crate::{Store, StoreError, bind_params, in_tx, on_read};
 use bazaar_domain::people::Actor;
 use bazaar_domain::region::{LatLng, NewRegion, RegionCode, RegionLevel};

@@ -3,8 +3,8 @@
 //! that resends its queue after the network comes back changes nothing), and placed in time:
 //! the parcel's state is that of its latest event by event time, whatever order they arrive in.
 
+use crate::logistics::pickup::{PickupWrites, Shelving};
 use crate::network::Node;
-use crate::pickup::{PickupWrites, Shelving};
 use crate::{Store, StoreError, in_tx, on_read};
 use bazaar_domain::logistics::{
     Direction, ParcelState, ScanKind, check_waybill, normalise_waybill,
@@ -796,7 +796,7 @@ impl Store {
         waybills.sort_unstable();
         waybills.dedup();
         let known = self.known_parcels(&waybills).await?;
-        let mut by_waybill: HashMap<&str, Vec<&crate::ingest::Known>> = HashMap::new();
+        let mut by_waybill: HashMap<&str, Vec<&crate::logistics::ingest::Known>> = HashMap::new();
         for k in known.values() {
             by_waybill.entry(k.waybill.as_str()).or_default().push(k);
         }
@@ -810,7 +810,7 @@ impl Store {
         for (i, kind, node, at) in bulk {
             let s = &scans[*i];
             let w = normalise_waybill(&s.waybill);
-            let found: Vec<&&crate::ingest::Known> = by_waybill
+            let found: Vec<&&crate::logistics::ingest::Known> = by_waybill
                 .get(w.as_str())
                 .map(|v| {
                     v.iter()
@@ -841,7 +841,7 @@ impl Store {
             }
             let direction = Direction::from_db(&k.direction);
             which.push((*i, k.id));
-            rows.push(crate::ingest::Row {
+            rows.push(crate::logistics::ingest::Row {
                 parcel: k.id,
                 code: kind.as_str().to_string(),
                 state: Some(kind.state(direction).as_str()),

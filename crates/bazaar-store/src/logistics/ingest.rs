@@ -5,10 +5,10 @@
 //! unique index and skipped, and each touched parcel's state advanced once from its new
 //! events (replayed from all of them only when one arrived older than what it already had).
 
-use crate::csvio::read_csv;
+use crate::db::csvio::read_csv;
 use crate::error::RowError;
+use crate::logistics::parcels::{ParcelRow, ParcelWrites};
 use crate::orders::{anonymous_marks, placeholders_from};
-use crate::parcels::{ParcelRow, ParcelWrites};
 use crate::{Db, Store, StoreError, in_tx, on_read};
 use bazaar_domain::logistics::{Direction, ParcelState, check_waybill, kuaidi100_state};
 use bazaar_domain::people::{Actor, Role};
@@ -295,14 +295,14 @@ impl Store {
         actor: &Actor,
         ids: &[i64],
     ) -> Result<std::collections::HashSet<i64>, StoreError> {
-        let scope = crate::watch::scope_like(actor);
+        let scope = crate::logistics::watch::scope_like(actor);
         let mut out = std::collections::HashSet::new();
         for chunk in ids.chunks(500) {
             let marks = placeholders_from(2, chunk.len());
             let sql = format!(
                 "SELECT p.id FROM parcels p {} WHERE p.id IN ({marks}) AND (rd.path LIKE $1 \
                  OR rdn.path LIKE $1 OR rn.path LIKE $1 OR rs.path LIKE $1)",
-                crate::watch::JOINS
+                crate::logistics::watch::JOINS
             );
             let found: Vec<i64> = on_read!(self, |p| {
                 let mut q = sqlx::query_scalar(&sql).bind(&scope);

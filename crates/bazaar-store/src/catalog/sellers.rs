@@ -1,6 +1,6 @@
 //! Sellers: applications, the operator's decision, and scoped reads.
 
-use crate::page::{Cursor, Page, Param, into_page, page_size};
+use crate::db::page::{Cursor, Page, Param, into_page, page_size};
 use crate::{Store, StoreError, bind_params, in_tx, on_read};
 use bazaar_domain::Reason;
 use bazaar_domain::people::{Actor, Role, Target};

@@ -169,7 +169,7 @@ impl Store {
         if let Some(secret) = self.setting(key).await? {
             return Ok(secret);
         }
-        let fresh = crate::auth::new_secret();
+        let fresh = crate::people::auth::new_secret();
         in_tx!(self, |c| {
             sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT DO NOTHING")
                 .bind(key)
@@ -206,7 +206,11 @@ impl Store {
         if method == PaymentMethod::Sandbox && !self.payment_sandbox().await? {
             return Err(StoreError::field("method", Reason::UnknownChoice));
         }
-        let provider_ref = format!("{}-{}", method.as_str(), &crate::auth::new_secret()[..24]);
+        let provider_ref = format!(
+            "{}-{}",
+            method.as_str(),
+            &crate::people::auth::new_secret()[..24]
+        );
         let now = now_ms();
         let amount = o.row.total_fen;
         let id = in_tx!(self, |c| {

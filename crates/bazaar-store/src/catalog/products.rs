@@ -1,7 +1,7 @@
 //! The catalog: products with SKUs and photos, the review lifecycle, scoped writes, and the
 //! public listing the storefront and the search index read.
 
-use crate::page::{Cursor, Page, Param, into_page, page_size};
+use crate::db::page::{Cursor, Page, Param, into_page, page_size};
 use crate::{Store, StoreError, bind_params, in_tx, on_read};
 use bazaar_domain::catalog::{
     Category, ProductAction, ProductFields, ProductInput, ProductPatch, ProductStatus, SkuFields,

@@ -1,7 +1,7 @@
 //! The region tree and the service network: reads and single-record writes. Bulk writes come
-//! through [`crate::csvio`].
+//! through [`crate::db::csvio`].
 
-use crate::page::{KeyCursor, Param, page_size};
+use crate::db::page::{KeyCursor, Param, page_size};
 use crate::{Store, StoreError, bind_params, in_tx, on_read};
 use bazaar_domain::network::{NodeKind, OpeningHours, parse_node_code};
 use bazaar_domain::people::Actor;

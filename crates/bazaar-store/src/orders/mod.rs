@@ -1,8 +1,10 @@
 //! Orders: placing (reserving stock, all lines or none), reading, cancelling, expiring unpaid
 //! orders, and the payment outcome that turns reservations into sales.
 
-use crate::page::{Cursor, Page, into_page, page_size};
-use crate::parcels::{ParcelEventRow, ParcelRow, ParcelWrites};
+pub mod imports;
+
+use crate::db::page::{Cursor, Page, into_page, page_size};
+use crate::logistics::parcels::{ParcelEventRow, ParcelRow, ParcelWrites};
 use crate::stock::{LedgerEntry, MoveKind, StockWrites};
 use crate::{Store, StoreError, in_tx, on_read};
 use bazaar_domain::logistics::{Direction, ParcelState};

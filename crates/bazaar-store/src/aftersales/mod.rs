@@ -1,0 +1,3 @@
+//! After-sales: refunds, their decision and arbitration ([`refunds`]).
+
+pub mod refunds;

@@ -1,0 +1,3 @@
+//! Delivery: the day's joint runs from a county centre ([`runs`]).
+
+pub mod runs;

@@ -1,0 +1,3 @@
+//! Statistics: income attribution and sales reports ([`reports`]).
+
+pub mod reports;
