@@ -45,3 +45,48 @@ mod tests {
         assert_eq!(mask_phone("123"), "***");
     }
 }
+
+/// The languages Bazaar speaks, as BCP 47 tags: Chinese (the default), English, Uyghur,
+/// Tibetan.
+pub const LANGUAGES: [&str; 4] = ["zh-CN", "en", "ug", "bo"];
+
+/// Reads an optional language field: empty is `None`; otherwise one of [`LANGUAGES`]
+/// (`zh` and `zh-cn` are read as `zh-CN`), else `unknown_choice`.
+pub fn parse_language(
+    field: &str,
+    s: &str,
+) -> Result<Option<&'static str>, crate::error::FieldError> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Ok(None);
+    }
+    let primary = s
+        .split(['-', '_'])
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    LANGUAGES
+        .iter()
+        .find(|l| {
+            l.split('-')
+                .next()
+                .is_some_and(|p| p.eq_ignore_ascii_case(&primary))
+        })
+        .copied()
+        .map(Some)
+        .ok_or_else(|| crate::error::FieldError::new(field, crate::error::Reason::UnknownChoice))
+}
+
+#[cfg(test)]
+mod language_tests {
+    use super::*;
+
+    #[test]
+    fn languages_are_read_by_their_primary_tag() {
+        assert_eq!(parse_language("lang", ""), Ok(None));
+        assert_eq!(parse_language("lang", " ug "), Ok(Some("ug")));
+        assert_eq!(parse_language("lang", "zh"), Ok(Some("zh-CN")));
+        assert_eq!(parse_language("lang", "ZH-cn"), Ok(Some("zh-CN")));
+        assert!(parse_language("lang", "fr").is_err());
+    }
+}

@@ -28,6 +28,7 @@ pub mod error;
 pub mod jobs;
 pub mod logistics;
 pub mod network;
+pub mod notify;
 pub mod orders;
 pub mod payments;
 pub mod people;
@@ -89,6 +90,8 @@ pub struct Store {
     /// The sandbox payment provider forced on or off for this process (`None`: as the
     /// database's `payments_sandbox` setting says, which only demo data turns on).
     sandbox: Option<bool>,
+    /// The words of messages to people (see [`notify`]).
+    messages: std::sync::Arc<dyn notify::Messages>,
 }
 
 /// The default SQLite database path, created on first start.
@@ -113,6 +116,7 @@ impl Store {
             return Ok(Store {
                 db: Db::Pg(pool),
                 sandbox: None,
+                messages: std::sync::Arc::new(notify::Plain),
             });
         }
         let Some(rest) = url.strip_prefix("sqlite:") else {
@@ -165,6 +169,7 @@ impl Store {
         Ok(Store {
             db: Db::Sqlite { write, read },
             sandbox: None,
+            messages: std::sync::Arc::new(notify::Plain),
         })
     }
 
@@ -173,6 +178,17 @@ impl Store {
     pub fn with_payment_sandbox(mut self, on: Option<bool>) -> Store {
         self.sandbox = on;
         self
+    }
+
+    /// The same store composing messages to people with `messages` (the catalogues).
+    pub fn with_messages(mut self, messages: std::sync::Arc<dyn notify::Messages>) -> Store {
+        self.messages = messages;
+        self
+    }
+
+    /// The words of messages to people.
+    pub(crate) fn messages(&self) -> &dyn notify::Messages {
+        self.messages.as_ref()
     }
 
     /// Which backend this store uses.

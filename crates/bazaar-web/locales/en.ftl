@@ -467,3 +467,16 @@ error-unavailable = The service is unavailable for a moment; try again later
 error-no_free_pickup_code = Every pickup code of this point is in use: hand over the waiting parcels first
 error-run_unreadable = This delivery run cannot be read; tell an administrator
 error-retry_carefully = Something else changed at the same time; try again
+
+## Messages to people (SMS, WeChat), composed in the recipient's language.
+notify-pickup_code = [{ $point }] Your parcel ({ $carrier } { $waybill }) has arrived: pickup code { $code }, shelf { $slot }, open { $hours }. Give the code and the last four digits of your phone when you collect it.
+notify-pickup_code-no-hours = [{ $point }] Your parcel ({ $carrier } { $waybill }) has arrived: pickup code { $code }, shelf { $slot }. Give the code and the last four digits of your phone when you collect it.
+notify-pickup_reminder = [{ $point }] Your parcel { $waybill } has waited { $days ->
+        [one] 1 day
+       *[other] { $days } days
+    } for pickup, code { $code }. If it is not collected within { $back_days } days it goes back to the sender.
+notify-returned = Your parcel was not collected within { $days } days and has gone back to the sender.
+notify-stalled = { $parcels ->
+        [one] One of your parcels has
+       *[other] { $parcels } of your parcels have
+    } had no tracking update for too long: look at them in order management and contact the carrier.

@@ -462,3 +462,10 @@ error-unavailable = 服务暂时不可用，请稍后再试
 error-no_free_pickup_code = 这个服务点的取件码已用完：请先让收件人取走等待中的包裹
 error-run_unreadable = 这条配送任务无法读取，请联系管理员
 error-retry_carefully = 同时有其他修改，请重试
+
+## Messages to people (SMS, WeChat), composed in the recipient's language.
+notify-pickup_code = 【{ $point }】您的包裹（{ $carrier } { $waybill }）已到，取件码 { $code }，货架 { $slot }，营业时间 { $hours }。取件时请报取件码和手机尾号。
+notify-pickup_code-no-hours = 【{ $point }】您的包裹（{ $carrier } { $waybill }）已到，取件码 { $code }，货架 { $slot }。取件时请报取件码和手机尾号。
+notify-pickup_reminder = 【{ $point }】您的包裹 { $waybill } 已等待取件 { $days } 天，取件码 { $code }。{ $back_days } 天内未取将退回寄件人。
+notify-returned = 您的包裹逾期 { $days } 天未取，已退回寄件人。
+notify-stalled = 您有 { $parcels } 个包裹超过时限没有物流更新，请在订单管理中查看并联系承运商。

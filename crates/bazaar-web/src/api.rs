@@ -157,6 +157,7 @@ pub async fn create_session(
     State(s): State<AppState>,
     client: crate::auth::ClientAddr,
     caller: Caller,
+    h: axum::http::HeaderMap,
     b: Result<Json<LoginBody>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let b = body(&caller, b)?;
@@ -171,6 +172,7 @@ pub async fn create_session(
         .login(&b.username, &b.password, &client.0, TokenKind::Api)
         .await
         .map_err(|e| ApiError::from(e).in_lang(caller.lang))?;
+    crate::i18n::Lang::remember(&h, None, &s.store, actor.user_id).await;
     tracing::info!(user = actor.username, "API token issued");
     Ok((
         StatusCode::CREATED,

@@ -154,6 +154,33 @@ impl Lang {
             .unwrap_or(Lang::ZhCn)
     }
 
+    /// The language a request chose, when it chose one (`?lang=`, the `bz_lang` cookie or
+    /// `Accept-Language`); `None` when [`Lang::negotiate`] would only fall back to zh-CN.
+    pub fn chosen(h: &HeaderMap, query: Option<&str>) -> Option<Lang> {
+        let any = query.and_then(lang_in_query).is_some()
+            || crate::session::cookie(h, "bz_lang").is_some_and(|c| Lang::parse(&c).is_some())
+            || h.get(header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(Lang::from_accept_language)
+                .is_some();
+        any.then(|| Lang::negotiate(h, query))
+    }
+
+    /// Remembers, after a sign-in, the language the person chose (messages to them are
+    /// written in it); nothing when they chose none. A failure is logged, never fatal.
+    pub async fn remember(
+        h: &HeaderMap,
+        query: Option<&str>,
+        store: &bazaar_store::Store,
+        user: i64,
+    ) {
+        if let Some(l) = Lang::chosen(h, query)
+            && let Err(e) = store.remember_lang(user, l.tag()).await
+        {
+            tracing::warn!(error = %e, "the language of a sign-in was not kept");
+        }
+    }
+
     /// The message `key` in this language (falling back to zh-CN, then to the key itself).
     pub fn t(self, key: &str) -> String {
         self.format(key, None)
@@ -240,8 +267,103 @@ fn parse_qvalue(v: &str) -> Option<u16> {
     }
 }
 
+/// The catalogues as the store's words for messages to people
+/// ([`bazaar_store::notify::Messages`]): `notify-<kind>` in the recipient's language, or
+/// `notify-<kind>-no-<value>` when a text value is empty and the catalogue has that form
+/// (a point without opening hours).
+#[derive(Debug, Default)]
+pub struct Catalogues;
+
+impl bazaar_store::notify::Messages for Catalogues {
+    fn compose(&self, lang: Option<&str>, m: &bazaar_store::notify::Message<'_>) -> String {
+        use bazaar_store::notify::Value;
+        let lang = lang.and_then(Lang::parse).unwrap_or(Lang::ZhCn);
+        let args = m.args();
+        let mut key = format!("notify-{}", m.kind());
+        for (name, v) in &args {
+            let shorter = format!("notify-{}-no-{name}", m.kind());
+            if matches!(v, Value::Text(t) if t.is_empty()) && lang.has(&shorter) {
+                key = shorter;
+            }
+        }
+        let values: Vec<(&str, FluentValue<'_>)> = args
+            .iter()
+            .map(|(name, v)| {
+                let v = match v {
+                    Value::Text(t) => FluentValue::from(*t),
+                    Value::Number(n) => FluentValue::from(*n),
+                };
+                (*name, v)
+            })
+            .collect();
+        lang.ta(&key, &values)
+    }
+}
+
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn messages_to_people_are_composed_in_each_language_with_every_value() {
+        use bazaar_store::notify::{Message, Messages};
+        let all = [
+            Message::PickupCode {
+                point: "哈尔恩根村服务站",
+                carrier: "圆通",
+                waybill: "YT5000000000001",
+                code: "123456",
+                slot: "A-01",
+                hours: "09:00–20:00",
+            },
+            Message::PickupCode {
+                point: "哈尔恩根村服务站",
+                carrier: "圆通",
+                waybill: "YT5000000000001",
+                code: "123456",
+                slot: "A-01",
+                hours: "",
+            },
+            Message::PickupReminder {
+                point: "哈尔恩根村服务站",
+                waybill: "YT5000000000001",
+                code: "123456",
+                days: 3,
+                back_days: 7,
+            },
+            Message::Returned { days: 7 },
+            Message::Stalled { parcels: 12 },
+        ];
+        for lang in Lang::ALL {
+            for m in &all {
+                assert!(
+                    lang.has(&format!("notify-{}", m.kind())),
+                    "{lang:?} {}",
+                    m.kind()
+                );
+                let text = Catalogues.compose(Some(lang.tag()), m);
+                for (_, v) in m.args() {
+                    let want = match v {
+                        bazaar_store::notify::Value::Text(t) => t.to_string(),
+                        bazaar_store::notify::Value::Number(n) => n.to_string(),
+                    };
+                    assert!(text.contains(&want), "{lang:?}: {text}");
+                }
+                assert!(
+                    !text.contains("营业时间 。") && !text.contains("open ."),
+                    "{text}"
+                );
+            }
+        }
+        // The recipient's language is the one written; an unknown one is Chinese.
+        let m = Message::Returned { days: 7 };
+        assert!(Catalogues.compose(Some("ug"), &m).contains("قايتۇرۇلدى"));
+        assert_eq!(
+            Catalogues.compose(Some("xx"), &m),
+            Catalogues.compose(None, &m)
+        );
+        assert!(Catalogues.compose(None, &m).contains("退回寄件人"));
+    }
+
     use super::*;
     use proptest::prelude::*;
 

@@ -70,6 +70,8 @@ pub struct AppState {
 impl AppState {
     /// State over `store`, with the search index built from the current catalog.
     pub async fn new(store: Store) -> anyhow_free::Result<AppState> {
+        // Messages to people in their own language, from the catalogues.
+        let store = store.with_messages(Arc::new(i18n::Catalogues));
         let v = store.catalog_version().await?;
         let index = build_index(&store).await?;
         let pavilions = store.pavilions().await?;

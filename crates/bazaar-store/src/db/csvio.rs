@@ -30,7 +30,7 @@ pub const REGION_COLUMNS: [&str; 8] = [
     "timezone",
 ];
 /// Columns of a node file, in export order.
-pub const NODE_COLUMNS: [&str; 12] = [
+pub const NODE_COLUMNS: [&str; 13] = [
     "code",
     "name",
     "kind",
@@ -43,6 +43,7 @@ pub const NODE_COLUMNS: [&str; 12] = [
     "contact_name",
     "contact_phone",
     "address",
+    "lang",
 ];
 
 /// What an import did.
@@ -437,6 +438,7 @@ impl Store {
                 contact_name: col(m, "contact_name").into(),
                 contact_phone: col(m, "contact_phone").into(),
                 address: col(m, "address").into(),
+                lang: col(m, "lang").into(),
             };
             let n = match input.parse() {
                 Ok(n) => n,
@@ -501,13 +503,14 @@ impl Store {
                         Param::OS(n.address.clone()),
                         Param::I(now),
                         Param::S(n.code.clone()),
+                        Param::OS(n.lang.clone()),
                     ];
                     bind_params!(
                         sqlx::query(
                             "UPDATE nodes SET name = $1, kind = $2, region_code = $3, \
                              parent_code = $4, lat = $5, lng = $6, opens = $7, closes = $8, \
                              contact_name = $9, contact_phone = $10, address = $11, \
-                             updated_at = $12 WHERE code = $13"
+                             updated_at = $12, lang = $14 WHERE code = $13"
                         ),
                         params
                     )
@@ -561,7 +564,7 @@ impl Store {
         let rows: Vec<crate::network::Node> = on_read!(self, |p| {
             sqlx::query_as(
                 "SELECT n.code, n.name, n.kind, n.region_code, n.parent_code, n.lat, n.lng, \
-                 n.opens, n.closes, n.contact_name, n.contact_phone, n.address FROM nodes n \
+                 n.opens, n.closes, n.contact_name, n.contact_phone, n.address, n.lang FROM nodes n \
                  JOIN regions r ON r.code = n.region_code WHERE r.path LIKE $1 ORDER BY n.code",
             )
             .bind(&like)
@@ -603,6 +606,7 @@ impl Store {
                     n.contact_name.unwrap_or_default(),
                     n.contact_phone.unwrap_or_default(),
                     n.address.unwrap_or_default(),
+                    n.lang.unwrap_or_default(),
                 ]
             }),
         )

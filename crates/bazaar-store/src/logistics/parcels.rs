@@ -1219,6 +1219,7 @@ impl Store {
                             node: &node.code,
                             node_name: &node_name,
                             opening: &opening,
+                            messages: self.messages(),
                             at: now,
                         })
                         .await?;

@@ -8,6 +8,7 @@
 //! `serve` sends them through the configured notifier and marks them sent.
 
 use crate::logistics::parcels::{ParcelEventRow, ParcelWrites, Tracked};
+use crate::notify::{Message, Messages};
 use crate::people::throttle::Limit;
 use crate::{Store, StoreError, in_tx, on_read};
 use bazaar_domain::logistics::ParcelState;
@@ -28,6 +29,8 @@ pub(crate) struct NotificationRow<'a> {
     pub phone: Option<&'a str>,
     /// The parcel it is about.
     pub parcel: Option<i64>,
+    /// The language it is written in (the recipient's), when known.
+    pub lang: Option<&'a str>,
     /// The text.
     pub body: &'a str,
     /// When (UTC ms).
@@ -44,9 +47,25 @@ pub(crate) struct Shelving<'a> {
     pub node_name: &'a str,
     /// Its opening hours (`08:00–20:00`), or empty.
     pub opening: &'a str,
+    /// The words of the message to the recipient.
+    pub messages: &'a dyn Messages,
     /// When (UTC ms).
     pub at: i64,
 }
+
+/// Who a pickup message goes to: the carrier, waybill, phone, buyer account and language.
+type Recipient = (String, String, String, Option<i64>, Option<String>);
+
+/// A parcel waiting on a shelf: id, waybill, phone, code, buyer, point name, language.
+type Waiting = (
+    i64,
+    String,
+    String,
+    String,
+    Option<i64>,
+    String,
+    Option<String>,
+);
 
 /// The writes of village pickup, on a transaction's connection of either backend.
 pub(crate) trait PickupWrites {
@@ -63,13 +82,14 @@ crate::both_dialects! {
     impl PickupWrites {
         async fn enqueue_notification(&mut self, n: &NotificationRow<'_>) -> Result<(), StoreError> {
             sqlx::query(
-                "INSERT INTO notifications (kind, user_id, phone, parcel_id, body, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
+                "INSERT INTO notifications (kind, user_id, phone, parcel_id, lang, body, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
             )
             .bind(n.kind)
             .bind(n.user)
             .bind(n.phone)
             .bind(n.parcel)
+            .bind(n.lang)
             .bind(n.body)
             .bind(n.at)
             .execute(&mut *self)
@@ -112,32 +132,35 @@ crate::both_dialects! {
             .bind(s.parcel)
             .execute(&mut *self)
             .await?;
-            let (carrier, waybill, phone, buyer): (String, String, String, Option<i64>) =
-                sqlx::query_as(
-                    "SELECT p.carrier, p.waybill, p.recipient_phone, o.buyer_id FROM parcels p \
-                     LEFT JOIN orders o ON o.id = p.order_id WHERE p.id = $1",
-                )
-                .bind(s.parcel)
-                .fetch_one(&mut *self)
-                .await?;
+            // The recipient's language: the buyer's account's, else the point's.
+            let (carrier, waybill, phone, buyer, lang): Recipient = sqlx::query_as(
+                "SELECT p.carrier, p.waybill, p.recipient_phone, o.buyer_id, \
+                 COALESCE(u.lang, pn.lang) FROM parcels p \
+                 LEFT JOIN orders o ON o.id = p.order_id LEFT JOIN users u ON u.id = o.buyer_id \
+                 LEFT JOIN nodes pn ON pn.code = $2 WHERE p.id = $1",
+            )
+            .bind(s.parcel)
+            .bind(s.node)
+            .fetch_one(&mut *self)
+            .await?;
             let carrier = bazaar_domain::logistics::carrier(&carrier)
                 .map(|c| c.name)
                 .unwrap_or("");
-            let hours = if s.opening.is_empty() {
-                String::new()
-            } else {
-                format!("，营业时间 {}", s.opening)
+            let message = Message::PickupCode {
+                point: s.node_name,
+                carrier,
+                waybill: &waybill,
+                code: &code,
+                slot: &slot,
+                hours: s.opening,
             };
-            let body = format!(
-                "【{}】您的包裹（{carrier} {waybill}）已到，取件码 {code}，货架 {slot}{hours}。\
-                 取件时请报取件码和手机尾号。",
-                s.node_name
-            );
+            let body = s.messages.compose(lang.as_deref(), &message);
             self.enqueue_notification(&NotificationRow {
-                kind: "pickup_code",
+                kind: message.kind(),
                 user: buyer,
                 phone: Some(&phone),
                 parcel: Some(s.parcel),
+                lang: lang.as_deref(),
                 body: &body,
                 at: s.at,
             })
@@ -507,10 +530,11 @@ impl Store {
     pub async fn pickup_deadlines(&self, now: i64) -> Result<(usize, usize), StoreError> {
         let remind = self.setting_i64("pickup_remind_days", REMIND_DAYS).await?;
         let back = self.setting_i64("pickup_return_days", RETURN_DAYS).await?;
-        let due: Vec<(i64, String, String, String, Option<i64>, String)> = on_read!(self, |p| {
+        let due: Vec<Waiting> = on_read!(self, |p| {
             sqlx::query_as(
                 "SELECT p.id, p.waybill, p.recipient_phone, p.pickup_code, o.buyer_id, \
-                 COALESCE(n.name, '') FROM parcels p LEFT JOIN orders o ON o.id = p.order_id \
+                 COALESCE(n.name, ''), COALESCE(u.lang, n.lang) FROM parcels p \
+                 LEFT JOIN orders o ON o.id = p.order_id LEFT JOIN users u ON u.id = o.buyer_id \
                  LEFT JOIN nodes n ON n.code = p.pickup_node \
                  WHERE p.pickup_code IS NOT NULL AND p.reminded_at IS NULL \
                  AND p.waiting_since < $1 ORDER BY p.waiting_since LIMIT 500",
@@ -520,11 +544,15 @@ impl Store {
             .await?
         });
         let mut reminded = 0;
-        for (id, waybill, phone, code, buyer, node) in due {
-            let body = format!(
-                "【{node}】您的包裹 {waybill} 已等待取件 {remind} 天，取件码 {code}。\
-                 {back} 天内未取将退回寄件人。"
-            );
+        for (id, waybill, phone, code, buyer, node, lang) in due {
+            let message = Message::PickupReminder {
+                point: &node,
+                waybill: &waybill,
+                code: &code,
+                days: remind,
+                back_days: back,
+            };
+            let body = self.messages().compose(lang.as_deref(), &message);
             // Guarded: another node's run, or a hand-over meanwhile, leaves it alone.
             let done = in_tx!(self, |c| {
                 let hit = sqlx::query(
@@ -540,10 +568,11 @@ impl Store {
                     return Ok(false);
                 }
                 c.enqueue_notification(&NotificationRow {
-                    kind: "pickup_reminder",
+                    kind: message.kind(),
                     user: buyer,
                     phone: Some(&phone),
                     parcel: Some(id),
+                    lang: lang.as_deref(),
                     body: &body,
                     at: now,
                 })
@@ -552,18 +581,21 @@ impl Store {
             })?;
             reminded += usize::from(done);
         }
-        let expired: Vec<(i64, String, String, Option<i64>)> = on_read!(self, |p| {
+        let expired: Vec<(i64, String, String, Option<String>)> = on_read!(self, |p| {
             sqlx::query_as(
-                "SELECT id, pickup_node, recipient_phone, seller_id FROM parcels \
-                 WHERE pickup_code IS NOT NULL AND waiting_since < $1 \
-                 ORDER BY waiting_since LIMIT 500",
+                "SELECT p.id, p.pickup_node, p.recipient_phone, n.lang FROM parcels p \
+                 LEFT JOIN nodes n ON n.code = p.pickup_node \
+                 WHERE p.pickup_code IS NOT NULL AND p.waiting_since < $1 \
+                 ORDER BY p.waiting_since LIMIT 500",
             )
             .bind(now - back * DAY_MS)
             .fetch_all(p)
             .await?
         });
         let mut returned = 0;
-        for (id, node, phone, _seller) in expired {
+        for (id, node, phone, lang) in expired {
+            let message = Message::Returned { days: back };
+            let body = self.messages().compose(lang.as_deref(), &message);
             let done = in_tx!(self, |c| {
                 let hit = sqlx::query(
                     "UPDATE parcels SET pickup_code = NULL WHERE id = $1 \
@@ -593,12 +625,12 @@ impl Store {
                 })
                 .await?;
                 c.settle(id, now).await?;
-                let body = format!("您的包裹逾期 {back} 天未取，已退回寄件人。");
                 c.enqueue_notification(&NotificationRow {
-                    kind: "returned",
+                    kind: message.kind(),
                     user: None,
                     phone: Some(&phone),
                     parcel: Some(id),
+                    lang: lang.as_deref(),
                     body: &body,
                     at: now,
                 })

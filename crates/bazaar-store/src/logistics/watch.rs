@@ -10,6 +10,7 @@
 
 use crate::db::page::Param;
 use crate::logistics::pickup::{NotificationRow, PickupWrites};
+use crate::notify::Message;
 use crate::{Store, StoreError, bind_params, in_tx, on_read};
 use bazaar_domain::logistics::{CARRIERS, Direction};
 use bazaar_domain::people::{Actor, Role};
@@ -280,6 +281,7 @@ impl Store {
                     .rows_affected();
             }
             if flagged > 0 {
+                // Told to the seller's first account, in its language.
                 let sellers: Vec<(i64, i64, Option<i64>)> = sqlx::query_as(
                     "SELECT f.seller_id, COUNT(*), (SELECT MIN(u.id) FROM users u \
                      WHERE u.seller_id = f.seller_id) FROM stalled_flags f \
@@ -289,14 +291,22 @@ impl Store {
                 .fetch_all(&mut *c)
                 .await?;
                 for (_, n, user) in sellers {
-                    let body = format!(
-                        "您有 {n} 个包裹超过时限没有物流更新，请在订单管理中查看并联系承运商。"
-                    );
+                    let lang: Option<String> = match user {
+                        Some(u) => sqlx::query_scalar("SELECT lang FROM users WHERE id = $1")
+                            .bind(u)
+                            .fetch_optional(&mut *c)
+                            .await?
+                            .flatten(),
+                        None => None,
+                    };
+                    let message = Message::Stalled { parcels: n };
+                    let body = self.messages().compose(lang.as_deref(), &message);
                     c.enqueue_notification(&NotificationRow {
-                        kind: "stalled",
+                        kind: message.kind(),
                         user,
                         phone: None,
                         parcel: None,
+                        lang: lang.as_deref(),
                         body: &body,
                         at: now,
                     })

@@ -75,6 +75,9 @@ pub struct Node {
     pub contact_phone: Option<String>,
     /// Address.
     pub address: Option<String>,
+    /// The language its villagers read (`ug`, …), when set: messages to recipients
+    /// reached by phone only are written in it.
+    pub lang: Option<String>,
 }
 
 /// A validated node.
@@ -100,6 +103,9 @@ pub struct NewNode {
     pub contact_phone: Option<String>,
     /// Address.
     pub address: Option<String>,
+    /// The language its villagers read (`ug`, …): messages to a recipient reached by phone
+    /// only are written in it. `None`: Chinese.
+    pub lang: Option<String>,
 }
 
 /// Raw node fields (form, JSON, CSV row).
@@ -141,6 +147,10 @@ pub struct NodeInput {
     /// Address.
     #[serde(default)]
     pub address: String,
+    /// The language its villagers read: `zh-CN`, `en`, `ug` or `bo` (empty: Chinese).
+    /// Messages to recipients reached by phone only are written in it.
+    #[serde(default)]
+    pub lang: String,
 }
 
 impl NodeInput {
@@ -174,6 +184,10 @@ impl NodeInput {
         );
         let phone = take(&mut errs, parse_phone("contact_phone", &self.contact_phone));
         let address = take(&mut errs, optional_text("address", &self.address, 200));
+        let lang = take(
+            &mut errs,
+            bazaar_domain::text::parse_language("lang", &self.lang),
+        );
         match (
             code,
             name,
@@ -185,6 +199,7 @@ impl NodeInput {
             contact_name,
             phone,
             address,
+            lang,
         ) {
             (
                 Some(code),
@@ -197,6 +212,7 @@ impl NodeInput {
                 Some(contact_name),
                 Some(contact_phone),
                 Some(address),
+                Some(lang),
             ) if errs.is_empty() => Ok(NewNode {
                 code,
                 name,
@@ -208,6 +224,7 @@ impl NodeInput {
                 contact_name,
                 contact_phone,
                 address,
+                lang: lang.map(str::to_string),
             }),
             _ => Err(errs),
         }
@@ -216,7 +233,7 @@ impl NodeInput {
 
 const REGION_COLS: &str = "code, name, name_en, level, parent_code, path, lat, lng, timezone";
 pub(crate) const NODE_COLS: &str = "code, name, kind, region_code, parent_code, lat, lng, opens, closes, \
-                         contact_name, contact_phone, address";
+                         contact_name, contact_phone, address, lang";
 
 /// Filters for listing nodes.
 #[derive(Debug, Clone, Default)]
@@ -434,9 +451,10 @@ pub(crate) fn insert_node_sql(n: &NewNode, now: i64) -> (&'static str, Vec<Param
         Param::OS(n.contact_phone.clone()),
         Param::OS(n.address.clone()),
         Param::I(now),
+        Param::OS(n.lang.clone()),
     ];
     let sql = "INSERT INTO nodes (code, name, kind, region_code, parent_code, lat, lng, opens, \
-               closes, contact_name, contact_phone, address, created_at, updated_at) VALUES \
-               ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)";
+               closes, contact_name, contact_phone, address, created_at, updated_at, lang) VALUES \
+               ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14)";
     (sql, params)
 }

@@ -173,6 +173,27 @@ impl Store {
             .ok_or(StoreError::NotFound)
     }
 
+    /// Remembers the language an account signed in with (a BCP 47 tag of
+    /// [`bazaar_domain::text::LANGUAGES`]): messages to it are written in that language.
+    pub async fn remember_lang(&self, user_id: i64, lang: &str) -> Result<(), StoreError> {
+        let Ok(Some(lang)) = bazaar_domain::text::parse_language("lang", lang) else {
+            return Err(StoreError::field(
+                "lang",
+                bazaar_domain::Reason::UnknownChoice,
+            ));
+        };
+        in_tx!(self, |c| {
+            sqlx::query(
+                "UPDATE users SET lang = $1 WHERE id = $2 AND (lang IS NULL OR lang <> $1)",
+            )
+            .bind(lang)
+            .bind(user_id)
+            .execute(&mut *c)
+            .await?;
+            Ok(())
+        })
+    }
+
     /// Checks a username and password and opens a session or API token.
     ///
     /// Throttled (see [`crate::people::throttle`]) on the account from this client

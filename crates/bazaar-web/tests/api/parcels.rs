@@ -1467,3 +1467,115 @@ async fn a_note_on_a_missing_parcel_is_not_found() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_villager_reached_by_phone_is_told_in_the_language_of_the_point() {
+    let t = TestApp::spawn().await;
+    let op = t.login("op-bohu").await;
+    let agent = t.login("agent-harengen").await;
+    // The county sets the point's language in the node file (export, change, import).
+    let csv = t.state.store.export_nodes(None).await.expect("export");
+    let header = csv.lines().next().expect("header");
+    assert!(header.ends_with(",lang"), "{header}");
+    let changed: String = csv
+        .lines()
+        .map(|l| {
+            if l.starts_with("VP-HARENGEN,") {
+                // Its language is the last column, empty until now.
+                assert!(l.ends_with(','), "{l}");
+                format!("{l}ug\n")
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    t.state
+        .store
+        .import_nodes(None, changed.as_bytes())
+        .await
+        .expect("import");
+    let (_, v) = t
+        .call(
+            Method::GET,
+            "/api/v1/nodes?county=652829&kind=village_point&limit=100",
+            None,
+            None,
+        )
+        .await;
+    let point = v["items"]
+        .as_array()
+        .and_then(|a| a.iter().find(|n| n["code"] == "VP-HARENGEN"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(point["lang"], "ug", "{v}");
+    // A wrong language is refused with its field.
+    let bad = changed.replace(",ug\n", ",fr\n");
+    match t.state.store.import_nodes(None, bad.as_bytes()).await {
+        Err(bazaar_store::StoreError::Csv(rows)) => {
+            assert!(rows.iter().any(|r| r.column == "lang"), "{rows:?}")
+        }
+        other => panic!("{other:?}"),
+    }
+    register(&t, &op, "YT1000000000009", "13912345678").await;
+    let (s, v) = t
+        .call(
+            Method::POST,
+            "/api/v1/scans",
+            Some(&agent),
+            Some(json!({"waybill": "YT1000000000009", "kind": "delivered_to_point"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let code = v["pickup_code"].as_str().expect("code").to_string();
+    let sent = t
+        .state
+        .store
+        .unsent_notifications(10)
+        .await
+        .expect("outbox");
+    let n = sent
+        .iter()
+        .find(|n| n.kind == "pickup_code")
+        .expect("a pickup message");
+    // Uyghur words, with the code and the waybill in them.
+    assert!(n.body.contains("ئېلىش نومۇرى"), "{}", n.body);
+    assert!(
+        n.body.contains(&code) && n.body.contains("YT1000000000009"),
+        "{}",
+        n.body
+    );
+    assert!(!n.body.contains("取件码"), "{}", n.body);
+}
+
+#[tokio::test]
+async fn an_account_s_messages_follow_the_language_it_signs_in_with() {
+    let t = TestApp::spawn().await;
+    let lang_of = |store: bazaar_store::Store, user: &'static str| async move {
+        let l: Option<String> = bazaar_store::on_read!(store, |p| {
+            sqlx::query_scalar("SELECT lang FROM users WHERE username = $1")
+                .bind(user)
+                .fetch_one(p)
+                .await
+                .expect("lang")
+        });
+        l
+    };
+    // No language chosen: nothing is recorded (zh-CN is only the fallback).
+    t.login("agent-harengen").await;
+    assert_eq!(lang_of(t.state.store.clone(), "agent-harengen").await, None);
+    let body = br#"{"username":"agent-harengen","password":"bazaar-demo"}"#.to_vec();
+    let (s, _, _) = t
+        .send_bytes(
+            "/api/v1/sessions",
+            None,
+            "application/json",
+            body,
+            &[("accept-language", "ug-CN,ug;q=0.9,zh;q=0.5")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    assert_eq!(
+        lang_of(t.state.store.clone(), "agent-harengen").await.as_deref(),
+        Some("ug")
+    );
+}
