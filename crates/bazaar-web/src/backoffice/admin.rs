@@ -4,7 +4,7 @@ use super::Ctx;
 use super::forms::{FormView, Upload, read_multipart, text};
 use crate::AppState;
 use crate::i18n::Lang;
-use crate::pages::esc;
+use askama::Template;
 use axum::Form;
 use axum::extract::{Multipart, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
@@ -14,30 +14,52 @@ use bazaar_domain::people::{Role, UserInput};
 use bazaar_store::{Cursor, StoreError};
 use std::collections::HashMap;
 
-fn import_form(cx: &Ctx, kind: &str) -> String {
+/// The import page: what the last upload did (a message, the refused rows, or the count
+/// written), then the form, with `kind` chosen.
+#[derive(Template)]
+#[template(path = "network/manage_import.html")]
+struct ImportPage<'a> {
+    lang: Lang,
+    csrf: &'a str,
+    f: FormView<'a>,
+    kinds: Vec<(String, String)>,
+    alert: Option<String>,
+    rows: Option<Vec<String>>,
+    done: Option<String>,
+}
+
+/// What an upload came to, shown above the form.
+#[derive(Default)]
+struct Outcome {
+    alert: Option<String>,
+    rows: Option<Vec<String>>,
+    done: Option<String>,
+}
+
+/// The import page with `kind` chosen and `outcome` above the form.
+fn import_page_with(cx: &Ctx, status: StatusCode, kind: &str, outcome: Outcome) -> Response {
     let lang = cx.lang;
     let mut values = HashMap::new();
     values.insert("kind".to_string(), kind.to_string());
-    let f = FormView {
-        lang,
-        values: &values,
-        errors: &[],
-    };
-    format!(
-        "<p>{}</p><form method=\"post\" action=\"/manage/import\" enctype=\"multipart/form-data\">{}{}\
-<label>{}<br><input type=\"file\" name=\"file\" accept=\".csv,text/csv\" required></label><p><button>{}</button></p></form>",
-        esc(&lang.t("manage-import-hint")),
-        cx.csrf_input(),
-        f.select(
-            "kind",
-            "manage-import-kind",
-            &[
+    cx.render(
+        status,
+        &lang.t("manage-import"),
+        &ImportPage {
+            lang,
+            csrf: &cx.csrf,
+            f: FormView {
+                lang,
+                values: &values,
+                errors: &[],
+            },
+            kinds: vec![
                 ("regions".into(), lang.t("field-region")),
                 ("nodes".into(), lang.t("field-node_code")),
-            ]
-        ),
-        esc(&lang.t("field-file")),
-        esc(&lang.t("manage-upload")),
+            ],
+            alert: outcome.alert,
+            rows: outcome.rows,
+            done: outcome.done,
+        },
     )
 }
 
@@ -54,11 +76,7 @@ pub async fn import_page(State(s): State<AppState>, h: HeaderMap, uri: Uri) -> R
     if !may_import(cx.actor.role) {
         return cx.error_page(StoreError::Forbidden, "/manage");
     }
-    cx.page(
-        StatusCode::OK,
-        &cx.lang.t("manage-import"),
-        &import_form(&cx, "nodes"),
-    )
+    import_page_with(&cx, StatusCode::OK, "nodes", Outcome::default())
 }
 
 fn reason_text(lang: Lang, code: &str) -> String {
@@ -104,17 +122,16 @@ pub async fn import(
         return cx.error_page(StoreError::Forbidden, "/manage");
     }
     let kind = text(&fields, "kind");
-    let title = lang.t("manage-import");
     let Some((_, bytes)) = file else {
         let msg = crate::error::field_message(lang, "file", "required");
-        return cx.page(
+        return import_page_with(
+            &cx,
             StatusCode::BAD_REQUEST,
-            &title,
-            &format!(
-                "<p role=\"alert\" class=\"err\">{}</p>{}",
-                esc(&msg),
-                import_form(&cx, &kind)
-            ),
+            &kind,
+            Outcome {
+                alert: Some(msg),
+                ..Default::default()
+            },
         );
     };
     let r = match kind.as_str() {
@@ -130,86 +147,69 @@ pub async fn import(
             if let Err(e) = s.reindex().await {
                 tracing::error!(error = %e, "reindex failed");
             }
-            cx.page(
+            let done = lang.ta(
+                "manage-import-done",
+                &[("n", (sum.created + sum.updated).into())],
+            );
+            import_page_with(
+                &cx,
                 StatusCode::OK,
-                &title,
-                &format!(
-                    "<p role=\"status\">{}</p>{}",
-                    esc(&lang.ta(
-                        "manage-import-done",
-                        &[("n", (sum.created + sum.updated).into())]
-                    )),
-                    import_form(&cx, &kind)
-                ),
+                &kind,
+                Outcome {
+                    done: Some(done),
+                    ..Default::default()
+                },
             )
         }
         Err(StoreError::Csv(rows)) => {
-            let mut body = format!(
-                "<p role=\"alert\" class=\"err\">{}</p><ul class=\"err\">",
-                esc(&lang.t("error-invalid_csv"))
-            );
-            for row in rows.iter().take(500) {
-                body.push_str(&format!(
-                    "<li>{}</li>",
-                    esc(&lang.ta(
+            let rows = rows
+                .iter()
+                .take(500)
+                .map(|row| {
+                    lang.ta(
                         "manage-row-error",
                         &[
                             ("line", row.line.into()),
                             ("column", row.column.as_str().into()),
                             ("reason", reason_text(lang, &row.reason).into()),
-                        ]
-                    ))
-                ));
-            }
-            body.push_str("</ul>");
-            body.push_str(&import_form(&cx, &kind));
-            cx.page(StatusCode::UNPROCESSABLE_ENTITY, &title, &body)
+                        ],
+                    )
+                })
+                .collect();
+            import_page_with(
+                &cx,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &kind,
+                Outcome {
+                    alert: Some(lang.t("error-invalid_csv")),
+                    rows: Some(rows),
+                    done: None,
+                },
+            )
         }
         Err(e) => cx.error_page(e, "/manage/import"),
     }
 }
 
-fn user_form(cx: &Ctx, values: &HashMap<String, String>, errors: &[FieldError]) -> String {
-    let lang = cx.lang;
-    let f = FormView {
-        lang,
-        values,
-        errors,
-    };
-    let roles: Vec<(String, String)> = Role::ALL
-        .iter()
-        .filter(|r| {
-            cx.actor
-                .can_create_user(**r, cx.actor.region_path.as_deref())
-        })
-        .map(|r| {
-            (
-                r.as_str().to_string(),
-                lang.t(&format!("role-{}", r.as_str())),
-            )
-        })
-        .collect();
-    format!(
-        "{}<form method=\"post\" action=\"/manage/users\">{}{}{}{}{}{}{}{}<p><button>{}</button></p></form>",
-        f.summary(),
-        cx.csrf_input(),
-        f.input(
-            "username",
-            "field-username",
-            " required autocomplete=\"off\" maxlength=\"32\""
-        ),
-        f.input("display_name", "field-display_name", " maxlength=\"60\""),
-        f.input(
-            "password",
-            "field-password",
-            " type=\"password\" required autocomplete=\"new-password\" minlength=\"10\""
-        ),
-        f.select("role", "field-role", &roles),
-        f.input("region_code", "field-region_code", " inputmode=\"numeric\""),
-        f.input("node_code", "field-node_code", ""),
-        f.input("seller_id", "field-seller_id", " inputmode=\"numeric\""),
-        esc(&lang.t("manage-save")),
-    )
+/// The accounts page: the accounts the caller administers, a page at a time, and the form to
+/// add one.
+#[derive(Template)]
+#[template(path = "people/manage_users.html")]
+struct UsersPage<'a> {
+    lang: Lang,
+    csrf: &'a str,
+    users: Vec<UserRow>,
+    next: Option<String>,
+    f: FormView<'a>,
+    roles: Vec<(String, String)>,
+}
+
+/// One account in the list.
+struct UserRow {
+    username: String,
+    display_name: String,
+    role: String,
+    place: String,
 }
 
 async fn users_page(
@@ -225,41 +225,50 @@ async fn users_page(
         Ok(p) => p,
         Err(e) => return cx.error_page(e, "/manage"),
     };
-    let mut body = String::from("<table><tr>");
-    for k in [
-        "field-username",
-        "field-display_name",
-        "field-role",
-        "field-region",
-    ] {
-        body.push_str(&format!("<th>{}</th>", esc(&lang.t(k))));
-    }
-    body.push_str("</tr>");
-    for u in &page.items {
-        let place = u
-            .region_code
-            .clone()
-            .or_else(|| u.node_code.clone())
-            .or_else(|| u.seller_id.map(|i| format!("#{i}")))
-            .unwrap_or_default();
-        body.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            esc(&u.username),
-            esc(&u.display_name),
-            esc(&lang.t(&format!("role-{}", u.role))),
-            esc(&place)
-        ));
-    }
-    body.push_str("</table>");
-    if let Some(n) = page.next {
-        body.push_str(&format!(
-            "<p><a href=\"/manage/users?cursor={}\">{}</a></p>",
-            n.encode(),
-            esc(&lang.t("manage-next-page"))
-        ));
-    }
-    body.push_str(&user_form(cx, values, errors));
-    cx.page(status, &lang.t("manage-users"), &body)
+    let users = page
+        .items
+        .into_iter()
+        .map(|u| UserRow {
+            place: u
+                .region_code
+                .clone()
+                .or_else(|| u.node_code.clone())
+                .or_else(|| u.seller_id.map(|i| format!("#{i}")))
+                .unwrap_or_default(),
+            role: lang.t(&format!("role-{}", u.role)),
+            username: u.username,
+            display_name: u.display_name,
+        })
+        .collect();
+    let roles: Vec<(String, String)> = Role::ALL
+        .iter()
+        .filter(|r| {
+            cx.actor
+                .can_create_user(**r, cx.actor.region_path.as_deref())
+        })
+        .map(|r| {
+            (
+                r.as_str().to_string(),
+                lang.t(&format!("role-{}", r.as_str())),
+            )
+        })
+        .collect();
+    cx.render(
+        status,
+        &lang.t("manage-users"),
+        &UsersPage {
+            lang,
+            csrf: &cx.csrf,
+            users,
+            next: page.next.map(|n| n.encode()),
+            f: FormView {
+                lang,
+                values,
+                errors,
+            },
+            roles,
+        },
+    )
 }
 
 /// `GET /manage/users`: the accounts the caller administers, and the form to add one.

@@ -3,7 +3,7 @@
 
 use crate::error::field_message;
 use crate::i18n::Lang;
-use crate::pages::esc;
+use askama::Template;
 use axum::extract::Multipart;
 use bazaar_domain::{FieldError, Reason};
 use std::collections::HashMap;
@@ -19,112 +19,125 @@ pub struct FormView<'a> {
 }
 
 impl FormView<'_> {
-    fn value(&self, name: &str) -> String {
-        esc(self.values.get(name).map(String::as_str).unwrap_or(""))
+    /// The value of field `name` as typed ("" when absent).
+    pub fn value(&self, name: &str) -> &str {
+        self.values.get(name).map(String::as_str).unwrap_or("")
     }
 
-    /// The error shown under field `name` (matching `name` or `….name`).
-    fn error(&self, name: &str) -> String {
+    /// Whether field `name` currently holds `v` (the chosen option of a select).
+    pub fn is(&self, name: &str, v: &str) -> bool {
+        self.value(name) == v
+    }
+
+    /// Whether checkbox `name` is on (its value is `1`, `on` or `true`).
+    pub fn checked(&self, name: &str) -> bool {
+        matches!(self.value(name), "1" | "on" | "true")
+    }
+
+    /// The refusal of field `name` (matching `name` or `….name`).
+    fn refusal(&self, name: &str) -> Option<&FieldError> {
         self.errors
             .iter()
             .find(|e| e.field == name || e.field.ends_with(&format!(".{name}")))
-            .map(|e| {
-                format!(
-                    "<br><small class=\"err\" id=\"{name}-err\">{}</small>",
-                    esc(&field_message(self.lang, &e.field, e.reason.code()))
-                )
-            })
-            .unwrap_or_default()
     }
 
-    fn invalid(&self, name: &str) -> &'static str {
-        if self
-            .errors
+    /// The message shown under field `name`, when it was refused.
+    pub fn error(&self, name: &str) -> Option<String> {
+        self.refusal(name)
+            .map(|e| field_message(self.lang, &e.field, e.reason.code()))
+    }
+
+    /// Whether field `name` was refused.
+    pub fn invalid(&self, name: &str) -> bool {
+        self.refusal(name).is_some()
+    }
+
+    /// The messages of every error of the submission.
+    pub fn messages(&self) -> Vec<String> {
+        self.errors
             .iter()
-            .any(|e| e.field == name || e.field.ends_with(&format!(".{name}")))
-        {
-            " aria-invalid=\"true\""
-        } else {
-            ""
-        }
+            .map(|e| field_message(self.lang, &e.field, e.reason.code()))
+            .collect()
     }
 
-    /// A labelled text input; `extra` holds attributes such as `required` or
-    /// `inputmode="decimal"`.
+    /// A labelled text input as HTML, for a page still built by hand (the storefront's
+    /// checkout); `extra` holds attributes such as `required` or `inputmode="decimal"`. Goes
+    /// when the last such page is a template (which calls `forms::input` instead).
     pub fn input(&self, name: &str, label_key: &str, extra: &str) -> String {
-        format!(
-            "<label>{}<br><input name=\"{name}\" value=\"{}\"{}{}{extra}>{}</label>",
-            esc(&self.lang.t(label_key)),
-            self.value(name),
-            self.invalid(name),
-            if extra.contains("type=") {
-                ""
-            } else {
-                " type=\"text\""
-            },
-            self.error(name)
-        )
+        let mut field = LegacyField::new(self, "input", name, label_key);
+        for a in extra.split_whitespace() {
+            let (k, v) = a.split_once('=').unwrap_or((a, ""));
+            let v = v.trim_matches('"');
+            match k {
+                "type" => field.kind = v,
+                "required" => field.required = true,
+                "autocomplete" => field.autocomplete = v,
+                "inputmode" => field.inputmode = v,
+                "minlength" => field.minlength = v,
+                "maxlength" => field.maxlength = v,
+                "size" => field.size = v,
+                _ => {}
+            }
+        }
+        field.html()
     }
 
-    /// A labelled multi-line input.
-    pub fn textarea(&self, name: &str, label_key: &str) -> String {
-        format!(
-            "<label>{}<br><textarea name=\"{name}\" rows=\"3\" cols=\"40\"{}>{}</textarea>{}</label>",
-            esc(&self.lang.t(label_key)),
-            self.invalid(name),
-            self.value(name),
-            self.error(name)
-        )
-    }
-
-    /// A labelled choice; `options` are (value, shown text).
+    /// A labelled choice as HTML, for a page still built by hand; `options` are (value, shown
+    /// text). Goes with [`FormView::input`].
     pub fn select(&self, name: &str, label_key: &str, options: &[(String, String)]) -> String {
-        let current = self.values.get(name).map(String::as_str).unwrap_or("");
-        let mut o = format!(
-            "<label>{}<br><select name=\"{name}\"{}>",
-            esc(&self.lang.t(label_key)),
-            self.invalid(name)
-        );
-        for (v, text) in options {
-            o.push_str(&format!(
-                "<option value=\"{}\"{}>{}</option>",
-                esc(v),
-                if v == current { " selected" } else { "" },
-                esc(text)
-            ));
-        }
-        o.push_str(&format!("</select>{}</label>", self.error(name)));
-        o
+        let mut field = LegacyField::new(self, "select", name, label_key);
+        field.options = options;
+        field.html()
     }
 
-    /// A checkbox (checked when the value is `1`, `on` or `true`).
-    pub fn checkbox(&self, name: &str, label_key: &str) -> String {
-        let on = matches!(
-            self.values.get(name).map(String::as_str),
-            Some("1" | "on" | "true")
-        );
-        format!(
-            "<label><input type=\"checkbox\" name=\"{name}\" value=\"1\"{}> {}</label>",
-            if on { " checked" } else { "" },
-            esc(&self.lang.t(label_key))
-        )
-    }
-
-    /// Every error of the submission as one alert (for errors of fields the form does not
-    /// show, and for screen readers).
+    /// Every error of the submission as one alert, as HTML, for a page still built by hand.
+    /// Goes with [`FormView::input`].
     pub fn summary(&self) -> String {
-        if self.errors.is_empty() {
-            return String::new();
+        LegacyField::new(self, "summary", "", "").html()
+    }
+}
+
+/// One field of a page still built by hand, rendered by the macros of `app/forms.html`.
+#[derive(Template)]
+#[template(path = "app/form_field.html")]
+struct LegacyField<'a> {
+    f: &'a FormView<'a>,
+    which: &'static str,
+    name: &'a str,
+    label: &'a str,
+    kind: &'a str,
+    required: bool,
+    autocomplete: &'a str,
+    inputmode: &'a str,
+    minlength: &'a str,
+    maxlength: &'a str,
+    size: &'a str,
+    options: &'a [(String, String)],
+}
+
+impl<'a> LegacyField<'a> {
+    fn new(f: &'a FormView<'a>, which: &'static str, name: &'a str, label: &'a str) -> Self {
+        LegacyField {
+            f,
+            which,
+            name,
+            label,
+            kind: "text",
+            required: false,
+            autocomplete: "",
+            inputmode: "",
+            minlength: "",
+            maxlength: "",
+            size: "",
+            options: &[],
         }
-        let mut o = String::from("<div role=\"alert\" class=\"err\"><ul>");
-        for e in self.errors {
-            o.push_str(&format!(
-                "<li>{}</li>",
-                esc(&field_message(self.lang, &e.field, e.reason.code()))
-            ));
-        }
-        o.push_str("</ul></div>");
-        o
+    }
+
+    fn html(&self) -> String {
+        self.render().unwrap_or_else(|e| {
+            tracing::error!(error = %e, "form field failed to render");
+            String::new()
+        })
     }
 }
 

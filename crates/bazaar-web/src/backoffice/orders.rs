@@ -4,7 +4,8 @@
 use super::Ctx;
 use super::forms::{FormView, text};
 use crate::AppState;
-use crate::pages::esc;
+use crate::i18n::Lang;
+use askama::Template;
 use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
@@ -42,55 +43,66 @@ pub async fn seller_orders(State(s): State<AppState>, h: HeaderMap, uri: Uri) ->
         Ok(p) => p,
         Err(e) => return cx.error_page(e, "/manage"),
     };
-    let mut options = format!("<option value=\"\">{}</option>", esc(&lang.t("orders-all")));
-    for st in OrderStatus::ALL {
-        options.push_str(&format!(
-            "<option value=\"{v}\"{sel}>{}</option>",
-            esc(&status_name(&cx, st.as_str())),
-            v = st.as_str(),
-            sel = if status == Some(st) { " selected" } else { "" },
-        ));
-    }
-    let mut body = format!(
-        "<form method=\"get\" action=\"/manage/orders\"><select name=\"status\" aria-label=\"{}\">{options}</select> <button>{}</button></form>\
-<form method=\"post\" action=\"/manage/orders/ship\">{}<table><tr><th></th><th>#</th><th>{}</th><th>{}</th><th>{}</th></tr>",
-        esc(&lang.t("field-status")),
-        esc(&lang.t("filter-apply")),
-        cx.csrf_input(),
-        esc(&lang.t("field-status")),
-        esc(&lang.t("field-recipient")),
-        esc(&lang.t("order-total")),
-    );
-    for p in &parts {
-        let can_ship =
-            p.part_status == "open" && matches!(p.order_status.as_str(), "paid" | "fulfilling");
-        body.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}{}</td><td>{} · {}</td><td>{}</td></tr>",
-            if can_ship {
-                format!(
-                    "<input type=\"checkbox\" name=\"part\" value=\"{}\" aria-label=\"#{}\">",
-                    p.part_id, p.order_id
-                )
-            } else {
-                String::new()
-            },
-            p.order_id,
-            esc(&status_name(&cx, &p.order_status)),
-            if p.part_status == "shipped" {
-                format!(" ({})", esc(&lang.t("order-status-shipped")))
-            } else {
-                String::new()
-            },
-            esc(&p.recipient),
-            esc(&Zone::Shanghai.format_ms(p.created_at)),
-            Fen(p.items_fen),
-        ));
-    }
-    body.push_str(&format!(
-        "</table><p><button id=\"ship\">{}</button></p></form>",
-        esc(&lang.t("orders-mark-shipped"))
-    ));
-    cx.page(StatusCode::OK, &lang.t("orders-seller-title"), &body)
+    let statuses = OrderStatus::ALL
+        .into_iter()
+        .map(|st| {
+            (
+                st.as_str(),
+                status_name(&cx, st.as_str()),
+                status == Some(st),
+            )
+        })
+        .collect();
+    let parts = parts
+        .into_iter()
+        .map(|p| PartRow {
+            can_ship: p.part_status == "open"
+                && matches!(p.order_status.as_str(), "paid" | "fulfilling"),
+            part_id: p.part_id,
+            order_id: p.order_id,
+            status: status_name(&cx, &p.order_status),
+            shipped: p.part_status == "shipped",
+            created: Zone::Shanghai.format_ms(p.created_at),
+            total: Fen(p.items_fen).to_string(),
+            recipient: p.recipient,
+        })
+        .collect();
+    cx.render(
+        StatusCode::OK,
+        &lang.t("orders-seller-title"),
+        &SellerOrders {
+            lang,
+            csrf: &cx.csrf,
+            statuses,
+            parts,
+        },
+    )
+}
+
+/// The seller's orders: the status filter, and the parts of orders with the boxes of those
+/// that can be marked shipped.
+#[derive(Template)]
+#[template(path = "orders/manage_seller_orders.html")]
+struct SellerOrders<'a> {
+    lang: Lang,
+    csrf: &'a str,
+    /// Every order status: value, name, chosen.
+    statuses: Vec<(&'static str, String, bool)>,
+    parts: Vec<PartRow>,
+}
+
+/// One part of an order, as its seller sees it.
+struct PartRow {
+    /// Open and paid for: it can be marked shipped.
+    can_ship: bool,
+    part_id: i64,
+    order_id: i64,
+    status: String,
+    /// The part itself is shipped.
+    shipped: bool,
+    recipient: String,
+    created: String,
+    total: String,
 }
 
 /// `POST /manage/orders/ship` (form fields `part`, repeated): bulk "mark shipped".
@@ -228,56 +240,53 @@ async fn station_page(
         Ok(o) => o,
         Err(e) => return cx.error_page(e, "/manage"),
     };
-    let f = FormView {
-        lang,
-        values,
-        errors,
-    };
-    let mut body = alert
-        .map(|a| format!("<p role=\"alert\" class=\"err\">{}</p>", esc(&a)))
-        .unwrap_or_default();
-    body.push_str(&format!(
-        "{}<form method=\"post\" action=\"/manage/station\">{}{}{}<label>{}<br>\
-<textarea name=\"lines\" rows=\"3\" cols=\"30\" placeholder=\"P-001-1 2\">{}</textarea></label>\
-<p><small>{}</small></p><p><button id=\"station-order\">{}</button></p></form>",
-        f.summary(),
-        cx.csrf_input(),
-        f.input(
-            "villager_name",
-            "field-villager_name",
-            " required maxlength=\"40\""
-        ),
-        f.input("villager_ref", "field-villager_ref", " maxlength=\"20\""),
-        esc(&lang.t("station-lines")),
-        esc(values.get("lines").map(String::as_str).unwrap_or("")),
-        esc(&lang.t("station-hint")),
-        esc(&lang.t("station-place")),
-    ));
-    body.push_str(&format!(
-        "<h2>{}</h2><table><tr><th>#</th><th>{}</th><th>{}</th><th>{}</th><th></th></tr>",
-        esc(&lang.t("station-orders")),
-        esc(&lang.t("field-villager_name")),
-        esc(&lang.t("field-status")),
-        esc(&lang.t("order-total"))
-    ));
-    for o in &orders {
-        body.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            o.id,
-            esc(o.villager_name.as_deref().unwrap_or(&o.recipient)),
-            esc(&status_name(cx, &o.status)),
-            Fen(o.total_fen),
-            o.pending_payment_id
-                .map(|p| format!(
-                    "<form method=\"post\" action=\"/manage/payments/{p}/confirm\">{}<button>{}</button></form>",
-                    cx.csrf_input(),
-                    esc(&lang.t("payments-confirm-cash"))
-                ))
-                .unwrap_or_default()
-        ));
-    }
-    body.push_str("</table>");
-    cx.page(status, &lang.t("station-title"), &body)
+    let orders = orders
+        .into_iter()
+        .map(|o| StationRow {
+            id: o.id,
+            name: o.villager_name.unwrap_or(o.recipient),
+            status: status_name(cx, &o.status),
+            total: Fen(o.total_fen).to_string(),
+            pending_payment_id: o.pending_payment_id,
+        })
+        .collect();
+    cx.render(
+        status,
+        &lang.t("station-title"),
+        &StationPage {
+            lang,
+            csrf: &cx.csrf,
+            alert,
+            f: FormView {
+                lang,
+                values,
+                errors,
+            },
+            orders,
+        },
+    )
+}
+
+/// The station agent's 代买 screen: the order form, and the orders of its service point.
+#[derive(Template)]
+#[template(path = "orders/manage_station.html")]
+struct StationPage<'a> {
+    lang: Lang,
+    csrf: &'a str,
+    alert: Option<String>,
+    f: FormView<'a>,
+    orders: Vec<StationRow>,
+}
+
+/// One order at the station.
+struct StationRow {
+    id: i64,
+    /// The villager's name, or the recipient's.
+    name: String,
+    status: String,
+    total: String,
+    /// The cash payment waiting for the agent's confirmation.
+    pending_payment_id: Option<i64>,
 }
 
 /// `GET /manage/station`: the agent's 代买 screen and the orders of its service point.
@@ -374,24 +383,43 @@ pub async fn payments(State(s): State<AppState>, h: HeaderMap, uri: Uri) -> Resp
         Ok(l) => l,
         Err(e) => return cx.error_page(e, "/manage"),
     };
-    let mut body = String::from("<ul>");
-    if list.is_empty() {
-        body.push_str(&format!("<li>{}</li>", esc(&lang.t("manage-nothing"))));
-    }
-    for p in &list {
-        body.push_str(&format!(
-            "<li>#{} · {} · {} · <span class=\"p\">{}</span> <form method=\"post\" action=\"/manage/payments/{}/confirm\" style=\"display:inline\">{}<button>{}</button></form></li>",
-            p.order_id,
-            esc(&lang.t(&format!("pay-{}", p.method))),
-            esc(&p.recipient),
-            Fen(p.amount_fen),
-            p.id,
-            cx.csrf_input(),
-            esc(&lang.t("payments-confirm")),
-        ));
-    }
-    body.push_str("</ul>");
-    cx.page(StatusCode::OK, &lang.t("payments-title"), &body)
+    let payments = list
+        .into_iter()
+        .map(|p| PaymentRow {
+            id: p.id,
+            order_id: p.order_id,
+            method: lang.t(&format!("pay-{}", p.method)),
+            recipient: p.recipient,
+            amount: Fen(p.amount_fen).to_string(),
+        })
+        .collect();
+    cx.render(
+        StatusCode::OK,
+        &lang.t("payments-title"),
+        &PaymentsPage {
+            lang,
+            csrf: &cx.csrf,
+            payments,
+        },
+    )
+}
+
+/// The payments waiting for the caller's confirmation.
+#[derive(Template)]
+#[template(path = "payments/manage_payments.html")]
+struct PaymentsPage<'a> {
+    lang: Lang,
+    csrf: &'a str,
+    payments: Vec<PaymentRow>,
+}
+
+/// One payment to confirm.
+struct PaymentRow {
+    id: i64,
+    order_id: i64,
+    method: String,
+    recipient: String,
+    amount: String,
 }
 
 /// `POST /manage/payments/{id}/confirm`.
@@ -430,43 +458,48 @@ pub async fn refunds(State(s): State<AppState>, h: HeaderMap, uri: Uri) -> Respo
         Ok(l) => l,
         Err(e) => return cx.error_page(e, "/manage"),
     };
-    let mut body = String::from("<ul>");
-    if list.is_empty() {
-        body.push_str(&format!("<li>{}</li>", esc(&lang.t("manage-nothing"))));
-    }
-    for r in &list {
-        body.push_str(&format!(
-            "<li><a href=\"/orders/{o}\">#{o}</a> · {} · <span class=\"p\">{}</span> · {}{}{photos}\
-<form method=\"post\" action=\"/manage/refunds/{id}/decision\" style=\"display:inline\">{csrf}\
-<input type=\"hidden\" name=\"decision\" value=\"approve\"><button>{ok}</button></form> \
-<form method=\"post\" action=\"/manage/refunds/{id}/decision\" style=\"display:inline\">{csrf}\
-<input type=\"hidden\" name=\"decision\" value=\"reject\"><input name=\"reason\" placeholder=\"{rl}\" aria-label=\"{rl}\" size=\"10\">\
-<button>{no}</button></form></li>",
-            esc(&r.reason),
-            Fen(r.amount_fen),
-            esc(&lang.t(&format!("refund-status-{}", r.status))),
-            r.decision_reason
-                .as_deref()
-                .map(|d| format!(" <small>({})</small> ", esc(d)))
-                .unwrap_or_else(|| " ".into()),
-            o = r.order_id,
-            id = r.id,
-            photos = r
-                .photos
-                .iter()
-                .map(|u| format!(
-                    "<a href=\"{u}\"><img src=\"{u}\" alt=\"\" style=\"max-width:4em;max-height:4em\"></a> ",
-                    u = esc(u)
-                ))
-                .collect::<String>(),
-            csrf = cx.csrf_input(),
-            ok = esc(&lang.t("refund-approve")),
-            no = esc(&lang.t("refund-reject")),
-            rl = esc(&lang.t("manage-reason")),
-        ));
-    }
-    body.push_str("</ul>");
-    cx.page(StatusCode::OK, &lang.t("refunds-title"), &body)
+    let refunds = list
+        .into_iter()
+        .map(|r| RefundRow {
+            id: r.id,
+            order_id: r.order_id,
+            amount: Fen(r.amount_fen).to_string(),
+            status: lang.t(&format!("refund-status-{}", r.status)),
+            reason: r.reason,
+            decision_reason: r.decision_reason,
+            photos: r.photos,
+        })
+        .collect();
+    cx.render(
+        StatusCode::OK,
+        &lang.t("refunds-title"),
+        &RefundsPage {
+            lang,
+            csrf: &cx.csrf,
+            refunds,
+        },
+    )
+}
+
+/// The refund requests to decide or arbitrate.
+#[derive(Template)]
+#[template(path = "aftersales/manage_refunds.html")]
+struct RefundsPage<'a> {
+    lang: Lang,
+    csrf: &'a str,
+    refunds: Vec<RefundRow>,
+}
+
+/// One refund request.
+struct RefundRow {
+    id: i64,
+    order_id: i64,
+    reason: String,
+    amount: String,
+    status: String,
+    decision_reason: Option<String>,
+    /// Addresses of its photos.
+    photos: Vec<String>,
 }
 
 /// `POST /manage/refunds/{id}/decision`.
@@ -530,53 +563,60 @@ async fn procurement_page(
         Ok(p) => p.items,
         Err(e) => return cx.error_page(e, "/manage"),
     };
-    let f = FormView {
-        lang,
-        values,
-        errors,
-    };
-    let mut body = format!(
-        "<p role=\"status\">{}</p>",
-        esc(&lang.ta(
-            "procurement-year",
-            &[
-                ("year", year.into()),
-                ("total", Fen(report.total_fen).to_string().into()),
-                ("poverty", Fen(report.poverty_fen).to_string().into()),
-            ]
-        ))
+    let year = lang.ta(
+        "procurement-year",
+        &[
+            ("year", year.into()),
+            ("total", Fen(report.total_fen).to_string().into()),
+            ("poverty", Fen(report.poverty_fen).to_string().into()),
+        ],
     );
-    body.push_str(
-        &alert
-            .map(|a| format!("<p role=\"alert\" class=\"err\">{}</p>", esc(&a)))
-            .unwrap_or_default(),
-    );
-    body.push_str(&format!(
-        "{}<form method=\"post\" action=\"/manage/procurement\">{}<label>{}<br>\
-<textarea name=\"lines\" rows=\"4\" cols=\"30\" placeholder=\"P-001-1 40\">{}</textarea></label>{}{}{}\
-<p><small>{}</small></p><p><button>{}</button></p></form>",
-        f.summary(),
-        cx.csrf_input(),
-        esc(&lang.t("station-lines")),
-        esc(values.get("lines").map(String::as_str).unwrap_or("")),
-        f.input("delivery_date", "field-delivery_date", " type=\"date\" required"),
-        f.input("invoice_title", "field-invoice_title", " required maxlength=\"60\""),
-        f.input("invoice_tax_id", "field-invoice_tax_id", " required maxlength=\"18\""),
-        esc(&lang.t("procurement-hint")),
-        esc(&lang.t("checkout-place")),
-    ));
-    body.push_str("<ul>");
-    for o in &orders {
-        body.push_str(&format!(
-            "<li><a href=\"/orders/{id}\">#{id}</a> · {} · {} · {}</li>",
-            esc(&status_name(cx, &o.status)),
-            Fen(o.total_fen),
-            esc(o.delivery_date.as_deref().unwrap_or("")),
-            id = o.id,
-        ));
-    }
-    body.push_str("</ul>");
-    cx.page(status, &lang.t("procurement-title"), &body)
+    let orders = orders
+        .into_iter()
+        .map(|o| ProcurementRow {
+            id: o.id,
+            status: status_name(cx, &o.status),
+            total: Fen(o.total_fen).to_string(),
+            date: o.delivery_date.unwrap_or_default(),
+        })
+        .collect();
+    cx.render(
+        status,
+        &lang.t("procurement-title"),
+        &ProcurementPage {
+            lang,
+            csrf: &cx.csrf,
+            year,
+            alert,
+            f: FormView {
+                lang,
+                values,
+                errors,
+            },
+            orders,
+        },
+    )
+}
+
+/// An institution's procurement page: its figure for the year, the order form, its orders.
+#[derive(Template)]
+#[template(path = "orders/manage_procurement.html")]
+struct ProcurementPage<'a> {
+    lang: Lang,
+    csrf: &'a str,
+    /// The year's figure, as a sentence.
+    year: String,
+    alert: Option<String>,
+    f: FormView<'a>,
+    orders: Vec<ProcurementRow>,
+}
+
+/// One of the institution's orders.
+struct ProcurementRow {
+    id: i64,
+    status: String,
+    total: String,
+    date: String,
 }
 
 /// `GET /manage/procurement`: an institution's bulk orders and its yearly figure (消费扶贫).

@@ -6,7 +6,8 @@ use super::Ctx;
 use super::forms::{FormView, Upload, flag, number, read_multipart, text};
 use crate::AppState;
 use crate::i18n::Lang;
-use crate::pages::{category_name, esc};
+use crate::pages::category_name;
+use askama::Template;
 use axum::Form;
 use axum::extract::{Multipart, Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
@@ -37,18 +38,26 @@ fn may_list(role: Role) -> bool {
     )
 }
 
+/// The new product form: the seller, the product's fields and its first option.
+#[derive(Template)]
+#[template(path = "catalog/manage_product_new.html")]
+struct NewProduct<'a> {
+    lang: Lang,
+    csrf: &'a str,
+    f: FormView<'a>,
+    sellers: Vec<(String, String)>,
+    categories: Vec<(String, String)>,
+}
+
+/// The new product page with `values` and the `errors` of the last submission.
 async fn new_product_form(
     s: &AppState,
     cx: &Ctx,
+    status: StatusCode,
     values: &HashMap<String, String>,
     errors: &[FieldError],
-) -> Result<String, StoreError> {
+) -> Result<Response, StoreError> {
     let lang = cx.lang;
-    let f = FormView {
-        lang,
-        values,
-        errors,
-    };
     let sellers = s
         .store
         .sellers(
@@ -59,7 +68,7 @@ async fn new_product_form(
             },
         )
         .await?;
-    let seller_options: Vec<(String, String)> = sellers
+    let sellers: Vec<(String, String)> = sellers
         .items
         .iter()
         .filter(|sl| sl.status != "rejected")
@@ -70,48 +79,20 @@ async fn new_product_form(
             )
         })
         .collect();
-    Ok(format!(
-        "{}<form method=\"post\" action=\"/manage/products/new\">{}{}{}{}{}{}{}{}{}{}{}{}\
-<fieldset><legend>{}</legend>{}{}{}{}</fieldset><p><button>{}</button></p></form>",
-        f.summary(),
-        cx.csrf_input(),
-        f.select("seller_id", "field-seller_id", &seller_options),
-        f.input("name", "field-name", " required maxlength=\"60\""),
-        f.input("name_en", "field-name_en", " maxlength=\"80\""),
-        f.select("category", "field-category", &category_options(lang)),
-        f.input("gi_brand", "field-gi_brand", " maxlength=\"40\""),
-        f.input(
-            "poverty_cert_no",
-            "field-poverty_cert_no",
-            " maxlength=\"40\""
-        ),
-        f.checkbox("green_cert", "tag-green"),
-        f.checkbox("organic_cert", "tag-organic"),
-        f.checkbox("cold_chain", "tag-cold-chain"),
-        f.input(
-            "shelf_life_days",
-            "field-shelf_life_days",
-            " inputmode=\"numeric\" size=\"6\""
-        ),
-        f.textarea("description", "field-description"),
-        esc(&lang.t("product-options")),
-        f.input("spec", "field-spec", " required maxlength=\"40\""),
-        f.input(
-            "price",
-            "field-price_fen",
-            " required inputmode=\"decimal\" size=\"8\""
-        ),
-        f.input(
-            "weight_g",
-            "field-weight_g",
-            " required inputmode=\"numeric\" size=\"8\""
-        ),
-        f.input(
-            "barcode",
-            "field-barcode",
-            " inputmode=\"numeric\" size=\"14\""
-        ),
-        esc(&lang.t("manage-save")),
+    Ok(cx.render(
+        status,
+        &lang.t("manage-new-product"),
+        &NewProduct {
+            lang,
+            csrf: &cx.csrf,
+            f: FormView {
+                lang,
+                values,
+                errors,
+            },
+            sellers,
+            categories: category_options(lang),
+        },
     ))
 }
 
@@ -126,8 +107,8 @@ pub async fn new_form(State(s): State<AppState>, h: HeaderMap, uri: Uri) -> Resp
     }
     let mut values = HashMap::new();
     values.insert("weight_g".to_string(), "500".to_string());
-    match new_product_form(&s, &cx, &values, &[]).await {
-        Ok(body) => cx.page(StatusCode::OK, &cx.lang.t("manage-new-product"), &body),
+    match new_product_form(&s, &cx, StatusCode::OK, &values, &[]).await {
+        Ok(page) => page,
         Err(e) => cx.error_page(e, "/manage"),
     }
 }
@@ -203,12 +184,8 @@ pub async fn create(
                     e
                 })
                 .collect();
-            match new_product_form(&s, &cx, &form, &errs).await {
-                Ok(body) => cx.page(
-                    StatusCode::BAD_REQUEST,
-                    &cx.lang.t("manage-new-product"),
-                    &body,
-                ),
+            match new_product_form(&s, &cx, StatusCode::BAD_REQUEST, &form, &errs).await {
+                Ok(page) => page,
                 Err(e) => cx.error_page(e, "/manage"),
             }
         }
@@ -247,24 +224,31 @@ pub enum Alert {
     Stock(String),
 }
 
-fn alert_html(alert: &Option<Alert>, stock: bool) -> String {
-    match (alert, stock) {
-        (Some(Alert::Photo(m)), false) | (Some(Alert::Stock(m)), true) => {
-            format!("<p class=\"err\" role=\"alert\">{}</p>", esc(m))
+impl Alert {
+    /// The message, when it is about the photo upload.
+    fn photo(alert: &Option<Alert>) -> Option<String> {
+        match alert {
+            Some(Alert::Photo(m)) => Some(m.clone()),
+            _ => None,
         }
-        _ => String::new(),
+    }
+
+    /// The message, when it is about a stock change.
+    fn stock(alert: &Option<Alert>) -> Option<String> {
+        match alert {
+            Some(Alert::Stock(m)) => Some(m.clone()),
+            _ => None,
+        }
     }
 }
 
-/// Stock per option and location, with the forms that change it (for whoever may).
+/// Stock per option and location (the options whose stock the caller may see), and the
+/// places of the product's county stock can be at: (node code, name).
 async fn stock_section(
     s: &AppState,
     cx: &Ctx,
     p: &Product,
-    alert: &Option<Alert>,
-    body: &mut String,
-) {
-    let lang = cx.lang;
+) -> (Vec<StockSku>, Vec<(String, String)>) {
     let filter = NodeFilter {
         region_code: Some(p.row.county_code.clone()),
         kind: None,
@@ -277,91 +261,19 @@ async fn stock_section(
         .await
         .map(|(n, _)| n)
         .unwrap_or_default();
-    let mut places = format!("<option value=\"\">{}</option>", esc(&lang.t("stock-home")));
-    for n in &nodes {
-        places.push_str(&format!(
-            "<option value=\"{}\">{}</option>",
-            esc(&n.code),
-            esc(&n.name)
-        ));
-    }
-    let mut section = format!(
-        "<h2 id=\"stock\">{}</h2>{}",
-        esc(&lang.t("stock-title")),
-        alert_html(alert, true)
-    );
-    let mut any = false;
+    let places = nodes.into_iter().map(|n| (n.code, n.name)).collect();
+    let mut stock = vec![];
     for sku in &p.skus {
         let Ok(levels) = s.store.stock_levels(&cx.actor, sku.id).await else {
             continue;
         };
-        any = true;
-        section.push_str(&format!(
-            "<h3>{}</h3><div class=\"scroll\"><table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th></th></tr>",
-            esc(&sku.spec),
-            esc(&lang.t("stock-location")),
-            esc(&lang.t("stock-on-hand")),
-            esc(&lang.t("stock-reserved")),
-            esc(&lang.t("stock-incoming")),
-            esc(&lang.t("stock-available")),
-        ));
-        for l in &levels {
-            let node = l.node_code.clone().unwrap_or_default();
-            let arrive = if l.incoming > 0 {
-                format!(
-                    "<form method=\"post\" action=\"/manage/products/{}/stock\">{}\
-<input type=\"hidden\" name=\"op\" value=\"arrive\"><input type=\"hidden\" name=\"sku\" value=\"{}\">\
-<input type=\"hidden\" name=\"location\" value=\"{}\"><input type=\"hidden\" name=\"quantity\" value=\"{}\">\
-<button>{}</button></form>",
-                    p.row.id,
-                    cx.csrf_input(),
-                    sku.id,
-                    esc(&node),
-                    l.incoming,
-                    esc(&lang.t("stock-arrived"))
-                )
-            } else {
-                String::new()
-            };
-            section.push_str(&format!(
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><b>{}</b></td><td>{arrive}</td></tr>",
-                esc(&l.location),
-                l.on_hand,
-                l.reserved,
-                l.incoming,
-                l.available
-            ));
-        }
-        section.push_str("</table></div>");
-        section.push_str(&format!(
-            "<form method=\"post\" action=\"/manage/products/{id}/stock\" class=\"row\">{csrf}\
-<input type=\"hidden\" name=\"op\" value=\"set\"><input type=\"hidden\" name=\"sku\" value=\"{sku}\">\
-<label>{loc}<br><select name=\"location\">{places}</select></label> \
-<label>{avail}<br><input name=\"quantity\" inputmode=\"numeric\" size=\"6\" required></label> \
-<label>{inc}<br><input name=\"incoming\" inputmode=\"numeric\" size=\"6\"></label> \
-<button>{set}</button></form>\
-<form method=\"post\" action=\"/manage/products/{id}/stock\" class=\"row\">{csrf}\
-<input type=\"hidden\" name=\"op\" value=\"transfer\"><input type=\"hidden\" name=\"sku\" value=\"{sku}\">\
-<label>{from}<br><select name=\"from\">{places}</select></label> \
-<label>{to}<br><select name=\"location\">{places}</select></label> \
-<label>{qty}<br><input name=\"quantity\" inputmode=\"numeric\" size=\"6\" required></label> \
-<button>{send}</button></form>",
-            id = p.row.id,
-            csrf = cx.csrf_input(),
-            sku = sku.id,
-            loc = esc(&lang.t("stock-location")),
-            avail = esc(&lang.t("stock-available")),
-            inc = esc(&lang.t("stock-incoming")),
-            set = esc(&lang.t("stock-set")),
-            from = esc(&lang.t("stock-from")),
-            to = esc(&lang.t("stock-to")),
-            qty = esc(&lang.t("stock-quantity")),
-            send = esc(&lang.t("stock-transfer")),
-        ));
+        stock.push(StockSku {
+            id: sku.id,
+            spec: sku.spec.clone(),
+            levels,
+        });
     }
-    if any {
-        body.push_str(&section);
-    }
+    (stock, places)
 }
 
 /// `POST /manage/products/{id}/stock`: `op` = set (location, quantity, incoming), transfer
@@ -446,6 +358,58 @@ pub async fn change_stock(
     }
 }
 
+/// The product's back-office page: its details and lifecycle actions, photos, options, stock,
+/// the edit form and the review history.
+#[derive(Template)]
+#[template(path = "catalog/manage_product.html")]
+struct ProductPage<'a> {
+    lang: Lang,
+    csrf: &'a str,
+    id: i64,
+    county: &'a str,
+    village: &'a str,
+    seller: &'a str,
+    status: String,
+    reason: Option<&'a str>,
+    /// Listed: the storefront page exists.
+    listed: bool,
+    /// The lifecycle actions the caller may take, with their labels.
+    actions: Vec<(ProductAction, String)>,
+    photos: &'a [bazaar_store::products::Photo],
+    photo_alert: Option<String>,
+    options: Vec<OptionRow>,
+    stock: Vec<StockSku>,
+    stock_alert: Option<String>,
+    places: Vec<(String, String)>,
+    f: FormView<'a>,
+    categories: Vec<(String, String)>,
+    history: Vec<HistoryRow>,
+}
+
+/// One option of the product.
+struct OptionRow {
+    spec: String,
+    price: String,
+    weight_g: i64,
+    code: String,
+}
+
+/// The stock of one option.
+struct StockSku {
+    id: i64,
+    spec: String,
+    levels: Vec<bazaar_store::stock::StockLevel>,
+}
+
+/// One change of the product's status, its time in the region's zone.
+struct HistoryRow {
+    at: String,
+    from: String,
+    to: String,
+    who: String,
+    reason: Option<String>,
+}
+
 async fn product_page(
     s: &AppState,
     cx: &Ctx,
@@ -457,28 +421,6 @@ async fn product_page(
 ) -> Response {
     let lang = cx.lang;
     let r = &p.row;
-    let fe = FormView {
-        lang,
-        values,
-        errors,
-    };
-    let mut body = format!(
-        "<p>{} · {} · {} · <b>{}</b>{}</p>",
-        esc(&r.county),
-        esc(&r.village_name),
-        esc(&r.seller_name),
-        esc(&lang.t(&format!("status-{}", r.status))),
-        r.status_reason
-            .as_deref()
-            .map(|x| format!(" <small>({})</small>", esc(x)))
-            .unwrap_or_default()
-    );
-    if r.status == "listed" {
-        body.push_str(&format!(
-            "<p><a href=\"/products/{}\">/products/{}</a></p>",
-            r.id, r.id
-        ));
-    }
     // Lifecycle actions this actor may take in this status.
     let reviewer = matches!(cx.actor.role, Role::Admin | Role::Operator);
     let actions: &[ProductAction] = match (reviewer, r.status.as_str()) {
@@ -487,78 +429,23 @@ async fn product_page(
         (_, "listed") => &[ProductAction::Delist],
         _ => &[],
     };
-    for a in actions {
-        body.push_str(&format!(
-            "<form method=\"post\" action=\"/manage/products/{}/action\" style=\"display:inline\">\
-{}<input type=\"hidden\" name=\"action\" value=\"{a}\">{reason}<button>{label}</button></form> ",
-            r.id,
-            cx.csrf_input(),
-            a = a.as_str(),
-            label = esc(&lang.t(&format!("action-{}", a.as_str()))),
-            reason = if a.needs_reason() {
-                format!(
-                    "<input name=\"reason\" placeholder=\"{x}\" aria-label=\"{x}\" size=\"10\">",
-                    x = esc(&lang.t("manage-reason"))
-                )
-            } else {
-                String::new()
-            },
-        ));
-    }
-    // Photos and upload.
-    body.push_str(&format!("<h2>{}</h2><p>", esc(&lang.t("manage-photos"))));
-    for ph in &p.photos {
-        body.push_str(&format!(
-            "<img src=\"/media/{}\" width=\"{}\" height=\"{}\" style=\"max-width:8em\" alt=\"\"> ",
-            esc(&ph.storage_key),
-            ph.width,
-            ph.height
-        ));
-    }
-    body.push_str(&format!(
-        "</p><form method=\"post\" action=\"/manage/products/{}/photos\" enctype=\"multipart/form-data\">{}\
-<label>{}<br><input type=\"file\" name=\"photo\" accept=\"image/jpeg,image/png,image/webp\" required></label>{}\
-<button>{}</button></form>",
-        r.id,
-        cx.csrf_input(),
-        esc(&lang.t("manage-add-photo")),
-        alert_html(&alert, false),
-        esc(&lang.t("manage-upload")),
-    ));
-    // Options.
-    body.push_str(&format!("<h2>{}</h2><ul>", esc(&lang.t("product-options"))));
-    for sku in &p.skus {
-        body.push_str(&format!(
-            "<li>{} · {} · {} g · <code>{}</code></li>",
-            esc(&sku.spec),
-            Fen(sku.price_fen),
-            sku.weight_g,
-            esc(&sku.code)
-        ));
-    }
-    body.push_str("</ul>");
-    stock_section(s, cx, p, &alert, &mut body).await;
-    // Edit form.
-
-    body.push_str(&format!(
-        "<h2>{}</h2>{}<form method=\"post\" action=\"/manage/products/{}\">{}{}{}{}{}{}{}{}{}{}{}<p><button>{}</button></p></form>",
-        esc(&lang.t("manage-edit")),
-        fe.summary(),
-        r.id,
-        cx.csrf_input(),
-        fe.input("name", "field-name", " required maxlength=\"60\""),
-        fe.input("name_en", "field-name_en", " maxlength=\"80\""),
-        fe.select("category", "field-category", &category_options(lang)),
-        fe.input("gi_brand", "field-gi_brand", " maxlength=\"40\""),
-        fe.input("poverty_cert_no", "field-poverty_cert_no", " maxlength=\"40\""),
-        fe.checkbox("green_cert", "tag-green"),
-        fe.checkbox("organic_cert", "tag-organic"),
-        fe.checkbox("cold_chain", "tag-cold-chain"),
-        fe.input("shelf_life_days", "field-shelf_life_days", " inputmode=\"numeric\" size=\"6\""),
-        fe.textarea("description", "field-description"),
-        esc(&lang.t("manage-save")),
-    ));
+    let actions = actions
+        .iter()
+        .map(|a| (*a, lang.t(&format!("action-{}", a.as_str()))))
+        .collect();
+    let options = p
+        .skus
+        .iter()
+        .map(|sku| OptionRow {
+            spec: sku.spec.clone(),
+            price: Fen(sku.price_fen).to_string(),
+            weight_g: sku.weight_g,
+            code: sku.code.clone(),
+        })
+        .collect();
+    let (stock, places) = stock_section(s, cx, p).await;
     // Review history, in the region's time zone.
+    let mut history = vec![];
     if let Ok(h) = s.store.history("product", r.id).await
         && !h.is_empty()
     {
@@ -566,24 +453,47 @@ async fn product_page(
             Ok(c) => Zone::parse(&c.timezone).unwrap_or(Zone::Shanghai),
             Err(_) => Zone::Shanghai,
         };
-        body.push_str("<h2>⟲</h2><ul>");
         for (from, to, who, reason, at) in h {
-            body.push_str(&format!(
-                "<li>{} · {} → {} · {}{}</li>",
-                esc(&zone.format_ms(at)),
-                esc(&from
+            history.push(HistoryRow {
+                at: zone.format_ms(at),
+                from: from
                     .map(|f| lang.t(&format!("status-{f}")))
-                    .unwrap_or_default()),
-                esc(&lang.t(&format!("status-{to}"))),
-                esc(who.as_deref().unwrap_or("")),
-                reason
-                    .map(|x| format!(" · {}", esc(&x)))
-                    .unwrap_or_default()
-            ));
+                    .unwrap_or_default(),
+                to: lang.t(&format!("status-{to}")),
+                who: who.unwrap_or_default(),
+                reason,
+            });
         }
-        body.push_str("</ul>");
     }
-    cx.page(status, &r.name, &body)
+    cx.render(
+        status,
+        &r.name,
+        &ProductPage {
+            lang,
+            csrf: &cx.csrf,
+            id: r.id,
+            county: &r.county,
+            village: &r.village_name,
+            seller: &r.seller_name,
+            status: lang.t(&format!("status-{}", r.status)),
+            reason: r.status_reason.as_deref(),
+            listed: r.status == "listed",
+            actions,
+            photos: &p.photos,
+            photo_alert: Alert::photo(&alert),
+            options,
+            stock,
+            stock_alert: Alert::stock(&alert),
+            places,
+            f: FormView {
+                lang,
+                values,
+                errors,
+            },
+            categories: category_options(lang),
+            history,
+        },
+    )
 }
 
 async fn load(s: &AppState, cx: &Ctx, id: &str) -> Result<Product, Response> {

@@ -5,7 +5,8 @@
 
 use super::Ctx;
 use crate::AppState;
-use crate::pages::esc;
+use crate::i18n::Lang;
+use askama::Template;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
@@ -134,23 +135,20 @@ fn county_rows(cx: &Ctx, counties: &[CountySales]) -> Vec<Vec<String>> {
     rows
 }
 
-fn table_html(rows: &[Vec<String>], money_from: usize) -> String {
-    let mut o = String::from("<div class=\"scroll\"><table>");
-    for (i, r) in rows.iter().enumerate() {
-        o.push_str("<tr>");
-        for (j, f) in r.iter().enumerate() {
-            if i == 0 {
-                o.push_str(&format!("<th>{}</th>", esc(f)));
-            } else if j >= money_from {
-                o.push_str(&format!("<td class=\"p\">¥{}</td>", esc(f)));
-            } else {
-                o.push_str(&format!("<td>{}</td>", esc(f)));
-            }
-        }
-        o.push_str("</tr>");
-    }
-    o.push_str("</table></div>");
-    o
+/// The reports page: the year asked for, the sales of the caller's producers by month, and
+/// for operators the county figures of sales to poverty-alleviation households. A table is
+/// its rows, the first the heading; `None` when there is nothing to show.
+#[derive(Template)]
+#[template(path = "stats/manage_reports.html")]
+struct ReportsPage {
+    lang: Lang,
+    year: i32,
+    /// The year's total sentence.
+    total: String,
+    sales: Option<Vec<Vec<String>>>,
+    /// The caller sees the county figures.
+    poverty: bool,
+    counties: Option<Vec<Vec<String>>>,
 }
 
 /// `GET /manage/reports?year=YYYY[&format=csv&table=sales|counties]`.
@@ -195,50 +193,28 @@ pub async fn reports(State(s): State<AppState>, h: HeaderMap, uri: Uri) -> Respo
         _ => {}
     }
     let total: i64 = sales.iter().map(|m| m.sales_fen).sum();
-    let mut body = format!(
-        "<form method=\"get\" action=\"/manage/reports\"><label>{}<br>\
-<input name=\"year\" value=\"{}\" inputmode=\"numeric\" size=\"5\"></label> <button>{}</button></form>\
-<h2>{}</h2><p>{}</p>",
-        esc(&lang.t("field-year")),
-        q.year,
-        esc(&lang.t("address-pick")),
-        esc(&lang.t("report-sales-title")),
-        esc(&lang.ta(
-            "report-sales-total",
-            &[
-                ("year", q.year.into()),
-                ("total", Fen(total).to_string().into())
-            ]
-        )),
+    let total = lang.ta(
+        "report-sales-total",
+        &[
+            ("year", q.year.into()),
+            ("total", Fen(total).to_string().into()),
+        ],
     );
-    if sales.is_empty() {
-        body.push_str(&format!("<p>{}</p>", esc(&lang.t("manage-nothing"))));
-    } else {
-        body.push_str(&table_html(&sales_rows(&cx, &sales), 4));
-        body.push_str(&format!(
-            "<p><a href=\"/manage/reports?year={}&format=csv&table=sales\" download>{}</a></p>",
-            q.year,
-            esc(&lang.t("report-download"))
-        ));
-    }
-    if let Some(c) = &counties {
-        body.push_str(&format!(
-            "<h2>{}</h2><p><small>{}</small></p>",
-            esc(&lang.t("report-poverty-title")),
-            esc(&lang.t("report-poverty-hint"))
-        ));
-        if c.is_empty() {
-            body.push_str(&format!("<p>{}</p>", esc(&lang.t("manage-nothing"))));
-        } else {
-            body.push_str(&table_html(&county_rows(&cx, c), 1));
-            body.push_str(&format!(
-                "<p><a href=\"/manage/reports?year={}&format=csv&table=counties\" download>{}</a></p>",
-                q.year,
-                esc(&lang.t("report-download"))
-            ));
-        }
-    }
-    cx.page(StatusCode::OK, &lang.t("report-title"), &body)
+    cx.render(
+        StatusCode::OK,
+        &lang.t("report-title"),
+        &ReportsPage {
+            lang,
+            year: q.year,
+            total,
+            sales: (!sales.is_empty()).then(|| sales_rows(&cx, &sales)),
+            poverty: counties.is_some(),
+            counties: counties
+                .as_deref()
+                .filter(|c| !c.is_empty())
+                .map(|c| county_rows(&cx, c)),
+        },
+    )
 }
 
 #[cfg(test)]

@@ -4,7 +4,8 @@
 use super::Ctx;
 use super::forms::{FormView, text};
 use crate::AppState;
-use crate::pages::esc;
+use crate::i18n::Lang;
+use askama::Template;
 use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
@@ -33,13 +34,7 @@ pub async fn list(State(s): State<AppState>, h: HeaderMap, uri: Uri) -> Response
         return cx.error_page(StoreError::Forbidden, "/manage");
     }
     let reviewer = matches!(cx.actor.role, Role::Admin | Role::Operator);
-    let mut body = String::new();
-    if uri.query().is_some_and(|q| q.contains("saved=1")) {
-        body.push_str(&format!(
-            "<p role=\"status\">{}</p>",
-            esc(&lang.t("manage-done"))
-        ));
-    }
+    let mut groups = vec![];
     for st in [
         SellerStatus::Pending,
         SellerStatus::Approved,
@@ -54,53 +49,64 @@ pub async fn list(State(s): State<AppState>, h: HeaderMap, uri: Uri) -> Response
             Ok(p) => p,
             Err(e) => return cx.error_page(e, "/manage"),
         };
-        body.push_str(&format!(
-            "<h2>{} ({})</h2><ul>",
-            esc(&lang.t(&format!("seller-status-{}", st.as_str()))),
-            page.items.len()
-        ));
-        if page.items.is_empty() {
-            body.push_str(&format!("<li>{}</li>", esc(&lang.t("manage-nothing"))));
-        }
-        for sl in &page.items {
-            body.push_str(&format!(
-                "<li><b>{}</b> · {} · {} · {}{}",
-                esc(&sl.name),
-                esc(&lang.t(&format!("seller-kind-{}", sl.kind))),
-                esc(&sl.village_name),
-                esc(&lang.t(&format!("poverty-{}", sl.poverty_status))),
-                sl.contact_phone
-                    .as_deref()
-                    .map(|p| format!(" · {}", esc(&mask_phone(p))))
-                    .unwrap_or_default(),
-            ));
-            if let Some(r) = &sl.status_reason {
-                body.push_str(&format!(" <small>({})</small>", esc(r)));
-            }
-            if reviewer && st == SellerStatus::Pending {
-                for (d, key) in [("approve", "manage-approve"), ("reject", "manage-reject")] {
-                    body.push_str(&format!(
-                        " <form method=\"post\" action=\"/manage/sellers/{}/decision\" style=\"display:inline\">\
-{}<input type=\"hidden\" name=\"decision\" value=\"{d}\">{}<button>{}</button></form>",
-                        sl.id,
-                        cx.csrf_input(),
-                        if d == "reject" {
-                            format!(
-                                "<input name=\"reason\" placeholder=\"{r}\" aria-label=\"{r}\" size=\"10\">",
-                                r = esc(&lang.t("manage-reason"))
-                            )
-                        } else {
-                            String::new()
-                        },
-                        esc(&lang.t(key)),
-                    ));
-                }
-            }
-            body.push_str("</li>");
-        }
-        body.push_str("</ul>");
+        groups.push(SellerGroup {
+            status: lang.t(&format!("seller-status-{}", st.as_str())),
+            review: reviewer && st == SellerStatus::Pending,
+            items: page
+                .items
+                .into_iter()
+                .map(|sl| SellerItem {
+                    id: sl.id,
+                    kind: lang.t(&format!("seller-kind-{}", sl.kind)),
+                    poverty: lang.t(&format!("poverty-{}", sl.poverty_status)),
+                    phone: sl.contact_phone.as_deref().map(mask_phone),
+                    name: sl.name,
+                    village: sl.village_name,
+                    reason: sl.status_reason,
+                })
+                .collect(),
+        });
     }
-    cx.page(StatusCode::OK, &lang.t("manage-sellers"), &body)
+    cx.render(
+        StatusCode::OK,
+        &lang.t("manage-sellers"),
+        &SellersPage {
+            lang,
+            csrf: &cx.csrf,
+            saved: uri.query().is_some_and(|q| q.contains("saved=1")),
+            groups,
+        },
+    )
+}
+
+/// The sellers page: applications waiting for review, then approved and rejected sellers.
+#[derive(Template)]
+#[template(path = "network/manage_sellers.html")]
+struct SellersPage<'a> {
+    lang: Lang,
+    csrf: &'a str,
+    /// A change was just saved.
+    saved: bool,
+    groups: Vec<SellerGroup>,
+}
+
+/// Sellers in one status.
+struct SellerGroup {
+    status: String,
+    /// The caller may approve or reject these.
+    review: bool,
+    items: Vec<SellerItem>,
+}
+
+/// One seller in the list (the phone masked).
+struct SellerItem {
+    id: i64,
+    name: String,
+    kind: String,
+    village: String,
+    poverty: String,
+    phone: Option<String>,
+    reason: Option<String>,
 }
 
 /// `POST /manage/sellers/{id}/decision`: approve or reject (a reason is required to reject).
@@ -140,23 +146,32 @@ pub async fn decide(
     }
 }
 
+/// The registration form of a seller.
+#[derive(Template)]
+#[template(path = "network/manage_seller_form.html")]
+struct SellerForm<'a> {
+    lang: Lang,
+    csrf: &'a str,
+    f: FormView<'a>,
+    kinds: Vec<(String, String)>,
+    villages: Vec<(String, String)>,
+    poverty: Vec<(String, String)>,
+}
+
+/// The registration page with `values` and the `errors` of the last submission.
 async fn seller_form(
     s: &AppState,
     cx: &Ctx,
+    status: StatusCode,
     values: &HashMap<String, String>,
     errors: &[FieldError],
-) -> Result<String, StoreError> {
+) -> Result<Response, StoreError> {
     let lang = cx.lang;
-    let f = FormView {
-        lang,
-        values,
-        errors,
-    };
     let villages = s
         .store
         .villages_within(cx.actor.region_path.as_deref())
         .await?;
-    let village_options: Vec<(String, String)> = std::iter::once((String::new(), "—".into()))
+    let villages: Vec<(String, String)> = std::iter::once((String::new(), "—".into()))
         .chain(villages.into_iter().map(|v| {
             let label = format!("{} · {}", v.name, v.code);
             (v.code, label)
@@ -170,27 +185,21 @@ async fn seller_form(
         .iter()
         .map(|k| (k.to_string(), lang.t(&format!("poverty-{k}"))))
         .collect();
-    Ok(format!(
-        "{}<form method=\"post\" action=\"/manage/sellers/new\">{}{}{}{}{}{}{}{}{}<p><button>{}</button></p></form>",
-        f.summary(),
-        cx.csrf_input(),
-        f.input("name", "field-name", " required maxlength=\"60\""),
-        f.select("kind", "field-kind", &kinds),
-        f.select("village_code", "field-village_code", &village_options),
-        f.select("poverty_status", "field-poverty_status", &poverty),
-        f.input(
-            "registration_no",
-            "field-registration_no",
-            " maxlength=\"40\""
-        ),
-        f.input("contact_name", "field-contact_name", " maxlength=\"40\""),
-        f.input(
-            "contact_phone",
-            "field-contact_phone",
-            " type=\"tel\" inputmode=\"tel\" maxlength=\"20\""
-        ),
-        f.textarea("description", "field-description"),
-        esc(&lang.t("manage-save")),
+    Ok(cx.render(
+        status,
+        &lang.t("manage-register-seller"),
+        &SellerForm {
+            lang,
+            csrf: &cx.csrf,
+            f: FormView {
+                lang,
+                values,
+                errors,
+            },
+            kinds,
+            villages,
+            poverty,
+        },
     ))
 }
 
@@ -203,8 +212,8 @@ pub async fn new_form(State(s): State<AppState>, h: HeaderMap, uri: Uri) -> Resp
     if !may_see_sellers(cx.actor.role) {
         return cx.error_page(StoreError::Forbidden, "/manage");
     }
-    match seller_form(&s, &cx, &HashMap::new(), &[]).await {
-        Ok(body) => cx.page(StatusCode::OK, &cx.lang.t("manage-register-seller"), &body),
+    match seller_form(&s, &cx, StatusCode::OK, &HashMap::new(), &[]).await {
+        Ok(page) => page,
         Err(e) => cx.error_page(e, "/manage"),
     }
 }
@@ -238,14 +247,12 @@ pub async fn create(
     };
     match result {
         Ok(_) => Redirect::to("/manage/sellers?saved=1").into_response(),
-        Err(StoreError::Invalid(errs)) => match seller_form(&s, &cx, &form, &errs).await {
-            Ok(body) => cx.page(
-                StatusCode::BAD_REQUEST,
-                &cx.lang.t("manage-register-seller"),
-                &body,
-            ),
-            Err(e) => cx.error_page(e, "/manage"),
-        },
+        Err(StoreError::Invalid(errs)) => {
+            match seller_form(&s, &cx, StatusCode::BAD_REQUEST, &form, &errs).await {
+                Ok(page) => page,
+                Err(e) => cx.error_page(e, "/manage"),
+            }
+        }
         Err(e) => cx.error_page(e, "/manage/sellers/new"),
     }
 }
