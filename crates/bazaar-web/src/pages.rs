@@ -2,6 +2,7 @@
 
 use crate::AppState;
 use crate::i18n::Lang;
+use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Response};
@@ -75,23 +76,28 @@ fn region_name(lang: Lang, name: &str, name_en: Option<&str>) -> String {
     }
 }
 
-fn product_cards(lang: Lang, items: &[Product]) -> String {
-    let mut o = String::from("<ul class=\"g\">");
-    let from = esc(&lang.t("price-from"));
-    for p in items {
-        let r = &p.row;
-        let price = p.skus.iter().map(|s| s.price_fen).min().unwrap_or(0);
-        o.push_str(&format!(
-            "<li><a href=\"/products/{}\">{}</a><br><span class=\"p\">{}</span> {from}<br><small>{} · {}</small></li>",
-            r.id,
-            esc(&r.name),
-            Fen(price),
-            esc(&r.county),
-            esc(&r.seller_name),
-        ));
-    }
-    o.push_str("</ul>");
-    o
+/// The cards of a list of products (a pavilion, search results): name, lowest price,
+/// county and producer.
+fn product_cards(items: &[Product]) -> Vec<ProductCard> {
+    items
+        .iter()
+        .map(|p| ProductCard {
+            id: p.row.id,
+            name: p.row.name.clone(),
+            price: Fen(p.skus.iter().map(|s| s.price_fen).min().unwrap_or(0)),
+            county: p.row.county.clone(),
+            seller_name: p.row.seller_name.clone(),
+        })
+        .collect()
+}
+
+/// One product card (`catalog/cards.html`).
+struct ProductCard {
+    id: i64,
+    name: String,
+    price: Fen,
+    county: String,
+    seller_name: String,
 }
 
 /// Logs an unexpected failure and answers a plain 500 page.
@@ -107,22 +113,39 @@ pub fn internal(e: impl std::fmt::Display) -> Response {
 /// `GET /`: the regional home with one pavilion per county.
 pub async fn home(State(s): State<AppState>, h: HeaderMap, uri: Uri) -> Response {
     let lang = page_lang(&h, &uri);
-    let pavilions = s.pavilions();
-    let mut body = format!(
-        "<h1>{}</h1><ul class=\"g\">",
-        esc(&lang.t("pavilions-heading"))
-    );
-    for p in pavilions.iter() {
-        body.push_str(&format!(
-            "<li><a href=\"/pavilions/{}\">{}</a><br><small>{} · {}</small></li>",
-            esc(&p.code),
-            esc(&region_name(lang, &p.name, p.name_en.as_deref())),
-            esc(&p.prefecture),
-            esc(&lang.ta("pavilion-products", &[("n", p.products.into())])),
-        ));
-    }
-    body.push_str("</ul>");
-    layout(lang, &lang.t("page-home"), "", &body).into_response()
+    let pavilions = s
+        .pavilions()
+        .iter()
+        .map(|p| PavilionCard {
+            code: p.code.clone(),
+            name: region_name(lang, &p.name, p.name_en.as_deref()),
+            prefecture: p.prefecture.clone(),
+            products: lang.ta("pavilion-products", &[("n", p.products.into())]),
+        })
+        .collect();
+    crate::app::view::page(
+        lang,
+        StatusCode::OK,
+        &lang.t("page-home"),
+        "",
+        &Home { lang, pavilions },
+    )
+}
+
+/// The regional home: one card per county pavilion.
+#[derive(Template)]
+#[template(path = "catalog/home.html")]
+struct Home {
+    lang: Lang,
+    pavilions: Vec<PavilionCard>,
+}
+
+/// A county's pavilion on the home page: its code, name, prefecture and how many products.
+struct PavilionCard {
+    code: String,
+    name: String,
+    prefecture: String,
+    products: String,
 }
 
 /// `GET /pavilions/{code}`: a county's pavilion.
@@ -151,12 +174,21 @@ pub async fn pavilion(
     };
     let name = region_name(lang, &county.name, county.name_en.as_deref());
     let title = lang.ta("pavilion-title", &[("name", name.as_str().into())]);
-    let body = format!(
-        "<h1>{}</h1>{}",
-        esc(&title),
-        product_cards(lang, &page.items)
-    );
-    layout(lang, &title, "", &body).into_response()
+    let body = Pavilion {
+        lang,
+        title: &title,
+        cards: product_cards(&page.items),
+    };
+    crate::app::view::page(lang, StatusCode::OK, &title, "", &body)
+}
+
+/// A county's pavilion: its listed products.
+#[derive(Template)]
+#[template(path = "catalog/pavilion.html")]
+struct Pavilion<'a> {
+    lang: Lang,
+    title: &'a str,
+    cards: Vec<ProductCard>,
 }
 
 /// `GET /search?q=…&county=…&category=…&gi_brand=…&poverty=1`: ranked results, with
@@ -186,81 +218,81 @@ pub async fn search(
         Ok(i) => i,
         Err(e) => return internal(e),
     };
-    let mut body = filter_form(&s, lang, &text, &filters);
-    if hits.relaxed {
-        body.push_str(&format!(
-            "<p>{} {}</p>",
-            esc(&lang.ta("search-no-match", &[("q", text.as_str().into())])),
-            esc(&lang.t("search-did-you-mean"))
-        ));
-        for sug in &hits.suggestions {
-            body.push_str(&format!(
-                "<a class=\"tag\" href=\"/search?q={}\">{}</a>",
-                esc(&encode(sug)),
-                esc(sug)
-            ));
-        }
+    let counties = s
+        .pavilions()
+        .iter()
+        .map(|p| Choice {
+            value: p.code.clone(),
+            label: region_name(lang, &p.name, p.name_en.as_deref()),
+            selected: filters.county.as_deref() == Some(p.code.as_str()),
+        })
+        .collect();
+    let categories = bazaar_domain::catalog::Category::ALL
+        .iter()
+        .map(|c| Choice {
+            value: c.as_str().to_string(),
+            label: category_name(lang, c.as_str()),
+            selected: filters.category.as_deref() == Some(c.as_str()),
+        })
+        .collect();
+    let (suggestions, count) = if hits.relaxed {
+        let sugs = hits
+            .suggestions
+            .iter()
+            .map(|sug| (encode(sug), sug.clone()))
+            .collect();
+        (Some(sugs), None)
     } else if !text.is_empty() {
-        body.push_str(&format!(
-            "<p>{}</p>",
-            esc(&lang.ta("results-count", &[("n", hits.total.into())]))
-        ));
-    }
-    body.push_str(&product_cards(lang, &items));
-    layout(lang, &lang.t("nav-search"), &text, &body).into_response()
+        let n = lang.ta("results-count", &[("n", hits.total.into())]);
+        (None, Some(n))
+    } else {
+        (None, None)
+    };
+    let body = Search {
+        lang,
+        q: &text,
+        no_match: lang.ta("search-no-match", &[("q", text.as_str().into())]),
+        counties,
+        categories,
+        gi_brand: filters.gi_brand.as_deref().unwrap_or(""),
+        poverty: filters.poverty,
+        suggestions,
+        count,
+        cards: product_cards(&items),
+    };
+    crate::app::view::page(lang, StatusCode::OK, &lang.t("nav-search"), &text, &body)
 }
 
-/// The filter controls of the search page (county, category, GI brand, poverty alleviation);
-/// a plain GET form, so it works without JavaScript.
-fn filter_form(s: &AppState, lang: Lang, q: &str, f: &Filters) -> String {
-    let selected = |a: &str, b: &Option<String>| {
-        if b.as_deref() == Some(a) {
-            " selected"
-        } else {
-            ""
-        }
-    };
-    let mut o = format!(
-        "<form action=\"/search\" style=\"display:flex;flex-wrap:wrap;gap:.4em\">\
-<input type=\"hidden\" name=\"q\" value=\"{}\"><select name=\"county\" aria-label=\"{}\"><option value=\"\">{}</option>",
-        esc(q),
-        esc(&lang.t("filter-county")),
-        esc(&lang.t("filter-all-counties")),
-    );
-    {
-        for p in s.pavilions().iter() {
-            o.push_str(&format!(
-                "<option value=\"{}\"{}>{}</option>",
-                esc(&p.code),
-                selected(&p.code, &f.county),
-                esc(&region_name(lang, &p.name, p.name_en.as_deref()))
-            ));
-        }
-    }
-    o.push_str(&format!(
-        "</select><select name=\"category\" aria-label=\"{}\"><option value=\"\">{}</option>",
-        esc(&lang.t("filter-category")),
-        esc(&lang.t("filter-all-categories"))
-    ));
-    for c in bazaar_domain::catalog::Category::ALL {
-        o.push_str(&format!(
-            "<option value=\"{}\"{}>{}</option>",
-            c.as_str(),
-            selected(c.as_str(), &f.category),
-            esc(&category_name(lang, c.as_str()))
-        ));
-    }
-    o.push_str(&format!(
-        "</select><input name=\"gi_brand\" value=\"{}\" placeholder=\"{gi}\" aria-label=\"{gi}\" size=\"8\">\
-<label style=\"display:inline\"><input type=\"checkbox\" name=\"poverty\" value=\"1\"{}> {}</label>\
-<button>{}</button></form>",
-        esc(f.gi_brand.as_deref().unwrap_or("")),
-        if f.poverty { " checked" } else { "" },
-        esc(&lang.t("filter-poverty")),
-        esc(&lang.t("filter-apply")),
-        gi = esc(&lang.t("filter-gi")),
-    ));
-    o
+/// The search page: the filter controls (county, category, GI brand, poverty alleviation;
+/// a plain GET form, so it works without JavaScript), then the results, or suggestions when
+/// nothing matched.
+#[derive(Template)]
+#[template(path = "catalog/search.html")]
+struct Search<'a> {
+    lang: Lang,
+    /// The query as searched.
+    q: &'a str,
+    /// "Nothing matches …", shown with the suggestions.
+    no_match: String,
+    counties: Vec<Choice>,
+    categories: Vec<Choice>,
+    gi_brand: &'a str,
+    poverty: bool,
+    /// When nothing matched: the names to suggest (percent-encoded, as shown).
+    suggestions: Option<Vec<(String, String)>>,
+    /// How many results, when there is a query and it matched.
+    count: Option<String>,
+    cards: Vec<ProductCard>,
+}
+
+/// An option of a choice: its value, what it shows, whether it is chosen.
+pub(crate) struct Choice {
+    /// The value sent.
+    pub value: String,
+    /// What it shows.
+    pub label: String,
+    /// Whether it is the one chosen.
+    pub selected: bool,
 }
 
 /// Percent-encodes a query-string value.
@@ -294,74 +326,58 @@ pub async fn product(
         Err(e) => return internal(e),
     };
     let r = &p.row;
-    let mut body = format!("<h1>{}</h1>", esc(&r.name));
-    if let Some(n) = r.name_en.as_ref().filter(|_| lang == Lang::En) {
-        body.push_str(&format!("<p><i>{}</i></p>", esc(n)));
-    }
-    for ph in &p.photos {
-        body.push_str(&format!(
-            "<img src=\"/media/{}\" width=\"{}\" height=\"{}\" alt=\"{}\" loading=\"lazy\">",
-            esc(&ph.storage_key),
-            ph.width,
-            ph.height,
-            esc(&lang.ta("product-photo", &[("name", r.name.as_str().into())])),
-        ));
-    }
-    body.push_str("<p>");
-    if let Some(gi) = &r.gi_brand {
-        body.push_str(&format!(
-            "<span class=\"tag\">{}</span>",
-            esc(&lang.ta("tag-gi", &[("brand", gi.as_str().into())]))
-        ));
-    }
-    let mut tag = |key: &str, on: bool| {
-        if on {
-            body.push_str(&format!("<span class=\"tag\">{}</span>", esc(&lang.t(key))));
-        }
-    };
-    tag("tag-poverty", r.is_poverty_alleviation());
-    tag("tag-green", r.green_cert);
-    tag("tag-organic", r.organic_cert);
-    tag("tag-cold-chain", r.cold_chain);
-    body.push_str(&format!(
-        "</p><p>{}: {} · {} · {}</p><p>{}: {}</p>",
-        esc(&lang.t("product-origin")),
-        esc(&r.county),
-        esc(&r.township_name),
-        esc(&r.village_name),
-        esc(&lang.t("product-producer")),
-        esc(&r.seller_name),
-    ));
-    if let Some(d) = &r.description {
-        body.push_str(&format!("<p>{}</p>", esc(d)));
-    }
+    let tags = [
+        ("tag-poverty", r.is_poverty_alleviation()),
+        ("tag-green", r.green_cert),
+        ("tag-organic", r.organic_cert),
+        ("tag-cold-chain", r.cold_chain),
+    ]
+    .into_iter()
+    .filter(|(_, on)| *on)
+    .map(|(key, _)| lang.t(key))
+    .collect();
     let (csrf, new_csrf) = crate::session::csrf_token(&h);
-    body.push_str(&format!("<h2>{}</h2><ul>", esc(&lang.t("product-options"))));
-    for sku in &p.skus {
-        body.push_str(&format!(
-            "<li>{} — <span class=\"p\">{}</span> <small>({} g)</small> {}</li>",
-            esc(&sku.spec),
-            Fen(sku.price_fen),
-            sku.weight_g,
-            crate::shop::add_form(lang, &csrf, sku.id),
-        ));
-    }
-    body.push_str("</ul>");
-    if let Some(days) = r.shelf_life_days {
-        body.push_str(&format!(
-            "<p>{}</p>",
-            esc(&lang.ta("product-shelf-life", &[("days", days.into())]))
-        ));
-    }
-    if let Some(no) = &r.poverty_cert_no {
-        body.push_str(&format!(
-            "<p><small>{}</small></p>",
-            esc(&lang.ta("product-certificate", &[("no", no.as_str().into())]))
-        ));
-    }
-    let mut res = layout(lang, &r.name, "", &body).into_response();
+    let body = ProductPage {
+        lang,
+        p: &p,
+        name_en: r.name_en.as_deref().filter(|_| lang == Lang::En),
+        photo_alt: lang.ta("product-photo", &[("name", r.name.as_str().into())]),
+        gi: r
+            .gi_brand
+            .as_ref()
+            .map(|gi| lang.ta("tag-gi", &[("brand", gi.as_str().into())])),
+        tags,
+        shelf_life: r
+            .shelf_life_days
+            .map(|days| lang.ta("product-shelf-life", &[("days", days.into())])),
+        certificate: r
+            .poverty_cert_no
+            .as_ref()
+            .map(|no| lang.ta("product-certificate", &[("no", no.as_str().into())])),
+        csrf: &csrf,
+    };
+    let mut res = crate::app::view::page(lang, StatusCode::OK, &r.name, "", &body);
     if new_csrf {
         crate::session::set_cookie(&mut res, crate::session::csrf_cookie(&csrf));
     }
     res
+}
+
+/// The product page: name, photos, tags, origin and producer, and each SKU with its "add to
+/// cart" form.
+#[derive(Template)]
+#[template(path = "catalog/product.html")]
+struct ProductPage<'a> {
+    lang: Lang,
+    p: &'a Product,
+    /// The English name, on English pages.
+    name_en: Option<&'a str>,
+    photo_alt: String,
+    /// The geographical-indication tag.
+    gi: Option<String>,
+    /// The other tags (poverty alleviation, certificates, cold chain), as shown.
+    tags: Vec<String>,
+    shelf_life: Option<String>,
+    certificate: Option<String>,
+    csrf: &'a str,
 }

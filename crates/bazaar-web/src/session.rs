@@ -4,7 +4,8 @@
 
 use crate::AppState;
 use crate::i18n::Lang;
-use crate::pages::{esc, layout, message_page, page_lang};
+use crate::pages::{message_page, page_lang};
+use askama::Template;
 use axum::Form;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
@@ -117,31 +118,21 @@ pub fn local_next(next: Option<&str>) -> Option<String> {
     Some(o)
 }
 
-fn login_page(
+/// The login form: the username typed so far, why the last try failed, and where to go
+/// after signing in.
+#[derive(Template)]
+#[template(path = "people/login.html")]
+struct LoginPage<'a> {
     lang: Lang,
-    csrf: &str,
-    username: &str,
-    error: Option<&str>,
-    next: Option<&str>,
-) -> String {
-    format!(
-        "<h1>{title}</h1>{err}<form method=\"post\" action=\"/login\">\
-<input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">{next}\
-<p><label>{u}<br><input name=\"username\" value=\"{username}\" autocomplete=\"username\" required></label></p>\
-<p><label>{p}<br><input type=\"password\" name=\"password\" autocomplete=\"current-password\" required></label></p>\
-<p><button>{b}</button></p></form>",
-        title = esc(&lang.t("login-title")),
-        err = error
-            .map(|e| format!("<p role=\"alert\" class=\"err\">{}</p>", esc(e)))
-            .unwrap_or_default(),
-        u = esc(&lang.t("login-username")),
-        p = esc(&lang.t("login-password")),
-        b = esc(&lang.t("login-submit")),
-        username = esc(username),
-        next = next
-            .map(|n| format!("<input type=\"hidden\" name=\"next\" value=\"{}\">", esc(n)))
-            .unwrap_or_default(),
-    )
+    csrf: &'a str,
+    username: &'a str,
+    error: Option<&'a str>,
+    next: Option<&'a str>,
+}
+
+/// The login page, answered with `status`.
+fn login_page(status: StatusCode, page: &LoginPage<'_>) -> Response {
+    crate::app::view::page(page.lang, status, &page.lang.t("login-title"), "", page)
 }
 
 /// `GET /login`.
@@ -153,13 +144,16 @@ pub async fn login_form(
     let lang = page_lang(&h, &uri);
     let (csrf, new) = csrf_token(&h);
     let next = local_next(q.get("next").map(String::as_str));
-    let mut res = layout(
-        lang,
-        &lang.t("login-title"),
-        "",
-        &login_page(lang, &csrf, "", None, next.as_deref()),
-    )
-    .into_response();
+    let mut res = login_page(
+        StatusCode::OK,
+        &LoginPage {
+            lang,
+            csrf: &csrf,
+            username: "",
+            error: None,
+            next: next.as_deref(),
+        },
+    );
     if new {
         set_cookie(&mut res, csrf_cookie(&csrf));
     }
@@ -182,16 +176,16 @@ pub async fn login(
     let password = form.get("password").map(String::as_str).unwrap_or("");
     let csrf = cookie(&h, CSRF).unwrap_or_default();
     let fail = |status: StatusCode, msg: &str| {
-        (
+        login_page(
             status,
-            layout(
+            &LoginPage {
                 lang,
-                &lang.t("login-title"),
-                "",
-                &login_page(lang, &csrf, username, Some(msg), next.as_deref()),
-            ),
+                csrf: &csrf,
+                username,
+                error: Some(msg),
+                next: next.as_deref(),
+            },
         )
-            .into_response()
     };
     if username.trim().is_empty() || password.is_empty() {
         return fail(StatusCode::BAD_REQUEST, &lang.t("login-missing"));

@@ -3,10 +3,12 @@
 
 use crate::AppState;
 use crate::backoffice::Ctx;
-use crate::backoffice::forms::{FormView, Upload, read_multipart, text};
+use crate::backoffice::forms::{Upload, read_multipart, text};
+use crate::error::field_message;
 use crate::i18n::Lang;
-use crate::pages::{esc, page_lang};
+use crate::pages::{Choice, page_lang};
 use crate::session::{csrf_cookie, csrf_ok, csrf_token, forbidden_csrf, set_cookie};
+use askama::Template;
 use axum::Form;
 use axum::extract::{Multipart, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
@@ -88,19 +90,6 @@ fn with_cart(mut res: Response, lines: &[CartLine]) -> Response {
         res.headers_mut().append(header::SET_COOKIE, v);
     }
     res
-}
-
-/// A product's "add to cart" form for one SKU (shown on the product page).
-pub fn add_form(lang: Lang, csrf: &str, sku_id: i64) -> String {
-    format!(
-        "<form method=\"post\" action=\"/cart\" style=\"display:inline\">\
-<input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><input type=\"hidden\" name=\"action\" value=\"add\">\
-<input type=\"hidden\" name=\"sku_id\" value=\"{sku_id}\">\
-<input name=\"quantity\" value=\"1\" size=\"2\" inputmode=\"numeric\" aria-label=\"{q}\"> \
-<button id=\"add-{sku_id}\">{b}</button></form>",
-        q = esc(&lang.t("cart-quantity")),
-        b = esc(&lang.t("cart-add")),
-    )
 }
 
 /// `POST /cart`: add, set the quantity of, or remove a line.
@@ -192,56 +181,73 @@ async fn rows(s: &AppState, lines: &[CartLine]) -> Result<Vec<Row>, StoreError> 
     Ok(out)
 }
 
-fn cart_table(lang: Lang, csrf: &str, rows: &[Row], editable: bool) -> String {
-    let mut o = String::from("<table>");
+/// The cart as a table: each line with its price now, the subtotal, and on the cart page the
+/// forms that change a quantity or remove a line (`orders/cart_table.html`).
+struct CartTable {
+    rows: Vec<CartRow>,
+    total: Fen,
+    /// Whether each line has its forms (the cart page) or only its quantity (checkout).
+    editable: bool,
+}
+
+/// One line of [`CartTable`].
+struct CartRow {
+    product_id: i64,
+    name: String,
+    spec: String,
+    sku_id: i64,
+    quantity: i64,
+    price: Fen,
+    line: Fen,
+    /// The notice that the price changed since the line was added.
+    changed: Option<String>,
+}
+
+/// The table of the cart's `rows`, with a notice under each line whose price changed.
+fn cart_table(lang: Lang, rows: Vec<Row>, editable: bool) -> CartTable {
     let mut total = 0;
-    for r in rows {
-        let line = r.now_price * r.line.quantity;
-        total += line;
-        o.push_str(&format!(
-            "<tr><td><a href=\"/products/{}\">{}</a><br><small>{}</small></td><td>{}</td><td>",
-            r.product_id,
-            esc(&r.name),
-            esc(&r.spec),
-            Fen(r.now_price),
-        ));
-        if editable {
-            o.push_str(&format!(
-                "<form method=\"post\" action=\"/cart\" style=\"display:inline\">\
-<input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><input type=\"hidden\" name=\"action\" value=\"set\">\
-<input type=\"hidden\" name=\"sku_id\" value=\"{id}\"><input name=\"quantity\" value=\"{q}\" size=\"2\" inputmode=\"numeric\" aria-label=\"{ql}\">\
-<button>{u}</button></form> <form method=\"post\" action=\"/cart\" style=\"display:inline\">\
-<input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><input type=\"hidden\" name=\"action\" value=\"remove\">\
-<input type=\"hidden\" name=\"sku_id\" value=\"{id}\"><button>{rm}</button></form>",
-                id = r.line.sku_id,
-                q = r.line.quantity,
-                ql = esc(&lang.t("cart-quantity")),
-                u = esc(&lang.t("cart-update")),
-                rm = esc(&lang.t("cart-remove")),
-            ));
-        } else {
-            o.push_str(&format!("× {}", r.line.quantity));
-        }
-        o.push_str(&format!("</td><td class=\"p\">{}</td></tr>", Fen(line)));
-        if r.now_price != r.line.price_fen {
-            o.push_str(&format!(
-                "<tr><td colspan=\"4\" class=\"err\">{}</td></tr>",
-                esc(&lang.ta(
+    let rows = rows
+        .into_iter()
+        .map(|r| {
+            let line = r.now_price * r.line.quantity;
+            total += line;
+            let changed = (r.now_price != r.line.price_fen).then(|| {
+                lang.ta(
                     "cart-price-changed",
                     &[
                         ("was", Fen(r.line.price_fen).to_string().into()),
                         ("now", Fen(r.now_price).to_string().into()),
-                    ]
-                ))
-            ));
-        }
+                    ],
+                )
+            });
+            CartRow {
+                product_id: r.product_id,
+                name: r.name,
+                spec: r.spec,
+                sku_id: r.line.sku_id,
+                quantity: r.line.quantity,
+                price: Fen(r.now_price),
+                line: Fen(line),
+                changed,
+            }
+        })
+        .collect();
+    CartTable {
+        rows,
+        total: Fen(total),
+        editable,
     }
-    o.push_str(&format!(
-        "<tr><th colspan=\"3\">{}</th><th class=\"p\">{}</th></tr></table>",
-        esc(&lang.t("cart-subtotal")),
-        Fen(total)
-    ));
-    o
+}
+
+/// The cart page: its table and the way to checkout, or that it is empty.
+#[derive(Template)]
+#[template(path = "orders/cart.html")]
+struct CartPage<'a> {
+    lang: Lang,
+    csrf: &'a str,
+    title: &'a str,
+    /// None when the cart is empty.
+    table: Option<CartTable>,
 }
 
 /// `GET /cart`.
@@ -253,19 +259,14 @@ pub async fn cart(State(s): State<AppState>, h: HeaderMap, uri: Uri) -> Response
         Ok(r) => r,
         Err(e) => return crate::pages::internal(e),
     };
-    let body = if rows.is_empty() {
-        format!("<p>{}</p>", esc(&lang.t("cart-empty")))
-    } else {
-        format!(
-            "{}<p><a href=\"/checkout\" id=\"checkout\"><b>{}</b></a></p>",
-            cart_table(lang, &csrf, &rows, true),
-            esc(&lang.t("cart-checkout"))
-        )
-    };
     let title = lang.t("cart-title");
-    let mut res =
-        crate::pages::layout(lang, &title, "", &format!("<h1>{}</h1>{body}", esc(&title)))
-            .into_response();
+    let body = CartPage {
+        lang,
+        csrf: &csrf,
+        title: &title,
+        table: (!rows.is_empty()).then(|| cart_table(lang, rows, true)),
+    };
+    let mut res = crate::app::view::page(lang, StatusCode::OK, &title, "", &body);
     if new {
         set_cookie(&mut res, csrf_cookie(&csrf));
     }
@@ -315,17 +316,10 @@ async fn checkout_page(
         Ok(a) => a,
         Err(e) => return crate::pages::internal(e),
     };
-    let f = FormView {
-        lang,
-        values,
-        errors,
-    };
-    let mut body = alert
-        .map(|a| format!("<p role=\"alert\" class=\"err\">{}</p>", esc(&a)))
-        .unwrap_or_default();
-    body.push_str(&cart_table(lang, &cx.csrf, &rows, false));
-    if addresses.is_empty() {
-        body.push_str(&format!("<p>{}</p>", esc(&lang.t("checkout-no-address"))));
+    let table = cart_table(lang, rows, false);
+    // The place-order form, when the buyer has an address to send to.
+    let order_form = if addresses.is_empty() {
+        None
     } else {
         let mut opts: Vec<(String, String)> = Vec::with_capacity(addresses.len());
         for a in &addresses {
@@ -359,26 +353,31 @@ async fn checkout_page(
         let sandbox = s.store.payment_sandbox().await.unwrap_or(false);
         // A fresh idempotency key per checkout page: a double click places one order.
         let key = bazaar_store::auth::new_secret();
-        body.push_str(&format!(
-            "<form method=\"post\" action=\"/checkout\">{}<input type=\"hidden\" name=\"key\" value=\"{}\">{}{}\
-<p><small>{}</small></p><p><button id=\"place-order\">{}</button></p></form>",
-            cx.csrf_input(),
-            &key[..32],
-            f.select("address_id", "checkout-address", &opts),
-            f.select("method", "checkout-method", &method_options(lang, has_node, sandbox)),
-            esc(&lang.t("checkout-shipping-note")),
-            esc(&lang.t("checkout-place")),
-        ));
-    }
-    body.push_str(&format!(
-        "<h2 id=\"new-address\">{}</h2>",
-        esc(&lang.t("checkout-new-address"))
-    ));
+        Some(PlaceForm {
+            key: key[..32].to_string(),
+            address: Field::select(
+                lang,
+                values,
+                errors,
+                "address_id",
+                "checkout-address",
+                &opts,
+            ),
+            method: Field::select(
+                lang,
+                values,
+                errors,
+                "method",
+                "checkout-method",
+                &method_options(lang, has_node, sandbox),
+            ),
+        })
+    };
     let region = values
         .get("region_code")
         .map(|c| c.trim().to_string())
         .filter(|c| !c.is_empty());
-    body.push_str(&region_picker(s, lang, region.as_deref()).await);
+    let picker = region_picker(s, lang, region.as_deref()).await;
     // The service points of the chosen township or village, to deliver there instead.
     let mut points = vec![(String::new(), lang.t("address-to-door"))];
     if let Some(code) = &region
@@ -395,23 +394,123 @@ async fn checkout_page(
             points.extend(nodes.into_iter().map(|n| (n.code, n.name)));
         }
     }
-    let node_select = if points.len() > 1 {
-        f.select("node_code", "field-node_code", &points)
-    } else {
-        String::new()
+    let node = (points.len() > 1).then(|| {
+        Field::select(
+            lang,
+            values,
+            errors,
+            "node_code",
+            "field-node_code",
+            &points,
+        )
+    });
+    let summary = errors
+        .iter()
+        .map(|e| field_message(lang, &e.field, e.reason.code()))
+        .collect();
+    let body = Checkout {
+        lang,
+        csrf: &cx.csrf,
+        alert,
+        table,
+        order_form,
+        picker,
+        region: region.as_deref().unwrap_or(""),
+        summary,
+        node,
+        recipient: Field::input(lang, values, errors, "recipient", "field-recipient"),
+        phone: Field::input(lang, values, errors, "phone", "field-phone"),
+        detail: Field::input(lang, values, errors, "detail", "field-address"),
     };
-    body.push_str(&format!(
-        "<form method=\"post\" action=\"/addresses\">{}<input type=\"hidden\" name=\"region_code\" value=\"{}\">{}{}{}{}{}<button>{}</button></form>",
-        cx.csrf_input(),
-        esc(region.as_deref().unwrap_or("")),
-        f.summary(),
-        node_select,
-        f.input("recipient", "field-recipient", " required maxlength=\"40\""),
-        f.input("phone", "field-phone", " type=\"tel\" required inputmode=\"tel\""),
-        f.input("detail", "field-address", " maxlength=\"120\""),
-        esc(&lang.t("manage-save")),
-    ));
-    cx.plain_page(status, &lang.t("checkout-title"), &body)
+    cx.render_plain(status, &lang.t("checkout-title"), &body)
+}
+
+/// The checkout page: the cart, the place-order form, and the form that adds an address
+/// with its region picker; a refused form is shown again with what was typed and why.
+#[derive(Template)]
+#[template(path = "orders/checkout.html")]
+struct Checkout<'a> {
+    lang: Lang,
+    csrf: &'a str,
+    /// Why the last order was refused (a changed price, a store error).
+    alert: Option<String>,
+    table: CartTable,
+    /// None when the buyer has no address yet.
+    order_form: Option<PlaceForm>,
+    picker: RegionPicker,
+    /// The region the new address is in (the picker's choice).
+    region: &'a str,
+    /// Every error of the address form, for the alert above it.
+    summary: Vec<String>,
+    /// The village service points to deliver to, when the region has any.
+    node: Option<Field>,
+    recipient: Field,
+    phone: Field,
+    detail: Field,
+}
+
+/// The place-order form of the checkout page.
+struct PlaceForm {
+    /// The idempotency key of this page.
+    key: String,
+    address: Field,
+    method: Field,
+}
+
+/// A field of a form as shown (again): its label, what was typed, why it was refused, and for
+/// a choice its options.
+struct Field {
+    name: &'static str,
+    label: String,
+    value: String,
+    /// The first error of this field (its name, or a name ending in `.name`), as shown.
+    error: Option<String>,
+    /// A choice's options; empty for a text input.
+    options: Vec<Choice>,
+}
+
+impl Field {
+    /// A text input.
+    fn input(
+        lang: Lang,
+        values: &HashMap<String, String>,
+        errors: &[FieldError],
+        name: &'static str,
+        label_key: &str,
+    ) -> Field {
+        let error = errors
+            .iter()
+            .find(|e| e.field == name || e.field.ends_with(&format!(".{name}")))
+            .map(|e| field_message(lang, &e.field, e.reason.code()));
+        Field {
+            name,
+            label: lang.t(label_key),
+            value: values.get(name).cloned().unwrap_or_default(),
+            error,
+            options: vec![],
+        }
+    }
+
+    /// A choice of `options` (value, shown text); the typed value is selected.
+    fn select(
+        lang: Lang,
+        values: &HashMap<String, String>,
+        errors: &[FieldError],
+        name: &'static str,
+        label_key: &str,
+        options: &[(String, String)],
+    ) -> Field {
+        let mut f = Field::input(lang, values, errors, name, label_key);
+        f.options = options
+            .iter()
+            .map(|(v, t)| Choice {
+                selected: *v == f.value,
+                value: v.clone(),
+                label: t.clone(),
+            })
+            .collect();
+        f
+    }
 }
 
 /// A region's name in `lang` (the English name where there is one).
@@ -425,58 +524,53 @@ fn region_name(lang: Lang, r: &bazaar_store::network::Region) -> String {
 /// The region tree picker of the address form: the chosen region's trail (each step a link
 /// back up) and a list of its children to go one level down. Works without JavaScript (a
 /// GET form to the checkout page); with it, choosing submits at once.
-async fn region_picker(s: &AppState, lang: Lang, chosen: Option<&str>) -> String {
+struct RegionPicker {
+    /// The steps down to the chosen region: code and name.
+    trail: Vec<(String, String)>,
+    /// The label of the list of children.
+    label: String,
+    /// The chosen region's code ("" before any).
+    current: String,
+    /// The regions one level down: code and name.
+    children: Vec<(String, String)>,
+    /// The address of the script that submits a choice at once.
+    script: String,
+}
+
+/// The region picker standing at `chosen` (at the provinces when none).
+async fn region_picker(s: &AppState, lang: Lang, chosen: Option<&str>) -> RegionPicker {
     let current = match chosen {
         Some(c) => s.store.region(c).await.ok(),
         None => None,
     };
-    let mut out = String::from(
-        "<nav class=\"trail\" aria-label=\"region\"><a href=\"/checkout#new-address\">",
-    );
-    out.push_str(&esc(&lang.t("address-all-regions")));
-    out.push_str("</a>");
+    let mut trail = vec![];
     if let Some(r) = &current
-        && let Ok(trail) = s.store.region_trail(&r.path).await
+        && let Ok(steps) = s.store.region_trail(&r.path).await
     {
-        for t in trail {
-            out.push_str(&format!(
-                " › <a href=\"/checkout?region={}#new-address\">{}</a>",
-                esc(&t.code),
-                esc(&region_name(lang, &t))
-            ));
-        }
+        trail = steps
+            .iter()
+            .map(|t| (t.code.clone(), region_name(lang, t)))
+            .collect();
     }
-    out.push_str("</nav>");
     let children = s
         .store
         .region_children(current.as_ref().map(|r| r.code.as_str()))
         .await
         .unwrap_or_default();
-    if !children.is_empty() {
-        out.push_str(&format!(
-            "<form method=\"get\" action=\"/checkout#new-address\"><label>{}<br>\
-<select name=\"region\" data-autosubmit><option value=\"{}\">—</option>",
-            esc(&lang.t(if current.is_some() {
-                "address-next-level"
-            } else {
-                "address-province"
-            })),
-            esc(current.as_ref().map(|r| r.code.as_str()).unwrap_or("")),
-        ));
-        for c in &children {
-            out.push_str(&format!(
-                "<option value=\"{}\">{}</option>",
-                esc(&c.code),
-                esc(&region_name(lang, c))
-            ));
-        }
-        out.push_str(&format!(
-            "</select></label> <noscript><button>{}</button></noscript></form>\
-<script src=\"/assets/autosubmit.js\" defer></script>",
-            esc(&lang.t("address-pick"))
-        ));
+    RegionPicker {
+        trail,
+        label: lang.t(if current.is_some() {
+            "address-next-level"
+        } else {
+            "address-province"
+        }),
+        current: current.map(|r| r.code).unwrap_or_default(),
+        children: children
+            .iter()
+            .map(|c| (c.code.clone(), region_name(lang, c)))
+            .collect(),
+        script: crate::app::assets::url("autosubmit.js"),
     }
-    out
 }
 
 /// `GET /checkout` (signed in).
@@ -629,149 +723,146 @@ pub async fn my_orders(State(s): State<AppState>, h: HeaderMap, uri: Uri) -> Res
         Ok(p) => p,
         Err(e) => return crate::pages::internal(e),
     };
-    let mut body = String::from("<ul>");
-    if page.items.is_empty() {
-        body.push_str(&format!("<li>{}</li>", esc(&lang.t("manage-nothing"))));
-    }
-    for o in &page.items {
-        body.push_str(&format!(
-            "<li><a href=\"/orders/{id}\">#{id}</a> · {} · <b class=\"order-status\">{}</b> · <span class=\"p\">{}</span></li>",
-            esc(&Zone::Shanghai.format_ms(o.created_at)),
-            esc(&status_label(lang, &o.status)),
-            Fen(o.total_fen),
-            id = o.id,
-        ));
-    }
-    body.push_str("</ul>");
-    cx.plain_page(StatusCode::OK, &lang.t("orders-title"), &body)
+    let orders = page
+        .items
+        .iter()
+        .map(|o| OrderItem {
+            id: o.id,
+            at: Zone::Shanghai.format_ms(o.created_at),
+            status: status_label(lang, &o.status),
+            total: Fen(o.total_fen),
+        })
+        .collect();
+    cx.render_plain(
+        StatusCode::OK,
+        &lang.t("orders-title"),
+        &MyOrders { lang, orders },
+    )
 }
 
-fn order_body(lang: Lang, cx: &Ctx, o: &Order, sandbox: bool) -> String {
+/// My orders, newest first.
+#[derive(Template)]
+#[template(path = "orders/orders.html")]
+struct MyOrders {
+    lang: Lang,
+    orders: Vec<OrderItem>,
+}
+
+/// One order in [`MyOrders`]: when, its status, its total.
+struct OrderItem {
+    id: i64,
+    at: String,
+    status: String,
+    total: Fen,
+}
+
+/// An order with its lines, the forms its status allows (pay or cancel, confirm receipt, ask
+/// for a refund), its status timeline and the tracking of its parcels.
+#[derive(Template)]
+#[template(path = "orders/order.html")]
+struct OrderPage<'a> {
+    lang: Lang,
+    csrf: &'a str,
+    o: &'a Order,
+    status: String,
+    phone: String,
+    /// Where it goes: the address, or the region code when there is none.
+    place: &'a str,
+    /// While it waits for payment: the pay-by notice and the payment methods (value, label).
+    pay: Option<(String, Vec<(String, String)>)>,
+    /// Whether the buyer can confirm receipt.
+    can_receive: bool,
+    /// Whether the buyer can ask for a refund.
+    can_refund: bool,
+    timeline: Vec<Step>,
+    parcels: Vec<ParcelTrack>,
+}
+
+/// A step of a timeline: when, what, and a note (a reason, a place).
+struct Step {
+    at: String,
+    what: String,
+    note: Option<String>,
+}
+
+/// A parcel of an order: its carrier, waybill and state, and its events, newest first.
+struct ParcelTrack {
+    carrier: String,
+    waybill: String,
+    state: String,
+    events: Vec<Step>,
+}
+
+/// The page of order `o` as the signed-in `cx` sees it, with the tracking of its `parcels`.
+fn order_page<'a>(
+    cx: &'a Ctx,
+    o: &'a Order,
+    sandbox: bool,
+    parcels: &[bazaar_store::parcels::Tracked],
+) -> OrderPage<'a> {
+    let lang = cx.lang;
     let r = &o.row;
-    let mut body = format!(
-        "<p><b class=\"order-status\">{}</b> · {} {}</p><table>",
-        esc(&status_label(lang, &r.status)),
-        esc(&lang.t("order-total")),
-        Fen(r.total_fen),
-    );
-    for l in &o.lines {
-        body.push_str(&format!(
-            "<tr><td><a href=\"/products/{}\">{}</a> <small>{}</small></td><td>× {}</td><td>{}</td></tr>",
-            l.product_id,
-            esc(&l.name),
-            esc(&l.spec),
-            l.quantity,
-            Fen(l.line_fen)
-        ));
-    }
-    body.push_str(&format!(
-        "<tr><td colspan=\"2\">{}</td><td>{}</td></tr></table><p>{} {} · {}</p>",
-        esc(&lang.t("order-shipping")),
-        Fen(r.shipping_fen),
-        esc(&r.recipient),
-        esc(&mask_phone(&r.phone)),
-        esc(r.address_detail.as_deref().unwrap_or(&r.region_code)),
-    ));
-    if r.status == "pending_payment" {
-        body.push_str(&format!(
-            "<p>{}</p><form method=\"post\" action=\"/orders/{id}/pay\" style=\"display:inline\">{csrf}\
-<select name=\"method\" aria-label=\"{ml}\">{opts}</select> <button>{pay}</button></form> \
-<form method=\"post\" action=\"/orders/{id}/cancel\" style=\"display:inline\">{csrf}<button>{cancel}</button></form>",
-            esc(&lang.ta(
-                "order-pay-by",
-                &[("time", Zone::Shanghai.format_ms(r.pay_by).into())]
-            )),
-            id = r.id,
-            csrf = cx.csrf_input(),
-            ml = esc(&lang.t("checkout-method")),
-            opts = method_options(lang, r.node_code.is_some(), sandbox)
-                .into_iter()
-                .map(|(v, t)| format!("<option value=\"{v}\">{}</option>", esc(&t)))
-                .collect::<String>(),
-            pay = esc(&lang.t("order-pay")),
-            cancel = esc(&lang.t("order-cancel")),
-        ));
-    }
     let own = r.placed_by == cx.actor.user_id || r.buyer_id == Some(cx.actor.user_id);
-    if own && matches!(r.status.as_str(), "shipped" | "delivered") {
-        body.push_str(&format!(
-            "<form method=\"post\" action=\"/orders/{}/receive\">{}<button>{}</button></form>",
-            r.id,
-            cx.csrf_input(),
-            esc(&lang.t("order-receive")),
-        ));
+    OrderPage {
+        lang,
+        csrf: &cx.csrf,
+        o,
+        status: status_label(lang, &r.status),
+        phone: mask_phone(&r.phone),
+        place: r.address_detail.as_deref().unwrap_or(&r.region_code),
+        pay: (r.status == "pending_payment").then(|| {
+            (
+                lang.ta(
+                    "order-pay-by",
+                    &[("time", Zone::Shanghai.format_ms(r.pay_by).into())],
+                ),
+                method_options(lang, r.node_code.is_some(), sandbox),
+            )
+        }),
+        can_receive: own && matches!(r.status.as_str(), "shipped" | "delivered"),
+        can_refund: own
+            && matches!(
+                r.status.as_str(),
+                "paid" | "fulfilling" | "shipped" | "delivered" | "completed"
+            ),
+        timeline: o
+            .events
+            .iter()
+            .map(|e| Step {
+                at: Zone::Shanghai.format_ms(e.at),
+                what: status_label(lang, &e.to_status),
+                note: e.reason.clone(),
+            })
+            .collect(),
+        parcels: parcels.iter().map(|t| parcel_track(lang, t)).collect(),
     }
-    if own
-        && matches!(
-            r.status.as_str(),
-            "paid" | "fulfilling" | "shipped" | "delivered" | "completed"
-        )
-    {
-        body.push_str(&format!(
-            "<form method=\"post\" action=\"/orders/{}/refund\" enctype=\"multipart/form-data\">{}<label>{}<br>\
-<input name=\"reason\" required maxlength=\"500\"></label> \
-<label>{}<br><input type=\"file\" name=\"photos\" accept=\"image/jpeg,image/png,image/webp\" multiple></label> \
-<button>{}</button></form>",
-            r.id,
-            cx.csrf_input(),
-            esc(&lang.t("refund-reason")),
-            esc(&lang.t("refund-photos")),
-            esc(&lang.t("refund-request")),
-        ));
-    }
-    body.push_str(&format!("<h2>{}</h2><ol>", esc(&lang.t("order-timeline"))));
-    for e in &o.events {
-        body.push_str(&format!(
-            "<li>{} · {}{}</li>",
-            esc(&Zone::Shanghai.format_ms(e.at)),
-            esc(&status_label(lang, &e.to_status)),
-            e.reason
-                .as_deref()
-                .map(|x| format!(" <small>({})</small>", esc(x)))
-                .unwrap_or_default()
-        ));
-    }
-    body.push_str("</ol>");
-    body
 }
 
-/// The order's parcels, each with one timeline of our scans and the carrier's events, newest
-/// first, in Beijing time.
-fn tracking_html(lang: Lang, parcels: &[bazaar_store::parcels::Tracked]) -> String {
-    if parcels.is_empty() {
-        return String::new();
+/// A parcel's one timeline of our scans and the carrier's events, newest first, in Beijing
+/// time.
+fn parcel_track(lang: Lang, t: &bazaar_store::parcels::Tracked) -> ParcelTrack {
+    let carrier = bazaar_domain::logistics::carrier(&t.parcel.carrier)
+        .map(|c| if lang == Lang::En { c.name_en } else { c.name })
+        .unwrap_or(t.parcel.carrier.as_str());
+    ParcelTrack {
+        carrier: carrier.to_string(),
+        waybill: t.parcel.waybill.clone(),
+        state: lang.t(&format!("parcel-state-{}", t.parcel.state)),
+        events: t
+            .events
+            .iter()
+            .rev()
+            .map(|e| Step {
+                at: Zone::Shanghai.format_ms(e.at),
+                what: match (&e.state, &e.note) {
+                    (_, Some(n)) => n.clone(),
+                    (Some(st), None) => lang.t(&format!("parcel-state-{st}")),
+                    (None, None) => e.code.clone(),
+                },
+                note: e.place.clone().or_else(|| e.node_code.clone()),
+            })
+            .collect(),
     }
-    let mut o = format!("<h2>{}</h2>", esc(&lang.t("tracking-title")));
-    for t in parcels {
-        let carrier = bazaar_domain::logistics::carrier(&t.parcel.carrier)
-            .map(|c| if lang == Lang::En { c.name_en } else { c.name })
-            .unwrap_or(t.parcel.carrier.as_str());
-        o.push_str(&format!(
-            "<p>{} <code>{}</code> · <b>{}</b></p><ol reversed>",
-            esc(carrier),
-            esc(&t.parcel.waybill),
-            esc(&lang.t(&format!("parcel-state-{}", t.parcel.state)))
-        ));
-        for e in t.events.iter().rev() {
-            let what = match (&e.state, &e.note) {
-                (_, Some(n)) => n.clone(),
-                (Some(st), None) => lang.t(&format!("parcel-state-{st}")),
-                (None, None) => e.code.clone(),
-            };
-            o.push_str(&format!(
-                "<li>{} · {}{}</li>",
-                esc(&Zone::Shanghai.format_ms(e.at)),
-                esc(&what),
-                e.place
-                    .as_deref()
-                    .or(e.node_code.as_deref())
-                    .map(|p| format!(" <small>({})</small>", esc(p)))
-                    .unwrap_or_default()
-            ));
-        }
-        o.push_str("</ol>");
-    }
-    o
 }
 
 /// `GET /orders/{id}`: an order with its status timeline.
@@ -792,11 +883,16 @@ pub async fn order(
         Ok(o) => {
             let title = cx.lang.ta("order-title", &[("id", id.into())]);
             let sandbox = s.store.payment_sandbox().await.unwrap_or(false);
-            let mut body = order_body(cx.lang, &cx, &o, sandbox);
-            if let Ok(parcels) = s.store.order_parcels(&cx.actor, id).await {
-                body.push_str(&tracking_html(cx.lang, &parcels));
-            }
-            cx.plain_page(StatusCode::OK, &title, &body)
+            let parcels = s
+                .store
+                .order_parcels(&cx.actor, id)
+                .await
+                .unwrap_or_default();
+            cx.render_plain(
+                StatusCode::OK,
+                &title,
+                &order_page(&cx, &o, sandbox, &parcels),
+            )
         }
         Err(e) => cx.error_page(e, "/orders"),
     }
@@ -910,22 +1006,25 @@ pub async fn sandbox_page(
     if let Err(e) = own_order(&s, &cx, pay.order_id).await {
         return cx.error_page(e, "/orders");
     }
-    let body = format!(
-        "<p role=\"note\" style=\"background:#fff3cd;padding:.6em;border:2px dashed #b58900\"><b>{}</b></p>\
-<p>{} #{} · <span class=\"p\">{}</span> · {}</p>\
-<form method=\"post\" action=\"/pay/sandbox/{r}\" style=\"display:inline\">{csrf}<input type=\"hidden\" name=\"outcome\" value=\"succeeded\"><button id=\"sandbox-pay\">{ok}</button></form> \
-<form method=\"post\" action=\"/pay/sandbox/{r}\" style=\"display:inline\">{csrf}<input type=\"hidden\" name=\"outcome\" value=\"failed\"><button>{fail}</button></form>",
-        esc(&lang.t("pay-sandbox-banner")),
-        esc(&lang.t("order-title-short")),
-        pay.order_id,
-        Fen(pay.amount_fen),
-        esc(&pay.status),
-        r = esc(&pay.provider_ref),
-        csrf = cx.csrf_input(),
-        ok = esc(&lang.t("pay-sandbox-succeed")),
-        fail = esc(&lang.t("pay-sandbox-fail")),
-    );
-    cx.plain_page(StatusCode::OK, &lang.t("pay-sandbox"), &body)
+    cx.render_plain(
+        StatusCode::OK,
+        &lang.t("pay-sandbox"),
+        &SandboxPage {
+            lang,
+            csrf: &cx.csrf,
+            pay: &pay,
+        },
+    )
+}
+
+/// The sandbox provider's payment page: the banner that says so, the order and amount, and
+/// the two outcomes to choose from.
+#[derive(Template)]
+#[template(path = "payments/sandbox.html")]
+struct SandboxPage<'a> {
+    lang: Lang,
+    csrf: &'a str,
+    pay: &'a bazaar_store::payments::Payment,
 }
 
 /// `POST /pay/sandbox/{ref}`: plays the sandbox provider: signs a notification with the
@@ -1036,13 +1135,13 @@ pub async fn request_refund(
             Ok((key, _, _)) => keys.push(key),
             Err(e) => {
                 let msg = e.in_lang(cx.lang).message();
-                return cx.plain_page(
+                return cx.render_plain(
                     StatusCode::BAD_REQUEST,
                     &cx.lang.t("refund-request"),
-                    &format!(
-                        "<p class=\"err\" role=\"alert\">{}</p><p><a href=\"{back}\">←</a></p>",
-                        esc(&msg)
-                    ),
+                    &PhotoRefused {
+                        msg: &msg,
+                        back: &back,
+                    },
                 );
             }
         }
@@ -1058,6 +1157,14 @@ pub async fn request_refund(
         return cx.error_page(e, &back);
     }
     Redirect::to(&back).into_response()
+}
+
+/// A refund request whose photo was refused: why, and the way back to the order.
+#[derive(Template)]
+#[template(path = "orders/refund_refused.html")]
+struct PhotoRefused<'a> {
+    msg: &'a str,
+    back: &'a str,
 }
 
 #[cfg(test)]
