@@ -3,7 +3,6 @@
 
 use crate::error::field_message;
 use crate::i18n::Lang;
-use askama::Template;
 use axum::extract::Multipart;
 use bazaar_domain::{FieldError, Reason};
 use std::collections::HashMap;
@@ -58,86 +57,6 @@ impl FormView<'_> {
             .iter()
             .map(|e| field_message(self.lang, &e.field, e.reason.code()))
             .collect()
-    }
-
-    /// A labelled text input as HTML, for a page still built by hand (the storefront's
-    /// checkout); `extra` holds attributes such as `required` or `inputmode="decimal"`. Goes
-    /// when the last such page is a template (which calls `forms::input` instead).
-    pub fn input(&self, name: &str, label_key: &str, extra: &str) -> String {
-        let mut field = LegacyField::new(self, "input", name, label_key);
-        for a in extra.split_whitespace() {
-            let (k, v) = a.split_once('=').unwrap_or((a, ""));
-            let v = v.trim_matches('"');
-            match k {
-                "type" => field.kind = v,
-                "required" => field.required = true,
-                "autocomplete" => field.autocomplete = v,
-                "inputmode" => field.inputmode = v,
-                "minlength" => field.minlength = v,
-                "maxlength" => field.maxlength = v,
-                "size" => field.size = v,
-                _ => {}
-            }
-        }
-        field.html()
-    }
-
-    /// A labelled choice as HTML, for a page still built by hand; `options` are (value, shown
-    /// text). Goes with [`FormView::input`].
-    pub fn select(&self, name: &str, label_key: &str, options: &[(String, String)]) -> String {
-        let mut field = LegacyField::new(self, "select", name, label_key);
-        field.options = options;
-        field.html()
-    }
-
-    /// Every error of the submission as one alert, as HTML, for a page still built by hand.
-    /// Goes with [`FormView::input`].
-    pub fn summary(&self) -> String {
-        LegacyField::new(self, "summary", "", "").html()
-    }
-}
-
-/// One field of a page still built by hand, rendered by the macros of `app/forms.html`.
-#[derive(Template)]
-#[template(path = "app/form_field.html")]
-struct LegacyField<'a> {
-    f: &'a FormView<'a>,
-    which: &'static str,
-    name: &'a str,
-    label: &'a str,
-    kind: &'a str,
-    required: bool,
-    autocomplete: &'a str,
-    inputmode: &'a str,
-    minlength: &'a str,
-    maxlength: &'a str,
-    size: &'a str,
-    options: &'a [(String, String)],
-}
-
-impl<'a> LegacyField<'a> {
-    fn new(f: &'a FormView<'a>, which: &'static str, name: &'a str, label: &'a str) -> Self {
-        LegacyField {
-            f,
-            which,
-            name,
-            label,
-            kind: "text",
-            required: false,
-            autocomplete: "",
-            inputmode: "",
-            minlength: "",
-            maxlength: "",
-            size: "",
-            options: &[],
-        }
-    }
-
-    fn html(&self) -> String {
-        self.render().unwrap_or_else(|e| {
-            tracing::error!(error = %e, "form field failed to render");
-            String::new()
-        })
     }
 }
 

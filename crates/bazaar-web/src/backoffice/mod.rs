@@ -68,22 +68,11 @@ impl Ctx {
 
     /// A storefront page (no back-office navigation) with the heading `title`, setting the
     /// CSRF cookie when needed.
-    #[allow(dead_code)] // the storefront pages that need it are still built by hand
     pub fn render_plain(&self, status: StatusCode, title: &str, body: &impl Template) -> Response {
         let html = Markup::of(body).and_then(|body| {
             let titled = Titled { title, body: &body };
             Markup::of(&titled).and_then(|m| frame(self.lang, title, "", &m))
         });
-        self.respond(status, html)
-    }
-
-    /// A storefront page around a body built by hand; goes when the last page is a template.
-    pub fn plain_page(&self, status: StatusCode, title: &str, body: &str) -> Response {
-        let titled = Titled {
-            title,
-            body: &Markup::legacy(body),
-        };
-        let html = Markup::of(&titled).and_then(|m| frame(self.lang, title, "", &m));
         self.respond(status, html)
     }
 
