@@ -8,7 +8,8 @@ use crate::auth::Caller;
 use crate::backoffice::Ctx;
 use crate::backoffice::forms::text;
 use crate::error::{ApiError, ErrorBody};
-use crate::pages::esc;
+use crate::i18n::Lang;
+use askama::Template;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
@@ -224,8 +225,8 @@ const COLOURS: [&str; 8] = [
 ];
 
 /// The routes drawn from coordinates: depots as squares, stops as dots, one coloured line per
-/// route (an equirectangular projection around the day's mean latitude).
-fn svg_map(day: &DayInput, plan: &DayPlan) -> String {
+/// route (an equirectangular projection around the day's mean latitude); none without points.
+fn svg_map(day: &DayInput, plan: &DayPlan) -> Option<MapView> {
     let mut pts: HashMap<&str, (f64, f64)> = HashMap::new();
     for d in &day.depots {
         pts.insert(d.id.as_str(), (d.lat, d.lng));
@@ -236,7 +237,7 @@ fn svg_map(day: &DayInput, plan: &DayPlan) -> String {
         }
     }
     if pts.is_empty() {
-        return String::new();
+        return None;
     }
     let lat0 = pts.values().map(|p| p.0).sum::<f64>() / pts.len() as f64;
     let k = lat0.to_radians().cos();
@@ -258,147 +259,226 @@ fn svg_map(day: &DayInput, plan: &DayPlan) -> String {
             10.0 + (y - y0) / span * (w - 20.0),
         )
     };
-    let mut o = format!(
-        "<svg viewBox=\"0 0 {w:.0} {:.0}\" width=\"100%\" role=\"img\" aria-label=\"map\" \
-style=\"max-width:40em;border:1px solid #ddd\">",
-        h + 10.0
-    );
-    for (i, r) in plan.routes.iter().enumerate() {
-        let colour = COLOURS[i % COLOURS.len()];
-        let mut line: Vec<String> = Vec::new();
-        let depot = pts.get(r.depot.as_str()).copied();
-        for p in depot
-            .into_iter()
-            .chain(
-                r.stops
-                    .iter()
-                    .filter_map(|s| pts.get(s.id.as_str()).copied()),
-            )
-            .chain(depot)
-        {
-            let (x, y) = at(p);
-            line.push(format!("{x:.1},{y:.1}"));
-        }
-        o.push_str(&format!(
-            "<polyline points=\"{}\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"2\"><title>{}</title></polyline>",
-            line.join(" "),
-            esc(&r.vehicle)
-        ));
-    }
+    let one = |v: f64| format!("{v:.1}");
+    let lines = plan
+        .routes
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let depot = pts.get(r.depot.as_str()).copied();
+            let points = depot
+                .into_iter()
+                .chain(
+                    r.stops
+                        .iter()
+                        .filter_map(|s| pts.get(s.id.as_str()).copied()),
+                )
+                .chain(depot)
+                .map(|p| {
+                    let (x, y) = at(p);
+                    (one(x), one(y))
+                })
+                .collect();
+            MapLine {
+                points,
+                colour: COLOURS[i % COLOURS.len()],
+                vehicle: r.vehicle.clone(),
+            }
+        })
+        .collect();
     let unserved: Vec<&str> = plan.unserved.iter().map(|u| u.id.as_str()).collect();
-    for s in &day.stops {
-        if let Some(p) = pts.get(s.id.as_str()) {
-            let (x, y) = at(*p);
-            let fill = if unserved.contains(&s.id.as_str()) {
-                "#fff"
-            } else {
-                "#333"
-            };
-            o.push_str(&format!(
-                "<circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"3\" fill=\"{fill}\" stroke=\"#333\"><title>{}</title></circle>",
-                esc(&format!("{} {}", s.id, s.name))
-            ));
-        }
-    }
-    for d in &day.depots {
-        let (x, y) = at((d.lat, d.lng));
-        o.push_str(&format!(
-            "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"10\" height=\"10\" fill=\"#000\"><title>{}</title></rect>",
-            x - 5.0,
-            y - 5.0,
-            esc(&d.name)
-        ));
-    }
-    o.push_str("</svg>");
-    o
+    let stops = day
+        .stops
+        .iter()
+        .filter_map(|s| {
+            let (x, y) = at(*pts.get(s.id.as_str())?);
+            Some(MapMark {
+                x: one(x),
+                y: one(y),
+                fill: if unserved.contains(&s.id.as_str()) {
+                    "#fff"
+                } else {
+                    "#333"
+                },
+                title: format!("{} {}", s.id, s.name),
+            })
+        })
+        .collect();
+    let depots = day
+        .depots
+        .iter()
+        .map(|d| {
+            let (x, y) = at((d.lat, d.lng));
+            MapMark {
+                x: one(x - 5.0),
+                y: one(y - 5.0),
+                fill: "#000",
+                title: d.name.clone(),
+            }
+        })
+        .collect();
+    Some(MapView {
+        width: format!("{w:.0}"),
+        height: format!("{:.0}", h + 10.0),
+        lines,
+        stops,
+        depots,
+    })
 }
 
-pub(crate) fn plan_html(cx: &Ctx, day: &DayInput, plan: &DayPlan) -> String {
+/// The SVG map of a plan (`delivery/map.html`); numbers are formatted here.
+pub(crate) struct MapView {
+    /// The view box's width and height.
+    pub(crate) width: String,
+    pub(crate) height: String,
+    pub(crate) lines: Vec<MapLine>,
+    /// The stops as dots (white: left out).
+    pub(crate) stops: Vec<MapMark>,
+    /// The depots as squares (the corner's coordinates).
+    pub(crate) depots: Vec<MapMark>,
+}
+
+/// One route on the map: its points, colour and vehicle.
+pub(crate) struct MapLine {
+    pub(crate) points: Vec<(String, String)>,
+    pub(crate) colour: &'static str,
+    pub(crate) vehicle: String,
+}
+
+/// A stop or a depot on the map.
+pub(crate) struct MapMark {
+    pub(crate) x: String,
+    pub(crate) y: String,
+    pub(crate) fill: &'static str,
+    pub(crate) title: String,
+}
+
+/// A plan as a page shows it (`delivery/plan.html`): the summary, the map, each route's stops,
+/// the stops left out.
+pub(crate) struct PlanView {
+    pub(crate) summary: String,
+    pub(crate) map: Option<MapView>,
+    pub(crate) routes: Vec<RouteView>,
+    /// The stops left out, with the reason.
+    pub(crate) unserved: Vec<(String, String)>,
+}
+
+/// One route of a plan.
+pub(crate) struct RouteView {
+    pub(crate) colour: &'static str,
+    pub(crate) vehicle: String,
+    pub(crate) start: String,
+    pub(crate) end: String,
+    pub(crate) km: String,
+    pub(crate) kg: String,
+    pub(crate) stops: Vec<StopView>,
+}
+
+/// One stop of a route, the weights formatted.
+pub(crate) struct StopView {
+    pub(crate) name: String,
+    pub(crate) id: String,
+    pub(crate) start: String,
+    pub(crate) depart: String,
+    pub(crate) drop_kg: String,
+    pub(crate) collect_kg: String,
+    pub(crate) load_kg: String,
+    pub(crate) load_m3: String,
+}
+
+/// The view of `plan` for the day `day`.
+pub(crate) fn plan_view(cx: &Ctx, day: &DayInput, plan: &DayPlan) -> PlanView {
     let lang = cx.lang;
-    let mut o = format!(
-        "<p role=\"status\">{}</p>",
-        esc(&lang.ta(
-            "plan-summary",
-            &[
-                ("served", (plan.served as i64).into()),
-                ("unserved", (plan.unserved.len() as i64).into()),
-                ("vehicles", (plan.vehicles_used as i64).into()),
-                ("km", format!("{:.1}", plan.distance_km).into()),
-                ("seconds", format!("{:.1}", plan.solve_seconds).into()),
-            ]
-        ))
+    let summary = lang.ta(
+        "plan-summary",
+        &[
+            ("served", (plan.served as i64).into()),
+            ("unserved", (plan.unserved.len() as i64).into()),
+            ("vehicles", (plan.vehicles_used as i64).into()),
+            ("km", format!("{:.1}", plan.distance_km).into()),
+            ("seconds", format!("{:.1}", plan.solve_seconds).into()),
+        ],
     );
-    o.push_str(&svg_map(day, plan));
-    for (i, r) in plan.routes.iter().enumerate() {
-        o.push_str(&format!(
-            "<h3><span style=\"color:{}\">■</span> {} · {}–{} · {:.1} km · {:.0} kg</h3>\
-<div class=\"scroll\"><table><tr><th>#</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
-            COLOURS[i % COLOURS.len()],
-            esc(&r.vehicle),
-            esc(&r.start),
-            esc(&r.end),
-            r.distance_km,
-            r.start_load_kg,
-            esc(&lang.t("plan-stop")),
-            esc(&lang.t("plan-time")),
-            esc(&lang.t("plan-drop")),
-            esc(&lang.t("plan-collect")),
-            esc(&lang.t("plan-on-board")),
-        ));
-        for (n, s) in r.stops.iter().enumerate() {
-            o.push_str(&format!(
-                "<tr><td>{}</td><td>{} <small>{}</small></td><td>{}–{}</td><td>{:.0} kg</td><td>{:.0} kg</td><td>{:.0} kg · {:.2} m³</td></tr>",
-                n + 1,
-                esc(&s.name),
-                esc(&s.id),
-                esc(&s.start),
-                esc(&s.depart),
-                s.deliver_kg,
-                s.pickup_kg,
-                s.load_kg,
-                s.load_m3
-            ));
-        }
-        o.push_str("</table></div>");
-    }
-    if !plan.unserved.is_empty() {
-        o.push_str(&format!("<h3>{}</h3><ul>", esc(&lang.t("plan-unserved"))));
-        for u in &plan.unserved {
+    let routes = plan
+        .routes
+        .iter()
+        .enumerate()
+        .map(|(i, r)| RouteView {
+            colour: COLOURS[i % COLOURS.len()],
+            vehicle: r.vehicle.clone(),
+            start: r.start.clone(),
+            end: r.end.clone(),
+            km: format!("{:.1}", r.distance_km),
+            kg: format!("{:.0}", r.start_load_kg),
+            stops: r
+                .stops
+                .iter()
+                .map(|s| StopView {
+                    name: s.name.clone(),
+                    id: s.id.clone(),
+                    start: s.start.clone(),
+                    depart: s.depart.clone(),
+                    drop_kg: format!("{:.0}", s.deliver_kg),
+                    collect_kg: format!("{:.0}", s.pickup_kg),
+                    load_kg: format!("{:.0}", s.load_kg),
+                    load_m3: format!("{:.2}", s.load_m3),
+                })
+                .collect(),
+        })
+        .collect();
+    let unserved = plan
+        .unserved
+        .iter()
+        .map(|u| {
             let reason = serde_json::to_value(u.reason)
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_string))
                 .unwrap_or_default();
-            o.push_str(&format!(
-                "<li>{} · {}</li>",
-                esc(&u.id),
-                esc(&lang.t(&format!("plan-why-{reason}")))
-            ));
-        }
-        o.push_str("</ul>");
+            (u.id.clone(), lang.t(&format!("plan-why-{reason}")))
+        })
+        .collect();
+    PlanView {
+        summary,
+        map: svg_map(day, plan),
+        routes,
+        unserved,
     }
-    o
 }
 
-fn form_html(cx: &Ctx, json: &str, seconds: &str) -> String {
-    let lang = cx.lang;
-    format!(
-        "<p><small>{hint}</small> <a href=\"/manage/plan?example=1\">{example}</a></p>\
-<form method=\"post\" action=\"/manage/plan\">{csrf}<label>{day}<br>\
-<textarea name=\"day\" rows=\"10\" style=\"width:100%;font-family:monospace\" required>{json}</textarea></label>\
-<label>{tl}<br><input name=\"time_limit\" value=\"{seconds}\" inputmode=\"numeric\" size=\"4\"></label> \
-<label>{rl}<br><select name=\"roads\"><option value=\"mountains\">{m}</option><option value=\"plains\">{p}</option></select></label> \
-<button>{go}</button></form>",
-        hint = esc(&lang.t("plan-hint")),
-        example = esc(&lang.t("plan-example")),
-        csrf = cx.csrf_input(),
-        day = esc(&lang.t("plan-day")),
-        json = esc(json),
-        tl = esc(&lang.t("field-time_limit")),
-        seconds = esc(seconds),
-        rl = esc(&lang.t("field-roads")),
-        m = esc(&lang.t("plan-roads-mountains")),
-        p = esc(&lang.t("plan-roads-plains")),
-        go = esc(&lang.t("plan-go")),
+/// The planning page: a refusal, the plan, then the form with the day as it was sent.
+#[derive(Template)]
+#[template(path = "delivery/plan_page.html")]
+struct PlanPage<'a> {
+    lang: Lang,
+    csrf: &'a str,
+    error: Option<String>,
+    plan: Option<PlanView>,
+    /// The day, as JSON.
+    json: &'a str,
+    /// The time limit, seconds.
+    seconds: &'a str,
+}
+
+/// The planning page with `plan` or `error` above the form.
+fn plan_page_of(
+    cx: &Ctx,
+    status: StatusCode,
+    error: Option<String>,
+    plan: Option<PlanView>,
+    json: &str,
+    seconds: &str,
+) -> Response {
+    cx.render(
+        status,
+        &cx.lang.t("plan-title"),
+        &PlanPage {
+            lang: cx.lang,
+            csrf: &cx.csrf,
+            error,
+            plan,
+            json,
+            seconds,
+        },
     )
 }
 
@@ -423,20 +503,18 @@ pub async fn plan_page(State(s): State<AppState>, h: HeaderMap, uri: Uri) -> Res
         match example_day(&s, region.as_deref()).await {
             Some(day) => json = serde_json::to_string_pretty(&day).unwrap_or_default(),
             None => {
-                return cx.page(
+                return plan_page_of(
+                    &cx,
                     StatusCode::OK,
-                    &cx.lang.t("plan-title"),
-                    &format!(
-                        "<p class=\"err\" role=\"alert\">{}</p>{}",
-                        esc(&cx.lang.t("plan-no-example")),
-                        form_html(&cx, "", "10")
-                    ),
+                    Some(cx.lang.t("plan-no-example")),
+                    None,
+                    "",
+                    "10",
                 );
             }
         }
     }
-    let body = form_html(&cx, &json, "10");
-    cx.page(StatusCode::OK, &cx.lang.t("plan-title"), &body)
+    plan_page_of(&cx, StatusCode::OK, None, None, &json, "10")
 }
 
 /// `POST /manage/plan`: plans the day of the form and shows the routes.
@@ -455,15 +533,7 @@ pub async fn plan_post(
     let json = text(&form, "day");
     let seconds = text(&form, "time_limit");
     let fail = |status: StatusCode, msg: String| {
-        cx.page(
-            status,
-            &cx.lang.t("plan-title"),
-            &format!(
-                "<p class=\"err\" role=\"alert\">{}</p>{}",
-                esc(&msg),
-                form_html(&cx, &json, &seconds)
-            ),
-        )
+        plan_page_of(&cx, status, Some(msg), None, &json, &seconds)
     };
     let day: DayInput = match serde_json::from_str(&json) {
         Ok(d) => d,
@@ -488,14 +558,14 @@ pub async fn plan_post(
         (Err(e), _) | (_, Err(e)) => Err(e),
     };
     match result {
-        Ok(plan) => {
-            let body = format!(
-                "{}{}",
-                plan_html(&cx, &day, &plan),
-                form_html(&cx, &json, &seconds)
-            );
-            cx.page(StatusCode::OK, &cx.lang.t("plan-title"), &body)
-        }
+        Ok(plan) => plan_page_of(
+            &cx,
+            StatusCode::OK,
+            None,
+            Some(plan_view(&cx, &day, &plan)),
+            &json,
+            &seconds,
+        ),
         Err(e) => {
             let status = e.status;
             let detail = e

@@ -7,9 +7,11 @@
 use crate::AppState;
 use crate::auth::Caller;
 use crate::backoffice::Ctx;
-use crate::delivery::plans::{plan_html, roads_of, run_planner};
+use crate::delivery::plans::{PlanView, plan_view, roads_of, run_planner};
 use crate::error::{ApiError, ErrorBody};
-use crate::pages::{encode, esc};
+use crate::i18n::Lang;
+use crate::pages::encode;
+use askama::Template;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
@@ -547,32 +549,54 @@ pub async fn runs_page(State(s): State<AppState>, h: HeaderMap, uri: Uri) -> Res
         Ok(d) => d,
         Err(e) => return cx.error_page(e, "/manage"),
     };
-    let mut body = String::new();
+    let mut list = Vec::new();
     for d in &depots {
-        body.push_str(&format!(
-            "<h2>{}</h2><form method=\"post\" action=\"/manage/runs\">{}<input type=\"hidden\" name=\"depot_node\" value=\"{}\"><button id=\"plan-{}\">{}</button></form><ul>",
-            esc(&d.name),
-            cx.csrf_input(),
-            esc(&d.code),
-            esc(&d.code),
-            esc(&lang.t("run-plan-today")),
-        ));
         let runs = s.store.runs(&cx.actor, &d.code).await.unwrap_or_default();
-        for r in runs {
-            body.push_str(&format!(
-                "<li><a href=\"/manage/runs/{}\">{} · #{}</a> · {}</li>",
-                r.id,
-                esc(&r.day),
-                r.id,
-                esc(&lang.t(&format!("run-status-{}", r.status)))
-            ));
-        }
-        body.push_str("</ul>");
+        list.push(DepotRuns {
+            name: d.name.clone(),
+            code: d.code.clone(),
+            runs: runs
+                .into_iter()
+                .map(|r| RunItem {
+                    id: r.id,
+                    status: lang.t(&format!("run-status-{}", r.status)),
+                    day: r.day,
+                })
+                .collect(),
+        });
     }
-    if depots.is_empty() {
-        body.push_str(&format!("<p>{}</p>", esc(&lang.t("manage-nothing"))));
-    }
-    cx.page(StatusCode::OK, &lang.t("run-title"), &body)
+    cx.render(
+        StatusCode::OK,
+        &lang.t("run-title"),
+        &RunsPage {
+            lang,
+            csrf: &cx.csrf,
+            depots: list,
+        },
+    )
+}
+
+/// The centres an operator plans for, each with "plan today's run" and its latest runs.
+#[derive(Template)]
+#[template(path = "delivery/runs.html")]
+struct RunsPage<'a> {
+    lang: Lang,
+    csrf: &'a str,
+    depots: Vec<DepotRuns>,
+}
+
+/// One centre and its runs.
+struct DepotRuns {
+    name: String,
+    code: String,
+    runs: Vec<RunItem>,
+}
+
+/// One run in the list: its day and status.
+struct RunItem {
+    id: i64,
+    day: String,
+    status: String,
 }
 
 /// `POST /manage/runs`: plans today's run and opens its review.
@@ -594,16 +618,24 @@ pub async fn create_post(
 
 fn api_error_page(cx: &Ctx, e: ApiError, back: &str) -> Response {
     let e = e.in_lang(cx.lang);
-    cx.page(
+    cx.render(
         e.status,
         &cx.lang.t("run-title"),
-        &format!(
-            "<p role=\"alert\" class=\"err\">{}</p><p><a href=\"{}\">{}</a></p>",
-            esc(&e.message()),
-            esc(back),
-            esc(&cx.lang.t("back"))
-        ),
+        &RunError {
+            lang: cx.lang,
+            msg: &e.message(),
+            back,
+        },
     )
+}
+
+/// A refused action on a run: the message and the way back.
+#[derive(Template)]
+#[template(path = "app/error.html")]
+struct RunError<'a> {
+    lang: Lang,
+    msg: &'a str,
+    back: &'a str,
 }
 
 /// `GET /manage/runs/{id}`: the review (draft) or the progress (published) of a run.
@@ -633,54 +665,34 @@ pub async fn run_page(
     };
     let visited = s.store.run_visited(&run).await.unwrap_or_default();
     let parcels = s.store.run_parcels(&cx.actor, id).await.unwrap_or_default();
-    let mut body = format!(
-        "<p>{} · {} · <b>{}</b></p>",
-        esc(&run.depot_node),
-        esc(&run.day),
-        esc(&lang.t(&format!("run-status-{}", run.status)))
-    );
     let broken: Vec<&str> = run.broken.split(',').filter(|x| !x.is_empty()).collect();
-    if !broken.is_empty() {
-        body.push_str(&format!(
-            "<p class=\"err\">{}: {}</p>",
-            esc(&lang.t("run-broken")),
-            esc(&broken.join(", "))
-        ));
-    }
-    body.push_str(&plan_html(&cx, &input, &plan));
-    let vehicles: Vec<&str> = input.depots[0]
+    let vehicles: Vec<String> = input.depots[0]
         .vehicles
         .iter()
         .map(|v| v.id.as_str())
         .filter(|v| !broken.contains(v))
+        .map(str::to_string)
         .collect();
     let total: usize = plan.routes.iter().map(|r| r.stops.len()).sum();
+    let mut draft = None;
+    let mut progress = None;
     match run.status.as_str() {
         "draft" => {
             // Move a stop: one small form per stop.
-            let mut options = String::new();
-            for v in &vehicles {
-                options.push_str(&format!("<option>{}</option>", esc(v)));
-            }
-            body.push_str(&format!("<h2>{}</h2><ul>", esc(&lang.t("run-move"))));
-            for r in &plan.routes {
-                for st in &r.stops {
-                    body.push_str(&format!(
-                        "<li>{} <small>({})</small> <form method=\"post\" action=\"/manage/runs/{id}/actions\" style=\"display:inline\">{}<input type=\"hidden\" name=\"action\" value=\"move\"><input type=\"hidden\" name=\"stop\" value=\"{}\"><select name=\"vehicle\" aria-label=\"{}\">{options}</select><button>{}</button></form></li>",
-                        esc(&st.name),
-                        esc(&r.vehicle),
-                        cx.csrf_input(),
-                        esc(&st.id),
-                        esc(&lang.t("run-vehicle")),
-                        esc(&lang.t("run-move")),
-                    ));
-                }
-            }
-            body.push_str(&format!(
-                "</ul><form method=\"post\" action=\"/manage/runs/{id}/actions\">{}<input type=\"hidden\" name=\"action\" value=\"publish\"><button id=\"publish\">{}</button></form>",
-                cx.csrf_input(),
-                esc(&lang.t("run-publish"))
-            ));
+            draft = Some(Draft {
+                stops: plan
+                    .routes
+                    .iter()
+                    .flat_map(|r| {
+                        r.stops.iter().map(|st| DraftStop {
+                            name: st.name.clone(),
+                            id: st.id.clone(),
+                            vehicle: r.vehicle.clone(),
+                        })
+                    })
+                    .collect(),
+                vehicles,
+            });
         }
         "published" => {
             // Parcels handled, overall and per route (a stop can be visited with some of its
@@ -700,53 +712,109 @@ pub async fn run_page(
                 )
             };
             let all: Vec<&str> = parcels.iter().map(|p| p.node_code.as_str()).collect();
-            body.push_str(&format!(
-                "<h2>{}</h2><p role=\"status\">{} · {}</p><ul>",
-                esc(&lang.t("run-progress")),
-                esc(&lang.ta(
+            progress = Some(Progress {
+                visited: lang.ta(
                     "run-visited",
                     &[
                         ("done", (visited.len() as i64).into()),
-                        ("total", (total as i64).into())
-                    ]
-                )),
-                esc(&handled(&all))
-            ));
-            for r in &plan.routes {
-                let done = r.stops.iter().filter(|x| visited.contains(&x.id)).count();
-                let ids: Vec<&str> = r.stops.iter().map(|x| x.id.as_str()).collect();
-                body.push_str(&format!(
-                    "<li>{} · {done}/{} · {} <form method=\"post\" action=\"/manage/runs/{id}/actions\" style=\"display:inline\">{}<input type=\"hidden\" name=\"action\" value=\"breakdown\"><input type=\"hidden\" name=\"vehicle\" value=\"{}\"><button>{}</button></form></li>",
-                    esc(&r.vehicle),
-                    r.stops.len(),
-                    esc(&handled(&ids)),
-                    cx.csrf_input(),
-                    esc(&r.vehicle),
-                    esc(&lang.t("run-breakdown")),
-                ));
-            }
-            body.push_str("</ul>");
+                        ("total", (total as i64).into()),
+                    ],
+                ),
+                handled: handled(&all),
+                routes: plan
+                    .routes
+                    .iter()
+                    .map(|r| {
+                        let ids: Vec<&str> = r.stops.iter().map(|x| x.id.as_str()).collect();
+                        RouteProgress {
+                            vehicle: r.vehicle.clone(),
+                            done: r.stops.iter().filter(|x| visited.contains(&x.id)).count(),
+                            stops: r.stops.len(),
+                            handled: handled(&ids),
+                        }
+                    })
+                    .collect(),
+            });
         }
         _ => {}
     }
-    body.push_str(&format!(
-        "<h2>{}</h2><p>{}</p>",
-        esc(&lang.t("run-parcels")),
-        esc(&lang.ta(
-            "run-parcel-count",
-            &[
-                (
-                    "drop",
-                    (parcels.iter().filter(|p| p.action == "drop").count() as i64).into()
-                ),
-                (
-                    "collect",
-                    (parcels.iter().filter(|p| p.action == "collect").count() as i64).into()
-                ),
-            ]
-        ))
-    ));
-    cx.page(StatusCode::OK, &lang.t("run-title"), &body)
+    let parcel_count = lang.ta(
+        "run-parcel-count",
+        &[
+            (
+                "drop",
+                (parcels.iter().filter(|p| p.action == "drop").count() as i64).into(),
+            ),
+            (
+                "collect",
+                (parcels.iter().filter(|p| p.action == "collect").count() as i64).into(),
+            ),
+        ],
+    );
+    cx.render(
+        StatusCode::OK,
+        &lang.t("run-title"),
+        &RunPage {
+            lang,
+            csrf: &cx.csrf,
+            id,
+            depot: &run.depot_node,
+            day: &run.day,
+            status: lang.t(&format!("run-status-{}", run.status)),
+            broken: (!broken.is_empty()).then(|| broken.join(", ")),
+            plan: plan_view(&cx, &input, &plan),
+            draft,
+            progress,
+            parcel_count,
+        },
+    )
+}
+
+/// A run: its review (draft) or its progress (published), the plan, the parcels.
+#[derive(Template)]
+#[template(path = "delivery/run.html")]
+struct RunPage<'a> {
+    lang: Lang,
+    csrf: &'a str,
+    id: i64,
+    depot: &'a str,
+    day: &'a str,
+    status: String,
+    /// The vehicles broken down, listed.
+    broken: Option<String>,
+    plan: PlanView,
+    draft: Option<Draft>,
+    progress: Option<Progress>,
+    /// How many parcels to drop and to collect, as a sentence.
+    parcel_count: String,
+}
+
+/// The review of a draft: every stop with the vehicles it may move to.
+struct Draft {
+    stops: Vec<DraftStop>,
+    vehicles: Vec<String>,
+}
+
+/// A stop of a draft and the vehicle it is on.
+struct DraftStop {
+    name: String,
+    id: String,
+    vehicle: String,
+}
+
+/// A published run's progress: stops visited, parcels handled, per route.
+struct Progress {
+    visited: String,
+    handled: String,
+    routes: Vec<RouteProgress>,
+}
+
+/// One route's progress.
+struct RouteProgress {
+    vehicle: String,
+    done: usize,
+    stops: usize,
+    handled: String,
 }
 
 /// `POST /manage/runs/{id}/actions`: the review's and the centre's actions.
@@ -791,53 +859,71 @@ pub async fn route_page(
         Ok(m) => m,
         Err(e) => return api_error_page(&cx, e, "/manage"),
     };
-    let Some((vehicle, _run, route, parcels, visited)) = found else {
-        return cx.page(
-            StatusCode::OK,
-            &lang.t("route-title"),
-            &format!("<p>{}</p>", esc(&lang.t("route-none"))),
-        );
-    };
-    let mut body = format!(
-        "<p><b>{}</b> · {}–{} · {:.1} km</p><ol>",
-        esc(&vehicle),
-        esc(&route.start),
-        esc(&route.end),
-        route.distance_km
-    );
-    for st in &route.stops {
-        let list = |action: &str| {
-            parcels
-                .iter()
-                .filter(|p| p.node_code == st.id && p.action == action)
-                .map(|p| {
-                    format!(
-                        "<li>{} <small>{}</small></li>",
-                        esc(&p.waybill),
-                        esc(&lang.t(&format!("parcel-state-{}", p.state)))
-                    )
-                })
-                .collect::<String>()
-        };
-        let done = visited.contains(&st.id);
-        body.push_str(&format!(
-            "<li{}><h3>{} {}</h3><p>{}–{}</p><p>{}</p><ul>{}</ul><p>{}</p><ul>{}</ul>\
-<p><a href=\"/manage/scan?kind=delivered_to_point&node={}\">{}</a> · <a href=\"/manage/scan?kind=loaded_on_vehicle&node={}\">{}</a></p></li>",
-            if done { " style=\"opacity:.6\"" } else { "" },
-            if done { "✓" } else { "" },
-            esc(&st.name),
-            esc(&st.arrive),
-            esc(&st.depart),
-            esc(&lang.t("plan-drop")),
-            list("drop"),
-            esc(&lang.t("plan-collect")),
-            list("collect"),
-            encode(&st.id),
-            esc(&lang.t("route-scan-drop")),
-            encode(&st.id),
-            esc(&lang.t("route-scan-collect")),
-        ));
-    }
-    body.push_str("</ol>");
-    cx.page(StatusCode::OK, &lang.t("route-title"), &body)
+    let manifest = found.map(|(vehicle, _run, route, parcels, visited)| Manifest {
+        vehicle,
+        start: route.start.clone(),
+        end: route.end.clone(),
+        km: format!("{:.1}", route.distance_km),
+        stops: route
+            .stops
+            .iter()
+            .map(|st| {
+                let list = |action: &str| {
+                    parcels
+                        .iter()
+                        .filter(|p| p.node_code == st.id && p.action == action)
+                        .map(|p| {
+                            (
+                                p.waybill.clone(),
+                                lang.t(&format!("parcel-state-{}", p.state)),
+                            )
+                        })
+                        .collect()
+                };
+                ManifestStop {
+                    done: visited.contains(&st.id),
+                    name: st.name.clone(),
+                    arrive: st.arrive.clone(),
+                    depart: st.depart.clone(),
+                    drops: list("drop"),
+                    collects: list("collect"),
+                    node: encode(&st.id),
+                }
+            })
+            .collect(),
+    });
+    cx.render(
+        StatusCode::OK,
+        &lang.t("route-title"),
+        &RoutePage { lang, manifest },
+    )
+}
+
+/// The driver's manifest, or a line saying there is none today.
+#[derive(Template)]
+#[template(path = "delivery/route.html")]
+struct RoutePage {
+    lang: Lang,
+    manifest: Option<Manifest>,
+}
+
+/// The driver's route today.
+struct Manifest {
+    vehicle: String,
+    start: String,
+    end: String,
+    km: String,
+    stops: Vec<ManifestStop>,
+}
+
+/// One stop of the route: its parcels to drop and to collect (waybill, state), and the node
+/// (URL-encoded) the scan links carry.
+struct ManifestStop {
+    done: bool,
+    name: String,
+    arrive: String,
+    depart: String,
+    drops: Vec<(String, String)>,
+    collects: Vec<(String, String)>,
+    node: String,
 }

@@ -8,14 +8,15 @@ use crate::AppState;
 use crate::backoffice::Ctx;
 use crate::error::field_message;
 use crate::i18n::Lang;
-use crate::pages::{encode, esc};
+use crate::pages::encode;
 use crate::session::{csrf_token, page_actor};
+use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Json, body::Bytes};
-use bazaar_domain::logistics::{CARRIERS, ScanKind};
+use bazaar_domain::logistics::{CARRIERS, Carrier, ScanKind};
 use bazaar_domain::people::Role;
 use bazaar_domain::time::Zone;
 use bazaar_store::StoreError;
@@ -44,46 +45,57 @@ fn kinds_for(role: Role) -> Vec<ScanKind> {
     v
 }
 
-/// One scan result as a list item.
-fn result_html(lang: Lang, waybill: &str, r: &ScanResult) -> String {
-    let mut o = format!(
-        "<li class=\"scan-{}\"><b>{}</b> · {}",
-        r.result,
-        esc(waybill),
-        esc(&lang.t(&format!("scan-{}", r.result)))
-    );
-    if let Some(st) = &r.state {
-        o.push_str(&format!(
-            " · {}",
-            esc(&lang.t(&format!("parcel-state-{st}")))
-        ));
-    }
-    if r.parcels > 1 {
-        o.push_str(&format!(
-            " · {}",
-            esc(&lang.ta("scan-moved", &[("n", (r.parcels as i64).into())]))
-        ));
-    }
-    if let (Some(code), Some(slot)) = (&r.pickup_code, &r.shelf_slot) {
-        o.push_str(&format!(
-            " · <strong class=\"pickup-code\">{}</strong>",
-            esc(&lang.ta(
+/// One scan's result as the scanning page lists it (labels translated).
+struct ScanLine {
+    /// recorded, duplicate or refused (the item's class).
+    result: &'static str,
+    /// The waybill scanned.
+    waybill: String,
+    /// What became of the scan.
+    said: String,
+    /// The parcel's state after it.
+    state: Option<String>,
+    /// How many parcels a sack moved, when more than one.
+    moved: Option<String>,
+    /// The pickup code and shelf slot it got.
+    pickup: Option<String>,
+    /// Why it was refused.
+    error: Option<String>,
+}
+
+/// One scan result as a list item (also the line of HTML `POST /manage/scans` answers).
+#[derive(Template)]
+#[template(path = "logistics/scan_result.html")]
+struct ScanResultItem<'a> {
+    r: &'a ScanLine,
+}
+
+/// The translated result of one scan.
+fn scan_line(lang: Lang, waybill: &str, r: &ScanResult) -> ScanLine {
+    ScanLine {
+        result: r.result,
+        waybill: waybill.to_string(),
+        said: lang.t(&format!("scan-{}", r.result)),
+        state: r
+            .state
+            .as_ref()
+            .map(|st| lang.t(&format!("parcel-state-{st}"))),
+        moved: (r.parcels > 1).then(|| lang.ta("scan-moved", &[("n", (r.parcels as i64).into())])),
+        pickup: match (&r.pickup_code, &r.shelf_slot) {
+            (Some(code), Some(slot)) => Some(lang.ta(
                 "scan-pickup-code",
                 &[
                     ("code", code.as_str().into()),
-                    ("slot", slot.as_str().into())
-                ]
-            ))
-        ));
+                    ("slot", slot.as_str().into()),
+                ],
+            )),
+            _ => None,
+        },
+        error: r
+            .error
+            .as_ref()
+            .map(|e| field_message(lang, &e.field, e.reason.code())),
     }
-    if let Some(e) = &r.error {
-        o.push_str(&format!(
-            " · <span class=\"err\">{}</span>",
-            esc(&field_message(lang, &e.field, e.reason.code()))
-        ));
-    }
-    o.push_str("</li>");
-    o
 }
 
 /// `GET /manage/scan`: the scanning page.
@@ -100,72 +112,58 @@ pub async fn scan_page(
     if !may_scan(cx.actor.role) {
         return cx.error_page(StoreError::Forbidden, "/manage");
     }
-    scan_html(&cx, "", q.get("kind"), q.get("node"))
+    scan_html(&cx, vec![], q.get("kind"), q.get("node"))
 }
 
-fn scan_html(cx: &Ctx, results: &str, kind: Option<&String>, node: Option<&String>) -> Response {
+/// The scanning page: the form (camera, typed numbers, the offline queue) and the results.
+#[derive(Template)]
+#[template(path = "logistics/scan.html")]
+struct ScanPage<'a> {
+    lang: Lang,
+    csrf: &'a str,
+    /// An agent's own point (an agent scans there); others type where they are.
+    agent_node: Option<&'a str>,
+    /// The node typed last time.
+    node: &'a str,
+    /// The scan kinds, the likeliest first: value and label.
+    kinds: Vec<(&'static str, String)>,
+    carriers: &'static [Carrier],
+    results: Vec<ScanLine>,
+    /// The address of the page's script.
+    script: String,
+}
+
+fn scan_html(
+    cx: &Ctx,
+    results: Vec<ScanLine>,
+    kind: Option<&String>,
+    node: Option<&String>,
+) -> Response {
     let lang = cx.lang;
-    let mut kinds = String::new();
     let mut order = kinds_for(cx.actor.role);
     // A link from the driver's manifest chooses the kind.
     if let Some(k) = kind.and_then(|k| ScanKind::parse("kind", k).ok()) {
         order.retain(|x| *x != k);
         order.insert(0, k);
     }
-    for k in order {
-        kinds.push_str(&format!(
-            "<option value=\"{}\">{}</option>",
-            k.as_str(),
-            esc(&lang.t(&format!("scan-kind-{}", k.as_str())))
-        ));
-    }
-    // An agent scans at its own point; others say where they are.
-    let node = match &cx.actor.node_code {
-        Some(n) => format!(
-            "<p><small>{}: {}</small></p>",
-            esc(&lang.t("field-node_code")),
-            esc(n)
-        ),
-        None => format!(
-            "<label>{}<br><input name=\"node_code\" required maxlength=\"40\" \
-autocapitalize=\"characters\" placeholder=\"DC-652829\" value=\"{}\"></label>",
-            esc(&lang.t("field-node_code")),
-            esc(node.map(String::as_str).unwrap_or(""))
-        ),
-    };
-    let body = format!(
-        "<form id=\"scan-form\" method=\"post\" action=\"/manage/scan\">{csrf}{node}\
-<label>{kind_l}<br><select name=\"kind\">{kinds}</select></label>\
-<label>{waybill_l}<br><input name=\"waybill\" id=\"waybill\" required maxlength=\"40\" \
-autocomplete=\"off\" autocapitalize=\"characters\" inputmode=\"text\" autofocus \
-style=\"font-size:1.3em;width:100%\"></label>\
-<label>{sack_l}<br><input name=\"sack\" maxlength=\"35\" placeholder=\"SACK-…\"></label>\
-<details><summary>{new_l}</summary><label>{carrier_l}<br><select name=\"carrier\"><option value=\"\"></option>{carriers}</select></label>\
-<label>{rname_l}<br><input name=\"recipient_name\" maxlength=\"40\"></label>\
-<label>{rphone_l}<br><input name=\"recipient_phone\" maxlength=\"15\" inputmode=\"tel\"></label>\
-<label>{dest_l}<br><input name=\"dest_node\" maxlength=\"40\" placeholder=\"VP-…\"></label></details>\
-<button style=\"font-size:1.2em;padding:.4em 1.2em\">{submit}</button> \
-<button type=\"button\" id=\"scan-camera\" hidden>{camera}</button></form>\
-<p id=\"scan-queue\" role=\"status\" data-waiting=\"{waiting}\"></p>\
-<ul id=\"scan-results\">{results}</ul><script src=\"/assets/scan.js\" defer></script>",
-        csrf = cx.csrf_input(),
-        kind_l = esc(&lang.t("field-kind")),
-        waybill_l = esc(&lang.t("scan-waybill")),
-        sack_l = esc(&lang.t("scan-sack")),
-        submit = esc(&lang.t("scan-submit")),
-        camera = esc(&lang.t("scan-camera")),
-        waiting = esc(&lang.t("scan-queued")),
-        new_l = esc(&lang.t("scan-new-parcel")),
-        carrier_l = esc(&lang.t("field-carrier")),
-        rname_l = esc(&lang.t("field-recipient_name")),
-        rphone_l = esc(&lang.t("field-recipient_phone")),
-        dest_l = esc(&lang.t("field-dest_node")),
-        carriers = CARRIERS
-            .iter()
-            .map(|c| format!("<option value=\"{}\">{}</option>", c.code, esc(c.name)))
-            .collect::<String>(),
-    );
-    cx.page(StatusCode::OK, &lang.t("scan-title"), &body)
+    let kinds = order
+        .into_iter()
+        .map(|k| (k.as_str(), lang.t(&format!("scan-kind-{}", k.as_str()))))
+        .collect();
+    cx.render(
+        StatusCode::OK,
+        &lang.t("scan-title"),
+        &ScanPage {
+            lang,
+            csrf: &cx.csrf,
+            agent_node: cx.actor.node_code.as_deref(),
+            node: node.map(String::as_str).unwrap_or(""),
+            kinds,
+            carriers: CARRIERS,
+            results,
+            script: crate::app::assets::url("scan.js"),
+        },
+    )
 }
 
 /// `POST /manage/scan`: the scanning form without JavaScript (one scan, answered with the
@@ -202,11 +200,11 @@ pub async fn scan_post(
         .await
     {
         Ok(r) => {
-            let html: String = r
+            let lines = r
                 .iter()
-                .map(|x| result_html(cx.lang, &scan.waybill, x))
+                .map(|x| scan_line(cx.lang, &scan.waybill, x))
                 .collect();
-            scan_html(&cx, &html, Some(&scan.kind), scan.node_code.as_ref())
+            scan_html(&cx, lines, Some(&scan.kind), scan.node_code.as_ref())
         }
         Err(e) => cx.error_page(e, "/manage/scan"),
     }
@@ -255,12 +253,20 @@ pub async fn scans_json(State(s): State<AppState>, h: HeaderMap, body: Bytes) ->
     };
     match s.store.record_scans(&actor, &b.scans).await {
         Ok(results) => {
-            let html: Vec<String> = results
+            let html: Result<Vec<String>, askama::Error> = results
                 .iter()
                 .zip(&b.scans)
-                .map(|(r, sc)| result_html(lang, &sc.waybill, r))
+                .map(|(r, sc)| {
+                    ScanResultItem {
+                        r: &scan_line(lang, &sc.waybill, r),
+                    }
+                    .render()
+                })
                 .collect();
-            Json(json!({"results": results, "html": html})).into_response()
+            match html {
+                Ok(html) => Json(json!({"results": results, "html": html})).into_response(),
+                Err(e) => crate::app::view::failed(e),
+            }
         }
         Err(e) => crate::error::ApiError::from(e)
             .in_lang(lang)
@@ -302,88 +308,91 @@ async fn shelf_html(
         Ok(x) => x,
         Err(e) => return cx.error_page(e, "/manage"),
     };
-    let mut body = String::new();
-    if let Some(w) = done {
-        body.push_str(&format!(
-            "<p role=\"status\" class=\"ok\">{}</p>",
-            esc(&lang.ta("shelf-handed", &[("waybill", w.as_str().into())]))
-        ));
-    }
-    if let Some(e) = error {
-        body.push_str(&format!("<p role=\"alert\" class=\"err\">{}</p>", esc(&e)));
-    }
-    body.push_str(&format!(
-        "<h2>{handover}</h2><form method=\"post\" action=\"/manage/shelf/pickup\" id=\"pickup-form\">{csrf}\
-<input type=\"hidden\" name=\"node_code\" value=\"{node}\">\
-<label>{code_l}<br><input name=\"pickup_code\" required inputmode=\"numeric\" pattern=\"[0-9]{{6}}\" maxlength=\"6\" autocomplete=\"off\"></label>\
-<label>{last4_l}<br><input name=\"phone_last4\" required inputmode=\"numeric\" pattern=\"[0-9]{{4}}\" maxlength=\"4\" autocomplete=\"off\"></label>\
-<label>{sig_l}<br><input name=\"signature\" required maxlength=\"40\"></label>\
-<button>{submit}</button></form>",
-        handover = esc(&lang.t("shelf-handover")),
-        csrf = cx.csrf_input(),
-        node = esc(&shelf.node_code),
-        code_l = esc(&lang.t("field-pickup_code")),
-        last4_l = esc(&lang.t("field-phone_last4")),
-        sig_l = esc(&lang.t("field-signature")),
-        submit = esc(&lang.t("shelf-handover")),
-    ));
     let zone = Zone::Shanghai;
-    let table = |rows: &[bazaar_store::pickup::ShelfParcel], waiting: bool| {
-        if rows.is_empty() {
-            return format!("<p>{}</p>", esc(&lang.t("manage-nothing")));
-        }
-        let mut o = format!(
-            "<table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
-            esc(&lang.t(if waiting {
-                "shelf-slot"
-            } else {
-                "field-status"
-            })),
-            esc(&lang.t("field-waybill")),
-            esc(&lang.t("field-recipient_name")),
-            esc(&lang.t("field-recipient_phone")),
-            esc(&lang.t("shelf-since")),
-        );
-        for p in rows {
-            let first = if waiting {
-                p.shelf_slot.clone().unwrap_or_default()
-            } else {
-                lang.t(&format!("parcel-state-{}", p.state))
-            };
-            let since = if waiting {
-                p.waiting_since
-            } else {
-                p.last_event_at
-            };
-            o.push_str(&format!(
-                "<tr><td><b>{}</b></td><td>{} <small>{}</small></td><td>{}</td><td>{}</td><td>{}{}</td></tr>",
-                esc(&first),
-                esc(&p.waybill),
-                esc(bazaar_domain::logistics::carrier(&p.carrier).map(|c| c.name).unwrap_or("")),
-                esc(&p.recipient_name),
-                esc(&p.recipient_phone),
-                since.map(|t| esc(&zone.format_ms(t))).unwrap_or_default(),
-                if p.reminded_at.is_some() {
-                    format!(" <span class=\"tag\">{}</span>", esc(&lang.t("shelf-reminded")))
+    let rows = |rows: &[bazaar_store::pickup::ShelfParcel], waiting: bool| {
+        rows.iter()
+            .map(|p| ShelfRow {
+                first: if waiting {
+                    p.shelf_slot.clone().unwrap_or_default()
                 } else {
-                    String::new()
+                    lang.t(&format!("parcel-state-{}", p.state))
+                },
+                waybill: p.waybill.clone(),
+                carrier: bazaar_domain::logistics::carrier(&p.carrier)
+                    .map(|c| c.name)
+                    .unwrap_or(""),
+                name: p.recipient_name.clone(),
+                phone: p.recipient_phone.clone(),
+                since: if waiting {
+                    p.waiting_since
+                } else {
+                    p.last_event_at
                 }
-            ));
-        }
-        o.push_str("</table>");
-        o
+                .map(|t| zone.format_ms(t))
+                .unwrap_or_default(),
+                reminded: p.reminded_at.is_some(),
+            })
+            .collect()
     };
-    body.push_str(&format!(
-        "<h2>{} ({})</h2>{}<h2>{} ({})</h2>{}<p><a href=\"/manage/scan\">{}</a></p>",
-        esc(&lang.t("shelf-waiting")),
-        shelf.waiting.len(),
-        table(&shelf.waiting, true),
-        esc(&lang.t("shelf-outgoing")),
-        shelf.outgoing.len(),
-        table(&shelf.outgoing, false),
-        esc(&lang.t("scan-title")),
-    ));
-    cx.page(StatusCode::OK, &lang.t("shelf-title"), &body)
+    let groups = vec![
+        ShelfGroup {
+            title: lang.t("shelf-waiting"),
+            first: lang.t("shelf-slot"),
+            rows: rows(&shelf.waiting, true),
+        },
+        ShelfGroup {
+            title: lang.t("shelf-outgoing"),
+            first: lang.t("field-status"),
+            rows: rows(&shelf.outgoing, false),
+        },
+    ];
+    cx.render(
+        StatusCode::OK,
+        &lang.t("shelf-title"),
+        &ShelfPage {
+            lang,
+            csrf: &cx.csrf,
+            done: done.map(|w| lang.ta("shelf-handed", &[("waybill", w.as_str().into())])),
+            error,
+            node: &shelf.node_code,
+            groups,
+        },
+    )
+}
+
+/// The village point's shelf: the hand-over form, the parcels waiting and those going out.
+#[derive(Template)]
+#[template(path = "logistics/shelf.html")]
+struct ShelfPage<'a> {
+    lang: Lang,
+    csrf: &'a str,
+    /// The parcel just handed over, as a sentence.
+    done: Option<String>,
+    /// Why the last hand-over was refused.
+    error: Option<String>,
+    /// The point's code.
+    node: &'a str,
+    /// Waiting, then outgoing.
+    groups: Vec<ShelfGroup>,
+}
+
+/// One table of the shelf, with its heading and the label of its first column.
+struct ShelfGroup {
+    title: String,
+    first: String,
+    rows: Vec<ShelfRow>,
+}
+
+/// One parcel on the shelf: its slot (waiting) or state (outgoing) first.
+struct ShelfRow {
+    first: String,
+    waybill: String,
+    carrier: &'static str,
+    name: String,
+    phone: String,
+    /// Since when it waits (or its last event), local time.
+    since: String,
+    reminded: bool,
 }
 
 /// `POST /manage/shelf/pickup`: hands a parcel over against its code.
@@ -450,10 +459,10 @@ pub async fn stalled_page(
         }
         Err(e) => {
             let msg = e.in_lang(lang).message();
-            return cx.page(
+            return cx.render(
                 StatusCode::BAD_REQUEST,
                 &lang.t("stalled-title"),
-                &format!("<p role=\"alert\" class=\"err\">{}</p>", esc(&msg)),
+                &Alert { msg: &msg },
             );
         }
     };
@@ -514,103 +523,112 @@ pub async fn stalled_page(
         Ok(x) => x,
         Err(e) => return cx.error_page(e, "/manage"),
     };
-    let mut body = format!(
-        "<p>{}</p>",
-        esc(&lang.ta("stalled-total", &[("n", summary.total.into())]))
-    );
     let groups = [
         ("stalled-by-carrier", "carrier", &summary.by_carrier),
         ("stalled-by-node", "node", &summary.by_node),
         ("stalled-by-seller", "seller", &summary.by_seller),
-    ];
-    body.push_str("<div style=\"display:flex;flex-wrap:wrap;gap:1.5em\">");
-    for (title, key, rows) in groups {
-        body.push_str(&format!("<div><h2>{}</h2><ul>", esc(&lang.t(title))));
-        for g in rows.iter() {
-            let name = if g.name.is_empty() {
-                "—"
-            } else {
-                g.name.as_str()
-            };
-            if g.key.is_empty() || g.key == "0" {
-                body.push_str(&format!("<li>{} · {}</li>", esc(name), g.count));
-            } else {
-                body.push_str(&format!(
-                    "<li><a href=\"/manage/stalled?{key}={}\">{}</a> · {}</li>",
-                    encode(&g.key),
-                    esc(name),
-                    g.count
-                ));
-            }
-        }
-        body.push_str("</ul></div>");
-    }
-    body.push_str("</div>");
-    let mut carriers = format!("<option value=\"\">{}</option>", esc(&lang.t("all")));
-    for c in CARRIERS {
-        carriers.push_str(&format!(
-            "<option value=\"{}\"{}>{}</option>",
-            c.code,
-            if f.carrier.as_deref() == Some(c.code) {
-                " selected"
-            } else {
-                ""
-            },
-            esc(c.name)
-        ));
-    }
-    body.push_str(&format!(
-        "<form method=\"get\" action=\"/manage/stalled\" class=\"s\"><select name=\"carrier\" aria-label=\"{}\">{carriers}</select>\
-<input name=\"node\" value=\"{}\" placeholder=\"{}\"><button>{}</button> <a href=\"/manage/stalled?format=csv\">CSV</a></form>",
-        esc(&lang.t("field-carrier")),
-        esc(f.node.as_deref().unwrap_or("")),
-        esc(&lang.t("field-node_code")),
-        esc(&lang.t("nav-search")),
-    ));
-    if items.is_empty() {
-        body.push_str(&format!("<p>{}</p>", esc(&lang.t("stalled-none"))));
-    } else {
-        body.push_str(&format!(
-            "<table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
-            esc(&lang.t("field-waybill")),
-            esc(&lang.t("field-status")),
-            esc(&lang.t("stalled-where")),
-            esc(&lang.t("stalled-hours")),
-            esc(&lang.t("field-seller_id")),
-            esc(&lang.t("stalled-note")),
-        ));
-        let annotate = matches!(cx.actor.role, Role::Admin | Role::Operator);
-        for p in &items {
-            let note_form = if annotate {
-                format!(
-                    "<form method=\"post\" action=\"/manage/stalled/{}/note\">{}<input name=\"body\" required maxlength=\"500\" aria-label=\"{}\"><button>{}</button></form>",
-                    p.id,
-                    cx.csrf_input(),
-                    esc(&lang.t("stalled-add-note")),
-                    esc(&lang.t("stalled-add-note")),
-                )
-            } else {
-                String::new()
-            };
-            body.push_str(&format!(
-                "<tr><td>{} <small>{}</small></td><td>{}</td><td>{}<br><small>{}</small></td><td>{}</td><td>{}</td><td>{}{}</td></tr>",
-                esc(&p.waybill),
-                esc(&carrier_name(&p.carrier)),
-                esc(&lang.t(&format!("parcel-state-{}", p.state))),
-                esc(&where_(p)),
-                esc(&zone.format_ms(p.last_event_at)),
-                (now - p.last_event_at) / 3_600_000,
-                esc(p.seller_name.as_deref().unwrap_or("")),
-                p.last_note
-                    .as_deref()
-                    .map(|n| format!("<small>{} ({})</small>", esc(n), p.notes))
-                    .unwrap_or_default(),
-                note_form,
-            ));
-        }
-        body.push_str("</table>");
-    }
-    cx.page(StatusCode::OK, &lang.t("stalled-title"), &body)
+    ]
+    .into_iter()
+    .map(|(title, key, rows)| StalledGroup {
+        title: lang.t(title),
+        items: rows
+            .iter()
+            .map(|g| StalledCount {
+                href: (!g.key.is_empty() && g.key != "0")
+                    .then(|| format!("/manage/stalled?{key}={}", encode(&g.key))),
+                name: if g.name.is_empty() {
+                    "—".to_string()
+                } else {
+                    g.name.clone()
+                },
+                count: g.count,
+            })
+            .collect(),
+    })
+    .collect();
+    let items = items
+        .iter()
+        .map(|p| StalledRow {
+            id: p.id,
+            waybill: p.waybill.clone(),
+            carrier: carrier_name(&p.carrier),
+            state: lang.t(&format!("parcel-state-{}", p.state)),
+            place: where_(p),
+            since: zone.format_ms(p.last_event_at),
+            hours: (now - p.last_event_at) / 3_600_000,
+            seller: p.seller_name.clone().unwrap_or_default(),
+            note: p.last_note.clone(),
+            notes: p.notes,
+        })
+        .collect();
+    cx.render(
+        StatusCode::OK,
+        &lang.t("stalled-title"),
+        &StalledPage {
+            lang,
+            csrf: &cx.csrf,
+            total: lang.ta("stalled-total", &[("n", summary.total.into())]),
+            groups,
+            carriers: CARRIERS,
+            carrier: f.carrier.as_deref(),
+            node: f.node.as_deref().unwrap_or(""),
+            annotate: matches!(cx.actor.role, Role::Admin | Role::Operator),
+            items,
+        },
+    )
+}
+
+/// A refusal alone on a page.
+#[derive(Template)]
+#[template(path = "logistics/alert.html")]
+struct Alert<'a> {
+    msg: &'a str,
+}
+
+/// The stalled parcels: counts by carrier, node and seller, the filter, the parcels.
+#[derive(Template)]
+#[template(path = "logistics/stalled.html")]
+struct StalledPage<'a> {
+    lang: Lang,
+    csrf: &'a str,
+    /// How many, as a sentence.
+    total: String,
+    groups: Vec<StalledGroup>,
+    carriers: &'static [Carrier],
+    /// The carrier filtered on.
+    carrier: Option<&'a str>,
+    /// The node filtered on.
+    node: &'a str,
+    /// Whether the caller may add notes (operators and admins).
+    annotate: bool,
+    items: Vec<StalledRow>,
+}
+
+/// The counts by one key, with its heading.
+struct StalledGroup {
+    title: String,
+    items: Vec<StalledCount>,
+}
+
+/// One count, linked to its parcels when it has a key.
+struct StalledCount {
+    href: Option<String>,
+    name: String,
+    count: i64,
+}
+
+/// One stalled parcel: where it stopped, since when, and the last note.
+struct StalledRow {
+    id: i64,
+    waybill: String,
+    carrier: String,
+    state: String,
+    place: String,
+    since: String,
+    hours: i64,
+    seller: String,
+    note: Option<String>,
+    notes: i64,
 }
 
 /// `POST /manage/stalled/{id}/note`: an operator's note on a stalled parcel.
