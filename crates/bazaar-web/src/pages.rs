@@ -5,28 +5,12 @@ use crate::i18n::Lang;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::Response;
 use bazaar_domain::money::Fen;
 use bazaar_search::Filters;
 use bazaar_store::StoreError;
 use bazaar_store::products::{Product, ProductFilter};
 use std::collections::HashMap;
-
-/// Escapes text for HTML.
-pub fn esc(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&#39;"),
-            c => o.push(c),
-        }
-    }
-    o
-}
 
 /// Display name of a category in `lang`.
 pub fn category_name(lang: Lang, code: &str) -> String {
@@ -45,15 +29,6 @@ pub fn category_words(code: &str) -> String {
 /// The language of a page request (see [`Lang::negotiate`]).
 pub fn page_lang(h: &HeaderMap, uri: &Uri) -> Lang {
     Lang::negotiate(h, uri.query())
-}
-
-/// The page frame around a body built by hand (see [`crate::app::view::frame`]); goes when
-/// the last page is a template.
-pub fn layout(lang: Lang, title: &str, q: &str, body: &str) -> Response {
-    match crate::app::view::frame(lang, title, q, &crate::app::view::Markup::legacy(body)) {
-        Ok(html) => Html(html).into_response(),
-        Err(e) => crate::app::view::failed(e),
-    }
 }
 
 /// A page with only a message, e.g. a 404.

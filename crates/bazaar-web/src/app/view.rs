@@ -18,12 +18,6 @@ impl Markup {
         t.render().map(Markup)
     }
 
-    /// HTML built by hand before the pages were templates; each caller goes when its page
-    /// becomes a template.
-    pub(crate) fn legacy(html: &str) -> Markup {
-        Markup(html.to_string())
-    }
-
     /// The HTML.
     pub fn as_str(&self) -> &str {
         &self.0

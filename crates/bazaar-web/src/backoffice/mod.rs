@@ -110,25 +110,10 @@ impl Ctx {
         })
     }
 
-    /// The hidden CSRF input of a form, for a body built by hand; goes when the last page is
-    /// a template (a template writes `<input type="hidden" name="csrf" value="{{ csrf }}">`).
-    pub fn csrf_input(&self) -> String {
-        format!(
-            "<input type=\"hidden\" name=\"csrf\" value=\"{}\">",
-            self.csrf
-        )
-    }
-
     /// A back-office page: the navigation of the caller's role, the heading `title`, then
     /// `body`; sets the CSRF cookie when this browser had none.
     pub fn render(&self, status: StatusCode, title: &str, body: &impl Template) -> Response {
         let html = Markup::of(body).and_then(|body| self.framed(title, &body));
-        self.respond(status, html)
-    }
-
-    /// A back-office page around a body built by hand; goes when the last page is a template.
-    pub fn page(&self, status: StatusCode, title: &str, body: &str) -> Response {
-        let html = self.framed(title, &Markup::legacy(body));
         self.respond(status, html)
     }
 

@@ -1575,7 +1575,9 @@ async fn an_account_s_messages_follow_the_language_it_signs_in_with() {
         .await;
     assert_eq!(s, StatusCode::CREATED);
     assert_eq!(
-        lang_of(t.state.store.clone(), "agent-harengen").await.as_deref(),
+        lang_of(t.state.store.clone(), "agent-harengen")
+            .await
+            .as_deref(),
         Some("ug")
     );
 }

@@ -98,11 +98,16 @@ async fn the_plan_page_builds_an_example_from_the_network_and_draws_the_routes()
         .and_then(|x| x.split('>').nth(1))
         .and_then(|x| x.split("</textarea").next())
         .expect("textarea")
+        // HTML-decoded, in the named and the numeric forms (askama writes `&#34;`).
         .replace("&quot;", "\"")
-        .replace("&amp;", "&")
+        .replace("&#34;", "\"")
         .replace("&lt;", "<")
+        .replace("&#60;", "<")
         .replace("&gt;", ">")
-        .replace("&#39;", "'");
+        .replace("&#62;", ">")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
+        .replace("&#38;", "&");
     let (s, _, page) = b
         .post(
             "/manage/plan",
