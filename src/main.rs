@@ -70,7 +70,7 @@ struct ServeArgs {
     /// e.g. 10.0.0.0/8; repeat or separate with commas). Without it the connection's
     /// peer is the client.
     #[arg(long, env = "BAZAAR_TRUSTED_PROXIES", value_delimiter = ',')]
-    trusted_proxy: Vec<bazaar_web::auth::ProxyNet>,
+    trusted_proxy: Vec<bazaar_web::app::auth::ProxyNet>,
     /// Connections served at once; more are answered 503.
     #[arg(long, env = "BAZAAR_MAX_CONNECTIONS", default_value_t = 512,
           value_parser = clap::value_parser!(u32).range(8..=100_000))]
@@ -304,7 +304,7 @@ async fn bench_logistics(store: &Store, o: BenchOpts) -> Result<()> {
         no_history,
     } = o;
     use bazaar_domain::people::{Actor, Role};
-    use bazaar_store::ingest::FeedEvent;
+    use bazaar_store::logistics::ingest::FeedEvent;
     use std::time::Instant;
     if store.is_empty().await? {
         store.load_demo().await?;
@@ -356,7 +356,7 @@ async fn bench_logistics(store: &Store, o: BenchOpts) -> Result<()> {
             .stalled(
                 actor,
                 now,
-                &bazaar_store::watch::StalledFilter {
+                &bazaar_store::logistics::watch::StalledFilter {
                     limit: 20,
                     ..Default::default()
                 },
@@ -417,9 +417,9 @@ async fn bench_logistics(store: &Store, o: BenchOpts) -> Result<()> {
             now,
         )
         .await?;
-    let scans: Vec<bazaar_store::parcels::ScanInput> = day3
+    let scans: Vec<bazaar_store::logistics::parcels::ScanInput> = day3
         .iter()
-        .map(|(id, w)| bazaar_store::parcels::ScanInput {
+        .map(|(id, w)| bazaar_store::logistics::parcels::ScanInput {
             client_id: format!("bench-{now}-{id}"),
             waybill: w.clone(),
             carrier: Some("yuantong".into()),
@@ -430,7 +430,7 @@ async fn bench_logistics(store: &Store, o: BenchOpts) -> Result<()> {
         .collect();
     let t = Instant::now();
     let mut recorded = 0;
-    for chunk in scans.chunks(bazaar_store::parcels::MAX_SCANS) {
+    for chunk in scans.chunks(bazaar_store::logistics::parcels::MAX_SCANS) {
         recorded += store
             .record_scans(&admin, chunk)
             .await?
@@ -441,7 +441,7 @@ async fn bench_logistics(store: &Store, o: BenchOpts) -> Result<()> {
     let scan_secs = t.elapsed().as_secs_f64();
     println!(
         "scans: {recorded} arrival scans in requests of {}: {scan_secs:.1} s, {:.0} scans/s",
-        bazaar_store::parcels::MAX_SCANS,
+        bazaar_store::logistics::parcels::MAX_SCANS,
         recorded as f64 / scan_secs
     );
     // Baseline: the same kind of events, one per transaction.
@@ -456,7 +456,7 @@ async fn bench_logistics(store: &Store, o: BenchOpts) -> Result<()> {
             n += store
                 .record_carrier_events(
                     *id,
-                    &[bazaar_store::parcels::CarrierEvent {
+                    &[bazaar_store::logistics::parcels::CarrierEvent {
                         code: (*code).into(),
                         at: now - (5 - k as i64) * 600_000,
                         note: None,
@@ -552,9 +552,9 @@ async fn serve(database_url: &Option<String>, a: ServeArgs) -> Result<()> {
     let mut state = bazaar_web::AppState::new(store)
         .await
         .map_err(|e| anyhow::anyhow!("building the search index: {e}"))?
-        .with_media(std::sync::Arc::new(bazaar_web::media::DiskPhotos::new(
-            a.media_dir.clone(),
-        )));
+        .with_media(std::sync::Arc::new(
+            bazaar_web::catalog::media::DiskPhotos::new(a.media_dir.clone()),
+        ));
     state.trusted_proxies = std::sync::Arc::new(a.trusted_proxy.clone());
     state.max_plan_seconds = a.max_plan_seconds;
     state.secure_cookies = match a.public_url.as_deref().map(str::trim) {
@@ -614,13 +614,13 @@ async fn serve(database_url: &Option<String>, a: ServeArgs) -> Result<()> {
             "cookies are not Secure over plain HTTP: behind an HTTPS proxy, set --public-url https://… (or --trusted-proxy with X-Forwarded-Proto)"
         );
     }
-    let limits = bazaar_web::server::Limits {
+    let limits = bazaar_web::app::server::Limits {
         max_connections: a.max_connections as usize,
         ..Default::default()
     };
-    bazaar_web::server::serve(
+    bazaar_web::app::server::serve(
         listener,
-        bazaar_web::server::harden(bazaar_web::router(state), limits),
+        bazaar_web::app::server::harden(bazaar_web::router(state), limits),
         limits,
         stopped(),
     )

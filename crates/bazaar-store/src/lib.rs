@@ -35,19 +35,6 @@ pub mod people;
 pub mod stats;
 pub mod stock;
 
-// The paths before the areas had folders, for the web crate while it moves over.
-#[doc(hidden)]
-pub use {
-    aftersales::refunds,
-    catalog::{products, sellers},
-    db::{csvio, page},
-    delivery::runs,
-    logistics::{history, ingest, parcels, pickup, watch, wechat},
-    orders::imports,
-    people::{auth, throttle, users},
-    stats::reports,
-};
-
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -56,8 +43,8 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
+pub use db::page::{Cursor, KeyCursor, Page};
 pub use error::StoreError;
-pub use page::{Cursor, KeyCursor, Page};
 
 /// Which database a store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,8 +1,8 @@
 //! JSON API handlers under `/api/v1`.
 
 use crate::AppState;
-use crate::auth::Caller;
-use crate::error::{ApiError, ErrorBody};
+use crate::app::auth::Caller;
+use crate::app::error::{ApiError, ErrorBody};
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
@@ -14,10 +14,10 @@ use bazaar_domain::network::NodeKind;
 use bazaar_domain::seller::SellerInput;
 use bazaar_domain::seller::{SellerDecision, SellerStatus};
 use bazaar_search::Filters;
-use bazaar_store::auth::TokenKind;
+use bazaar_store::catalog::products::{Product, ProductFilter};
+use bazaar_store::catalog::sellers::SellerFilter;
 use bazaar_store::network::NodeFilter;
-use bazaar_store::products::{Product, ProductFilter};
-use bazaar_store::sellers::SellerFilter;
+use bazaar_store::people::auth::TokenKind;
 use bazaar_store::{Cursor, KeyCursor};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -155,7 +155,7 @@ pub struct LoginBody {
 #[utoipa::path(post, path = "/api/v1/sessions", tag = "people", request_body = LoginBody, responses((status = 201, description = "A bearer token", body = TokenResponse), (status = 400, description = "Bad input: the field and the reason", body = ErrorBody), (status = 401, description = "Wrong username or password", body = ErrorBody), (status = 429, description = "Too many attempts", body = ErrorBody)))]
 pub async fn create_session(
     State(s): State<AppState>,
-    client: crate::auth::ClientAddr,
+    client: crate::app::auth::ClientAddr,
     caller: Caller,
     h: axum::http::HeaderMap,
     b: Result<Json<LoginBody>, JsonRejection>,
@@ -172,7 +172,7 @@ pub async fn create_session(
         .login(&b.username, &b.password, &client.0, TokenKind::Api)
         .await
         .map_err(|e| ApiError::from(e).in_lang(caller.lang))?;
-    crate::i18n::Lang::remember(&h, None, &s.store, actor.user_id).await;
+    crate::app::i18n::Lang::remember(&h, None, &s.store, actor.user_id).await;
     tracing::info!(user = actor.username, "API token issued");
     Ok((
         StatusCode::CREATED,
@@ -329,7 +329,7 @@ pub struct ProductView {
     /// Station agent who listed it for the villager (代卖), if any.
     pub listed_by: Option<i64>,
     /// SKUs with prices in fen.
-    pub skus: Vec<bazaar_store::products::Sku>,
+    pub skus: Vec<bazaar_store::catalog::products::Sku>,
     /// Photos.
     pub photos: Vec<PhotoView>,
 }
@@ -402,7 +402,7 @@ pub struct ProductPage {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SellerPage {
     /// The sellers of this page.
-    pub items: Vec<bazaar_store::sellers::Seller>,
+    pub items: Vec<bazaar_store::catalog::sellers::Seller>,
     /// Cursor of the next page.
     pub next_cursor: Option<String>,
 }
@@ -632,7 +632,7 @@ pub async fn sellers(
 }
 
 /// `GET /api/v1/sellers/{id}`.
-#[utoipa::path(get, path = "/api/v1/sellers/{id}", tag = "sellers", security(("bearer" = [])), params(("id" = i64, Path, description = "Seller id")), responses((status = 200, description = "The seller", body = bazaar_store::sellers::Seller), (status = 401, description = "Not signed in or bad token", body = ErrorBody), (status = 404, description = "No such record (or not visible to the caller)", body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/sellers/{id}", tag = "sellers", security(("bearer" = [])), params(("id" = i64, Path, description = "Seller id")), responses((status = 200, description = "The seller", body = bazaar_store::catalog::sellers::Seller), (status = 401, description = "Not signed in or bad token", body = ErrorBody), (status = 404, description = "No such record (or not visible to the caller)", body = ErrorBody)))]
 pub async fn seller(
     State(s): State<AppState>,
     caller: Caller,
@@ -659,7 +659,7 @@ pub struct DecisionBody {
 }
 
 /// `POST /api/v1/sellers/{id}/decision`: the county operator approves or rejects.
-#[utoipa::path(post, path = "/api/v1/sellers/{id}/decision", tag = "sellers", security(("bearer" = [])), params(("id" = i64, Path, description = "Seller id")), request_body = DecisionBody, responses((status = 200, description = "The seller after the decision", body = bazaar_store::sellers::Seller), (status = 400, description = "Bad input: the field and the reason", body = ErrorBody), (status = 401, description = "Not signed in or bad token", body = ErrorBody), (status = 403, description = "Outside the caller's rights or region", body = ErrorBody), (status = 404, description = "No such record (or not visible to the caller)", body = ErrorBody), (status = 409, description = "Not allowed in the current status, or a business rule", body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/sellers/{id}/decision", tag = "sellers", security(("bearer" = [])), params(("id" = i64, Path, description = "Seller id")), request_body = DecisionBody, responses((status = 200, description = "The seller after the decision", body = bazaar_store::catalog::sellers::Seller), (status = 400, description = "Bad input: the field and the reason", body = ErrorBody), (status = 401, description = "Not signed in or bad token", body = ErrorBody), (status = 403, description = "Outside the caller's rights or region", body = ErrorBody), (status = 404, description = "No such record (or not visible to the caller)", body = ErrorBody), (status = 409, description = "Not allowed in the current status, or a business rule", body = ErrorBody)))]
 pub async fn decide_seller(
     State(s): State<AppState>,
     caller: Caller,
@@ -684,7 +684,7 @@ pub async fn decide_seller(
 
 /// `POST /api/v1/sellers`: registers a seller. Operators and admins create approved sellers in
 /// their region; a station agent registers a villager of its area as a pending application.
-#[utoipa::path(post, path = "/api/v1/sellers", tag = "sellers", security(("bearer" = [])), request_body = bazaar_domain::seller::SellerInput, responses((status = 201, description = "The new seller (pending when an agent registers a villager)", body = bazaar_store::sellers::Seller), (status = 400, description = "Bad input: the field and the reason", body = ErrorBody), (status = 401, description = "Not signed in or bad token", body = ErrorBody), (status = 403, description = "Outside the caller's rights or region", body = ErrorBody), (status = 422, description = "The code or registration number is taken (`duplicate`), or the village does not exist (`unknown_reference`)", body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/sellers", tag = "sellers", security(("bearer" = [])), request_body = bazaar_domain::seller::SellerInput, responses((status = 201, description = "The new seller (pending when an agent registers a villager)", body = bazaar_store::catalog::sellers::Seller), (status = 400, description = "Bad input: the field and the reason", body = ErrorBody), (status = 401, description = "Not signed in or bad token", body = ErrorBody), (status = 403, description = "Outside the caller's rights or region", body = ErrorBody), (status = 422, description = "The code or registration number is taken (`duplicate`), or the village does not exist (`unknown_reference`)", body = ErrorBody)))]
 pub async fn create_seller(
     State(s): State<AppState>,
     caller: Caller,
@@ -737,7 +737,7 @@ pub async fn create_product(
 /// `POST /api/v1/products/{id}/skus`: adds an option (SKU) to a product.
 #[utoipa::path(post, path = "/api/v1/products/{id}/skus", tag = "catalog", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Product id")), request_body = SkuInput,
-    responses((status = 201, description = "The new SKU", body = bazaar_store::products::Sku),
+    responses((status = 201, description = "The new SKU", body = bazaar_store::catalog::products::Sku),
         (status = 400, description = "Bad input: the field and the reason", body = ErrorBody),
         (status = 401, description = "Not signed in or bad token", body = ErrorBody),
         (status = 403, description = "Outside the caller's rights or region", body = ErrorBody),
@@ -759,7 +759,11 @@ pub async fn add_sku(
     let code = Some(b.code.trim().to_string()).filter(|c| !c.is_empty());
     let sku = s
         .store
-        .add_sku(&actor, id, &bazaar_store::products::NewSku { code, fields })
+        .add_sku(
+            &actor,
+            id,
+            &bazaar_store::catalog::products::NewSku { code, fields },
+        )
         .await
         .map_err(|e| ApiError::from(e).in_lang(caller.lang))?;
     if let Err(e) = s.reindex().await {
@@ -772,7 +776,7 @@ pub async fn add_sku(
 /// barcode (all fields given, as in `POST …/skus`; the code stays).
 #[utoipa::path(patch, path = "/api/v1/skus/{id}", tag = "catalog", security(("bearer" = [])),
     params(("id" = i64, Path, description = "SKU id")), request_body = SkuInput,
-    responses((status = 200, description = "The SKU", body = bazaar_store::products::Sku),
+    responses((status = 200, description = "The SKU", body = bazaar_store::catalog::products::Sku),
         (status = 400, description = "Bad input: the field and the reason", body = ErrorBody),
         (status = 401, description = "Not signed in or bad token", body = ErrorBody),
         (status = 403, description = "Outside the caller's rights or region", body = ErrorBody),
@@ -782,7 +786,7 @@ pub async fn update_sku(
     caller: Caller,
     Path(id): Path<String>,
     b: Result<Json<SkuInput>, JsonRejection>,
-) -> Result<Json<bazaar_store::products::Sku>, ApiError> {
+) -> Result<Json<bazaar_store::catalog::products::Sku>, ApiError> {
     let actor = caller.require()?.clone();
     let id = parse_id(&caller, &id)?;
     let b = body(&caller, b)?;
@@ -810,7 +814,7 @@ fn scope_path(actor: &bazaar_domain::people::Actor) -> Result<Option<String>, Ap
 
 /// `POST /api/v1/imports/{regions|nodes}` with a CSV body: all or nothing, inside the caller's
 /// region; a bad file answers 422 with every bad row (line, column, reason).
-#[utoipa::path(post, path = "/api/v1/imports/{kind}", tag = "network", security(("bearer" = [])), params(("kind" = String, Path, description = "regions or nodes")), request_body(content = String, content_type = "text/csv", description = "UTF-8 CSV with a header row"), responses((status = 200, description = "Rows created and updated", body = bazaar_store::csvio::ImportSummary), (status = 401, description = "Not signed in or bad token", body = ErrorBody), (status = 403, description = "Outside the caller's rights or region", body = ErrorBody), (status = 404, description = "No such record (or not visible to the caller)", body = ErrorBody), (status = 422, description = "The file has errors: every bad row (line, column, reason); nothing was written", body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/imports/{kind}", tag = "network", security(("bearer" = [])), params(("kind" = String, Path, description = "regions or nodes")), request_body(content = String, content_type = "text/csv", description = "UTF-8 CSV with a header row"), responses((status = 200, description = "Rows created and updated", body = bazaar_store::db::csvio::ImportSummary), (status = 401, description = "Not signed in or bad token", body = ErrorBody), (status = 403, description = "Outside the caller's rights or region", body = ErrorBody), (status = 404, description = "No such record (or not visible to the caller)", body = ErrorBody), (status = 422, description = "The file has errors: every bad row (line, column, reason); nothing was written", body = ErrorBody)))]
 pub async fn import_csv(
     State(s): State<AppState>,
     caller: Caller,
@@ -871,7 +875,7 @@ pub(crate) fn image_body(
     })
 }
 
-/// Checks, scales and re-encodes an uploaded image (see [`crate::media::process`]) and stores
+/// Checks, scales and re-encodes an uploaded image (see [`crate::catalog::media::process`]) and stores
 /// it under `prefix/<digest>.jpg`; returns the key, width and height.
 pub(crate) async fn save_image(
     s: &AppState,
@@ -879,11 +883,11 @@ pub(crate) async fn save_image(
     bytes: Vec<u8>,
 ) -> Result<(String, u32, u32), ApiError> {
     // A bounded number of decodes at once (each may take 160 MB and a core for a second).
-    let _permit = crate::media::DECODES
+    let _permit = crate::catalog::media::DECODES
         .acquire()
         .await
         .map_err(|_| ApiError::of(ErrorCode::Unavailable))?;
-    let processed = tokio::task::spawn_blocking(move || crate::media::process(&bytes))
+    let processed = tokio::task::spawn_blocking(move || crate::catalog::media::process(&bytes))
         .await
         .map_err(|e| {
             tracing::error!(error = %e, "photo task failed");
@@ -893,7 +897,7 @@ pub(crate) async fn save_image(
             // No schema can say "a JPEG, PNG or WebP that decodes": a body that is not one is
             // 422, like other content that fits the document but cannot be processed.
             let status = match e {
-                crate::media::UploadError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+                crate::catalog::media::UploadError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
                 _ => StatusCode::UNPROCESSABLE_ENTITY,
             };
             ApiError {
@@ -924,14 +928,14 @@ pub async fn store_photo(
     actor: &bazaar_domain::people::Actor,
     product_id: i64,
     bytes: Vec<u8>,
-) -> Result<bazaar_store::products::Photo, ApiError> {
+) -> Result<bazaar_store::catalog::products::Photo, ApiError> {
     // Rights first: nothing is decoded for a caller who may not edit the product.
     let p = s.store.product_for(Some(actor), product_id).await?;
     if !actor.can_edit(p.row.target()) {
         return Err(ApiError::of(ErrorCode::Forbidden));
     }
     // The count too: a thirteenth photo is refused before it is decoded.
-    if p.photos.len() >= bazaar_store::products::MAX_PHOTOS {
+    if p.photos.len() >= bazaar_store::catalog::products::MAX_PHOTOS {
         return Err(ApiError::field("photo", "out_of_range"));
     }
     let (key, width, height) = save_image(s, &format!("p/{product_id}"), bytes).await?;
@@ -980,7 +984,7 @@ pub async fn upload_photo(
 
 /// `GET /media/{key}`: a stored photo (content-addressed, cached for a year).
 pub async fn media(State(s): State<AppState>, Path(key): Path<String>) -> Response {
-    if !crate::media::valid_key(&key) {
+    if !crate::catalog::media::valid_key(&key) {
         return not_found().await.into_response();
     }
     let store = s.media.clone();
@@ -1012,14 +1016,14 @@ pub async fn media(State(s): State<AppState>, Path(key): Path<String>) -> Respon
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UserPage {
     /// The accounts of this page.
-    pub items: Vec<bazaar_store::users::UserView>,
+    pub items: Vec<bazaar_store::people::users::UserView>,
     /// Cursor of the next page.
     pub next_cursor: Option<String>,
 }
 
 #[utoipa::path(post, path = "/api/v1/users", tag = "people", security(("bearer" = [])),
     request_body = bazaar_domain::people::UserInput,
-    responses((status = 201, description = "The new account", body = bazaar_store::users::UserView),
+    responses((status = 201, description = "The new account", body = bazaar_store::people::users::UserView),
         (status = 400, description = "Bad input: the field and the reason", body = ErrorBody),
         (status = 401, description = "Not signed in or bad token", body = ErrorBody),
         (status = 403, description = "Admins create any account; operators only agents, sellers, hosts and drivers of their region", body = ErrorBody),

@@ -1,29 +1,21 @@
 //! # bazaar-web
 //!
 //! The HTTP face of Bazaar: the JSON API under `/api/v1` and the server-rendered storefront
-//! pages. Handlers parse input, resolve the caller ([`auth::Caller`]) and call the use-cases
+//! pages. Handlers parse input, resolve the caller ([`app::auth::Caller`]) and call the use-cases
 //! of `bazaar-store`; all rights are checked there with the rules of `bazaar-domain`.
 //! Every route is registered in [`router`].
 #![forbid(unsafe_code)]
 
 pub mod api;
 pub mod app;
-pub mod auth;
-pub mod backoffice;
+pub mod catalog;
 pub mod delivery;
-pub mod error;
-pub mod i18n;
 pub mod jobs;
 pub mod logistics;
-pub mod media;
-pub mod metrics;
 pub mod notify;
-pub mod openapi;
-pub mod orders_api;
-pub mod pages;
-pub mod server;
-pub mod session;
-pub mod shop;
+pub mod orders;
+pub mod people;
+pub mod stats;
 
 use axum::Router;
 use axum::extract::State;
@@ -40,9 +32,9 @@ pub struct AppState {
     /// The database.
     pub store: Store,
     /// Request counters of this process.
-    pub metrics: Arc<metrics::Metrics>,
+    pub metrics: Arc<app::metrics::Metrics>,
     /// Where product photos are kept.
-    pub media: Arc<dyn media::PhotoStore>,
+    pub media: Arc<dyn catalog::media::PhotoStore>,
     /// How long a new order waits for payment before it is cancelled, ms (30 minutes unless
     /// configured).
     pub pay_window_ms: i64,
@@ -58,7 +50,7 @@ pub struct AppState {
     pub kuaidi100_salt: Option<String>,
     /// Proxies whose `X-Forwarded-For` names the client (`--trusted-proxy`); none by default:
     /// the connection's peer is the client.
-    pub trusted_proxies: Arc<Vec<auth::ProxyNet>>,
+    pub trusted_proxies: Arc<Vec<app::auth::ProxyNet>>,
     /// When cookies are `Secure` (`--public-url`; by default when a trusted proxy forwards
     /// HTTPS).
     pub secure_cookies: SecureCookies,
@@ -71,7 +63,7 @@ impl AppState {
     /// State over `store`, with the search index built from the current catalog.
     pub async fn new(store: Store) -> anyhow_free::Result<AppState> {
         // Messages to people in their own language, from the catalogues.
-        let store = store.with_messages(Arc::new(i18n::Catalogues));
+        let store = store.with_messages(Arc::new(app::i18n::Catalogues));
         let v = store.catalog_version().await?;
         let index = build_index(&store).await?;
         let pavilions = store.pavilions().await?;
@@ -79,8 +71,8 @@ impl AppState {
             pavilions: Arc::new(RwLock::new(Arc::new(pavilions))),
             built_from: Arc::new(std::sync::Mutex::new(Some(v))),
             store,
-            metrics: Arc::new(metrics::Metrics::default()),
-            media: Arc::new(media::DiskPhotos::new("data/media")),
+            metrics: Arc::new(app::metrics::Metrics::default()),
+            media: Arc::new(catalog::media::DiskPhotos::new("data/media")),
             pay_window_ms: 30 * 60 * 1000,
             osrm: None,
             planner: Arc::new(tokio::sync::Semaphore::new(1)),
@@ -93,7 +85,7 @@ impl AppState {
     }
 
     /// The same state with photos kept in `media` instead of `data/media`.
-    pub fn with_media(mut self, media: Arc<dyn media::PhotoStore>) -> Self {
+    pub fn with_media(mut self, media: Arc<dyn catalog::media::PhotoStore>) -> Self {
         self.media = media;
         self
     }
@@ -172,7 +164,7 @@ async fn build_index(store: &Store) -> anyhow_free::Result<SearchIndex> {
                 poverty: p.is_poverty_alleviation(),
                 name_en: p.name_en.clone().unwrap_or_default(),
                 gi_brand: p.gi_brand.clone().unwrap_or_default(),
-                category_words: pages::category_words(&p.category),
+                category_words: catalog::pages::category_words(&p.category),
                 category: p.category,
                 county_code: p.county_code,
                 place: format!("{} {} {}", p.county, p.township_name, p.village_name),
@@ -193,7 +185,7 @@ pub fn router(state: AppState) -> Router {
         state,
         mark_secure_cookies,
     ));
-    server::with_security_headers(marked)
+    app::server::with_security_headers(marked)
 }
 
 /// When the cookies Bazaar sets carry `Secure` (a browser sends such a cookie back over HTTPS
@@ -262,18 +254,18 @@ async fn mark_secure_cookies(
 fn routes(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(api::healthz))
-        .route("/metrics", get(metrics::metrics))
-        .route("/api/openapi.json", get(openapi::openapi_json))
+        .route("/metrics", get(app::metrics::metrics))
+        .route("/api/openapi.json", get(app::openapi::openapi_json))
         .route(
             "/api/v1/imports/{kind}",
             post(api::import_csv).layer(axum::extract::DefaultBodyLimit::max(
-                bazaar_store::csvio::MAX_CSV_BYTES,
+                bazaar_store::db::csvio::MAX_CSV_BYTES,
             )),
         )
         .route(
             "/api/v1/imports/orders/{platform}",
-            post(orders_api::import_orders).layer(axum::extract::DefaultBodyLimit::max(
-                bazaar_store::csvio::MAX_CSV_BYTES,
+            post(orders::api::import_orders).layer(axum::extract::DefaultBodyLimit::max(
+                bazaar_store::db::csvio::MAX_CSV_BYTES,
             )),
         )
         .route("/api/v1/exports/{kind}", get(api::export_csv))
@@ -305,32 +297,32 @@ fn routes(state: AppState) -> Router {
         .route(
             "/api/v1/products/{id}/photos",
             post(api::upload_photo).layer(axum::extract::DefaultBodyLimit::max(
-                media::MAX_UPLOAD_BYTES + 1024,
+                catalog::media::MAX_UPLOAD_BYTES + 1024,
             )),
         )
         .route("/media/{*key}", get(api::media))
         .route(
             "/api/v1/addresses",
-            get(orders_api::addresses).post(orders_api::add_address),
+            get(orders::api::addresses).post(orders::api::add_address),
         )
         .route(
             "/api/v1/skus/{id}/stock",
-            get(orders_api::stock).put(orders_api::set_stock),
+            get(orders::api::stock).put(orders::api::set_stock),
         )
         .route(
             "/api/v1/skus/{id}/stock/transfers",
-            post(orders_api::transfer_stock),
+            post(orders::api::transfer_stock),
         )
         .route(
             "/api/v1/skus/{id}/stock/arrivals",
-            post(orders_api::receive_stock),
+            post(orders::api::receive_stock),
         )
         .route(
             "/api/v1/orders",
-            get(orders_api::my_orders).post(orders_api::place_order),
+            get(orders::api::my_orders).post(orders::api::place_order),
         )
-        .route("/api/v1/orders/{id}", get(orders_api::order))
-        .route("/api/v1/orders/{id}/cancel", post(orders_api::cancel))
+        .route("/api/v1/orders/{id}", get(orders::api::order))
+        .route("/api/v1/orders/{id}/cancel", post(orders::api::cancel))
         .route("/api/v1/plans", post(delivery::plans::plan_api))
         .route(
             "/api/v1/parcels",
@@ -348,13 +340,13 @@ fn routes(state: AppState) -> Router {
         .route(
             "/api/v1/tracking/batch",
             post(logistics::api::tracking_batch).layer(axum::extract::DefaultBodyLimit::max(
-                bazaar_store::csvio::MAX_CSV_BYTES,
+                bazaar_store::db::csvio::MAX_CSV_BYTES,
             )),
         )
         .route(
             "/api/v1/parcels/manifest",
             post(logistics::api::manifest).layer(axum::extract::DefaultBodyLimit::max(
-                bazaar_store::csvio::MAX_CSV_BYTES,
+                bazaar_store::db::csvio::MAX_CSV_BYTES,
             )),
         )
         .route("/api/v1/shelf", get(logistics::api::shelf))
@@ -391,118 +383,127 @@ fn routes(state: AppState) -> Router {
             "/api/v1/tracking/events",
             post(logistics::api::carrier_events),
         )
-        .route("/api/v1/orders/{id}/deliver", post(orders_api::deliver))
-        .route("/api/v1/orders/{id}/receive", post(orders_api::receive))
+        .route("/api/v1/orders/{id}/deliver", post(orders::api::deliver))
+        .route("/api/v1/orders/{id}/receive", post(orders::api::receive))
         .route(
             "/api/v1/orders/{id}/refund",
-            post(orders_api::request_refund),
+            post(orders::api::request_refund),
         )
-        .route("/api/v1/refunds", get(orders_api::refunds))
+        .route("/api/v1/refunds", get(orders::api::refunds))
         .route(
             "/api/v1/refunds/{id}/photos",
-            post(orders_api::refund_photo).layer(axum::extract::DefaultBodyLimit::max(
-                media::MAX_UPLOAD_BYTES + 1024,
+            post(orders::api::refund_photo).layer(axum::extract::DefaultBodyLimit::max(
+                catalog::media::MAX_UPLOAD_BYTES + 1024,
             )),
         )
         .route(
             "/api/v1/shipping-rules/{county}/{province}",
-            axum::routing::put(orders_api::set_shipping_rule),
+            axum::routing::put(orders::api::set_shipping_rule),
         )
         .route(
             "/api/v1/refunds/{id}/decision",
-            post(orders_api::decide_refund),
+            post(orders::api::decide_refund),
         )
         .route(
             "/api/v1/orders/{id}/payments",
-            post(orders_api::start_payment),
+            post(orders::api::start_payment),
         )
         .route(
             "/api/v1/payments/sandbox/notifications",
-            post(orders_api::sandbox_notification),
+            post(orders::api::sandbox_notification),
         )
         .route(
             "/api/v1/payments/{id}/confirm",
-            post(orders_api::confirm_payment),
+            post(orders::api::confirm_payment),
         )
-        .route("/api/v1/seller/parts", get(orders_api::seller_parts))
-        .route("/api/v1/seller/shipments", post(orders_api::ship))
-        .route("/api/v1/station/orders", get(orders_api::station_orders))
+        .route("/api/v1/seller/parts", get(orders::api::seller_parts))
+        .route("/api/v1/seller/shipments", post(orders::api::ship))
+        .route("/api/v1/station/orders", get(orders::api::station_orders))
         .route(
             "/api/v1/payments/pending",
-            get(orders_api::pending_payments),
+            get(orders::api::pending_payments),
         )
-        .route("/api/v1/reports/sales", get(orders_api::sales_report))
+        .route("/api/v1/reports/sales", get(orders::api::sales_report))
         .route(
             "/api/v1/reports/poverty-sales",
-            get(orders_api::poverty_report),
+            get(orders::api::poverty_report),
         )
         .route(
             "/api/v1/reports/institution",
-            get(orders_api::institution_report),
+            get(orders::api::institution_report),
         )
         .route("/assets/{name}", get(app::assets::serve))
-        .route("/", get(pages::home))
-        .route("/search", get(pages::search))
-        .route("/pavilions/{code}", get(pages::pavilion))
-        .route("/products/{id}", get(pages::product))
-        .route("/cart", get(shop::cart).post(shop::cart_post))
-        .route("/checkout", get(shop::checkout).post(shop::place))
-        .route("/addresses", post(shop::add_address))
-        .route("/orders", get(shop::my_orders))
-        .route("/orders/{id}", get(shop::order))
-        .route("/orders/{id}/cancel", post(shop::cancel))
-        .route("/orders/{id}/pay", post(shop::pay))
+        .route("/", get(catalog::pages::home))
+        .route("/search", get(catalog::pages::search))
+        .route("/pavilions/{code}", get(catalog::pages::pavilion))
+        .route("/products/{id}", get(catalog::pages::product))
+        .route(
+            "/cart",
+            get(orders::pages::cart).post(orders::pages::cart_post),
+        )
+        .route(
+            "/checkout",
+            get(orders::pages::checkout).post(orders::pages::place),
+        )
+        .route("/addresses", post(orders::pages::add_address))
+        .route("/orders", get(orders::pages::my_orders))
+        .route("/orders/{id}", get(orders::pages::order))
+        .route("/orders/{id}/cancel", post(orders::pages::cancel))
+        .route("/orders/{id}/pay", post(orders::pages::pay))
         .route(
             "/pay/sandbox/{ref}",
-            get(shop::sandbox_page).post(shop::sandbox_submit),
+            get(orders::pages::sandbox_page).post(orders::pages::sandbox_submit),
         )
-        .route("/login", get(session::login_form).post(session::login))
-        .route("/logout", post(session::logout))
-        .route("/manage", get(backoffice::manage))
-        .route("/manage/sellers", get(backoffice::sellers::list))
+        .route(
+            "/login",
+            get(app::session::login_form).post(app::session::login),
+        )
+        .route("/logout", post(app::session::logout))
+        .route("/manage", get(app::backoffice::manage))
+        .route("/manage/sellers", get(catalog::sellers::list))
         .route(
             "/manage/sellers/new",
-            get(backoffice::sellers::new_form).post(backoffice::sellers::create),
+            get(catalog::sellers::new_form).post(catalog::sellers::create),
         )
         .route(
             "/manage/sellers/{id}/decision",
-            post(backoffice::sellers::decide),
+            post(catalog::sellers::decide),
         )
         .route(
             "/manage/products/new",
-            get(backoffice::products::new_form).post(backoffice::products::create),
+            get(catalog::manage::new_form).post(catalog::manage::create),
         )
         .route(
             "/manage/products/{id}",
-            get(backoffice::products::show).post(backoffice::products::update),
+            get(catalog::manage::show).post(catalog::manage::update),
         )
         .route(
             "/manage/products/{id}/stock",
-            post(backoffice::products::change_stock),
+            post(catalog::manage::change_stock),
         )
         .route(
             "/manage/products/{id}/photos",
-            post(backoffice::products::upload_photo).layer(axum::extract::DefaultBodyLimit::max(
-                media::MAX_UPLOAD_BYTES + 4096,
+            post(catalog::manage::upload_photo).layer(axum::extract::DefaultBodyLimit::max(
+                catalog::media::MAX_UPLOAD_BYTES + 4096,
             )),
         )
         .route(
             "/manage/import",
-            get(backoffice::admin::import_page)
-                .post(backoffice::admin::import)
+            get(people::manage::import_page)
+                .post(people::manage::import)
                 .layer(axum::extract::DefaultBodyLimit::max(
-                    bazaar_store::csvio::MAX_CSV_BYTES + 4096,
+                    bazaar_store::db::csvio::MAX_CSV_BYTES + 4096,
                 )),
         )
-        .route("/manage/orders", get(backoffice::orders::seller_orders))
-        .route("/manage/orders/ship", post(backoffice::orders::ship))
+        .route("/manage/orders", get(orders::manage::seller_orders))
+        .route("/manage/orders/ship", post(orders::manage::ship))
         .route(
             "/manage/station",
-            get(backoffice::orders::station).post(backoffice::orders::station_order),
+            get(orders::manage::station).post(orders::manage::station_order),
         )
-        .route("/manage/payments", get(backoffice::orders::payments))
-        .route("/manage/refunds", get(backoffice::orders::refunds))
-        .route("/manage/reports", get(backoffice::reports::reports))
+        .route("/manage/payments", get(orders::manage::payments))
+        .route("/manage/refunds", get(orders::manage::refunds))
+        .route("/manage/reports", get(stats::pages::reports))
         .route(
             "/manage/plan",
             get(delivery::plans::plan_page).post(delivery::plans::plan_post),
@@ -531,38 +532,38 @@ fn routes(state: AppState) -> Router {
         )
         .route(
             "/manage/procurement",
-            get(backoffice::orders::procurement).post(backoffice::orders::procurement_order),
+            get(orders::manage::procurement).post(orders::manage::procurement_order),
         )
         .route(
             "/manage/refunds/{id}/decision",
-            post(backoffice::orders::decide_refund),
+            post(orders::manage::decide_refund),
         )
         .route(
             "/orders/{id}/refund",
-            post(shop::request_refund).layer(axum::extract::DefaultBodyLimit::max(
-                media::MAX_UPLOAD_BYTES * shop::REFUND_FORM_PHOTOS + 8192,
+            post(orders::pages::request_refund).layer(axum::extract::DefaultBodyLimit::max(
+                catalog::media::MAX_UPLOAD_BYTES * orders::pages::REFUND_FORM_PHOTOS + 8192,
             )),
         )
-        .route("/orders/{id}/receive", post(shop::receive))
+        .route("/orders/{id}/receive", post(orders::pages::receive))
         .route(
             "/manage/payments/{id}/confirm",
-            post(backoffice::orders::confirm),
+            post(orders::manage::confirm),
         )
         .route(
             "/manage/users",
-            get(backoffice::admin::users).post(backoffice::admin::create_user),
+            get(people::manage::users).post(people::manage::create_user),
         )
         .route(
             "/manage/products/{id}/action",
-            post(backoffice::manage_action),
+            post(app::backoffice::manage_action),
         )
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            metrics::track,
+            app::metrics::track,
         ))
         .fallback(api::not_found)
         .layer(axum::middleware::from_fn(api::integral_numbers))
-        .layer(axum::middleware::from_fn(error::json_errors))
+        .layer(axum::middleware::from_fn(app::error::json_errors))
         .layer(axum::middleware::from_fn(sticky_language))
         .with_state(state)
 }
@@ -576,10 +577,10 @@ async fn sticky_language(
     let choice = req
         .uri()
         .query()
-        .and_then(i18n::lang_in_query)
-        .map(i18n::Lang::tag);
-    let lang = i18n::Lang::negotiate(req.headers(), req.uri().query());
-    let mut res = i18n::with_lang(lang, next.run(req)).await;
+        .and_then(app::i18n::lang_in_query)
+        .map(app::i18n::Lang::tag);
+    let lang = app::i18n::Lang::negotiate(req.headers(), req.uri().query());
+    let mut res = app::i18n::with_lang(lang, next.run(req)).await;
     if let Some(lang) = choice
         && let Ok(v) = axum::http::HeaderValue::from_str(&format!(
             "bz_lang={lang}; Path=/; SameSite=Lax; Max-Age=31536000"

@@ -4,7 +4,7 @@
 //! [`Markup`], which only a rendered template produces.
 
 use crate::app::assets;
-use crate::i18n::Lang;
+use crate::app::i18n::Lang;
 use askama::Template;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};

@@ -4,11 +4,11 @@
 //! busy for its whole time limit); a second caller is told to retry.
 
 use crate::AppState;
-use crate::auth::Caller;
-use crate::backoffice::Ctx;
-use crate::backoffice::forms::text;
-use crate::error::{ApiError, ErrorBody};
-use crate::i18n::Lang;
+use crate::app::auth::Caller;
+use crate::app::backoffice::Ctx;
+use crate::app::error::{ApiError, ErrorBody};
+use crate::app::forms::text;
+use crate::app::i18n::Lang;
 use askama::Template;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Query, State};

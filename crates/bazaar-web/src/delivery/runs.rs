@@ -5,12 +5,12 @@
 //! and re-planned when a vehicle breaks down.
 
 use crate::AppState;
-use crate::auth::Caller;
-use crate::backoffice::Ctx;
+use crate::app::auth::Caller;
+use crate::app::backoffice::Ctx;
+use crate::app::error::{ApiError, ErrorBody};
+use crate::app::i18n::Lang;
+use crate::catalog::pages::encode;
 use crate::delivery::plans::{PlanView, plan_view, roads_of, run_planner};
-use crate::error::{ApiError, ErrorBody};
-use crate::i18n::Lang;
-use crate::pages::encode;
 use askama::Template;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
@@ -22,7 +22,7 @@ use bazaar_domain::people::Role;
 use bazaar_domain::time::{Zone, now_ms};
 use bazaar_plan::{DayInput, DayPlan, DayState, PlanOptions, VehiclePosition};
 use bazaar_store::StoreError;
-use bazaar_store::runs::{DayDemands, ManifestParcel, RunRow};
+use bazaar_store::delivery::runs::{DayDemands, ManifestParcel, RunRow};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};

@@ -2,8 +2,8 @@
 //! died, and sending a dead one again.
 
 use crate::AppState;
-use crate::auth::Caller;
-use crate::error::{ApiError, ErrorBody};
+use crate::app::auth::Caller;
+use crate::app::error::{ApiError, ErrorBody};
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use bazaar_domain::ErrorCode;

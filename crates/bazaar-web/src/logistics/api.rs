@@ -3,8 +3,8 @@
 
 use crate::AppState;
 use crate::api::body;
-use crate::auth::Caller;
-use crate::error::{ApiError, ErrorBody, field_message};
+use crate::app::auth::Caller;
+use crate::app::error::{ApiError, ErrorBody, field_message};
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Query, State};
@@ -14,10 +14,10 @@ use bazaar_domain::ErrorCode;
 use bazaar_domain::logistics::Direction;
 use bazaar_domain::people::Role;
 use bazaar_store::StoreError;
-use bazaar_store::ingest::{FeedEvent, IngestSummary, read_feed_csv};
-use bazaar_store::parcels::{NewParcel, ScanInput, Tracked};
-use bazaar_store::pickup::{PickupInput, Shelf};
-use bazaar_store::watch::{ParcelNote, StalledFilter, WatchRule};
+use bazaar_store::logistics::ingest::{FeedEvent, IngestSummary, read_feed_csv};
+use bazaar_store::logistics::parcels::{NewParcel, ScanInput, Tracked};
+use bazaar_store::logistics::pickup::{PickupInput, Shelf};
+use bazaar_store::logistics::watch::{ParcelNote, StalledFilter, WatchRule};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -160,7 +160,10 @@ pub struct ScansBody {
     pub scans: Vec<ScanInput>,
 }
 
-fn scan_json(lang: crate::i18n::Lang, r: &bazaar_store::parcels::ScanResult) -> Value {
+fn scan_json(
+    lang: crate::app::i18n::Lang,
+    r: &bazaar_store::logistics::parcels::ScanResult,
+) -> Value {
     let mut v = serde_json::to_value(r).unwrap_or_else(|_| json!({}));
     if let Some(e) = &r.error {
         v["error"] = json!({
@@ -223,7 +226,7 @@ pub async fn scans(
     }
     let mut one = parse(b, "")?;
     if one.client_id.trim().is_empty() {
-        one.client_id = bazaar_store::parcels::fresh_client_id();
+        one.client_id = bazaar_store::logistics::parcels::fresh_client_id();
     }
     let r = s
         .store
@@ -530,7 +533,7 @@ pub async fn kuaidi100_push(
             _ if i == 0 => newest_state.clone(),
             _ => "0".to_string(),
         };
-        events.push(bazaar_store::parcels::CarrierEvent {
+        events.push(bazaar_store::logistics::parcels::CarrierEvent {
             code,
             at,
             note: d["context"].as_str().map(|x| x.chars().take(500).collect()),
@@ -571,7 +574,7 @@ pub struct CarrierEventsBody {
     /// The events (codes as 快递100's: 0 在途, 1 揽收, 3 签收, 501 投柜或驿站, …), at most 1,000.
     #[serde(default)]
     #[schema(max_items = 1000)]
-    pub events: Vec<bazaar_store::parcels::CarrierEvent>,
+    pub events: Vec<bazaar_store::logistics::parcels::CarrierEvent>,
 }
 
 #[utoipa::path(post, path = "/api/v1/tracking/events", tag = "logistics", security(("bearer" = [])),
@@ -712,7 +715,7 @@ pub async fn manifest(
 #[utoipa::path(get, path = "/api/v1/notifications", tag = "logistics", security(("bearer" = [])),
     params(("status" = String, Query, pattern = "^failed$", description = "`failed`: notifications that failed their last attempt (the only list there is)"),
         ("limit" = Option<i64>, Query, minimum = 1, maximum = 200, description = "At most this many, newest first (default 50)")),
-    responses((status = 200, description = "Notifications no channel could deliver, phones masked", body = Vec<bazaar_store::pickup::FailedNotification>),
+    responses((status = 200, description = "Notifications no channel could deliver, phones masked", body = Vec<bazaar_store::logistics::pickup::FailedNotification>),
         (status = 400, description = "Bad input: the field and the reason", body = ErrorBody),
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "Admins only", body = ErrorBody)))]
@@ -722,7 +725,7 @@ pub async fn failed_notifications(
     State(s): State<AppState>,
     caller: Caller,
     Query(q): Query<HashMap<String, String>>,
-) -> Result<Json<Vec<bazaar_store::pickup::FailedNotification>>, ApiError> {
+) -> Result<Json<Vec<bazaar_store::logistics::pickup::FailedNotification>>, ApiError> {
     let actor = caller.require()?.clone();
     if q.get("status").map(String::as_str) != Some("failed") {
         return Err(ApiError::field("status", "unknown_choice").in_lang(caller.lang));

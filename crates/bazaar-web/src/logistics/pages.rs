@@ -5,11 +5,11 @@
 //! stalled parcels.
 
 use crate::AppState;
-use crate::backoffice::Ctx;
-use crate::error::field_message;
-use crate::i18n::Lang;
-use crate::pages::encode;
-use crate::session::{csrf_token, page_actor};
+use crate::app::backoffice::Ctx;
+use crate::app::error::field_message;
+use crate::app::i18n::Lang;
+use crate::app::session::{csrf_token, page_actor};
+use crate::catalog::pages::encode;
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
@@ -20,8 +20,8 @@ use bazaar_domain::logistics::{CARRIERS, Carrier, ScanKind};
 use bazaar_domain::people::Role;
 use bazaar_domain::time::Zone;
 use bazaar_store::StoreError;
-use bazaar_store::parcels::{ScanInput, ScanResult};
-use bazaar_store::pickup::PickupInput;
+use bazaar_store::logistics::parcels::{ScanInput, ScanResult};
+use bazaar_store::logistics::pickup::PickupInput;
 use serde_json::json;
 use std::collections::HashMap;
 
@@ -183,7 +183,7 @@ pub async fn scan_post(
             .filter(|x| !x.is_empty())
     };
     let scan = ScanInput {
-        client_id: bazaar_store::parcels::fresh_client_id(),
+        client_id: bazaar_store::logistics::parcels::fresh_client_id(),
         waybill: get("waybill").unwrap_or_default(),
         kind: get("kind").unwrap_or_default(),
         node_code: get("node_code"),
@@ -221,7 +221,7 @@ pub async fn scans_json(State(s): State<AppState>, h: HeaderMap, body: Bytes) ->
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     if fresh
-        || !crate::session::same_origin(&h)
+        || !crate::app::session::same_origin(&h)
         || header_token.len() != cookie_token.len()
         || header_token != cookie_token
     {
@@ -268,7 +268,7 @@ pub async fn scans_json(State(s): State<AppState>, h: HeaderMap, body: Bytes) ->
                 Err(e) => crate::app::view::failed(e),
             }
         }
-        Err(e) => crate::error::ApiError::from(e)
+        Err(e) => crate::app::error::ApiError::from(e)
             .in_lang(lang)
             .into_response(),
     }
@@ -309,7 +309,7 @@ async fn shelf_html(
         Err(e) => return cx.error_page(e, "/manage"),
     };
     let zone = Zone::Shanghai;
-    let rows = |rows: &[bazaar_store::pickup::ShelfParcel], waiting: bool| {
+    let rows = |rows: &[bazaar_store::logistics::pickup::ShelfParcel], waiting: bool| {
         rows.iter()
             .map(|p| ShelfRow {
                 first: if waiting {
@@ -478,7 +478,7 @@ pub async fn stalled_page(
             .unwrap_or("")
             .to_string()
     };
-    let where_ = |p: &bazaar_store::watch::StalledParcel| {
+    let where_ = |p: &bazaar_store::logistics::watch::StalledParcel| {
         p.last_node_name
             .clone()
             .or_else(|| p.last_place.clone())
@@ -502,7 +502,7 @@ pub async fn stalled_page(
             ];
             let line: Vec<String> = cells
                 .iter()
-                .map(|c| crate::backoffice::reports::csv_field(c))
+                .map(|c| crate::stats::pages::csv_field(c))
                 .collect();
             w.push_str(&line.join(","));
             w.push_str("\r\n");

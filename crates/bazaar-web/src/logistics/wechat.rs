@@ -4,15 +4,15 @@
 
 use crate::AppState;
 use crate::api::body;
-use crate::auth::Caller;
-use crate::error::{ApiError, ErrorBody};
+use crate::app::auth::Caller;
+use crate::app::error::{ApiError, ErrorBody};
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use bazaar_domain::ErrorCode;
-use bazaar_store::wechat::WechatBinding;
+use bazaar_store::logistics::wechat::WechatBinding;
 use serde::Deserialize;
 
 /// Body of `PUT /api/v1/wechat/bindings`.

@@ -49,12 +49,12 @@ async fn a_bad_file_is_rejected_whole_with_every_bad_row() {
                     "op-bohu",
                     "bazaar-demo",
                     "t",
-                    bazaar_store::auth::TokenKind::Api,
+                    bazaar_store::people::auth::TokenKind::Api,
                 )
                 .await
                 .expect("login")
                 .0,
-            bazaar_store::auth::TokenKind::Api,
+            bazaar_store::people::auth::TokenKind::Api,
         )
         .await
         .expect("actor")

@@ -85,9 +85,9 @@ impl TestApp {
         let mut state = AppState::new(store)
             .await
             .expect("state")
-            .with_media(std::sync::Arc::new(bazaar_web::media::DiskPhotos::new(
-                &media_dir,
-            )));
+            .with_media(std::sync::Arc::new(
+                bazaar_web::catalog::media::DiskPhotos::new(&media_dir),
+            ));
         state.kuaidi100_salt = Some(KUAIDI100_SALT.into());
         TestApp {
             app: router(state.clone()),

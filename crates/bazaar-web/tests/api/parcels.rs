@@ -1166,7 +1166,7 @@ impl bazaar_web::notify::Notifier for Recorder {
     }
     fn send<'a>(
         &'a self,
-        n: &'a bazaar_store::pickup::Notification,
+        n: &'a bazaar_store::logistics::pickup::Notification,
     ) -> bazaar_web::notify::Sending<'a> {
         Box::pin(async move {
             self.0.lock().expect("recorder").push((
@@ -1315,7 +1315,7 @@ async fn a_follower_bound_to_a_phone_gets_its_pickup_code_by_wechat() {
     let buyer_id = t
         .state
         .store
-        .actor_by_token(&buyer, bazaar_store::auth::TokenKind::Api)
+        .actor_by_token(&buyer, bazaar_store::people::auth::TokenKind::Api)
         .await
         .expect("actor")
         .expect("buyer")

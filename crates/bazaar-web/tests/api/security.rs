@@ -215,7 +215,7 @@ async fn parallel_password_guesses_are_counted_before_the_check() {
 async fn someone_guessing_elsewhere_does_not_shut_the_owner_out() {
     let t = TestApp::spawn().await;
     let store = &t.state.store;
-    use bazaar_store::auth::TokenKind;
+    use bazaar_store::people::auth::TokenKind;
     for _ in 0..10 {
         let _ = store
             .login("buyer", "wrong", "198.51.100.9", TokenKind::Api)
@@ -575,7 +575,7 @@ async fn a_failing_notification_is_logged_kept_and_listed_for_admins() {
         }
         fn send<'a>(
             &'a self,
-            _: &'a bazaar_store::pickup::Notification,
+            _: &'a bazaar_store::logistics::pickup::Notification,
         ) -> bazaar_web::notify::Sending<'a> {
             Box::pin(async { Err("gateway said no".to_string()) })
         }
@@ -587,7 +587,7 @@ async fn a_failing_notification_is_logged_kept_and_listed_for_admins() {
         }
         fn send<'a>(
             &'a self,
-            _: &'a bazaar_store::pickup::Notification,
+            _: &'a bazaar_store::logistics::pickup::Notification,
         ) -> bazaar_web::notify::Sending<'a> {
             Box::pin(async {
                 tokio::time::sleep(std::time::Duration::from_secs(3600)).await;

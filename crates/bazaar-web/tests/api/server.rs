@@ -2,7 +2,7 @@
 //! connections past the cap are answered 503 instead of starving everyone.
 
 use crate::TestApp;
-use bazaar_web::server::{Limits, harden, serve};
+use bazaar_web::app::server::{Limits, harden, serve};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;

@@ -105,7 +105,7 @@ pub async fn track(State(s): State<AppState>, req: Request, next: Next) -> Respo
         .map(|m| m.as_str().to_string())
         .unwrap_or_else(|| "unmatched".into());
     let method = req.method().to_string();
-    let id = bazaar_store::auth::new_secret()[..16].to_string();
+    let id = bazaar_store::people::auth::new_secret()[..16].to_string();
     let span = tracing::info_span!("request", id = %id, method = %method, route = %route);
     let start = Instant::now();
     let mut res = next.run(req).instrument(span.clone()).await;
@@ -121,11 +121,11 @@ pub async fn track(State(s): State<AppState>, req: Request, next: Next) -> Respo
 
 /// `GET /metrics`: for an admin's bearer token only (a scraper is given one): the counters
 /// tell an outsider which routes are used and how busy the centre is.
-pub async fn metrics(State(s): State<AppState>, caller: crate::auth::Caller) -> Response {
+pub async fn metrics(State(s): State<AppState>, caller: crate::app::auth::Caller) -> Response {
     match caller.require() {
         Ok(a) if a.role == bazaar_domain::people::Role::Admin => {}
         Ok(_) => {
-            return crate::error::ApiError::of(ErrorCode::Forbidden)
+            return crate::app::error::ApiError::of(ErrorCode::Forbidden)
                 .in_lang(caller.lang)
                 .into_response();
         }

@@ -1,7 +1,7 @@
 //! Server-rendered storefront pages: light, mobile-first, no JavaScript needed.
 
 use crate::AppState;
-use crate::i18n::Lang;
+use crate::app::i18n::Lang;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
@@ -9,7 +9,7 @@ use axum::response::Response;
 use bazaar_domain::money::Fen;
 use bazaar_search::Filters;
 use bazaar_store::StoreError;
-use bazaar_store::products::{Product, ProductFilter};
+use bazaar_store::catalog::products::{Product, ProductFilter};
 use std::collections::HashMap;
 
 /// Display name of a category in `lang`.
@@ -311,7 +311,7 @@ pub async fn product(
     .filter(|(_, on)| *on)
     .map(|(key, _)| lang.t(key))
     .collect();
-    let (csrf, new_csrf) = crate::session::csrf_token(&h);
+    let (csrf, new_csrf) = crate::app::session::csrf_token(&h);
     let body = ProductPage {
         lang,
         p: &p,
@@ -333,7 +333,7 @@ pub async fn product(
     };
     let mut res = crate::app::view::page(lang, StatusCode::OK, &r.name, "", &body);
     if new_csrf {
-        crate::session::set_cookie(&mut res, crate::session::csrf_cookie(&csrf));
+        crate::app::session::set_cookie(&mut res, crate::app::session::csrf_cookie(&csrf));
     }
     res
 }

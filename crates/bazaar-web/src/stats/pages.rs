@@ -3,9 +3,9 @@
 //! reached poverty-alleviation households. Each table downloads as CSV (UTF-8 with a BOM, so
 //! spreadsheet programs read the Chinese names).
 
-use super::Ctx;
 use crate::AppState;
-use crate::i18n::Lang;
+use crate::app::backoffice::Ctx;
+use crate::app::i18n::Lang;
 use askama::Template;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
@@ -15,7 +15,7 @@ use bazaar_domain::people::Role;
 use bazaar_domain::time::{Zone, now_ms};
 use bazaar_domain::{FieldError, Reason};
 use bazaar_store::StoreError;
-use bazaar_store::reports::{CountySales, MonthSales};
+use bazaar_store::stats::reports::{CountySales, MonthSales};
 
 /// Query of the reports page: `year` (default this year) and `format=csv` with `table`.
 struct Query {

@@ -2,7 +2,7 @@
 //! is stable snake_case; the message is in the caller's language (see [`Lang`]) and, for a
 //! bad field, names the field and the reason.
 
-use crate::i18n::Lang;
+use crate::app::i18n::Lang;
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::http::{StatusCode, header};
@@ -67,7 +67,7 @@ impl ApiError {
             field: None,
             reason: None,
             details: None,
-            lang: crate::i18n::current(),
+            lang: crate::app::i18n::current(),
             retry_after: None,
         }
     }

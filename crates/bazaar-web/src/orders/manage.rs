@@ -1,10 +1,10 @@
 //! Orders in the back office: the seller's list with bulk "mark shipped", the station agent's
 //! 代买 screen and cash collection, and the confirmation queue of cash and transfers.
 
-use super::Ctx;
-use super::forms::{FormView, text};
 use crate::AppState;
-use crate::i18n::Lang;
+use crate::app::backoffice::Ctx;
+use crate::app::forms::{FormView, text};
+use crate::app::i18n::Lang;
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, State};
@@ -643,13 +643,13 @@ pub async fn procurement_order(
         Ok(r) => r,
         Err(e) => return cx.error_page(e, "/manage/procurement"),
     };
-    let b = crate::orders_api::OrderBody {
+    let b = crate::orders::api::OrderBody {
         delivery_date: Some(text(&form, "delivery_date")),
         invoice_title: Some(text(&form, "invoice_title")),
         invoice_tax_id: Some(text(&form, "invoice_tax_id")),
         ..Default::default()
     };
-    let details = crate::orders_api::institution_details(&b, &mut errs);
+    let details = crate::orders::api::institution_details(&b, &mut errs);
     let details = match details {
         Some(d) if errs.is_empty() => d,
         _ => return procurement_page(&s, &cx, &form, &errs, None, StatusCode::BAD_REQUEST).await,

@@ -2,12 +2,12 @@
 //! orders with their status timeline, and the sandbox provider's payment page.
 
 use crate::AppState;
-use crate::backoffice::Ctx;
-use crate::backoffice::forms::{Upload, read_multipart, text};
-use crate::error::field_message;
-use crate::i18n::Lang;
-use crate::pages::{Choice, page_lang};
-use crate::session::{csrf_cookie, csrf_ok, csrf_token, forbidden_csrf, set_cookie};
+use crate::app::backoffice::Ctx;
+use crate::app::error::field_message;
+use crate::app::forms::{Upload, read_multipart, text};
+use crate::app::i18n::Lang;
+use crate::app::session::{csrf_cookie, csrf_ok, csrf_token, forbidden_csrf, set_cookie};
+use crate::catalog::pages::{Choice, page_lang};
 use askama::Template;
 use axum::Form;
 use axum::extract::{Multipart, Path, State};
@@ -72,7 +72,7 @@ pub fn cart_value(lines: &[CartLine]) -> String {
 }
 
 fn cart_of(h: &HeaderMap) -> Vec<CartLine> {
-    crate::session::cookie(h, CART)
+    crate::app::session::cookie(h, CART)
         .map(|c| parse_cart(&c))
         .unwrap_or_default()
 }
@@ -111,10 +111,10 @@ pub async fn cart_post(
         .get("quantity")
         .and_then(|v| v.trim().parse::<i64>().ok());
     let bad = |field: &str, reason: &str| {
-        crate::pages::message_page(
+        crate::catalog::pages::message_page(
             lang,
             StatusCode::BAD_REQUEST,
-            &crate::error::field_message(lang, field, reason),
+            &crate::app::error::field_message(lang, field, reason),
         )
     };
     match form.get("action").map(String::as_str) {
@@ -128,7 +128,7 @@ pub async fn cart_post(
             let sku = match s.store.sku(sku_id).await {
                 Ok(k) => k,
                 Err(StoreError::NotFound) => return bad("sku_id", "unknown_reference"),
-                Err(e) => return crate::pages::internal(e),
+                Err(e) => return crate::catalog::pages::internal(e),
             };
             let full = lines.len() >= MAX_CART_LINES;
             match lines.iter_mut().find(|l| l.sku_id == sku_id) {
@@ -257,7 +257,7 @@ pub async fn cart(State(s): State<AppState>, h: HeaderMap, uri: Uri) -> Response
     let lines = cart_of(&h);
     let rows = match rows(&s, &lines).await {
         Ok(r) => r,
-        Err(e) => return crate::pages::internal(e),
+        Err(e) => return crate::catalog::pages::internal(e),
     };
     let title = lang.t("cart-title");
     let body = CartPage {
@@ -307,14 +307,14 @@ async fn checkout_page(
     let lines = cart_of(h);
     let rows = match rows(s, &lines).await {
         Ok(r) => r,
-        Err(e) => return crate::pages::internal(e),
+        Err(e) => return crate::catalog::pages::internal(e),
     };
     if rows.is_empty() {
         return Redirect::to("/cart").into_response();
     }
     let addresses = match s.store.addresses(&cx.actor).await {
         Ok(a) => a,
-        Err(e) => return crate::pages::internal(e),
+        Err(e) => return crate::catalog::pages::internal(e),
     };
     let table = cart_table(lang, rows, false);
     // The place-order form, when the buyer has an address to send to.
@@ -352,7 +352,7 @@ async fn checkout_page(
         let has_node = addresses.iter().any(|a| a.node_code.is_some());
         let sandbox = s.store.payment_sandbox().await.unwrap_or(false);
         // A fresh idempotency key per checkout page: a double click places one order.
-        let key = bazaar_store::auth::new_secret();
+        let key = bazaar_store::people::auth::new_secret();
         Some(PlaceForm {
             key: key[..32].to_string(),
             address: Field::select(
@@ -602,7 +602,7 @@ pub async fn add_address(
         Ok(c) => c,
         Err(r) => return r,
     };
-    let b = crate::orders_api::AddressBody {
+    let b = crate::orders::api::AddressBody {
         recipient: text(&form, "recipient"),
         phone: text(&form, "phone"),
         region_code: text(&form, "region_code"),
@@ -610,7 +610,7 @@ pub async fn add_address(
         detail: Some(text(&form, "detail")),
         is_default: true,
     };
-    let r = match crate::orders_api::check_address(&b) {
+    let r = match crate::orders::api::check_address(&b) {
         Ok(a) => s.store.add_address(&cx.actor, &a).await,
         Err(e) => Err(StoreError::Invalid(e)),
     };
@@ -721,7 +721,7 @@ pub async fn my_orders(State(s): State<AppState>, h: HeaderMap, uri: Uri) -> Res
         .await
     {
         Ok(p) => p,
-        Err(e) => return crate::pages::internal(e),
+        Err(e) => return crate::catalog::pages::internal(e),
     };
     let orders = page
         .items
@@ -798,7 +798,7 @@ fn order_page<'a>(
     cx: &'a Ctx,
     o: &'a Order,
     sandbox: bool,
-    parcels: &[bazaar_store::parcels::Tracked],
+    parcels: &[bazaar_store::logistics::parcels::Tracked],
 ) -> OrderPage<'a> {
     let lang = cx.lang;
     let r = &o.row;
@@ -840,7 +840,7 @@ fn order_page<'a>(
 
 /// A parcel's one timeline of our scans and the carrier's events, newest first, in Beijing
 /// time.
-fn parcel_track(lang: Lang, t: &bazaar_store::parcels::Tracked) -> ParcelTrack {
+fn parcel_track(lang: Lang, t: &bazaar_store::logistics::parcels::Tracked) -> ParcelTrack {
     let carrier = bazaar_domain::logistics::carrier(&t.parcel.carrier)
         .map(|c| if lang == Lang::En { c.name_en } else { c.name })
         .unwrap_or(t.parcel.carrier.as_str());
@@ -1057,7 +1057,7 @@ pub async fn sandbox_submit(
         "succeeded"
     };
     let n = Notification {
-        id: format!("sbx-{}", &bazaar_store::auth::new_secret()[..16]),
+        id: format!("sbx-{}", &bazaar_store::people::auth::new_secret()[..16]),
         provider_ref: pay.provider_ref.clone(),
         amount_fen: pay.amount_fen,
         outcome: outcome.into(),
@@ -1104,10 +1104,10 @@ pub async fn request_refund(
             } else {
                 (StatusCode::BAD_REQUEST, e.reason.code())
             };
-            return crate::pages::message_page(
+            return crate::catalog::pages::message_page(
                 lang,
                 status,
-                &crate::error::field_message(lang, "photos", reason),
+                &crate::app::error::field_message(lang, "photos", reason),
             );
         }
     };

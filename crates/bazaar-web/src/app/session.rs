@@ -3,15 +3,15 @@
 //! `SameSite=Strict` cookie that each form must echo), and the management page.
 
 use crate::AppState;
-use crate::i18n::Lang;
-use crate::pages::{message_page, page_lang};
+use crate::app::i18n::Lang;
+use crate::catalog::pages::{message_page, page_lang};
 use askama::Template;
 use axum::Form;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use bazaar_domain::people::Actor;
-use bazaar_store::auth::{TokenKind, new_secret};
+use bazaar_store::people::auth::{TokenKind, new_secret};
 use std::collections::HashMap;
 
 const SESSION: &str = "bz_session";
@@ -163,7 +163,7 @@ pub async fn login_form(
 /// `POST /login`: checks the password (throttled like the API) and opens a session.
 pub async fn login(
     State(s): State<AppState>,
-    client: crate::auth::ClientAddr,
+    client: crate::app::auth::ClientAddr,
     h: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
@@ -204,14 +204,14 @@ pub async fn login(
                 &mut res,
                 format!(
                     "{SESSION}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}",
-                    bazaar_store::auth::SESSION_TTL_MS / 1000
+                    bazaar_store::people::auth::SESSION_TTL_MS / 1000
                 ),
             );
             res
         }
         Err(e) => {
-            let api = crate::error::ApiError::from(e);
-            let mut res = fail(api.status, &crate::error::message(api.code, lang));
+            let api = crate::app::error::ApiError::from(e);
+            let mut res = fail(api.status, &crate::app::error::message(api.code, lang));
             if let Some(secs) = api.retry_after
                 && let Ok(v) = HeaderValue::from_str(&secs.to_string())
             {

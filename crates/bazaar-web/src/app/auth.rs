@@ -1,14 +1,14 @@
 //! Who is calling: a bearer token (`Authorization: Bearer …`) for the API.
 
 use crate::AppState;
-use crate::error::ApiError;
-use crate::i18n::Lang;
+use crate::app::error::ApiError;
+use crate::app::i18n::Lang;
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
 use bazaar_domain::ErrorCode;
 use bazaar_domain::people::Actor;
-use bazaar_store::auth::TokenKind;
+use bazaar_store::people::auth::TokenKind;
 
 /// The caller of a request: anonymous, or an authenticated actor.
 #[derive(Debug, Clone)]

@@ -1,8 +1,8 @@
 //! Form rendering for the back office: labelled inputs that keep what the user typed and show,
 //! next to each field, why it was refused — in the user's language.
 
-use crate::error::field_message;
-use crate::i18n::Lang;
+use crate::app::error::field_message;
+use crate::app::i18n::Lang;
 use axum::extract::Multipart;
 use bazaar_domain::{FieldError, Reason};
 use std::collections::HashMap;

@@ -2,11 +2,11 @@
 //! station agent for a villager — 代卖 — or an operator), the product's page with its
 //! details, photos, options, review history and lifecycle actions.
 
-use super::Ctx;
-use super::forms::{FormView, Upload, flag, number, read_multipart, text};
 use crate::AppState;
-use crate::i18n::Lang;
-use crate::pages::category_name;
+use crate::app::backoffice::Ctx;
+use crate::app::forms::{FormView, Upload, flag, number, read_multipart, text};
+use crate::app::i18n::Lang;
+use crate::catalog::pages::category_name;
 use askama::Template;
 use axum::Form;
 use axum::extract::{Multipart, Path, State};
@@ -18,9 +18,9 @@ use bazaar_domain::people::Role;
 use bazaar_domain::time::Zone;
 use bazaar_domain::{FieldError, Reason};
 use bazaar_store::StoreError;
+use bazaar_store::catalog::products::Product;
+use bazaar_store::catalog::sellers::SellerFilter;
 use bazaar_store::network::NodeFilter;
-use bazaar_store::products::Product;
-use bazaar_store::sellers::SellerFilter;
 use bazaar_store::stock::StockSetting;
 use std::collections::HashMap;
 
@@ -375,7 +375,7 @@ struct ProductPage<'a> {
     listed: bool,
     /// The lifecycle actions the caller may take, with their labels.
     actions: Vec<(ProductAction, String)>,
-    photos: &'a [bazaar_store::products::Photo],
+    photos: &'a [bazaar_store::catalog::products::Photo],
     photo_alert: Option<String>,
     options: Vec<OptionRow>,
     stock: Vec<StockSku>,
@@ -605,10 +605,10 @@ pub async fn upload_photo(
             } else {
                 StatusCode::BAD_REQUEST
             };
-            return crate::pages::message_page(
+            return crate::catalog::pages::message_page(
                 lang,
                 status,
-                &crate::error::field_message(lang, "photo", reason),
+                &crate::app::error::field_message(lang, "photo", reason),
             );
         }
     };
@@ -622,7 +622,7 @@ pub async fn upload_photo(
         Err(r) => return r,
     };
     let result = match file {
-        None => Err(crate::error::field_message(lang, "photo", "required")),
+        None => Err(crate::app::error::field_message(lang, "photo", "required")),
         Some((_, bytes)) => crate::api::store_photo(&s, &cx.actor, p.row.id, bytes)
             .await
             .map_err(|e| e.in_lang(lang).message()),

@@ -1,9 +1,9 @@
 //! Administration pages: CSV import of the region tree and the service network, and accounts.
 
-use super::Ctx;
-use super::forms::{FormView, Upload, read_multipart, text};
 use crate::AppState;
-use crate::i18n::Lang;
+use crate::app::backoffice::Ctx;
+use crate::app::forms::{FormView, Upload, read_multipart, text};
+use crate::app::i18n::Lang;
 use askama::Template;
 use axum::Form;
 use axum::extract::{Multipart, State};
@@ -106,10 +106,10 @@ pub async fn import(
     let Upload { fields, files } = match up {
         Ok(u) => u,
         Err(e) => {
-            return crate::pages::message_page(
+            return crate::catalog::pages::message_page(
                 lang,
                 StatusCode::BAD_REQUEST,
-                &crate::error::field_message(lang, "file", e.reason.code()),
+                &crate::app::error::field_message(lang, "file", e.reason.code()),
             );
         }
     };
@@ -123,7 +123,7 @@ pub async fn import(
     }
     let kind = text(&fields, "kind");
     let Some((_, bytes)) = file else {
-        let msg = crate::error::field_message(lang, "file", "required");
+        let msg = crate::app::error::field_message(lang, "file", "required");
         return import_page_with(
             &cx,
             StatusCode::BAD_REQUEST,
@@ -303,7 +303,7 @@ pub async fn create_user(
         Err(r) => return r,
     };
     let mut errs = vec![];
-    let seller_id = super::forms::number(&form, "seller_id", &mut errs);
+    let seller_id = crate::app::forms::number(&form, "seller_id", &mut errs);
     let opt = |k: &str| Some(text(&form, k)).filter(|v| !v.trim().is_empty());
     let input = UserInput {
         username: text(&form, "username"),

@@ -9,7 +9,7 @@
 use bazaar_domain::text::mask_phone;
 use bazaar_domain::time::{Zone, now_ms};
 use bazaar_store::Store;
-use bazaar_store::pickup::Notification;
+use bazaar_store::logistics::pickup::Notification;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -561,7 +561,7 @@ pub async fn drain_within(
                 ),
             };
             if let Some(e) = &error {
-                let last = n.attempts + 1 >= bazaar_store::pickup::MAX_SEND_ATTEMPTS;
+                let last = n.attempts + 1 >= bazaar_store::logistics::pickup::MAX_SEND_ATTEMPTS;
                 if last {
                     tracing::error!(notification = n.id, kind = %n.kind, channel, error = %e,
                         "notification failed its last attempt: kept for admins");

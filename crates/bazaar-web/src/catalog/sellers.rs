@@ -1,10 +1,10 @@
 //! Sellers in the back office: the operator's review of applications, and the registration
 //! of a villager as a seller (by a station agent on the villager's behalf, or an operator).
 
-use super::Ctx;
-use super::forms::{FormView, text};
 use crate::AppState;
-use crate::i18n::Lang;
+use crate::app::backoffice::Ctx;
+use crate::app::forms::{FormView, text};
+use crate::app::i18n::Lang;
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, State};
@@ -15,7 +15,7 @@ use bazaar_domain::people::Role;
 use bazaar_domain::seller::{SellerDecision, SellerInput, SellerStatus};
 use bazaar_domain::text::mask_phone;
 use bazaar_store::StoreError;
-use bazaar_store::sellers::SellerFilter;
+use bazaar_store::catalog::sellers::SellerFilter;
 use std::collections::HashMap;
 
 fn may_see_sellers(role: Role) -> bool {

@@ -2,19 +2,14 @@
 //! sellers. Every form carries the CSRF token; every action goes through the same store
 //! use-cases as the API, so the rights are the same.
 
-pub mod admin;
-pub mod forms;
-pub mod orders;
-pub mod products;
-pub mod reports;
-pub mod sellers;
-
 use crate::AppState;
+use crate::app::error::{ApiError, field_message};
+use crate::app::i18n::Lang;
+use crate::app::session::{
+    csrf_cookie, csrf_ok, csrf_token, forbidden_csrf, page_actor, set_cookie,
+};
 use crate::app::view::{Markup, Titled, failed, frame};
-use crate::error::{ApiError, field_message};
-use crate::i18n::Lang;
-use crate::pages::{internal, message_page, page_lang};
-use crate::session::{csrf_cookie, csrf_ok, csrf_token, forbidden_csrf, page_actor, set_cookie};
+use crate::catalog::pages::{internal, message_page, page_lang};
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, State};
@@ -24,7 +19,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use bazaar_domain::catalog::{ProductAction, ProductStatus};
 use bazaar_domain::people::{Actor, Role};
 use bazaar_store::StoreError;
-use bazaar_store::products::ProductFilter;
+use bazaar_store::catalog::products::ProductFilter;
 use std::collections::HashMap;
 
 /// What a back-office handler starts from: the language, the signed-in actor and the CSRF
@@ -58,10 +53,11 @@ impl Ctx {
             Ok(c) => Ok(c),
             Err(_) => {
                 let here = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-                Err(
-                    Redirect::to(&format!("/login?next={}", crate::pages::encode(here)))
-                        .into_response(),
-                )
+                Err(Redirect::to(&format!(
+                    "/login?next={}",
+                    crate::catalog::pages::encode(here)
+                ))
+                .into_response())
             }
         }
     }

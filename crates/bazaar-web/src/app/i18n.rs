@@ -27,10 +27,10 @@ pub enum Lang {
 
 /// The catalogues, in the order of [`Lang::ALL`].
 const SOURCES: [&str; 4] = [
-    include_str!("../locales/zh-CN.ftl"),
-    include_str!("../locales/en.ftl"),
-    include_str!("../locales/ug.ftl"),
-    include_str!("../locales/bo.ftl"),
+    include_str!("../../locales/zh-CN.ftl"),
+    include_str!("../../locales/en.ftl"),
+    include_str!("../../locales/ug.ftl"),
+    include_str!("../../locales/bo.ftl"),
 ];
 
 struct Catalogue {
@@ -145,7 +145,7 @@ impl Lang {
         if let Some(l) = query.and_then(lang_in_query) {
             return l;
         }
-        if let Some(l) = crate::session::cookie(h, "bz_lang").and_then(|c| Lang::parse(&c)) {
+        if let Some(l) = crate::app::session::cookie(h, "bz_lang").and_then(|c| Lang::parse(&c)) {
             return l;
         }
         h.get(header::ACCEPT_LANGUAGE)
@@ -158,7 +158,7 @@ impl Lang {
     /// `Accept-Language`); `None` when [`Lang::negotiate`] would only fall back to zh-CN.
     pub fn chosen(h: &HeaderMap, query: Option<&str>) -> Option<Lang> {
         let any = query.and_then(lang_in_query).is_some()
-            || crate::session::cookie(h, "bz_lang").is_some_and(|c| Lang::parse(&c).is_some())
+            || crate::app::session::cookie(h, "bz_lang").is_some_and(|c| Lang::parse(&c).is_some())
             || h.get(header::ACCEPT_LANGUAGE)
                 .and_then(|v| v.to_str().ok())
                 .and_then(Lang::from_accept_language)

@@ -2,8 +2,8 @@
 
 use crate::AppState;
 use crate::api::body;
-use crate::auth::Caller;
-use crate::error::{ApiError, ErrorBody};
+use crate::app::auth::Caller;
+use crate::app::error::{ApiError, ErrorBody};
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
@@ -846,7 +846,7 @@ fn year_param(q: &HashMap<String, String>) -> Result<i32, ApiError> {
 
 #[utoipa::path(get, path = "/api/v1/reports/sales", tag = "orders", security(("bearer" = [])),
     params(("year" = Option<String>, Query, pattern = "^(|20[0-9][0-9]|2100)$", description = "The year, 2000 to 2100; empty or absent is this year")),
-    responses((status = 200, description = "Sales per producer and month: a seller's own, an agent's villagers, an operator's region", body = Vec<bazaar_store::reports::MonthSales>),
+    responses((status = 200, description = "Sales per producer and month: a seller's own, an agent's villagers, an operator's region", body = Vec<bazaar_store::stats::reports::MonthSales>),
         (status = 400, description = "Bad year", body = ErrorBody),
         (status = 403, description = "Buyers have no sales", body = ErrorBody)))]
 /// `GET /api/v1/reports/sales?year=`.
@@ -854,14 +854,14 @@ pub async fn sales_report(
     State(s): State<AppState>,
     caller: Caller,
     Query(q): Query<HashMap<String, String>>,
-) -> Result<Json<Vec<bazaar_store::reports::MonthSales>>, ApiError> {
+) -> Result<Json<Vec<bazaar_store::stats::reports::MonthSales>>, ApiError> {
     let actor = caller.require()?;
     Ok(Json(s.store.monthly_sales(actor, year_param(&q)?).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/reports/poverty-sales", tag = "orders", security(("bearer" = [])),
     params(("year" = Option<String>, Query, pattern = "^(|20[0-9][0-9]|2100)$", description = "The year, 2000 to 2100; empty or absent is this year")),
-    responses((status = 200, description = "Per county: sales, and the part that reached poverty-alleviation households", body = Vec<bazaar_store::reports::CountySales>),
+    responses((status = 200, description = "Per county: sales, and the part that reached poverty-alleviation households", body = Vec<bazaar_store::stats::reports::CountySales>),
         (status = 400, description = "Bad year", body = ErrorBody),
         (status = 403, description = "Operators and admins only", body = ErrorBody)))]
 /// `GET /api/v1/reports/poverty-sales?year=`.
@@ -869,14 +869,14 @@ pub async fn poverty_report(
     State(s): State<AppState>,
     caller: Caller,
     Query(q): Query<HashMap<String, String>>,
-) -> Result<Json<Vec<bazaar_store::reports::CountySales>>, ApiError> {
+) -> Result<Json<Vec<bazaar_store::stats::reports::CountySales>>, ApiError> {
     let actor = caller.require()?;
     Ok(Json(s.store.poverty_sales(actor, year_param(&q)?).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/reports/institution", tag = "orders", security(("bearer" = [])),
     params(("year" = Option<String>, Query, pattern = "^(|20[0-9][0-9]|2100)$", description = "The year, 2000 to 2100; empty or absent is this year")),
-    responses((status = 200, description = "The institution's purchases and its poverty-alleviation purchases", body = bazaar_store::reports::InstitutionPurchases),
+    responses((status = 200, description = "The institution's purchases and its poverty-alleviation purchases", body = bazaar_store::stats::reports::InstitutionPurchases),
         (status = 400, description = "Bad year", body = ErrorBody),
         (status = 403, description = "Institutional buyers only", body = ErrorBody)))]
 /// `GET /api/v1/reports/institution?year=`.
@@ -884,7 +884,7 @@ pub async fn institution_report(
     State(s): State<AppState>,
     caller: Caller,
     Query(q): Query<HashMap<String, String>>,
-) -> Result<Json<bazaar_store::reports::InstitutionPurchases>, ApiError> {
+) -> Result<Json<bazaar_store::stats::reports::InstitutionPurchases>, ApiError> {
     let actor = caller.require()?;
     Ok(Json(
         s.store
@@ -908,7 +908,7 @@ pub struct RefundBody {
 
 #[utoipa::path(post, path = "/api/v1/orders/{id}/refund", tag = "orders", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Order id")), request_body = RefundBody,
-    responses((status = 201, description = "The refund request; the order is `refund_requested`", body = bazaar_store::refunds::Refund),
+    responses((status = 201, description = "The refund request; the order is `refund_requested`", body = bazaar_store::aftersales::refunds::Refund),
         (status = 400, description = "No reason", body = ErrorBody),
         (status = 404, description = "No such order", body = ErrorBody),
         (status = 409, description = "Not paid, already refunded, or `refund_window_closed` (15 days after payment)", body = ErrorBody)))]
@@ -929,7 +929,7 @@ pub async fn request_refund(
 #[utoipa::path(post, path = "/api/v1/refunds/{id}/photos", tag = "orders", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Refund id")),
     request_body(content = Vec<u8>, content_type = "image/jpeg", description = "A photo of the goods: JPEG, PNG or WebP, at most 10 MB; checked by content, scaled to at most 1200 px, stored as JPEG without EXIF."),
-    responses((status = 201, description = "The refund request with its photos", body = bazaar_store::refunds::Refund),
+    responses((status = 201, description = "The refund request with its photos", body = bazaar_store::aftersales::refunds::Refund),
         (status = 400, description = "Already 6 photos (field `photo`, `out_of_range`)", body = ErrorBody),
         (status = 422, description = "Empty, or not a JPEG, PNG or WebP image that decodes (field `photo`)", body = ErrorBody),
         (status = 401, description = "Not signed in", body = ErrorBody),
@@ -959,7 +959,7 @@ pub(crate) async fn add_refund_photo(
     actor: &bazaar_domain::people::Actor,
     refund_id: i64,
     bytes: Vec<u8>,
-) -> Result<bazaar_store::refunds::Refund, ApiError> {
+) -> Result<bazaar_store::aftersales::refunds::Refund, ApiError> {
     // Rights first: nothing is decoded for a caller who may not add photos here.
     s.store.may_add_refund_photo(actor, refund_id).await?;
     let (key, _, _) = crate::api::save_image(s, &format!("r/{refund_id}"), bytes).await?;
@@ -967,13 +967,13 @@ pub(crate) async fn add_refund_photo(
 }
 
 #[utoipa::path(get, path = "/api/v1/refunds", tag = "orders", security(("bearer" = [])),
-    responses((status = 200, description = "Refund requests the caller decides: a seller's, an operator's (with rejections it may overturn)", body = Vec<bazaar_store::refunds::Refund>),
+    responses((status = 200, description = "Refund requests the caller decides: a seller's, an operator's (with rejections it may overturn)", body = Vec<bazaar_store::aftersales::refunds::Refund>),
         (status = 403, description = "Sellers, operators and admins only", body = ErrorBody)))]
 /// `GET /api/v1/refunds`.
 pub async fn refunds(
     State(s): State<AppState>,
     caller: Caller,
-) -> Result<Json<Vec<bazaar_store::refunds::Refund>>, ApiError> {
+) -> Result<Json<Vec<bazaar_store::aftersales::refunds::Refund>>, ApiError> {
     let actor = caller.require()?;
     Ok(Json(s.store.refunds_to_decide(actor).await?))
 }
@@ -996,7 +996,7 @@ pub struct RefundDecisionBody {
 
 #[utoipa::path(post, path = "/api/v1/refunds/{id}/decision", tag = "orders", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Refund id")), request_body = RefundDecisionBody,
-    responses((status = 200, description = "Decided: approved refunds pay back by the original method and restock the goods", body = bazaar_store::refunds::Refund),
+    responses((status = 200, description = "Decided: approved refunds pay back by the original method and restock the goods", body = bazaar_store::aftersales::refunds::Refund),
         (status = 400, description = "Unknown decision, or a rejection without reason", body = ErrorBody),
         (status = 403, description = "Not the order's seller or an operator of its region", body = ErrorBody),
         (status = 404, description = "No such refund", body = ErrorBody),
@@ -1007,7 +1007,7 @@ pub async fn decide_refund(
     caller: Caller,
     Path(id): Path<String>,
     b: Result<Json<RefundDecisionBody>, JsonRejection>,
-) -> Result<Json<bazaar_store::refunds::Refund>, ApiError> {
+) -> Result<Json<bazaar_store::aftersales::refunds::Refund>, ApiError> {
     let actor = caller.require()?.clone();
     let id = id_of(&id)?;
     let b = body(&caller, b)?;
@@ -1104,7 +1104,7 @@ pub async fn set_shipping_rule(
 #[utoipa::path(post, path = "/api/v1/imports/orders/{platform}", tag = "orders", security(("bearer" = [])),
     params(("platform" = String, Path, description = "pinduoduo (拼多多 订单导出) or douyin (抖店 订单导出); the columns read are listed in the README")),
     request_body(content = String, content_type = "text/csv", description = "The platform's order export, UTF-8"),
-    responses((status = 200, description = "Orders and lines created (channel import, paid, stock taken)", body = bazaar_store::imports::OrderImportSummary),
+    responses((status = 200, description = "Orders and lines created (channel import, paid, stock taken)", body = bazaar_store::orders::imports::OrderImportSummary),
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 404, description = "Unknown platform", body = ErrorBody),
         (status = 422, description = "The file has errors: every bad row (line, column, reason: unknown SKU, out of scope, out of stock, already imported…); nothing was written", body = ErrorBody)))]
@@ -1114,9 +1114,9 @@ pub async fn import_orders(
     caller: Caller,
     Path(platform): Path<String>,
     body: axum::body::Bytes,
-) -> Result<Json<bazaar_store::imports::OrderImportSummary>, ApiError> {
+) -> Result<Json<bazaar_store::orders::imports::OrderImportSummary>, ApiError> {
     let actor = caller.require()?.clone();
-    let platform = bazaar_store::imports::Platform::parse(&platform)
+    let platform = bazaar_store::orders::imports::Platform::parse(&platform)
         .ok_or_else(|| ApiError::of(ErrorCode::NotFound))?;
     Ok(Json(s.store.import_orders(&actor, platform, &body).await?))
 }

@@ -1,0 +1,3 @@
+//! People: the back office's accounts and imports ([`manage`]).
+
+pub mod manage;

@@ -1,0 +1,3 @@
+//! Statistics: the reports pages ([`pages`]).
+
+pub mod pages;
