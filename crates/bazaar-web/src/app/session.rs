@@ -197,6 +197,7 @@ pub async fn login(
     {
         Ok((token, actor)) => {
             tracing::info!(user = actor.username, "signed in");
+            crate::app::i18n::Lang::remember(&h, None, &s.store, actor.user_id).await;
             let mut res = Redirect::to(next.as_deref().unwrap_or("/manage")).into_response();
             // A new CSRF token with the new session: one planted before sign-in is useless.
             set_cookie(&mut res, csrf_cookie(&new_secret()));
