@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 use anyhow::{Context, Result, bail};
+use bazaar_integrations::{sms::TextGateway, wechat::TemplateChannel};
 use bazaar_store::{DEFAULT_SQLITE_PATH, Store, redact_url};
 use clap::{Parser, Subcommand};
 use std::net::SocketAddr;
@@ -106,7 +107,7 @@ struct NotifyArgs {
     )]
     wechat_fields: String,
     /// The WeChat API's address (another for a relay).
-    #[arg(long, env = "BAZAAR_WECHAT_API", default_value = bazaar_web::notify::WECHAT_API)]
+    #[arg(long, env = "BAZAAR_WECHAT_API", default_value = bazaar_integrations::wechat::WECHAT_API)]
     wechat_api: String,
 }
 
@@ -483,10 +484,11 @@ fn notifier(n: &NotifyArgs) -> Result<std::sync::Arc<dyn bazaar_web::notify::Not
             .clone()
             .filter(|s| !s.is_empty())
             .map(|url| {
-                bazaar_web::notify::SmsGateway::new(
+                bazaar_integrations::sms::SmsGateway::new(
                     &url,
                     std::env::var("BAZAAR_SMS_GATEWAY_TOKEN").ok(),
                 )
+                .map(|g| std::sync::Arc::new(g) as std::sync::Arc<dyn TextGateway>)
             })
             .transpose()
             .map_err(|e| anyhow::anyhow!(e))?,
@@ -495,13 +497,14 @@ fn notifier(n: &NotifyArgs) -> Result<std::sync::Arc<dyn bazaar_web::notify::Not
             .clone()
             .filter(|s| !s.is_empty())
             .map(|appid| {
-                bazaar_web::notify::WeChat::new(
+                bazaar_integrations::wechat::WeChat::new(
                     &n.wechat_api,
                     &appid,
                     &std::env::var("BAZAAR_WECHAT_SECRET").unwrap_or_default(),
                     n.wechat_template.as_deref().unwrap_or_default(),
                     &n.wechat_fields,
                 )
+                .map(|w| std::sync::Arc::new(w) as std::sync::Arc<dyn TemplateChannel>)
             })
             .transpose()
             .map_err(|e| anyhow::anyhow!(e))?,
@@ -688,7 +691,9 @@ async fn main() -> Result<()> {
             };
             let day: bazaar_plan::DayInput = read_json(&file)?;
             let roads = match (osrm, roads.as_str()) {
-                (Some(url), _) => bazaar_plan::Roads::Osrm(url),
+                (Some(url), _) => bazaar_plan::Roads::Osrm(std::sync::Arc::new(
+                    bazaar_integrations::osrm::Osrm::new(&url).map_err(|e| anyhow::anyhow!(e))?,
+                )),
                 (None, "mountains") => {
                     bazaar_plan::Roads::Estimate(bazaar_plan::RoadModel::mountains())
                 }

@@ -379,6 +379,8 @@ error_codes! {
         MoveBreaksARule = ("move_breaks_a_rule", 409),
         /// A stored run cannot be read back.
         RunUnreadable = ("run_unreadable", 500),
+        /// The centre's day is over (it has closed): nothing can be re-planned for today.
+        DayOver = ("day_over", 409),
     }
 }
 

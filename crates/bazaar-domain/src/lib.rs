@@ -8,14 +8,16 @@
 //! - every input that enters the system is parsed into a type whose constructor checked it
 //!   ("parse, don't validate"); a failed check is a [`error::FieldError`] naming the field and a
 //!   stable reason code that the web layer translates;
-//! - lifecycle changes (sellers, products) go through transition tables, never ad-hoc updates;
+//! - lifecycle changes (sellers, products, orders, refunds, delivery runs) go through transition tables, never ad-hoc updates;
 //! - access decisions are pure functions of an [`people::Actor`] and the target's scope.
 //!
 //! Storage is described by the repository types in `bazaar-store`; this crate never depends on
 //! it (CI checks `cargo tree -p bazaar-domain -i sqlx` prints nothing).
 #![forbid(unsafe_code)]
 
+pub mod aftersales;
 pub mod catalog;
+pub mod delivery;
 pub mod error;
 pub mod logistics;
 pub mod money;

@@ -3,6 +3,7 @@
 
 use crate::error::{FieldError, Reason};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// Where an order stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
@@ -333,6 +334,139 @@ pub fn chargeable_weight_g(weight_g: i64, volume_cm3: i64) -> i64 {
     weight_g.max(volumetric)
 }
 
+/// A payment provider's notification, after its signature was verified.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentNotification {
+    /// The provider's id of this notification (a repeat carries the same id).
+    pub id: String,
+    /// The payment it is about.
+    pub provider_ref: String,
+    /// Amount paid, fen.
+    pub amount_fen: i64,
+    /// `succeeded` or `failed`.
+    pub outcome: String,
+}
+
+/// Where a line ships from, best first: a place in the destination's own county (a village
+/// point or county warehouse near the buyer), then the seller's home, then anywhere else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ShipFrom {
+    /// In the destination's county.
+    DestinationCounty,
+    /// The seller's own place (elsewhere).
+    SellerHome,
+    /// Any other place holding it.
+    Elsewhere,
+}
+
+impl ShipFrom {
+    /// The rank of a place in `county` (the seller's home or not) for a destination in
+    /// `dest_county`.
+    pub fn of(county: &str, dest_county: &str, seller_home: bool) -> ShipFrom {
+        if county == dest_county {
+            ShipFrom::DestinationCounty
+        } else if seller_home {
+            ShipFrom::SellerHome
+        } else {
+            ShipFrom::Elsewhere
+        }
+    }
+}
+
+/// A place holding some of a SKU, with its county's shipping rule to the destination.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Source {
+    /// The SKU.
+    pub sku: i64,
+    /// The stock location.
+    pub location: i64,
+    /// How near it is to the buyer.
+    pub rank: ShipFrom,
+    /// The shipping rule of its county for the destination.
+    pub rule: ShippingRule,
+}
+
+/// Each SKU's places in the order they are tried: best rank first, then the lower location id
+/// (so two orders try the same rows in the same order).
+pub fn rank_sources(mut sources: Vec<Source>) -> BTreeMap<i64, Vec<(i64, ShippingRule)>> {
+    sources.sort_by_key(|s| (s.sku, s.rank, s.location));
+    let mut out: BTreeMap<i64, Vec<(i64, ShippingRule)>> = BTreeMap::new();
+    for s in sources {
+        out.entry(s.sku).or_default().push((s.location, s.rule));
+    }
+    out
+}
+
+/// What one order line weighs and whose it is, for pricing its parcel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LineLoad {
+    /// The seller.
+    pub seller: i64,
+    /// Weight of one unit, grams.
+    pub weight_g: i64,
+    /// Volume of one unit, cm³.
+    pub volume_cm3: i64,
+    /// Needs the cold chain.
+    pub cold_chain: bool,
+    /// Units.
+    pub quantity: i64,
+}
+
+/// One parcel of an order: one seller's lines from one place, priced on its chargeable
+/// weight by the rule of the place's county.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PricedPart {
+    /// The seller.
+    pub seller: i64,
+    /// The ship-from location.
+    pub location: i64,
+    /// The indices of its lines.
+    pub lines: Vec<usize>,
+    /// Total weight, grams.
+    pub weight_g: i64,
+    /// Total volume, cm³.
+    pub volume_cm3: i64,
+    /// The shipping fee, fen.
+    pub fee_fen: i64,
+}
+
+/// Groups an order's lines into parts by seller and ship-from place (`chosen[i]` is line `i`'s
+/// place and its county's rule; a line without one is left out) and prices each part, in
+/// (seller, location) order.
+pub fn price_parts(lines: &[LineLoad], chosen: &[(i64, ShippingRule)]) -> Vec<PricedPart> {
+    let mut groups: BTreeMap<(i64, i64), Vec<usize>> = BTreeMap::new();
+    for (i, l) in lines.iter().enumerate() {
+        if let Some((loc, _)) = chosen.get(i) {
+            groups.entry((l.seller, *loc)).or_default().push(i);
+        }
+    }
+    groups
+        .into_iter()
+        .map(|((seller, location), idx)| {
+            let weight_g: i64 = idx
+                .iter()
+                .map(|i| lines[*i].weight_g * lines[*i].quantity)
+                .sum();
+            let volume_cm3: i64 = idx
+                .iter()
+                .map(|i| lines[*i].volume_cm3 * lines[*i].quantity)
+                .sum();
+            let cold = idx.iter().any(|i| lines[*i].cold_chain);
+            let fee_fen = chosen[idx[0]]
+                .1
+                .fee(chargeable_weight_g(weight_g, volume_cm3), cold);
+            PricedPart {
+                seller,
+                location,
+                lines: idx,
+                weight_g,
+                volume_cm3,
+                fee_fen,
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -407,7 +541,124 @@ mod tests {
         assert_eq!(chargeable_weight_g(0, 7), 2);
     }
 
+    fn rule(first: i64) -> ShippingRule {
+        ShippingRule {
+            first_weight_g: 1000,
+            first_fee_fen: first,
+            extra_unit_g: 500,
+            extra_fee_fen: 300,
+            cold_chain_fee_fen: 1200,
+        }
+    }
+
+    #[test]
+    fn a_place_near_the_buyer_comes_first() {
+        assert_eq!(
+            ShipFrom::of("652829", "652829", false),
+            ShipFrom::DestinationCounty
+        );
+        assert_eq!(
+            ShipFrom::of("652829", "652829", true),
+            ShipFrom::DestinationCounty
+        );
+        assert_eq!(ShipFrom::of("652826", "652829", true), ShipFrom::SellerHome);
+        assert_eq!(ShipFrom::of("652826", "652829", false), ShipFrom::Elsewhere);
+        let s = |sku, location, rank| Source {
+            sku,
+            location,
+            rank,
+            rule: rule(800),
+        };
+        let ranked = rank_sources(vec![
+            s(7, 3, ShipFrom::Elsewhere),
+            s(7, 9, ShipFrom::DestinationCounty),
+            s(7, 1, ShipFrom::SellerHome),
+            s(2, 5, ShipFrom::SellerHome),
+        ]);
+        let locs: Vec<i64> = ranked[&7].iter().map(|(l, _)| *l).collect();
+        assert_eq!(locs, [9, 1, 3]);
+        assert_eq!(ranked[&2].len(), 1);
+    }
+
+    #[test]
+    fn parts_are_one_seller_from_one_place() {
+        let l = |seller, weight_g, quantity, cold_chain| LineLoad {
+            seller,
+            weight_g,
+            volume_cm3: 0,
+            cold_chain,
+            quantity,
+        };
+        // Two of 阿西木's honey jars and one box of dried fruit from the same place, and 松茸
+        // from another seller in the cold chain.
+        let lines = [l(1, 600, 2, false), l(1, 500, 1, false), l(2, 300, 1, true)];
+        let chosen = [(10, rule(800)), (10, rule(800)), (20, rule(1000))];
+        let parts = price_parts(&lines, &chosen);
+        assert_eq!(parts.len(), 2);
+        assert_eq!(parts[0].lines, [0, 1]);
+        assert_eq!(parts[0].weight_g, 1700);
+        assert_eq!(parts[0].fee_fen, 800 + 2 * 300);
+        assert_eq!(parts[1].fee_fen, 1000 + 1200);
+    }
+
     proptest! {
+        #[test]
+        fn every_line_is_in_exactly_one_part_of_its_seller_and_place(
+            lines in proptest::collection::vec((1i64..4, 1i64..3000, 0i64..20_000, any::<bool>(), 1i64..5, 1i64..4), 1..12)
+        ) {
+            let loads: Vec<LineLoad> = lines.iter().map(|(s, w, v, c, q, _)| LineLoad {
+                seller: *s, weight_g: *w, volume_cm3: *v, cold_chain: *c, quantity: *q,
+            }).collect();
+            let chosen: Vec<(i64, ShippingRule)> =
+                lines.iter().map(|(.., loc)| (*loc, rule(800 + 100 * *loc))).collect();
+            let parts = price_parts(&loads, &chosen);
+            let mut seen = vec![0; loads.len()];
+            for p in &parts {
+                for i in &p.lines {
+                    seen[*i] += 1;
+                    prop_assert_eq!(loads[*i].seller, p.seller);
+                    prop_assert_eq!(chosen[*i].0, p.location);
+                }
+                let w: i64 = p.lines.iter().map(|i| loads[*i].weight_g * loads[*i].quantity).sum();
+                prop_assert_eq!(w, p.weight_g);
+                let cold = p.lines.iter().any(|i| loads[*i].cold_chain);
+                prop_assert_eq!(
+                    p.fee_fen,
+                    rule(800 + 100 * p.location).fee(chargeable_weight_g(p.weight_g, p.volume_cm3), cold)
+                );
+            }
+            prop_assert!(seen.iter().all(|n| *n == 1));
+            // One more unit of any line never makes the order's shipping cheaper.
+            let total: i64 = parts.iter().map(|p| p.fee_fen).sum();
+            let mut more = loads.clone();
+            more[0].quantity += 1;
+            let total_more: i64 = price_parts(&more, &chosen).iter().map(|p| p.fee_fen).sum();
+            prop_assert!(total_more >= total);
+        }
+
+        #[test]
+        fn ranked_places_are_each_tried_once_best_first(
+            places in proptest::collection::vec((1i64..4, 1i64..50, 0u8..3), 0..30)
+        ) {
+            let ranks = [ShipFrom::DestinationCounty, ShipFrom::SellerHome, ShipFrom::Elsewhere];
+            let mut sources: Vec<Source> = Vec::new();
+            for (sku, loc, r) in &places {
+                if !sources.iter().any(|s| s.sku == *sku && s.location == *loc) {
+                    sources.push(Source { sku: *sku, location: *loc, rank: ranks[*r as usize], rule: rule(800) });
+                }
+            }
+            let ranked = rank_sources(sources.clone());
+            let n: usize = ranked.values().map(Vec::len).sum();
+            prop_assert_eq!(n, sources.len());
+            for (sku, list) in &ranked {
+                let keys: Vec<(ShipFrom, i64)> = list.iter().filter_map(|(loc, _)| {
+                    sources.iter().find(|s| s.sku == *sku && s.location == *loc).map(|s| (s.rank, *loc))
+                }).collect();
+                prop_assert_eq!(keys.len(), list.len());
+                prop_assert!(keys.windows(2).all(|w| w[0] < w[1]));
+            }
+        }
+
         #[test]
         fn fee_grows_with_weight(w in 1i64..200_000, d in 0i64..5_000) {
             let r = ShippingRule { first_weight_g: 1000, first_fee_fen: 800, extra_unit_g: 500, extra_fee_fen: 300, cold_chain_fee_fen: 0 };

@@ -21,7 +21,7 @@ pub mod roads;
 
 pub use generate::generate_prefecture;
 pub use model::*;
-pub use roads::{RoadModel, Roads};
+pub use roads::{RoadModel, Roads, TableService};
 
 use bazaar_vrp::{Depot, Matrix, ProblemBuilder, ProblemError, SolveParams, Stop, VehicleType};
 use std::collections::BTreeMap;

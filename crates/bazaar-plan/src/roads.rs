@@ -1,6 +1,7 @@
 //! Road distances and travel times between places.
 //!
-//! With an OSRM-compatible server ([`Roads::Osrm`]) the `table` service gives both, asked in
+//! With an OSRM-compatible server ([`Roads::Osrm`], reached through a [`TableService`]: the
+//! HTTP client is `bazaar_integrations::osrm`) the `table` service gives both, asked in
 //! blocks of at most 100 places per request (OSRM's default `--max-table-size`). Without one
 //! ([`Roads::Estimate`]) they are estimated: the great-circle distance times a road factor
 //! (roads wind: about 1.3 on plains, 1.7 in Ganzi's mountains), and the time at a speed that
@@ -9,7 +10,7 @@
 
 use crate::PlanError;
 use bazaar_vrp::Matrix;
-use std::time::Duration;
+use std::sync::Arc;
 
 /// How estimated roads behave.
 #[derive(Debug, Clone, PartialEq)]
@@ -61,8 +62,16 @@ impl RoadModel {
 pub enum Roads {
     /// Estimated from coordinates.
     Estimate(RoadModel),
-    /// An OSRM-compatible server, e.g. `http://127.0.0.1:5000` (profile `driving`).
-    Osrm(String),
+    /// An OSRM-compatible server (profile `driving`).
+    Osrm(Arc<dyn TableService>),
+}
+
+/// An OSRM-compatible server's `table` service: the answer's body to a GET of `path`
+/// (`/table/v1/driving/…`), an error naming nothing private when there is none. OSRM answers
+/// its own errors (400 `NoTable`, …) with a JSON body naming the code, which the planner reads.
+pub trait TableService: Send + Sync + std::fmt::Debug {
+    /// GETs `path` of the server.
+    fn get(&self, path: &str) -> Result<String, String>;
 }
 
 /// Great-circle distance in km (haversine, mean Earth radius).
@@ -107,7 +116,7 @@ impl Roads {
                     for b in (0..n).step_by(BLOCK) {
                         let src: Vec<usize> = (a..(a + BLOCK).min(n)).collect();
                         let dst: Vec<usize> = (b..(b + BLOCK).min(n)).collect();
-                        let (bd, bt) = osrm_block(base, places, &src, &dst)?;
+                        let (bd, bt) = osrm_block(base.as_ref(), places, &src, &dst)?;
                         for (x, i) in src.iter().enumerate() {
                             for (y, j) in dst.iter().enumerate() {
                                 d[i * n + j] = bd[x][y];
@@ -131,7 +140,7 @@ type Block = Vec<Vec<i64>>;
 /// One `table` request: the places of `src` and `dst` (deduplicated), with `sources` and
 /// `destinations` indices; an unreachable pair is an error naming nothing private.
 fn osrm_block(
-    base: &str,
+    server: &dyn TableService,
     places: &[(f64, f64)],
     src: &[usize],
     dst: &[usize],
@@ -159,7 +168,7 @@ fn osrm_block(
         idx(src),
         idx(dst)
     );
-    let body = http_get(base, &path)?;
+    let body = server.get(&path).map_err(PlanError::Roads)?;
     let v: serde_json::Value =
         serde_json::from_str(&body).map_err(|e| PlanError::Roads(format!("bad answer: {e}")))?;
     if v["code"] != "Ok" {
@@ -192,39 +201,4 @@ fn osrm_block(
             .collect()
     };
     Ok((read("distances", 1.0)?, read("durations", 1.0)?))
-}
-
-/// A GET of the OSRM server through `ureq` (a 5-s connect and a 60-s overall timeout); the
-/// body as text. OSRM answers its errors (400 `NoTable`, …) with a JSON body naming the code,
-/// which the caller reads.
-fn http_get(base: &str, path: &str) -> Result<String, PlanError> {
-    if !(base.starts_with("http://") || base.starts_with("https://")) {
-        return Err(PlanError::Roads(
-            "the OSRM address must start with http:// or https://".into(),
-        ));
-    }
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_connect(Some(Duration::from_secs(5)))
-        .timeout_global(Some(Duration::from_secs(60)))
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let url = format!("{}{path}", base.trim_end_matches('/'));
-    let fail = |e: ureq::Error| PlanError::Roads(format!("{base}: {e}"));
-    let mut res = agent
-        .get(&url)
-        .header("Accept", "application/json")
-        .call()
-        .map_err(fail)?;
-    let status = res.status().as_u16();
-    let text = res
-        .body_mut()
-        .with_config()
-        .limit(64 * 1024 * 1024)
-        .read_to_string()
-        .map_err(fail)?;
-    if status != 200 && !text.trim_start().starts_with('{') {
-        return Err(PlanError::Roads(format!("HTTP {status}")));
-    }
-    Ok(text)
 }

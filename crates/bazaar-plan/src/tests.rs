@@ -282,84 +282,79 @@ fn after_a_breakdown_the_rest_of_the_day_is_replanned_from_where_vehicles_are() 
     }
 }
 
+/// An OSRM `table` service in memory: distances 2,000 m and durations 90 s per great-circle
+/// km between the places of each request's path, counting the requests.
+#[derive(Debug, Default)]
+struct FakeTable {
+    served: std::sync::atomic::AtomicUsize,
+    down: bool,
+}
+
+impl TableService for FakeTable {
+    fn get(&self, path: &str) -> Result<String, String> {
+        if self.down {
+            return Err("127.0.0.1:9: connection refused".into());
+        }
+        self.served
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        // /table/v1/driving/<lng,lat;…>?sources=…&destinations=…&annotations=…
+        let (coords, query) = path
+            .trim_start_matches("/table/v1/driving/")
+            .split_once('?')
+            .unwrap_or(("", ""));
+        let pts: Vec<(f64, f64)> = coords
+            .split(';')
+            .filter_map(|c| c.split_once(','))
+            .map(|(lng, lat)| (lat.parse().unwrap_or(0.0), lng.parse().unwrap_or(0.0)))
+            .collect();
+        let idx = |k: &str| -> Vec<usize> {
+            query
+                .split('&')
+                .find_map(|kv| kv.strip_prefix(&format!("{k}=")))
+                .unwrap_or("")
+                .split(';')
+                .filter_map(|x| x.parse().ok())
+                .collect()
+        };
+        let (src, dst) = (idx("sources"), idx("destinations"));
+        let m = |f: f64| -> Vec<Vec<f64>> {
+            src.iter()
+                .map(|i| {
+                    dst.iter()
+                        .map(|j| (roads::great_circle_km(pts[*i], pts[*j]) * f).round())
+                        .collect()
+                })
+                .collect()
+        };
+        Ok(
+            serde_json::json!({"code": "Ok", "distances": m(2000.0), "durations": m(90.0)})
+                .to_string(),
+        )
+    }
+}
+
 #[test]
 fn roads_come_from_an_osrm_table_service_when_configured() {
-    use std::io::{BufRead, BufReader, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let server = std::thread::spawn(move || {
-        let mut served = 0;
-        for conn in listener.incoming().take(4) {
-            let mut conn = conn.expect("conn");
-            // Read the whole request head (closing with unread bytes would reset the
-            // connection before the client reads the answer).
-            let mut reader = BufReader::new(&conn);
-            let mut line = String::new();
-            reader.read_line(&mut line).expect("line");
-            loop {
-                let mut h = String::new();
-                if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
-                    break;
-                }
-            }
-            // GET /table/v1/driving/<lng,lat;…>?sources=…&destinations=… HTTP/1.1
-            let path = line.split_whitespace().nth(1).unwrap_or("");
-            let (coords, query) = path
-                .trim_start_matches("/table/v1/driving/")
-                .split_once('?')
-                .unwrap_or(("", ""));
-            let pts: Vec<(f64, f64)> = coords
-                .split(';')
-                .filter_map(|c| c.split_once(','))
-                .map(|(lng, lat)| (lat.parse().unwrap_or(0.0), lng.parse().unwrap_or(0.0)))
-                .collect();
-            let idx = |k: &str| -> Vec<usize> {
-                query
-                    .split('&')
-                    .find_map(|kv| kv.strip_prefix(&format!("{k}=")))
-                    .unwrap_or("")
-                    .split(';')
-                    .filter_map(|x| x.parse().ok())
-                    .collect()
-            };
-            let (src, dst) = (idx("sources"), idx("destinations"));
-            let m = |f: f64| -> Vec<Vec<f64>> {
-                src.iter()
-                    .map(|i| {
-                        dst.iter()
-                            .map(|j| (roads::great_circle_km(pts[*i], pts[*j]) * f).round())
-                            .collect()
-                    })
-                    .collect()
-            };
-            let body =
-                serde_json::json!({"code": "Ok", "distances": m(2000.0), "durations": m(90.0)})
-                    .to_string();
-            write!(
-                conn,
-                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-                body.len()
-            )
-            .expect("write");
-            served += 1;
-        }
-        served
-    });
+    let table = std::sync::Arc::new(FakeTable::default());
     let places: Vec<(f64, f64)> = (0..60)
         .map(|i| (29.9 + i as f64 * 0.01, 100.2 + (i % 7) as f64 * 0.02))
         .collect();
-    let (d, t) = Roads::Osrm(format!("http://{addr}"))
+    let (d, t) = Roads::Osrm(table.clone())
         .matrices(&places)
         .expect("matrices");
     // 60 places in blocks of 50: four requests, every pair filled in.
-    assert_eq!(server.join().expect("server"), 4);
+    assert_eq!(table.served.load(std::sync::atomic::Ordering::SeqCst), 4);
     for (i, j) in [(0, 59), (59, 0), (10, 55), (55, 10), (3, 4)] {
         let km = roads::great_circle_km(places[i], places[j]);
         assert_eq!(d.get(i, j), (km * 2000.0).round() as i64);
         assert_eq!(t.get(i, j), (km * 90.0).round() as i64);
     }
     // A server that is not there: a clear error, no panic.
-    let e = Roads::Osrm("http://127.0.0.1:9".into())
+    let down = FakeTable {
+        down: true,
+        ..FakeTable::default()
+    };
+    let e = Roads::Osrm(std::sync::Arc::new(down))
         .matrices(&places[..3])
         .expect_err("no server");
     assert!(e.to_string().contains("road distances"), "{e}");

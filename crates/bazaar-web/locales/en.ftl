@@ -456,6 +456,7 @@ route-scan-drop = Scan drops
 route-scan-collect = Scan collections
 scan-new-parcel = A parcel without a manifest: register it from its label
 error-nothing_to_deliver = Nothing to deliver today: no parcels wait at the centre or the points
+error-day_over = The centre has closed for the day: today's remaining deliveries cannot be re-planned; plan them tomorrow
 error-more_than_announced = More arrived than was announced: announce the incoming stock first, or book no more than announced
 error-shelf_full = The shelf is full: hand some parcels over first
 error-move_breaks_a_rule = This move would break a vehicle's load, time or route rules
@@ -480,3 +481,9 @@ notify-stalled = { $parcels ->
         [one] One of your parcels has
        *[other] { $parcels } of your parcels have
     } had no tracking update for too long: look at them in order management and contact the carrier.
+# The title of a WeChat template message, by kind of notification.
+notify-title-pickup_code = Your parcel has arrived
+notify-title-pickup_reminder = Pickup reminder
+notify-title-returned = Parcel returned
+notify-title-stalled = Delivery delayed
+notify-title-other = Notice

@@ -452,6 +452,7 @@ route-scan-drop = يەتكۈزۈشنى سىكانېرلاش
 route-scan-collect = يىغىۋېلىپ ماشىنىغا بېسىشنى سىكانېرلاش
 scan-new-parcel = تىزىملىكتە يوق ئامانەت: ئامانەت يارلىقى بويىچە تىزىملاش
 error-nothing_to_deliver = بۈگۈن يەتكۈزىدىغان بوغچا يوق: مەركەز ۋە مۇلازىمەت نۇقتىلىرىدا ساقلاۋاتقان بوغچا يوق
+error-day_over = مەركەز بۈگۈن ئىشتىن چۈشتى: بۈگۈنكى قالغان يەتكۈزۈشنى قايتا ئورۇنلاشتۇرغىلى بولمايدۇ، ئەتە قايتا پىلانلاڭ
 error-more_than_announced = كەلگەن مىقدار ئالدىن ئۇقتۇرۇلغان يولدىكى مىقداردىن ئېشىپ كەتتى: ئاۋۋال يولدىكى مالنى تىزىملىتىڭ
 error-shelf_full = تەكچە تولدى، ئاۋۋال بەزى بوغچىلارنى تاپشۇرۇڭ
 error-move_breaks_a_rule = بۇ يۆتكەش ماشىنىنىڭ يۈك، ۋاقىت ياكى يول قائىدىسىگە خىلاپ
@@ -470,3 +471,9 @@ notify-pickup_code-no-hours = 【{ $point }】بوغچىڭىز ({ $carrier } { $
 notify-pickup_reminder = 【{ $point }】{ $waybill } نومۇرلۇق بوغچىڭىز { $days } كۈندىن بېرى ئېلىنمىدى، ئېلىش نومۇرى { $code }. { $back_days } كۈن ئىچىدە ئېلىنمىسا ئەۋەتكۈچىگە قايتۇرۇلىدۇ.
 notify-returned = بوغچىڭىز { $days } كۈن ئىچىدە ئېلىنمىغاچقا ئەۋەتكۈچىگە قايتۇرۇلدى.
 notify-stalled = { $parcels } بوغچىڭىزنىڭ يول ئۇچۇرى ئۇزۇن ۋاقىت يېڭىلانمىدى. زاكاز باشقۇرۇشتىن كۆرۈپ، توشۇغۇچى بىلەن ئالاقىلىشىڭ.
+# The title of a WeChat template message, by kind of notification.
+notify-title-pickup_code = بوغچىڭىز يېتىپ كەلدى
+notify-title-pickup_reminder = ئېلىش ئەسكەرتىشى
+notify-title-returned = بوغچا قايتۇرۇلدى
+notify-title-stalled = يول ئۇچۇرى ئەسكەرتىشى
+notify-title-other = ئۇقتۇرۇش

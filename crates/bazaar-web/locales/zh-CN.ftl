@@ -451,6 +451,7 @@ route-scan-drop = 扫描送达
 route-scan-collect = 扫描揽收装车
 scan-new-parcel = 没有清单的包裹：按面单登记
 error-nothing_to_deliver = 今天没有要配送的包裹：配送中心和服务点都没有等待的包裹
+error-day_over = 配送中心今天已下班：今天剩下的配送无法重新安排，请明天重新规划
 error-more_than_announced = 到货数量超过了预告的在途数量：请先登记在途，或按实际预告数量收货
 error-shelf_full = 货架已满，请先让村民取走包裹
 error-move_breaks_a_rule = 这样调整会违反车辆的载重、时间或路线规则
@@ -469,3 +470,9 @@ notify-pickup_code-no-hours = 【{ $point }】您的包裹（{ $carrier } { $way
 notify-pickup_reminder = 【{ $point }】您的包裹 { $waybill } 已等待取件 { $days } 天，取件码 { $code }。{ $back_days } 天内未取将退回寄件人。
 notify-returned = 您的包裹逾期 { $days } 天未取，已退回寄件人。
 notify-stalled = 您有 { $parcels } 个包裹超过时限没有物流更新，请在订单管理中查看并联系承运商。
+# The title of a WeChat template message, by kind of notification.
+notify-title-pickup_code = 包裹到站取件通知
+notify-title-pickup_reminder = 取件提醒
+notify-title-returned = 包裹退回通知
+notify-title-stalled = 物流异常提醒
+notify-title-other = 通知

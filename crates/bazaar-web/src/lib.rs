@@ -6,12 +6,12 @@
 //! Every route is registered in [`router`].
 #![forbid(unsafe_code)]
 
-pub mod api;
 pub mod app;
 pub mod catalog;
 pub mod delivery;
 pub mod jobs;
 pub mod logistics;
+pub mod network;
 pub mod notify;
 pub mod orders;
 pub mod people;
@@ -26,9 +26,29 @@ use bazaar_store::Store;
 use bazaar_store::network::Pavilion;
 use std::sync::{Arc, RwLock};
 
-/// Shared state of every request.
+/// Shared state of every request: one `Arc`, so that handing it to a request (axum clones
+/// the state for each extractor and layer) is one reference count, not a copy of every field.
+/// Fields read through `Deref`; set them before serving (`DerefMut` copies on write, which
+/// costs nothing while the state is not yet shared).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<AppFields>);
+
+impl std::ops::Deref for AppState {
+    type Target = AppFields;
+    fn deref(&self) -> &AppFields {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for AppState {
+    fn deref_mut(&mut self) -> &mut AppFields {
+        Arc::make_mut(&mut self.0)
+    }
+}
+
+/// What [`AppState`] holds.
+#[derive(Clone)]
+pub struct AppFields {
     /// The database.
     pub store: Store,
     /// Request counters of this process.
@@ -54,6 +74,9 @@ pub struct AppState {
     /// When cookies are `Secure` (`--public-url`; by default when a trusted proxy forwards
     /// HTTPS).
     pub secure_cookies: SecureCookies,
+    /// The local time of day (`HH:MM`) a breakdown re-plans from; `None`: the clock. Tests
+    /// and drills fix it, so that a re-plan does not depend on the hour they run at.
+    pub replan_time: Option<String>,
     search: Arc<RwLock<Arc<SearchIndex>>>,
     pavilions: Arc<RwLock<Arc<Vec<Pavilion>>>>,
     built_from: Arc<std::sync::Mutex<Option<(i64, i64)>>>,
@@ -67,7 +90,7 @@ impl AppState {
         let v = store.catalog_version().await?;
         let index = build_index(&store).await?;
         let pavilions = store.pavilions().await?;
-        Ok(AppState {
+        Ok(AppState(Arc::new(AppFields {
             pavilions: Arc::new(RwLock::new(Arc::new(pavilions))),
             built_from: Arc::new(std::sync::Mutex::new(Some(v))),
             store,
@@ -80,8 +103,9 @@ impl AppState {
             kuaidi100_salt: None,
             trusted_proxies: Arc::new(Vec::new()),
             secure_cookies: SecureCookies::default(),
+            replan_time: None,
             search: Arc::new(RwLock::new(Arc::new(index))),
-        })
+        })))
     }
 
     /// The same state with photos kept in `media` instead of `data/media`.
@@ -253,12 +277,12 @@ async fn mark_secure_cookies(
 
 fn routes(state: AppState) -> Router {
     Router::new()
-        .route("/healthz", get(api::healthz))
+        .route("/healthz", get(crate::app::api::healthz))
         .route("/metrics", get(app::metrics::metrics))
         .route("/api/openapi.json", get(app::openapi::openapi_json))
         .route(
             "/api/v1/imports/{kind}",
-            post(api::import_csv).layer(axum::extract::DefaultBodyLimit::max(
+            post(crate::network::api::import_csv).layer(axum::extract::DefaultBodyLimit::max(
                 bazaar_store::db::csvio::MAX_CSV_BYTES,
             )),
         )
@@ -268,39 +292,54 @@ fn routes(state: AppState) -> Router {
                 bazaar_store::db::csvio::MAX_CSV_BYTES,
             )),
         )
-        .route("/api/v1/exports/{kind}", get(api::export_csv))
+        .route(
+            "/api/v1/exports/{kind}",
+            get(crate::network::api::export_csv),
+        )
         .route(
             "/api/v1/sessions",
-            post(api::create_session).delete(api::delete_session),
+            post(crate::people::api::create_session).delete(crate::people::api::delete_session),
         )
-        .route("/api/v1/me", get(api::me))
-        .route("/api/v1/users", get(api::users).post(api::create_user))
-        .route("/api/v1/regions", get(api::regions))
-        .route("/api/v1/nodes", get(api::nodes))
+        .route("/api/v1/me", get(crate::people::api::me))
+        .route(
+            "/api/v1/users",
+            get(crate::people::api::users).post(crate::people::api::create_user),
+        )
+        .route("/api/v1/regions", get(crate::network::api::regions))
+        .route("/api/v1/nodes", get(crate::network::api::nodes))
         .route(
             "/api/v1/sellers",
-            get(api::sellers).post(api::create_seller),
+            get(crate::catalog::api::sellers).post(crate::catalog::api::create_seller),
         )
-        .route("/api/v1/sellers/{id}", get(api::seller))
-        .route("/api/v1/sellers/{id}/decision", post(api::decide_seller))
+        .route("/api/v1/sellers/{id}", get(crate::catalog::api::seller))
+        .route(
+            "/api/v1/sellers/{id}/decision",
+            post(crate::catalog::api::decide_seller),
+        )
         .route(
             "/api/v1/products",
-            get(api::products).post(api::create_product),
+            get(crate::catalog::api::products).post(crate::catalog::api::create_product),
         )
         .route(
             "/api/v1/products/{id}",
-            get(api::product).patch(api::patch_product),
+            get(crate::catalog::api::product).patch(crate::catalog::api::patch_product),
         )
-        .route("/api/v1/products/{id}/actions", post(api::product_action))
-        .route("/api/v1/products/{id}/skus", post(api::add_sku))
-        .route("/api/v1/skus/{id}", patch(api::update_sku))
+        .route(
+            "/api/v1/products/{id}/actions",
+            post(crate::catalog::api::product_action),
+        )
+        .route(
+            "/api/v1/products/{id}/skus",
+            post(crate::catalog::api::add_sku),
+        )
+        .route("/api/v1/skus/{id}", patch(crate::catalog::api::update_sku))
         .route(
             "/api/v1/products/{id}/photos",
-            post(api::upload_photo).layer(axum::extract::DefaultBodyLimit::max(
+            post(crate::catalog::api::upload_photo).layer(axum::extract::DefaultBodyLimit::max(
                 catalog::media::MAX_UPLOAD_BYTES + 1024,
             )),
         )
-        .route("/media/{*key}", get(api::media))
+        .route("/media/{*key}", get(crate::catalog::api::media))
         .route(
             "/api/v1/addresses",
             get(orders::api::addresses).post(orders::api::add_address),
@@ -561,8 +600,8 @@ fn routes(state: AppState) -> Router {
             state.clone(),
             app::metrics::track,
         ))
-        .fallback(api::not_found)
-        .layer(axum::middleware::from_fn(api::integral_numbers))
+        .fallback(crate::app::api::not_found)
+        .layer(axum::middleware::from_fn(crate::app::api::integral_numbers))
         .layer(axum::middleware::from_fn(app::error::json_errors))
         .layer(axum::middleware::from_fn(sticky_language))
         .with_state(state)

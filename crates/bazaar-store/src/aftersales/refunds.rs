@@ -7,6 +7,10 @@ use crate::orders::{OrderMove, OrderWrites};
 use crate::stock::{LedgerEntry, MoveKind, StockWrites};
 use crate::{Store, StoreError, in_tx, on_read};
 use bazaar_domain::Reason;
+use bazaar_domain::aftersales::{
+    MayNotDecide, RefundDecision, RefundStatus, refund_decider, refund_order_move,
+    refund_transition,
+};
 use bazaar_domain::orders::{OrderEvent, OrderStatus, order_transition};
 use bazaar_domain::people::{Actor, Role};
 use bazaar_domain::time::now_ms;
@@ -192,7 +196,7 @@ impl Store {
             return Err(StoreError::NotFound);
         }
         let r = self.refund(refund_id).await?;
-        if r.status != "requested" {
+        if RefundStatus::from_db(&r.status) != Some(RefundStatus::Requested) {
             return Err(StoreError::Rule(bazaar_domain::ErrorCode::RefundDecided));
         }
         if r.photos.len() >= MAX_REFUND_PHOTOS {
@@ -278,66 +282,59 @@ impl Store {
             }
             Ok(true)
         };
-        let arbitration = match actor.role {
-            Role::Seller if r.status == "requested" => {
-                if o.lines.is_empty()
-                    || !o.lines.iter().all(|l| Some(l.seller_id) == actor.seller_id)
-                {
-                    return Err(StoreError::Forbidden);
-                }
-                false
-            }
-            Role::Operator if r.status == "requested" || r.status == "rejected" => {
-                if !all_in_region().await? {
-                    return Err(StoreError::Forbidden);
-                }
-                true
-            }
-            Role::Admin if r.status == "requested" || r.status == "rejected" => true,
-            Role::Seller | Role::Operator | Role::Admin => {
-                return Err(StoreError::InvalidTransition {
-                    from: r.status.clone(),
-                    action: if approve { "approve" } else { "reject" }.into(),
-                });
-            }
-            _ => return Err(StoreError::Forbidden),
+        let decision = if approve {
+            RefundDecision::Approve
+        } else {
+            RefundDecision::Reject
         };
+        let refused = || StoreError::InvalidTransition {
+            from: r.status.clone(),
+            action: decision.as_str().into(),
+        };
+        let from = RefundStatus::from_db(&r.status).ok_or_else(refused)?;
+        let arbitration = match refund_decider(actor.role, from) {
+            Ok(arbitration) => arbitration,
+            Err(MayNotDecide::Forbidden) => return Err(StoreError::Forbidden),
+            Err(MayNotDecide::NotNow) => return Err(refused()),
+        };
+        let to = refund_transition(from, decision).ok_or_else(refused)?;
+        if arbitration && actor.role == Role::Operator {
+            if !all_in_region().await? {
+                return Err(StoreError::Forbidden);
+            }
+        } else if !arbitration
+            && (o.lines.is_empty() || !o.lines.iter().all(|l| Some(l.seller_id) == actor.seller_id))
+        {
+            return Err(StoreError::Forbidden);
+        }
+        let prior = OrderStatus::from_db(&r.prior_status).ok_or(StoreError::NotFound)?;
+        let (order_from, order_to) = refund_order_move(from, decision, prior);
         let now = now_ms();
-        let prior = r.prior_status.clone();
-        let old_status = r.status.clone();
         in_tx!(self, |c| {
-            let new_status = if approve { "refunded" } else { "rejected" };
             let hit = sqlx::query(
                 "UPDATE refunds SET status = $1, decided_by = $2, decision_reason = $3, \
                  arbitrated = $4, decided_at = $5 WHERE id = $6 AND status = $7",
             )
-            .bind(new_status)
+            .bind(to.as_str())
             .bind(actor.user_id)
             .bind(&reason)
             .bind(arbitration)
             .bind(now)
             .bind(refund_id)
-            .bind(&old_status)
+            .bind(from.as_str())
             .execute(&mut *c)
             .await?
             .rows_affected();
             if hit == 0 {
                 return Err(StoreError::InvalidTransition {
-                    from: old_status.clone(),
-                    action: new_status.into(),
+                    from: from.as_str().into(),
+                    action: to.as_str().into(),
                 });
             }
-            // The order: refunded, or back where it was (a rejection being overturned comes
-            // from that status, not from refund_requested).
-            let (from, to) = match (approve, old_status.as_str()) {
-                (true, "requested") => ("refund_requested".to_string(), "refunded".to_string()),
-                (true, _) => (prior.clone(), "refunded".to_string()),
-                (false, _) => ("refund_requested".to_string(), prior.clone()),
-            };
             c.move_order(&OrderMove {
                 order: r.order_id,
-                from: &from,
-                to: &to,
+                from: order_from.as_str(),
+                to: order_to.as_str(),
                 action: "refund",
                 actor: Some(actor.user_id),
                 reason: reason.as_deref(),

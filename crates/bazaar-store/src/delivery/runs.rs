@@ -9,6 +9,7 @@
 use crate::network::Node;
 use crate::{Store, StoreError, in_tx, on_read};
 use bazaar_domain::Reason;
+use bazaar_domain::delivery::{RunAction, RunStatus, run_transition};
 use bazaar_domain::people::{Actor, Role};
 use bazaar_domain::time::now_ms;
 use serde::Serialize;
@@ -309,7 +310,7 @@ impl Store {
                     .fetch_one(p)
                     .await?
                 });
-                if mine == 0 || r.status != "published" {
+                if mine == 0 || RunStatus::from_db(&r.status) != Some(RunStatus::Published) {
                     return Err(StoreError::NotFound);
                 }
             }
@@ -346,8 +347,16 @@ impl Store {
         if actor.role == Role::Driver {
             return Err(StoreError::Forbidden);
         }
-        if r.status == "superseded" || (broken.is_none() && r.status != "draft") {
-            // Stops are moved while reviewing a draft; a published run changes by re-planning.
+        // Stops are moved while reviewing a draft; a published run changes by re-planning.
+        let action = if broken.is_some() {
+            RunAction::Replan
+        } else {
+            RunAction::Change
+        };
+        if RunStatus::from_db(&r.status)
+            .and_then(|s| run_transition(s, action))
+            .is_none()
+        {
             return Err(StoreError::InvalidTransition {
                 from: r.status,
                 action: "change".into(),
@@ -383,10 +392,13 @@ impl Store {
         if actor.role == Role::Driver {
             return Err(StoreError::Forbidden);
         }
-        if r.status != "draft" {
+        let publishable = RunStatus::from_db(&r.status)
+            .and_then(|s| run_transition(s, RunAction::Publish))
+            .is_some();
+        if !publishable {
             return Err(StoreError::InvalidTransition {
                 from: r.status,
-                action: "publish".into(),
+                action: RunAction::Publish.as_str().into(),
             });
         }
         let now = now_ms();

@@ -75,6 +75,44 @@ pub fn backoff_ms(failures: i64, every_ms: Option<i64>) -> i64 {
     }
 }
 
+/// A one-off job to queue.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct NewJob<'a> {
+    /// What to do.
+    pub kind: &'a str,
+    /// Its input, JSON text.
+    pub payload: &'a str,
+    /// When it is due (UTC ms).
+    pub run_at: i64,
+    /// Now (UTC ms).
+    pub at: i64,
+}
+
+/// The queue's write on a transaction's connection of either backend: a write that causes
+/// later work queues the job in its own transaction, so the job exists exactly when the
+/// write committed (DESIGN.md §11).
+pub(crate) trait JobWrites {
+    /// Queues a one-off job; its id.
+    async fn enqueue_job(&mut self, job: &NewJob<'_>) -> Result<i64, StoreError>;
+}
+
+crate::both_dialects! {
+    impl JobWrites {
+        async fn enqueue_job(&mut self, job: &NewJob<'_>) -> Result<i64, StoreError> {
+            Ok(sqlx::query_scalar(
+                "INSERT INTO jobs (kind, payload, run_at, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $4) RETURNING id",
+            )
+            .bind(job.kind)
+            .bind(job.payload)
+            .bind(job.run_at)
+            .bind(job.at)
+            .fetch_one(&mut *self)
+            .await?)
+        }
+    }
+}
+
 impl Store {
     /// Makes sure the scheduled job `kind` exists, every `every_ms` (its interval is updated
     /// when it changed); the first run is due at once. Safe to call from every node at
@@ -101,7 +139,8 @@ impl Store {
         })
     }
 
-    /// Queues a one-off job to run at `run_at`.
+    /// Queues a one-off job to run at `run_at`, in a transaction of its own (a write that
+    /// causes a job enqueues it in its own transaction instead, through [`JobWrites`]).
     pub async fn enqueue_job(
         &self,
         kind: &str,
@@ -110,19 +149,13 @@ impl Store {
         now: i64,
     ) -> Result<i64, StoreError> {
         let payload = payload.to_string();
-        in_tx!(self, |c| {
-            let id: i64 = sqlx::query_scalar(
-                "INSERT INTO jobs (kind, payload, run_at, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $4) RETURNING id",
-            )
-            .bind(kind)
-            .bind(&payload)
-            .bind(run_at)
-            .bind(now)
-            .fetch_one(&mut *c)
-            .await?;
-            Ok(id)
-        })
+        let job = NewJob {
+            kind,
+            payload: &payload,
+            run_at,
+            at: now,
+        };
+        in_tx!(self, |c| { c.enqueue_job(&job).await })
     }
 
     /// Claims the next due job for `worker`, if any: queued and due, or running with its

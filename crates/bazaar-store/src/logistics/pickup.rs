@@ -306,6 +306,10 @@ pub struct Notification {
     #[sqlx(default)]
     #[serde(skip)]
     pub place: Option<String>,
+    /// The language its text was composed in (a template's title follows it).
+    #[sqlx(default)]
+    #[serde(skip)]
+    pub lang: Option<String>,
 }
 
 const SHELF_COLS: &str = "id, carrier, waybill, state, direction, recipient_name, \
@@ -652,7 +656,7 @@ impl Store {
                 // The parcel's waybill, code and point, for templates with fields of their own.
                 "SELECT n.id, n.kind, n.user_id, n.phone, n.parcel_id, n.body, n.attempts, \
                  CASE WHEN n.phone IS NULL THEN wu.openid ELSE wp.openid END AS openid, \
-                 p.waybill, p.pickup_code, pn.name AS place \
+                 p.waybill, p.pickup_code, pn.name AS place, n.lang \
                  FROM notifications n \
                  LEFT JOIN wechat_bindings wu ON wu.user_id = n.user_id \
                  LEFT JOIN wechat_bindings wp \

@@ -1,9 +1,10 @@
 //! Payments: starting a payment for an order, and applying a provider's verified, idempotent
 //! notification.
 //!
-//! Providers implement [`PaymentProvider`]. The [`Sandbox`] provider is the demo's: it is
-//! labelled as a sandbox wherever it appears, and its notifications go through the same
-//! signature check and the same idempotent application as a real provider's would. Cash at the
+//! Providers (`bazaar_integrations::payment`) verify a notification's signature; the store
+//! applies what they verified. The sandbox provider is the demo's: it is labelled as a sandbox
+//! wherever it appears, and its notifications go through the same signature check and the same
+//! idempotent application as a real provider's would. Cash at the
 //! village station and bank transfers have no provider: the agent or the operator confirms them
 //! ([`Store::confirm_payment`]).
 
@@ -12,7 +13,7 @@ use bazaar_domain::Reason;
 use bazaar_domain::orders::PaymentMethod;
 use bazaar_domain::people::{Actor, Role};
 use bazaar_domain::time::now_ms;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 /// A payment of an order.
@@ -32,83 +33,9 @@ pub struct Payment {
     pub status: String,
 }
 
-/// A provider's notification, after its signature was verified.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Notification {
-    /// The provider's id of this notification (a repeat carries the same id).
-    pub id: String,
-    /// The payment it is about.
-    pub provider_ref: String,
-    /// Amount paid, fen.
-    pub amount_fen: i64,
-    /// `succeeded` or `failed`.
-    pub outcome: String,
-}
-
-/// A payment provider that notifies asynchronously.
-pub trait PaymentProvider: Send + Sync {
-    /// The method it serves.
-    fn method(&self) -> PaymentMethod;
-    /// Verifies a notification's signature and parses it; `Err` for anything not signed by the
-    /// provider.
-    fn verify(&self, body: &[u8], signature: &str) -> Result<Notification, StoreError>;
-}
-
-/// The sandbox provider: HMAC-SHA256 over the JSON body with a secret kept in the database
-/// (generated once per database, so every node of a cluster shares it).
-#[derive(Clone)]
-pub struct Sandbox {
-    secret: Vec<u8>,
-}
-
-impl std::fmt::Debug for Sandbox {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Sandbox { secret: *** }")
-    }
-}
-
-/// HMAC-SHA256 (RFC 2104), from the `hmac` crate.
-pub fn hmac_sha256(key: &[u8], msg: &[u8]) -> [u8; 32] {
-    use hmac::{Hmac, Mac};
-    // Any key length is valid for HMAC: `new_from_slice` cannot fail here.
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(key) else {
-        return [0; 32];
-    };
-    mac.update(msg);
-    mac.finalize().into_bytes().into()
-}
-
-/// Compares two byte strings in time independent of where they differ (`subtle`).
-pub fn constant_eq(a: &[u8], b: &[u8]) -> bool {
-    use subtle::ConstantTimeEq;
-    a.ct_eq(b).into()
-}
-
-impl Sandbox {
-    /// The sandbox with this secret.
-    pub fn new(secret: Vec<u8>) -> Sandbox {
-        Sandbox { secret }
-    }
-
-    /// Signs a notification body as the sandbox does (hex HMAC-SHA256).
-    pub fn sign(&self, body: &[u8]) -> String {
-        hex::encode(hmac_sha256(&self.secret, body))
-    }
-}
-
-impl PaymentProvider for Sandbox {
-    fn method(&self) -> PaymentMethod {
-        PaymentMethod::Sandbox
-    }
-
-    fn verify(&self, body: &[u8], signature: &str) -> Result<Notification, StoreError> {
-        let expected = self.sign(body);
-        if !constant_eq(expected.as_bytes(), signature.trim().as_bytes()) {
-            return Err(StoreError::Forbidden);
-        }
-        serde_json::from_slice(body).map_err(|_| StoreError::field("body", Reason::InvalidFormat))
-    }
-}
+/// A provider's notification, after its signature was verified (by a provider of
+/// `bazaar-integrations`).
+pub use bazaar_domain::orders::PaymentNotification as Notification;
 
 /// What applying a notification did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -151,15 +78,14 @@ impl Store {
         Ok(self.setting("payments_sandbox").await?.as_deref() == Some("on"))
     }
 
-    /// The sandbox provider of this database (its secret created on first use); not found
-    /// while the sandbox is off (see [`Store::payment_sandbox`]).
-    pub async fn sandbox(&self) -> Result<Sandbox, StoreError> {
+    /// The sandbox provider's secret of this database (created on first use); not found
+    /// while the sandbox is off (see [`Store::payment_sandbox`]). The provider itself, which
+    /// signs and verifies with it, is `bazaar_integrations::payment::Sandbox`.
+    pub async fn sandbox_secret(&self) -> Result<Vec<u8>, StoreError> {
         if !self.payment_sandbox().await? {
             return Err(StoreError::NotFound);
         }
-        Ok(Sandbox::new(
-            self.secret_setting("sandbox_secret").await?.into_bytes(),
-        ))
+        Ok(self.secret_setting("sandbox_secret").await?.into_bytes())
     }
 
     /// A secret of this database kept in `settings` under `key`, created on first use (the
@@ -361,34 +287,5 @@ impl Store {
             "payment confirmed"
         );
         Ok(r)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hmac_matches_rfc_4231_case_2() {
-        let mac = hmac_sha256(b"Jefe", b"what do ya want for nothing?");
-        assert_eq!(
-            hex::encode(mac),
-            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
-        );
-    }
-
-    #[test]
-    fn sandbox_refuses_bad_signatures() {
-        let s = Sandbox::new(b"k".to_vec());
-        let body = br#"{"id":"n1","provider_ref":"r","amount_fen":100,"outcome":"succeeded"}"#;
-        let sig = s.sign(body);
-        assert!(s.verify(body, &sig).is_ok());
-        assert!(matches!(s.verify(body, "00"), Err(StoreError::Forbidden)));
-        let mut tampered = body.to_vec();
-        tampered[40] = b'9';
-        assert!(matches!(
-            s.verify(&tampered, &sig),
-            Err(StoreError::Forbidden)
-        ));
     }
 }

@@ -182,6 +182,16 @@ impl Store {
                 bazaar_domain::Reason::UnknownChoice,
             ));
         };
+        // Read first: a sign-in in the language already kept takes no write lock.
+        let kept: Option<Option<String>> = on_read!(self, |p| {
+            sqlx::query_scalar("SELECT lang FROM users WHERE id = $1")
+                .bind(user_id)
+                .fetch_optional(p)
+                .await?
+        });
+        if kept.flatten().as_deref() == Some(lang) {
+            return Ok(());
+        }
         in_tx!(self, |c| {
             sqlx::query(
                 "UPDATE users SET lang = $1 WHERE id = $2 AND (lang IS NULL OR lang <> $1)",

@@ -82,7 +82,7 @@ pub async fn serve(Path(name): Path<String>) -> Response {
             a.body,
         )
             .into_response(),
-        None => crate::api::not_found().await.into_response(),
+        None => crate::app::api::not_found().await.into_response(),
     }
 }
 

@@ -3,6 +3,7 @@
 //! plumbing ([`view`], [`forms`]), the embedded style sheet and scripts ([`assets`]), the
 //! server's transport ([`server`]), [`metrics`] and the API's description ([`openapi`]).
 
+pub mod api;
 pub mod assets;
 pub mod auth;
 pub mod backoffice;

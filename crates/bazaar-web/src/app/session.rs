@@ -80,7 +80,7 @@ pub(crate) fn csrf_ok(h: &HeaderMap, form: &HashMap<String, String>) -> bool {
     }
     match (cookie(h, CSRF), form.get("csrf")) {
         (Some(c), Some(f)) => {
-            !c.is_empty() && bazaar_store::payments::constant_eq(c.as_bytes(), f.as_bytes())
+            !c.is_empty() && bazaar_integrations::sign::constant_eq(c.as_bytes(), f.as_bytes())
         }
         _ => false,
     }

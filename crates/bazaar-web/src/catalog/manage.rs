@@ -623,7 +623,7 @@ pub async fn upload_photo(
     };
     let result = match file {
         None => Err(crate::app::error::field_message(lang, "photo", "required")),
-        Some((_, bytes)) => crate::api::store_photo(&s, &cx.actor, p.row.id, bytes)
+        Some((_, bytes)) => crate::catalog::api::store_photo(&s, &cx.actor, p.row.id, bytes)
             .await
             .map_err(|e| e.in_lang(lang).message()),
     };

@@ -87,7 +87,11 @@ pub(crate) async fn run_planner(
 
 pub(crate) fn roads_of(osrm: &Option<String>, name: Option<&str>) -> Result<Roads, ApiError> {
     if let Some(url) = osrm {
-        return Ok(Roads::Osrm(url.clone()));
+        let server = bazaar_integrations::osrm::Osrm::new(url).map_err(|e| {
+            tracing::error!(error = %e, "the OSRM address");
+            ApiError::of(ErrorCode::Internal)
+        })?;
+        return Ok(Roads::Osrm(std::sync::Arc::new(server)));
     }
     match name.unwrap_or("mountains") {
         "mountains" => Ok(Roads::Estimate(RoadModel::mountains())),
@@ -134,7 +138,7 @@ pub async fn plan_api(
         time_limit_of(q.get("time_limit").map(String::as_str)).map_err(|e| e.in_lang(lang))?;
     let roads =
         roads_of(&s.osrm, q.get("roads").map(String::as_str)).map_err(|e| e.in_lang(lang))?;
-    let day = crate::api::body(&caller, b)?;
+    let day = crate::app::api::body(&caller, b)?;
     Ok(Json(
         run(&s, day, roads, seconds)
             .await

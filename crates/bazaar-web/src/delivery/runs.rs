@@ -243,7 +243,14 @@ async fn breakdown(
     }
     let visited = s.store.run_visited(&run).await?;
     let depot = &input.depots[0];
-    let (_, _, now) = local_now(s, &depot_region(s, &run.depot_node).await).await;
+    let (_, _, clock) = local_now(s, &depot_region(s, &run.depot_node).await).await;
+    let now = s.replan_time.clone().unwrap_or(clock);
+    // After closing time nothing more goes out today.
+    if let (Some(closes), Some(at)) = (minutes(&depot.closes), minutes(&now))
+        && closes <= at
+    {
+        return Err(ApiError::of(ErrorCode::DayOver));
+    }
     let mut positions = Vec::new();
     let mut broken: Vec<String> = run
         .broken
@@ -290,6 +297,12 @@ async fn breakdown(
     Ok(s.store
         .update_run_plan(actor, id, &to_json(&new), Some(vehicle))
         .await?)
+}
+
+/// Minutes after midnight of an `H:MM` or `HH:MM` time.
+fn minutes(hm: &str) -> Option<u32> {
+    let (h, m) = hm.trim().split_once(':')?;
+    Some(h.parse::<u32>().ok()? * 60 + m.parse::<u32>().ok()?)
 }
 
 async fn depot_region(s: &AppState, depot: &str) -> String {
@@ -355,7 +368,7 @@ pub async fn create_api(
 ) -> Result<Response, ApiError> {
     let actor = caller.require()?.clone();
     let lang = caller.lang;
-    let b = crate::api::body(&caller, b)?;
+    let b = crate::app::api::body(&caller, b)?;
     let run = create_run(&s, &actor, b.depot_node.trim())
         .await
         .map_err(|e| e.in_lang(lang))?;
@@ -427,7 +440,7 @@ async fn act(
         (status = 403, description = "Operators of the centre's region and admins only", body = ErrorBody),
         (status = 404, description = "No such run", body = ErrorBody),
         (status = 422, description = "The stop or vehicle names nothing in this run (`unknown_reference`)", body = ErrorBody),
-        (status = 409, description = "The move breaks a rule (no room or time on that vehicle), or the run is not in a state for it", body = ErrorBody)))]
+        (status = 409, description = "The move breaks a rule (no room or time on that vehicle), the run is not in a state for it, or (`day_over`) a breakdown reported after the centre has closed", body = ErrorBody)))]
 /// `POST /api/v1/runs/{id}/actions`: move a stop, publish, report a breakdown.
 pub async fn action_api(
     State(s): State<AppState>,
@@ -437,7 +450,7 @@ pub async fn action_api(
 ) -> Result<Json<Value>, ApiError> {
     let actor = caller.require()?.clone();
     let lang = caller.lang;
-    let b = crate::api::body(&caller, b)?;
+    let b = crate::app::api::body(&caller, b)?;
     let run = act(&s, &actor, run_id(&id)?, &b)
         .await
         .map_err(|e| e.in_lang(lang))?;

@@ -22,7 +22,7 @@ pub async fn jobs(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<Vec<JobRow>>, ApiError> {
     let actor = caller.require()?.clone();
-    let limit = crate::api::limit_param(&q, 200)
+    let limit = crate::app::api::limit_param(&q, 200)
         .map_err(|e| e.in_lang(caller.lang))?
         .unwrap_or(100);
     let mut rows = s.store.jobs(&actor, limit).await?;

@@ -2,7 +2,7 @@
 //! its timeline, and the phones' scan batches (each scan once, by its client id).
 
 use crate::AppState;
-use crate::api::body;
+use crate::app::api::body;
 use crate::app::auth::Caller;
 use crate::app::error::{ApiError, ErrorBody, field_message};
 use axum::Json;
@@ -320,7 +320,7 @@ pub(crate) fn stalled_filter(
                 .map_err(|_| ApiError::field("seller", "invalid_format"))?,
         );
     }
-    if let Some(n) = crate::api::limit_param(q, max)? {
+    if let Some(n) = crate::app::api::limit_param(q, max)? {
         f.limit = n;
     }
     if let Some(x) = get("cursor") {
@@ -460,15 +460,6 @@ fn kd_answer(status: StatusCode, ok: bool, message: &str) -> Response {
         .into_response()
 }
 
-/// Our carrier code for a 快递100 company code.
-fn carrier_of_kuaidi100(com: &str) -> Option<&'static str> {
-    let ours = match com {
-        "youzhengguonei" | "youzhengbk" => "ems",
-        c => c,
-    };
-    bazaar_domain::logistics::carrier(ours).map(|c| c.code)
-}
-
 /// 快递100's subscription push, as its form fields.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct Kuaidi100Push {
@@ -500,49 +491,25 @@ pub async fn kuaidi100_push(
     let (Some(param), Some(sign)) = (form.get("param"), form.get("sign")) else {
         return kd_answer(StatusCode::BAD_REQUEST, false, "param and sign required");
     };
-    use md5::Digest;
-    let expected = hex::encode_upper(md5::Md5::digest(format!("{param}{salt}").as_bytes()));
-    let given = sign.trim().to_ascii_uppercase();
-    // Constant-time comparison: the signature is a secret's fingerprint.
-    let same = bazaar_store::payments::constant_eq(expected.as_bytes(), given.as_bytes());
-    if !same {
+    if !bazaar_integrations::kuaidi100::verify(param, sign, salt) {
         tracing::warn!("快递100 push with a bad signature refused");
         return kd_answer(StatusCode::UNPROCESSABLE_ENTITY, false, "bad signature");
     }
-    let Ok(v) = serde_json::from_str::<Value>(param) else {
-        return kd_answer(StatusCode::UNPROCESSABLE_ENTITY, false, "param is not JSON");
+    let push = match bazaar_integrations::kuaidi100::parse(param) {
+        Ok(p) => p,
+        Err(why) => return kd_answer(StatusCode::UNPROCESSABLE_ENTITY, false, why),
     };
-    let last = &v["lastResult"];
-    let Some(carrier) = last["com"].as_str().and_then(carrier_of_kuaidi100) else {
-        return kd_answer(StatusCode::UNPROCESSABLE_ENTITY, false, "unknown carrier");
-    };
-    let Some(nu) = last["nu"].as_str() else {
-        return kd_answer(StatusCode::UNPROCESSABLE_ENTITY, false, "no waybill");
-    };
-    let zone = bazaar_domain::time::Zone::Shanghai;
-    let newest_state = last["state"].as_str().unwrap_or("").to_string();
-    let mut events = Vec::new();
-    for (i, d) in last["data"].as_array().into_iter().flatten().enumerate() {
-        let time = d["ftime"].as_str().or(d["time"].as_str()).unwrap_or("");
-        let Some(at) = zone.parse_local(time) else {
-            return kd_answer(StatusCode::UNPROCESSABLE_ENTITY, false, "bad event time");
-        };
-        let code = match d["statusCode"].as_str().map(str::trim) {
-            Some(c) if !c.is_empty() => c.to_string(),
-            // Older pushes carry no code per event: the newest (first) has lastResult.state.
-            _ if i == 0 => newest_state.clone(),
-            _ => "0".to_string(),
-        };
-        events.push(bazaar_store::logistics::parcels::CarrierEvent {
-            code,
-            at,
-            note: d["context"].as_str().map(|x| x.chars().take(500).collect()),
-            place: d["areaName"]
-                .as_str()
-                .map(|x| x.chars().take(100).collect()),
-        });
-    }
-    let id = match s.store.parcel_id(nu, Some(carrier)).await {
+    let events: Vec<_> = push
+        .events
+        .into_iter()
+        .map(|e| bazaar_store::logistics::parcels::CarrierEvent {
+            code: e.code,
+            at: e.at,
+            note: e.note,
+            place: e.place,
+        })
+        .collect();
+    let id = match s.store.parcel_id(&push.waybill, Some(push.carrier)).await {
         Ok(id) => id,
         Err(StoreError::Invalid(_)) => {
             return kd_answer(StatusCode::NOT_FOUND, false, "unknown parcel");
@@ -730,7 +697,7 @@ pub async fn failed_notifications(
     if q.get("status").map(String::as_str) != Some("failed") {
         return Err(ApiError::field("status", "unknown_choice").in_lang(caller.lang));
     }
-    let limit = crate::api::limit_param(&q, 200)
+    let limit = crate::app::api::limit_param(&q, 200)
         .map_err(|e| e.in_lang(caller.lang))?
         .unwrap_or(50);
     let mut failed = s.store.failed_notifications(&actor, limit).await?;

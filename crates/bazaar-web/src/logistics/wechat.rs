@@ -3,7 +3,7 @@
 //! pickup codes and reminders reach them by WeChat before SMS.
 
 use crate::AppState;
-use crate::api::body;
+use crate::app::api::body;
 use crate::app::auth::Caller;
 use crate::app::error::{ApiError, ErrorBody};
 use axum::Json;

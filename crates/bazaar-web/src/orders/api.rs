@@ -1,7 +1,7 @@
 //! Orders API: addresses, stock, orders, payments and provider notifications.
 
 use crate::AppState;
-use crate::api::body;
+use crate::app::api::body;
 use crate::app::auth::Caller;
 use crate::app::error::{ApiError, ErrorBody};
 use axum::Json;
@@ -14,8 +14,9 @@ use bazaar_domain::error::{optional_text, required_text, take};
 use bazaar_domain::orders::{Channel, ItemInput, PaymentMethod};
 use bazaar_domain::text::parse_phone;
 use bazaar_domain::{FieldError, Reason};
+use bazaar_integrations::payment::{PaymentProvider, Refusal, Sandbox};
 use bazaar_store::orders::{Address, NewAddress, Order, OrderRow, PlaceOrder};
-use bazaar_store::payments::{Applied, Payment, PaymentProvider};
+use bazaar_store::payments::{Applied, Payment};
 use bazaar_store::stock::{StockLevel, StockMove, StockSetting};
 use bazaar_store::{Cursor, StoreError};
 use serde::{Deserialize, Serialize};
@@ -522,7 +523,7 @@ pub async fn my_orders(
             .filter(|c| !c.is_empty()),
     )
     .map_err(|e| StoreError::Invalid(vec![e]))?;
-    let limit = crate::api::limit_param(&q, 100)?;
+    let limit = crate::app::api::limit_param(&q, 100)?;
     let page = s.store.my_orders(actor, cursor, limit).await?;
     Ok(Json(OrderPage {
         items: page.items,
@@ -723,8 +724,11 @@ pub async fn sandbox_notification(
         .get("x-sandbox-signature")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let sandbox = s.store.sandbox().await?;
-    let n = sandbox.verify(&body, sig)?;
+    let sandbox = Sandbox::new(s.store.sandbox_secret().await?);
+    let n = sandbox.verify(&body, sig).map_err(|r| match r {
+        Refusal::BadSignature => ApiError::from(StoreError::Forbidden),
+        Refusal::Malformed => ApiError::from(StoreError::field("body", Reason::InvalidFormat)),
+    })?;
     let result = s.store.apply_notification(sandbox.method(), &n).await?;
     Ok(Json(AppliedBody { result }))
 }
@@ -946,7 +950,7 @@ pub async fn refund_photo(
 ) -> Result<Response, ApiError> {
     let actor = caller.require()?.clone();
     let id = id_of(&id)?;
-    let body = crate::api::image_body(&caller, body)?;
+    let body = crate::catalog::api::image_body(&caller, body)?;
     let r = add_refund_photo(&s, &actor, id, body.to_vec())
         .await
         .map_err(|e| e.in_lang(caller.lang))?;
@@ -962,7 +966,7 @@ pub(crate) async fn add_refund_photo(
 ) -> Result<bazaar_store::aftersales::refunds::Refund, ApiError> {
     // Rights first: nothing is decoded for a caller who may not add photos here.
     s.store.may_add_refund_photo(actor, refund_id).await?;
-    let (key, _, _) = crate::api::save_image(s, &format!("r/{refund_id}"), bytes).await?;
+    let (key, _, _) = crate::catalog::api::save_image(s, &format!("r/{refund_id}"), bytes).await?;
     Ok(s.store.add_refund_photos(actor, refund_id, &[key]).await?)
 }
 

@@ -19,10 +19,11 @@ use bazaar_domain::orders::{Channel, ItemInput, PaymentMethod};
 use bazaar_domain::text::mask_phone;
 use bazaar_domain::time::Zone;
 use bazaar_domain::{FieldError, Reason};
+use bazaar_integrations::payment::{PaymentProvider, Sandbox};
 use bazaar_store::StoreError;
 use bazaar_store::network::NodeFilter;
 use bazaar_store::orders::{Order, PlaceOrder};
-use bazaar_store::payments::{Notification, PaymentProvider};
+use bazaar_store::payments::Notification;
 use std::collections::HashMap;
 
 const CART: &str = "bz_cart";
@@ -1063,11 +1064,13 @@ pub async fn sandbox_submit(
         outcome: outcome.into(),
     };
     let result = async {
-        let sandbox = s.store.sandbox().await?;
+        let sandbox = Sandbox::new(s.store.sandbox_secret().await?);
         let body = serde_json::to_vec(&n)
             .map_err(|_| StoreError::Rule(bazaar_domain::ErrorCode::PaymentMismatch))?;
         let sig = sandbox.sign(&body);
-        let verified = sandbox.verify(&body, &sig)?;
+        let verified = sandbox
+            .verify(&body, &sig)
+            .map_err(|_| StoreError::Forbidden)?;
         s.store
             .apply_notification(sandbox.method(), &verified)
             .await
@@ -1131,7 +1134,7 @@ pub async fn request_refund(
     }
     let mut keys = Vec::with_capacity(files.len());
     for (_, bytes) in files {
-        match crate::api::save_image(&s, &format!("r/o{id}"), bytes).await {
+        match crate::catalog::api::save_image(&s, &format!("r/o{id}"), bytes).await {
             Ok((key, _, _)) => keys.push(key),
             Err(e) => {
                 let msg = e.in_lang(cx.lang).message();

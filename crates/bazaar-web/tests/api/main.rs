@@ -89,6 +89,8 @@ impl TestApp {
                 bazaar_web::catalog::media::DiskPhotos::new(&media_dir),
             ));
         state.kuaidi100_salt = Some(KUAIDI100_SALT.into());
+        // Re-plans start mid-morning, whatever the hour the suite runs at.
+        state.replan_time = Some("10:30".into());
         TestApp {
             app: router(state.clone()),
             state,

@@ -84,13 +84,8 @@ pub(crate) async fn pay_with_sandbox(t: &TestApp, token: &str, order: i64) -> (S
         "outcome": "succeeded",
     })
     .to_string();
-    let sig = t
-        .state
-        .store
-        .sandbox()
-        .await
-        .expect("sandbox")
-        .sign(body.as_bytes());
+    let secret = t.state.store.sandbox_secret().await.expect("sandbox");
+    let sig = bazaar_integrations::payment::Sandbox::new(secret).sign(body.as_bytes());
     (body, json!({"sig": sig}))
 }
 

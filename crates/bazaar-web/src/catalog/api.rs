@@ -1,6 +1,7 @@
-//! JSON API handlers under `/api/v1`.
+//! The catalog area's JSON API: products, SKUs, photos, sellers and their review, media.
 
 use crate::AppState;
+use crate::app::api::*;
 use crate::app::auth::Caller;
 use crate::app::error::{ApiError, ErrorBody};
 use axum::Json;
@@ -10,254 +11,14 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use bazaar_domain::ErrorCode;
 use bazaar_domain::catalog::{Category, ProductAction, ProductInput, ProductPatch, SkuInput};
-use bazaar_domain::network::NodeKind;
 use bazaar_domain::seller::SellerInput;
 use bazaar_domain::seller::{SellerDecision, SellerStatus};
 use bazaar_search::Filters;
+use bazaar_store::Cursor;
 use bazaar_store::catalog::products::{Product, ProductFilter};
 use bazaar_store::catalog::sellers::SellerFilter;
-use bazaar_store::network::NodeFilter;
-use bazaar_store::people::auth::TokenKind;
-use bazaar_store::{Cursor, KeyCursor};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use std::collections::HashMap;
-
-type Params = Query<HashMap<String, String>>;
-
-/// The JSON body of a request, or the JSON error saying why not (see
-/// [`ApiError::from_json_rejection`]) in the caller's language.
-pub(crate) fn body<T>(caller: &Caller, b: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
-    b.map(|Json(v)| v)
-        .map_err(|e| ApiError::from_json_rejection(&e).in_lang(caller.lang))
-}
-
-fn limit(caller: &Caller, q: &HashMap<String, String>) -> Result<Option<i64>, ApiError> {
-    limit_param(q, 100).map_err(|e| e.in_lang(caller.lang))
-}
-
-/// The `limit` query parameter: absent, or a whole number from 1 to `max` (an empty value
-/// is not a number: 400 `invalid_format`; one out of range: 400 `out_of_range`).
-pub(crate) fn limit_param(q: &HashMap<String, String>, max: i64) -> Result<Option<i64>, ApiError> {
-    match q.get("limit").map(|s| s.trim()) {
-        None => Ok(None),
-        Some(s) => match s.parse::<i64>() {
-            Ok(n) if (1..=max).contains(&n) => Ok(Some(n)),
-            Ok(_) => Err(ApiError::field("limit", "out_of_range")),
-            Err(_) => Err(ApiError::field("limit", "invalid_format")),
-        },
-    }
-}
-
-fn param<'a>(q: &'a HashMap<String, String>, k: &str) -> Option<&'a str> {
-    q.get(k).map(|s| s.trim()).filter(|s| !s.is_empty())
-}
-
-/// `GET /healthz`: the process lives and the database answers.
-#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "The process lives and the database answers"), (status = 503, description = "The database does not answer")))]
-pub async fn healthz(State(s): State<AppState>) -> Response {
-    match s.store.ping().await {
-        Ok(()) => (StatusCode::OK, Json(json!({"status": "ok"}))).into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "health check failed");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({"status": "database_unreachable"})),
-            )
-                .into_response()
-        }
-    }
-}
-
-/// Middleware: a JSON number with no fraction (`1104.0`, `1e3`) is an integer, as JSON Schema
-/// says, so the handlers' integer fields take it. serde refuses floats for integers; this
-/// rewrites such numbers in API JSON bodies before the extractors read them (bodies without
-/// one, and bodies that are not JSON, pass unchanged; the route's own limit still applies).
-pub async fn integral_numbers(
-    req: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
-    // Only bodies that declare a length within the default limit are read here; others go
-    // to the extractors untouched (and meet the route's limit there).
-    const MAX: u64 = 2 * 1024 * 1024;
-    use axum::body::HttpBody;
-    let h = req.headers();
-    let len = h
-        .get(axum::http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok())
-        .or_else(|| req.body().size_hint().upper());
-    let json = req.uri().path().starts_with("/api/")
-        && h.get(axum::http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("application/json"))
-        && len.is_some_and(|n| n <= MAX);
-    if !json {
-        return next.run(req).await;
-    }
-    let (parts, body) = req.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, MAX as usize).await else {
-        return ApiError::of(ErrorCode::PayloadTooLarge).into_response();
-    };
-    let bytes = match serde_json::from_slice::<Value>(&bytes) {
-        Ok(mut v) => {
-            if integralise(&mut v) {
-                serde_json::to_vec(&v).map(Into::into).unwrap_or(bytes)
-            } else {
-                bytes
-            }
-        }
-        Err(_) => bytes,
-    };
-    next.run(axum::extract::Request::from_parts(
-        parts,
-        axum::body::Body::from(bytes),
-    ))
-    .await
-}
-
-/// Turns every float without a fraction that fits an `i64` into that integer; whether any was.
-fn integralise(v: &mut Value) -> bool {
-    match v {
-        Value::Number(n) if !n.is_i64() && !n.is_u64() => match n.as_f64() {
-            Some(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => {
-                *v = Value::from(f as i64);
-                true
-            }
-            _ => false,
-        },
-        // Every element is visited (no short circuit): `count`, not `any`.
-        Value::Array(a) => a.iter_mut().map(integralise).filter(|c| *c).count() > 0,
-        Value::Object(o) => o.values_mut().map(integralise).filter(|c| *c).count() > 0,
-        _ => false,
-    }
-}
-
-/// Any unknown path.
-pub async fn not_found() -> ApiError {
-    ApiError::of(ErrorCode::NotFound)
-}
-
-/// Login body.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-pub struct LoginBody {
-    /// Username.
-    #[serde(default)]
-    #[schema(required = true, pattern = "\\S")]
-    pub username: String,
-    /// Password.
-    #[serde(default)]
-    #[schema(required = true, min_length = 1)]
-    pub password: String,
-}
-
-/// `POST /api/v1/sessions`: exchanges a username and password for a bearer token.
-#[utoipa::path(post, path = "/api/v1/sessions", tag = "people", request_body = LoginBody, responses((status = 201, description = "A bearer token", body = TokenResponse), (status = 400, description = "Bad input: the field and the reason", body = ErrorBody), (status = 401, description = "Wrong username or password", body = ErrorBody), (status = 429, description = "Too many attempts", body = ErrorBody)))]
-pub async fn create_session(
-    State(s): State<AppState>,
-    client: crate::app::auth::ClientAddr,
-    caller: Caller,
-    h: axum::http::HeaderMap,
-    b: Result<Json<LoginBody>, JsonRejection>,
-) -> Result<Response, ApiError> {
-    let b = body(&caller, b)?;
-    if b.username.trim().is_empty() {
-        return Err(ApiError::field("username", "required").in_lang(caller.lang));
-    }
-    if b.password.is_empty() {
-        return Err(ApiError::field("password", "required").in_lang(caller.lang));
-    }
-    let (token, actor) = s
-        .store
-        .login(&b.username, &b.password, &client.0, TokenKind::Api)
-        .await
-        .map_err(|e| ApiError::from(e).in_lang(caller.lang))?;
-    crate::app::i18n::Lang::remember(&h, None, &s.store, actor.user_id).await;
-    tracing::info!(user = actor.username, "API token issued");
-    Ok((
-        StatusCode::CREATED,
-        Json(TokenResponse { token, user: actor }),
-    )
-        .into_response())
-}
-
-/// `DELETE /api/v1/sessions`: revokes the presented token.
-#[utoipa::path(delete, path = "/api/v1/sessions", tag = "people", security(("bearer" = [])), responses((status = 204, description = "The token is revoked"), (status = 401, description = "Not signed in or bad token", body = ErrorBody)))]
-pub async fn delete_session(
-    State(s): State<AppState>,
-    caller: Caller,
-) -> Result<StatusCode, ApiError> {
-    caller.require()?;
-    if let Some(t) = &caller.token {
-        s.store.revoke_token(t).await?;
-    }
-    Ok(StatusCode::NO_CONTENT)
-}
-
-/// `GET /api/v1/me`.
-#[utoipa::path(get, path = "/api/v1/me", tag = "people", security(("bearer" = [])), responses((status = 200, description = "The caller", body = bazaar_domain::people::Actor), (status = 401, description = "Not signed in or bad token", body = ErrorBody)))]
-pub async fn me(caller: Caller) -> Result<Json<Value>, ApiError> {
-    Ok(Json(json!(caller.require()?)))
-}
-
-/// `GET /api/v1/regions?parent=CODE`: the children of a region (the provinces without it).
-#[utoipa::path(get, path = "/api/v1/regions", tag = "network", params(("parent" = Option<String>, Query, description = "Official code of the parent region; without it, the provinces")), responses((status = 200, description = "The child regions", body = RegionList)))]
-pub async fn regions(
-    State(s): State<AppState>,
-    Query(q): Params,
-) -> Result<Json<RegionList>, ApiError> {
-    let rows = s.store.region_children(param(&q, "parent")).await?;
-    Ok(Json(RegionList { items: rows }))
-}
-
-/// `GET /api/v1/nodes?region=CODE&kind=KIND&cursor=…&limit=…`: the service network.
-/// Contact phones are masked for anonymous callers.
-#[utoipa::path(get, path = "/api/v1/nodes", tag = "network", params(("region" = Option<String>, Query, description = "Only nodes inside this region (official code)"), ("county" = Option<String>, Query, description = "Only nodes inside this county (its official code; the same as `region`)"), ("kind" = Option<String>, Query, pattern = "^(|prefecture_centre|county_centre|distribution_centre|township_station|village_point|locker_bank|carrier_outlet)$", description = "prefecture_centre, county_centre, distribution_centre, township_station, village_point, locker_bank or carrier_outlet"), ("cursor" = Option<String>, Query, pattern = "^(k([0-7][0-9a-fA-F])*)?$", description = "Cursor of the page, from `next_cursor`"), ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size, 1 to 100 (default 20)")), responses((status = 200, description = "Network nodes; contact phones masked for anonymous callers", body = NodePage), (status = 400, description = "Bad input: the field and the reason", body = ErrorBody), (status = 422, description = "`region` names no region (`unknown_reference`)", body = ErrorBody)))]
-pub async fn nodes(
-    State(s): State<AppState>,
-    caller: Caller,
-    Query(q): Params,
-) -> Result<Json<NodePage>, ApiError> {
-    let e = caller.lang;
-    let kind = param(&q, "kind")
-        .map(|k| NodeKind::parse("kind", k))
-        .transpose()
-        .map_err(|_| ApiError::field("kind", "unknown_choice").in_lang(e))?;
-    let cursor = KeyCursor::parse("cursor", param(&q, "cursor"))
-        .map_err(|_| ApiError::field("cursor", "invalid_format").in_lang(e))?;
-    let region = param(&q, "region").or(param(&q, "county"));
-    let f = NodeFilter {
-        region_code: region.map(String::from),
-        kind,
-        cursor,
-        limit: limit(&caller, &q)?,
-    };
-    let (mut rows, next) = s.store.nodes(&f).await.map_err(|err| match err {
-        bazaar_store::StoreError::NotFound => ApiError {
-            status: StatusCode::UNPROCESSABLE_ENTITY,
-            ..ApiError::field("region", "unknown_reference").in_lang(e)
-        },
-        other => other.into(),
-    })?;
-    if caller.actor.is_none() {
-        for n in &mut rows {
-            n.contact_phone = n
-                .contact_phone
-                .as_deref()
-                .map(bazaar_domain::text::mask_phone);
-        }
-    }
-    Ok(Json(NodePage {
-        items: rows
-            .into_iter()
-            .map(|node| NodeItem {
-                id: node.code.clone(),
-                node,
-            })
-            .collect(),
-        next_cursor: next.map(|c| c.encode()),
-    }))
-}
 
 /// The producer of a product, as shown with it.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -407,42 +168,6 @@ pub struct SellerPage {
     pub next_cursor: Option<String>,
 }
 
-/// A network node as the API lists it: its code doubles as its `id` (what
-/// `destination_node_id` and a scan's `node_id` take).
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct NodeItem {
-    /// The node's id (its code).
-    pub id: String,
-    /// The node.
-    #[serde(flatten)]
-    pub node: bazaar_store::network::Node,
-}
-
-/// A page of network nodes.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct NodePage {
-    /// The nodes of this page.
-    pub items: Vec<NodeItem>,
-    /// Cursor of the next page.
-    pub next_cursor: Option<String>,
-}
-
-/// A list of regions.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct RegionList {
-    /// The regions.
-    pub items: Vec<bazaar_store::network::Region>,
-}
-
-/// A new API token.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct TokenResponse {
-    /// The bearer token (shown once; stored hashed).
-    pub token: String,
-    /// Who it belongs to.
-    pub user: bazaar_domain::people::Actor,
-}
-
 /// `GET /api/v1/products?q=…&county=CODE&category=…&gi_brand=…&poverty=1&status=…&cursor=…`:
 /// the public catalog (or, with `status` and a token, the products of that status the caller
 /// may manage). With `q`, results are ranked by relevance and paged by offset cursor.
@@ -520,13 +245,6 @@ pub async fn products(
         relaxed: None,
         suggestions: None,
     }))
-}
-
-fn parse_id(caller: &Caller, s: &str) -> Result<i64, ApiError> {
-    s.parse::<i64>()
-        .ok()
-        .filter(|v| *v > 0)
-        .ok_or_else(|| ApiError::of(ErrorCode::NotFound).in_lang(caller.lang))
 }
 
 /// `GET /api/v1/products/{id}`: a listed product for anyone; other statuses only for those
@@ -804,62 +522,6 @@ pub async fn update_sku(
     Ok(Json(sku))
 }
 
-fn scope_path(actor: &bazaar_domain::people::Actor) -> Result<Option<String>, ApiError> {
-    match actor.role {
-        bazaar_domain::people::Role::Admin => Ok(None),
-        bazaar_domain::people::Role::Operator => Ok(actor.region_path.clone()),
-        _ => Err(ApiError::of(ErrorCode::Forbidden)),
-    }
-}
-
-/// `POST /api/v1/imports/{regions|nodes}` with a CSV body: all or nothing, inside the caller's
-/// region; a bad file answers 422 with every bad row (line, column, reason).
-#[utoipa::path(post, path = "/api/v1/imports/{kind}", tag = "network", security(("bearer" = [])), params(("kind" = String, Path, description = "regions or nodes")), request_body(content = String, content_type = "text/csv", description = "UTF-8 CSV with a header row"), responses((status = 200, description = "Rows created and updated", body = bazaar_store::db::csvio::ImportSummary), (status = 401, description = "Not signed in or bad token", body = ErrorBody), (status = 403, description = "Outside the caller's rights or region", body = ErrorBody), (status = 404, description = "No such record (or not visible to the caller)", body = ErrorBody), (status = 422, description = "The file has errors: every bad row (line, column, reason); nothing was written", body = ErrorBody)))]
-pub async fn import_csv(
-    State(s): State<AppState>,
-    caller: Caller,
-    Path(kind): Path<String>,
-    body: axum::body::Bytes,
-) -> Result<Json<Value>, ApiError> {
-    let actor = caller.require()?.clone();
-    scope_path(&actor).map_err(|e| e.in_lang(caller.lang))?;
-    let r = match kind.as_str() {
-        "regions" => s.store.import_regions(Some(&actor), &body).await,
-        "nodes" => s.store.import_nodes(Some(&actor), &body).await,
-        _ => {
-            return Err(ApiError::of(ErrorCode::NotFound).in_lang(caller.lang));
-        }
-    };
-    let summary = r.map_err(|e| ApiError::from(e).in_lang(caller.lang))?;
-    if let Err(e) = s.reindex().await {
-        tracing::error!(error = %e, "reindex failed");
-    }
-    Ok(Json(json!(summary)))
-}
-
-/// `GET /api/v1/exports/{regions|nodes}`: CSV of the caller's region (everything for admins).
-#[utoipa::path(get, path = "/api/v1/exports/{kind}", tag = "network", security(("bearer" = [])), params(("kind" = String, Path, description = "regions or nodes")), responses((status = 200, description = "CSV of the caller's region", content_type = "text/csv", body = String), (status = 401, description = "Not signed in or bad token", body = ErrorBody), (status = 403, description = "Outside the caller's rights or region", body = ErrorBody), (status = 404, description = "No such record (or not visible to the caller)", body = ErrorBody)))]
-pub async fn export_csv(
-    State(s): State<AppState>,
-    caller: Caller,
-    Path(kind): Path<String>,
-) -> Result<Response, ApiError> {
-    let actor = caller.require()?.clone();
-    let scope = scope_path(&actor).map_err(|e| e.in_lang(caller.lang))?;
-    let text = match kind.as_str() {
-        "regions" => s.store.export_regions(scope.as_deref()).await?,
-        "nodes" => s.store.export_nodes(scope.as_deref()).await?,
-        _ => {
-            return Err(ApiError::of(ErrorCode::NotFound).in_lang(caller.lang));
-        }
-    };
-    Ok((
-        [(axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8")],
-        text,
-    )
-        .into_response())
-}
-
 /// The bytes of an uploaded image, or the error for a body over the route's limit.
 pub(crate) fn image_body(
     caller: &Caller,
@@ -1010,61 +672,4 @@ pub async fn media(State(s): State<AppState>, Path(key): Path<String>) -> Respon
             ApiError::of(ErrorCode::Internal).into_response()
         }
     }
-}
-
-/// A page of accounts.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct UserPage {
-    /// The accounts of this page.
-    pub items: Vec<bazaar_store::people::users::UserView>,
-    /// Cursor of the next page.
-    pub next_cursor: Option<String>,
-}
-
-#[utoipa::path(post, path = "/api/v1/users", tag = "people", security(("bearer" = [])),
-    request_body = bazaar_domain::people::UserInput,
-    responses((status = 201, description = "The new account", body = bazaar_store::people::users::UserView),
-        (status = 400, description = "Bad input: the field and the reason", body = ErrorBody),
-        (status = 401, description = "Not signed in or bad token", body = ErrorBody),
-        (status = 403, description = "Admins create any account; operators only agents, sellers, hosts and drivers of their region", body = ErrorBody),
-        (status = 422, description = "A taken username (`duplicate`), a place or seller that does not exist (`unknown_reference`) or does not fit the role (`inconsistent`)", body = ErrorBody)))]
-/// `POST /api/v1/users`: creates an account.
-pub async fn create_user(
-    State(s): State<AppState>,
-    caller: Caller,
-    b: Result<Json<bazaar_domain::people::UserInput>, JsonRejection>,
-) -> Result<Response, ApiError> {
-    let actor = caller.require()?.clone();
-    let input = body(&caller, b)?;
-    let user = s
-        .store
-        .create_user_checked(&actor, &input)
-        .await
-        .map_err(|e| ApiError::from(e).in_lang(caller.lang))?;
-    Ok((StatusCode::CREATED, Json(user)).into_response())
-}
-
-#[utoipa::path(get, path = "/api/v1/users", tag = "people", security(("bearer" = [])),
-    params(("cursor" = Option<String>, Query, pattern = "^(c[0-9a-z]{1,12})?$", description = "Cursor of the page, from `next_cursor`"), ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size, 1 to 100 (default 20)")),
-    responses((status = 200, description = "Accounts the caller administers", body = UserPage),
-        (status = 401, description = "Not signed in or bad token", body = ErrorBody),
-        (status = 403, description = "Only admins and operators", body = ErrorBody)))]
-/// `GET /api/v1/users`: the accounts the caller administers.
-pub async fn users(
-    State(s): State<AppState>,
-    caller: Caller,
-    Query(q): Params,
-) -> Result<Json<UserPage>, ApiError> {
-    let actor = caller.require()?;
-    let cursor = Cursor::parse("cursor", param(&q, "cursor"))
-        .map_err(|_| ApiError::field("cursor", "invalid_format").in_lang(caller.lang))?;
-    let page = s
-        .store
-        .users(actor, cursor, limit(&caller, &q)?)
-        .await
-        .map_err(|e| ApiError::from(e).in_lang(caller.lang))?;
-    Ok(Json(UserPage {
-        items: page.items,
-        next_cursor: page.next.map(|c| c.encode()),
-    }))
 }
