@@ -37,6 +37,8 @@ filter-apply = Filter
 ## Product
 price-from = from
 product-not-found = No such product
+page-not-found = There is no such page. Find products from the county pavilions on the home page or by searching.
+meta-description = Village goods: honey, millet, dried fruit, matsutake and hand-made instruments from each county's pavilion, sent from the village to all of China.
 tag-gi = GI brand { $brand }
 tag-poverty = Poverty alleviation
 tag-green = Green food

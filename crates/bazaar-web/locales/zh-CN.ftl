@@ -32,6 +32,8 @@ filter-apply = 筛选
 ## 商品
 price-from = 起
 product-not-found = 未找到该商品
+page-not-found = 没有这个页面。可以从首页的地方馆或搜索找到商品。
+meta-description = 乡村好物：各县地方馆的蜂蜜、小米、干果、松茸和手工乐器，从村里直接发往全国。
 tag-gi = 地理标志 { $brand }
 tag-poverty = 扶贫产品
 tag-green = 绿色食品

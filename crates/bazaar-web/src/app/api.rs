@@ -123,9 +123,22 @@ pub(crate) fn integralise(v: &mut Value) -> bool {
     }
 }
 
-/// Any unknown path.
-pub async fn not_found() -> ApiError {
-    ApiError::of(ErrorCode::NotFound)
+/// Any unknown path: a page in the reader's language for a browser (one that asks for HTML,
+/// outside `/api`), the JSON error otherwise.
+pub async fn not_found(h: axum::http::HeaderMap, uri: axum::http::Uri) -> Response {
+    let wants_html = h
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"));
+    if wants_html && !uri.path().starts_with("/api/") {
+        let lang = crate::catalog::pages::page_lang(&h, &uri);
+        return crate::catalog::pages::message_page(
+            lang,
+            StatusCode::NOT_FOUND,
+            &lang.t("page-not-found"),
+        );
+    }
+    ApiError::of(ErrorCode::NotFound).into_response()
 }
 
 pub(crate) fn parse_id(caller: &Caller, s: &str) -> Result<i64, ApiError> {

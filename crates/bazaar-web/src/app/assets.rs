@@ -21,7 +21,7 @@ struct Asset {
 }
 
 /// Every embedded file.
-const FILES: [Asset; 3] = [
+const FILES: [Asset; 4] = [
     Asset {
         name: "app.css",
         mime: "text/css; charset=utf-8",
@@ -31,6 +31,11 @@ const FILES: [Asset; 3] = [
         name: "scan.js",
         mime: "text/javascript; charset=utf-8",
         body: include_str!("../../static/scan.js"),
+    },
+    Asset {
+        name: "favicon.svg",
+        mime: "image/svg+xml",
+        body: include_str!("../../static/favicon.svg"),
     },
     Asset {
         name: "autosubmit.js",
@@ -82,7 +87,7 @@ pub async fn serve(Path(name): Path<String>) -> Response {
             a.body,
         )
             .into_response(),
-        None => crate::app::api::not_found().await.into_response(),
+        None => crate::app::error::ApiError::of(bazaar_domain::ErrorCode::NotFound).into_response(),
     }
 }
 

@@ -111,7 +111,14 @@ pub async fn track(State(s): State<AppState>, req: Request, next: Next) -> Respo
     let mut res = next.run(req).instrument(span.clone()).await;
     let secs = start.elapsed().as_secs_f64();
     let status = res.status().as_u16();
-    span.in_scope(|| tracing::info!(status, ms = secs * 1000.0, "request done"));
+    // One line per request at debug (`RUST_LOG=bazaar_web=debug`); a server error always shows.
+    span.in_scope(|| {
+        if status >= 500 {
+            tracing::warn!(status, ms = secs * 1000.0, "request failed");
+        } else {
+            tracing::debug!(status, ms = secs * 1000.0, "request done");
+        }
+    });
     s.metrics.record(&method, &route, status, secs);
     if let Ok(v) = HeaderValue::from_str(&id) {
         res.headers_mut().insert("x-request-id", v);

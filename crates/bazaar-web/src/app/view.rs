@@ -42,6 +42,7 @@ struct Base<'a> {
     q: &'a str,
     body: &'a Markup,
     css: String,
+    icon: String,
     langs: &'static [Lang],
 }
 
@@ -71,6 +72,7 @@ pub fn frame(lang: Lang, title: &str, q: &str, body: &Markup) -> Result<String, 
         q,
         body,
         css: assets::url("app.css"),
+        icon: assets::url("favicon.svg"),
         langs: &Lang::ALL,
     }
     .render()

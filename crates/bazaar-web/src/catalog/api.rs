@@ -647,7 +647,7 @@ pub async fn upload_photo(
 /// `GET /media/{key}`: a stored photo (content-addressed, cached for a year).
 pub async fn media(State(s): State<AppState>, Path(key): Path<String>) -> Response {
     if !crate::catalog::media::valid_key(&key) {
-        return not_found().await.into_response();
+        return ApiError::of(ErrorCode::NotFound).into_response();
     }
     let store = s.media.clone();
     match tokio::task::spawn_blocking(move || store.get(&key)).await {
@@ -662,7 +662,7 @@ pub async fn media(State(s): State<AppState>, Path(key): Path<String>) -> Respon
             bytes,
         )
             .into_response(),
-        Ok(Ok(None)) => not_found().await.into_response(),
+        Ok(Ok(None)) => ApiError::of(ErrorCode::NotFound).into_response(),
         Ok(Err(e)) => {
             tracing::error!(error = %e, "reading photo failed");
             ApiError::of(ErrorCode::Internal).into_response()

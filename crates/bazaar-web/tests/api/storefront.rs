@@ -1,5 +1,6 @@
 use crate::TestApp;
 use axum::http::{Method, StatusCode};
+use serde_json::Value;
 
 fn names(v: &serde_json::Value) -> Vec<String> {
     v["items"]
@@ -289,4 +290,29 @@ fn arbitrary_query_strings_never_cause_a_server_error() {
             },
         )
         .expect("no server error");
+}
+
+#[tokio::test]
+async fn an_unknown_page_is_a_page_for_a_browser_and_json_for_a_program() {
+    let t = TestApp::spawn().await;
+    let browser = [("accept", "text/html,application/xhtml+xml,*/*;q=0.8")];
+    let (s, body) = t
+        .raw(Method::GET, "/no/such/page?lang=ug", None, None, &browser)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let html = String::from_utf8(body).expect("utf-8");
+    assert!(html.starts_with("<!doctype html>"), "{html}");
+    assert!(html.contains("dir=\"rtl\""), "{html}");
+    assert!(html.contains("بۇنداق بەت يوق"), "{html}");
+    assert!(html.contains("rel=\"icon\"") && html.contains("name=\"description\""));
+    // A program (no HTML asked for), and anything under /api, gets the JSON error.
+    let (s, body) = t.raw(Method::GET, "/no/such/page", None, None, &[]).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let v: Value = serde_json::from_slice(&body).expect("json");
+    assert_eq!(v["error"]["code"], "not_found");
+    let (s, body) = t
+        .raw(Method::GET, "/api/v1/nothing", None, None, &browser)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert!(serde_json::from_slice::<Value>(&body).is_ok());
 }
