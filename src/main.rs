@@ -610,6 +610,22 @@ async fn serve(database_url: &Option<String>, a: ServeArgs) -> Result<()> {
         .await
         .with_context(|| format!("listening on {}", a.addr))?;
     tracing::info!("Bazaar is serving at http://{}", a.addr);
+    if state.store.payment_sandbox().await.unwrap_or(false) {
+        let accounts: Vec<String> = bazaar_store::demo::DEMO_ACCOUNTS
+            .iter()
+            .map(|(user, role)| format!("{user} ({role})"))
+            .collect();
+        tracing::info!(
+            "demo accounts, password {}: {}",
+            bazaar_store::demo::DEMO_PASSWORD,
+            accounts.join(", ")
+        );
+    }
+    if a.addr.ip().is_loopback() {
+        tracing::info!(
+            "only this machine can reach it: --addr 0.0.0.0:8080 lets the LAN in (put TLS in front for anything beyond a trusted LAN: README, \"Plain HTTP on a LAN, or HTTPS\")"
+        );
+    }
     if state.secure_cookies == bazaar_web::SecureCookies::WhenForwardedHttps
         && !a.addr.ip().is_loopback()
     {

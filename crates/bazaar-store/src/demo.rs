@@ -15,6 +15,19 @@ use std::collections::HashMap;
 /// The password of every demo account.
 pub const DEMO_PASSWORD: &str = "bazaar-demo";
 
+/// The demo's accounts, one per role (each with [`DEMO_PASSWORD`]), as `serve` lists them on a
+/// demo database's start.
+pub const DEMO_ACCOUNTS: [(&str, &str); 8] = [
+    ("admin", "platform admin"),
+    ("op-bohu", "operator of 博湖县"),
+    ("op-litang", "operator of 理塘县"),
+    ("agent-harengen", "village agent at 哈尔恩根村"),
+    ("seller-asim", "seller 阿西木"),
+    ("driver-bohu", "driver of 博湖县"),
+    ("buyer", "buyer"),
+    ("canteen", "institution (a school canteen)"),
+];
+
 const REGIONS: &str = include_str!("../demo/regions.csv");
 const NODES: &str = include_str!("../demo/nodes.csv");
 const SELLERS: &str = include_str!("../demo/sellers.csv");

@@ -322,6 +322,16 @@ async fn the_logistics_pages_work_without_javascript() {
         page.contains("YT4000000000001") && page.contains("139****5678"),
         "{page}"
     );
+    // In a right-to-left page the masked phone and the waybill read left to right, as the
+    // agent compares them with the villager's phone (not `5678****139`).
+    let (_, page) = agent.get("/manage/shelf?lang=ug").await;
+    assert!(page.contains("dir=\"rtl\""), "{page}");
+    assert!(
+        page.contains("<bdi dir=\"ltr\">139****5678</bdi>")
+            && page.contains("<bdi dir=\"ltr\">YT4000000000001</bdi>"),
+        "{page}"
+    );
+    let (_, _) = agent.get("/manage/shelf?lang=zh-CN").await;
     let (s, _, page) = agent
         .post(
             "/manage/shelf/pickup",

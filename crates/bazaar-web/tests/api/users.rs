@@ -156,3 +156,19 @@ async fn bad_account_forms_name_every_field() {
     assert_eq!(v["error"]["field"], "node_code");
     assert_eq!(v["error"]["details"][0]["reason"], "unknown_reference");
 }
+
+#[tokio::test]
+async fn every_demo_account_that_serve_lists_signs_in_with_the_demo_password() {
+    let t = TestApp::spawn().await;
+    for (user, _) in bazaar_store::demo::DEMO_ACCOUNTS {
+        let (s, v) = t
+            .call(
+                Method::POST,
+                "/api/v1/sessions",
+                None,
+                Some(json!({"username": user, "password": bazaar_store::demo::DEMO_PASSWORD})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{user}: {v}");
+    }
+}
