@@ -552,6 +552,11 @@ async fn serve(database_url: &Option<String>, a: ServeArgs) -> Result<()> {
         let s = store.load_demo().await?;
         tracing::info!(?s, "demo data loaded");
     }
+    // Buyers anywhere in China can give an address: the national tree down to the county.
+    let added = store.load_national_regions().await?;
+    if added > 0 {
+        tracing::info!(added, "provinces, prefectures and counties of China added");
+    }
     let mut state = bazaar_web::AppState::new(store)
         .await
         .map_err(|e| anyhow::anyhow!("building the search index: {e}"))?

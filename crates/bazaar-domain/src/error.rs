@@ -40,11 +40,14 @@ pub enum Reason {
     OutOfScope,
     /// A code that does not match (a pickup code, the phone's last digits).
     WrongCode,
+    /// A place too coarse for what it is for (an address at a province, not down to its
+    /// county).
+    TooCoarse,
 }
 
 impl Reason {
     /// Every reason.
-    pub const ALL: [Reason; 15] = [
+    pub const ALL: [Reason; 16] = [
         Reason::Required,
         Reason::Needed,
         Reason::TooLong,
@@ -60,6 +63,7 @@ impl Reason {
         Reason::OutOfWindow,
         Reason::OutOfScope,
         Reason::WrongCode,
+        Reason::TooCoarse,
     ];
 
     /// The stable snake_case code of this reason.
@@ -80,6 +84,7 @@ impl Reason {
             Reason::OutOfWindow => "out_of_window",
             Reason::WrongCode => "wrong_code",
             Reason::OutOfScope => "out_of_scope",
+            Reason::TooCoarse => "too_coarse",
         }
     }
 }

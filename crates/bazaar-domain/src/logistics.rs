@@ -229,6 +229,17 @@ pub fn carrier(code: &str) -> Option<&'static Carrier> {
     CARRIERS.iter().find(|c| c.code == code)
 }
 
+/// The carriers whose waybills are written like `waybill` (normalised first): one when the
+/// number tells its carrier (a seller's scanner needs no carrier picker), several when formats
+/// overlap (plain 13 digits), none when no carrier writes it so.
+pub fn carriers_of(waybill: &str) -> Vec<&'static Carrier> {
+    let w = normalise_waybill(waybill);
+    CARRIERS
+        .iter()
+        .filter(|c| c.formats.iter().any(|f| f.matches(&w)))
+        .collect()
+}
+
 /// A waybill number as it is stored and looked up: upper case, spaces and dashes removed.
 pub fn normalise_waybill(waybill: &str) -> String {
     waybill
@@ -531,6 +542,23 @@ pub fn kuaidi100_state(code: &str) -> Option<ParcelState> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_waybill_names_its_carrier_when_its_format_is_its_own() {
+        let codes = |w: &str| {
+            super::carriers_of(w)
+                .iter()
+                .map(|c| c.code)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(codes("jt 1234567890123"), ["jtexpress"]);
+        assert_eq!(codes("SF1234567890123"), ["shunfeng"]);
+        assert_eq!(codes("BZ123456789012"), ["bazaar"]);
+        assert!(
+            codes("1234567890123").len() > 1,
+            "plain digits are ambiguous"
+        );
+        assert!(codes("hello").is_empty());
+    }
 
     #[test]
     fn own_waybills_are_a_permutation_that_does_not_count_up() {

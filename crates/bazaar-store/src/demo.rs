@@ -67,6 +67,8 @@ impl Store {
             ));
         }
         let regions = self.import_regions(None, REGIONS.as_bytes()).await?;
+        // The rest of the country, for buyers' addresses.
+        self.load_national_regions().await?;
         let nodes = self.import_nodes(None, NODES.as_bytes()).await?;
 
         let sellers_csv = read_csv(
@@ -322,9 +324,9 @@ impl Store {
             &crate::orders::NewAddress {
                 recipient: "王芳".into(),
                 phone: "13800138000".into(),
-                region_code: "110000".into(),
+                region_code: "110105".into(),
                 node_code: None,
-                detail: Some("朝阳区建国路 88 号 3 号楼 1201".into()),
+                detail: Some("建国路 88 号 3 号楼 1201".into()),
                 is_default: true,
             },
         )

@@ -248,7 +248,93 @@ pub struct NodeFilter {
     pub limit: Option<i64>,
 }
 
+/// China's provinces, prefectures and counties with their official codes: the 2023
+/// 统计用区划代码 of the National Bureau of Statistics, from `modood/Administrative-divisions-of-China`
+/// (WTFPL; `data/README.md` says how the file was made).
+const NATIONAL: &str = include_str!("../../data/regions-cn.csv");
+
 impl Store {
+    /// Adds every province, prefecture and county of China missing from the tree, so a buyer
+    /// anywhere can give an address; regions already there are left as they are (their names,
+    /// places and children). Returns how many were added: none once done, so it runs at every
+    /// start.
+    pub async fn load_national_regions(&self) -> Result<usize, StoreError> {
+        let existing: Vec<(String, String)> = on_read!(self, |p| {
+            sqlx::query_as(
+                "SELECT code, path FROM regions WHERE level IN ('province', 'prefecture', 'county')",
+            )
+            .fetch_all(p)
+            .await?
+        });
+        let mut paths: std::collections::HashMap<String, String> = existing.into_iter().collect();
+        // The file is sorted by code, so a parent comes before its children. Each row:
+        // code, name, English name, level, parent, time zone (its path beside it).
+        let mut rows: Vec<[&'static str; 6]> = Vec::new();
+        let mut new_paths: Vec<String> = Vec::new();
+        for line in NATIONAL.lines().skip(1) {
+            let f: Vec<&'static str> = line.split(',').collect();
+            let [code, name, name_en, level, parent, _, _, zone] = f.as_slice() else {
+                continue;
+            };
+            if paths.contains_key(*code) {
+                continue;
+            }
+            let path = match *parent {
+                "" => format!("/{code}/"),
+                p => match paths.get(p) {
+                    Some(pp) => format!("{pp}{code}/"),
+                    None => continue,
+                },
+            };
+            paths.insert(code.to_string(), path.clone());
+            new_paths.push(path);
+            rows.push([code, name, name_en, level, parent, zone]);
+        }
+        let now = bazaar_domain::time::now_ms();
+        let added = rows.len();
+        in_tx!(self, |c| {
+            for (chunk, chunk_paths) in rows.chunks(100).zip(new_paths.chunks(100)) {
+                let mut sql = String::from(
+                    "INSERT INTO regions (code, name, name_en, level, parent_code, path, timezone, \
+                     created_at) VALUES ",
+                );
+                for (i, _) in chunk.iter().enumerate() {
+                    let b = i * 8;
+                    if i > 0 {
+                        sql.push_str(", ");
+                    }
+                    sql.push_str(&format!(
+                        "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                        b + 1,
+                        b + 2,
+                        b + 3,
+                        b + 4,
+                        b + 5,
+                        b + 6,
+                        b + 7,
+                        b + 8
+                    ));
+                }
+                sql.push_str(" ON CONFLICT DO NOTHING");
+                let mut q = sqlx::query(&sql);
+                for ([code, name, en, level, parent, zone], path) in chunk.iter().zip(chunk_paths) {
+                    q = q
+                        .bind(*code)
+                        .bind(*name)
+                        .bind(Some(*en).filter(|e| !e.is_empty()))
+                        .bind(*level)
+                        .bind(Some(*parent).filter(|p| !p.is_empty()))
+                        .bind(path)
+                        .bind(*zone)
+                        .bind(now);
+                }
+                q.execute(&mut *c).await?;
+            }
+            Ok(())
+        })?;
+        Ok(added)
+    }
+
     /// One region.
     pub async fn region(&self, code: &str) -> Result<Region, StoreError> {
         let sql = format!("SELECT {REGION_COLS} FROM regions WHERE code = $1");

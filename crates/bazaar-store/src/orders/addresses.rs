@@ -46,6 +46,10 @@ impl Store {
             StoreError::NotFound => StoreError::field("region_code", Reason::UnknownReference),
             e => e,
         })?;
+        // Down to the county at least: shipping and delivery are arranged by county.
+        if matches!(region.level.as_str(), "province" | "prefecture") {
+            return Err(StoreError::field("region_code", Reason::TooCoarse));
+        }
         if let Some(n) = &a.node_code {
             let node = self.node(n).await.map_err(|e| match e {
                 StoreError::NotFound => StoreError::field("node_code", Reason::UnknownReference),

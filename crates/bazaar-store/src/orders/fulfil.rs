@@ -37,6 +37,32 @@ pub struct SellerPart {
     pub weight_g: i64,
     /// The seller's lines, fen.
     pub items_fen: i64,
+    /// The recipient's phone: whole while the part is to be sent (the carrier's label needs
+    /// it), masked once it has gone.
+    pub phone: String,
+    /// Street, house, or the service point's name and address.
+    pub address_detail: Option<String>,
+    /// The carrier of its parcel, once it has one.
+    pub carrier: Option<String>,
+    /// The waybill of its parcel, once it has one.
+    pub waybill: Option<String>,
+    /// What goes in the parcel.
+    #[sqlx(skip)]
+    pub lines: Vec<PartLine>,
+}
+
+/// One line of a seller's part: what to put in the parcel.
+#[derive(Debug, Clone, Default, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct PartLine {
+    /// The part.
+    #[serde(skip)]
+    pub part_id: i64,
+    /// Product name.
+    pub name: String,
+    /// Option.
+    pub spec: String,
+    /// Units.
+    pub quantity: i64,
 }
 
 /// An order as a station sees it (placed there, or addressed to its service point).
@@ -80,12 +106,15 @@ pub struct PendingPayment {
 }
 
 impl Store {
-    /// The parts of orders a seller has to send, newest first (at most 200), optionally of
+    /// The parts of orders a seller has to send, newest first, with their lines: at most
+    /// `limit` (1 to 200), of orders before `before` (an order id) when given, optionally of
     /// one order status.
     pub async fn seller_parts(
         &self,
         actor: &Actor,
         status: Option<OrderStatus>,
+        before: Option<i64>,
+        limit: i64,
     ) -> Result<Vec<SellerPart>, StoreError> {
         let Some(seller_id) = actor.seller_id.filter(|_| actor.role == Role::Seller) else {
             return Err(StoreError::Forbidden);
@@ -94,20 +123,58 @@ impl Store {
             "SELECT pt.id AS part_id, o.id AS order_id, o.status AS order_status, \
              pt.status AS part_status, o.created_at, o.recipient, o.region_code, o.node_code, \
              pt.weight_g, (SELECT CAST(COALESCE(SUM(l.line_fen), 0) AS BIGINT) FROM order_lines l \
-             WHERE l.part_id = pt.id) AS items_fen \
-             FROM order_parts pt JOIN orders o ON o.id = pt.order_id WHERE pt.seller_id = $1",
+             WHERE l.part_id = pt.id) AS items_fen, o.phone, o.address_detail, \
+             (SELECT pc.carrier FROM parcels pc WHERE pc.part_id = pt.id ORDER BY pc.id DESC \
+             LIMIT 1) AS carrier, (SELECT pc.waybill FROM parcels pc WHERE pc.part_id = pt.id \
+             ORDER BY pc.id DESC LIMIT 1) AS waybill \
+             FROM order_parts pt JOIN orders o ON o.id = pt.order_id WHERE pt.seller_id = $1 \
+             AND o.id < $2",
         );
         if status.is_some() {
-            sql.push_str(" AND o.status = $2");
+            sql.push_str(" AND o.status = $3");
         }
-        sql.push_str(" ORDER BY o.id DESC LIMIT 200");
-        Ok(on_read!(self, |p| {
-            let mut q = sqlx::query_as(&sql).bind(seller_id);
+        sql.push_str(&format!(
+            " ORDER BY o.id DESC LIMIT {}",
+            limit.clamp(1, 200)
+        ));
+        let mut parts: Vec<SellerPart> = on_read!(self, |p| {
+            let mut q = sqlx::query_as(&sql)
+                .bind(seller_id)
+                .bind(before.unwrap_or(i64::MAX));
             if let Some(st) = status {
                 q = q.bind(st.as_str());
             }
             q.fetch_all(p).await?
-        }))
+        });
+        if parts.is_empty() {
+            return Ok(parts);
+        }
+        let ids: Vec<i64> = parts.iter().map(|p| p.part_id).collect();
+        let lines: Vec<PartLine> = on_read!(self, |p| {
+            let sql = format!(
+                "SELECT part_id, name, spec, quantity FROM order_lines WHERE part_id IN ({}) \
+                 ORDER BY id",
+                placeholders(ids.len())
+            );
+            let mut q = sqlx::query_as(&sql);
+            for id in &ids {
+                q = q.bind(id);
+            }
+            q.fetch_all(p).await?
+        });
+        let mut by_part: BTreeMap<i64, Vec<PartLine>> = BTreeMap::new();
+        for l in lines {
+            by_part.entry(l.part_id).or_default().push(l);
+        }
+        for p in &mut parts {
+            p.lines = by_part.remove(&p.part_id).unwrap_or_default();
+            let to_send =
+                p.part_status == "open" && matches!(p.order_status.as_str(), "paid" | "fulfilling");
+            if !to_send {
+                p.phone = bazaar_domain::text::mask_phone(&p.phone);
+            }
+        }
+        Ok(parts)
     }
 
     /// Marks the seller's parts as handed to the carrier (bulk). A part ships only when its

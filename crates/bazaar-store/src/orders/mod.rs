@@ -9,8 +9,10 @@ pub mod lifecycle;
 pub mod place;
 
 pub use addresses::{Address, NewAddress};
-pub use fulfil::{PartWaybill, PendingPayment, SellerPart, StationOrder};
-pub use place::{InstitutionDetails, PlaceOrder, Placed, UNPAID_FLOOR, check_unpaid_cap};
+pub use fulfil::{PartLine, PartWaybill, PendingPayment, SellerPart, StationOrder};
+pub use place::{
+    InstitutionDetails, PlaceOrder, Placed, Quote, QuoteParcel, UNPAID_FLOOR, check_unpaid_cap,
+};
 
 use crate::db::page::{Cursor, Page, into_page, page_size};
 use crate::logistics::parcels::{ParcelEventRow, ParcelRow, ParcelWrites};

@@ -76,6 +76,65 @@ pub(crate) fn loads(infos: &[(SkuInfo, i64)]) -> Vec<LineLoad> {
         .collect()
 }
 
+/// An order's lines planned for a destination (see [`Store::plan_lines`]).
+pub(crate) struct Planned {
+    /// Each line's SKU as it is now, and its quantity, in (seller, SKU) order.
+    infos: Vec<(SkuInfo, i64)>,
+    /// Where each SKU may ship from, best first.
+    sources: BTreeMap<i64, Vec<(i64, ShippingRule)>>,
+    /// Each line's first place (in the order of `infos`).
+    first: Vec<(i64, ShippingRule)>,
+    /// The goods, fen.
+    items_fen: i64,
+    /// The shipping of the parts as they will most likely be, fen.
+    expected_shipping: i64,
+}
+
+impl Planned {
+    /// What the order costs as planned.
+    fn quote(&self) -> Quote {
+        let parcels = price_parts(&loads(&self.infos), &self.first)
+            .into_iter()
+            .map(|p| QuoteParcel {
+                seller_id: p.seller,
+                weight_g: p.weight_g,
+                fee_fen: p.fee_fen,
+            })
+            .collect();
+        Quote {
+            items_fen: self.items_fen,
+            shipping_fen: self.expected_shipping,
+            total_fen: self.items_fen + self.expected_shipping,
+            parcels,
+        }
+    }
+}
+
+/// What an order would cost if it were placed now: its goods, the shipping of its parcels
+/// (each line from the place it would ship from) and the total, all in fen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Quote {
+    /// The goods.
+    pub items_fen: i64,
+    /// The shipping of every parcel.
+    pub shipping_fen: i64,
+    /// Goods and shipping.
+    pub total_fen: i64,
+    /// The parcels the order would make: one per seller and ship-from place.
+    pub parcels: Vec<QuoteParcel>,
+}
+
+/// One parcel of a [`Quote`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct QuoteParcel {
+    /// The seller who sends it.
+    pub seller_id: i64,
+    /// Its weight, grams.
+    pub weight_g: i64,
+    /// Its shipping, fen.
+    pub fee_fen: i64,
+}
+
 /// The fast placement missed: roll back and reserve place by place (never leaves the store).
 pub(crate) const RETRY_CAREFULLY: bazaar_domain::ErrorCode =
     bazaar_domain::ErrorCode::RetryCarefully;
@@ -122,35 +181,14 @@ impl Store {
         }))
     }
 
-    /// Places an order: checks the items, prices and address, splits it by seller and
-    /// ship-from location, prices the shipping by the origin county's rules, and reserves every
-    /// line with one conditional update each — all lines or none. The same idempotency key
-    /// returns the earlier order and reserves nothing more.
-    pub async fn place_order(&self, actor: &Actor, o: &PlaceOrder) -> Result<Placed, StoreError> {
-        if let Some(key) = &o.idempotency_key
-            && let Some(id) = self.order_for_key(actor.user_id, key).await?
-        {
-            return Ok(Placed {
-                order: self.order_unchecked(id).await?,
-                replayed: true,
-            });
-        }
-        let items = check_items(&o.items).map_err(StoreError::Invalid)?;
+    /// Where an order goes: the address chosen, the placer's default one, or for a station
+    /// order without one the agent's own service point.
+    pub(crate) async fn order_address(
+        &self,
+        actor: &Actor,
+        o: &PlaceOrder,
+    ) -> Result<Address, StoreError> {
         let station = o.channel == Channel::Station;
-        if station && actor.role != Role::Agent {
-            return Err(StoreError::Forbidden);
-        }
-        if (o.channel == Channel::Institution) != (actor.role == Role::Institution) {
-            return Err(if actor.role == Role::Institution {
-                StoreError::field("channel", Reason::Inconsistent)
-            } else {
-                StoreError::Forbidden
-            });
-        }
-        if o.channel == Channel::Institution && o.institution.is_none() {
-            return Err(StoreError::field("delivery_date", Reason::Needed));
-        }
-        // The address: a station order without one goes to the agent's own service point.
         let station_address = match (station, o.address_id, &actor.node_code) {
             (true, None, Some(node)) => {
                 let n = self.node(node).await?;
@@ -176,7 +214,7 @@ impl Store {
             }
             _ => None,
         };
-        let address = match (station_address, o.address_id) {
+        Ok(match (station_address, o.address_id) {
             (Some(a), _) => a,
             (None, Some(id)) => self.address(actor, id).await.map_err(|e| match e {
                 StoreError::NotFound => StoreError::field("address_id", Reason::UnknownReference),
@@ -188,9 +226,19 @@ impl Store {
                 .into_iter()
                 .next()
                 .ok_or(StoreError::Rule(bazaar_domain::ErrorCode::NoDefaultAddress))?,
-        };
-        let dest = self.region(&address.region_code).await?;
-        let dest_province = RegionPath::new(&dest.path)
+        })
+    }
+
+    /// Checks an order's lines against the catalogue as it is now and plans them for a
+    /// destination (its region path): where each line may ship from, best first, and the parts
+    /// and their shipping as they will most likely be (each line from its first place). Refuses
+    /// unknown SKUs, unlisted products, changed prices, and lines no place can send.
+    pub(crate) async fn plan_lines(
+        &self,
+        items: &[ItemInput],
+        dest_path: &str,
+    ) -> Result<Planned, StoreError> {
+        let dest_province = RegionPath::new(dest_path)
             .and_then(|p| p.province().map(str::to_string))
             .unwrap_or_default();
         // The SKUs as they are now, in one query.
@@ -243,7 +291,7 @@ impl Store {
         // destination's own county first (a village point or county warehouse near the buyer),
         // then the seller's home, then the rest; only those whose county has a shipping rule
         // for the destination.
-        let dest_county = county_of(&dest.path);
+        let dest_county = county_of(dest_path);
         let candidates: Vec<(i64, i64, bool, String)> = on_read!(self, |p| {
             let sql = format!(
                 "SELECT st.sku_id, st.location_id, l.seller_id IS NOT NULL AS home, r.path \
@@ -300,10 +348,6 @@ impl Store {
         // rows in opposite orders (no deadlock on PostgreSQL).
         infos.sort_by_key(|(i, _)| (i.seller_id, i.sku_id));
         let items_fen: i64 = infos.iter().map(|(i, q)| i.price_fen * q).sum();
-        let now = now_ms();
-        let buyer_id = (!station).then_some(actor.user_id);
-        let channel = o.channel.as_str();
-        let pay_by = now + o.pay_window_ms;
         // The parts as they will most likely be (each line from its first place): the order is
         // written with their shipping first, so the contended stock rows are locked as briefly
         // as possible; a line that lands elsewhere updates the order's shipping afterwards.
@@ -315,6 +359,82 @@ impl Store {
             .iter()
             .map(|p| p.fee_fen)
             .sum();
+        Ok(Planned {
+            infos,
+            sources,
+            first,
+            items_fen,
+            expected_shipping,
+        })
+    }
+
+    /// What `o` would cost if it were placed now, by the same rules and to the same address
+    /// as [`Store::place_order`], reserving nothing. A line no place can send is refused as
+    /// placing would refuse it (out of stock, naming the SKUs; an address not served).
+    pub async fn quote_order(&self, actor: &Actor, o: &PlaceOrder) -> Result<Quote, StoreError> {
+        let items = check_items(&o.items).map_err(StoreError::Invalid)?;
+        let address = self.order_address(actor, o).await?;
+        let dest = self.region(&address.region_code).await?;
+        Ok(self.plan_lines(&items, &dest.path).await?.quote())
+    }
+
+    /// What `items` would cost sent to a region (a province, a county, …) before there is an
+    /// address: the product page's "shipping to 浙江". An unknown region is refused as the
+    /// field `region_code`.
+    pub async fn quote_to_region(
+        &self,
+        items: &[ItemInput],
+        region_code: &str,
+    ) -> Result<Quote, StoreError> {
+        let items = check_items(items).map_err(StoreError::Invalid)?;
+        let dest = self.region(region_code).await.map_err(|e| match e {
+            StoreError::NotFound => StoreError::field("region_code", Reason::UnknownReference),
+            e => e,
+        })?;
+        Ok(self.plan_lines(&items, &dest.path).await?.quote())
+    }
+
+    /// Places an order: checks the items, prices and address, splits it by seller and
+    /// ship-from location, prices the shipping by the origin county's rules, and reserves every
+    /// line with one conditional update each — all lines or none. The same idempotency key
+    /// returns the earlier order and reserves nothing more.
+    pub async fn place_order(&self, actor: &Actor, o: &PlaceOrder) -> Result<Placed, StoreError> {
+        if let Some(key) = &o.idempotency_key
+            && let Some(id) = self.order_for_key(actor.user_id, key).await?
+        {
+            return Ok(Placed {
+                order: self.order_unchecked(id).await?,
+                replayed: true,
+            });
+        }
+        let items = check_items(&o.items).map_err(StoreError::Invalid)?;
+        let station = o.channel == Channel::Station;
+        if station && actor.role != Role::Agent {
+            return Err(StoreError::Forbidden);
+        }
+        if (o.channel == Channel::Institution) != (actor.role == Role::Institution) {
+            return Err(if actor.role == Role::Institution {
+                StoreError::field("channel", Reason::Inconsistent)
+            } else {
+                StoreError::Forbidden
+            });
+        }
+        if o.channel == Channel::Institution && o.institution.is_none() {
+            return Err(StoreError::field("delivery_date", Reason::Needed));
+        }
+        let address = self.order_address(actor, o).await?;
+        let dest = self.region(&address.region_code).await?;
+        let Planned {
+            infos,
+            sources,
+            first,
+            items_fen,
+            expected_shipping,
+        } = self.plan_lines(&items, &dest.path).await?;
+        let now = now_ms();
+        let buyer_id = (!station).then_some(actor.user_id);
+        let channel = o.channel.as_str();
+        let pay_by = now + o.pay_window_ms;
         // Fast path: write everything for each line's first place, then reserve there, last,
         // just before the commit (a hot SKU's row is locked only for that); if some line does
         // not fit there, roll back and take the careful path: reserve first, trying each place.

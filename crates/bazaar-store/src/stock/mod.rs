@@ -263,6 +263,32 @@ const LEVEL_SELECT: &str = "SELECT st.sku_id, st.location_id, l.name AS location
     JOIN stock_locations l ON l.id = st.location_id";
 
 impl Store {
+    /// Units free to sell of each of `skus` (on hand less reserved, over every place; a SKU
+    /// without stock anywhere is absent): what the storefront shows as 仅剩 N 件 or sold out.
+    /// At most 500 SKUs are looked at.
+    pub async fn available(
+        &self,
+        skus: &[i64],
+    ) -> Result<std::collections::BTreeMap<i64, i64>, StoreError> {
+        let skus = &skus[..skus.len().min(500)];
+        if skus.is_empty() {
+            return Ok(Default::default());
+        }
+        let sql = format!(
+            "SELECT sku_id, CAST(SUM(on_hand - reserved) AS BIGINT) FROM stock \
+             WHERE sku_id IN ({}) GROUP BY sku_id",
+            crate::orders::placeholders(skus.len())
+        );
+        let rows: Vec<(i64, i64)> = on_read!(self, |p| {
+            let mut q = sqlx::query_as(&sql);
+            for id in skus {
+                q = q.bind(id);
+            }
+            q.fetch_all(p).await?
+        });
+        Ok(rows.into_iter().collect())
+    }
+
     /// The stock of a SKU at every location (for whoever may edit the product).
     pub async fn stock_levels(
         &self,

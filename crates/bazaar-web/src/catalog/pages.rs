@@ -7,6 +7,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 use bazaar_domain::money::Fen;
+use bazaar_domain::orders::ItemInput;
+use bazaar_domain::region::RegionLevel;
 use bazaar_search::Filters;
 use bazaar_store::StoreError;
 use bazaar_store::catalog::products::{Product, ProductFilter};
@@ -312,9 +314,74 @@ pub async fn product(
     .map(|(key, _)| lang.t(key))
     .collect();
     let (csrf, new_csrf) = crate::app::session::csrf_token(&h);
+    // `?to=CODE`: the province (or any region) the buyer wants the shipping fee to.
+    let to = uri.query().and_then(|q| {
+        q.split('&')
+            .filter_map(|kv| kv.split_once('='))
+            .find(|(k, v)| *k == "to" && v.len() <= 20 && v.bytes().all(|b| b.is_ascii_digit()))
+            .map(|(_, v)| v.to_string())
+    });
+    let ids: Vec<i64> = p.skus.iter().map(|k| k.id).collect();
+    let left = match s.store.available(&ids).await {
+        Ok(l) => l,
+        Err(e) => return internal(e),
+    };
+    let provinces = match s.store.regions_at(RegionLevel::Province).await {
+        Ok(r) => r,
+        Err(e) => return internal(e),
+    };
+    let dest = to
+        .as_deref()
+        .and_then(|c| provinces.iter().find(|r| r.code == c));
+    let mut skus = Vec::with_capacity(p.skus.len());
+    for k in &p.skus {
+        let n = left.get(&k.id).copied().unwrap_or(0).max(0);
+        let shipping = match dest {
+            Some(d) if n > 0 => {
+                let item = ItemInput {
+                    sku_id: k.id,
+                    quantity: 1,
+                    expected_price_fen: None,
+                };
+                let place = region_name(lang, &d.name, d.name_en.as_deref());
+                Some(match s.store.quote_to_region(&[item], &d.code).await {
+                    Ok(q) => lang.ta(
+                        "product-shipping-to",
+                        &[
+                            ("place", place.into()),
+                            ("fee", Fen(q.shipping_fen).to_string().into()),
+                        ],
+                    ),
+                    Err(StoreError::Db(e)) => return internal(StoreError::Db(e)),
+                    Err(_) => lang.ta("product-not-served", &[("place", place.into())]),
+                })
+            }
+            _ => None,
+        };
+        skus.push(SkuView {
+            id: k.id,
+            spec: k.spec.clone(),
+            price: Fen(k.price_fen),
+            weight_g: k.weight_g,
+            sold_out: n == 0,
+            stock: stock_note(lang, n),
+            shipping,
+        });
+    }
+    let provinces = provinces
+        .iter()
+        .map(|r| Choice {
+            selected: Some(&r.code) == to.as_ref(),
+            value: r.code.clone(),
+            label: region_name(lang, &r.name, r.name_en.as_deref()),
+        })
+        .collect();
     let body = ProductPage {
         lang,
         p: &p,
+        skus,
+        provinces,
+        script: crate::app::assets::url("autosubmit.js"),
         name_en: r.name_en.as_deref().filter(|_| lang == Lang::En),
         photo_alt: lang.ta("product-photo", &[("name", r.name.as_str().into())]),
         gi: r
@@ -345,6 +412,12 @@ pub async fn product(
 struct ProductPage<'a> {
     lang: Lang,
     p: &'a Product,
+    /// Its options with price, stock and shipping.
+    skus: Vec<SkuView>,
+    /// The provinces to price the shipping to.
+    provinces: Vec<Choice>,
+    /// The address of the script that submits a choice at once.
+    script: String,
     /// The English name, on English pages.
     name_en: Option<&'a str>,
     photo_alt: String,
@@ -355,4 +428,33 @@ struct ProductPage<'a> {
     shelf_life: Option<String>,
     certificate: Option<String>,
     csrf: &'a str,
+}
+
+/// One option of a product as its page shows it.
+struct SkuView {
+    id: i64,
+    spec: String,
+    price: Fen,
+    weight_g: i64,
+    /// Nothing left to sell: shown, not buyable.
+    sold_out: bool,
+    /// "仅剩 3 件" when few are left, "已售完" when none.
+    stock: Option<String>,
+    /// The shipping of one unit to the chosen province, when one is chosen.
+    shipping: Option<String>,
+}
+
+/// Fewer than this many left and the storefront says how many ("仅剩 3 件").
+pub const FEW_LEFT: i64 = 10;
+
+/// What a product list or page says of `n` units left: sold out, only n left, or nothing
+/// when there are plenty.
+pub fn stock_note(lang: Lang, n: i64) -> Option<String> {
+    if n <= 0 {
+        Some(lang.t("stock-sold-out"))
+    } else if n < FEW_LEFT {
+        Some(lang.ta("stock-left", &[("n", n.into())]))
+    } else {
+        None
+    }
 }

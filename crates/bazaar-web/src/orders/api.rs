@@ -751,9 +751,11 @@ pub async fn confirm_payment(
 }
 
 #[utoipa::path(get, path = "/api/v1/seller/parts", tag = "orders", security(("bearer" = [])),
-    params(("status" = Option<String>, Query, pattern = "^(|pending_payment|paid|fulfilling|shipped|delivered|completed|cancelled|refund_requested|refunded)$", description = "Only orders of this status (e.g. paid)")),
-    responses((status = 200, description = "What the seller has to send, newest first", body = Vec<bazaar_store::orders::SellerPart>),
-        (status = 400, description = "Unknown status", body = ErrorBody),
+    params(("status" = Option<String>, Query, pattern = "^(|pending_payment|paid|fulfilling|shipped|delivered|completed|cancelled|refund_requested|refunded)$", description = "Only orders of this status (e.g. paid)"),
+        ("before" = Option<i64>, Query, description = "Only orders older than this order id (the next page: the last order id of this one)"),
+        ("limit" = Option<i64>, Query, minimum = 1, maximum = 200, description = "At most this many (default 200)")),
+    responses((status = 200, description = "What the seller has to send, newest first, with the lines of each part", body = Vec<bazaar_store::orders::SellerPart>),
+        (status = 400, description = "Unknown status; `before` or `limit` not a number, or `limit` outside 1–200", body = ErrorBody),
         (status = 403, description = "Sellers only", body = ErrorBody)))]
 /// `GET /api/v1/seller/parts`: the seller's parts of orders.
 pub async fn seller_parts(
@@ -769,7 +771,23 @@ pub async fn seller_parts(
                 .map_err(|e| StoreError::Invalid(vec![e]))?,
         ),
     };
-    Ok(Json(s.store.seller_parts(actor, status).await?))
+    let number = |name: &'static str| -> Result<Option<i64>, ApiError> {
+        match q.get(name).map(|v| v.trim()).filter(|v| !v.is_empty()) {
+            None => Ok(None),
+            Some(v) => v
+                .parse::<i64>()
+                .map(Some)
+                .map_err(|_| StoreError::field(name, bazaar_domain::Reason::InvalidFormat).into()),
+        }
+    };
+    let before = number("before")?;
+    let limit = number("limit")?.unwrap_or(200);
+    if !(1..=200).contains(&limit) {
+        return Err(StoreError::field("limit", bazaar_domain::Reason::OutOfRange).into());
+    }
+    Ok(Json(
+        s.store.seller_parts(actor, status, before, limit).await?,
+    ))
 }
 
 /// Body of a bulk shipment.

@@ -22,24 +22,36 @@ fn status_name(cx: &Ctx, s: &str) -> String {
     cx.lang.t(&format!("order-status-{s}"))
 }
 
-/// `GET /manage/orders?status=…`: the seller's parts of orders; open parts of paid orders can
-/// be marked shipped together.
-pub async fn seller_orders(State(s): State<AppState>, h: HeaderMap, uri: Uri) -> Response {
-    let cx = match Ctx::get(&s, &h, &uri).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+/// How many parts the seller's order page shows at once.
+const SELLER_PAGE: i64 = 30;
+
+/// The seller's order page with filter `q` (`status`, `before`), and, after a refused
+/// shipment, the part it was for with what was typed and why.
+async fn seller_page(
+    s: &AppState,
+    cx: &Ctx,
+    query: &str,
+    refused: Option<(i64, &HashMap<String, String>, &[FieldError])>,
+    code: StatusCode,
+) -> Response {
     let lang = cx.lang;
-    let wanted = uri
-        .query()
-        .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("status=")))
-        .filter(|v| !v.is_empty());
-    let status = match wanted.map(|v| OrderStatus::parse("status", v)) {
-        None => None,
-        Some(Ok(st)) => Some(st),
-        Some(Err(e)) => return cx.error_page(StoreError::Invalid(vec![e]), "/manage/orders"),
-    };
-    let parts = match s.store.seller_parts(&cx.actor, status).await {
+    let mut status = None;
+    let mut before = None;
+    for (k, v) in query.split('&').filter_map(|kv| kv.split_once('=')) {
+        match k {
+            "status" if !v.is_empty() => match OrderStatus::parse("status", v) {
+                Ok(st) => status = Some(st),
+                Err(e) => return cx.error_page(StoreError::Invalid(vec![e]), "/manage/orders"),
+            },
+            "before" => before = v.parse::<i64>().ok(),
+            _ => {}
+        }
+    }
+    let parts = match s
+        .store
+        .seller_parts(&cx.actor, status, before, SELLER_PAGE)
+        .await
+    {
         Ok(p) => p,
         Err(e) => return cx.error_page(e, "/manage"),
     };
@@ -48,39 +60,132 @@ pub async fn seller_orders(State(s): State<AppState>, h: HeaderMap, uri: Uri) ->
         .map(|st| {
             (
                 st.as_str(),
-                status_name(&cx, st.as_str()),
+                status_name(cx, st.as_str()),
                 status == Some(st),
             )
         })
         .collect();
-    let parts = parts
-        .into_iter()
-        .map(|p| PartRow {
+    let next = (parts.len() as i64 == SELLER_PAGE)
+        .then(|| parts.last().map(|p| p.order_id))
+        .flatten()
+        .map(|id| match status {
+            Some(st) => format!("/manage/orders?status={}&before={id}", st.as_str()),
+            None => format!("/manage/orders?before={id}"),
+        });
+    // Where a shipment brings the seller back: this page, as filtered.
+    let back = match (status, before) {
+        (Some(st), Some(b)) => format!("/manage/orders?status={}&before={b}", st.as_str()),
+        (Some(st), None) => format!("/manage/orders?status={}", st.as_str()),
+        (None, Some(b)) => format!("/manage/orders?before={b}"),
+        (None, None) => "/manage/orders".to_string(),
+    };
+    let mut places: HashMap<String, String> = HashMap::new();
+    let mut rows = Vec::with_capacity(parts.len());
+    for p in parts {
+        let place = match places.get(&p.region_code) {
+            Some(x) => x.clone(),
+            None => {
+                let x = region_words(s, lang, &p.region_code).await;
+                places.insert(p.region_code.clone(), x.clone());
+                x
+            }
+        };
+        let empty = HashMap::new();
+        let (values, errors): (&HashMap<String, String>, &[FieldError]) = match refused {
+            Some((id, v, e)) if id == p.part_id => (v, e),
+            _ => (&empty, &[]),
+        };
+        let f = FormView {
+            lang,
+            values,
+            errors,
+        };
+        rows.push(PartRow {
             can_ship: p.part_status == "open"
                 && matches!(p.order_status.as_str(), "paid" | "fulfilling"),
             part_id: p.part_id,
             order_id: p.order_id,
-            status: status_name(&cx, &p.order_status),
-            shipped: p.part_status == "shipped",
+            status: status_name(cx, &p.order_status),
             created: Zone::Shanghai.format_ms(p.created_at),
             total: Fen(p.items_fen).to_string(),
+            weight: format!("{:.1} kg", p.weight_g as f64 / 1000.0),
+            lines: p
+                .lines
+                .iter()
+                .map(|l| format!("{} {} × {}", l.name, l.spec, l.quantity))
+                .collect(),
+            phone: p.phone,
+            address: format!("{place} {}", p.address_detail.unwrap_or_default()),
+            sent_with: p.waybill.map(|w| {
+                let carrier = p
+                    .carrier
+                    .as_deref()
+                    .and_then(bazaar_domain::logistics::carrier)
+                    .map(|c| if lang == Lang::En { c.name_en } else { c.name })
+                    .unwrap_or("");
+                (carrier.to_string(), w)
+            }),
             recipient: p.recipient,
-        })
+            waybill: f.value("waybill").to_string(),
+            carrier_choice: f.value("carrier").to_string(),
+            waybill_error: f.error("waybill"),
+            carrier_error: f.error("carrier"),
+        });
+    }
+    let carriers = std::iter::once((String::new(), lang.t("ship-carrier-auto")))
+        .chain(bazaar_domain::logistics::CARRIERS.iter().map(|c| {
+            (
+                c.code.to_string(),
+                if lang == Lang::En { c.name_en } else { c.name }.to_string(),
+            )
+        }))
         .collect();
     cx.render(
-        StatusCode::OK,
+        code,
         &lang.t("orders-seller-title"),
         &SellerOrders {
             lang,
             csrf: &cx.csrf,
             statuses,
-            parts,
+            any_to_ship: rows.iter().any(|p| p.can_ship),
+            parts: rows,
+            carriers,
+            next,
+            back,
         },
     )
 }
 
-/// The seller's orders: the status filter, and the parts of orders with the boxes of those
-/// that can be marked shipped.
+/// A region's place as a person writes it: its names from the province down, joined.
+async fn region_words(s: &AppState, lang: Lang, code: &str) -> String {
+    let Ok(r) = s.store.region(code).await else {
+        return code.to_string();
+    };
+    s.store
+        .region_trail(&r.path)
+        .await
+        .unwrap_or_default()
+        .iter()
+        .map(|r| match (lang, &r.name_en) {
+            (Lang::En, Some(en)) if !en.is_empty() => en.clone(),
+            _ => r.name.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `GET /manage/orders?status=…&before=…`: the seller's parts of orders, each with what goes
+/// in the parcel, where it goes, and for those to send a carrier picker and a waybill field.
+pub async fn seller_orders(State(s): State<AppState>, h: HeaderMap, uri: Uri) -> Response {
+    let cx = match Ctx::get(&s, &h, &uri).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    seller_page(&s, &cx, uri.query().unwrap_or(""), None, StatusCode::OK).await
+}
+
+/// The seller's orders: the status filter, and the parts as cards, those to send with their
+/// shipping form.
 #[derive(Template)]
 #[template(path = "orders/manage_seller_orders.html")]
 struct SellerOrders<'a> {
@@ -89,23 +194,46 @@ struct SellerOrders<'a> {
     /// Every order status: value, name, chosen.
     statuses: Vec<(&'static str, String, bool)>,
     parts: Vec<PartRow>,
+    /// Whether any part is to be sent (the joint-delivery form is shown).
+    any_to_ship: bool,
+    /// The carrier picker: code and name ("" = recognise it from the waybill).
+    carriers: Vec<(String, String)>,
+    /// The next page, when there may be one.
+    next: Option<String>,
+    /// This page as filtered: where a shipment comes back to.
+    back: String,
 }
 
 /// One part of an order, as its seller sees it.
 struct PartRow {
-    /// Open and paid for: it can be marked shipped.
+    /// Open and paid for: it can be shipped.
     can_ship: bool,
     part_id: i64,
     order_id: i64,
     status: String,
-    /// The part itself is shipped.
-    shipped: bool,
     recipient: String,
+    /// Whole while it is to be sent, masked after.
+    phone: String,
+    /// The place, from the province down, and the street or service point.
+    address: String,
     created: String,
     total: String,
+    weight: String,
+    /// "Name option × n", one per line.
+    lines: Vec<String>,
+    /// The carrier's name and the waybill it went with.
+    sent_with: Option<(String, String)>,
+    /// The waybill as typed (after a refusal).
+    waybill: String,
+    /// The carrier as chosen (after a refusal).
+    carrier_choice: String,
+    waybill_error: Option<String>,
+    carrier_error: Option<String>,
 }
 
-/// `POST /manage/orders/ship` (form fields `part`, repeated): bulk "mark shipped".
+/// `POST /manage/orders/ship`: ships parts. One part with `carrier` and `waybill` (the
+/// carrier recognised from the waybill when not chosen; neither: the county's joint delivery
+/// collects it), or several `part`s at once for the joint delivery.
 pub async fn ship(State(s): State<AppState>, h: HeaderMap, body: axum::body::Bytes) -> Response {
     // Repeated fields: parse the urlencoded body by hand.
     let mut form = HashMap::new();
@@ -123,16 +251,74 @@ pub async fn ship(State(s): State<AppState>, h: HeaderMap, body: axum::body::Byt
         Ok(c) => c,
         Err(r) => return r,
     };
+    let back = text(&form, "back");
+    let back = if back.starts_with("/manage/orders") && !back.contains("//") {
+        back
+    } else {
+        "/manage/orders".to_string()
+    };
     if parts.is_empty() {
         return cx.error_page(
             StoreError::Invalid(vec![FieldError::new("part_ids", Reason::Required)]),
-            "/manage/orders",
+            &back,
         );
     }
-    match s.store.ship_parts(&cx.actor, &parts, &[]).await {
-        Ok(_) => Redirect::to("/manage/orders").into_response(),
-        Err(e) => cx.error_page(e, "/manage/orders"),
+    let waybill = text(&form, "waybill").trim().to_string();
+    let mut carrier = text(&form, "carrier").trim().to_string();
+    let mut waybills = vec![];
+    let refuse = |e: FieldError| vec![e];
+    let mut errs = vec![];
+    if parts.len() == 1 && !waybill.is_empty() {
+        if carrier.is_empty() {
+            let found = bazaar_domain::logistics::carriers_of(&waybill);
+            match found.as_slice() {
+                [one] => carrier = one.code.to_string(),
+                [] => errs = refuse(FieldError::new("waybill", Reason::InvalidFormat)),
+                _ => errs = refuse(FieldError::new("carrier", Reason::Required)),
+            }
+        }
+        if errs.is_empty() && carrier != bazaar_domain::logistics::BAZAAR_CARRIER {
+            waybills.push(bazaar_store::orders::PartWaybill {
+                part_id: parts[0],
+                carrier: carrier.clone(),
+                waybill: waybill.clone(),
+            });
+        }
+    } else if parts.len() == 1
+        && !carrier.is_empty()
+        && carrier != bazaar_domain::logistics::BAZAAR_CARRIER
+    {
+        errs = refuse(FieldError::new("waybill", Reason::Required));
     }
+    if errs.is_empty() {
+        match s.store.ship_parts(&cx.actor, &parts, &waybills).await {
+            Ok(_) => return Redirect::to(&back).into_response(),
+            // The store names the waybill's fields by index: the form has one of each.
+            Err(StoreError::Invalid(e)) => {
+                errs = e
+                    .into_iter()
+                    .map(|f| {
+                        let name = f.field.rsplit('.').next().unwrap_or("waybill").to_string();
+                        FieldError::new(name, f.reason)
+                    })
+                    .collect()
+            }
+            Err(e) => return cx.error_page(e, &back),
+        }
+    }
+    let query = back
+        .split_once('?')
+        .map(|(_, q)| q)
+        .unwrap_or("")
+        .to_string();
+    seller_page(
+        &s,
+        &cx,
+        &query,
+        Some((parts[0], &form, &errs)),
+        StatusCode::BAD_REQUEST,
+    )
+    .await
 }
 
 /// The pairs of an `application/x-www-form-urlencoded` body, decoded.
@@ -227,17 +413,34 @@ async fn resolve_lines(
     Ok((items, errs))
 }
 
+/// The 代买 screen after a search or a check: the amounts to confirm, when checked.
+struct Review {
+    /// "商品 ¥… + 运费 ¥… = 合计 ¥…".
+    text: String,
+    /// The total confirmed, fen: placing refuses another.
+    total_fen: i64,
+    /// The idempotency key of the confirmation: a second click places one order.
+    key: String,
+}
+
+#[allow(clippy::too_many_arguments)]
 async fn station_page(
     s: &AppState,
     cx: &Ctx,
     values: &HashMap<String, String>,
     errors: &[FieldError],
     alert: Option<String>,
+    review: Option<Review>,
+    placed: Option<String>,
     status: StatusCode,
 ) -> Response {
     let lang = cx.lang;
     let orders = match s.store.station_orders(&cx.actor).await {
         Ok(o) => o,
+        Err(e) => return cx.error_page(e, "/manage"),
+    };
+    let picker = match crate::orders::picker::build(s, lang, values, errors).await {
+        Ok(p) => p,
         Err(e) => return cx.error_page(e, "/manage"),
     };
     let orders = orders
@@ -257,24 +460,32 @@ async fn station_page(
             lang,
             csrf: &cx.csrf,
             alert,
+            placed,
             f: FormView {
                 lang,
                 values,
                 errors,
             },
+            picker,
+            review,
             orders,
         },
     )
 }
 
-/// The station agent's 代买 screen: the order form, and the orders of its service point.
+/// The station agent's 代买 screen: the villager, the catalogue picker, the amounts to
+/// confirm, and the orders of its service point.
 #[derive(Template)]
 #[template(path = "orders/manage_station.html")]
 struct StationPage<'a> {
     lang: Lang,
     csrf: &'a str,
     alert: Option<String>,
+    /// The confirmation of the order just placed.
+    placed: Option<String>,
     f: FormView<'a>,
+    picker: crate::orders::picker::Picker,
+    review: Option<Review>,
     orders: Vec<StationRow>,
 }
 
@@ -289,17 +500,39 @@ struct StationRow {
     pending_payment_id: Option<i64>,
 }
 
-/// `GET /manage/station`: the agent's 代买 screen and the orders of its service point.
+/// `GET /manage/station?placed=…`: the agent's 代买 screen and the orders of its service
+/// point; after placing, the order just placed and what to do next.
 pub async fn station(State(s): State<AppState>, h: HeaderMap, uri: Uri) -> Response {
     let cx = match Ctx::get(&s, &h, &uri).await {
         Ok(c) => c,
         Err(r) => return r,
     };
-    station_page(&s, &cx, &HashMap::new(), &[], None, StatusCode::OK).await
+    let placed_id = uri
+        .query()
+        .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("placed=")))
+        .and_then(|v| v.parse::<i64>().ok());
+    let mut placed = None;
+    if let Some(id) = placed_id
+        && let Ok(orders) = s.store.station_orders(&cx.actor).await
+        && let Some(o) = orders.into_iter().find(|o| o.id == id)
+    {
+        placed = Some(cx.lang.ta(
+            "station-placed",
+            &[
+                ("id", id.into()),
+                ("name", o.villager_name.unwrap_or(o.recipient).into()),
+                ("total", Fen(o.total_fen).to_string().into()),
+            ],
+        ));
+    }
+    let none = HashMap::new();
+    station_page(&s, &cx, &none, &[], None, None, placed, StatusCode::OK).await
 }
 
-/// `POST /manage/station`: places an order for a villager, delivered to the service point and
-/// paid in cash at the station.
+/// `POST /manage/station` (`step`: `search`, `review` or `place`): searches the catalogue
+/// keeping what was picked; checks the order (the amounts with shipping to the service point);
+/// places the checked order for the villager, delivered to the service point and paid in cash
+/// at the station — only at the amount the agent confirmed.
 pub async fn station_order(
     State(s): State<AppState>,
     h: HeaderMap,
@@ -309,38 +542,95 @@ pub async fn station_order(
         Ok(c) => c,
         Err(r) => return r,
     };
-    let (items, mut errs) = match resolve_lines(&s, &text(&form, "lines")).await {
-        Ok(r) => r,
-        Err(e) => return cx.error_page(e, "/manage/station"),
-    };
+    let lang = cx.lang;
+    let step = text(&form, "step");
+    let (items, mut errs) = crate::orders::picker::picked(&form);
+    if step != "review" && step != "place" {
+        let code = if errs.is_empty() {
+            StatusCode::OK
+        } else {
+            StatusCode::BAD_REQUEST
+        };
+        return station_page(&s, &cx, &form, &errs, None, None, None, code).await;
+    }
     let name = text(&form, "villager_name");
     if name.trim().is_empty() {
         errs.push(FieldError::new("villager_name", Reason::Required));
     }
-    if !errs.is_empty() {
-        return station_page(&s, &cx, &form, &errs, None, StatusCode::BAD_REQUEST).await;
+    if items.is_empty() && errs.is_empty() {
+        errs.push(FieldError::new("items", Reason::Required));
     }
-    let placed = place_and_pay(
-        &s,
-        &cx,
-        PaymentMethod::StationCash,
-        &PlaceOrder {
-            items,
-            address_id: None,
-            channel: Channel::Station,
-            idempotency_key: None,
-            villager_name: Some(name.trim().chars().take(40).collect()),
-            villager_ref: Some(text(&form, "villager_ref"))
-                .map(|r| r.trim().chars().take(20).collect::<String>())
-                .filter(|r| !r.is_empty()),
-            pay_window_ms: s.pay_window_ms,
-            institution: None,
-        },
-    )
-    .await;
-    match placed {
-        Ok(()) => Redirect::to("/manage/station").into_response(),
-        Err((status, errs, msg)) => station_page(&s, &cx, &form, &errs, msg, status).await,
+    if !errs.is_empty() {
+        return station_page(
+            &s,
+            &cx,
+            &form,
+            &errs,
+            None,
+            None,
+            None,
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
+    }
+    let order = PlaceOrder {
+        items,
+        address_id: None,
+        channel: Channel::Station,
+        idempotency_key: Some(text(&form, "key"))
+            .filter(|k| step == "place" && !k.is_empty() && k.len() <= 64),
+        villager_name: Some(name.trim().chars().take(40).collect()),
+        villager_ref: Some(text(&form, "villager_ref"))
+            .map(|r| r.trim().chars().take(20).collect::<String>())
+            .filter(|r| !r.is_empty()),
+        pay_window_ms: s.pay_window_ms,
+        institution: None,
+    };
+    let quote = match s.store.quote_order(&cx.actor, &order).await {
+        Ok(q) => q,
+        Err(e) => {
+            let (code, errs, msg) = match e {
+                StoreError::Invalid(errs) => (StatusCode::BAD_REQUEST, errs, None),
+                StoreError::OutOfStock(skus) => (
+                    StatusCode::CONFLICT,
+                    vec![],
+                    Some(crate::orders::pages::out_of_stock_text(&s, lang, &skus).await),
+                ),
+                e => {
+                    let (code, msg) = cx.error_text(e);
+                    (code, vec![], Some(msg))
+                }
+            };
+            return station_page(&s, &cx, &form, &errs, msg, None, None, code).await;
+        }
+    };
+    let review = Review {
+        text: lang.ta(
+            "station-review-total",
+            &[
+                ("items", Fen(quote.items_fen).to_string().into()),
+                ("shipping", Fen(quote.shipping_fen).to_string().into()),
+                ("total", Fen(quote.total_fen).to_string().into()),
+            ],
+        ),
+        total_fen: quote.total_fen,
+        key: bazaar_store::people::auth::new_secret()[..32].to_string(),
+    };
+    let confirmed = text(&form, "total").parse::<i64>().ok();
+    if step == "review" || confirmed != Some(quote.total_fen) {
+        // Checked, or changed since it was checked: show the amounts to confirm.
+        let (alert, code) = if step == "place" {
+            (Some(lang.t("station-total-changed")), StatusCode::CONFLICT)
+        } else {
+            (None, StatusCode::OK)
+        };
+        return station_page(&s, &cx, &form, &[], alert, Some(review), None, code).await;
+    }
+    match place_and_pay(&s, &cx, PaymentMethod::StationCash, &order).await {
+        Ok(id) => Redirect::to(&format!("/manage/station?placed={id}")).into_response(),
+        Err((status, errs, msg)) => {
+            station_page(&s, &cx, &form, &errs, msg, None, None, status).await
+        }
     }
 }
 
@@ -352,17 +642,17 @@ async fn place_and_pay(
     cx: &Ctx,
     method: PaymentMethod,
     order: &PlaceOrder,
-) -> Result<(), (StatusCode, Vec<FieldError>, Option<String>)> {
+) -> Result<i64, (StatusCode, Vec<FieldError>, Option<String>)> {
     match s.store.place_order(&cx.actor, order).await {
         Ok(p) => {
-            if let Err(e) = s
-                .store
-                .start_payment(&cx.actor, p.order.row.id, method)
-                .await
+            let id = p.order.row.id;
+            // A replayed key (a second click) has its payment started already.
+            if !p.replayed
+                && let Err(e) = s.store.start_payment(&cx.actor, id, method).await
             {
                 tracing::warn!(error = %e, method = method.as_str(), "starting the payment failed");
             }
-            Ok(())
+            Ok(id)
         }
         Err(StoreError::Invalid(errs)) => Err((StatusCode::BAD_REQUEST, errs, None)),
         Err(e) => {
@@ -671,7 +961,7 @@ pub async fn procurement_order(
     )
     .await;
     match placed {
-        Ok(()) => Redirect::to("/manage/procurement").into_response(),
+        Ok(_) => Redirect::to("/manage/procurement").into_response(),
         Err((status, errs, msg)) => procurement_page(&s, &cx, &form, &errs, msg, status).await,
     }
 }

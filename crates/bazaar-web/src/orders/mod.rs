@@ -5,3 +5,4 @@
 pub mod api;
 pub mod manage;
 pub mod pages;
+pub mod picker;

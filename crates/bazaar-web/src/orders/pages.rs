@@ -131,6 +131,21 @@ pub async fn cart_post(
                 Err(StoreError::NotFound) => return bad("sku_id", "unknown_reference"),
                 Err(e) => return crate::catalog::pages::internal(e),
             };
+            // Nothing left: not put in the cart (the product page shows it sold out).
+            if a == "add" {
+                match s.store.available(&[sku_id]).await {
+                    Ok(left) if left.get(&sku_id).copied().unwrap_or(0) <= 0 => {
+                        let msg = out_of_stock_text(&s, lang, &[sku_id]).await;
+                        return crate::catalog::pages::message_page(
+                            lang,
+                            StatusCode::CONFLICT,
+                            &msg,
+                        );
+                    }
+                    Ok(_) => {}
+                    Err(e) => return crate::catalog::pages::internal(e),
+                }
+            }
             let full = lines.len() >= MAX_CART_LINES;
             match lines.iter_mut().find(|l| l.sku_id == sku_id) {
                 Some(l) => {
@@ -318,11 +333,26 @@ async fn checkout_page(
         Err(e) => return crate::catalog::pages::internal(e),
     };
     let table = cart_table(lang, rows, false);
-    // The place-order form, when the buyer has an address to send to.
+    // The place-order form, when the buyer has an address to send to: each address with
+    // what the order costs sent there, shipping included, before anything is placed.
+    let items: Vec<ItemInput> = lines
+        .iter()
+        .map(|l| ItemInput {
+            sku_id: l.sku_id,
+            quantity: l.quantity,
+            expected_price_fen: None,
+        })
+        .collect();
+    let mut short: Vec<i64> = vec![];
     let order_form = if addresses.is_empty() {
         None
     } else {
-        let mut opts: Vec<(String, String)> = Vec::with_capacity(addresses.len());
+        let chosen = values
+            .get("address_id")
+            .and_then(|v| v.trim().parse::<i64>().ok())
+            .filter(|id| addresses.iter().any(|a| a.id == *id))
+            .unwrap_or(addresses[0].id);
+        let mut choices = Vec::with_capacity(addresses.len());
         for a in &addresses {
             // The place by name: the last three levels of its region (county, township,
             // village), as the buyer picked it.
@@ -339,16 +369,47 @@ async fn checkout_page(
                 }
                 Err(_) => a.region_code.clone(),
             };
-            opts.push((
-                a.id.to_string(),
-                format!(
+            let quote = s
+                .store
+                .quote_order(
+                    &cx.actor,
+                    &storefront_order(items.clone(), Some(a.id), None, s),
+                )
+                .await;
+            let (cost, problem) = match quote {
+                Ok(q) => (
+                    Some(lang.ta(
+                        "checkout-cost",
+                        &[
+                            ("shipping", Fen(q.shipping_fen).to_string().into()),
+                            ("total", Fen(q.total_fen).to_string().into()),
+                        ],
+                    )),
+                    None,
+                ),
+                Err(StoreError::OutOfStock(skus)) => {
+                    for k in skus {
+                        if !short.contains(&k) {
+                            short.push(k);
+                        }
+                    }
+                    (None, None)
+                }
+                Err(e) => (None, Some(cx.error_text(e).1)),
+            };
+            choices.push(AddressChoice {
+                id: a.id,
+                checked: a.id == chosen,
+                text: format!(
                     "{} {} · {} {}",
                     a.recipient,
                     mask_phone(&a.phone),
                     place,
                     a.detail.clone().unwrap_or_default()
                 ),
-            ));
+                cost,
+                problem,
+            });
         }
         let has_node = addresses.iter().any(|a| a.node_code.is_some());
         let sandbox = s.store.payment_sandbox().await.unwrap_or(false);
@@ -356,14 +417,11 @@ async fn checkout_page(
         let key = bazaar_store::people::auth::new_secret();
         Some(PlaceForm {
             key: key[..32].to_string(),
-            address: Field::select(
-                lang,
-                values,
-                errors,
-                "address_id",
-                "checkout-address",
-                &opts,
-            ),
+            addresses: choices,
+            address_error: errors
+                .iter()
+                .find(|e| e.field == "address_id")
+                .map(|e| field_message(lang, &e.field, e.reason.code())),
             method: Field::select(
                 lang,
                 values,
@@ -373,6 +431,12 @@ async fn checkout_page(
                 &method_options(lang, has_node, sandbox),
             ),
         })
+    };
+    // What ran out since it was put in the cart, by name, above everything else.
+    let alert = match (alert, short.is_empty()) {
+        (Some(a), _) => Some(a),
+        (None, false) => Some(out_of_stock_text(s, lang, &short).await),
+        (None, true) => None,
     };
     let region = values
         .get("region_code")
@@ -454,8 +518,67 @@ struct Checkout<'a> {
 struct PlaceForm {
     /// The idempotency key of this page.
     key: String,
-    address: Field,
+    /// The buyer's addresses, each with what the order costs sent there.
+    addresses: Vec<AddressChoice>,
+    /// Why the address was refused, when it was.
+    address_error: Option<String>,
     method: Field,
+}
+
+/// One address to send the order to, with the order's cost there.
+struct AddressChoice {
+    id: i64,
+    checked: bool,
+    /// Recipient, masked phone, place.
+    text: String,
+    /// "运费 ¥10.00 · 合计 ¥45.00", when the order can go there.
+    cost: Option<String>,
+    /// Why the order cannot go there (not served), when it cannot.
+    problem: Option<String>,
+}
+
+/// The storefront order of `items` to `address_id` (the default address when `None`).
+fn storefront_order(
+    items: Vec<ItemInput>,
+    address_id: Option<i64>,
+    key: Option<String>,
+    s: &AppState,
+) -> PlaceOrder {
+    PlaceOrder {
+        items,
+        address_id,
+        channel: Channel::Storefront,
+        idempotency_key: key,
+        villager_name: None,
+        villager_ref: None,
+        pay_window_ms: s.pay_window_ms,
+        institution: None,
+    }
+}
+
+/// "库存不足：…": the product and option of each of `skus` and how many are left of it.
+pub(crate) async fn out_of_stock_text(s: &AppState, lang: Lang, skus: &[i64]) -> String {
+    let left = s.store.available(skus).await.unwrap_or_default();
+    let mut names = Vec::new();
+    for id in skus.iter().take(10) {
+        let Ok(k) = s.store.sku(*id).await else {
+            continue;
+        };
+        let Ok(p) = s.store.product(k.product_id).await else {
+            continue;
+        };
+        let n = left.get(id).copied().unwrap_or(0).max(0);
+        let state = if n == 0 {
+            lang.t("stock-sold-out")
+        } else {
+            lang.ta("stock-left", &[("n", n.into())])
+        };
+        names.push(format!("{} {}（{state}）", p.row.name, k.spec));
+    }
+    lang.ta(
+        "error-out-of-stock-items",
+        &[("items", names.join("、").into())],
+    )
 }
 
 /// A field of a form as shown (again): its label, what was typed, why it was refused, and for
@@ -648,28 +771,17 @@ pub async fn place(
     };
     let address_id = text(&form, "address_id").trim().parse::<i64>().ok();
     let key = Some(text(&form, "key")).filter(|k| !k.is_empty() && k.len() <= 64);
+    let items = lines
+        .iter()
+        .map(|l| ItemInput {
+            sku_id: l.sku_id,
+            quantity: l.quantity,
+            expected_price_fen: Some(l.price_fen),
+        })
+        .collect();
     let placed = s
         .store
-        .place_order(
-            &cx.actor,
-            &PlaceOrder {
-                items: lines
-                    .iter()
-                    .map(|l| ItemInput {
-                        sku_id: l.sku_id,
-                        quantity: l.quantity,
-                        expected_price_fen: Some(l.price_fen),
-                    })
-                    .collect(),
-                address_id,
-                channel: Channel::Storefront,
-                idempotency_key: key,
-                villager_name: None,
-                villager_ref: None,
-                pay_window_ms: s.pay_window_ms,
-                institution: None,
-            },
-        )
+        .place_order(&cx.actor, &storefront_order(items, address_id, key, &s))
         .await;
     let order = match placed {
         Ok(p) => p.order,
@@ -687,6 +799,10 @@ pub async fn place(
         }
         Err(StoreError::Invalid(errs)) => {
             return checkout_page(&s, &cx, &h, &form, &errs, None, StatusCode::BAD_REQUEST).await;
+        }
+        Err(StoreError::OutOfStock(skus)) => {
+            let msg = out_of_stock_text(&s, lang, &skus).await;
+            return checkout_page(&s, &cx, &h, &form, &[], Some(msg), StatusCode::CONFLICT).await;
         }
         Err(e) => {
             let (status, msg) = cx.error_text(e);

@@ -54,6 +54,13 @@ async fn a_buyer_fills_the_cart_checks_out_and_pays_in_the_sandbox() {
     assert_eq!(s, StatusCode::OK);
     assert!(page.contains("沙箱支付（演示，不扣款）"), "{page}");
     assert!(page.contains("138****8000") && !page.contains("13800138000"));
+    // The total with shipping is there before placing, and the order charges exactly that.
+    let quoted = page
+        .split("合计 ")
+        .nth(1)
+        .and_then(|x| x.split('<').next())
+        .expect("the total with shipping before placing")
+        .to_string();
     let address = page
         .split("name=\"address_id\"")
         .nth(1)
@@ -110,6 +117,9 @@ async fn a_buyer_fills_the_cart_checks_out_and_pays_in_the_sandbox() {
         .call(Method::GET, "/api/v1/orders", Some(&token), None)
         .await;
     assert_eq!(mine["items"].as_array().map(Vec::len), Some(1));
+    let total = mine["items"][0]["total_fen"].as_i64().expect("total");
+    assert_eq!(quoted, bazaar_domain::money::Fen(total).to_string());
+    assert!(mine["items"][0]["shipping_fen"].as_i64() > Some(0));
 
     let (s, page) = b.get(&pay_url).await;
     assert_eq!(s, StatusCode::OK);
@@ -194,49 +204,125 @@ async fn the_station_screen_orders_for_a_villager_and_confirms_cash() {
     let (_, p) = t
         .call(Method::GET, &format!("/api/v1/products/{id}"), None, None)
         .await;
-    let code = p["skus"][0]["code"].as_str().expect("code").to_string();
+    let sku = p["skus"][0]["id"].as_i64().expect("sku");
+    let qty = format!("qty-{sku}");
     let agent = Browser::sign_in(&t, "agent-harengen").await;
     let (s, page) = agent.get("/manage/station").await;
     assert_eq!(s, StatusCode::OK);
-    assert!(page.contains("为村民下单"));
+    assert!(page.contains("搜索商品") && !page.contains("P-0"), "{page}");
+    // By name: the search lists the options with a quantity field; no code to know.
+    let (s, _, page) = agent
+        .post("/manage/station", &[("step", "search"), ("q", "蜂蜜")])
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        page.contains("阿西木土蜂蜜") && page.contains(&format!("name=\"{qty}\"")),
+        "{page}"
+    );
+    let (s, _, page) = agent
+        .post(
+            "/manage/station",
+            &[("step", "search"), ("q", "没有这种东西")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("没有找到这个商品"), "{page}");
+    // A bad quantity and a missing name are named; what was picked stays picked.
+    let (s, _, page) = agent
+        .post(
+            "/manage/station",
+            &[("step", "review"), ("villager_name", ""), (&qty, "x")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(page.contains("数量：格式不正确"), "{page}");
+    assert!(
+        page.contains("已选") && page.contains("value=\"x\""),
+        "{page}"
+    );
+    let (s, _, page) = agent
+        .post("/manage/station", &[("step", "review"), (&qty, "2")])
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(
+        page.contains("村民姓名：必填") || page.contains("：必填"),
+        "{page}"
+    );
+    // Checking shows goods, shipping and total; placing needs that total.
     let (s, _, page) = agent
         .post(
             "/manage/station",
             &[
+                ("step", "review"),
                 ("villager_name", "热依汗古丽"),
-                ("lines", "NO-SUCH 1\nP-001-1 x y"),
+                ("villager_ref", "0427"),
+                (&qty, "2"),
             ],
         )
         .await;
-    assert_eq!(s, StatusCode::BAD_REQUEST);
-    assert!(page.contains("商品：格式不正确"), "{page}");
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("运费") && page.contains("= 合计"), "{page}");
+    let total = page
+        .split("name=\"total\" value=\"")
+        .nth(1)
+        .and_then(|x| x.split('"').next())
+        .expect("the total to confirm")
+        .to_string();
+    let key = page
+        .split("name=\"key\" value=\"")
+        .nth(1)
+        .and_then(|x| x.split('"').next())
+        .expect("key")
+        .to_string();
+    // Changed after checking (three, not two): shown again to confirm, nothing placed.
     let (s, _, page) = agent
         .post(
             "/manage/station",
-            &[("villager_name", "热依汗古丽"), ("lines", "NO-SUCH 1")],
+            &[
+                ("step", "place"),
+                ("villager_name", "热依汗古丽"),
+                (&qty, "3"),
+                ("total", &total),
+                ("key", &key),
+            ],
         )
         .await;
-    assert_eq!(s, StatusCode::BAD_REQUEST);
-    assert!(page.contains("商品：引用的对象不存在"), "{page}");
+    assert_eq!(s, StatusCode::CONFLICT);
+    assert!(page.contains("金额已变化"), "{page}");
     let (s, loc, _) = agent
         .post(
             "/manage/station",
             &[
+                ("step", "place"),
                 ("villager_name", "热依汗古丽"),
                 ("villager_ref", "0427"),
-                ("lines", &format!("{code} 2")),
+                (&qty, "2"),
+                ("total", &total),
+                ("key", &key),
             ],
         )
         .await;
-    assert_eq!(
-        (s, loc.as_str()),
-        (StatusCode::SEE_OTHER, "/manage/station")
-    );
-    let (_, page) = agent.get("/manage/station").await;
-    assert!(
-        page.contains("热依汗古丽") && page.contains("待付款"),
-        "{page}"
-    );
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert!(loc.starts_with("/manage/station?placed="), "{loc}");
+    let (_, page) = agent.get(&loc).await;
+    assert!(page.contains("已为热依汗古丽下单"), "{page}");
+    let total_shown = bazaar_domain::money::Fen(total.parse().expect("fen")).to_string();
+    assert!(page.contains(&total_shown), "{page}");
+    assert!(page.contains("待付款"), "{page}");
+    // The same confirmation sent twice places one order.
+    let (s, loc2, _) = agent
+        .post(
+            "/manage/station",
+            &[
+                ("step", "place"),
+                ("villager_name", "热依汗古丽"),
+                (&qty, "2"),
+                ("total", &total),
+                ("key", &key),
+            ],
+        )
+        .await;
+    assert_eq!((s, loc2.as_str()), (StatusCode::SEE_OTHER, loc.as_str()));
     let confirm = page
         .split("action=\"/manage/payments/")
         .nth(1)
@@ -250,20 +336,68 @@ async fn the_station_screen_orders_for_a_villager_and_confirms_cash() {
     let (_, page) = agent.get("/manage/station").await;
     assert!(page.contains("已付款"), "{page}");
 
-    // The seller marks it shipped from the order list.
+    // The seller sees what goes in the parcel and where, and ships it with a waybill.
     let seller = Browser::sign_in(&t, "seller-asim").await;
     let (s, page) = seller.get("/manage/orders?status=paid").await;
     assert_eq!(s, StatusCode::OK);
+    assert!(
+        page.contains("阿西木土蜂蜜") && page.contains("× 2"),
+        "{page}"
+    );
+    assert!(
+        page.contains("热依汗古丽") && page.contains("快递公司"),
+        "{page}"
+    );
     let part = page
         .split("name=\"part\" value=\"")
         .nth(1)
         .and_then(|x| x.split('"').next())
         .expect("a part to ship")
         .to_string();
-    let (s, _, _) = seller.post("/manage/orders/ship", &[("part", &part)]).await;
-    assert_eq!(s, StatusCode::SEE_OTHER);
+    // A waybill no carrier writes so: refused by name, what was typed kept.
+    let (s, _, page) = seller
+        .post(
+            "/manage/orders/ship",
+            &[("part", &part), ("carrier", ""), ("waybill", "HELLO")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(
+        page.contains("运单号：") && page.contains("value=\"HELLO\""),
+        "{page}"
+    );
+    // A carrier chosen without a waybill is refused too.
+    let (s, _, page) = seller
+        .post(
+            "/manage/orders/ship",
+            &[("part", &part), ("carrier", "jd"), ("waybill", "")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(page.contains("运单号：必填"), "{page}");
+    // The carrier recognised from a scanned J&T waybill.
+    let (s, loc, _) = seller
+        .post(
+            "/manage/orders/ship",
+            &[
+                ("part", &part),
+                ("carrier", ""),
+                ("waybill", "jt 1234567890123"),
+                ("back", "/manage/orders?status=paid"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (s, loc.as_str()),
+        (StatusCode::SEE_OTHER, "/manage/orders?status=paid")
+    );
     let (_, page) = seller.get("/manage/orders?status=shipped").await;
     assert!(page.contains("已发货"), "{page}");
+    assert!(
+        page.contains("极兔速递") && page.contains("JT1234567890123"),
+        "{page}"
+    );
+    assert!(!page.contains("(已发货)"), "{page}");
     let (s, _) = seller.get("/manage/orders?status=nonsense").await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
 }
@@ -409,4 +543,133 @@ async fn the_address_form_picks_from_the_region_tree_down_to_a_village_point() {
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert!(page.contains("区划编码"), "{page}");
+}
+
+#[tokio::test]
+async fn stock_shows_on_the_product_page_and_a_sold_out_option_cannot_be_bought() {
+    let t = TestApp::spawn().await;
+    let bohu = t.login("op-bohu").await;
+    let id = t.product_id("沙瓤土西红柿").await;
+    let (_, p) = t
+        .call(Method::GET, &format!("/api/v1/products/{id}"), None, None)
+        .await;
+    let sku = p["skus"][0]["id"].as_i64().expect("sku");
+    let url = format!("/api/v1/skus/{sku}/stock");
+    let set = |q: i64| {
+        t.call(
+            Method::PUT,
+            &url,
+            Some(&bohu),
+            Some(serde_json::json!({"quantity": q})),
+        )
+    };
+    let (s, _) = set(3).await;
+    assert_eq!(s, StatusCode::OK);
+    let b = Browser::sign_in(&t, "buyer").await;
+    let (_, page) = b.get(&format!("/products/{id}")).await;
+    assert!(page.contains("仅剩 3 件"), "{page}");
+    assert!(page.contains(&format!("id=\"add-{sku}\"")));
+    // The shipping of one unit to a province, chosen on the page.
+    assert!(!page.contains("寄往北京市"));
+    let (_, page) = b.get(&format!("/products/{id}?to=110000")).await;
+    assert!(page.contains("寄往北京市：运费 ¥"), "{page}");
+    // A region that is not a province, or junk, is ignored.
+    let (s, page) = b.get(&format!("/products/{id}?to=x%27")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(!page.contains("运费 ¥"));
+
+    // Sold out: shown, no add button, and the cart refuses it by name.
+    set(0).await;
+    let (_, page) = b.get(&format!("/products/{id}")).await;
+    assert!(page.contains("已售完"), "{page}");
+    assert!(!page.contains(&format!("id=\"add-{sku}\"")), "{page}");
+    let (s, _, page) = b
+        .post(
+            "/cart",
+            &[
+                ("action", "add"),
+                ("sku_id", &sku.to_string()),
+                ("quantity", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    assert!(page.contains("库存不足：沙瓤土西红柿"), "{page}");
+    // Put in the cart while there was some, sold out since: checkout names it before placing,
+    // and placing refuses it by name.
+    let price = p["skus"][0]["price_fen"].as_i64().expect("price");
+    let cookies = format!("{}; bz_cart={sku}:1:{price}", b.cookies);
+    let (s, _, page) = t.form(Method::GET, "/checkout", "", Some(&cookies)).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        page.contains("库存不足：沙瓤土西红柿") && page.contains("已售完"),
+        "{page}"
+    );
+    let (s, _, page) = t
+        .form(
+            Method::POST,
+            "/checkout",
+            &format!("csrf={}&key=k1&method=sandbox", b.csrf),
+            Some(&cookies),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    assert!(page.contains("库存不足：沙瓤土西红柿"), "{page}");
+}
+
+#[tokio::test]
+async fn a_buyer_anywhere_in_china_gives_an_address_down_to_the_county_and_sees_the_fee() {
+    let t = TestApp::spawn().await;
+    let b = Browser::sign_in(&t, "buyer").await;
+    let id = t.product_id("阿西木土蜂蜜").await;
+    let (_, p) = t
+        .call(Method::GET, &format!("/api/v1/products/{id}"), None, None)
+        .await;
+    let sku = p["skus"][0]["id"].as_i64().expect("sku");
+    let price = p["skus"][0]["price_fen"].as_i64().expect("price");
+    let cookies = format!("{}; bz_cart={sku}:1:{price}", b.cookies);
+    // Every province, down to its counties, with the official codes.
+    let (_, _, page) = t.form(Method::GET, "/checkout", "", Some(&cookies)).await;
+    assert!(
+        page.contains("浙江省") && page.contains("西藏自治区") && page.contains("黑龙江省"),
+        "{page}"
+    );
+    let (_, _, page) = t
+        .form(Method::GET, "/checkout?region=330100", "", Some(&cookies))
+        .await;
+    assert!(page.contains("西湖区") && page.contains("杭州市"), "{page}");
+    // A province alone is not an address.
+    let (s, _, page) = t
+        .form(
+            Method::POST,
+            "/addresses",
+            &format!(
+                "csrf={}&region_code=330000&recipient=%E5%BC%A0%E4%B8%89&phone=13812345678&detail=%E6%96%87%E4%B8%89%E8%B7%AF1%E5%8F%B7",
+                b.csrf
+            ),
+            Some(&cookies),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(page.contains("请至少选到区县一级"), "{page}");
+    let (s, _, _) = t
+        .form(
+            Method::POST,
+            "/addresses",
+            &format!(
+                "csrf={}&region_code=330106&recipient=%E5%BC%A0%E4%B8%89&phone=13812345678&detail=%E6%96%87%E4%B8%89%E8%B7%AF1%E5%8F%B7",
+                b.csrf
+            ),
+            Some(&cookies),
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    // The new address comes first (the default), with the order's cost sent there.
+    let (_, _, page) = t.form(Method::GET, "/checkout", "", Some(&cookies)).await;
+    let card = page
+        .split("西湖区")
+        .nth(1)
+        .and_then(|x| x.split("</label>").next())
+        .expect("the Hangzhou address");
+    assert!(card.contains("运费 ¥") && card.contains("合计 ¥"), "{card}");
 }
