@@ -46,8 +46,14 @@ impl Store {
             StoreError::NotFound => StoreError::field("region_code", Reason::UnknownReference),
             e => e,
         })?;
-        // Down to the county at least: shipping and delivery are arranged by county.
-        if matches!(region.level.as_str(), "province" | "prefecture") {
+        // Down to the county at least: shipping and delivery are arranged by county. A city
+        // without counties (东莞, 中山, 儋州) is its own county.
+        let coarse = match region.level.as_str() {
+            "province" => true,
+            "prefecture" => !self.region_children(Some(&region.code)).await?.is_empty(),
+            _ => false,
+        };
+        if coarse {
             return Err(StoreError::field("region_code", Reason::TooCoarse));
         }
         if let Some(n) = &a.node_code {

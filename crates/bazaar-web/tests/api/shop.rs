@@ -652,6 +652,24 @@ async fn a_buyer_anywhere_in_china_gives_an_address_down_to_the_county_and_sees_
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert!(page.contains("请至少选到区县一级"), "{page}");
+    // Nor is a city with counties; a city without counties (东莞) is its own county.
+    for (code, want) in [
+        ("440300", StatusCode::BAD_REQUEST),
+        ("441900", StatusCode::SEE_OTHER),
+    ] {
+        let (s, _, page) = t
+            .form(
+                Method::POST,
+                "/addresses",
+                &format!(
+                    "csrf={}&region_code={code}&recipient=%E5%BC%A0%E4%B8%89&phone=13812345678&detail=%E4%B8%9C%E5%9F%8E%E8%B7%AF1%E5%8F%B7",
+                    b.csrf
+                ),
+                Some(&cookies),
+            )
+            .await;
+        assert_eq!(s, want, "{code}: {page}");
+    }
     let (s, _, _) = t
         .form(
             Method::POST,
