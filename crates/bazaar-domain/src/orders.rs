@@ -69,6 +69,62 @@ impl OrderStatus {
     }
 }
 
+/// The tabs a buyer sorts their orders by, as on the platforms they know: 待付款, 待发货,
+/// 待收货, 售后. Finished and cancelled orders are under "all" only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BuyerTab {
+    /// Waiting for the payment.
+    ToPay,
+    /// Paid; the seller is to ship.
+    ToShip,
+    /// On its way or waiting at the service point.
+    ToReceive,
+    /// A refund asked for or made.
+    AfterSales,
+}
+
+impl BuyerTab {
+    /// Every tab, in the order shown.
+    pub const ALL: [BuyerTab; 4] = [
+        BuyerTab::ToPay,
+        BuyerTab::ToShip,
+        BuyerTab::ToReceive,
+        BuyerTab::AfterSales,
+    ];
+
+    /// Its name in an address (`?tab=to_pay`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BuyerTab::ToPay => "to_pay",
+            BuyerTab::ToShip => "to_ship",
+            BuyerTab::ToReceive => "to_receive",
+            BuyerTab::AfterSales => "after_sales",
+        }
+    }
+
+    /// The tab named `s`, if any.
+    pub fn from_name(s: &str) -> Option<BuyerTab> {
+        BuyerTab::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+
+    /// The statuses of the orders under this tab.
+    pub fn statuses(self) -> &'static [OrderStatus] {
+        match self {
+            BuyerTab::ToPay => &[OrderStatus::PendingPayment],
+            BuyerTab::ToShip => &[OrderStatus::Paid, OrderStatus::Fulfilling],
+            BuyerTab::ToReceive => &[OrderStatus::Shipped, OrderStatus::Delivered],
+            BuyerTab::AfterSales => &[OrderStatus::RefundRequested, OrderStatus::Refunded],
+        }
+    }
+
+    /// The tab an order of `status` is under (none for finished and cancelled ones).
+    pub fn of(status: OrderStatus) -> Option<BuyerTab> {
+        BuyerTab::ALL
+            .into_iter()
+            .find(|t| t.statuses().contains(&status))
+    }
+}
+
 /// Something that moves an order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -469,6 +525,23 @@ pub fn price_parts(lines: &[LineLoad], chosen: &[(i64, ShippingRule)]) -> Vec<Pr
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn every_open_order_is_under_exactly_one_tab() {
+        for st in OrderStatus::ALL {
+            let tabs = BuyerTab::ALL
+                .iter()
+                .filter(|t| t.statuses().contains(&st))
+                .count();
+            let finished = matches!(st, OrderStatus::Completed | OrderStatus::Cancelled);
+            assert_eq!(tabs, usize::from(!finished), "{st:?}");
+            assert_eq!(BuyerTab::of(st).is_some(), !finished);
+        }
+        for t in BuyerTab::ALL {
+            assert_eq!(BuyerTab::from_name(t.as_str()), Some(t));
+        }
+        assert_eq!(BuyerTab::from_name("x"), None);
+    }
+
     use super::*;
     use proptest::prelude::*;
 

@@ -79,6 +79,7 @@ pub struct AppFields {
     pub replan_time: Option<String>,
     search: Arc<RwLock<Arc<SearchIndex>>>,
     pavilions: Arc<RwLock<Arc<Vec<Pavilion>>>>,
+    featured: Arc<RwLock<Arc<Vec<bazaar_store::catalog::products::Product>>>>,
     built_from: Arc<std::sync::Mutex<Option<(i64, i64)>>>,
 }
 
@@ -90,8 +91,10 @@ impl AppState {
         let v = store.catalog_version().await?;
         let index = build_index(&store).await?;
         let pavilions = store.pavilions().await?;
+        let featured = store.featured_products(FEATURED).await?;
         Ok(AppState(Arc::new(AppFields {
             pavilions: Arc::new(RwLock::new(Arc::new(pavilions))),
+            featured: Arc::new(RwLock::new(Arc::new(featured))),
             built_from: Arc::new(std::sync::Mutex::new(Some(v))),
             store,
             metrics: Arc::new(app::metrics::Metrics::default()),
@@ -119,6 +122,15 @@ impl AppState {
     /// query for them).
     pub fn pavilions(&self) -> Arc<Vec<Pavilion>> {
         match self.pavilions.read() {
+            Ok(g) => g.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    /// The products the home page features (one per county in turn, those with photos
+    /// first), as of the last catalog change this node saw.
+    pub fn featured(&self) -> Arc<Vec<bazaar_store::catalog::products::Product>> {
+        match self.featured.read() {
             Ok(g) => g.clone(),
             Err(p) => p.into_inner().clone(),
         }
@@ -161,6 +173,11 @@ impl AppState {
             Ok(mut g) => *g = pavilions,
             Err(p) => *p.into_inner() = pavilions,
         }
+        let featured = Arc::new(self.store.featured_products(FEATURED).await?);
+        match self.featured.write() {
+            Ok(mut g) => *g = featured,
+            Err(p) => *p.into_inner() = featured,
+        }
         match self.built_from.lock() {
             Ok(mut g) => *g = Some(v),
             Err(p) => *p.into_inner() = Some(v),
@@ -168,6 +185,9 @@ impl AppState {
         Ok(())
     }
 }
+
+/// How many products the home page features.
+const FEATURED: usize = 8;
 
 /// Minimal error plumbing for start-up paths.
 pub mod anyhow_free {
@@ -499,6 +519,7 @@ fn routes(state: AppState) -> Router {
         )
         .route("/logout", post(app::session::logout))
         .route("/manage", get(app::backoffice::manage))
+        .route("/manage/products", get(app::backoffice::products))
         .route("/manage/sellers", get(catalog::sellers::list))
         .route(
             "/manage/sellers/new",

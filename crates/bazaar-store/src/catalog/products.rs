@@ -270,6 +270,42 @@ impl Store {
         }
     }
 
+    /// Up to `n` listed products to feature on the home page: those with photos first, the
+    /// newest first, taking each county in turn so that one county does not fill the row.
+    pub async fn featured_products(&self, n: usize) -> Result<Vec<Product>, StoreError> {
+        let sql = format!(
+            "{PRODUCT_SELECT} WHERE p.status = 'listed' \
+             ORDER BY CASE WHEN EXISTS (SELECT 1 FROM product_photos ph \
+             WHERE ph.product_id = p.id) THEN 0 ELSE 1 END, p.id DESC LIMIT 200"
+        );
+        let rows: Vec<ProductRow> =
+            on_read!(self, |p| { sqlx::query_as(&sql).fetch_all(p).await? });
+        // Round-robin over counties, keeping each county's order.
+        let mut by_county: Vec<(String, std::collections::VecDeque<ProductRow>)> = Vec::new();
+        for r in rows {
+            match by_county.iter_mut().find(|(c, _)| *c == r.county_code) {
+                Some((_, q)) => q.push_back(r),
+                None => by_county.push((r.county_code.clone(), [r].into())),
+            }
+        }
+        let mut picked = Vec::with_capacity(n);
+        while picked.len() < n {
+            let before = picked.len();
+            for (_, q) in by_county.iter_mut() {
+                if picked.len() == n {
+                    break;
+                }
+                if let Some(r) = q.pop_front() {
+                    picked.push(r);
+                }
+            }
+            if picked.len() == before {
+                break;
+            }
+        }
+        self.attach(picked).await
+    }
+
     /// Products by id, in the order given, keeping only listed ones (search results).
     pub async fn listed_products_by_ids(&self, ids: &[i64]) -> Result<Vec<Product>, StoreError> {
         if ids.is_empty() {

@@ -208,6 +208,12 @@ pub struct PickupInput {
     /// The point (the agent's own when omitted).
     #[serde(default, alias = "node_id")]
     pub node_code: Option<String>,
+    /// Instead of a pickup code, for a recipient who comes without one (an elderly villager
+    /// with only a name and a phone): the parcel the agent found on the shelf. The last four
+    /// digits of the phone must still match, and the hand-over is recorded as made without
+    /// the code.
+    #[serde(default)]
+    pub parcel_id: Option<i64>,
 }
 
 /// A parcel waiting on a point's shelf, or going out from it today.
@@ -354,7 +360,9 @@ impl Store {
         let code = input.pickup_code.trim();
         let last4 = input.phone_last4.trim();
         let mut errs = Vec::new();
-        if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
+        // Without a code, the parcel chosen on the shelf.
+        let by_id = input.parcel_id.filter(|_| code.is_empty());
+        if by_id.is_none() && (code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit())) {
             errs.push(FieldError::new("pickup_code", Reason::InvalidFormat));
         }
         if last4.len() != 4 || !last4.bytes().all(|b| b.is_ascii_digit()) {
@@ -383,23 +391,49 @@ impl Store {
             now,
         )
         .await?;
-        let found: Option<(i64, String, Option<i64>)> = on_read!(self, |p| {
-            sqlx::query_as(
-                "SELECT id, recipient_phone, order_id FROM parcels \
-                 WHERE pickup_node = $1 AND pickup_code = $2 AND state = 'in_locker_or_station'",
-            )
-            .bind(&node.code)
-            .bind(code)
-            .fetch_optional(p)
-            .await?
+        let found: Option<(i64, String, Option<i64>, String)> = on_read!(self, |p| {
+            match by_id {
+                Some(id) => {
+                    sqlx::query_as(
+                        "SELECT id, recipient_phone, order_id, pickup_code FROM parcels \
+                         WHERE pickup_node = $1 AND id = $2 AND pickup_code IS NOT NULL \
+                         AND state = 'in_locker_or_station'",
+                    )
+                    .bind(&node.code)
+                    .bind(id)
+                    .fetch_optional(p)
+                    .await?
+                }
+                None => {
+                    sqlx::query_as(
+                        "SELECT id, recipient_phone, order_id, pickup_code FROM parcels \
+                         WHERE pickup_node = $1 AND pickup_code = $2 \
+                         AND state = 'in_locker_or_station'",
+                    )
+                    .bind(&node.code)
+                    .bind(code)
+                    .fetch_optional(p)
+                    .await?
+                }
+            }
         });
         // A wrong code and a right code with the wrong phone get the same answer: it does
-        // not tell whether a code exists.
-        let id_order = match found {
-            Some((id, phone, order_id)) if phone.ends_with(last4) => (id, order_id),
-            _ => return Err(StoreError::field("pickup_code", Reason::WrongCode)),
+        // not tell whether a code exists. Without a code, the phone is what is checked.
+        let wrong = if by_id.is_some() {
+            StoreError::field("phone_last4", Reason::WrongCode)
+        } else {
+            StoreError::field("pickup_code", Reason::WrongCode)
         };
-        let (id, order_id) = id_order;
+        let (id, order_id, code) = match found {
+            Some((id, phone, order_id, code)) if phone.ends_with(last4) => (id, order_id, code),
+            _ => return Err(wrong),
+        };
+        let code = code.as_str();
+        let note = if by_id.is_some() {
+            "签收（无取件码，核对姓名与手机尾号）"
+        } else {
+            "签收"
+        };
         let signature = signature.to_string();
         in_tx!(self, |c| {
             c.lock_parcels(vec![id], now).await?;
@@ -428,7 +462,7 @@ impl Store {
                 node: Some(&node.code),
                 actor: Some(actor.user_id),
                 client_id: Some(&client_id),
-                note: Some("签收"),
+                note: Some(note),
                 at: now,
                 received_at: now,
             })

@@ -1,14 +1,17 @@
 //! Orders: the order and its rows, reading them, and the typed writes other areas make
 //! ([`OrderWrites`]). Placing is [`place`], the lifecycle [`lifecycle`], the sellers' side
-//! [`fulfil`], addresses and shipping rules [`addresses`], bulk imports [`imports`].
+//! [`fulfil`], addresses and shipping rules [`addresses`], bulk imports [`imports`], the
+//! buyer's order cards [`cards`].
 
 pub mod addresses;
+pub mod cards;
 pub mod fulfil;
 pub mod imports;
 pub mod lifecycle;
 pub mod place;
 
 pub use addresses::{Address, NewAddress};
+pub use cards::{LatestEvent, OrderCard};
 pub use fulfil::{PartLine, PartWaybill, PendingPayment, SellerPart, StationOrder};
 pub use place::{
     InstitutionDetails, PlaceOrder, Placed, Quote, QuoteParcel, UNPAID_FLOOR, check_unpaid_cap,

@@ -21,7 +21,7 @@ struct Asset {
 }
 
 /// Every embedded file.
-const FILES: [Asset; 4] = [
+const FILES: [Asset; 5] = [
     Asset {
         name: "app.css",
         mime: "text/css; charset=utf-8",
@@ -41,6 +41,11 @@ const FILES: [Asset; 4] = [
         name: "autosubmit.js",
         mime: "text/javascript; charset=utf-8",
         body: include_str!("../../static/autosubmit.js"),
+    },
+    Asset {
+        name: "cats.svg",
+        mime: "image/svg+xml",
+        body: include_str!("../../static/cats.svg"),
     },
 ];
 

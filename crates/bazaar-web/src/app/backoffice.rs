@@ -67,7 +67,7 @@ impl Ctx {
     pub fn render_plain(&self, status: StatusCode, title: &str, body: &impl Template) -> Response {
         let html = Markup::of(body).and_then(|body| {
             let titled = Titled { title, body: &body };
-            Markup::of(&titled).and_then(|m| frame(self.lang, title, "", &m))
+            Markup::of(&titled).and_then(|m| frame(self.lang, title, "", self.staff(), &m))
         });
         self.respond(status, html)
     }
@@ -135,7 +135,12 @@ impl Ctx {
             title,
             body,
         })?;
-        frame(self.lang, title, "", &inner)
+        frame(self.lang, title, "", self.staff(), &inner)
+    }
+
+    /// Whether the caller works in the back office (the header links it).
+    fn staff(&self) -> bool {
+        self.actor.role != Role::Buyer
     }
 
     /// An error from a store use-case as a page: the message names the field and the reason.
@@ -197,7 +202,10 @@ struct ErrorBody<'a> {
 
 /// The back-office pages a role sees in its navigation: address and catalogue key.
 fn nav_links(role: Role) -> Vec<(&'static str, &'static str)> {
-    let mut links = vec![("/manage", "manage-products")];
+    let mut links = vec![("/manage", "manage-home")];
+    if !matches!(role, Role::Driver | Role::Institution | Role::Buyer) {
+        links.push(("/manage/products", "manage-products"));
+    }
     match role {
         Role::Admin | Role::Operator => {
             links.push(("/manage/sellers", "manage-sellers"));
@@ -239,13 +247,81 @@ fn nav_links(role: Role) -> Vec<(&'static str, &'static str)> {
     links
 }
 
-/// `GET /manage`: the back office home. Operators see the products waiting for their review;
-/// sellers and agents see theirs, by status.
+/// `GET /manage`: where each person's day starts. The agent lands on the shelf, the driver on
+/// today's route, the seller on the orders to ship, a canteen on its procurement and a buyer
+/// on their orders; an operator on the queues (payments to confirm, refunds to decide,
+/// stalled parcels, today's runs) above the products waiting for review.
 pub async fn manage(State(s): State<AppState>, h: HeaderMap, uri: Uri) -> Response {
     let cx = match Ctx::get(&s, &h, &uri).await {
         Ok(c) => c,
         Err(r) => return r,
     };
+    let landing = match cx.actor.role {
+        Role::Agent => Some("/manage/shelf"),
+        Role::Driver => Some("/manage/route"),
+        Role::Seller => Some("/manage/orders"),
+        Role::Institution => Some("/manage/procurement"),
+        Role::Buyer => Some("/orders"),
+        // Live selling has no page yet: a host's products are theirs to keep.
+        Role::Host => Some("/manage/products"),
+        Role::Admin | Role::Operator => None,
+    };
+    if let Some(to) = landing {
+        return Redirect::to(to).into_response();
+    }
+    let now = bazaar_domain::time::now_ms();
+    let (payments, refunds, stalled) = match tokio::try_join!(
+        s.store.pending_confirmations(&cx.actor),
+        s.store.refunds_to_decide(&cx.actor),
+        s.store.stalled_summary(&cx.actor, now)
+    ) {
+        Ok(x) => x,
+        Err(e) => return internal(e),
+    };
+    let lang = cx.lang;
+    let queues = vec![
+        Queue {
+            href: "/manage/payments",
+            label: lang.t("payments-title"),
+            count: Some(payments.len() as i64),
+        },
+        Queue {
+            href: "/manage/refunds",
+            label: lang.t("refunds-title"),
+            count: Some(refunds.len() as i64),
+        },
+        Queue {
+            href: "/manage/stalled",
+            label: lang.t("stalled-title"),
+            count: Some(stalled.total),
+        },
+        Queue {
+            href: "/manage/runs",
+            label: lang.t("run-title"),
+            count: None,
+        },
+    ];
+    product_lists(&s, &cx, queues).await
+}
+
+/// `GET /manage/products`: the caller's products by status (an operator's: those waiting for
+/// review and those listed), with the actions each allows.
+pub async fn products(State(s): State<AppState>, h: HeaderMap, uri: Uri) -> Response {
+    let cx = match Ctx::get(&s, &h, &uri).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    product_lists(&s, &cx, Vec::new()).await
+}
+
+/// A queue on the operator's first screen: where it is, what it is, how much waits.
+struct Queue {
+    href: &'static str,
+    label: String,
+    count: Option<i64>,
+}
+
+async fn product_lists(s: &AppState, cx: &Ctx, queues: Vec<Queue>) -> Response {
     let lang = cx.lang;
     let statuses: &[ProductStatus] = match cx.actor.role {
         Role::Admin | Role::Operator => &[ProductStatus::InReview, ProductStatus::Listed],
@@ -296,12 +372,18 @@ pub async fn manage(State(s): State<AppState>, h: HeaderMap, uri: Uri) -> Respon
                 .collect(),
         });
     }
+    let title = if queues.is_empty() {
+        lang.t("manage-products")
+    } else {
+        lang.t("manage-title")
+    };
     cx.render(
         StatusCode::OK,
-        &lang.t("manage-title"),
+        &title,
         &ManageHome {
             lang,
             csrf: &cx.csrf,
+            queues,
             groups,
         },
     )
@@ -313,6 +395,8 @@ pub async fn manage(State(s): State<AppState>, h: HeaderMap, uri: Uri) -> Respon
 struct ManageHome<'a> {
     lang: Lang,
     csrf: &'a str,
+    /// The operator's queues (none on the product list).
+    queues: Vec<Queue>,
     groups: Vec<HomeGroup>,
 }
 

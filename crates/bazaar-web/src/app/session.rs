@@ -16,6 +16,15 @@ use std::collections::HashMap;
 
 const SESSION: &str = "bz_session";
 const CSRF: &str = "bz_csrf";
+/// A hint, not a credential: set at sign-in for people who work in the back office, so the
+/// storefront's header can link it without looking the session up. Every back-office page
+/// still checks the session and the role.
+const STAFF: &str = "bz_staff";
+
+/// Whether this browser signed in as someone who works in the back office (see [`STAFF`]).
+pub fn staff_hint(h: &HeaderMap) -> bool {
+    cookie(h, STAFF).is_some_and(|v| v == "1")
+}
 
 /// A cookie's value from the request headers.
 pub fn cookie(h: &HeaderMap, name: &str) -> Option<String> {
@@ -198,7 +207,20 @@ pub async fn login(
         Ok((token, actor)) => {
             tracing::info!(user = actor.username, "signed in");
             crate::app::i18n::Lang::remember(&h, None, &s.store, actor.user_id).await;
-            let mut res = Redirect::to(next.as_deref().unwrap_or("/manage")).into_response();
+            let staff = actor.role != bazaar_domain::people::Role::Buyer;
+            let home = if staff { "/manage" } else { "/" };
+            let mut res = Redirect::to(next.as_deref().unwrap_or(home)).into_response();
+            set_cookie(
+                &mut res,
+                if staff {
+                    format!(
+                        "{STAFF}=1; Path=/; SameSite=Lax; Max-Age={}",
+                        bazaar_store::people::auth::SESSION_TTL_MS / 1000
+                    )
+                } else {
+                    format!("{STAFF}=; Path=/; SameSite=Lax; Max-Age=0")
+                },
+            );
             // A new CSRF token with the new session: one planted before sign-in is useless.
             set_cookie(&mut res, csrf_cookie(&new_secret()));
             set_cookie(
@@ -241,6 +263,10 @@ pub async fn logout(
     set_cookie(
         &mut res,
         format!("{SESSION}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"),
+    );
+    set_cookie(
+        &mut res,
+        format!("{STAFF}=; Path=/; SameSite=Lax; Max-Age=0"),
     );
     res
 }

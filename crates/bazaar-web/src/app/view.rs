@@ -44,6 +44,8 @@ struct Base<'a> {
     css: String,
     icon: String,
     langs: &'static [Lang],
+    /// Whether to link the back office (for people who work in it).
+    staff: bool,
 }
 
 /// A body of a page that is a heading and a body.
@@ -64,9 +66,17 @@ pub(crate) struct Message<'a> {
     pub msg: &'a str,
 }
 
-/// The whole page around `body`, as HTML; `q` fills the search box.
-pub fn frame(lang: Lang, title: &str, q: &str, body: &Markup) -> Result<String, askama::Error> {
+/// The whole page around `body`, as HTML; `q` fills the search box; `staff` shows the link
+/// to the back office.
+pub fn frame(
+    lang: Lang,
+    title: &str,
+    q: &str,
+    staff: bool,
+    body: &Markup,
+) -> Result<String, askama::Error> {
     Base {
+        staff,
         lang,
         title,
         q,
@@ -87,7 +97,20 @@ pub fn page(
     q: &str,
     body: &impl Template,
 ) -> Response {
-    match Markup::of(body).and_then(|b| frame(lang, title, q, &b)) {
+    page_for(lang, false, status, title, q, body)
+}
+
+/// [`page`] for a request whose browser may belong to someone who works in the back office
+/// (`staff`, see [`crate::app::session::staff_hint`]): the header links it.
+pub fn page_for(
+    lang: Lang,
+    staff: bool,
+    status: StatusCode,
+    title: &str,
+    q: &str,
+    body: &impl Template,
+) -> Response {
+    match Markup::of(body).and_then(|b| frame(lang, title, q, staff, &b)) {
         Ok(html) => (status, Html(html)).into_response(),
         Err(e) => failed(e),
     }

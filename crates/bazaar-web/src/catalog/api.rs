@@ -570,15 +570,19 @@ pub(crate) async fn save_image(
     let key = format!("{prefix}/{}.jpg", processed.digest);
     let media = s.media.clone();
     let k = key.clone();
-    let jpeg = processed.jpeg;
-    tokio::task::spawn_blocking(move || media.put(&k, &jpeg))
-        .await
-        .map_err(|e| e.to_string())
-        .and_then(|r| r.map_err(|e| e.to_string()))
-        .map_err(|e| {
-            tracing::error!(error = %e, "storing photo failed");
-            ApiError::of(ErrorCode::Internal)
-        })?;
+    let (jpeg, thumb) = (processed.jpeg, processed.thumb);
+    // The thumbnail first: a photo on record always has its card picture.
+    tokio::task::spawn_blocking(move || {
+        media.put(&crate::catalog::media::thumb_key(&k), &thumb)?;
+        media.put(&k, &jpeg)
+    })
+    .await
+    .map_err(|e| e.to_string())
+    .and_then(|r| r.map_err(|e| e.to_string()))
+    .map_err(|e| {
+        tracing::error!(error = %e, "storing photo failed");
+        ApiError::of(ErrorCode::Internal)
+    })?;
     Ok((key, processed.width, processed.height))
 }
 
@@ -644,13 +648,48 @@ pub async fn upload_photo(
         .into_response())
 }
 
-/// `GET /media/{key}`: a stored photo (content-addressed, cached for a year).
+/// Makes and keeps the thumbnail `key` of the stored `photo`; `None` when there is no
+/// such photo. Decodes under the same bound as uploads.
+async fn make_thumbnail(
+    s: &AppState,
+    key: String,
+    photo: String,
+) -> Result<std::io::Result<Option<Vec<u8>>>, tokio::task::JoinError> {
+    let Ok(_permit) = crate::catalog::media::DECODES.acquire().await else {
+        return Ok(Ok(None));
+    };
+    let store = s.media.clone();
+    tokio::task::spawn_blocking(move || {
+        let Some(full) = store.get(&photo)? else {
+            return Ok(None);
+        };
+        match crate::catalog::media::thumbnail(&full) {
+            Ok(t) => {
+                store.put(&key, &t)?;
+                Ok(Some(t))
+            }
+            Err(_) => Ok(None),
+        }
+    })
+    .await
+}
+
+/// `GET /media/{key}`: a stored photo (content-addressed, cached for a year), or its
+/// thumbnail (`….t.jpg`).
 pub async fn media(State(s): State<AppState>, Path(key): Path<String>) -> Response {
     if !crate::catalog::media::valid_key(&key) {
         return ApiError::of(ErrorCode::NotFound).into_response();
     }
     let store = s.media.clone();
-    match tokio::task::spawn_blocking(move || store.get(&key)).await {
+    let found = match tokio::task::spawn_blocking(move || store.get(&key).map(|b| (key, b))).await {
+        // A thumbnail missing (a photo kept before thumbnails were): made once from the photo.
+        Ok(Ok((key, None))) => match crate::catalog::media::photo_of_thumb(&key) {
+            Some(photo) => make_thumbnail(&s, key, photo).await,
+            None => Ok(Ok(None)),
+        },
+        other => other.map(|r| r.map(|(_, b)| b)),
+    };
+    match found {
         Ok(Ok(Some(bytes))) => (
             [
                 (axum::http::header::CONTENT_TYPE, "image/jpeg"),

@@ -10,6 +10,9 @@ use std::path::PathBuf;
 
 /// The longest side of a stored photo, in pixels.
 pub const MAX_SIDE: u32 = 1200;
+/// The longest side of a photo's thumbnail, the picture of a card in a list: two cards
+/// side by side on a 360-pixel phone at twice its pixel density.
+pub const THUMB_SIDE: u32 = 360;
 /// The largest upload accepted, in bytes.
 pub const MAX_UPLOAD_BYTES: usize = 10 * 1024 * 1024;
 /// The largest image decoded, in pixels per side (a decompression bomb stops here).
@@ -152,6 +155,65 @@ pub struct Processed {
     pub height: u32,
     /// Hex SHA-256 of the JPEG (first 32 characters), the name of the file.
     pub digest: String,
+    /// The thumbnail (at most [`THUMB_SIDE`] pixels), stored under [`thumb_key`].
+    pub thumb: Vec<u8>,
+}
+
+/// Where the thumbnail of the photo under `key` is kept: `p/1/ab.jpg` → `p/1/ab.t.jpg`.
+pub fn thumb_key(key: &str) -> String {
+    match key.strip_suffix(".jpg") {
+        Some(stem) => format!("{stem}.t.jpg"),
+        None => format!("{key}.t.jpg"),
+    }
+}
+
+/// The photo a thumbnail key belongs to (`p/1/ab.t.jpg` → `p/1/ab.jpg`), or `None` when
+/// `key` is not a thumbnail's.
+pub fn photo_of_thumb(key: &str) -> Option<String> {
+    key.strip_suffix(".t.jpg").map(|stem| format!("{stem}.jpg"))
+}
+
+/// Flattens transparency onto white (JPEG has no alpha) and encodes as JPEG.
+fn encode_jpeg(img: &image::DynamicImage) -> Result<Vec<u8>, UploadError> {
+    let rgba = img.to_rgba8();
+    let (width, height) = rgba.dimensions();
+    let mut rgb = image::RgbImage::new(width, height);
+    for (x, y, p) in rgba.enumerate_pixels() {
+        let a = u16::from(p[3]);
+        let blend = |c: u8| ((u16::from(c) * a + 255 * (255 - a)) / 255) as u8;
+        rgb.put_pixel(x, y, image::Rgb([blend(p[0]), blend(p[1]), blend(p[2])]));
+    }
+    let mut jpeg = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 82)
+        .encode_image(&rgb)
+        .map_err(|_| UploadError::NotAnImage)?;
+    Ok(jpeg)
+}
+
+/// The thumbnail of an image already scaled to at most [`MAX_SIDE`].
+fn thumb_of(img: &image::DynamicImage) -> Result<Vec<u8>, UploadError> {
+    if img.width() > THUMB_SIDE || img.height() > THUMB_SIDE {
+        encode_jpeg(&img.resize(
+            THUMB_SIDE,
+            THUMB_SIDE,
+            image::imageops::FilterType::Triangle,
+        ))
+    } else {
+        encode_jpeg(img)
+    }
+}
+
+/// The thumbnail of a stored photo (a JPEG this module made), for photos kept before
+/// thumbnails were: CPU-bound, call it off the async workers.
+pub fn thumbnail(stored_jpeg: &[u8]) -> Result<Vec<u8>, UploadError> {
+    let mut reader =
+        image::ImageReader::with_format(Cursor::new(stored_jpeg), image::ImageFormat::Jpeg);
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(MAX_SIDE);
+    limits.max_image_height = Some(MAX_SIDE);
+    reader.limits(limits);
+    let img = reader.decode().map_err(|_| UploadError::NotAnImage)?;
+    thumb_of(&img)
 }
 
 /// Checks, decodes, scales down and re-encodes an upload. CPU-bound: call it off the async
@@ -188,25 +250,17 @@ pub fn process(bytes: &[u8]) -> Result<Processed, UploadError> {
     } else {
         img
     };
-    // Flatten transparency onto white (JPEG has no alpha); the image is small by now.
-    let rgba = img.to_rgba8();
-    let (width, height) = rgba.dimensions();
-    let mut rgb = image::RgbImage::new(width, height);
-    for (x, y, p) in rgba.enumerate_pixels() {
-        let a = u16::from(p[3]);
-        let blend = |c: u8| ((u16::from(c) * a + 255 * (255 - a)) / 255) as u8;
-        rgb.put_pixel(x, y, image::Rgb([blend(p[0]), blend(p[1]), blend(p[2])]));
-    }
-    let mut jpeg = Vec::new();
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 82)
-        .encode_image(&rgb)
-        .map_err(|_| UploadError::NotAnImage)?;
+    // The image is small by now.
+    let (width, height) = (img.width(), img.height());
+    let jpeg = encode_jpeg(&img)?;
+    let thumb = thumb_of(&img)?;
     let digest = hex::encode(Sha256::digest(&jpeg))[..32].to_string();
     Ok(Processed {
         jpeg,
         width,
         height,
         digest,
+        thumb,
     })
 }
 
@@ -234,6 +288,20 @@ mod tests {
         assert_eq!(sniff(&p.jpeg), Some(ImageKind::Jpeg));
         let small = process(&png(300, 200)).expect("processed");
         assert_eq!((small.width, small.height), (300, 200), "never scaled up");
+        // The card's picture: at most 360 px, from the upload or from the stored photo.
+        for t in [&p.thumb, &thumbnail(&p.jpeg).expect("thumbnail")] {
+            let (w, h) = image::load_from_memory(t)
+                .expect("jpeg")
+                .to_rgb8()
+                .dimensions();
+            assert_eq!((w, h), (360, 240));
+        }
+        assert_eq!(thumb_key("p/1/ab.jpg"), "p/1/ab.t.jpg");
+        assert_eq!(
+            photo_of_thumb("p/1/ab.t.jpg").as_deref(),
+            Some("p/1/ab.jpg")
+        );
+        assert_eq!(photo_of_thumb("p/1/ab.jpg"), None);
     }
 
     #[test]

@@ -53,28 +53,94 @@ fn region_name(lang: Lang, name: &str, name_en: Option<&str>) -> String {
     }
 }
 
-/// The cards of a list of products (a pavilion, search results): name, lowest price,
-/// county and producer.
-fn product_cards(items: &[Product]) -> Vec<ProductCard> {
-    items
+/// The cards of a list of products (home, a pavilion, search results): picture, name, lowest
+/// price, origin, badges and how much is left, read in one query for the whole list.
+pub(crate) async fn product_cards(
+    s: &AppState,
+    lang: Lang,
+    items: &[Product],
+) -> Result<Vec<ProductCard>, StoreError> {
+    let ids: Vec<i64> = items
         .iter()
-        .map(|p| ProductCard {
-            id: p.row.id,
-            name: p.row.name.clone(),
-            price: Fen(p.skus.iter().map(|s| s.price_fen).min().unwrap_or(0)),
-            county: p.row.county.clone(),
-            seller_name: p.row.seller_name.clone(),
+        .flat_map(|p| p.skus.iter().map(|k| k.id))
+        .collect();
+    let left = s.store.available(&ids).await?;
+    Ok(items
+        .iter()
+        .map(|p| {
+            let r = &p.row;
+            let units: i64 = p
+                .skus
+                .iter()
+                .map(|k| left.get(&k.id).copied().unwrap_or(0).max(0))
+                .sum();
+            let mut badges = Vec::new();
+            if r.is_poverty_alleviation() {
+                badges.push(lang.t("tag-poverty"));
+            }
+            if r.gi_brand.is_some() {
+                badges.push(lang.t("tag-gi-short"));
+            }
+            ProductCard {
+                id: r.id,
+                name: r.name.clone(),
+                picture: Picture::of(lang, p),
+                price: Fen(p.skus.iter().map(|k| k.price_fen).min().unwrap_or(0)),
+                origin: format!("{} · {}", r.county, r.village_name),
+                badges,
+                sold_out: units == 0,
+                stock: stock_note(lang, units),
+            }
         })
-        .collect()
+        .collect())
 }
 
 /// One product card (`catalog/cards.html`).
-struct ProductCard {
+pub(crate) struct ProductCard {
     id: i64,
     name: String,
+    picture: Picture,
     price: Fen,
-    county: String,
-    seller_name: String,
+    /// County and village.
+    origin: String,
+    /// 扶贫, 地理标志.
+    badges: Vec<String>,
+    /// Nothing left.
+    sold_out: bool,
+    /// "仅剩 3 件" or "已售完".
+    stock: Option<String>,
+}
+
+/// What a card shows as its picture: the thumbnail of the first photo, or the category's
+/// drawing when there is none.
+pub(crate) struct Picture {
+    /// The thumbnail's address, when the product has a photo.
+    pub photo: Option<String>,
+    /// The category drawing (`/assets/cats.….svg#honey`).
+    pub drawing: String,
+    /// What it shows, for a screen reader.
+    pub alt: String,
+}
+
+impl Picture {
+    /// The picture of `p`.
+    pub fn of(lang: Lang, p: &Product) -> Picture {
+        Picture {
+            photo: p.photos.first().map(|ph| {
+                format!(
+                    "/media/{}",
+                    crate::catalog::media::thumb_key(&ph.storage_key)
+                )
+            }),
+            drawing: category_drawing(&p.row.category),
+            alt: lang.ta("product-photo", &[("name", p.row.name.as_str().into())]),
+        }
+    }
+}
+
+/// The address of a category's drawing in the embedded sprite.
+pub fn category_drawing(code: &str) -> String {
+    format!("{}#{code}", crate::app::assets::url("cats.svg"))
 }
 
 /// Logs an unexpected failure and answers a plain 500 page.
@@ -87,7 +153,8 @@ pub fn internal(e: impl std::fmt::Display) -> Response {
     )
 }
 
-/// `GET /`: the regional home with one pavilion per county.
+/// `GET /`: the regional home: featured products, then one picture card per county
+/// pavilion.
 pub async fn home(State(s): State<AppState>, h: HeaderMap, uri: Uri) -> Response {
     let lang = page_lang(&h, &uri);
     let pavilions = s
@@ -98,31 +165,50 @@ pub async fn home(State(s): State<AppState>, h: HeaderMap, uri: Uri) -> Response
             name: region_name(lang, &p.name, p.name_en.as_deref()),
             prefecture: p.prefecture.clone(),
             products: lang.ta("pavilion-products", &[("n", p.products.into())]),
+            photo: p
+                .photo
+                .as_deref()
+                .map(|k| format!("/media/{}", crate::catalog::media::thumb_key(k))),
+            drawing: category_drawing(&p.category),
         })
         .collect();
-    crate::app::view::page(
+    let featured = match product_cards(&s, lang, &s.featured()).await {
+        Ok(c) => c,
+        Err(e) => return internal(e),
+    };
+    crate::app::view::page_for(
         lang,
+        crate::app::session::staff_hint(&h),
         StatusCode::OK,
         &lang.t("page-home"),
         "",
-        &Home { lang, pavilions },
+        &Home {
+            lang,
+            pavilions,
+            cards: featured,
+        },
     )
 }
 
-/// The regional home: one card per county pavilion.
+/// The regional home: featured products, then one card per county pavilion.
 #[derive(Template)]
 #[template(path = "catalog/home.html")]
 struct Home {
     lang: Lang,
     pavilions: Vec<PavilionCard>,
+    /// The featured products.
+    cards: Vec<ProductCard>,
 }
 
-/// A county's pavilion on the home page: its code, name, prefecture and how many products.
+/// A county's pavilion on the home page: its code, name, prefecture, how many products, and
+/// its picture (a product's photo, else a category drawing).
 struct PavilionCard {
     code: String,
     name: String,
     prefecture: String,
     products: String,
+    photo: Option<String>,
+    drawing: String,
 }
 
 /// `GET /pavilions/{code}`: a county's pavilion.
@@ -151,12 +237,23 @@ pub async fn pavilion(
     };
     let name = region_name(lang, &county.name, county.name_en.as_deref());
     let title = lang.ta("pavilion-title", &[("name", name.as_str().into())]);
+    let cards = match product_cards(&s, lang, &page.items).await {
+        Ok(c) => c,
+        Err(e) => return internal(e),
+    };
     let body = Pavilion {
         lang,
         title: &title,
-        cards: product_cards(&page.items),
+        cards,
     };
-    crate::app::view::page(lang, StatusCode::OK, &title, "", &body)
+    crate::app::view::page_for(
+        lang,
+        crate::app::session::staff_hint(&h),
+        StatusCode::OK,
+        &title,
+        "",
+        &body,
+    )
 }
 
 /// A county's pavilion: its listed products.
@@ -225,6 +322,10 @@ pub async fn search(
     } else {
         (None, None)
     };
+    let cards = match product_cards(&s, lang, &items).await {
+        Ok(c) => c,
+        Err(e) => return internal(e),
+    };
     let body = Search {
         lang,
         q: &text,
@@ -235,9 +336,16 @@ pub async fn search(
         poverty: filters.poverty,
         suggestions,
         count,
-        cards: product_cards(&items),
+        cards,
     };
-    crate::app::view::page(lang, StatusCode::OK, &lang.t("nav-search"), &text, &body)
+    crate::app::view::page_for(
+        lang,
+        crate::app::session::staff_hint(&h),
+        StatusCode::OK,
+        &lang.t("nav-search"),
+        &text,
+        &body,
+    )
 }
 
 /// The search page: the filter controls (county, category, GI brand, poverty alleviation;
@@ -364,10 +472,12 @@ pub async fn product(
             price: Fen(k.price_fen),
             weight_g: k.weight_g,
             sold_out: n == 0,
+            checked: n > 0 && !skus.iter().any(|v: &SkuView| v.checked),
             stock: stock_note(lang, n),
             shipping,
         });
     }
+    let any_left = skus.iter().any(|k| k.checked);
     let provinces = provinces
         .iter()
         .map(|r| Choice {
@@ -380,10 +490,12 @@ pub async fn product(
         lang,
         p: &p,
         skus,
+        any_left,
         provinces,
         script: crate::app::assets::url("autosubmit.js"),
         name_en: r.name_en.as_deref().filter(|_| lang == Lang::En),
         photo_alt: lang.ta("product-photo", &[("name", r.name.as_str().into())]),
+        drawing: category_drawing(&r.category),
         gi: r
             .gi_brand
             .as_ref()
@@ -398,7 +510,14 @@ pub async fn product(
             .map(|no| lang.ta("product-certificate", &[("no", no.as_str().into())])),
         csrf: &csrf,
     };
-    let mut res = crate::app::view::page(lang, StatusCode::OK, &r.name, "", &body);
+    let mut res = crate::app::view::page_for(
+        lang,
+        crate::app::session::staff_hint(&h),
+        StatusCode::OK,
+        &r.name,
+        "",
+        &body,
+    );
     if new_csrf {
         crate::app::session::set_cookie(&mut res, crate::app::session::csrf_cookie(&csrf));
     }
@@ -414,6 +533,8 @@ struct ProductPage<'a> {
     p: &'a Product,
     /// Its options with price, stock and shipping.
     skus: Vec<SkuView>,
+    /// Whether any option is left to buy (else the buy bar says sold out).
+    any_left: bool,
     /// The provinces to price the shipping to.
     provinces: Vec<Choice>,
     /// The address of the script that submits a choice at once.
@@ -421,6 +542,8 @@ struct ProductPage<'a> {
     /// The English name, on English pages.
     name_en: Option<&'a str>,
     photo_alt: String,
+    /// The category drawing shown when there is no photo.
+    drawing: String,
     /// The geographical-indication tag.
     gi: Option<String>,
     /// The other tags (poverty alleviation, certificates, cold chain), as shown.
@@ -438,6 +561,8 @@ struct SkuView {
     weight_g: i64,
     /// Nothing left to sell: shown, not buyable.
     sold_out: bool,
+    /// The option chosen when the page opens: the first one left.
+    checked: bool,
     /// "仅剩 3 件" when few are left, "已售完" when none.
     stock: Option<String>,
     /// The shipping of one unit to the chosen province, when one is chosen.

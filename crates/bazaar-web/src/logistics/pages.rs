@@ -274,7 +274,8 @@ pub async fn scans_json(State(s): State<AppState>, h: HeaderMap, body: Bytes) ->
     }
 }
 
-/// `GET /manage/shelf`: the village point's shelf.
+/// `GET /manage/shelf?node=…&find=…`: the village point's shelf; `find` looks a waiting
+/// parcel up by the recipient's phone tail or name, for one who comes without a code.
 pub async fn shelf_page(
     State(s): State<AppState>,
     h: HeaderMap,
@@ -285,14 +286,48 @@ pub async fn shelf_page(
         Ok(c) => c,
         Err(r) => return r,
     };
+    let typed = Typed {
+        find: q.get("find").map(|f| bounded(f, 40)).unwrap_or_default(),
+        ..Typed::default()
+    };
     shelf_html(
         &s,
         &cx,
         q.get("node").map(String::as_str),
         q.get("done"),
         None,
+        typed,
     )
     .await
+}
+
+/// `s` trimmed to at most `n` characters.
+fn bounded(s: &str, n: usize) -> String {
+    s.trim().chars().take(n).collect()
+}
+
+/// What the agent typed on the shelf, kept when a hand-over is refused.
+#[derive(Debug, Default)]
+struct Typed {
+    pickup_code: String,
+    phone_last4: String,
+    signature: String,
+    /// The parcel chosen without a code.
+    parcel_id: Option<i64>,
+    /// The phone tail or name looked up.
+    find: String,
+}
+
+/// Whether a waiting parcel is the one someone asks for by `find`: the last digits of the
+/// phone (three or more) or a part of the name.
+fn matches_find(p: &bazaar_store::logistics::pickup::ShelfParcel, find: &str) -> bool {
+    if find.len() >= 3 && find.bytes().all(|b| b.is_ascii_digit()) {
+        p.recipient_phone.ends_with(find)
+    } else {
+        p.recipient_name
+            .to_lowercase()
+            .contains(&find.to_lowercase())
+    }
 }
 
 async fn shelf_html(
@@ -301,6 +336,7 @@ async fn shelf_html(
     node: Option<&str>,
     done: Option<&String>,
     error: Option<String>,
+    typed: Typed,
 ) -> Response {
     let lang = cx.lang;
     let node = node.filter(|n| !n.is_empty());
@@ -309,43 +345,62 @@ async fn shelf_html(
         Err(e) => return cx.error_page(e, "/manage"),
     };
     let zone = Zone::Shanghai;
-    let rows = |rows: &[bazaar_store::logistics::pickup::ShelfParcel], waiting: bool| {
-        rows.iter()
-            .map(|p| ShelfRow {
-                first: if waiting {
-                    p.shelf_slot.clone().unwrap_or_default()
-                } else {
-                    lang.t(&format!("parcel-state-{}", p.state))
-                },
-                waybill: p.waybill.clone(),
-                carrier: bazaar_domain::logistics::carrier(&p.carrier)
-                    .map(|c| c.name)
-                    .unwrap_or(""),
-                name: p.recipient_name.clone(),
-                phone: p.recipient_phone.clone(),
-                since: if waiting {
-                    p.waiting_since
-                } else {
-                    p.last_event_at
-                }
-                .map(|t| zone.format_ms(t))
-                .unwrap_or_default(),
-                reminded: p.reminded_at.is_some(),
-            })
-            .collect()
+    let row = |p: &bazaar_store::logistics::pickup::ShelfParcel, waiting: bool| ShelfRow {
+        id: p.id,
+        first: if waiting {
+            p.shelf_slot.clone().unwrap_or_default()
+        } else {
+            lang.t(&format!("parcel-state-{}", p.state))
+        },
+        waybill: p.waybill.clone(),
+        carrier: bazaar_domain::logistics::carrier(&p.carrier)
+            .map(|c| c.name)
+            .unwrap_or(""),
+        name: p.recipient_name.clone(),
+        phone: p.recipient_phone.clone(),
+        since: if waiting {
+            p.waiting_since
+        } else {
+            p.last_event_at
+        }
+        .map(|t| zone.format_ms(t))
+        .unwrap_or_default(),
+        reminded: p.reminded_at.is_some(),
     };
+    // A six-digit lookup is a pickup code: it goes to the code form.
+    let find = typed.find.as_str();
+    let is_code = find.len() == 6 && find.bytes().all(|b| b.is_ascii_digit());
+    let found = (!find.is_empty() && !is_code).then(|| {
+        shelf
+            .waiting
+            .iter()
+            .filter(|p| matches_find(p, find))
+            .take(20)
+            .map(|p| row(p, true))
+            .collect::<Vec<_>>()
+    });
     let groups = vec![
         ShelfGroup {
             title: lang.t("shelf-waiting"),
             first: lang.t("shelf-slot"),
-            rows: rows(&shelf.waiting, true),
+            rows: shelf.waiting.iter().map(|p| row(p, true)).collect(),
         },
         ShelfGroup {
             title: lang.t("shelf-outgoing"),
             first: lang.t("field-status"),
-            rows: rows(&shelf.outgoing, false),
+            rows: shelf.outgoing.iter().map(|p| row(p, false)).collect(),
         },
     ];
+    let phone_tail = if typed.phone_last4.is_empty() && find.len() == 4 && !is_code {
+        find.to_string()
+    } else {
+        typed.phone_last4.clone()
+    };
+    let pickup_code = if typed.pickup_code.is_empty() && is_code {
+        find.to_string()
+    } else {
+        typed.pickup_code.clone()
+    };
     cx.render(
         StatusCode::OK,
         &lang.t("shelf-title"),
@@ -355,12 +410,20 @@ async fn shelf_html(
             done: done.map(|w| lang.ta("shelf-handed", &[("waybill", w.as_str().into())])),
             error,
             node: &shelf.node_code,
+            found_count: found
+                .as_ref()
+                .map(|f| lang.ta("shelf-found", &[("n", f.len().into())])),
+            found,
+            pickup_code,
+            phone_tail,
+            typed: &typed,
             groups,
         },
     )
 }
 
-/// The village point's shelf: the hand-over form, the parcels waiting and those going out.
+/// The village point's shelf: the hand-over form, the lookup by phone tail or name, the
+/// parcels waiting and those going out.
 #[derive(Template)]
 #[template(path = "logistics/shelf.html")]
 struct ShelfPage<'a> {
@@ -372,11 +435,21 @@ struct ShelfPage<'a> {
     error: Option<String>,
     /// The point's code.
     node: &'a str,
+    /// The waiting parcels that match the lookup, when there is one.
+    found: Option<Vec<ShelfRow>>,
+    /// "找到 2 个包裹".
+    found_count: Option<String>,
+    /// The code to fill in the code form (typed, or looked up).
+    pickup_code: String,
+    /// The phone tail to fill in (typed, or looked up).
+    phone_tail: String,
+    /// What was typed.
+    typed: &'a Typed,
     /// Waiting, then outgoing.
     groups: Vec<ShelfGroup>,
 }
 
-/// One table of the shelf, with its heading and the label of its first column.
+/// One list of the shelf, with its heading and the label of its first field.
 struct ShelfGroup {
     title: String,
     first: String,
@@ -385,6 +458,7 @@ struct ShelfGroup {
 
 /// One parcel on the shelf: its slot (waiting) or state (outgoing) first.
 struct ShelfRow {
+    id: i64,
     first: String,
     waybill: String,
     carrier: &'static str,
@@ -395,7 +469,8 @@ struct ShelfRow {
     reminded: bool,
 }
 
-/// `POST /manage/shelf/pickup`: hands a parcel over against its code.
+/// `POST /manage/shelf/pickup`: hands a parcel over against its code, or, for a recipient
+/// without one, the parcel found on the shelf against the phone's last four digits.
 pub async fn pickup_post(
     State(s): State<AppState>,
     h: HeaderMap,
@@ -411,11 +486,13 @@ pub async fn pickup_post(
             .unwrap_or_default()
     };
     let node = get("node_code");
+    let parcel_id = get("parcel_id").parse::<i64>().ok();
     let input = PickupInput {
         pickup_code: get("pickup_code"),
         phone_last4: get("phone_last4"),
         signature: get("signature"),
         node_code: Some(node.clone()).filter(|n| !n.is_empty()),
+        parcel_id,
     };
     match s.store.hand_over(&cx.actor, &input).await {
         Ok(t) => Redirect::to(&format!(
@@ -426,7 +503,19 @@ pub async fn pickup_post(
         .into_response(),
         Err(e @ (StoreError::Invalid(_) | StoreError::Throttled(_))) => {
             let (status, msg) = cx.error_text(e);
-            let mut r = shelf_html(&s, &cx, Some(&node), None, Some(msg)).await;
+            // What was typed stays (a long signature drawing is not sent back).
+            let typed = Typed {
+                pickup_code: bounded(&input.pickup_code, 6),
+                phone_last4: bounded(&input.phone_last4, 4),
+                signature: if input.signature.trim_start().starts_with("data:") {
+                    String::new()
+                } else {
+                    bounded(&input.signature, 40)
+                },
+                parcel_id,
+                find: bounded(&get("find"), 40),
+            };
+            let mut r = shelf_html(&s, &cx, Some(&node), None, Some(msg), typed).await;
             *r.status_mut() = status;
             r
         }

@@ -10,12 +10,12 @@ use crate::app::session::{csrf_cookie, csrf_ok, csrf_token, forbidden_csrf, set_
 use crate::catalog::pages::{Choice, page_lang};
 use askama::Template;
 use axum::Form;
-use axum::extract::{Multipart, Path, State};
+use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use bazaar_domain::money::Fen;
 use bazaar_domain::network::NodeKind;
-use bazaar_domain::orders::{Channel, ItemInput, PaymentMethod};
+use bazaar_domain::orders::{BuyerTab, Channel, ItemInput, PaymentMethod};
 use bazaar_domain::text::mask_phone;
 use bazaar_domain::time::Zone;
 use bazaar_domain::{FieldError, Reason};
@@ -282,7 +282,14 @@ pub async fn cart(State(s): State<AppState>, h: HeaderMap, uri: Uri) -> Response
         title: &title,
         table: (!rows.is_empty()).then(|| cart_table(lang, rows, true)),
     };
-    let mut res = crate::app::view::page(lang, StatusCode::OK, &title, "", &body);
+    let mut res = crate::app::view::page_for(
+        lang,
+        crate::app::session::staff_hint(&h),
+        StatusCode::OK,
+        &title,
+        "",
+        &body,
+    );
     if new {
         set_cookie(&mut res, csrf_cookie(&csrf));
     }
@@ -825,52 +832,153 @@ fn status_label(lang: Lang, status: &str) -> String {
     lang.t(&format!("order-status-{status}"))
 }
 
-/// `GET /orders`: my orders.
-pub async fn my_orders(State(s): State<AppState>, h: HeaderMap, uri: Uri) -> Response {
+/// `GET /orders?tab=…&before=…`: my orders as cards, in tabs by state (待付款, 待发货, 待收货,
+/// 售后), each with its first line's picture and the latest word on its parcels.
+pub async fn my_orders(
+    State(s): State<AppState>,
+    h: HeaderMap,
+    uri: Uri,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     let cx = match Ctx::get_or_login(&s, &h, &uri).await {
         Ok(c) => c,
         Err(r) => return r,
     };
     let lang = cx.lang;
-    let page = match s
-        .store
-        .my_orders(&cx.actor, bazaar_store::Cursor(0), Some(50))
-        .await
-    {
-        Ok(p) => p,
+    // An unknown tab or cursor is the first page of all orders, as a link from anywhere.
+    let tab = q.get("tab").and_then(|t| BuyerTab::from_name(t));
+    let before = q
+        .get("before")
+        .and_then(|b| b.parse::<i64>().ok())
+        .filter(|b| *b > 0)
+        .unwrap_or(0);
+    let (page, counts) = match tokio::try_join!(
+        s.store
+            .my_order_cards(&cx.actor, tab, bazaar_store::Cursor(before), Some(20)),
+        s.store.my_order_counts(&cx.actor)
+    ) {
+        Ok(x) => x,
         Err(e) => return crate::catalog::pages::internal(e),
     };
+    // The service points named in the latest events, by name rather than code.
+    let mut places: HashMap<String, String> = HashMap::new();
+    for c in &page.items {
+        if let Some(code) = c.latest.as_ref().and_then(|e| e.node_code.as_ref())
+            && !places.contains_key(code)
+            && let Ok(n) = s.store.node(code).await
+        {
+            places.insert(code.clone(), n.name);
+        }
+    }
+    let tab_name = tab.map(BuyerTab::as_str).unwrap_or("all");
+    let mut tabs = vec![TabLink {
+        href: "/orders".into(),
+        label: lang.t("orders-tab-all"),
+        current: tab.is_none(),
+    }];
+    for t in BuyerTab::ALL {
+        let n = counts.get(t.as_str()).copied().unwrap_or(0);
+        let name = lang.t(&format!("orders-tab-{}", t.as_str()));
+        tabs.push(TabLink {
+            href: format!("/orders?tab={}", t.as_str()),
+            label: if n > 0 { format!("{name} {n}") } else { name },
+            current: tab == Some(t),
+        });
+    }
     let orders = page
         .items
         .iter()
-        .map(|o| OrderItem {
-            id: o.id,
-            at: Zone::Shanghai.format_ms(o.created_at),
-            status: status_label(lang, &o.status),
-            total: Fen(o.total_fen),
+        .map(|c| {
+            let o = &c.order;
+            let name = if c.lines > 1 {
+                lang.ta(
+                    "orders-and-more",
+                    &[
+                        ("name", c.first_name.as_str().into()),
+                        ("n", c.lines.into()),
+                        ("more", (c.lines - 1).into()),
+                    ],
+                )
+            } else {
+                c.first_name.clone()
+            };
+            OrderItem {
+                id: o.id,
+                at: Zone::Shanghai.format_ms(o.created_at),
+                status: status_label(lang, &o.status),
+                total: Fen(o.total_fen),
+                name,
+                photo: c
+                    .photo
+                    .as_deref()
+                    .map(|k| format!("/media/{}", crate::catalog::media::thumb_key(k))),
+                drawing: crate::catalog::pages::category_drawing(&c.category),
+                latest: c.latest.as_ref().map(|e| {
+                    let what = match (&e.note, &e.state) {
+                        (Some(n), _) => n.clone(),
+                        (None, Some(st)) => lang.t(&format!("parcel-state-{st}")),
+                        (None, None) => String::new(),
+                    };
+                    let place = e
+                        .place
+                        .clone()
+                        .or_else(|| e.node_code.as_ref().and_then(|c| places.get(c).cloned()));
+                    let at = Zone::Shanghai.format_ms(e.at);
+                    match place {
+                        Some(p) => format!("{at} · {what} · {p}"),
+                        None => format!("{at} · {what}"),
+                    }
+                }),
+            }
         })
         .collect();
+    let more = page
+        .next
+        .map(|c| format!("/orders?tab={tab_name}&before={}", c.0));
     cx.render_plain(
         StatusCode::OK,
         &lang.t("orders-title"),
-        &MyOrders { lang, orders },
+        &MyOrders {
+            lang,
+            tabs,
+            orders,
+            more,
+        },
     )
 }
 
-/// My orders, newest first.
+/// My orders, newest first, in tabs.
 #[derive(Template)]
 #[template(path = "orders/orders.html")]
 struct MyOrders {
     lang: Lang,
+    tabs: Vec<TabLink>,
     orders: Vec<OrderItem>,
+    /// The next page, when there is one.
+    more: Option<String>,
 }
 
-/// One order in [`MyOrders`]: when, its status, its total.
+/// A tab of a list: where it leads, what it says, whether it is the one shown.
+pub(crate) struct TabLink {
+    pub href: String,
+    pub label: String,
+    pub current: bool,
+}
+
+/// One order in [`MyOrders`]: when, its status, its total, what it holds and where it is.
 struct OrderItem {
     id: i64,
     at: String,
     status: String,
     total: Fen,
+    /// "沙瓤土西红柿 等 3 种商品".
+    name: String,
+    /// The first line's thumbnail, when its product has a photo.
+    photo: Option<String>,
+    /// Its category's drawing otherwise.
+    drawing: String,
+    /// The newest tracking line: when, what, where.
+    latest: Option<String>,
 }
 
 /// An order with its lines, the forms its status allows (pay or cancel, confirm receipt, ask

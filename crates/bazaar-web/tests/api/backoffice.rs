@@ -50,9 +50,18 @@ impl<'a> Browser<'a> {
             .map(|v| v.split(';').next().unwrap_or_default().to_string())
             .find(|c| c.starts_with("bz_session="))
             .expect("session");
+        // The hint that links the back office from the storefront, when set.
+        let staff = h
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .map(|v| v.split(';').next().unwrap_or_default().to_string())
+            .find(|c| c == "bz_staff=1")
+            .map(|c| format!("; {c}"))
+            .unwrap_or_default();
         Browser {
             t,
-            cookies: format!("{csrf_cookie}; {session}"),
+            cookies: format!("{csrf_cookie}; {session}{staff}"),
             csrf,
         }
     }
@@ -417,4 +426,59 @@ LB-X,理塘的柜子,locker_bank,513334100201,,29.9,100.2,08:00,20:00,,,\n"
     assert_eq!(s, StatusCode::FORBIDDEN);
     let (s, _) = seller.get("/manage/import").await;
     assert_eq!(s, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn each_person_lands_on_their_day_s_work_and_buyers_have_no_back_office_link() {
+    let t = TestApp::spawn().await;
+    for (user, landing) in [
+        ("agent-harengen", "/manage/shelf"),
+        ("driver-bohu", "/manage/route"),
+        ("seller-asim", "/manage/orders"),
+        ("buyer", "/orders"),
+    ] {
+        let b = Browser::sign_in(&t, user).await;
+        let (s, h, _) = t.form(Method::GET, "/manage", "", Some(&b.cookies)).await;
+        assert_eq!(s, StatusCode::SEE_OTHER, "{user}");
+        assert_eq!(
+            h.get("location").and_then(|v| v.to_str().ok()),
+            Some(landing),
+            "{user}"
+        );
+        let (s, _) = b.get(landing).await;
+        assert_eq!(s, StatusCode::OK, "{user} opens {landing}");
+        // The storefront links the back office for those who work in it only.
+        let (_, home) = b.get("/").await;
+        assert_eq!(
+            home.contains("href=\"/manage\""),
+            user != "buyer",
+            "{user}: {home}"
+        );
+    }
+    // The operator's first screen: the queues with their counts, then the reviews; the
+    // products have their own page.
+    let op = Browser::sign_in(&t, "op-bohu").await;
+    let (s, page) = op.get("/manage").await;
+    assert_eq!(s, StatusCode::OK);
+    for q in [
+        "/manage/payments",
+        "/manage/refunds",
+        "/manage/stalled",
+        "/manage/runs",
+    ] {
+        assert!(
+            page.contains(&format!("<a href=\"{q}\"><b"))
+                || page.contains(&format!("<a href=\"{q}\"><span")),
+            "{q}: {page}"
+        );
+    }
+    let (s, page) = op.get("/manage/products").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        page.contains("待审核 (") && !page.contains("class=\"queues\""),
+        "{page}"
+    );
+    let seller = Browser::sign_in(&t, "seller-asim").await;
+    let (_, page) = seller.get("/manage/products").await;
+    assert!(page.contains("阿西木土蜂蜜"), "{page}");
 }

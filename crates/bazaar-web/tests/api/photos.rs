@@ -47,6 +47,24 @@ async fn a_seller_uploads_a_photo_that_is_scaled_stored_and_shown() {
         .form(Method::GET, &format!("/products/{id}"), "", None)
         .await;
     assert!(page.contains(&format!("<img src=\"{media}\"")), "{page}");
+
+    // Lists show its thumbnail: at most 360 px, on the home page (featured, and the county's
+    // card), the pavilion and the search results.
+    let thumb = media.replace(".jpg", ".t.jpg");
+    let (s, img) = t.raw(Method::GET, &thumb, None, None, &[]).await;
+    assert_eq!(s, StatusCode::OK);
+    let (w, h) = image::load_from_memory(&img)
+        .expect("jpeg")
+        .to_rgb8()
+        .dimensions();
+    assert_eq!((w, h), (360, 180));
+    for list in ["/", "/pavilions/653122", "/search?q=%E8%9C%82%E8%9C%9C"] {
+        let (_, _, page) = t.form(Method::GET, list, "", None).await;
+        assert!(
+            page.contains(&format!("<img src=\"{thumb}\"")),
+            "{list}: {page}"
+        );
+    }
 }
 
 #[tokio::test]

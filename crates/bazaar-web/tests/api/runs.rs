@@ -366,4 +366,47 @@ async fn the_logistics_pages_work_without_javascript() {
     let buyer = Browser::sign_in(&t, "buyer").await;
     let (s, _) = buyer.get("/manage/scan").await;
     assert_eq!(s, StatusCode::FORBIDDEN);
+    // A villager without the code gives the phone's last digits: the agent finds the
+    // parcel, checks the tail, and hands it over; a wrong tail keeps what was typed.
+    let (_, page) = agent.get("/manage/shelf?find=0000").await;
+    assert!(page.contains("找到 0 个包裹"), "{page}");
+    let (_, page) = agent.get("/manage/shelf?find=5678").await;
+    let found = page.split("id=\"found\"").nth(1).expect("found list");
+    assert!(found.contains("YT4000000000001"), "{page}");
+    let id = found
+        .split("name=\"parcel_id\" value=\"")
+        .nth(1)
+        .and_then(|x| x.split('"').next())
+        .expect("parcel id")
+        .to_string();
+    let hand = |tail: &'static str| {
+        let id = id.clone();
+        let agent = &agent;
+        async move {
+            agent
+                .post(
+                    "/manage/shelf/pickup",
+                    &[
+                        ("parcel_id", id.as_str()),
+                        ("phone_last4", tail),
+                        ("signature", "娜仁"),
+                        ("find", "5678"),
+                    ],
+                )
+                .await
+        }
+    };
+    let (s, _, page) = hand("1111").await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        page.contains("手机尾号") && page.contains("value=\"娜仁\""),
+        "{page}"
+    );
+    assert!(page.contains("value=\"1111\""), "{page}");
+    let (s, loc, _) = hand("5678").await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (_, page) = agent.get(&loc).await;
+    assert!(page.contains("已交付 YT4000000000001"), "{page}");
+    let (_, page) = agent.get("/manage/shelf?find=5678").await;
+    assert!(page.contains("找到 0 个包裹"), "{page}");
 }

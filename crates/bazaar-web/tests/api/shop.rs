@@ -23,7 +23,10 @@ async fn a_buyer_fills_the_cart_checks_out_and_pays_in_the_sandbox() {
     let sku = p["skus"][0]["id"].as_i64().expect("sku");
     let (s, page) = b.get(&format!("/products/{id}")).await;
     assert_eq!(s, StatusCode::OK);
-    assert!(page.contains(&format!("id=\"add-{sku}\"")), "{page}");
+    assert!(
+        page.contains(&format!("id=\"sku-{sku}\" checked")),
+        "{page}"
+    );
 
     // Add twice: quantities add up. A bad quantity is named.
     let form = |q: &str| format!("csrf={}&action=add&sku_id={sku}&quantity={q}", b.csrf);
@@ -131,6 +134,22 @@ async fn a_buyer_fills_the_cart_checks_out_and_pays_in_the_sandbox() {
     assert!(page.contains("已付款"), "{page}");
     let (_, page) = b.get("/orders").await;
     assert!(page.contains("已付款"));
+    // In tabs by state: paid is 待发货, with the count on the tab, the line's name and its
+    // picture; nothing under 待付款.
+    let (_, page) = b.get("/orders?tab=to_ship").await;
+    assert!(
+        page.contains("aria-current=\"page\">待发货 1</a>") && page.contains("阿西木土蜂蜜"),
+        "{page}"
+    );
+    assert!(page.contains("cats.") || page.contains(".t.jpg"), "{page}");
+    let (_, page) = b.get("/orders?tab=to_pay").await;
+    assert!(!page.contains("阿西木土蜂蜜"), "{page}");
+    let (s, page) = b.get("/orders?tab=nonsense&before=x").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        page.contains("阿西木土蜂蜜"),
+        "an unknown tab is all orders: {page}"
+    );
     // Another buyer cannot open the payment page.
     let other = Browser::sign_in(&t, "seller-asim").await;
     let (s, _) = other.get(&pay_url).await;
@@ -568,7 +587,10 @@ async fn stock_shows_on_the_product_page_and_a_sold_out_option_cannot_be_bought(
     let b = Browser::sign_in(&t, "buyer").await;
     let (_, page) = b.get(&format!("/products/{id}")).await;
     assert!(page.contains("仅剩 3 件"), "{page}");
-    assert!(page.contains(&format!("id=\"add-{sku}\"")));
+    assert!(
+        page.contains(&format!("id=\"sku-{sku}\" checked")),
+        "{page}"
+    );
     // The shipping of one unit to a province, chosen on the page.
     assert!(!page.contains("寄往北京市"));
     let (_, page) = b.get(&format!("/products/{id}?to=110000")).await;
@@ -582,7 +604,10 @@ async fn stock_shows_on_the_product_page_and_a_sold_out_option_cannot_be_bought(
     set(0).await;
     let (_, page) = b.get(&format!("/products/{id}")).await;
     assert!(page.contains("已售完"), "{page}");
-    assert!(!page.contains(&format!("id=\"add-{sku}\"")), "{page}");
+    assert!(
+        page.contains(&format!("id=\"sku-{sku}\" disabled")),
+        "{page}"
+    );
     let (s, _, page) = b
         .post(
             "/cart",
