@@ -548,7 +548,8 @@ async fn stopped() {
 async fn serve(database_url: &Option<String>, a: ServeArgs) -> Result<()> {
     let (store, default) = open(database_url).await?;
     let store = store.with_payment_sandbox(a.payment_sandbox.as_deref().map(|v| v == "on"));
-    if (a.demo || default) && store.is_empty().await? {
+    let fresh_demo = (a.demo || default) && store.is_empty().await?;
+    if fresh_demo {
         let s = store.load_demo().await?;
         tracing::info!(?s, "demo data loaded");
     }
@@ -580,6 +581,22 @@ async fn serve(database_url: &Option<String>, a: ServeArgs) -> Result<()> {
     }
     state.pay_window_ms = i64::from(a.payment_timeout_minutes) * 60 * 1000;
     state.osrm = a.osrm.clone();
+    // A day under way on a new demo database: orders at each step, parcels on the shelf, at
+    // the centre and stalled, so that every page shows something.
+    if fresh_demo {
+        let d = bazaar_web::demo::load_activity(&state)
+            .await
+            .map_err(|e| anyhow::anyhow!("loading the demo's orders and parcels: {e}"))?;
+        state
+            .reindex()
+            .await
+            .map_err(|e| anyhow::anyhow!("building the search index: {e}"))?;
+        tracing::info!(
+            orders = d.orders,
+            parcels = d.parcels,
+            "demo orders and parcels loaded"
+        );
+    }
     // The salt given to this process, or the one kept in the database (the demo's).
     state.kuaidi100_salt = match a.kuaidi100_salt.clone().filter(|s| !s.is_empty()) {
         Some(s) => Some(s),

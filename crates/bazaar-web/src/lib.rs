@@ -9,6 +9,7 @@
 pub mod app;
 pub mod catalog;
 pub mod delivery;
+pub mod demo;
 pub mod jobs;
 pub mod logistics;
 pub mod network;

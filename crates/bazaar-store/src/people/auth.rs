@@ -163,6 +163,17 @@ impl Store {
         })
     }
 
+    /// The id of the account `username` (enabled or not).
+    pub async fn user_id(&self, username: &str) -> Result<i64, StoreError> {
+        let id: Option<i64> = on_read!(self, |p| {
+            sqlx::query_scalar("SELECT id FROM users WHERE username = $1")
+                .bind(username)
+                .fetch_optional(p)
+                .await?
+        });
+        id.ok_or(StoreError::NotFound)
+    }
+
     /// The acting user for an account id.
     pub async fn actor(&self, user_id: i64) -> Result<Actor, StoreError> {
         let sql = format!("{ACTOR_SELECT} WHERE u.id = $1 AND u.disabled = FALSE");

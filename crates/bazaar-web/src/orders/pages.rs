@@ -1281,29 +1281,37 @@ pub async fn sandbox_submit(
     } else {
         "succeeded"
     };
-    let n = Notification {
-        id: format!("sbx-{}", &bazaar_store::people::auth::new_secret()[..16]),
-        provider_ref: pay.provider_ref.clone(),
-        amount_fen: pay.amount_fen,
-        outcome: outcome.into(),
-    };
-    let result = async {
-        let sandbox = Sandbox::new(s.store.sandbox_secret().await?);
-        let body = serde_json::to_vec(&n)
-            .map_err(|_| StoreError::Rule(bazaar_domain::ErrorCode::PaymentMismatch))?;
-        let sig = sandbox.sign(&body);
-        let verified = sandbox
-            .verify(&body, &sig)
-            .map_err(|_| StoreError::Forbidden)?;
-        s.store
-            .apply_notification(sandbox.method(), &verified)
-            .await
-    }
-    .await;
-    match result {
+    match sandbox_pay(&s, &pay.provider_ref, pay.amount_fen, outcome).await {
         Ok(_) => Redirect::to(&format!("/orders/{}", pay.order_id)).into_response(),
         Err(e) => cx.error_page(e, &format!("/orders/{}", pay.order_id)),
     }
+}
+
+/// Plays the sandbox provider for the payment `provider_ref`: signs its notification with the
+/// sandbox secret and sends it through the same verification and application as the
+/// provider's callback.
+pub(crate) async fn sandbox_pay(
+    s: &AppState,
+    provider_ref: &str,
+    amount_fen: i64,
+    outcome: &str,
+) -> Result<bazaar_store::payments::Applied, StoreError> {
+    let n = Notification {
+        id: format!("sbx-{}", &bazaar_store::people::auth::new_secret()[..16]),
+        provider_ref: provider_ref.to_string(),
+        amount_fen,
+        outcome: outcome.into(),
+    };
+    let sandbox = Sandbox::new(s.store.sandbox_secret().await?);
+    let body = serde_json::to_vec(&n)
+        .map_err(|_| StoreError::Rule(bazaar_domain::ErrorCode::PaymentMismatch))?;
+    let sig = sandbox.sign(&body);
+    let verified = sandbox
+        .verify(&body, &sig)
+        .map_err(|_| StoreError::Forbidden)?;
+    s.store
+        .apply_notification(sandbox.method(), &verified)
+        .await
 }
 
 /// At most this many photos with a refund request from the order page.

@@ -316,3 +316,35 @@ async fn an_unknown_page_is_a_page_for_a_browser_and_json_for_a_program() {
     assert_eq!(s, StatusCode::NOT_FOUND);
     assert!(serde_json::from_slice::<Value>(&body).is_ok());
 }
+
+#[tokio::test]
+async fn the_demo_s_day_under_way_fills_every_first_screen() {
+    use crate::backoffice::Browser;
+    let t = TestApp::spawn().await;
+    let d = bazaar_web::demo::load_activity(&t.state)
+        .await
+        .expect("demo activity");
+    assert_eq!((d.orders, d.parcels), (3, 5));
+    let buyer = Browser::sign_in(&t, "buyer").await;
+    for (tab, n) in [("to_pay", 1), ("to_ship", 1), ("to_receive", 1)] {
+        let (_, page) = buyer.get(&format!("/orders?tab={tab}")).await;
+        assert_eq!(page.matches("href=\"/orders/").count(), n, "{tab}: {page}");
+    }
+    let seller = Browser::sign_in(&t, "seller-asim").await;
+    let (_, page) = seller.get("/manage/orders").await;
+    assert!(page.contains("阿西木土蜂蜜"), "{page}");
+    let agent = Browser::sign_in(&t, "agent-harengen").await;
+    let (_, page) = agent.get("/manage/shelf").await;
+    assert!(
+        page.contains("YT4100000000001") && page.contains("YT4100000000002"),
+        "{page}"
+    );
+    // The centre has today's parcels to plan a run with.
+    let op = Browser::sign_in(&t, "op-bohu").await;
+    let (s, loc, body) = op
+        .post("/manage/runs", &[("depot_node", "DC-652829")])
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{body}");
+    let (_, page) = op.get(&loc).await;
+    assert!(page.contains("塔温觉肯村"), "{page}");
+}
