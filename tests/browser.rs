@@ -256,7 +256,7 @@ fn buyer_finds_honey_reads_it_in_english_and_buys_it() {
     b.wait_for(&["地方馆"]);
     b.type_in("input[name=q]", "蜂蜜");
     b.click("css selector", "form.s button");
-    b.click("xpath", "//a[text()='阿西木土蜂蜜']");
+    b.click("xpath", "//a[.//span[text()='阿西木土蜂蜜']]");
     b.wait_for(&["产地", "阿西木土蜂蜜"]);
     b.click("css selector", "#lang-en");
     b.wait_for(&["Origin", "Producer", "阿西木土蜂蜜"]);
@@ -268,9 +268,9 @@ fn buyer_finds_honey_reads_it_in_english_and_buys_it() {
     // and finds the order paid in "my orders".
     b.login("buyer", "%2Fsearch%3Fq%3D%E9%98%BF%E8%A5%BF%E6%9C%A8");
     b.wait_for(&["个结果", "阿西木土蜂蜜"]);
-    b.click("xpath", "//a[text()='阿西木土蜂蜜']");
+    b.click("xpath", "//a[.//span[text()='阿西木土蜂蜜']]");
     b.wait_for(&["加入购物车"]);
-    b.click("css selector", "button[id^='add-']");
+    b.click("css selector", "#add");
     b.wait_for(&["去结算", "阿西木土蜂蜜"]);
     b.click("css selector", "#checkout");
     b.wait_for(&["沙箱支付（演示，不扣款）", "王芳"]);

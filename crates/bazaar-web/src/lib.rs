@@ -56,6 +56,17 @@ pub struct AppFields {
     pub metrics: Arc<app::metrics::Metrics>,
     /// Where product photos are kept.
     pub media: Arc<dyn catalog::media::PhotoStore>,
+    /// Stock at a glance for the storefront (kept a few seconds).
+    pub glance: Arc<catalog::glance::StockGlance>,
+    /// The home page's body per language, kept as long as the stock it shows
+    /// ([`catalog::glance::TTL`]) and forgotten when the catalog changes.
+    pub home: Arc<
+        std::sync::Mutex<
+            std::collections::HashMap<app::i18n::Lang, (std::time::Instant, app::view::Markup)>,
+        >,
+    >,
+    /// The provinces, for the product page's shipping picker (rebuilt with the index).
+    provinces: Arc<RwLock<Arc<Vec<bazaar_store::network::Region>>>>,
     /// How long a new order waits for payment before it is cancelled, ms (30 minutes unless
     /// configured).
     pub pay_window_ms: i64,
@@ -93,7 +104,13 @@ impl AppState {
         let index = build_index(&store).await?;
         let pavilions = store.pavilions().await?;
         let featured = store.featured_products(FEATURED).await?;
+        let provinces = store
+            .regions_at(bazaar_domain::region::RegionLevel::Province)
+            .await?;
         Ok(AppState(Arc::new(AppFields {
+            glance: Arc::new(catalog::glance::StockGlance::default()),
+            home: Arc::default(),
+            provinces: Arc::new(RwLock::new(Arc::new(provinces))),
             pavilions: Arc::new(RwLock::new(Arc::new(pavilions))),
             featured: Arc::new(RwLock::new(Arc::new(featured))),
             built_from: Arc::new(std::sync::Mutex::new(Some(v))),
@@ -137,6 +154,20 @@ impl AppState {
         }
     }
 
+    /// The provinces, as of the last catalog change this node saw.
+    pub fn provinces(&self) -> Arc<Vec<bazaar_store::network::Region>> {
+        match self.provinces.read() {
+            Ok(g) => g.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    /// Forgets what the storefront keeps of stock (after a stock change on this server).
+    pub fn stock_changed(&self) {
+        self.glance.forget();
+        self.home.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+
     /// The current search index.
     pub fn search(&self) -> Arc<SearchIndex> {
         match self.search.read() {
@@ -174,11 +205,21 @@ impl AppState {
             Ok(mut g) => *g = pavilions,
             Err(p) => *p.into_inner() = pavilions,
         }
+        let provinces = Arc::new(
+            self.store
+                .regions_at(bazaar_domain::region::RegionLevel::Province)
+                .await?,
+        );
+        match self.provinces.write() {
+            Ok(mut g) => *g = provinces,
+            Err(p) => *p.into_inner() = provinces,
+        }
         let featured = Arc::new(self.store.featured_products(FEATURED).await?);
         match self.featured.write() {
             Ok(mut g) => *g = featured,
             Err(p) => *p.into_inner() = featured,
         }
+        self.home.lock().unwrap_or_else(|p| p.into_inner()).clear();
         match self.built_from.lock() {
             Ok(mut g) => *g = Some(v),
             Err(p) => *p.into_inner() = Some(v),
@@ -223,13 +264,17 @@ async fn build_index(store: &Store) -> anyhow_free::Result<SearchIndex> {
     Ok(tokio::task::spawn_blocking(move || SearchIndex::build(&docs)).await??)
 }
 
-/// Every route of the application, with the security headers on every response and its
-/// cookies `Secure` when the request came over HTTPS (see [`SecureCookies`]).
+/// Every route of the application, with the security headers on every response, its
+/// cookies `Secure` when the request came over HTTPS (see [`SecureCookies`]), and gzip for a
+/// browser that takes it (pages, style sheet, scripts, drawings and JSON; not photos, which
+/// are JPEG already, nor bodies under 32 bytes).
 pub fn router(state: AppState) -> Router {
-    let marked = routes(state.clone()).layer(axum::middleware::from_fn_with_state(
-        state,
-        mark_secure_cookies,
-    ));
+    let marked = routes(state.clone())
+        .layer(axum::middleware::from_fn_with_state(
+            state,
+            mark_secure_cookies,
+        ))
+        .layer(tower_http::compression::CompressionLayer::new());
     app::server::with_security_headers(marked)
 }
 

@@ -29,6 +29,8 @@ pub(crate) struct Ctx {
     pub actor: Actor,
     pub csrf: String,
     pub new_csrf: bool,
+    /// The page's query without `lang`, kept by the language switch (empty after a POST).
+    pub keep: String,
 }
 
 impl Ctx {
@@ -44,6 +46,7 @@ impl Ctx {
             actor,
             csrf,
             new_csrf,
+            keep: crate::app::view::keep_query(uri),
         })
     }
 
@@ -67,7 +70,8 @@ impl Ctx {
     pub fn render_plain(&self, status: StatusCode, title: &str, body: &impl Template) -> Response {
         let html = Markup::of(body).and_then(|body| {
             let titled = Titled { title, body: &body };
-            Markup::of(&titled).and_then(|m| frame(self.lang, title, "", self.staff(), &m))
+            Markup::of(&titled)
+                .and_then(|m| frame(self.lang, title, "", self.staff(), &self.keep, &m))
         });
         self.respond(status, html)
     }
@@ -103,6 +107,7 @@ impl Ctx {
             actor,
             csrf,
             new_csrf: false,
+            keep: String::new(),
         })
     }
 
@@ -135,7 +140,7 @@ impl Ctx {
             title,
             body,
         })?;
-        frame(self.lang, title, "", self.staff(), &inner)
+        frame(self.lang, title, "", self.staff(), &self.keep, &inner)
     }
 
     /// Whether the caller works in the back office (the header links it).

@@ -10,6 +10,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 
 /// HTML that a template rendered: the only HTML a frame includes unescaped.
+#[derive(Debug, Clone)]
 pub struct Markup(String);
 
 impl Markup {
@@ -46,6 +47,9 @@ struct Base<'a> {
     langs: &'static [Lang],
     /// Whether to link the back office (for people who work in it).
     staff: bool,
+    /// The page's query without `lang`, each pair followed by `&`: the language switch keeps
+    /// the page and what it shows.
+    keep: &'a str,
 }
 
 /// A body of a page that is a heading and a body.
@@ -73,10 +77,12 @@ pub fn frame(
     title: &str,
     q: &str,
     staff: bool,
+    keep: &str,
     body: &Markup,
 ) -> Result<String, askama::Error> {
     Base {
         staff,
+        keep,
         lang,
         title,
         q,
@@ -97,20 +103,53 @@ pub fn page(
     q: &str,
     body: &impl Template,
 ) -> Response {
-    page_for(lang, false, status, title, q, body)
+    match Markup::of(body).and_then(|b| frame(lang, title, q, false, "", &b)) {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => failed(e),
+    }
 }
 
-/// [`page`] for a request whose browser may belong to someone who works in the back office
-/// (`staff`, see [`crate::app::session::staff_hint`]): the header links it.
+/// [`page_for`] with a body already rendered (a cached one).
+pub fn page_of_markup(
+    lang: Lang,
+    (h, uri): (&axum::http::HeaderMap, &axum::http::Uri),
+    status: StatusCode,
+    title: &str,
+    body: &Markup,
+) -> Response {
+    let staff = crate::app::session::staff_hint(h);
+    match frame(lang, title, "", staff, &keep_query(uri), body) {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => failed(e),
+    }
+}
+
+/// The query of `uri` without its `lang` pair (at most 1,000 bytes), each pair followed by
+/// `&`, for the language switch to keep: `q=蜂蜜&county=652829&`.
+pub fn keep_query(uri: &axum::http::Uri) -> String {
+    let Some(q) = uri.query().filter(|q| q.len() <= 1000) else {
+        return String::new();
+    };
+    q.split('&')
+        .filter(|kv| !kv.is_empty() && kv.split('=').next() != Some("lang"))
+        .map(|kv| format!("{kv}&"))
+        .collect()
+}
+
+/// [`page`] for the request `h`, `uri`: the header links the back office for someone who
+/// works in it (see [`crate::app::session::staff_hint`]) and the language switch keeps the
+/// page's query.
 pub fn page_for(
     lang: Lang,
-    staff: bool,
+    (h, uri): (&axum::http::HeaderMap, &axum::http::Uri),
     status: StatusCode,
     title: &str,
     q: &str,
     body: &impl Template,
 ) -> Response {
-    match Markup::of(body).and_then(|b| frame(lang, title, q, staff, &b)) {
+    let staff = crate::app::session::staff_hint(h);
+    let keep = keep_query(uri);
+    match Markup::of(body).and_then(|b| frame(lang, title, q, staff, &keep, &b)) {
         Ok(html) => (status, Html(html)).into_response(),
         Err(e) => failed(e),
     }
@@ -124,4 +163,23 @@ pub fn failed(e: askama::Error) -> Response {
         Html(Lang::ZhCn.t("error-internal")),
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::keep_query;
+
+    #[test]
+    fn the_language_switch_keeps_the_query_but_not_the_old_language() {
+        let uri = |s: &str| s.parse::<axum::http::Uri>().expect("uri");
+        assert_eq!(
+            keep_query(&uri("/search?q=%E8%9C%82&lang=ug&county=653122")),
+            "q=%E8%9C%82&county=653122&"
+        );
+        assert_eq!(keep_query(&uri("/search?lang=en")), "");
+        assert_eq!(keep_query(&uri("/")), "");
+        assert_eq!(keep_query(&uri("/x?language=1&&")), "language=1&");
+        let long = format!("/search?q={}", "a".repeat(1200));
+        assert_eq!(keep_query(&uri(&long)), "");
+    }
 }

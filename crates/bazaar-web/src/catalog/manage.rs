@@ -309,7 +309,9 @@ pub async fn change_stock(
                         node: place("location"),
                         incoming,
                     };
-                    s.store.set_stock(&cx.actor, sku, &set).await.map(|_| ())
+                    let r = s.store.set_stock(&cx.actor, sku, &set).await.map(|_| ());
+                    s.stock_changed();
+                    r
                 }
                 "transfer" => s
                     .store

@@ -2,6 +2,7 @@
 //! office's product pages ([`manage`]) and sellers ([`sellers`]), and photos ([`media`]); its JSON API ([`api`]).
 
 pub mod api;
+pub mod glance;
 pub mod manage;
 pub mod media;
 pub mod pages;

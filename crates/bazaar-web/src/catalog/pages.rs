@@ -8,7 +8,6 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 use bazaar_domain::money::Fen;
 use bazaar_domain::orders::ItemInput;
-use bazaar_domain::region::RegionLevel;
 use bazaar_search::Filters;
 use bazaar_store::StoreError;
 use bazaar_store::catalog::products::{Product, ProductFilter};
@@ -64,7 +63,7 @@ pub(crate) async fn product_cards(
         .iter()
         .flat_map(|p| p.skus.iter().map(|k| k.id))
         .collect();
-    let left = s.store.available(&ids).await?;
+    let left = s.glance.available(&s.store, &ids).await?;
     Ok(items
         .iter()
         .map(|p| {
@@ -157,6 +156,16 @@ pub fn internal(e: impl std::fmt::Display) -> Response {
 /// pavilion.
 pub async fn home(State(s): State<AppState>, h: HeaderMap, uri: Uri) -> Response {
     let lang = page_lang(&h, &uri);
+    let title = lang.t("page-home");
+    let kept = {
+        let home = s.home.lock().unwrap_or_else(|p| p.into_inner());
+        home.get(&lang)
+            .filter(|(at, _)| at.elapsed() < crate::catalog::glance::TTL)
+            .map(|(_, m)| m.clone())
+    };
+    if let Some(body) = kept {
+        return crate::app::view::page_of_markup(lang, (&h, &uri), StatusCode::OK, &title, &body);
+    }
     let pavilions = s
         .pavilions()
         .iter()
@@ -176,18 +185,19 @@ pub async fn home(State(s): State<AppState>, h: HeaderMap, uri: Uri) -> Response
         Ok(c) => c,
         Err(e) => return internal(e),
     };
-    crate::app::view::page_for(
+    let body = match crate::app::view::Markup::of(&Home {
         lang,
-        crate::app::session::staff_hint(&h),
-        StatusCode::OK,
-        &lang.t("page-home"),
-        "",
-        &Home {
-            lang,
-            pavilions,
-            cards: featured,
-        },
-    )
+        pavilions,
+        cards: featured,
+    }) {
+        Ok(b) => b,
+        Err(e) => return crate::app::view::failed(e),
+    };
+    s.home
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(lang, (std::time::Instant::now(), body.clone()));
+    crate::app::view::page_of_markup(lang, (&h, &uri), StatusCode::OK, &title, &body)
 }
 
 /// The regional home: featured products, then one card per county pavilion.
@@ -246,14 +256,7 @@ pub async fn pavilion(
         title: &title,
         cards,
     };
-    crate::app::view::page_for(
-        lang,
-        crate::app::session::staff_hint(&h),
-        StatusCode::OK,
-        &title,
-        "",
-        &body,
-    )
+    crate::app::view::page_for(lang, (&h, &uri), StatusCode::OK, &title, "", &body)
 }
 
 /// A county's pavilion: its listed products.
@@ -340,7 +343,7 @@ pub async fn search(
     };
     crate::app::view::page_for(
         lang,
-        crate::app::session::staff_hint(&h),
+        (&h, &uri),
         StatusCode::OK,
         &lang.t("nav-search"),
         &text,
@@ -430,14 +433,11 @@ pub async fn product(
             .map(|(_, v)| v.to_string())
     });
     let ids: Vec<i64> = p.skus.iter().map(|k| k.id).collect();
-    let left = match s.store.available(&ids).await {
+    let left = match s.glance.available(&s.store, &ids).await {
         Ok(l) => l,
         Err(e) => return internal(e),
     };
-    let provinces = match s.store.regions_at(RegionLevel::Province).await {
-        Ok(r) => r,
-        Err(e) => return internal(e),
-    };
+    let provinces = s.provinces();
     let dest = to
         .as_deref()
         .and_then(|c| provinces.iter().find(|r| r.code == c));
@@ -510,14 +510,7 @@ pub async fn product(
             .map(|no| lang.ta("product-certificate", &[("no", no.as_str().into())])),
         csrf: &csrf,
     };
-    let mut res = crate::app::view::page_for(
-        lang,
-        crate::app::session::staff_hint(&h),
-        StatusCode::OK,
-        &r.name,
-        "",
-        &body,
-    );
+    let mut res = crate::app::view::page_for(lang, (&h, &uri), StatusCode::OK, &r.name, "", &body);
     if new_csrf {
         crate::app::session::set_cookie(&mut res, crate::app::session::csrf_cookie(&csrf));
     }

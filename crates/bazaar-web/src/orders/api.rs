@@ -213,7 +213,9 @@ pub async fn set_stock(
         node: b.location.filter(|l| !l.trim().is_empty()),
         incoming: b.incoming,
     };
-    Ok(Json(s.store.set_stock(&actor, id, &set).await?))
+    let level = s.store.set_stock(&actor, id, &set).await?;
+    s.stock_changed();
+    Ok(Json(level))
 }
 
 #[utoipa::path(post, path = "/api/v1/skus/{id}/stock/transfers", tag = "orders",

@@ -282,14 +282,7 @@ pub async fn cart(State(s): State<AppState>, h: HeaderMap, uri: Uri) -> Response
         title: &title,
         table: (!rows.is_empty()).then(|| cart_table(lang, rows, true)),
     };
-    let mut res = crate::app::view::page_for(
-        lang,
-        crate::app::session::staff_hint(&h),
-        StatusCode::OK,
-        &title,
-        "",
-        &body,
-    );
+    let mut res = crate::app::view::page_for(lang, (&h, &uri), StatusCode::OK, &title, "", &body);
     if new {
         set_cookie(&mut res, csrf_cookie(&csrf));
     }

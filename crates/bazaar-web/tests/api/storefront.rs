@@ -348,3 +348,64 @@ async fn the_demo_s_day_under_way_fills_every_first_screen() {
     let (_, page) = op.get(&loc).await;
     assert!(page.contains("塔温觉肯村"), "{page}");
 }
+
+#[tokio::test]
+async fn pages_and_assets_are_gzipped_for_a_browser_that_takes_it_and_photos_are_not() {
+    use axum::body::Body;
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let t = TestApp::spawn().await;
+    let (_, plain) = t.raw(Method::GET, "/", None, None, &[]).await;
+    let css = {
+        let page = String::from_utf8_lossy(&plain).to_string();
+        page.split("href=\"/assets/app.")
+            .nth(1)
+            .and_then(|x| x.split('"').next())
+            .map(|x| format!("/assets/app.{x}"))
+            .expect("style sheet")
+    };
+    for (uri, plain_len) in [("/", Some(plain.len())), (css.as_str(), None)] {
+        let req = axum::http::Request::builder()
+            .uri(uri)
+            .header("accept-encoding", "gzip")
+            .body(Body::empty())
+            .expect("request");
+        let res = t.app.clone().oneshot(req).await.expect("response");
+        assert_eq!(
+            res.headers()
+                .get("content-encoding")
+                .and_then(|v| v.to_str().ok()),
+            Some("gzip"),
+            "{uri}"
+        );
+        let body = res.into_body().collect().await.expect("body").to_bytes();
+        assert!(body.starts_with(&[0x1f, 0x8b]), "{uri}");
+        if let Some(n) = plain_len {
+            assert!(body.len() * 2 < n, "{uri}: {} of {n}", body.len());
+        }
+    }
+    // Without the header, as before.
+    let req = axum::http::Request::builder()
+        .uri("/")
+        .body(Body::empty())
+        .expect("request");
+    let res = t.app.clone().oneshot(req).await.expect("response");
+    assert!(res.headers().get("content-encoding").is_none());
+}
+
+#[tokio::test]
+async fn the_language_switch_keeps_the_search() {
+    let t = TestApp::spawn().await;
+    let (_, _, page) = t
+        .form(
+            Method::GET,
+            "/search?q=%E8%9C%82%E8%9C%9C&county=653122&lang=zh-CN",
+            "",
+            None,
+        )
+        .await;
+    assert!(
+        page.contains("href=\"?q=%E8%9C%82%E8%9C%9C&#38;county=653122&#38;lang=ug\""),
+        "{page}"
+    );
+}
