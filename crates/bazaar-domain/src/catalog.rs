@@ -549,7 +549,7 @@ pub fn check_barcode(field: &str, s: &str) -> Result<Option<String>, FieldError>
             .map(|(i, v)| if i % 2 == 0 { *v } else { v * 3 })
             .sum();
         if (10 - sum % 10) % 10 != d[12] {
-            return Err(FieldError::new(field, Reason::InvalidFormat));
+            return Err(FieldError::new(field, Reason::BadCheckDigit));
         }
     }
     Ok(Some(s.to_string()))

@@ -43,11 +43,13 @@ pub enum Reason {
     /// A place too coarse for what it is for (an address at a province, not down to its
     /// county).
     TooCoarse,
+    /// A code whose check digit does not add up (a mistyped EAN-13 barcode).
+    BadCheckDigit,
 }
 
 impl Reason {
     /// Every reason.
-    pub const ALL: [Reason; 16] = [
+    pub const ALL: [Reason; 17] = [
         Reason::Required,
         Reason::Needed,
         Reason::TooLong,
@@ -64,6 +66,7 @@ impl Reason {
         Reason::OutOfScope,
         Reason::WrongCode,
         Reason::TooCoarse,
+        Reason::BadCheckDigit,
     ];
 
     /// The stable snake_case code of this reason.
@@ -85,6 +88,7 @@ impl Reason {
             Reason::WrongCode => "wrong_code",
             Reason::OutOfScope => "out_of_scope",
             Reason::TooCoarse => "too_coarse",
+            Reason::BadCheckDigit => "bad_check_digit",
         }
     }
 }

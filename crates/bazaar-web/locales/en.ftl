@@ -436,6 +436,7 @@ reason-not_this_carrier = is not written the way this carrier writes its waybill
 reason-out_of_window = is outside the allowed time window
 reason-wrong_code = does not match, or does not go with the phone's last four digits
 reason-too_coarse = choose down to the county at least
+reason-bad_check_digit = the check digit does not add up: check the code
 all = All
 scan-title = Scan
 scan-waybill = Waybill or sack code

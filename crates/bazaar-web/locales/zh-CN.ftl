@@ -431,6 +431,7 @@ reason-not_this_carrier = 不是这家快递公司的运单号格式
 reason-out_of_window = 不在允许的时间范围内
 reason-wrong_code = 不对，或与手机尾号不符
 reason-too_coarse = 请至少选到区县一级
+reason-bad_check_digit = 校验位不对，请核对条码
 all = 全部
 scan-title = 扫描
 scan-waybill = 运单号或袋/笼号

@@ -461,7 +461,7 @@ pub async fn create_product(
         (status = 403, description = "Outside the caller's rights or region", body = ErrorBody),
         (status = 404, description = "No such product", body = ErrorBody),
         (status = 409, description = "Not allowed in the product's current status", body = ErrorBody),
-        (status = 422, description = "The code is taken (`duplicate`)", body = ErrorBody)))]
+        (status = 422, description = "The code is taken (`duplicate`), or the barcode's check digit does not add up (`bad_check_digit`)", body = ErrorBody)))]
 pub async fn add_sku(
     State(s): State<AppState>,
     caller: Caller,
@@ -498,7 +498,8 @@ pub async fn add_sku(
         (status = 400, description = "Bad input: the field and the reason", body = ErrorBody),
         (status = 401, description = "Not signed in or bad token", body = ErrorBody),
         (status = 403, description = "Outside the caller's rights or region", body = ErrorBody),
-        (status = 404, description = "No such SKU", body = ErrorBody)))]
+        (status = 404, description = "No such SKU", body = ErrorBody),
+        (status = 422, description = "A barcode whose check digit does not add up (`bad_check_digit`)", body = ErrorBody)))]
 pub async fn update_sku(
     State(s): State<AppState>,
     caller: Caller,

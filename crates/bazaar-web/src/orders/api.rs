@@ -673,8 +673,10 @@ pub struct PaymentStarted {
     responses((status = 201, description = "The pending payment", body = PaymentStarted),
         (status = 400, description = "Unknown method, or cash for an order not addressed to a station", body = ErrorBody),
         (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "An order the caller may see but did not place or buy (an operator's, an admin's)", body = ErrorBody),
         (status = 404, description = "No such order", body = ErrorBody),
-        (status = 409, description = "The order is not waiting for payment", body = ErrorBody)))]
+        (status = 409, description = "The order is not waiting for payment", body = ErrorBody),
+        (status = 422, description = "A method that does not fit this order (field `method`, `inconsistent`: cash at a station for an order not placed there)", body = ErrorBody)))]
 /// `POST /api/v1/orders/{id}/payments`.
 pub async fn start_payment(
     State(s): State<AppState>,
@@ -934,6 +936,7 @@ pub struct RefundBody {
     params(("id" = i64, Path, description = "Order id")), request_body = RefundBody,
     responses((status = 201, description = "The refund request; the order is `refund_requested`", body = bazaar_store::aftersales::refunds::Refund),
         (status = 400, description = "No reason", body = ErrorBody),
+        (status = 403, description = "An order the caller may see but did not buy", body = ErrorBody),
         (status = 404, description = "No such order", body = ErrorBody),
         (status = 409, description = "Not paid, already refunded, or `refund_window_closed` (15 days after payment)", body = ErrorBody)))]
 /// `POST /api/v1/orders/{id}/refund`.
