@@ -119,6 +119,18 @@ fn asim_sku(port: u16) -> i64 {
     p["skus"][0]["id"].as_i64().expect("sku")
 }
 
+/// The units of `sku` held by orders at its first stock location, as its seller reads them.
+fn reserved(port: u16, sku: i64, seller: &str) -> i64 {
+    let (_, st) = json_of(
+        port,
+        "GET",
+        &format!("/api/v1/skus/{sku}/stock"),
+        Some(seller),
+        None,
+    );
+    st["levels"][0]["reserved"].as_i64().expect("reserved")
+}
+
 #[test]
 fn an_acknowledged_order_survives_kill_9() {
     let _one = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
@@ -139,14 +151,7 @@ fn an_acknowledged_order_survives_kill_9() {
     );
     assert_eq!(s, 200);
     // The demo's own orders may hold some already.
-    let (_, st) = json_of(
-        port,
-        "GET",
-        &format!("/api/v1/skus/{sku}/stock"),
-        Some(&seller),
-        None,
-    );
-    let held = st["levels"][0]["reserved"].as_i64().expect("reserved");
+    let held = reserved(port, sku, &seller);
     let (s, order) = json_of(
         port,
         "POST",
@@ -175,16 +180,9 @@ fn an_acknowledged_order_survives_kill_9() {
     assert_eq!(again["status"], "pending_payment");
     assert_eq!(again["total_fen"], order["total_fen"]);
     let seller = login(port, "seller-asim");
-    let (_, st) = json_of(
-        port,
-        "GET",
-        &format!("/api/v1/skus/{sku}/stock"),
-        Some(&seller),
-        None,
-    );
     assert_eq!(
-        st["levels"][0]["reserved"].as_i64(),
-        Some(held + 3),
+        reserved(port, sku, &seller),
+        held + 3,
         "and so is its reservation"
     );
     let _ = std::fs::remove_dir_all(&dir);
@@ -229,14 +227,7 @@ fn two_servers_on_one_postgresql_never_oversell() {
     );
     assert_eq!(s, 200);
     // The demo's own orders may hold some already.
-    let (_, st) = json_of(
-        pa,
-        "GET",
-        &format!("/api/v1/skus/{sku}/stock"),
-        Some(&seller),
-        None,
-    );
-    let held = st["levels"][0]["reserved"].as_i64().expect("reserved");
+    let held = reserved(pa, sku, &seller);
     let buyers = buyers(pb, 10);
     let handles: Vec<_> = (0..200)
         .map(|i| {
@@ -263,14 +254,7 @@ fn two_servers_on_one_postgresql_never_oversell() {
         }
     }
     assert_eq!((ok, sold_out), (50, 150));
-    let (_, st) = json_of(
-        pb,
-        "GET",
-        &format!("/api/v1/skus/{sku}/stock"),
-        Some(&seller),
-        None,
-    );
-    assert_eq!(st["levels"][0]["reserved"].as_i64(), Some(held + 50));
+    assert_eq!(reserved(pb, sku, &seller), held + 50);
     drop(a);
     drop(b);
     psql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));

@@ -309,9 +309,7 @@ pub async fn change_stock(
                         node: place("location"),
                         incoming,
                     };
-                    let r = s.store.set_stock(&cx.actor, sku, &set).await.map(|_| ());
-                    s.stock_changed();
-                    r
+                    s.store.set_stock(&cx.actor, sku, &set).await.map(|_| ())
                 }
                 "transfer" => s
                     .store
@@ -339,6 +337,8 @@ pub async fn change_stock(
     };
     match result {
         Ok(()) => {
+            // Every stock form changes what the storefront says is left.
+            s.stock_changed();
             if let Err(e) = s.reindex().await {
                 tracing::error!(error = %e, "reindex failed");
             }

@@ -507,7 +507,11 @@ pub async fn product(
         certificate: r
             .poverty_cert_no
             .as_ref()
-            .map(|no| lang.ta("product-certificate", &[("no", no.as_str().into())])),
+            // The number reads left to right in a right-to-left page (isolated).
+            .map(|no| {
+                let no = format!("\u{2066}{no}\u{2069}");
+                lang.ta("product-certificate", &[("no", no.into())])
+            }),
         csrf: &csrf,
     };
     let mut res = crate::app::view::page_for(lang, (&h, &uri), StatusCode::OK, &r.name, "", &body);

@@ -241,11 +241,12 @@ pub async fn transfer_stock(
     let b = body(&caller, b)?;
     let from = b.from.filter(|l| !l.trim().is_empty());
     let to = b.to.filter(|l| !l.trim().is_empty());
-    Ok(Json(
-        s.store
-            .transfer_stock(&actor, id, from.as_deref(), to.as_deref(), b.quantity)
-            .await?,
-    ))
+    let level = s
+        .store
+        .transfer_stock(&actor, id, from.as_deref(), to.as_deref(), b.quantity)
+        .await?;
+    s.stock_changed();
+    Ok(Json(level))
 }
 
 #[utoipa::path(post, path = "/api/v1/skus/{id}/stock/arrivals", tag = "orders",
@@ -269,11 +270,12 @@ pub async fn receive_stock(
     let id = id_of(&id)?;
     let b = body(&caller, b)?;
     let at = b.location.filter(|l| !l.trim().is_empty());
-    Ok(Json(
-        s.store
-            .receive_stock(&actor, id, at.as_deref(), b.quantity)
-            .await?,
-    ))
+    let level = s
+        .store
+        .receive_stock(&actor, id, at.as_deref(), b.quantity)
+        .await?;
+    s.stock_changed();
+    Ok(Json(level))
 }
 
 #[utoipa::path(get, path = "/api/v1/skus/{id}/stock", tag = "orders", security(("bearer" = [])),

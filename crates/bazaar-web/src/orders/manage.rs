@@ -161,7 +161,8 @@ async fn region_words(s: &AppState, lang: Lang, code: &str) -> String {
     let Ok(r) = s.store.region(code).await else {
         return code.to_string();
     };
-    s.store
+    let mut words = s
+        .store
         .region_trail(&r.path)
         .await
         .unwrap_or_default()
@@ -170,8 +171,10 @@ async fn region_words(s: &AppState, lang: Lang, code: &str) -> String {
             (Lang::En, Some(en)) if !en.is_empty() => en.clone(),
             _ => r.name.clone(),
         })
-        .collect::<Vec<_>>()
-        .join(" ")
+        .collect::<Vec<_>>();
+    // A municipality is its own prefecture: 北京市 朝阳区, not 北京市 北京市 朝阳区.
+    words.dedup();
+    words.join(" ")
 }
 
 /// `GET /manage/orders?status=…&before=…`: the seller's parts of orders, each with what goes

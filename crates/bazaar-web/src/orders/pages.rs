@@ -360,12 +360,14 @@ async fn checkout_page(
                 Ok(r) => {
                     let trail = s.store.region_trail(&r.path).await.unwrap_or_default();
                     let skip = trail.len().saturating_sub(3);
-                    trail
+                    let mut words = trail
                         .iter()
                         .skip(skip)
                         .map(|r| region_name(lang, r))
-                        .collect::<Vec<_>>()
-                        .join(" ")
+                        .collect::<Vec<_>>();
+                    // A municipality is its own prefecture: said once.
+                    words.dedup();
+                    words.join(" ")
                 }
                 Err(_) => a.region_code.clone(),
             };
@@ -906,21 +908,14 @@ pub async fn my_orders(
                     .as_deref()
                     .map(|k| format!("/media/{}", crate::catalog::media::thumb_key(k))),
                 drawing: crate::catalog::pages::category_drawing(&c.category),
-                latest: c.latest.as_ref().map(|e| {
-                    let what = match (&e.note, &e.state) {
-                        (Some(n), _) => n.clone(),
-                        (None, Some(st)) => lang.t(&format!("parcel-state-{st}")),
-                        (None, None) => String::new(),
-                    };
-                    let place = e
+                latest: c.latest.as_ref().map(|e| Track {
+                    at: Zone::Shanghai.format_ms(e.at),
+                    what: event_words(lang, e.note.as_deref(), e.state.as_deref())
+                        .unwrap_or_default(),
+                    place: e
                         .place
                         .clone()
-                        .or_else(|| e.node_code.as_ref().and_then(|c| places.get(c).cloned()));
-                    let at = Zone::Shanghai.format_ms(e.at);
-                    match place {
-                        Some(p) => format!("{at} · {what} · {p}"),
-                        None => format!("{at} · {what}"),
-                    }
+                        .or_else(|| e.node_code.as_ref().and_then(|c| places.get(c).cloned())),
                 }),
             }
         })
@@ -970,8 +965,15 @@ struct OrderItem {
     photo: Option<String>,
     /// Its category's drawing otherwise.
     drawing: String,
-    /// The newest tracking line: when, what, where.
-    latest: Option<String>,
+    /// The newest tracking line.
+    latest: Option<Track>,
+}
+
+/// The newest word on an order's parcels: when (Beijing time), what, and where.
+struct Track {
+    at: String,
+    what: String,
+    place: Option<String>,
 }
 
 /// An order with its lines, the forms its status allows (pay or cancel, confirm receipt, ask
@@ -1056,6 +1058,16 @@ fn order_page<'a>(
     }
 }
 
+/// What a parcel event says to a person: the carrier's words, else the state it moved the
+/// parcel to, in `lang`.
+fn event_words(lang: Lang, note: Option<&str>, state: Option<&str>) -> Option<String> {
+    match (note, state) {
+        (Some(n), _) => Some(n.to_string()),
+        (None, Some(st)) => Some(lang.t(&format!("parcel-state-{st}"))),
+        (None, None) => None,
+    }
+}
+
 /// A parcel's one timeline of our scans and the carrier's events, newest first, in Beijing
 /// time.
 fn parcel_track(lang: Lang, t: &bazaar_store::logistics::parcels::Tracked) -> ParcelTrack {
@@ -1072,11 +1084,8 @@ fn parcel_track(lang: Lang, t: &bazaar_store::logistics::parcels::Tracked) -> Pa
             .rev()
             .map(|e| Step {
                 at: Zone::Shanghai.format_ms(e.at),
-                what: match (&e.state, &e.note) {
-                    (_, Some(n)) => n.clone(),
-                    (Some(st), None) => lang.t(&format!("parcel-state-{st}")),
-                    (None, None) => e.code.clone(),
-                },
+                what: event_words(lang, e.note.as_deref(), e.state.as_deref())
+                    .unwrap_or_else(|| e.code.clone()),
                 note: e.place.clone().or_else(|| e.node_code.clone()),
             })
             .collect(),

@@ -330,9 +330,17 @@ async fn the_demo_s_day_under_way_fills_every_first_screen() {
         let (_, page) = buyer.get(&format!("/orders?tab={tab}")).await;
         assert_eq!(page.matches("href=\"/orders/").count(), n, "{tab}: {page}");
     }
+    // The shipped one says where it is, its time read left to right in any language.
+    let (_, page) = buyer.get("/orders?tab=to_receive&lang=ug").await;
+    assert!(page.contains("class=\"track\"><bdi dir=\"ltr\">"), "{page}");
     let seller = Browser::sign_in(&t, "seller-asim").await;
-    let (_, page) = seller.get("/manage/orders").await;
+    let (_, page) = seller.get("/manage/orders?lang=zh-CN").await;
     assert!(page.contains("阿西木土蜂蜜"), "{page}");
+    // A municipality is named once in the address.
+    assert!(
+        page.contains("北京市 朝阳区") && !page.contains("北京市 北京市"),
+        "{page}"
+    );
     let agent = Browser::sign_in(&t, "agent-harengen").await;
     let (_, page) = agent.get("/manage/shelf").await;
     assert!(
