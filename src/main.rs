@@ -111,13 +111,27 @@ struct NotifyArgs {
     wechat_api: String,
 }
 
+/// What `bazaar worker` is told: where notifications go, and how runs are planned.
+#[derive(clap::Args, Clone)]
+struct WorkerArgs {
+    #[command(flatten)]
+    notify: NotifyArgs,
+    /// An OSRM-compatible server for road distances when planning runs (as `serve`'s).
+    #[arg(long, env = "BAZAAR_OSRM_URL")]
+    osrm: Option<String>,
+    /// The most seconds one plan may search (as `serve`'s).
+    #[arg(long, env = "BAZAAR_MAX_PLAN_SECONDS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=60))]
+    max_plan_seconds: u64,
+}
+
 #[derive(Subcommand)]
 enum Cmd {
     /// Serve the storefront and API (the default), with a job worker unless `--no-worker`.
     Serve(ServeArgs),
     /// Run background jobs only (the payment deadline, the watch, reminders, notifications):
     /// as many workers as wanted, on any node; each job runs once.
-    Worker(NotifyArgs),
+    Worker(WorkerArgs),
     /// Apply pending migrations.
     Migrate,
     /// Load demo data into an empty database.
@@ -609,7 +623,8 @@ async fn serve(database_url: &Option<String>, a: ServeArgs) -> Result<()> {
         tracing::info!("no job worker in this process (--no-worker)");
         None
     } else {
-        let w = bazaar_web::jobs::Worker::new(state.store.clone(), notifier(&a.notify)?);
+        let w = bazaar_web::jobs::Worker::new(state.store.clone(), notifier(&a.notify)?)
+            .with_planning(state.planning());
         Some(tokio::spawn(w.run(stop_rx.clone())))
     };
     // Other nodes may change the catalog: keep this node's search index current (a
@@ -763,10 +778,16 @@ async fn main() -> Result<()> {
             bench_logistics(&store, opts).await?;
         }
         Cmd::Serve(args) => serve(&database_url, args).await?,
-        Cmd::Worker(notify) => {
+        Cmd::Worker(w) => {
             let (store, _) = open(&database_url).await?;
             let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-            let worker = bazaar_web::jobs::Worker::new(store, notifier(&notify)?);
+            let planning = bazaar_web::delivery::plans::Planning {
+                osrm: w.osrm.clone(),
+                max_seconds: w.max_plan_seconds,
+                ..Default::default()
+            };
+            let worker =
+                bazaar_web::jobs::Worker::new(store, notifier(&w.notify)?).with_planning(planning);
             let task = tokio::spawn(worker.run(stop_rx));
             stopped().await;
             let _ = stop_tx.send(true);

@@ -89,6 +89,7 @@ pub fn generate_prefecture(seed: u64) -> DayInput {
         let id = format!("{}-V{:02}", depots[d].id, nth + 1);
         depots[d].vehicles.push(VehicleInput {
             id,
+            name: None,
             count: 1,
             capacity_kg: cap_kg,
             capacity_m3: cap_m3,

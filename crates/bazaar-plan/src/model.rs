@@ -39,6 +39,9 @@ pub struct DepotInput {
 pub struct VehicleInput {
     /// Plate or fleet number.
     pub id: String,
+    /// The name people know it by (`厢货-2`), shown wherever the plan is; its id when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// How many identical vehicles (default 1).
     #[serde(default = "one")]
     pub count: usize,
@@ -257,6 +260,14 @@ impl DayInput {
                     return Err(PlanError::Field {
                         entity: format!("vehicle {}", v.id.chars().take(60).collect::<String>()),
                         field: "id",
+                        reason: "at most 60 characters".into(),
+                        code: "too_long",
+                    });
+                }
+                if v.name.as_ref().is_some_and(|n| n.chars().count() > 60) {
+                    return Err(PlanError::Field {
+                        entity: format!("vehicle {}", v.id),
+                        field: "name",
                         reason: "at most 60 characters".into(),
                         code: "too_long",
                     });

@@ -3,6 +3,7 @@ use super::*;
 fn vehicle(id: &str, kg: f64, m3: f64, cold: bool) -> VehicleInput {
     VehicleInput {
         id: id.into(),
+        name: None,
         count: 1,
         capacity_kg: kg,
         capacity_m3: m3,

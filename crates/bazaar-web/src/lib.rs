@@ -129,6 +129,15 @@ impl AppState {
         })))
     }
 
+    /// What route planning needs of this server (shared with its job worker).
+    pub fn planning(&self) -> delivery::plans::Planning {
+        delivery::plans::Planning {
+            osrm: self.osrm.clone(),
+            max_seconds: self.max_plan_seconds,
+            permit: self.planner.clone(),
+        }
+    }
+
     /// The same state with photos kept in `media` instead of `data/media`.
     pub fn with_media(mut self, media: Arc<dyn catalog::media::PhotoStore>) -> Self {
         self.media = media;
@@ -625,6 +634,7 @@ fn routes(state: AppState) -> Router {
             get(delivery::runs::runs_page).post(delivery::runs::create_post),
         )
         .route("/manage/runs/{id}", get(delivery::runs::run_page))
+        .route("/manage/planning/{id}", get(delivery::runs::planning_page))
         .route(
             "/manage/runs/{id}/actions",
             post(delivery::runs::action_post),

@@ -173,6 +173,20 @@ impl Store {
         }))
     }
 
+    /// The vehicles of a centre, by code (for a page that plans its day: the caller's right to
+    /// the centre is checked by that page).
+    pub async fn depot_vehicles(&self, depot: &str) -> Result<Vec<Vehicle>, StoreError> {
+        Ok(on_read!(self, |p| {
+            sqlx::query_as(
+                "SELECT code, depot_node, name, capacity_kg, capacity_l, cold_chain, driver_id, \
+                 shift_start, shift_end FROM vehicles WHERE depot_node = $1 ORDER BY code",
+            )
+            .bind(depot)
+            .fetch_all(p)
+            .await?
+        }))
+    }
+
     /// What a centre's day holds: parcels arrived at the county for its points (all carriers)
     /// to drop, villagers' parcels collected at its points to pick up, and its vehicles.
     pub async fn day_demands(&self, actor: &Actor, depot: &str) -> Result<DayDemands, StoreError> {
@@ -182,15 +196,7 @@ impl Store {
             .unwrap_or(&depot.region_code)
             .to_string();
         let like = format!("{county}%");
-        let vehicles: Vec<Vehicle> = on_read!(self, |p| {
-            sqlx::query_as(
-                "SELECT code, depot_node, name, capacity_kg, capacity_l, cold_chain, driver_id, \
-                 shift_start, shift_end FROM vehicles WHERE depot_node = $1 ORDER BY code",
-            )
-            .bind(&depot.code)
-            .fetch_all(p)
-            .await?
-        });
+        let vehicles = self.depot_vehicles(&depot.code).await?;
         type DropRow = (i64, String, i64, i64, bool);
         let (drops, collects): (Vec<DropRow>, Vec<DropRow>) = on_read!(self, |p| {
             (

@@ -36,6 +36,8 @@ pub struct Claimed {
     pub attempts: i64,
     /// Scheduled every this many ms (`None`: a one-off job).
     pub every_ms: Option<i64>,
+    /// The account that started it from a page, for a job run on someone's behalf.
+    pub owner_id: Option<i64>,
 }
 
 /// A job as admins see it.
@@ -59,6 +61,32 @@ pub struct JobRow {
     pub last_error: Option<String>,
     /// When it last finished a run (UTC ms).
     pub last_run_at: Option<i64>,
+}
+
+/// A job a person started from a page and follows there (planning a run): only its owner
+/// and admins see it.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct OwnedJob {
+    /// Job id.
+    pub id: i64,
+    /// What it does.
+    pub kind: String,
+    /// queued, running, done or dead.
+    pub state: String,
+    /// Its input, JSON.
+    pub payload: String,
+    /// Attempts so far.
+    pub attempts: i64,
+    /// The last failure's error (for admins; not shown to its owner as it is).
+    pub last_error: Option<String>,
+    /// What it came to, JSON, once done.
+    pub result: Option<String>,
+    /// Queued (UTC ms).
+    pub created_at: i64,
+    /// Last changed (UTC ms): while running, when it was claimed.
+    pub updated_at: i64,
+    /// Whose it is.
+    pub owner_id: Option<i64>,
 }
 
 const JOB_COLS: &str =
@@ -185,7 +213,7 @@ impl Store {
         let sql = format!(
             "UPDATE jobs SET state = 'running', attempts = attempts + 1, locked_by = $1, \
              locked_until = $2, updated_at = $3 WHERE id = ({pick}{lock}) \
-             RETURNING id, kind, payload, attempts, every_ms"
+             RETURNING id, kind, payload, attempts, every_ms, owner_id"
         );
         in_tx!(self, |c| {
             Ok(sqlx::query_as::<_, Claimed>(&sql)
@@ -197,6 +225,51 @@ impl Store {
         })
     }
 
+    /// Queues a one-off job for `actor`, who follows it on a page ([`Store::owned_job`]).
+    pub async fn enqueue_owned_job(
+        &self,
+        actor: &Actor,
+        kind: &str,
+        payload: &serde_json::Value,
+        now: i64,
+    ) -> Result<i64, StoreError> {
+        let payload = payload.to_string();
+        in_tx!(self, |c| {
+            Ok(sqlx::query_scalar(
+                "INSERT INTO jobs (kind, payload, run_at, created_at, updated_at, owner_id) \
+                 VALUES ($1, $2, $3, $3, $3, $4) RETURNING id",
+            )
+            .bind(kind)
+            .bind(&payload)
+            .bind(now)
+            .bind(actor.user_id)
+            .fetch_one(&mut *c)
+            .await?)
+        })
+    }
+
+    /// A job `actor` started (or any owned job, for admins); not found for anyone else.
+    pub async fn owned_job(&self, actor: &Actor, id: i64) -> Result<OwnedJob, StoreError> {
+        let row: Option<OwnedJob> = on_read!(self, |p| {
+            sqlx::query_as(
+                "SELECT id, kind, state, payload, attempts, last_error, result, created_at, \
+                 updated_at, owner_id FROM jobs WHERE id = $1 AND every_ms IS NULL",
+            )
+            .bind(id)
+            .fetch_optional(p)
+            .await?
+        });
+        match row {
+            Some(job)
+                if job.owner_id.is_some()
+                    && (job.owner_id == Some(actor.user_id) || actor.role == Role::Admin) =>
+            {
+                Ok(job)
+            }
+            _ => Err(StoreError::NotFound),
+        }
+    }
+
     /// Records a successful run: a scheduled job is queued for its next interval, a one-off
     /// job is done. Only the worker holding the claim records it.
     pub async fn finish_job(
@@ -204,6 +277,18 @@ impl Store {
         job: &Claimed,
         worker: &str,
         now: i64,
+    ) -> Result<(), StoreError> {
+        self.finish_job_with(job, worker, now, None).await
+    }
+
+    /// [`Store::finish_job`], keeping what the job came to (JSON) for the page its owner
+    /// waits on.
+    pub async fn finish_job_with(
+        &self,
+        job: &Claimed,
+        worker: &str,
+        now: i64,
+        result: Option<&str>,
     ) -> Result<(), StoreError> {
         let (state, next) = match job.every_ms {
             Some(every) => ("queued", now + every),
@@ -213,13 +298,15 @@ impl Store {
             sqlx::query(
                 "UPDATE jobs SET state = $1, run_at = $2, attempts = 0, failures = 0, \
                  last_error = NULL, last_run_at = $3, locked_by = NULL, locked_until = NULL, \
-                 updated_at = $3 WHERE id = $4 AND state = 'running' AND locked_by = $5",
+                 updated_at = $3, result = COALESCE($6, result) \
+                 WHERE id = $4 AND state = 'running' AND locked_by = $5",
             )
             .bind(state)
             .bind(next)
             .bind(now)
             .bind(job.id)
             .bind(worker)
+            .bind(result)
             .execute(&mut *c)
             .await?;
             Ok(())

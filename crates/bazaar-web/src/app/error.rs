@@ -109,6 +109,17 @@ pub fn message(code: ErrorCode, lang: Lang) -> String {
     }
 }
 
+/// The message of an error code kept as text (a job's result), in `lang`; an unknown code
+/// reads as an internal error.
+pub fn code_message(lang: Lang, code: &str) -> String {
+    let key = format!("error-{code}");
+    if Lang::ZhCn.has(&key) {
+        lang.t(&key)
+    } else {
+        lang.t("error-internal")
+    }
+}
+
 /// The translated name of a field: `skus[0].price_fen` is named by `price_fen`; a field
 /// without a translation keeps its own name.
 pub fn field_label(lang: Lang, field: &str) -> String {

@@ -10,7 +10,7 @@ use crate::app::backoffice::Ctx;
 use crate::app::error::{ApiError, ErrorBody};
 use crate::app::i18n::Lang;
 use crate::catalog::pages::encode;
-use crate::delivery::plans::{PlanView, plan_view, roads_of, run_planner};
+use crate::delivery::plans::{PlanView, Planning, plan_view, roads_of, run_planner};
 use askama::Template;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
@@ -21,8 +21,8 @@ use bazaar_domain::ErrorCode;
 use bazaar_domain::people::Role;
 use bazaar_domain::time::{Zone, now_ms};
 use bazaar_plan::{DayInput, DayPlan, DayState, PlanOptions, VehiclePosition};
-use bazaar_store::StoreError;
 use bazaar_store::delivery::runs::{DayDemands, ManifestParcel, RunRow};
+use bazaar_store::{Store, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
@@ -32,6 +32,11 @@ use std::time::Duration;
 const PLAN_SECONDS: u64 = 5;
 /// Seconds a review change or a re-plan may search.
 const REPLAN_SECONDS: u64 = 2;
+
+/// Seconds a run's first plan searches on a server with `planning`.
+pub fn plan_seconds(planning: &Planning) -> u64 {
+    PLAN_SECONDS.min(planning.max_seconds).max(1)
+}
 
 /// The day's stops and fleet as the planner reads them: a parcel weighs at least 1 kg and
 /// takes at least 5 litres on the vehicle (carriers' minimum chargeable size).
@@ -74,6 +79,7 @@ pub fn day_input(d: &DayDemands) -> DayInput {
                 .iter()
                 .map(|v| bazaar_plan::VehicleInput {
                     id: v.code.clone(),
+                    name: Some(v.name.clone()),
                     count: 1,
                     capacity_kg: v.capacity_kg as f64,
                     capacity_m3: v.capacity_l as f64 / 1000.0,
@@ -92,8 +98,8 @@ pub fn day_input(d: &DayDemands) -> DayInput {
 }
 
 /// The zone and local date and time of a centre.
-async fn local_now(s: &AppState, region: &str) -> (Zone, String, String) {
-    let zone = match s.store.region(region).await {
+async fn local_now(store: &Store, region: &str) -> (Zone, String, String) {
+    let zone = match store.region(region).await {
         Ok(r) => Zone::parse(&r.timezone).unwrap_or_default(),
         Err(_) => Zone::Shanghai,
     };
@@ -113,13 +119,26 @@ fn to_json<T: Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_default()
 }
 
-/// Plans today's run of a centre and saves it as a draft.
+/// Plans today's run of a centre and saves it as a draft (a request: told to retry while
+/// another plan runs).
 async fn create_run(
     s: &AppState,
     actor: &bazaar_domain::people::Actor,
     depot: &str,
 ) -> Result<RunRow, ApiError> {
-    let demands = s.store.day_demands(actor, depot).await?;
+    plan_run(&s.store, &s.planning(), false, actor, depot).await
+}
+
+/// Plans today's run of `depot` as `actor` and saves it as a draft; `wait`: for the planner
+/// to be free (a job) rather than refuse (a request).
+pub async fn plan_run(
+    store: &Store,
+    planning: &Planning,
+    wait: bool,
+    actor: &bazaar_domain::people::Actor,
+    depot: &str,
+) -> Result<RunRow, ApiError> {
+    let demands = store.day_demands(actor, depot).await?;
     if demands.vehicles.is_empty() {
         return Err(ApiError::field("vehicles", "needed"));
     }
@@ -127,14 +146,17 @@ async fn create_run(
         return Err(ApiError::of(ErrorCode::NothingToDeliver));
     }
     let input = day_input(&demands);
-    let roads = roads_of(&s.osrm, None)?;
+    let roads = roads_of(&planning.osrm, None)?;
     let opts = PlanOptions {
-        time_limit: Duration::from_secs(PLAN_SECONDS.min(s.max_plan_seconds)),
+        time_limit: Duration::from_secs(plan_seconds(planning)),
         seed: 1,
         max_iterations: None,
     };
     let day = input.clone();
-    let plan = run_planner(s, move || bazaar_plan::plan(&day, &roads, &opts)).await?;
+    let plan = run_planner(planning, wait, move || {
+        bazaar_plan::plan(&day, &roads, &opts)
+    })
+    .await?;
     let parcels: Vec<(i64, String, &'static str)> = demands
         .stops
         .iter()
@@ -149,8 +171,8 @@ async fn create_run(
                 )
         })
         .collect();
-    let (_, today, _) = local_now(s, &demands.depot.region_code).await;
-    Ok(s.store
+    let (_, today, _) = local_now(store, &demands.depot.region_code).await;
+    Ok(store
         .save_run(
             actor,
             &demands.depot.code,
@@ -201,7 +223,7 @@ async fn move_stop(
         seed: 1,
         max_iterations: None,
     };
-    let new = run_planner(s, move || {
+    let new = run_planner(&s.planning(), false, move || {
         bazaar_plan::plan_pinned(&day, &roads, &opts, &pinned)
     })
     .await?;
@@ -243,7 +265,7 @@ async fn breakdown(
     }
     let visited = s.store.run_visited(&run).await?;
     let depot = &input.depots[0];
-    let (_, _, clock) = local_now(s, &depot_region(s, &run.depot_node).await).await;
+    let (_, _, clock) = local_now(&s.store, &depot_region(s, &run.depot_node).await).await;
     let now = s.replan_time.clone().unwrap_or(clock);
     // After closing time nothing more goes out today.
     if let (Some(closes), Some(at)) = (minutes(&depot.closes), minutes(&now))
@@ -293,7 +315,10 @@ async fn breakdown(
         max_iterations: None,
     };
     let day = input.clone();
-    let new = run_planner(s, move || bazaar_plan::replan(&day, &state, &roads, &opts)).await?;
+    let new = run_planner(&s.planning(), false, move || {
+        bazaar_plan::replan(&day, &state, &roads, &opts)
+    })
+    .await?;
     Ok(s.store
         .update_run_plan(actor, id, &to_json(&new), Some(vehicle))
         .await?)
@@ -481,12 +506,12 @@ async fn manifest(
             .to_string(),
         None => String::new(),
     };
-    let (_, today, _) = local_now(s, &region).await;
+    let (_, today, _) = local_now(&s.store, &region).await;
     let Some((vehicle, run)) = s.store.driver_run(actor, &today).await? else {
         return Ok(None);
     };
     let plan: DayPlan = parse_json(&run.plan)?;
-    let label = format!("{} {}", vehicle.code, vehicle.name);
+    let label = vehicle.name.clone();
     let Some(route) = plan.routes.into_iter().find(|r| r.vehicle == vehicle.code) else {
         return Ok(Some((label, run, empty_route(), Vec::new(), Vec::new())));
     };
@@ -497,6 +522,31 @@ async fn manifest(
         .collect();
     let visited = s.store.run_visited(&run).await?;
     Ok(Some((label, run, route, mine, visited)))
+}
+
+/// The service points of a route, by code: their address, contact and position for the
+/// driver (the driver's right to the run is checked by [`manifest`]).
+async fn stop_nodes(
+    s: &AppState,
+    route: &bazaar_plan::PlannedRoute,
+) -> HashMap<String, bazaar_store::network::Node> {
+    let mut out = HashMap::new();
+    for st in &route.stops {
+        if let Ok(n) = s.store.node(&st.id).await {
+            out.insert(st.id.clone(), n);
+        }
+    }
+    out
+}
+
+/// A navigation link to a point (高德地图's URI: it opens the app where installed, the map
+/// page otherwise), from its coordinates.
+fn navigation_link(n: &bazaar_store::network::Node) -> Option<String> {
+    let (lat, lng) = (n.lat?, n.lng?);
+    Some(format!(
+        "https://uri.amap.com/marker?position={lng:.6},{lat:.6}&name={}&coordinate=wgs84&callnative=1",
+        encode(&n.name)
+    ))
 }
 
 fn empty_route() -> bazaar_plan::PlannedRoute {
@@ -526,6 +576,7 @@ pub async fn manifest_api(
     let Some((vehicle, run, route, parcels, visited)) = manifest(&s, &actor).await? else {
         return Err(ApiError::of(ErrorCode::NotFound));
     };
+    let nodes = stop_nodes(&s, &route).await;
     let stops: Vec<Value> = route
         .stops
         .iter()
@@ -536,15 +587,20 @@ pub async fn manifest_api(
                     .filter(|p| p.node_code == st.id && p.action == action)
                     .collect::<Vec<_>>()
             };
+            let n = nodes.get(&st.id);
             json!({
                 "id": st.id, "name": st.name, "arrive": st.arrive, "depart": st.depart,
+                "address": n.and_then(|n| n.address.clone()),
+                "contact_name": n.and_then(|n| n.contact_name.clone()),
+                "contact_phone": n.and_then(|n| n.contact_phone.clone()),
+                "lat": n.and_then(|n| n.lat), "lng": n.and_then(|n| n.lng),
                 "drop": of("drop"), "collect": of("collect"),
                 "visited": visited.contains(&st.id),
             })
         })
         .collect();
     Ok(Json(json!({
-        "run_id": run.id, "vehicle": vehicle, "day": run.day, "start": route.start,
+        "run_id": run.id, "vehicle": vehicle, "vehicle_code": route.vehicle, "day": run.day, "start": route.start,
         "end": route.end, "distance_km": route.distance_km, "stops": stops,
     })))
 }
@@ -612,7 +668,9 @@ struct RunItem {
     status: String,
 }
 
-/// `POST /manage/runs`: plans today's run and opens its review.
+/// `POST /manage/runs`: checks that there is a day to plan (the centre is the operator's,
+/// it has vehicles, something waits), then plans it as a job and opens the page that follows
+/// it: the page never waits on the planner.
 pub async fn create_post(
     State(s): State<AppState>,
     h: HeaderMap,
@@ -622,11 +680,128 @@ pub async fn create_post(
         Ok(c) => c,
         Err(r) => return r,
     };
-    let depot = form.get("depot_node").map(String::as_str).unwrap_or("");
-    match create_run(&s, &cx.actor, depot).await {
-        Ok(r) => Redirect::to(&format!("/manage/runs/{}", r.id)).into_response(),
-        Err(e) => api_error_page(&cx, e, "/manage/runs"),
+    let depot = form
+        .get("depot_node")
+        .map(|d| d.trim())
+        .unwrap_or("")
+        .to_string();
+    let checked = match s.store.day_demands(&cx.actor, &depot).await {
+        Ok(d) if d.vehicles.is_empty() => Err(ApiError::field("vehicles", "needed")),
+        Ok(d) if d.stops.is_empty() => Err(ApiError::of(ErrorCode::NothingToDeliver)),
+        Ok(_) => Ok(()),
+        Err(e) => Err(e.into()),
+    };
+    if let Err(e) = checked {
+        return api_error_page(&cx, e, "/manage/runs");
     }
+    let payload = json!({"depot": depot, "seconds": plan_seconds(&s.planning())});
+    match s
+        .store
+        .enqueue_owned_job(
+            &cx.actor,
+            crate::jobs::DELIVERY_PLAN_RUN,
+            &payload,
+            now_ms(),
+        )
+        .await
+    {
+        Ok(job) => Redirect::to(&format!("/manage/planning/{job}")).into_response(),
+        Err(e) => cx.error_page(e, "/manage/runs"),
+    }
+}
+
+/// `GET /manage/planning/{job}`: a run being planned, for the operator who asked: queued,
+/// then a progress bar over the planner's time limit, the page asking again every second
+/// (`Refresh`, no script needed); once planned, on to the run's review; a refusal in words.
+pub async fn planning_page(
+    State(s): State<AppState>,
+    h: HeaderMap,
+    uri: Uri,
+    Path(id): Path<String>,
+) -> Response {
+    let cx = match Ctx::get_or_login(&s, &h, &uri).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let lang = cx.lang;
+    let job = match id.parse::<i64>() {
+        Ok(id) => s.store.owned_job(&cx.actor, id).await,
+        Err(_) => Err(StoreError::NotFound),
+    };
+    let job = match job {
+        Ok(j) if j.kind == crate::jobs::DELIVERY_PLAN_RUN => j,
+        Ok(_) => return cx.error_page(StoreError::NotFound, "/manage/runs"),
+        Err(e) => return cx.error_page(e, "/manage/runs"),
+    };
+    let result: Value = job
+        .result
+        .as_deref()
+        .and_then(|r| serde_json::from_str(r).ok())
+        .unwrap_or_default();
+    if let Some(run) = result["run_id"].as_i64() {
+        return Redirect::to(&format!("/manage/runs/{run}")).into_response();
+    }
+    if let Some(code) = result["error"].as_str() {
+        let msg = match (result["field"].as_str(), result["reason"].as_str()) {
+            (Some(f), Some(r)) => crate::app::error::field_message(lang, f, r),
+            _ => crate::app::error::code_message(lang, code),
+        };
+        return cx.render(
+            StatusCode::OK,
+            &lang.t("run-title"),
+            &RunError {
+                lang,
+                msg: &msg,
+                back: "/manage/runs",
+            },
+        );
+    }
+    if job.state == "dead" {
+        return api_error_page(&cx, ApiError::of(ErrorCode::Internal), "/manage/runs");
+    }
+    let payload: Value = serde_json::from_str(&job.payload).unwrap_or_default();
+    let seconds = payload["seconds"]
+        .as_i64()
+        .unwrap_or(PLAN_SECONDS as i64)
+        .max(1);
+    let (heading, percent) = if job.state == "running" {
+        let elapsed = (now_ms() - job.updated_at).max(0);
+        // The solver searches for its whole time limit: the bar is the time gone, held
+        // short of full until the plan is saved.
+        let percent = (elapsed * 100 / (seconds * 1000)).clamp(1, 95);
+        (lang.t("run-planning"), percent)
+    } else if job.attempts > 0 {
+        (lang.t("run-planning-again"), 0)
+    } else {
+        (lang.t("run-planning-queued"), 0)
+    };
+    let left = (seconds - (percent * seconds / 100)).max(1);
+    let mut r = cx.render(
+        StatusCode::OK,
+        &lang.t("run-title"),
+        &PlanningPage {
+            lang,
+            heading,
+            percent,
+            note: lang.ta("run-planning-left", &[("seconds", left.into())]),
+        },
+    );
+    if let Ok(v) = axum::http::HeaderValue::from_str("1") {
+        r.headers_mut().insert("refresh", v);
+    }
+    r
+}
+
+/// A run being planned: what is happening and how far it has gone.
+#[derive(Template)]
+#[template(path = "delivery/planning.html")]
+struct PlanningPage {
+    lang: Lang,
+    heading: String,
+    /// How far, 0–95.
+    percent: i64,
+    /// About how long is left, as a sentence.
+    note: String,
 }
 
 fn api_error_page(cx: &Ctx, e: ApiError, back: &str) -> Response {
@@ -679,12 +854,13 @@ pub async fn run_page(
     let visited = s.store.run_visited(&run).await.unwrap_or_default();
     let parcels = s.store.run_parcels(&cx.actor, id).await.unwrap_or_default();
     let broken: Vec<&str> = run.broken.split(',').filter(|x| !x.is_empty()).collect();
-    let vehicles: Vec<String> = input.depots[0]
+    let name_of = crate::delivery::plans::vehicle_names(&input);
+    let vehicles: Vec<(String, String)> = input.depots[0]
         .vehicles
         .iter()
         .map(|v| v.id.as_str())
         .filter(|v| !broken.contains(v))
-        .map(str::to_string)
+        .map(|v| (v.to_string(), name_of(v)))
         .collect();
     let total: usize = plan.routes.iter().map(|r| r.stops.len()).sum();
     let mut draft = None;
@@ -701,6 +877,7 @@ pub async fn run_page(
                             name: st.name.clone(),
                             id: st.id.clone(),
                             vehicle: r.vehicle.clone(),
+                            vehicle_name: name_of(&r.vehicle),
                         })
                     })
                     .collect(),
@@ -741,6 +918,7 @@ pub async fn run_page(
                         let ids: Vec<&str> = r.stops.iter().map(|x| x.id.as_str()).collect();
                         RouteProgress {
                             vehicle: r.vehicle.clone(),
+                            vehicle_name: name_of(&r.vehicle),
                             done: r.stops.iter().filter(|x| visited.contains(&x.id)).count(),
                             stops: r.stops.len(),
                             handled: handled(&ids),
@@ -771,10 +949,20 @@ pub async fn run_page(
             lang,
             csrf: &cx.csrf,
             id,
-            depot: &run.depot_node,
+            depot: input
+                .depots
+                .first()
+                .map(|d| d.name.as_str())
+                .unwrap_or(&run.depot_node),
             day: &run.day,
             status: lang.t(&format!("run-status-{}", run.status)),
-            broken: (!broken.is_empty()).then(|| broken.join(", ")),
+            broken: (!broken.is_empty()).then(|| {
+                broken
+                    .iter()
+                    .map(|b| name_of(b))
+                    .collect::<Vec<_>>()
+                    .join("、")
+            }),
             plan: plan_view(&cx, &input, &plan),
             draft,
             progress,
@@ -802,17 +990,18 @@ struct RunPage<'a> {
     parcel_count: String,
 }
 
-/// The review of a draft: every stop with the vehicles it may move to.
+/// The review of a draft: every stop with the vehicles it may move to (code, name).
 struct Draft {
     stops: Vec<DraftStop>,
-    vehicles: Vec<String>,
+    vehicles: Vec<(String, String)>,
 }
 
-/// A stop of a draft and the vehicle it is on.
+/// A stop of a draft and the vehicle it is on (code, name).
 struct DraftStop {
     name: String,
     id: String,
     vehicle: String,
+    vehicle_name: String,
 }
 
 /// A published run's progress: stops visited, parcels handled, per route.
@@ -822,9 +1011,10 @@ struct Progress {
     routes: Vec<RouteProgress>,
 }
 
-/// One route's progress.
+/// One route's progress: its vehicle's code (the form's value) and name.
 struct RouteProgress {
     vehicle: String,
+    vehicle_name: String,
     done: usize,
     stops: usize,
     handled: String,
@@ -872,6 +1062,10 @@ pub async fn route_page(
         Ok(m) => m,
         Err(e) => return api_error_page(&cx, e, "/manage"),
     };
+    let nodes = match &found {
+        Some((_, _, route, _, _)) => stop_nodes(&s, route).await,
+        None => HashMap::new(),
+    };
     let manifest = found.map(|(vehicle, _run, route, parcels, visited)| Manifest {
         vehicle,
         start: route.start.clone(),
@@ -880,7 +1074,8 @@ pub async fn route_page(
         stops: route
             .stops
             .iter()
-            .map(|st| {
+            .enumerate()
+            .map(|(i, st)| {
                 let list = |action: &str| {
                     parcels
                         .iter()
@@ -893,8 +1088,16 @@ pub async fn route_page(
                         })
                         .collect()
                 };
+                let n = nodes.get(&st.id);
                 ManifestStop {
                     done: visited.contains(&st.id),
+                    number: i + 1,
+                    address: n.and_then(|n| n.address.clone()).filter(|a| !a.is_empty()),
+                    contact: n.and_then(|n| n.contact_name.clone()).unwrap_or_default(),
+                    phone: n
+                        .and_then(|n| n.contact_phone.clone())
+                        .filter(|p| !p.is_empty() && !p.contains('*')),
+                    nav: n.and_then(navigation_link),
                     name: st.name.clone(),
                     arrive: st.arrive.clone(),
                     depart: st.depart.clone(),
@@ -930,9 +1133,16 @@ struct Manifest {
 }
 
 /// One stop of the route: its parcels to drop and to collect (waybill, state), and the node
-/// (URL-encoded) the scan links carry.
+/// (URL-encoded) the scan links carry; the point's address, contact (to call) and a
+/// navigation link.
 struct ManifestStop {
     done: bool,
+    /// Its place in the route, from 1.
+    number: usize,
+    address: Option<String>,
+    contact: String,
+    phone: Option<String>,
+    nav: Option<String>,
     name: String,
     arrive: String,
     depart: String,

@@ -45,6 +45,9 @@ pub const ORDERS_DELIVER_BY_PARCELS: &str = "orders.deliver_by_parcels";
 pub const LOGISTICS_FLAG_STALLED: &str = "logistics.flag_stalled";
 /// Kind of the pickup reminders and returns.
 pub const LOGISTICS_PICKUP_DEADLINES: &str = "logistics.pickup_deadlines";
+/// Kind of planning a centre's run for today on an operator's behalf (started from
+/// `/manage/runs`, followed on `/manage/planning/{job}`).
+pub const DELIVERY_PLAN_RUN: &str = "delivery.plan_run";
 
 /// How long an idle worker waits before it looks for due jobs again.
 const IDLE: Duration = Duration::from_secs(1);
@@ -54,6 +57,7 @@ const IDLE: Duration = Duration::from_secs(1);
 pub struct Worker {
     store: Store,
     notifier: Arc<dyn Notifier>,
+    planning: crate::delivery::plans::Planning,
     id: String,
 }
 
@@ -64,8 +68,16 @@ impl Worker {
         Worker {
             store,
             notifier,
+            planning: Default::default(),
             id,
         }
+    }
+
+    /// The same worker planning runs with `planning` (in `serve`: the server's own, so that
+    /// a page's plan and a job's never run at once on one machine).
+    pub fn with_planning(mut self, planning: crate::delivery::plans::Planning) -> Worker {
+        self.planning = planning;
+        self
     }
 
     /// Makes sure every scheduled job exists (from every node at every start: it is one row
@@ -105,12 +117,19 @@ impl Worker {
             return Ok(false);
         };
         let started = std::time::Instant::now();
-        match self.perform(&job).await {
-            Ok(done) => {
+        let outcome = if job.kind == DELIVERY_PLAN_RUN {
+            self.plan_run(&job).await.map(|r| (1, Some(r)))
+        } else {
+            self.perform(&job).await.map(|n| (n, None))
+        };
+        match outcome {
+            Ok((done, result)) => {
                 if done > 0 {
                     tracing::info!(kind = %job.kind, done, ms = started.elapsed().as_millis() as u64, "job ran");
                 }
-                self.store.finish_job(&job, &self.id, now_ms()).await?;
+                self.store
+                    .finish_job_with(&job, &self.id, now_ms(), result.as_deref())
+                    .await?;
             }
             Err(e) => {
                 tracing::error!(kind = %job.kind, attempt = job.attempts, error = %e, "job failed");
@@ -118,6 +137,38 @@ impl Worker {
             }
         }
         Ok(true)
+    }
+
+    /// Plans a run on its owner's behalf, with their rights now; what it came to, as the
+    /// page that follows it reads it: `{"run_id"}`, or `{"error", "field", "reason"}` for a
+    /// refusal (nothing to deliver, no vehicles, rights lost). A failure of the server
+    /// itself is an `Err`, tried again.
+    async fn plan_run(&self, job: &Claimed) -> Result<String, String> {
+        let refused = |e: &crate::app::error::ApiError| {
+            serde_json::json!({"error": e.code.code(), "field": e.field, "reason": e.reason})
+                .to_string()
+        };
+        let Some(owner) = job.owner_id else {
+            return Err("a planning job without its owner".into());
+        };
+        let actor = match self.store.actor(owner).await {
+            Ok(a) => a,
+            Err(bazaar_store::StoreError::NotFound) => {
+                return Ok(refused(&crate::app::error::ApiError::of(
+                    bazaar_domain::ErrorCode::Forbidden,
+                )));
+            }
+            Err(e) => return Err(e.to_string()),
+        };
+        let payload: serde_json::Value = serde_json::from_str(&job.payload).unwrap_or_default();
+        let depot = payload["depot"].as_str().unwrap_or_default();
+        match crate::delivery::runs::plan_run(&self.store, &self.planning, true, &actor, depot)
+            .await
+        {
+            Ok(run) => Ok(serde_json::json!({"run_id": run.id}).to_string()),
+            Err(e) if e.status.is_server_error() => Err(e.message()),
+            Err(e) => Ok(refused(&e)),
+        }
     }
 
     /// What a job does; how many things it changed or sent.

@@ -71,6 +71,11 @@ impl<'a> Browser<'a> {
         (s, b)
     }
 
+    /// A page with its headers (a redirect's `location`, a `refresh`).
+    pub async fn get_with_headers(&self, url: &str) -> (StatusCode, axum::http::HeaderMap, String) {
+        self.t.form(Method::GET, url, "", Some(&self.cookies)).await
+    }
+
     pub async fn post(&self, url: &str, fields: &[(&str, &str)]) -> (StatusCode, String, String) {
         let mut body = format!("csrf={}", self.csrf);
         for (k, v) in fields {

@@ -137,3 +137,74 @@ async fn the_plan_page_builds_an_example_from_the_network_and_draws_the_routes()
     let (s, _) = seller.get("/manage/plan").await;
     assert_eq!(s, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn the_plan_page_starts_from_the_county_network_and_names_what_it_refuses() {
+    let t = TestApp::spawn().await;
+    let b = Browser::sign_in(&t, "op-bohu").await;
+    let (s, page) = b.get("/manage/plan").await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    // The county's points with their figures, the centre's vehicles by name, ticked; the
+    // JSON only behind the expert's fold.
+    assert!(
+        page.contains("服务点的件量")
+            && page.contains("name=\"drop.VP-HARENGEN\"")
+            && page.contains("厢货-2")
+            && page.contains("name=\"vehicle.BH-2\" checked"),
+        "{page}"
+    );
+    assert!(page.contains("<details><summary>专家"), "{page}");
+    let fields = [
+        ("depot", "DC-652829"),
+        ("drop.VP-HARENGEN", "40"),
+        ("collect.VP-HARENGEN", "12"),
+        ("drop.TS-652829101", "150"),
+        ("vehicle.BH-2", "on"),
+        ("vehicle.BH-3", "on"),
+        ("time_limit", "1"),
+        ("roads", "mountains"),
+    ];
+    let (s, _, page) = b.post("/manage/plan", &fields).await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    // The map writes its stops' names and places in the route, and says which colour is
+    // which vehicle: nothing needs a hover.
+    assert!(
+        page.contains("<polyline") && page.contains(">哈尔恩根村</text>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("class=\"legend\"") && page.contains("个站点"),
+        "{page}"
+    );
+    assert!(
+        page.contains("</span>厢货-") && !page.contains("</span>冷藏车-1 ·"),
+        "an unticked vehicle is not used: {page}"
+    );
+    // A bad figure names the point and keeps what was typed.
+    let mut bad = fields.to_vec();
+    bad[1] = ("drop.VP-HARENGEN", "四十");
+    let (s, _, page) = b.post("/manage/plan", &bad).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+    assert!(
+        page.contains("role=\"alert\"")
+            && page.contains("哈尔恩根")
+            && page.contains("value=\"四十\""),
+        "{page}"
+    );
+    // No vehicle ticked.
+    let none: Vec<_> = fields
+        .iter()
+        .copied()
+        .filter(|(k, _)| !k.starts_with("vehicle."))
+        .collect();
+    let (s, _, page) = b.post("/manage/plan", &none).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("请至少选一辆车"), "{page}");
+    // Another county's centre is not this operator's to plan from: their own is shown.
+    let (s, page) = b.get("/manage/plan?depot=DC-513334").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        !page.contains("value=\"DC-513334\"") && page.contains("value=\"DC-652829\""),
+        "{page}"
+    );
+}

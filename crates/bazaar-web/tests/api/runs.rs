@@ -165,7 +165,9 @@ yunda,4300000000003,其其格,13911112222,VP-652829101201,800\n";
         .call(Method::GET, "/api/v1/driver/manifest", Some(&driver), None)
         .await;
     assert_eq!(s, StatusCode::OK, "{m}");
-    assert_eq!(m["vehicle"], "BH-2 厢货-2");
+    // One name for a vehicle everywhere people read it; its code for programs.
+    assert_eq!(m["vehicle"], "厢货-2");
+    assert_eq!(m["vehicle_code"], "BH-2");
     // A published run is no longer rearranged stop by stop.
     let (s, _) = act(json!({"action": "move", "stop": "VP-HARENGEN", "vehicle": "BH-3"})).await;
     assert_eq!(s, StatusCode::CONFLICT);
@@ -177,6 +179,24 @@ yunda,4300000000003,其其格,13911112222,VP-652829101201,800\n";
         .expect("stop");
     assert_eq!(h["drop"][0]["waybill"], "YT3000000000001");
     assert_eq!(h["collect"][0]["waybill"], "1100000000004");
+    // Each stop says where it is and whom to call.
+    assert!(h["address"].as_str().is_some_and(|a| !a.is_empty()), "{h}");
+    assert!(h["contact_phone"].as_str().is_some_and(|p| p.len() == 11), "{h}");
+    assert!(h["lat"].as_f64().is_some(), "{h}");
+    // On the driver's phone: the stops in order, a call button, a navigation link.
+    let dpage = crate::backoffice::Browser::sign_in(&t, "driver-bohu")
+        .await
+        .get("/manage/route")
+        .await
+        .1;
+    assert!(
+        dpage.contains("厢货-2")
+            && dpage.contains("href=\"tel:")
+            && dpage.contains("https://uri.amap.com/marker?position=")
+            && dpage.contains("哈尔恩根"),
+        "{dpage}"
+    );
+    assert!(!dpage.contains("BH-2"), "the vehicle by its name only: {dpage}");
     // The driver drops at 哈尔恩根村: the centre sees it visited.
     let (s, v) = t
         .call(
@@ -288,10 +308,40 @@ async fn the_logistics_pages_work_without_javascript() {
     let (s, page) = op.get("/manage/runs").await;
     assert_eq!(s, StatusCode::OK);
     assert!(page.contains("规划今天的共同配送"), "{page}");
-    let (s, loc, body) = op
+    let (s, planning, body) = op
         .post("/manage/runs", &[("depot_node", "DC-652829")])
         .await;
+    // Planning is a job: the page that follows it answers at once, with a bar and a
+    // `refresh`, never waiting on the planner.
     assert_eq!(s, StatusCode::SEE_OTHER, "{body}");
+    assert!(planning.starts_with("/manage/planning/"), "{planning}");
+    let (s, h, page) = op.get_with_headers(&planning).await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    assert_eq!(h.get("refresh").map(|v| v.as_bytes()), Some(&b"1"[..]));
+    assert!(
+        page.contains("<progress") && page.contains("排队中"),
+        "{page}"
+    );
+    // Nobody else follows it: another county's operator, the county's own agent.
+    for other in ["op-litang", "agent-harengen"] {
+        let b = Browser::sign_in(&t, other).await;
+        let (s, page) = b.get(&planning).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{other}: {page}");
+    }
+    let w = bazaar_web::jobs::Worker::new(
+        t.state.store.clone(),
+        std::sync::Arc::new(bazaar_web::notify::LogNotifier),
+    )
+    .with_planning(t.state.planning());
+    while w.run_one().await.expect("worker") {}
+    let (s, h, _) = op.get_with_headers(&planning).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let loc = h
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    assert!(loc.starts_with("/manage/runs/"), "{loc}");
     let (s, page) = op.get(&loc).await;
     assert_eq!(s, StatusCode::OK);
     assert!(
@@ -409,4 +459,53 @@ async fn the_logistics_pages_work_without_javascript() {
     assert!(page.contains("已交付 YT4000000000001"), "{page}");
     let (_, page) = agent.get("/manage/shelf?find=5678").await;
     assert!(page.contains("找到 0 个包裹"), "{page}");
+}
+
+#[tokio::test]
+async fn a_run_that_cannot_be_planned_says_why_on_the_page_that_follows_it() {
+    use crate::backoffice::Browser;
+    let t = TestApp::spawn().await;
+    let op = Browser::sign_in(&t, "op-bohu").await;
+    // What can be told at once is told at once: no such centre.
+    let (s, _, page) = op
+        .post("/manage/runs", &[("depot_node", "DC-NOWHERE")])
+        .await;
+    assert!(s.is_client_error(), "{s} {page}");
+    assert!(page.contains("role=\"alert\""), "{page}");
+    // A job whose centre is gone by the time it runs ends with the reason, which its page
+    // shows in words (not a code), and stops refreshing.
+    let store = &t.state.store;
+    let actor = store
+        .actor(store.user_id("op-bohu").await.expect("id"))
+        .await
+        .expect("actor");
+    let job = store
+        .enqueue_owned_job(
+            &actor,
+            bazaar_web::jobs::DELIVERY_PLAN_RUN,
+            &serde_json::json!({"depot": "DC-NOWHERE", "seconds": 5}),
+            bazaar_domain::time::now_ms(),
+        )
+        .await
+        .expect("job");
+    let w = bazaar_web::jobs::Worker::new(
+        store.clone(),
+        std::sync::Arc::new(bazaar_web::notify::LogNotifier),
+    );
+    while w.run_one().await.expect("worker") {}
+    let (s, h, page) = op
+        .get_with_headers(&format!("/manage/planning/{job}"))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    assert!(h.get("refresh").is_none());
+    assert!(
+        page.contains("role=\"alert\"") && page.contains("引用的对象不存在"),
+        "{page}"
+    );
+    assert!(!page.contains("unknown_reference"), "{page}");
+    // A job id that is not a number, or no job, is a page not found.
+    let (s, _) = op.get("/manage/planning/x").await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = op.get("/manage/planning/999999").await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
 }
