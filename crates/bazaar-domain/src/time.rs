@@ -97,6 +97,19 @@ impl Zone {
     }
 }
 
+/// How a time reads on a page: Beijing time, everywhere; where the place keeps another
+/// zone (新疆时间), the local time of day beside it: (Beijing `YYYY-MM-DD HH:MM`, local
+/// `HH:MM` when it differs).
+pub fn beijing_and_local(utc_ms: i64, local: Zone) -> (String, Option<String>) {
+    let beijing = Zone::Shanghai.format_ms(utc_ms);
+    if local == Zone::Shanghai {
+        return (beijing, None);
+    }
+    let l = local.format_ms(utc_ms);
+    let hm = l.split_once(' ').map(|(_, hm)| hm.to_string());
+    (beijing, hm)
+}
+
 /// The earliest time Bazaar takes from outside (2000-01-01 UTC, ms): older is a typo or a
 /// zero clock.
 pub const EARLIEST_MS: i64 = 946_684_800_000;
@@ -112,6 +125,22 @@ pub fn now_ms() -> i64 {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_read_beijing_time_with_xinjiang_time_beside_it() {
+        let t = Zone::Shanghai
+            .parse_local("2026-12-03 14:05")
+            .expect("time");
+        assert_eq!(
+            beijing_and_local(t, Zone::Shanghai),
+            ("2026-12-03 14:05".to_string(), None)
+        );
+        assert_eq!(
+            beijing_and_local(t, Zone::Urumqi),
+            ("2026-12-03 14:05".to_string(), Some("12:05".to_string()))
+        );
+    }
 
     #[test]
     fn carrier_times_are_read_in_beijing_time() {
@@ -130,8 +159,6 @@ mod tests {
             assert_eq!(z.parse_local(bad), None, "{bad}");
         }
     }
-
-    use super::*;
 
     #[test]
     fn formats_in_zone() {

@@ -155,6 +155,38 @@ pub fn page_for(
     }
 }
 
+/// A time as pages write it (one rule everywhere): Beijing time, and where the place keeps
+/// 新疆时间 its local time of day beside it ("2026-12-03 14:05（新疆时间 12:05）").
+pub fn when(lang: Lang, utc_ms: i64, local: bazaar_domain::time::Zone) -> String {
+    match bazaar_domain::time::beijing_and_local(utc_ms, local) {
+        (beijing, None) => beijing,
+        (beijing, Some(hm)) => lang.ta(
+            "time-with-local",
+            &[("beijing", beijing.into()), ("local", hm.into())],
+        ),
+    }
+}
+
+/// The zone a person's place keeps: their region's (the last of their scope), Beijing time
+/// when it names none.
+pub async fn zone_of(
+    store: &bazaar_store::Store,
+    actor: &bazaar_domain::people::Actor,
+) -> bazaar_domain::time::Zone {
+    let Some(code) = actor
+        .region_path
+        .as_deref()
+        .and_then(|p| p.trim_end_matches('/').rsplit('/').next())
+        .filter(|c| !c.is_empty())
+    else {
+        return bazaar_domain::time::Zone::Shanghai;
+    };
+    match store.region(code).await {
+        Ok(r) => bazaar_domain::time::Zone::parse(&r.timezone).unwrap_or_default(),
+        Err(_) => bazaar_domain::time::Zone::Shanghai,
+    }
+}
+
 /// The answer to a template that failed to render.
 pub fn failed(e: askama::Error) -> Response {
     tracing::error!(error = %e, "template failed to render");

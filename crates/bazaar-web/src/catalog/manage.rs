@@ -446,7 +446,7 @@ async fn product_page(
         })
         .collect();
     let (stock, places) = stock_section(s, cx, p).await;
-    // Review history, in the region's time zone.
+    // Review history: Beijing time, with the county's own beside it where it differs.
     let mut history = vec![];
     if let Ok(h) = s.store.history("product", r.id).await
         && !h.is_empty()
@@ -457,7 +457,7 @@ async fn product_page(
         };
         for (from, to, who, reason, at) in h {
             history.push(HistoryRow {
-                at: zone.format_ms(at),
+                at: crate::app::view::when(lang, at, zone),
                 from: from
                     .map(|f| lang.t(&format!("status-{f}")))
                     .unwrap_or_default(),

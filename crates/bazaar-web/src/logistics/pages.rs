@@ -344,7 +344,7 @@ async fn shelf_html(
         Ok(x) => x,
         Err(e) => return cx.error_page(e, "/manage"),
     };
-    let zone = Zone::Shanghai;
+    let zone = crate::app::view::zone_of(&s.store, &cx.actor).await;
     let row = |p: &bazaar_store::logistics::pickup::ShelfParcel, waiting: bool| ShelfRow {
         id: p.id,
         first: if waiting {
@@ -363,7 +363,7 @@ async fn shelf_html(
         } else {
             p.last_event_at
         }
-        .map(|t| zone.format_ms(t))
+        .map(|t| crate::app::view::when(lang, t, zone))
         .unwrap_or_default(),
         reminded: p.reminded_at.is_some(),
     };
@@ -560,7 +560,7 @@ pub async fn stalled_page(
         Ok(x) => x,
         Err(e) => return cx.error_page(e, "/manage"),
     };
-    let zone = Zone::Shanghai;
+    let zone = crate::app::view::zone_of(&s.store, &cx.actor).await;
     let carrier_name = |c: &str| {
         bazaar_domain::logistics::carrier(c)
             .map(|x| x.name)
@@ -584,7 +584,7 @@ pub async fn stalled_page(
                 p.direction.clone(),
                 p.state.clone(),
                 where_(p),
-                zone.format_ms(p.last_event_at),
+                Zone::Shanghai.format_ms(p.last_event_at),
                 ((now - p.last_event_at) / 3_600_000).to_string(),
                 p.seller_name.clone().unwrap_or_default(),
                 p.last_note.clone().unwrap_or_default(),
@@ -643,7 +643,7 @@ pub async fn stalled_page(
             carrier: carrier_name(&p.carrier),
             state: lang.t(&format!("parcel-state-{}", p.state)),
             place: where_(p),
-            since: zone.format_ms(p.last_event_at),
+            since: crate::app::view::when(lang, p.last_event_at, zone),
             hours: (now - p.last_event_at) / 3_600_000,
             seller: p.seller_name.clone().unwrap_or_default(),
             note: p.last_note.clone(),

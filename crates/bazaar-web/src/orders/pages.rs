@@ -1239,6 +1239,7 @@ pub async fn sandbox_page(
         &SandboxPage {
             lang,
             csrf: &cx.csrf,
+            status: lang.t(&format!("payment-status-{}", pay.status)),
             pay: &pay,
         },
     )
@@ -1251,6 +1252,8 @@ pub async fn sandbox_page(
 struct SandboxPage<'a> {
     lang: Lang,
     csrf: &'a str,
+    /// The payment's status, in words.
+    status: String,
     pay: &'a bazaar_store::payments::Payment,
 }
 

@@ -181,7 +181,10 @@ yunda,4300000000003,其其格,13911112222,VP-652829101201,800\n";
     assert_eq!(h["collect"][0]["waybill"], "1100000000004");
     // Each stop says where it is and whom to call.
     assert!(h["address"].as_str().is_some_and(|a| !a.is_empty()), "{h}");
-    assert!(h["contact_phone"].as_str().is_some_and(|p| p.len() == 11), "{h}");
+    assert!(
+        h["contact_phone"].as_str().is_some_and(|p| p.len() == 11),
+        "{h}"
+    );
     assert!(h["lat"].as_f64().is_some(), "{h}");
     // On the driver's phone: the stops in order, a call button, a navigation link.
     let dpage = crate::backoffice::Browser::sign_in(&t, "driver-bohu")
@@ -196,7 +199,10 @@ yunda,4300000000003,其其格,13911112222,VP-652829101201,800\n";
             && dpage.contains("哈尔恩根"),
         "{dpage}"
     );
-    assert!(!dpage.contains("BH-2"), "the vehicle by its name only: {dpage}");
+    assert!(
+        !dpage.contains("BH-2"),
+        "the vehicle by its name only: {dpage}"
+    );
     // The driver drops at 哈尔恩根村: the centre sees it visited.
     let (s, v) = t
         .call(
