@@ -86,6 +86,11 @@ struct Browser {
 impl Browser {
     /// Starts both, or `None` (the test skipped) where Chromium is not installed.
     fn start(name: &str) -> Option<Browser> {
+        Browser::start_with(name, false)
+    }
+
+    /// [`Browser::start`] on a 360×740 phone (Chromium's mobile emulation) when `phone`.
+    fn start_with(name: &str, phone: bool) -> Option<Browser> {
         let required = std::env::var("BAZAAR_REQUIRE_BROWSER").is_ok_and(|v| v == "1");
         let (chrome, driver) = ("/usr/bin/chromium", "/usr/bin/chromedriver");
         if !std::path::Path::new(chrome).exists() || !std::path::Path::new(driver).exists() {
@@ -128,19 +133,24 @@ impl Browser {
         );
         wait_http(app_port, "bazaar");
         wait_http(wd_port, "chromedriver");
+        let mut options = json!({
+            "binary": chrome,
+            "prefs": {"intl.accept_languages": "zh-CN,zh"},
+            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                     "--disable-quic", "--lang=zh-CN", "--no-first-run", "--disable-component-update", "--disable-sync",
+                     format!("--user-data-dir={}", dir.join("profile").display())]
+        });
+        if phone {
+            options["mobileEmulation"] = json!({
+                "deviceMetrics": {"width": 360, "height": 740, "pixelRatio": 2, "touch": true},
+                "userAgent": "Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Mobile Safari/537.36"
+            });
+        }
         let session = wd(
             wd_port,
             "POST",
             "/session",
-            Some(
-                json!({"capabilities": {"alwaysMatch": {"goog:chromeOptions": {
-                    "binary": chrome,
-                "prefs": {"intl.accept_languages": "zh-CN,zh"},
-                    "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                             "--disable-quic", "--lang=zh-CN", "--no-first-run", "--disable-component-update", "--disable-sync",
-                             format!("--user-data-dir={}", dir.join("profile").display())]
-                }}}}),
-            ),
+            Some(json!({"capabilities": {"alwaysMatch": {"goog:chromeOptions": options}}})),
         );
         let sid = session["value"]["sessionId"]
             .as_str()
@@ -169,10 +179,10 @@ impl Browser {
             if let Some(id) = r["value"]["element-6066-11e4-a52e-4f735466cecf"].as_str() {
                 return id.to_string();
             }
-            assert!(
-                start.elapsed() < Duration::from_secs(20),
-                "no element {value}: {r}"
-            );
+            if start.elapsed() >= Duration::from_secs(20) {
+                let text = self.js("return location.pathname + ' | ' + document.body.innerText");
+                panic!("no element {value} on {text}");
+            }
             std::thread::sleep(Duration::from_millis(200));
         }
     }
@@ -232,13 +242,111 @@ impl Browser {
     }
 
     fn login(&self, user: &str, next: &str) {
-        self.go(&format!("/login?lang=zh-CN&next={next}"));
-        self.wait_for(&["登录"]);
+        self.login_in(user, next, "zh-CN");
+    }
+
+    /// Signs in as `user` on the sign-in page in `lang`, going on to `next` (URL-encoded).
+    fn login_in(&self, user: &str, next: &str, lang: &str) {
+        self.go(&format!("/login?lang={lang}&next={next}"));
         self.type_in("input[name=username]", user);
         self.type_in("input[name=password]", "bazaar-demo");
         self.click("css selector", "form[action='/login'] button");
     }
+
+    /// Forgets every cookie: the next person signs in afresh.
+    fn sign_out(&self) {
+        wd(
+            self.wd_port,
+            "DELETE",
+            &format!("{}/cookie", self.base),
+            None,
+        );
+    }
+
+    /// Runs `script` in the page and returns its value.
+    fn js(&self, script: &str) -> Value {
+        wd(
+            self.wd_port,
+            "POST",
+            &format!("{}/execute/sync", self.base),
+            Some(json!({"script": script, "args": []})),
+        )["value"]
+            .clone()
+    }
+
+    /// Waits until the page's path starts with `prefix` (a redirect, a refreshing page).
+    fn wait_path(&self, prefix: &str) -> String {
+        let start = Instant::now();
+        loop {
+            let path = self.js("return location.pathname + location.search");
+            let path = path.as_str().unwrap_or_default().to_string();
+            if path.starts_with(prefix) {
+                return path;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "still on {path}, not {prefix}…: {}",
+                self.source()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// What every page of a journey must be on a phone: nothing wider than the screen (no
+    /// sideways scrolling), written in `lang` (the page says so), and no code or message key
+    /// where a person reads: no catalogue key (`run-title`), no status code (`pending_payment`),
+    /// no unfilled placeholder.
+    fn check(&self, step: &str, lang: &str) {
+        let v = self.js(
+            "return [document.documentElement.scrollWidth, window.innerWidth, \
+             document.body.innerText, document.documentElement.lang]",
+        );
+        let (sw, iw) = (v[0].as_i64().unwrap_or(0), v[1].as_i64().unwrap_or(0));
+        let text = v[2].as_str().unwrap_or_default();
+        assert!(
+            sw <= iw,
+            "{step} ({lang}): the page is {sw} px wide on a {iw} px screen"
+        );
+        assert_eq!(v[3].as_str(), Some(lang), "{step}: the page's language");
+        let keys = catalogue_keys();
+        assert!(keys.len() > 300, "the catalogue's keys: {}", keys.len());
+        for key in keys {
+            assert!(
+                !text.contains(key),
+                "{step} ({lang}): the message key {key} shows: {text}"
+            );
+        }
+        let code = text
+            .split(|c: char| !(c.is_ascii_lowercase() || c == '_'))
+            .find(|w| {
+                w.contains('_')
+                    && !w.starts_with('_')
+                    && !w.ends_with('_')
+                    && w.split('_').all(|p| p.len() > 1)
+            });
+        assert!(
+            code.is_none(),
+            "{step} ({lang}): the code {code:?} shows: {text}"
+        );
+        assert!(
+            !text.contains("{ $") && !text.contains('\u{fffd}'),
+            "{step} ({lang}): {text}"
+        );
+    }
 }
+
+/// The message keys of the Chinese catalogue that a person must never read (those with a
+/// hyphen: `run-title`, `pay-station_cash`).
+fn catalogue_keys() -> Vec<&'static str> {
+    include_str!("../crates/bazaar-web/locales/zh-CN.ftl")
+        .lines()
+        .filter_map(|l| l.split_once(" = ").map(|(k, _)| k.trim()))
+        .filter(|k| k.contains('-') && !k.starts_with('#') && !k.starts_with(' '))
+        .collect()
+}
+
+/// The two languages each phone journey is walked in.
+const PHONE_LANGS: [&str; 2] = ["zh-CN", "ug"];
 
 impl Drop for Browser {
     fn drop(&mut self) {
@@ -363,4 +471,174 @@ fn agent_scans_an_arriving_parcel_and_hands_it_over_against_its_code() {
         json!(null),
     );
     assert_eq!(p["state"], "delivered", "{p}");
+}
+
+/// A buyer on a phone buys 阿西木土蜂蜜: home, search, the product, the cart, checkout, the
+/// sandbox payment, the order and its tracking, my orders.
+fn buy_honey(b: &Browser, lang: &str) {
+    b.login_in("buyer", "%2F", lang);
+    b.wait_path("/");
+    b.find("css selector", "ul.g a");
+    b.check("home", lang);
+    b.type_in("header input[name=q], form.s input[name=q]", "蜂蜜");
+    b.click("css selector", "form.s button");
+    b.wait_path("/search");
+    b.check("search", lang);
+    b.click("xpath", "//a[.//span[text()='阿西木土蜂蜜']]");
+    b.find("css selector", "#add");
+    b.check("product", lang);
+    b.click("css selector", "#add");
+    b.find("css selector", "#checkout");
+    b.check("cart", lang);
+    b.click("css selector", "#checkout");
+    b.find("css selector", "#place-order");
+    b.check("checkout", lang);
+    b.click("css selector", "#place-order");
+    b.find("css selector", "#sandbox-pay");
+    b.click("css selector", "#sandbox-pay");
+    b.wait_path("/orders/");
+    b.find("css selector", ".order-status");
+    b.check("order", lang);
+    b.go("/orders");
+    b.find("css selector", "nav.tabs, .tabs");
+    b.check("my orders", lang);
+}
+
+#[test]
+fn on_a_phone_a_buyer_goes_from_home_to_a_paid_order_in_chinese_and_uyghur() {
+    let Some(b) = Browser::start_with("phone-buyer", true) else {
+        return;
+    };
+    for lang in PHONE_LANGS {
+        buy_honey(&b, lang);
+        b.sign_out();
+    }
+}
+
+#[test]
+fn on_a_phone_an_agent_hands_over_by_phone_tail_and_buys_for_a_villager_by_name() {
+    let Some(b) = Browser::start_with("phone-agent", true) else {
+        return;
+    };
+    // The demo's two parcels on 哈尔恩根村's shelf: 娜仁 (…5678) and 巴特尔 (…1234).
+    for (lang, tail) in [("zh-CN", "5678"), ("ug", "1234")] {
+        b.login_in("agent-harengen", "%2Fmanage", lang);
+        // The agent lands on the shelf.
+        b.wait_path("/manage/shelf");
+        b.check("shelf", lang);
+        b.type_in("form[action='/manage/shelf'] input[name=find]", tail);
+        b.click("css selector", "form[action='/manage/shelf'] button");
+        b.find("css selector", "#found input[name=signature]");
+        b.check("shelf found", lang);
+        b.type_in("#found input[name=signature]", "本人");
+        b.click("css selector", "#found button");
+        b.find("css selector", "p.ok[role=status]");
+        b.check("handed over", lang);
+        // 代买: a product found by name, the total with shipping, then the order.
+        b.go("/manage/station");
+        b.type_in("input[name=villager_name]", "王大妈");
+        b.type_in("fieldset.choices input[name=q]", "蜂蜜");
+        b.click("css selector", "#station-search");
+        b.find("css selector", "input[name^='qty-']");
+        b.check("station search", lang);
+        b.type_in("input[name^='qty-']", "1");
+        b.click("css selector", "#station-review");
+        b.find("css selector", "#station-place");
+        b.check("station review", lang);
+        b.click("css selector", "#station-place");
+        b.find("css selector", "p.ok[role=status]");
+        b.check("station placed", lang);
+        b.sign_out();
+    }
+}
+
+#[test]
+fn on_a_phone_a_seller_ships_with_a_waybill_and_a_driver_reads_the_route() {
+    let Some(b) = Browser::start_with("phone-seller", true) else {
+        return;
+    };
+    // A second paid order beside the demo's, so that there is one to ship in each language.
+    buy_honey(&b, "zh-CN");
+    b.sign_out();
+    for (lang, waybill) in [("zh-CN", "78800000000101"), ("ug", "78800000000102")] {
+        b.login_in("seller-asim", "%2Fmanage", lang);
+        // The seller lands on orders to ship.
+        b.wait_path("/manage/orders");
+        b.find("css selector", "article.card button[id^='ship-']");
+        b.check("seller orders", lang);
+        b.type_in("article.card input[name=waybill]", waybill);
+        b.click("css selector", "article.card button[id^='ship-']");
+        b.wait_for(&[waybill]);
+        b.check("shipped", lang);
+        b.sign_out();
+    }
+    // The county plans and publishes today's run; the driver reads it on the phone.
+    let op = api(
+        b.app_port,
+        "POST",
+        "/api/v1/sessions",
+        None,
+        json!({"username": "op-bohu", "password": "bazaar-demo"}),
+    );
+    let token = op["token"].as_str().unwrap_or_else(|| panic!("{op}"));
+    let run = api(
+        b.app_port,
+        "POST",
+        "/api/v1/runs",
+        Some(token),
+        json!({"depot_node": "DC-652829"}),
+    );
+    let id = run["id"].as_i64().unwrap_or_else(|| panic!("{run}"));
+    // Every stop on the driver's van.
+    for r in run["plan"]["routes"].as_array().into_iter().flatten() {
+        for st in r["stops"].as_array().into_iter().flatten() {
+            api(
+                b.app_port,
+                "POST",
+                &format!("/api/v1/runs/{id}/actions"),
+                Some(token),
+                json!({"action": "move", "stop": st["id"], "vehicle": "BH-2"}),
+            );
+        }
+    }
+    let published = api(
+        b.app_port,
+        "POST",
+        &format!("/api/v1/runs/{id}/actions"),
+        Some(token),
+        json!({"action": "publish"}),
+    );
+    assert_eq!(published["status"], "published", "{published}");
+    for lang in PHONE_LANGS {
+        b.login_in("driver-bohu", "%2Fmanage", lang);
+        b.wait_path("/manage/route");
+        b.find("css selector", "ol.stops a[href^='tel:']");
+        b.find("css selector", "ol.stops a[href^='https://uri.amap.com/']");
+        b.check("route", lang);
+        b.sign_out();
+    }
+}
+
+#[test]
+fn on_a_phone_an_operator_plans_a_run_and_follows_it() {
+    let Some(b) = Browser::start_with("phone-operator", true) else {
+        return;
+    };
+    for lang in PHONE_LANGS {
+        b.login_in("op-bohu", "%2Fmanage", lang);
+        b.wait_path("/manage");
+        b.check("operator's first screen", lang);
+        b.go("/manage/runs");
+        b.check("runs", lang);
+        b.click("css selector", "#plan-DC-652829");
+        // The job's page, then the run once it is planned.
+        b.wait_path("/manage/runs/");
+        b.find("css selector", "svg text");
+        b.find("css selector", "ul.legend");
+        b.check("run review", lang);
+        b.go("/manage/plan");
+        b.find("css selector", "#plan-go");
+        b.check("plan form", lang);
+        b.sign_out();
+    }
 }
