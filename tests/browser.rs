@@ -642,3 +642,49 @@ fn on_a_phone_an_operator_plans_a_run_and_follows_it() {
         b.sign_out();
     }
 }
+
+#[test]
+fn a_buyer_picks_a_region_without_reloads_and_fills_an_address_by_pasting() {
+    let Some(b) = Browser::start_with("region", true) else {
+        return;
+    };
+    // Something in the cart, then the checkout page's new address.
+    b.login("buyer", "%2Fsearch%3Fq%3D%E9%98%BF%E8%A5%BF%E6%9C%A8");
+    b.click("xpath", "//a[.//span[text()='阿西木土蜂蜜']]");
+    b.click("css selector", "#add");
+    b.find("css selector", "#checkout");
+    b.go("/checkout");
+    b.find("css selector", "form[data-region-picker] select");
+    // A mark on this page: a reload would wipe it.
+    b.js("window.stillHere = 1; return 1");
+    for place in ["浙江省", "杭州市", "西湖区"] {
+        b.click(
+            "xpath",
+            &format!("//form[@data-region-picker]//option[text()='{place}']"),
+        );
+        b.wait_for(&[&format!(">{place}</a>")]);
+    }
+    let v = b.js(
+        "return [window.stillHere, document.querySelector('form[action=\"/addresses\"] input[name=region_code]').value]",
+    );
+    assert_eq!(v, json!([1, "330106"]), "chosen without a reload");
+    b.check("region picked", "zh-CN");
+    b.type_in("form[action='/addresses'] input[name=recipient]", "张三");
+    b.type_in("form[action='/addresses'] input[name=phone]", "13812345678");
+    b.type_in(
+        "form[action='/addresses'] input[name=detail]",
+        "文三路 90 号",
+    );
+    b.click("css selector", "form[action='/addresses'] button");
+    b.wait_for(&["西湖区", "文三路 90 号"]);
+    // Pasting a whole address fills the form for the buyer to check and save.
+    b.type_in(
+        "textarea[name=pasted]",
+        "李四 13912345678 北京市朝阳区建国路88号",
+    );
+    b.click("css selector", "#paste-fill");
+    b.find("css selector", "input[name=recipient][value='李四']");
+    b.check("pasted", "zh-CN");
+    b.click("css selector", "form[action='/addresses'] button");
+    b.wait_for(&["朝阳区", "建国路88号"]);
+}

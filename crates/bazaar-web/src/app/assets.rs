@@ -21,7 +21,7 @@ struct Asset {
 }
 
 /// Every embedded file.
-const FILES: [Asset; 5] = [
+const FILES: [Asset; 6] = [
     Asset {
         name: "app.css",
         mime: "text/css; charset=utf-8",
@@ -41,6 +41,11 @@ const FILES: [Asset; 5] = [
         name: "autosubmit.js",
         mime: "text/javascript; charset=utf-8",
         body: include_str!("../../static/autosubmit.js"),
+    },
+    Asset {
+        name: "region.js",
+        mime: "text/javascript; charset=utf-8",
+        body: include_str!("../../static/region.js"),
     },
     Asset {
         name: "cats.svg",

@@ -5,4 +5,5 @@
 pub mod api;
 pub mod manage;
 pub mod pages;
+pub mod paste;
 pub mod picker;

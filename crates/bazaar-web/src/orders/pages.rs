@@ -649,7 +649,8 @@ fn region_name(lang: Lang, r: &bazaar_store::network::Region) -> String {
 
 /// The region tree picker of the address form: the chosen region's trail (each step a link
 /// back up) and a list of its children to go one level down. Works without JavaScript (a
-/// GET form to the checkout page); with it, choosing submits at once.
+/// GET form to the checkout page); with it (`static/region.js`), each level comes without a
+/// reload.
 struct RegionPicker {
     /// The steps down to the chosen region: code and name.
     trail: Vec<(String, String)>,
@@ -695,7 +696,7 @@ async fn region_picker(s: &AppState, lang: Lang, chosen: Option<&str>) -> Region
             .iter()
             .map(|c| (c.code.clone(), region_name(lang, c)))
             .collect(),
-        script: crate::app::assets::url("autosubmit.js"),
+        script: crate::app::assets::url("region.js"),
     }
 }
 
@@ -728,6 +729,28 @@ pub async fn add_address(
         Ok(c) => c,
         Err(r) => return r,
     };
+    // Paste-to-fill: the form filled from a pasted address, for the buyer to check and save.
+    if form.get("step").is_some_and(|v| v == "paste") {
+        let pasted = text(&form, "pasted");
+        let f = crate::orders::paste::fill(&s.store, &pasted).await;
+        let found = !(f.phone.is_empty() && f.region_code.is_empty());
+        let values: HashMap<String, String> = [
+            ("recipient", f.recipient),
+            ("phone", f.phone),
+            ("region_code", f.region_code),
+            ("detail", f.detail),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        let alert = (!found).then(|| cx.lang.t("address-paste-none"));
+        let status = if found {
+            StatusCode::OK
+        } else {
+            StatusCode::UNPROCESSABLE_ENTITY
+        };
+        return checkout_page(&s, &cx, &h, &values, &[], alert, status).await;
+    }
     let b = crate::orders::api::AddressBody {
         recipient: text(&form, "recipient"),
         phone: text(&form, "phone"),

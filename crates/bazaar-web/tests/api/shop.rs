@@ -716,3 +716,88 @@ async fn a_buyer_anywhere_in_china_gives_an_address_down_to_the_county_and_sees_
         .expect("the Hangzhou address");
     assert!(card.contains("运费 ¥") && card.contains("合计 ¥"), "{card}");
 }
+
+#[tokio::test]
+async fn a_pasted_address_fills_the_form_down_to_the_county() {
+    let t = TestApp::spawn().await;
+    let mut b = Browser::sign_in(&t, "buyer").await;
+    // Something in the cart (checkout without one goes back to the cart).
+    let id = t.product_id("阿西木土蜂蜜").await;
+    let (_, p) = t
+        .call(Method::GET, &format!("/api/v1/products/{id}"), None, None)
+        .await;
+    let sku = p["skus"][0]["id"].as_i64().expect("sku");
+    let price = p["skus"][0]["price_fen"].as_i64().expect("price");
+    b.cookies = format!("{}; bz_cart={sku}:1:{price}", b.cookies);
+    for (pasted, name, phone, region, detail) in [
+        (
+            "张三 13812345678 浙江省杭州市西湖区文三路 90 号",
+            "张三",
+            "13812345678",
+            "330106",
+            "文三路 90 号",
+        ),
+        // Labels, full-width punctuation, a dashed number, the province left out.
+        (
+            "收货人：李四，电话：139-1234-5678，地址：杭州市西湖区文三路1号",
+            "李四",
+            "13912345678",
+            "330106",
+            "文三路1号",
+        ),
+        // A municipality: its one prefecture goes without saying.
+        (
+            "王五 +86 13700001111 北京市朝阳区建国路88号",
+            "王五",
+            "13700001111",
+            "110105",
+            "建国路88号",
+        ),
+        // The name last, a prefecture's short name, a township in the rest.
+        (
+            "新疆巴音郭楞博湖县本布图镇团结路5号 娜仁 13912345678",
+            "娜仁",
+            "13912345678",
+            "652829",
+            "本布图镇团结路5号",
+        ),
+    ] {
+        let (s, _, page) = b
+            .post("/addresses", &[("step", "paste"), ("pasted", pasted)])
+            .await;
+        assert_eq!(s, StatusCode::OK, "{pasted}: {page}");
+        for want in [
+            format!("name=\"recipient\" value=\"{name}\""),
+            format!("name=\"phone\" value=\"{phone}\""),
+            format!("name=\"region_code\" value=\"{region}\""),
+            format!("name=\"detail\" value=\"{detail}\""),
+        ] {
+            assert!(page.contains(&want), "{pasted}: {want} in {page}");
+        }
+    }
+    // Nothing recognisable: said, the form empty.
+    let (s, _, page) = b
+        .post("/addresses", &[("step", "paste"), ("pasted", "你好")])
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("没有认出手机号或地区"), "{page}");
+    // A paste never saves by itself: the buyer has no address until they save one.
+    let (_, v) = t
+        .call(
+            Method::GET,
+            "/api/v1/addresses",
+            Some(&t.login("buyer").await),
+            None,
+        )
+        .await;
+    assert!(
+        !v.to_string().contains("文三路"),
+        "nothing saved from a paste: {v}"
+    );
+    // A paste far too long is read up to its limit, not refused with a 500.
+    let long = "浙江省".repeat(2000);
+    let (s, _, _) = b
+        .post("/addresses", &[("step", "paste"), ("pasted", &long)])
+        .await;
+    assert!(s.is_success() || s.is_client_error(), "{s}");
+}
