@@ -471,6 +471,31 @@ impl ScanKind {
         ScanKind::HandedToTrunkCarrier,
     ];
 
+    /// What can be scanned at a place of kind `node_kind` (a node kind's stored name), the
+    /// likeliest first: a village point receives parcels and collects villagers' ones, a
+    /// township station receives and sends on, a county centre receives, sorts, loads and hands
+    /// to the trunk carriers; a locker takes parcels in. Another kind of place: every kind.
+    pub fn at_place(node_kind: &str) -> Vec<ScanKind> {
+        use ScanKind::*;
+        match node_kind {
+            "village_point" => vec![DeliveredToPoint, CollectedAtVillage],
+            "locker_bank" => vec![PutInLocker, CollectedAtVillage],
+            "township_station" => vec![
+                ReceivedAtTownship,
+                LoadedOnVehicle,
+                DeliveredToPoint,
+                CollectedAtVillage,
+            ],
+            "distribution_centre" | "county_centre" | "prefecture_centre" => vec![
+                ArrivedAtCounty,
+                SortedToRoute,
+                LoadedOnVehicle,
+                HandedToTrunkCarrier,
+            ],
+            _ => ScanKind::ALL.to_vec(),
+        }
+    }
+
     /// The stored name.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -1001,16 +1001,28 @@ impl Store {
             }
             None => match self.parcel_id(&s.waybill, s.carrier.as_deref()).await {
                 Ok(id) => vec![id],
-                // Arrived at the centre without a manifest: registered by this scan when the
-                // label's carrier, recipient and destination are given.
+                // Arrived without a manifest, at the centre (the label's carrier, recipient
+                // and destination given) or dropped at a village point by a carrier's own van
+                // (delivered there: the point is its destination): registered by this scan.
                 Err(StoreError::Invalid(e))
                     if e.first().is_some_and(|f| f.field == "waybill")
-                        && matches!(
+                        && (matches!(
                             node.kind.as_str(),
                             "distribution_centre" | "county_centre"
-                        )
+                        ) || (node.kind == "village_point"
+                            && kind == ScanKind::DeliveredToPoint))
                         && s.recipient_name.is_some() =>
                 {
+                    let at_point = node.kind == "village_point";
+                    let dest = s.dest_node.clone().filter(|d| !d.trim().is_empty());
+                    if at_point && dest.as_deref().is_some_and(|d| d.trim() != node.code) {
+                        return Err(StoreError::field("dest_node", Reason::WrongPlace));
+                    }
+                    let dest = if at_point {
+                        Some(node.code.clone())
+                    } else {
+                        dest
+                    };
                     let p = NewParcel {
                         carrier: s.carrier.clone().unwrap_or_default(),
                         waybill: s.waybill.clone(),
@@ -1023,7 +1035,7 @@ impl Store {
                         recipient_name: s.recipient_name.clone().unwrap_or_default(),
                         recipient_phone: s.recipient_phone.clone().unwrap_or_default(),
                         dest_region: None,
-                        dest_node: s.dest_node.clone().filter(|d| !d.trim().is_empty()),
+                        dest_node: dest,
                         order_id: None,
                     };
                     if !actor.role.handles_parcels() {

@@ -34,7 +34,11 @@ fn may_scan(role: Role) -> bool {
 
 /// The scan kinds an actor picks from first: an agent's point receives and hands over, a
 /// driver loads and delivers, the centre receives and sorts.
-fn kinds_for(role: Role) -> Vec<ScanKind> {
+fn kinds_for(role: Role, place: Option<&str>) -> Vec<ScanKind> {
+    // A person who works at one place scans what that place does.
+    if let Some(kind) = place {
+        return ScanKind::at_place(kind);
+    }
     let first = match role {
         Role::Agent => ScanKind::DeliveredToPoint,
         Role::Driver => ScanKind::LoadedOnVehicle,
@@ -43,6 +47,61 @@ fn kinds_for(role: Role) -> Vec<ScanKind> {
     let mut v = vec![first];
     v.extend(ScanKind::ALL.into_iter().filter(|k| *k != first));
     v
+}
+
+/// Where a person scans: their own point (an agent), or the places of their region to
+/// choose from (code, name, kind), centres first.
+struct ScanPlaces {
+    own: Option<bazaar_store::network::Node>,
+    nodes: Vec<(String, String, String)>,
+}
+
+/// The most places the scanning page offers to choose from.
+const MAX_SCAN_PLACES: usize = 300;
+
+async fn scan_places(s: &AppState, actor: &bazaar_domain::people::Actor) -> ScanPlaces {
+    if let Some(code) = &actor.node_code
+        && let Ok(n) = s.store.node(code).await
+    {
+        return ScanPlaces {
+            own: Some(n),
+            nodes: vec![],
+        };
+    }
+    let region = actor
+        .region_path
+        .as_deref()
+        .and_then(|p| p.trim_end_matches('/').rsplit('/').next())
+        .filter(|c| !c.is_empty())
+        .map(str::to_string);
+    let mut nodes = Vec::new();
+    if region.is_some() {
+        let mut cursor = Default::default();
+        loop {
+            let f = bazaar_store::network::NodeFilter {
+                region_code: region.clone(),
+                kind: None,
+                cursor,
+                limit: Some(100),
+            };
+            let Ok((page, next)) = s.store.nodes(&f).await else {
+                break;
+            };
+            nodes.extend(page.into_iter().map(|n| (n.code, n.name, n.kind)));
+            match next {
+                Some(c) if nodes.len() < MAX_SCAN_PLACES => cursor = c,
+                _ => break,
+            }
+        }
+    }
+    let rank = |k: &str| match k {
+        "distribution_centre" | "county_centre" | "prefecture_centre" => 0,
+        "township_station" => 1,
+        _ => 2,
+    };
+    nodes.sort_by_key(|n| rank(&n.2));
+    nodes.truncate(MAX_SCAN_PLACES);
+    ScanPlaces { own: None, nodes }
 }
 
 /// One scan's result as the scanning page lists it (labels translated).
@@ -112,7 +171,8 @@ pub async fn scan_page(
     if !may_scan(cx.actor.role) {
         return cx.error_page(StoreError::Forbidden, "/manage");
     }
-    scan_html(&cx, vec![], q.get("kind"), q.get("node"))
+    let places = scan_places(&s, &cx.actor).await;
+    scan_html(&cx, vec![], q.get("kind"), q.get("node"), &places)
 }
 
 /// The scanning page: the form (camera, typed numbers, the offline queue) and the results.
@@ -121,13 +181,20 @@ pub async fn scan_page(
 struct ScanPage<'a> {
     lang: Lang,
     csrf: &'a str,
-    /// An agent's own point (an agent scans there); others type where they are.
+    /// An agent's own point, by name (an agent scans there); others choose where they are.
     agent_node: Option<&'a str>,
-    /// The node typed last time.
+    /// The places to choose from (code, name, chosen); empty: typed.
+    places: Vec<(&'a str, &'a str, bool)>,
+    /// The node chosen or typed last time.
     node: &'a str,
     /// The scan kinds, the likeliest first: value and label.
     kinds: Vec<(&'static str, String)>,
     carriers: &'static [Carrier],
+    /// A parcel without a manifest may be registered here from its label.
+    register: bool,
+    /// The points a registered parcel may be bound for (code, name); empty at a point (its
+    /// own).
+    destinations: Vec<(&'a str, &'a str)>,
     results: Vec<ScanLine>,
     /// The address of the page's script.
     script: String,
@@ -138,9 +205,11 @@ fn scan_html(
     results: Vec<ScanLine>,
     kind: Option<&String>,
     node: Option<&String>,
+    places: &ScanPlaces,
 ) -> Response {
     let lang = cx.lang;
-    let mut order = kinds_for(cx.actor.role);
+    let own_kind = places.own.as_ref().map(|n| n.kind.as_str());
+    let mut order = kinds_for(cx.actor.role, own_kind);
     // A link from the driver's manifest chooses the kind.
     if let Some(k) = kind.and_then(|k| ScanKind::parse("kind", k).ok()) {
         order.retain(|x| *x != k);
@@ -150,16 +219,33 @@ fn scan_html(
         .into_iter()
         .map(|k| (k.as_str(), lang.t(&format!("scan-kind-{}", k.as_str()))))
         .collect();
+    let node = node.map(String::as_str).unwrap_or("");
+    let register = match own_kind {
+        Some(k) => k == "village_point",
+        None => cx.actor.role != Role::Driver,
+    };
     cx.render(
         StatusCode::OK,
         &lang.t("scan-title"),
         &ScanPage {
             lang,
             csrf: &cx.csrf,
-            agent_node: cx.actor.node_code.as_deref(),
-            node: node.map(String::as_str).unwrap_or(""),
+            agent_node: places.own.as_ref().map(|n| n.name.as_str()),
+            places: places
+                .nodes
+                .iter()
+                .map(|(c, n, _)| (c.as_str(), n.as_str(), c == node))
+                .collect(),
+            node,
             kinds,
             carriers: CARRIERS,
+            register,
+            destinations: places
+                .nodes
+                .iter()
+                .filter(|(_, _, k)| matches!(k.as_str(), "village_point" | "locker_bank"))
+                .map(|(c, n, _)| (c.as_str(), n.as_str()))
+                .collect(),
             results,
             script: crate::app::assets::url("scan.js"),
         },
@@ -204,7 +290,14 @@ pub async fn scan_post(
                 .iter()
                 .map(|x| scan_line(cx.lang, &scan.waybill, x))
                 .collect();
-            scan_html(&cx, lines, Some(&scan.kind), scan.node_code.as_ref())
+            let places = scan_places(&s, &cx.actor).await;
+            scan_html(
+                &cx,
+                lines,
+                Some(&scan.kind),
+                scan.node_code.as_ref(),
+                &places,
+            )
         }
         Err(e) => cx.error_page(e, "/manage/scan"),
     }

@@ -515,3 +515,69 @@ async fn a_run_that_cannot_be_planned_says_why_on_the_page_that_follows_it() {
     let (s, _) = op.get("/manage/planning/999999").await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn the_scan_page_offers_what_the_place_does_and_a_village_point_registers_by_waybill() {
+    use crate::backoffice::Browser;
+    let t = TestApp::spawn().await;
+    let agent = Browser::sign_in(&t, "agent-harengen").await;
+    let (s, page) = agent.get("/manage/scan").await;
+    assert_eq!(s, StatusCode::OK);
+    // A village point receives and collects: no county-centre scans, its own name, not a code.
+    assert!(
+        page.contains("value=\"delivered_to_point\"")
+            && page.contains("value=\"collected_at_village\"")
+            && !page.contains("value=\"arrived_at_county\"")
+            && !page.contains("value=\"handed_to_trunk_carrier\""),
+        "{page}"
+    );
+    assert!(
+        page.contains("哈尔恩根") && !page.contains(">VP-HARENGEN<"),
+        "{page}"
+    );
+    assert!(
+        page.contains("scan-new-parcel") || page.contains("recipient_name"),
+        "{page}"
+    );
+    assert!(!page.contains("name=\"dest_node\""), "{page}");
+    // A carrier's own van dropped a parcel without a manifest: registered from its label,
+    // shelved with a pickup code.
+    let label = [
+        ("waybill", "YT4300000000001"),
+        ("kind", "delivered_to_point"),
+        ("carrier", "yuantong"),
+        ("recipient_name", "娜仁"),
+        ("recipient_phone", "13912345678"),
+    ];
+    let (s, _, page) = agent.post("/manage/scan", &label).await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    assert!(page.contains("已记录") && page.contains("取件码"), "{page}");
+    // Bound for another point: not this point's to register.
+    let mut other = label.to_vec();
+    other[0] = ("waybill", "YT4300000000002");
+    other.push(("dest_node", "VP-652829200202"));
+    let (_, _, page) = agent.post("/manage/scan", &other).await;
+    assert!(page.contains("未记录"), "{page}");
+    let (_, v) = t
+        .call(
+            Method::GET,
+            "/api/v1/parcels?waybill=YT4300000000002",
+            Some(&t.login("op-bohu").await),
+            None,
+        )
+        .await;
+    assert!(
+        !v.to_string().contains("YT4300000000002"),
+        "nothing registered: {v}"
+    );
+    // The county's operator picks the place and the destination from lists.
+    let op = Browser::sign_in(&t, "op-bohu").await;
+    let (_, page) = op.get("/manage/scan").await;
+    assert!(
+        page.contains("<select name=\"node_code\"")
+            && page.contains("<option value=\"DC-652829\"")
+            && page.contains("<select name=\"dest_node\"")
+            && page.contains("<option value=\"VP-HARENGEN\""),
+        "{page}"
+    );
+}
