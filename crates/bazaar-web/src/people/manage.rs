@@ -202,6 +202,96 @@ struct UsersPage<'a> {
     next: Option<String>,
     f: FormView<'a>,
     roles: Vec<(String, String)>,
+    /// The caller's regions, service points and sellers to pick from (value, name), each
+    /// led by "—"; one left empty is typed instead (an admin's whole country).
+    regions: Vec<(String, String)>,
+    nodes: Vec<(String, String)>,
+    sellers: Vec<(String, String)>,
+}
+
+/// The most choices one picker of the accounts form lists.
+const MAX_PICKS: usize = 300;
+
+/// What the accounts form offers to pick, inside the caller's region: the region and two
+/// levels below it (townships, villages), its service points, its sellers. An admin without
+/// a region types codes instead.
+async fn account_picks(
+    s: &AppState,
+    cx: &Ctx,
+) -> (
+    Vec<(String, String)>,
+    Vec<(String, String)>,
+    Vec<(String, String)>,
+) {
+    let none = || (String::new(), "—".to_string());
+    let Some(code) = cx
+        .actor
+        .region_path
+        .as_deref()
+        .and_then(|p| p.trim_end_matches('/').rsplit('/').next())
+        .filter(|c| !c.is_empty())
+        .map(str::to_string)
+    else {
+        return (vec![], vec![], vec![]);
+    };
+    let mut regions = vec![none()];
+    if let Ok(r) = s.store.region(&code).await {
+        regions.push((r.code.clone(), r.name.clone()));
+        for c in s
+            .store
+            .region_children(Some(&r.code))
+            .await
+            .unwrap_or_default()
+        {
+            if regions.len() >= MAX_PICKS {
+                break;
+            }
+            regions.push((c.code.clone(), format!("{} › {}", r.name, c.name)));
+            for g in s
+                .store
+                .region_children(Some(&c.code))
+                .await
+                .unwrap_or_default()
+            {
+                if regions.len() >= MAX_PICKS {
+                    break;
+                }
+                regions.push((
+                    g.code.clone(),
+                    format!("{} › {} › {}", r.name, c.name, g.name),
+                ));
+            }
+        }
+    }
+    let mut nodes = vec![none()];
+    let mut cursor = Default::default();
+    loop {
+        let f = bazaar_store::network::NodeFilter {
+            region_code: Some(code.clone()),
+            kind: None,
+            cursor,
+            limit: Some(100),
+        };
+        let Ok((page, next)) = s.store.nodes(&f).await else {
+            break;
+        };
+        nodes.extend(page.into_iter().map(|n| (n.code, n.name)));
+        match next {
+            Some(c) if nodes.len() < MAX_PICKS => cursor = c,
+            _ => break,
+        }
+    }
+    nodes.truncate(MAX_PICKS);
+    let f = bazaar_store::catalog::sellers::SellerFilter {
+        status: None,
+        cursor: Default::default(),
+        limit: Some(100),
+    };
+    let mut sellers = vec![none()];
+    if let Ok(page) = s.store.sellers(&cx.actor, &f).await {
+        sellers.extend(page.items.into_iter().map(|x| (x.id.to_string(), x.name)));
+    }
+    (regions, nodes, sellers)
 }
 
 /// One account in the list.
@@ -225,15 +315,24 @@ async fn users_page(
         Ok(p) => p,
         Err(e) => return cx.error_page(e, "/manage"),
     };
+    let (regions, nodes, sellers) = account_picks(s, cx).await;
+    // Each account's place by name where the pickers know it.
+    let name_in = |list: &[(String, String)], v: &str| {
+        list.iter()
+            .find(|(c, _)| c == v)
+            .map(|(_, n)| n.rsplit(" › ").next().unwrap_or(n).to_string())
+            .unwrap_or_else(|| v.to_string())
+    };
     let users = page
         .items
         .into_iter()
         .map(|u| UserRow {
             place: u
-                .region_code
-                .clone()
-                .or_else(|| u.node_code.clone())
-                .or_else(|| u.seller_id.map(|i| format!("#{i}")))
+                .node_code
+                .as_deref()
+                .map(|n| name_in(&nodes, n))
+                .or_else(|| u.seller_id.map(|i| name_in(&sellers, &i.to_string())))
+                .or_else(|| u.region_code.as_deref().map(|r| name_in(&regions, r)))
                 .unwrap_or_default(),
             role: lang.t(&format!("role-{}", u.role)),
             username: u.username,
@@ -267,6 +366,9 @@ async fn users_page(
                 errors,
             },
             roles,
+            regions,
+            nodes,
+            sellers,
         },
     )
 }

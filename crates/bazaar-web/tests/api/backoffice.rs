@@ -399,6 +399,19 @@ LB-X,理塘的柜子,locker_bank,513334100201,,29.9,100.2,08:00,20:00,,,\n"
     let (s, page) = op.get("/manage/users").await;
     assert_eq!(s, StatusCode::OK);
     assert!(page.contains("agent-harengen") && !page.contains("op-litang"));
+    // Pickers of the operator's county, not codes to type; places named in the list.
+    assert!(
+        page.contains("<select name=\"region_code\"")
+            && page.contains("<option value=\"652829\"")
+            && page.contains("<select name=\"node_code\"")
+            && page.contains("<option value=\"VP-HARENGEN\"")
+            && page.contains("<select name=\"seller_id\""),
+        "{page}"
+    );
+    assert!(
+        !page.contains("<option value=\"VP-513334") && !page.contains("<td>VP-HARENGEN</td>"),
+        "{page}"
+    );
     let (s, _, page) = op
         .post(
             "/manage/users",
