@@ -639,6 +639,10 @@ fn on_a_phone_an_operator_plans_a_run_and_follows_it() {
         b.go("/manage/plan");
         b.find("css selector", "#plan-go");
         b.check("plan form", lang);
+        // The demo's stalled parcel, as a card a phone shows whole.
+        b.go("/manage/stalled");
+        b.wait_for(&["YT4100000000005"]);
+        b.check("stalled", lang);
         b.sign_out();
     }
 }

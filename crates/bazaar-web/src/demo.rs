@@ -213,5 +213,19 @@ pub async fn load_activity(s: &AppState) -> Result<Activity, StoreError> {
         }
         done.parcels += 1;
     }
+    // A parcel the centre's phone registered by its arrival scan two and a half days ago,
+    // with no news since: the 48-hour watch lists it as stalled.
+    let mut late = scan(
+        "YT4100000000005",
+        "arrived_at_county",
+        "DC-652829",
+        Some(now - 60 * 3_600_000),
+    );
+    late.carrier = Some("yuantong".into());
+    late.recipient_name = Some("阿依古丽".into());
+    late.recipient_phone = Some("13800005555".into());
+    late.dest_node = Some("VP-HARENGEN".into());
+    scans(s, &op, &[late]).await?;
+    done.parcels += 1;
     Ok(done)
 }

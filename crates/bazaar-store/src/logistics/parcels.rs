@@ -1129,8 +1129,10 @@ impl Store {
             let mut rows = rows.clone();
             c.lock_parcels(rows.iter().map(|r| r.0).collect(), now)
                 .await?;
+            // Registered when it was scanned (a phone's queue may send the scan later): its
+            // first news is the scan's, which the 48-hour watch reads.
             if let Some((p, waybill)) = &register {
-                rows[0].0 = c.insert_parcel(&p.row(waybill, actor.user_id, now)).await?;
+                rows[0].0 = c.insert_parcel(&p.row(waybill, actor.user_id, at)).await?;
             }
             let mut done = ScanDone {
                 recorded: false,

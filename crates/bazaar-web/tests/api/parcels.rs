@@ -1581,3 +1581,39 @@ async fn an_account_s_messages_follow_the_language_it_signs_in_with() {
         Some("ug")
     );
 }
+
+#[tokio::test]
+async fn a_parcel_registered_by_a_late_sent_scan_has_its_news_from_the_scan() {
+    let t = TestApp::spawn().await;
+    let op = t.login("op-bohu").await;
+    // The centre's phone scanned it 60 hours ago, offline, and sends the queue now.
+    let at = bazaar_domain::time::now_ms() - 60 * 3_600_000;
+    let (s, v) = t
+        .call(
+            Method::POST,
+            "/api/v1/scans",
+            Some(&op),
+            Some(serde_json::json!({"scans": [{
+                "client_id": "late-1", "waybill": "YT4200000000001", "kind": "arrived_at_county",
+                "node_code": "DC-652829", "carrier": "yuantong", "recipient_name": "阿依古丽",
+                "recipient_phone": "13800005555", "dest_node": "VP-HARENGEN", "at": at}]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["results"][0]["result"], "recorded", "{v}");
+    let (_, p) = t
+        .call(
+            Method::GET,
+            "/api/v1/parcels?waybill=YT4200000000001",
+            Some(&op),
+            None,
+        )
+        .await;
+    assert_eq!(p["last_event_at"].as_i64(), Some(at), "{p}");
+    // No news for more than 48 hours: stalled.
+    let (s, v) = t
+        .call(Method::GET, "/api/v1/parcels/stalled", Some(&op), None)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert!(v.to_string().contains("YT4200000000001"), "{v}");
+}
