@@ -17,40 +17,53 @@ struct Asset {
     /// The MIME type it is served with.
     mime: &'static str,
     /// The file itself.
-    body: &'static str,
+    body: &'static [u8],
 }
 
 /// Every embedded file.
-const FILES: [Asset; 6] = [
+const FILES: [Asset; 8] = [
     Asset {
         name: "app.css",
         mime: "text/css; charset=utf-8",
-        body: include_str!("../../static/app.css"),
+        body: include_bytes!("../../static/app.css"),
     },
     Asset {
         name: "scan.js",
         mime: "text/javascript; charset=utf-8",
-        body: include_str!("../../static/scan.js"),
+        body: include_bytes!("../../static/scan.js"),
     },
     Asset {
         name: "favicon.svg",
         mime: "image/svg+xml",
-        body: include_str!("../../static/favicon.svg"),
+        body: include_bytes!("../../static/favicon.svg"),
     },
     Asset {
         name: "autosubmit.js",
         mime: "text/javascript; charset=utf-8",
-        body: include_str!("../../static/autosubmit.js"),
+        body: include_bytes!("../../static/autosubmit.js"),
     },
     Asset {
         name: "region.js",
         mime: "text/javascript; charset=utf-8",
-        body: include_str!("../../static/region.js"),
+        body: include_bytes!("../../static/region.js"),
+    },
+    // Noto Serif Tibetan (SIL Open Font License 1.1, `static/fonts/README.md`), the Tibetan
+    // block only: Tibetan pages render on phones without a Tibetan font.
+    Asset {
+        name: "noto-serif-tibetan.woff2",
+        mime: "font/woff2",
+        body: include_bytes!("../../static/fonts/noto-serif-tibetan.woff2"),
+    },
+    // "བོད་ཡིག" in Noto Serif Tibetan as outlines (hb-view, `static/fonts/README.md`).
+    Asset {
+        name: "bo-label.svg",
+        mime: "image/svg+xml",
+        body: include_bytes!("../../static/bo-label.svg"),
     },
     Asset {
         name: "cats.svg",
         mime: "image/svg+xml",
-        body: include_str!("../../static/cats.svg"),
+        body: include_bytes!("../../static/cats.svg"),
     },
 ];
 
@@ -59,7 +72,7 @@ static HASHED: LazyLock<Vec<String>> = LazyLock::new(|| {
     FILES
         .iter()
         .map(|a| {
-            let digest = Sha256::digest(a.body.as_bytes());
+            let digest = Sha256::digest(a.body);
             let (stem, ext) = a.name.rsplit_once('.').unwrap_or((a.name, ""));
             format!("{stem}.{}.{ext}", hex::encode(&digest[..5]))
         })

@@ -44,6 +44,11 @@ struct Base<'a> {
     body: &'a Markup,
     css: String,
     icon: String,
+    /// The Tibetan web font (declared on Tibetan pages only).
+    tibetan_font: String,
+    /// "བོད་ཡིག" drawn, for the language switch of other pages (a phone without a Tibetan
+    /// font shows the word, not boxes, and fetches no font for it).
+    bo_label: String,
     langs: &'static [Lang],
     /// Whether to link the back office (for people who work in it).
     staff: bool,
@@ -89,6 +94,8 @@ pub fn frame(
         body,
         css: assets::url("app.css"),
         icon: assets::url("favicon.svg"),
+        tibetan_font: assets::url("noto-serif-tibetan.woff2"),
+        bo_label: assets::url("bo-label.svg"),
         langs: &Lang::ALL,
     }
     .render()

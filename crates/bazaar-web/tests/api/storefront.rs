@@ -417,3 +417,35 @@ async fn the_language_switch_keeps_the_search() {
         "{page}"
     );
 }
+
+#[tokio::test]
+async fn tibetan_pages_bring_their_font_and_others_draw_the_word() {
+    let t = TestApp::spawn().await;
+    let (s, _, page) = t.form(Method::GET, "/?lang=bo", "", None).await;
+    assert_eq!(s, StatusCode::OK);
+    let font = page
+        .split("src:url(")
+        .nth(1)
+        .and_then(|x| x.split(')').next())
+        .unwrap_or_else(|| panic!("no font on a Tibetan page: {page}"))
+        .to_string();
+    assert!(
+        font.starts_with("/assets/noto-serif-tibetan.")
+            && page.contains("unicode-range:U+0F00-0FFF"),
+        "{font}"
+    );
+    let (s, h, body) = t.form(Method::GET, &font, "", None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        h.get("content-type").and_then(|v| v.to_str().ok()),
+        Some("font/woff2")
+    );
+    assert!(body.len() > 10_000);
+    // Other pages fetch no font: their language switch draws བོད་ཡིག.
+    let (_, _, page) = t.form(Method::GET, "/?lang=zh-CN", "", None).await;
+    assert!(!page.contains("noto-serif-tibetan"), "{page}");
+    assert!(
+        page.contains("class=\"bo-label\"") && page.contains("alt=\"བོད་ཡིག\""),
+        "{page}"
+    );
+}
