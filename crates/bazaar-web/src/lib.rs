@@ -597,6 +597,10 @@ fn routes(state: AppState) -> Router {
             post(catalog::manage::change_stock),
         )
         .route(
+            "/manage/products/{id}/texts",
+            post(catalog::manage::set_texts),
+        )
+        .route(
             "/manage/products/{id}/photos",
             post(catalog::manage::upload_photo).layer(axum::extract::DefaultBodyLimit::max(
                 catalog::media::MAX_UPLOAD_BYTES + 4096,

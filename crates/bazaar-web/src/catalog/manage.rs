@@ -222,6 +222,8 @@ pub enum Alert {
     Photo(String),
     /// About a stock change.
     Stock(String),
+    /// About a translation.
+    Texts(String),
 }
 
 impl Alert {
@@ -237,6 +239,14 @@ impl Alert {
     fn stock(alert: &Option<Alert>) -> Option<String> {
         match alert {
             Some(Alert::Stock(m)) => Some(m.clone()),
+            _ => None,
+        }
+    }
+
+    /// The message, when it is about a translation.
+    fn texts(alert: &Option<Alert>) -> Option<String> {
+        match alert {
+            Some(Alert::Texts(m)) => Some(m.clone()),
             _ => None,
         }
     }
@@ -386,6 +396,113 @@ struct ProductPage<'a> {
     f: FormView<'a>,
     categories: Vec<(String, String)>,
     history: Vec<HistoryRow>,
+    /// Its words in each other language, as forms.
+    texts: Vec<TextsForm>,
+    /// Why the last translation was refused.
+    texts_alert: Option<String>,
+}
+
+/// The form of a product's words in one language.
+struct TextsForm {
+    lang: &'static str,
+    /// The language's own name.
+    label: &'static str,
+    done: bool,
+    name: String,
+    producer: String,
+    description: String,
+    /// Each option: SKU id, its Chinese specification, the translation.
+    specs: Vec<(i64, String, String)>,
+}
+
+/// The translation forms of `p`.
+async fn texts_forms(s: &AppState, p: &Product) -> Vec<TextsForm> {
+    let mut out = Vec::new();
+    for l in bazaar_store::catalog::texts::TEXT_LANGS {
+        let t = s
+            .store
+            .product_texts(p.row.id, l)
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        out.push(TextsForm {
+            lang: l,
+            label: Lang::parse(l).map(|x| x.native_name()).unwrap_or(l),
+            done: !t.name.is_empty(),
+            name: t.name.clone(),
+            producer: t.producer.clone().unwrap_or_default(),
+            description: t.description.clone().unwrap_or_default(),
+            specs: p
+                .skus
+                .iter()
+                .map(|k| {
+                    let v = t
+                        .specs
+                        .iter()
+                        .find(|(i, _)| *i == k.id)
+                        .map(|(_, x)| x.clone())
+                        .unwrap_or_default();
+                    (k.id, k.spec.clone(), v)
+                })
+                .collect(),
+        });
+    }
+    out
+}
+
+/// `POST /manage/products/{id}/texts`: the product's words in one language (all empty:
+/// removed), for whoever may edit it.
+pub async fn set_texts(
+    State(s): State<AppState>,
+    h: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let cx = match Ctx::post(&s, &h, &form).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let p = match load(&s, &cx, &id).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let opt = |k: &str| Some(text(&form, k)).filter(|v| !v.trim().is_empty());
+    let t = bazaar_store::catalog::texts::ProductTexts {
+        lang: text(&form, "lang"),
+        name: text(&form, "name"),
+        description: opt("description"),
+        producer: opt("producer"),
+        specs: p
+            .skus
+            .iter()
+            .map(|k| (k.id, text(&form, &format!("spec-{}", k.id))))
+            .collect(),
+    };
+    match s.store.set_product_texts(&cx.actor, p.row.id, &t).await {
+        Ok(()) => {
+            s.stock_changed();
+            Redirect::to(&format!("/manage/products/{}#texts", p.row.id)).into_response()
+        }
+        Err(StoreError::Invalid(errs)) => {
+            let msg = errs
+                .iter()
+                .map(|e| crate::app::error::field_message(cx.lang, &e.field, e.reason.code()))
+                .collect::<Vec<_>>()
+                .join("；");
+            product_page(
+                &s,
+                &cx,
+                &p,
+                &HashMap::new(),
+                &[],
+                Some(Alert::Texts(msg)),
+                StatusCode::BAD_REQUEST,
+            )
+            .await
+        }
+        Err(e) => cx.error_page(e, &format!("/manage/products/{}", p.row.id)),
+    }
 }
 
 /// One option of the product.
@@ -494,6 +611,8 @@ async fn product_page(
             },
             categories: category_options(lang),
             history,
+            texts: texts_forms(s, p).await,
+            texts_alert: Alert::texts(&alert),
         },
     )
 }

@@ -64,10 +64,21 @@ pub(crate) async fn product_cards(
         .flat_map(|p| p.skus.iter().map(|k| k.id))
         .collect();
     let left = s.glance.available(&s.store, &ids).await?;
+    let names = if lang == Lang::ZhCn {
+        Default::default()
+    } else {
+        let pids: Vec<i64> = items.iter().map(|p| p.row.id).collect();
+        s.store.product_names(&pids, lang.tag()).await?
+    };
     Ok(items
         .iter()
         .map(|p| {
             let r = &p.row;
+            let name = names.get(&r.id).cloned().or_else(|| {
+                r.name_en
+                    .clone()
+                    .filter(|n| lang == Lang::En && !n.is_empty())
+            });
             let units: i64 = p
                 .skus
                 .iter()
@@ -82,7 +93,8 @@ pub(crate) async fn product_cards(
             }
             ProductCard {
                 id: r.id,
-                name: r.name.clone(),
+                translated: name.is_some() || lang == Lang::ZhCn,
+                name: name.unwrap_or_else(|| r.name.clone()),
                 picture: Picture::of(lang, p),
                 price: Fen(p.skus.iter().map(|k| k.price_fen).min().unwrap_or(0)),
                 origin: format!("{} · {}", r.county, r.village_name),
@@ -98,6 +110,8 @@ pub(crate) async fn product_cards(
 pub(crate) struct ProductCard {
     id: i64,
     name: String,
+    /// The name is in the page's language (else it is the Chinese one).
+    translated: bool,
     picture: Picture,
     price: Fen,
     /// County and village.
@@ -432,6 +446,16 @@ pub async fn product(
             .find(|(k, v)| *k == "to" && v.len() <= 20 && v.bytes().all(|b| b.is_ascii_digit()))
             .map(|(_, v)| v.to_string())
     });
+    // The product's words in the page's language, where someone gave them.
+    let texts = if lang == Lang::ZhCn {
+        None
+    } else {
+        match s.store.product_texts(id, lang.tag()).await {
+            Ok(t) => t,
+            Err(e) => return internal(e),
+        }
+    };
+    let words = Words::of(lang, r, texts.as_ref());
     let ids: Vec<i64> = p.skus.iter().map(|k| k.id).collect();
     let left = match s.glance.available(&s.store, &ids).await {
         Ok(l) => l,
@@ -468,7 +492,11 @@ pub async fn product(
         };
         skus.push(SkuView {
             id: k.id,
-            spec: k.spec.clone(),
+            spec: texts
+                .as_ref()
+                .and_then(|t| t.specs.iter().find(|(i, _)| *i == k.id))
+                .map(|(_, sp)| sp.clone())
+                .unwrap_or_else(|| k.spec.clone()),
             price: Fen(k.price_fen),
             weight_g: k.weight_g,
             sold_out: n == 0,
@@ -493,8 +521,7 @@ pub async fn product(
         any_left,
         provinces,
         script: crate::app::assets::url("autosubmit.js"),
-        name_en: r.name_en.as_deref().filter(|_| lang == Lang::En),
-        photo_alt: lang.ta("product-photo", &[("name", r.name.as_str().into())]),
+        photo_alt: lang.ta("product-photo", &[("name", words.name.as_str().into())]),
         drawing: category_drawing(&r.category),
         gi: r
             .gi_brand
@@ -513,12 +540,63 @@ pub async fn product(
                 lang.ta("product-certificate", &[("no", no.into())])
             }),
         csrf: &csrf,
+        words: &words,
     };
-    let mut res = crate::app::view::page_for(lang, (&h, &uri), StatusCode::OK, &r.name, "", &body);
+    let mut res =
+        crate::app::view::page_for(lang, (&h, &uri), StatusCode::OK, &words.name, "", &body);
     if new_csrf {
         crate::app::session::set_cookie(&mut res, crate::app::session::csrf_cookie(&csrf));
     }
     res
+}
+
+/// A product's words as a page in `lang` shows them: translated where someone gave them
+/// (English falls back on the product's English name), else the Chinese ones, marked as such
+/// (`fallback`), with the Chinese name beside a translated one.
+pub(crate) struct Words {
+    pub(crate) name: String,
+    /// The Chinese name, under a translated one.
+    pub(crate) original: Option<String>,
+    pub(crate) producer: String,
+    pub(crate) description: Option<String>,
+    /// Shown in Chinese for want of a translation: the page says so.
+    pub(crate) fallback: bool,
+}
+
+impl Words {
+    fn of(
+        lang: Lang,
+        r: &bazaar_store::catalog::products::ProductRow,
+        t: Option<&bazaar_store::catalog::texts::ProductTexts>,
+    ) -> Words {
+        let legacy_en = r
+            .name_en
+            .clone()
+            .filter(|n| lang == Lang::En && !n.is_empty());
+        match (lang, t) {
+            (Lang::ZhCn, _) => Words {
+                name: r.name.clone(),
+                original: None,
+                producer: r.seller_name.clone(),
+                description: r.description.clone(),
+                fallback: false,
+            },
+            (_, Some(t)) => Words {
+                name: t.name.clone(),
+                original: Some(r.name.clone()),
+                producer: t.producer.clone().unwrap_or_else(|| r.seller_name.clone()),
+                description: t.description.clone().or_else(|| r.description.clone()),
+                fallback: false,
+            },
+            (_, None) => Words {
+                original: legacy_en.as_ref().map(|_| r.name.clone()),
+                fallback: legacy_en.is_none(),
+                name: legacy_en.unwrap_or_else(|| r.name.clone()),
+                producer: r.seller_name.clone(),
+                description: r.description.clone(),
+            },
+        }
+    }
 }
 
 /// The product page: name, photos, tags, origin and producer, and each SKU with its "add to
@@ -536,8 +614,8 @@ struct ProductPage<'a> {
     provinces: Vec<Choice>,
     /// The address of the script that submits a choice at once.
     script: String,
-    /// The English name, on English pages.
-    name_en: Option<&'a str>,
+    /// Its words in the page's language (or the Chinese ones, marked).
+    words: &'a Words,
     photo_alt: String,
     /// The category drawing shown when there is no photo.
     drawing: String,

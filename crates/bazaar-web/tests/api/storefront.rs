@@ -324,7 +324,7 @@ async fn the_demo_s_day_under_way_fills_every_first_screen() {
     let d = bazaar_web::demo::load_activity(&t.state)
         .await
         .expect("demo activity");
-    assert_eq!((d.orders, d.parcels), (3, 5));
+    assert_eq!((d.orders, d.parcels), (3, 6));
     let buyer = Browser::sign_in(&t, "buyer").await;
     for (tab, n) in [("to_pay", 1), ("to_ship", 1), ("to_receive", 1)] {
         let (_, page) = buyer.get(&format!("/orders?tab={tab}")).await;
@@ -353,8 +353,23 @@ async fn the_demo_s_day_under_way_fills_every_first_screen() {
         .post("/manage/runs", &[("depot_node", "DC-652829")])
         .await;
     assert_eq!(s, StatusCode::SEE_OTHER, "{body}");
-    let (_, page) = op.get(&loc).await;
-    assert!(page.contains("塔温觉肯村"), "{page}");
+    let w = bazaar_web::jobs::Worker::new(
+        t.state.store.clone(),
+        std::sync::Arc::new(bazaar_web::notify::LogNotifier),
+    )
+    .with_planning(t.state.planning());
+    while w.run_one().await.expect("worker") {}
+    let (_, h, _) = op.get_with_headers(&loc).await;
+    let run = h
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let (_, page) = op.get(&run).await;
+    assert!(page.contains("塔温觉肯村"), "{run}: {page}");
+    // And a parcel stalled for two and a half days, on the operator's stalled list.
+    let (_, page) = op.get("/manage/stalled").await;
+    assert!(page.contains("YT4100000000005"), "{page}");
 }
 
 #[tokio::test]
@@ -446,6 +461,118 @@ async fn tibetan_pages_bring_their_font_and_others_draw_the_word() {
     assert!(!page.contains("noto-serif-tibetan"), "{page}");
     assert!(
         page.contains("class=\"bo-label\"") && page.contains("alt=\"བོད་ཡིག\""),
+        "{page}"
+    );
+}
+
+#[tokio::test]
+async fn a_seller_gives_a_product_its_words_in_uyghur_and_pages_in_other_languages_say_what_is_missing()
+ {
+    use crate::backoffice::Browser;
+    let t = TestApp::spawn().await;
+    let id = t.product_id("阿西木土蜂蜜").await;
+    let (_, p) = t
+        .call(Method::GET, &format!("/api/v1/products/{id}"), None, None)
+        .await;
+    let sku = p["skus"][0]["id"].as_i64().expect("sku");
+    let seller = Browser::sign_in(&t, "seller-asim").await;
+    let (_, page) = seller.get(&format!("/manage/products/{id}")).await;
+    assert!(
+        page.contains("id=\"texts-ug\"") && page.contains("id=\"texts-bo\""),
+        "{page}"
+    );
+    let spec_field = format!("spec-{sku}");
+    let ug = [
+        ("lang", "ug"),
+        ("name", "ئاسىمنىڭ تۇپراق ھەسىلى"),
+        ("producer", "ئاسىم"),
+        (spec_field.as_str(), "500 گىرام"),
+        ("description", "تەڭرىتاغ ئېتىكىدىكى گۈللەردىن"),
+    ];
+    let (s, loc, body) = seller
+        .post(&format!("/manage/products/{id}/texts"), &ug)
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{body}");
+    assert!(loc.ends_with("#texts"), "{loc}");
+    let (_, _, page) = t
+        .form(Method::GET, &format!("/products/{id}?lang=ug"), "", None)
+        .await;
+    assert!(
+        page.contains("<h1>ئاسىمنىڭ تۇپراق ھەسىلى</h1>")
+            && page.contains("<i lang=\"zh-CN\">阿西木土蜂蜜</i>")
+            && page.contains("500 گىرام")
+            && page.contains("<bdi>ئاسىم</bdi>")
+            && page.contains("تەڭرىتاغ"),
+        "{page}"
+    );
+    // The list's card reads it too; the Chinese page is as it was.
+    let (_, _, page) = t
+        .form(
+            Method::GET,
+            "/search?q=%E9%98%BF%E8%A5%BF%E6%9C%A8&lang=ug",
+            "",
+            None,
+        )
+        .await;
+    assert!(page.contains("ئاسىمنىڭ تۇپراق ھەسىلى"), "{page}");
+    let (_, _, page) = t
+        .form(Method::GET, &format!("/products/{id}?lang=zh-CN"), "", None)
+        .await;
+    assert!(page.contains("<h1>阿西木土蜂蜜</h1>"), "{page}");
+    // Tibetan has none yet: the Chinese, marked as such.
+    let (_, _, page) = t
+        .form(Method::GET, &format!("/products/{id}?lang=bo"), "", None)
+        .await;
+    assert!(
+        page.contains("<h1 lang=\"zh-CN\">阿西木土蜂蜜</h1>") && page.contains("ད་དུང་ཡིག་སྒྱུར་མེད"),
+        "{page}"
+    );
+    // Refused, naming the field: a name too long, a language not offered.
+    let long = "ھ".repeat(121);
+    let (s, _, page) = seller
+        .post(
+            &format!("/manage/products/{id}/texts"),
+            &[("lang", "ug"), ("name", &long)],
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(
+        page.contains("role=\"alert\"") && page.contains("名称"),
+        "{page}"
+    );
+    let (s, _, _) = seller
+        .post(
+            &format!("/manage/products/{id}/texts"),
+            &[("lang", "fr"), ("name", "Miel")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    // Another county's operator may not touch it.
+    let other = Browser::sign_in(&t, "op-litang").await;
+    let (s, _, _) = other
+        .post(
+            &format!("/manage/products/{id}/texts"),
+            &[("lang", "ug"), ("name", "x")],
+        )
+        .await;
+    assert!(s.is_client_error(), "{s}");
+    let (_, _, page) = t
+        .form(Method::GET, &format!("/products/{id}?lang=ug"), "", None)
+        .await;
+    assert!(page.contains("ئاسىمنىڭ تۇپراق ھەسىلى"), "unchanged: {page}");
+    // All empty removes it: the Chinese again, marked.
+    let (s, _, _) = seller
+        .post(
+            &format!("/manage/products/{id}/texts"),
+            &[("lang", "ug"), ("name", "")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (_, _, page) = t
+        .form(Method::GET, &format!("/products/{id}?lang=ug"), "", None)
+        .await;
+    assert!(
+        page.contains("<h1 lang=\"zh-CN\">阿西木土蜂蜜</h1>"),
         "{page}"
     );
 }
