@@ -127,6 +127,15 @@ pub struct Target<'a> {
 }
 
 impl Actor {
+    /// The code of the region the actor's scope ends at (an operator's county, an agent's
+    /// village): the last segment of its path; `None` without one (an admin, a buyer).
+    pub fn region_code(&self) -> Option<&str> {
+        self.region_path
+            .as_deref()
+            .and_then(|p| p.trim_end_matches('/').rsplit('/').next())
+            .filter(|c| !c.is_empty())
+    }
+
     fn region_contains(&self, path: &str) -> bool {
         self.region_path
             .as_deref()

@@ -492,6 +492,29 @@ impl Store {
         Ok((rows, next))
     }
 
+    /// Every node inside a region's subtree, by code, at most `max` (a form's pickers read a
+    /// county's network whole: a few hundred nodes).
+    pub async fn nodes_in(&self, region_code: &str, max: usize) -> Result<Vec<Node>, StoreError> {
+        let mut out = Vec::new();
+        let mut cursor = KeyCursor::default();
+        loop {
+            let f = NodeFilter {
+                region_code: Some(region_code.to_string()),
+                kind: None,
+                cursor,
+                limit: Some(100),
+            };
+            let (page, next) = self.nodes(&f).await?;
+            out.extend(page);
+            match next {
+                Some(c) if out.len() < max => cursor = c,
+                _ => break,
+            }
+        }
+        out.truncate(max);
+        Ok(out)
+    }
+
     /// Creates one node, checking the caller may change the network where it sits.
     pub async fn create_node(&self, actor: &Actor, input: &NodeInput) -> Result<Node, StoreError> {
         let n = input.parse().map_err(StoreError::Invalid)?;

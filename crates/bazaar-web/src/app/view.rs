@@ -180,12 +180,7 @@ pub async fn zone_of(
     store: &bazaar_store::Store,
     actor: &bazaar_domain::people::Actor,
 ) -> bazaar_domain::time::Zone {
-    let Some(code) = actor
-        .region_path
-        .as_deref()
-        .and_then(|p| p.trim_end_matches('/').rsplit('/').next())
-        .filter(|c| !c.is_empty())
-    else {
+    let Some(code) = actor.region_code() else {
         return bazaar_domain::time::Zone::Shanghai;
     };
     match store.region(code).await {

@@ -250,17 +250,7 @@ async fn example_day(s: &AppState, region: Option<&str>) -> Option<DayInput> {
     } else {
         fleet
             .iter()
-            .map(|f| bazaar_plan::VehicleInput {
-                shift_start: f.shift_start.clone(),
-                shift_end: f.shift_end.clone(),
-                ..v(
-                    &f.code,
-                    &f.name,
-                    f.capacity_kg as f64,
-                    f.capacity_l as f64 / 1000.0,
-                    f.cold_chain,
-                )
-            })
+            .map(crate::delivery::runs::vehicle_input)
             .collect()
     };
     Some(DayInput {
@@ -579,6 +569,8 @@ pub(crate) fn plan_view(cx: &Ctx, day: &DayInput, plan: &DayPlan) -> PlanView {
 
 /// The most service points the planning form lists (a county has a few hundred at most).
 const MAX_FORM_POINTS: usize = 600;
+/// The most nodes of a county read to find them.
+const MAX_SCAN_NODES: usize = 2000;
 
 /// The planning form of a centre: its county's points with what they send and receive
 /// (today's parcels unless the operator typed other figures), its vehicles to use.
@@ -608,16 +600,6 @@ struct VehicleRow {
     on: bool,
 }
 
-/// The operator's region code (their scope's last segment).
-fn region_of(actor: &bazaar_domain::people::Actor) -> Option<String> {
-    actor
-        .region_path
-        .as_deref()
-        .and_then(|p| p.trim_end_matches('/').rsplit('/').next())
-        .filter(|c| !c.is_empty())
-        .map(str::to_string)
-}
-
 /// The form for `depot` (or the operator's first centre): every township station and village
 /// point of its county, with today's parcels as the figures; `None` when the operator has no
 /// centre with coordinates.
@@ -642,42 +624,27 @@ async fn network_form(
     let county = bazaar_domain::region::county_of_code(&dc.region_code)
         .unwrap_or(&dc.region_code)
         .to_string();
-    let mut points = Vec::new();
-    let mut cursor = Default::default();
-    loop {
-        let (page, next) = s
-            .store
-            .nodes(&NodeFilter {
-                region_code: Some(county.clone()),
-                kind: None,
-                cursor,
-                limit: Some(200),
-            })
-            .await?;
-        for n in page {
-            if !matches!(n.kind.as_str(), "township_station" | "village_point")
-                || n.lat.is_none()
-                || points.len() >= MAX_FORM_POINTS
-            {
-                continue;
-            }
+    let nodes = s.store.nodes_in(&county, MAX_SCAN_NODES).await?;
+    let points = nodes
+        .into_iter()
+        .filter(|n| {
+            matches!(n.kind.as_str(), "township_station" | "village_point") && n.lat.is_some()
+        })
+        .take(MAX_FORM_POINTS)
+        .map(|n| {
             let t = today.stops.iter().find(|x| x.id == n.code);
             let kg = |v: Option<f64>| match v {
                 Some(v) if v > 0.0 => format!("{v:.0}"),
                 _ => String::new(),
             };
-            points.push(PointRow {
+            PointRow {
                 drop: kg(t.map(|x| x.deliver_kg)),
                 collect: kg(t.map(|x| x.pickup_kg)),
                 code: n.code,
                 name: n.name,
-            });
-        }
-        match next {
-            Some(c) if points.len() < MAX_FORM_POINTS => cursor = c,
-            _ => break,
-        }
-    }
+            }
+        })
+        .collect();
     let vehicles = demands
         .vehicles
         .iter()
@@ -789,20 +756,7 @@ async fn day_of_form(
     let vehicles = fleet
         .iter()
         .filter(|f| nf.vehicles.iter().any(|v| v.on && v.code == f.code))
-        .map(|f| bazaar_plan::VehicleInput {
-            id: f.code.clone(),
-            name: Some(f.name.clone()),
-            count: 1,
-            capacity_kg: f.capacity_kg as f64,
-            capacity_m3: f.capacity_l as f64 / 1000.0,
-            cold_chain: f.cold_chain,
-            skills: vec![],
-            fixed_cost_fen: 20_000,
-            cost_per_km_fen: 150,
-            shift_start: f.shift_start.clone(),
-            shift_end: f.shift_end.clone(),
-            start: None,
-        })
+        .map(crate::delivery::runs::vehicle_input)
         .collect();
     Ok(DayInput {
         depots: vec![bazaar_plan::DepotInput {
@@ -888,7 +842,7 @@ pub async fn plan_page(
     let mut error = None;
     let expert = q.get("example").is_some_and(|v| v == "1");
     if expert {
-        match example_day(&s, region_of(&cx.actor).as_deref()).await {
+        match example_day(&s, cx.actor.region_code()).await {
             Some(day) => json = serde_json::to_string_pretty(&day).unwrap_or_default(),
             None => error = Some(cx.lang.t("plan-no-example")),
         }

@@ -74,26 +74,28 @@ pub fn day_input(d: &DayDemands) -> DayInput {
             lng: d.depot.lng.unwrap_or_default(),
             opens: d.depot.opens.clone().unwrap_or_else(|| "07:00".into()),
             closes: d.depot.closes.clone().unwrap_or_else(|| "21:00".into()),
-            vehicles: d
-                .vehicles
-                .iter()
-                .map(|v| bazaar_plan::VehicleInput {
-                    id: v.code.clone(),
-                    name: Some(v.name.clone()),
-                    count: 1,
-                    capacity_kg: v.capacity_kg as f64,
-                    capacity_m3: v.capacity_l as f64 / 1000.0,
-                    cold_chain: v.cold_chain,
-                    skills: vec![],
-                    fixed_cost_fen: 20_000,
-                    cost_per_km_fen: 150,
-                    shift_start: v.shift_start.clone(),
-                    shift_end: v.shift_end.clone(),
-                    start: None,
-                })
-                .collect(),
+            vehicles: d.vehicles.iter().map(vehicle_input).collect(),
         }],
         stops,
+    }
+}
+
+/// A centre's vehicle as the planner reads it: its code as the id, its name, its capacity
+/// and shift; ¥200 a day and ¥1.50 a km.
+pub fn vehicle_input(v: &bazaar_store::delivery::runs::Vehicle) -> bazaar_plan::VehicleInput {
+    bazaar_plan::VehicleInput {
+        id: v.code.clone(),
+        name: Some(v.name.clone()),
+        count: 1,
+        capacity_kg: v.capacity_kg as f64,
+        capacity_m3: v.capacity_l as f64 / 1000.0,
+        cold_chain: v.cold_chain,
+        skills: vec![],
+        fixed_cost_fen: 20_000,
+        cost_per_km_fen: 150,
+        shift_start: v.shift_start.clone(),
+        shift_end: v.shift_end.clone(),
+        start: None,
     }
 }
 

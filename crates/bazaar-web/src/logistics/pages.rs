@@ -68,32 +68,17 @@ async fn scan_places(s: &AppState, actor: &bazaar_domain::people::Actor) -> Scan
             nodes: vec![],
         };
     }
-    let region = actor
-        .region_path
-        .as_deref()
-        .and_then(|p| p.trim_end_matches('/').rsplit('/').next())
-        .filter(|c| !c.is_empty())
-        .map(str::to_string);
-    let mut nodes = Vec::new();
-    if region.is_some() {
-        let mut cursor = Default::default();
-        loop {
-            let f = bazaar_store::network::NodeFilter {
-                region_code: region.clone(),
-                kind: None,
-                cursor,
-                limit: Some(100),
-            };
-            let Ok((page, next)) = s.store.nodes(&f).await else {
-                break;
-            };
-            nodes.extend(page.into_iter().map(|n| (n.code, n.name, n.kind)));
-            match next {
-                Some(c) if nodes.len() < MAX_SCAN_PLACES => cursor = c,
-                _ => break,
-            }
-        }
-    }
+    let mut nodes: Vec<(String, String, String)> = match actor.region_code() {
+        Some(code) => s
+            .store
+            .nodes_in(code, MAX_SCAN_PLACES)
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .map(|n| (n.code, n.name, n.kind))
+            .collect(),
+        None => Vec::new(),
+    };
     let rank = |k: &str| match k {
         "distribution_centre" | "county_centre" | "prefecture_centre" => 0,
         "township_station" => 1,

@@ -224,14 +224,7 @@ async fn account_picks(
     Vec<(String, String)>,
 ) {
     let none = || (String::new(), "—".to_string());
-    let Some(code) = cx
-        .actor
-        .region_path
-        .as_deref()
-        .and_then(|p| p.trim_end_matches('/').rsplit('/').next())
-        .filter(|c| !c.is_empty())
-        .map(str::to_string)
-    else {
+    let Some(code) = cx.actor.region_code().map(str::to_string) else {
         return (vec![], vec![], vec![]);
     };
     let mut regions = vec![none()];
@@ -264,23 +257,14 @@ async fn account_picks(
         }
     }
     let mut nodes = vec![none()];
-    let mut cursor = Default::default();
-    loop {
-        let f = bazaar_store::network::NodeFilter {
-            region_code: Some(code.clone()),
-            kind: None,
-            cursor,
-            limit: Some(100),
-        };
-        let Ok((page, next)) = s.store.nodes(&f).await else {
-            break;
-        };
-        nodes.extend(page.into_iter().map(|n| (n.code, n.name)));
-        match next {
-            Some(c) if nodes.len() < MAX_PICKS => cursor = c,
-            _ => break,
-        }
-    }
+    nodes.extend(
+        s.store
+            .nodes_in(&code, MAX_PICKS)
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .map(|n| (n.code, n.name)),
+    );
     nodes.truncate(MAX_PICKS);
     let f = bazaar_store::catalog::sellers::SellerFilter {
         status: None,
