@@ -34,57 +34,52 @@ pub struct ProductTexts {
 }
 
 impl ProductTexts {
-    /// Trimmed, every bad field named; `None` when it removes the translation.
+    /// Trimmed, every bad field named (too long, control or hidden characters: the free-text
+    /// rule of every field); `None` when it removes the translation.
     fn checked(&self) -> Result<Option<ProductTexts>, Vec<FieldError>> {
+        use bazaar_domain::error::{optional_text, take};
         let mut errs = Vec::new();
-        if !TEXT_LANGS.contains(&self.lang.as_str()) {
+        if !TEXT_LANGS.contains(&self.lang.trim()) {
             errs.push(FieldError::new("lang", Reason::UnknownChoice));
         }
-        let opt = |v: &Option<String>| {
-            v.as_deref()
-                .map(str::trim)
-                .filter(|x| !x.is_empty())
-                .map(str::to_string)
+        let text = |errs: &mut Vec<FieldError>, field: &str, v: &str, max: usize| {
+            take(errs, optional_text(field, v, max)).flatten()
         };
-        let t = ProductTexts {
-            lang: self.lang.trim().to_string(),
-            name: self.name.trim().to_string(),
-            description: opt(&self.description),
-            producer: opt(&self.producer),
-            specs: self
-                .specs
-                .iter()
-                .map(|(id, s)| (*id, s.trim().to_string()))
-                .filter(|(_, s)| !s.is_empty())
-                .collect(),
-        };
-        let empty = t.name.is_empty()
-            && t.description.is_none()
-            && t.producer.is_none()
-            && t.specs.is_empty();
-        if empty && errs.is_empty() {
-            return Ok(None);
-        }
-        if t.name.is_empty() {
-            errs.push(FieldError::new("name", Reason::Required));
-        }
-        for (field, v, max) in [
-            ("name", Some(&t.name), MAX_NAME),
-            ("description", t.description.as_ref(), MAX_DESCRIPTION),
-            ("producer", t.producer.as_ref(), MAX_PRODUCER),
-        ] {
-            if v.is_some_and(|v| v.chars().count() > max) {
-                errs.push(FieldError::new(field, Reason::TooLong));
+        let name = text(&mut errs, "name", &self.name, MAX_NAME);
+        let description = text(
+            &mut errs,
+            "description",
+            self.description.as_deref().unwrap_or(""),
+            MAX_DESCRIPTION,
+        );
+        let producer = text(
+            &mut errs,
+            "producer",
+            self.producer.as_deref().unwrap_or(""),
+            MAX_PRODUCER,
+        );
+        let mut specs = Vec::new();
+        for (id, spec) in &self.specs {
+            if let Some(sp) = text(&mut errs, "spec", spec, MAX_SPEC) {
+                specs.push((*id, sp));
             }
         }
-        if t.specs.iter().any(|(_, s)| s.chars().count() > MAX_SPEC) {
-            errs.push(FieldError::new("spec", Reason::TooLong));
+        if !errs.is_empty() {
+            return Err(errs);
         }
-        if errs.is_empty() {
-            Ok(Some(t))
-        } else {
-            Err(errs)
-        }
+        let Some(name) = name else {
+            if description.is_none() && producer.is_none() && specs.is_empty() {
+                return Ok(None);
+            }
+            return Err(vec![FieldError::new("name", Reason::Required)]);
+        };
+        Ok(Some(ProductTexts {
+            lang: self.lang.trim().to_string(),
+            name,
+            description,
+            producer,
+            specs,
+        }))
     }
 }
 

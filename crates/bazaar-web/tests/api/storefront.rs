@@ -547,6 +547,14 @@ async fn a_seller_gives_a_product_its_words_in_uyghur_and_pages_in_other_languag
         )
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
+    // A name that would read backwards (a bidi override) is refused like in any field.
+    let (s, _, page) = seller
+        .post(
+            &format!("/manage/products/{id}/texts"),
+            &[("lang", "ug"), ("name", "ھەسەل\u{202E}lasah")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{page}");
     // Another county's operator may not touch it.
     let other = Browser::sign_in(&t, "op-litang").await;
     let (s, _, _) = other
