@@ -583,10 +583,12 @@ pub(crate) struct NetworkForm {
     vehicles: Vec<VehicleRow>,
 }
 
-/// One point of the form: kg to drop and to collect, as typed.
+/// One point of the form: kg to drop and to collect, as typed, and the point itself (its
+/// place and hours, for the plan).
 struct PointRow {
     code: String,
     name: String,
+    node: bazaar_store::network::Node,
     drop: String,
     collect: String,
 }
@@ -640,8 +642,9 @@ async fn network_form(
             PointRow {
                 drop: kg(t.map(|x| x.deliver_kg)),
                 collect: kg(t.map(|x| x.pickup_kg)),
-                code: n.code,
-                name: n.name,
+                code: n.code.clone(),
+                name: n.name.clone(),
+                node: n,
             }
         })
         .collect();
@@ -730,9 +733,8 @@ async fn day_of_form(
         if d <= 0.0 && c <= 0.0 {
             continue;
         }
-        let Ok(n) = s.store.node(&p.code).await else {
-            continue;
-        };
+        // The point as the form read it: no query per point.
+        let n = &p.node;
         let township = n.kind == "township_station";
         stops.push(bazaar_plan::StopInput {
             id: n.code.clone(),
