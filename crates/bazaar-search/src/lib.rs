@@ -63,6 +63,9 @@ pub struct SearchDoc {
     pub poverty: bool,
     /// SKU codes and barcodes, matched verbatim.
     pub codes: Vec<String>,
+    /// Its names and producers' names in other languages (Uyghur, Tibetan, English), searched
+    /// as names.
+    pub translations: Vec<String>,
 }
 
 /// Filters applied to every query.
@@ -150,6 +153,48 @@ fn latin_terms(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// Where a word of a script without spaces-and-ASCII ends: spaces, ASCII punctuation, and
+/// the punctuation of the scripts pages are written in (Tibetan tsheg and shad, Arabic comma,
+/// semicolon, question mark and full stop, Chinese and quotation marks). Combining marks stay
+/// inside the word: a Tibetan syllable keeps its vowel sign, an Uyghur word its letters.
+fn word_break(c: char) -> bool {
+    c.is_whitespace()
+        || c.is_ascii_punctuation()
+        || matches!(
+            c,
+            '\u{0F0B}'
+                ..='\u{0F14}'
+                    | '\u{060C}'
+                    | '\u{061B}'
+                    | '\u{061F}'
+                    | '\u{06D4}'
+                    | '«'
+                    | '»'
+                    | '“'
+                    | '”'
+                    | '（'
+                    | '）'
+                    | '，'
+                    | '。'
+                    | '、'
+                    | '·'
+        )
+}
+
+/// Words of a text in scripts other than Latin and Chinese (Uyghur's Arabic script, Tibetan,
+/// Cyrillic), lowercased, with the tatweel and invisible joiners dropped.
+fn script_terms(text: &str) -> Vec<String> {
+    text.split(word_break)
+        .map(|w| {
+            w.chars()
+                .filter(|c| !matches!(c, '\u{0640}' | '\u{200B}'..='\u{200F}' | '\u{2060}'))
+                .collect::<String>()
+                .to_lowercase()
+        })
+        .filter(|w| !w.is_empty() && !w.is_ascii() && !w.chars().any(is_cjk))
+        .collect()
+}
+
 /// Pinyin terms of a text: per jieba word its full pinyin, syllables and initials, and the
 /// whole text's full pinyin and initials.
 fn pinyin_terms(text: &str, out: &mut BTreeSet<String>) {
@@ -216,6 +261,10 @@ impl SearchIndex {
             cjk_terms(&d.name, &mut name);
             name.extend(latin_terms(&d.name));
             name.extend(latin_terms(&d.name_en));
+            for t in &d.translations {
+                name.extend(latin_terms(t));
+                name.extend(script_terms(t));
+            }
             let mut py = BTreeSet::new();
             pinyin_terms(&d.name, &mut py);
             pinyin_terms(&d.gi_brand, &mut py);
@@ -229,6 +278,7 @@ impl SearchIndex {
             ] {
                 cjk_terms(t, &mut extra);
                 extra.extend(latin_terms(t));
+                extra.extend(script_terms(t));
             }
             let mut doc = doc!(
                 f.id => d.id,
@@ -344,6 +394,27 @@ impl SearchIndex {
             }
             words.push(Box::new(BooleanQuery::new(alts)));
         }
+        for w in script_terms(q) {
+            let mut alts: Vec<(Occur, Box<dyn Query>)> = vec![
+                (Occur::Should, self.term(self.f.name, &w, 3.0)),
+                (Occur::Should, self.term(self.f.extra, &w, 1.0)),
+            ];
+            if w.chars().count() >= 2 {
+                // A word's start finds it with its endings: ھەس finds ھەسىلى.
+                alts.push((
+                    Occur::Should,
+                    Box::new(BoostQuery::new(
+                        Box::new(FuzzyTermQuery::new_prefix(
+                            Term::from_field_text(self.f.name, &w),
+                            0,
+                            true,
+                        )),
+                        1.0,
+                    )),
+                ));
+            }
+            words.push(Box::new(BooleanQuery::new(alts)));
+        }
         if words.is_empty() {
             return None;
         }
@@ -376,6 +447,20 @@ impl SearchIndex {
                     )),
                 ));
             }
+        }
+        for w in script_terms(q) {
+            if w.chars().count() < 4 {
+                continue;
+            }
+            // An ending of its own (ھەسەل for ھەسىلى): one letter off, anywhere in the start.
+            alts.push((
+                Occur::Should,
+                Box::new(FuzzyTermQuery::new_prefix(
+                    Term::from_field_text(self.f.name, &w),
+                    1,
+                    true,
+                )),
+            ));
         }
         (!alts.is_empty()).then(|| BooleanQuery::new(alts))
     }
@@ -514,6 +599,27 @@ mod tests {
         assert_eq!(ids(&ix, "fen"), [1, 2]);
         assert_eq!(ids(&ix, "p-001-1"), [5]);
         assert_eq!(ids(&ix, "蜂蜜 阿西木"), [2]);
+    }
+
+    #[test]
+    fn finds_by_uyghur_and_tibetan_names() {
+        let mut d = docs();
+        d[1].translations = vec![
+            "ئاسىم تۇپراق ھەسىلى".into(),
+            "Asim soil honey".into(),
+            "ཨ་ཞི་མུའི་སྦྲང་རྩི།".into(),
+        ];
+        d[2].translations = vec!["ياجياڭ ماتسۇتاكې".into()];
+        let ix = SearchIndex::build(&d).expect("index");
+        assert_eq!(ids(&ix, "ھەسىلى"), [2], "a whole word");
+        assert_eq!(ids(&ix, "ھەس"), [2], "its start, as typed");
+        assert_eq!(ids(&ix, "ماتسۇتاكې"), [3]);
+        assert_eq!(ids(&ix, "སྦྲང་རྩི"), [2], "Tibetan syllables, vowel signs kept");
+        assert_eq!(ids(&ix, "honey"), [2]);
+        // Its own ending: one letter off still finds it, marked as relaxed.
+        let h = ix.search("ھەسەل", &Filters::default(), 0, 10).expect("ok");
+        assert_eq!((h.relaxed, h.ids.as_slice()), (true, &[2][..]), "{h:?}");
+        assert!(ids(&ix, "قوي").is_empty(), "another word finds nothing");
     }
 
     #[test]

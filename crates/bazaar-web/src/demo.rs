@@ -22,6 +22,8 @@ pub struct Activity {
     pub orders: usize,
     /// Parcels registered.
     pub parcels: usize,
+    /// Products given words in another language.
+    pub translations: usize,
 }
 
 /// A scan as the demo's people make it.
@@ -120,7 +122,7 @@ pub async fn load_activity(s: &AppState) -> Result<Activity, StoreError> {
     }
     // The seller ships the third with a 中通 waybill; it leaves the village point.
     let parts = store
-        .seller_parts(&seller, None, None, 50)
+        .seller_parts(&seller, None, None, None, 50)
         .await?
         .into_iter()
         .filter(|p| p.order_id == orders[2])
@@ -227,5 +229,67 @@ pub async fn load_activity(s: &AppState) -> Result<Activity, StoreError> {
     late.dest_node = Some("VP-HARENGEN".into());
     scans(s, &op, &[late]).await?;
     done.parcels += 1;
+    // Product words in Uyghur and Tibetan, as a seller (its own honey) and the platform's
+    // admin (the others) enter them on the product's page; drafts for a native speaker to check.
+    let admin = actor("admin").await?;
+    let listed = store
+        .products(
+            None,
+            &ProductFilter {
+                limit: Some(100),
+                ..Default::default()
+            },
+        )
+        .await?
+        .items;
+    for (code, lang, name, producer) in DEMO_TEXTS {
+        let Some(p) = listed.iter().find(|p| p.row.code.as_deref() == Some(*code)) else {
+            continue;
+        };
+        let who = if p.row.seller_id == seller.seller_id.unwrap_or(-1) {
+            &seller
+        } else {
+            &admin
+        };
+        store
+            .set_product_texts(
+                who,
+                p.row.id,
+                &bazaar_store::catalog::texts::ProductTexts {
+                    lang: (*lang).into(),
+                    name: (*name).into(),
+                    description: None,
+                    producer: (!producer.is_empty()).then(|| (*producer).into()),
+                    specs: vec![],
+                },
+            )
+            .await?;
+        done.translations += 1;
+    }
+    if let Err(e) = s.reindex().await {
+        tracing::error!(error = %e, "reindex failed");
+    }
     Ok(done)
 }
+
+/// The demo's product words in other languages: product code, language, name, producer.
+const DEMO_TEXTS: &[(&str, &str, &str, &str)] = &[
+    ("P-015", "ug", "ئاسىمنىڭ يەرلىك ھەسىلى", "مامۇت ئاسىم"),
+    ("P-016", "ug", "ئاسىمنىڭ ھەسەل كاتىكى", "مامۇت ئاسىم"),
+    ("P-017", "ug", "قايتا تېرىلغان تېرىق", "ئىبراھىم ئابدۇمۆمىن"),
+    (
+        "P-018",
+        "ug",
+        "قولدا ياسالغان ئۈجمە ياغىچى قاچا",
+        "تۇرغۇن ئابدۇرەھىم",
+    ),
+    (
+        "P-019",
+        "ug",
+        "قولدا نەقىشلەنگەن مىس چۆگۈن",
+        "تۇرغۇن ئابدۇرەھىم",
+    ),
+    ("P-020", "ug", "قولدا كەشتىلەنگەن دوپپا", "پاتىگۈل ئەخمەت"),
+    ("P-021", "ug", "يېڭىشەھەر قىزىل چىلىنى", "مەمتىمىن توختى"),
+    ("P-048", "bo", "ཉག་ཆུ་ཁའི་ཤ་མོ།", ""),
+];

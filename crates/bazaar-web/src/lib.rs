@@ -266,6 +266,7 @@ async fn build_index(store: &Store) -> anyhow_free::Result<SearchIndex> {
                 seller: p.seller_name,
                 description: p.description.unwrap_or_default(),
                 codes: r.sku_codes,
+                translations: r.translations,
                 name: p.name,
             }
         })
@@ -616,6 +617,7 @@ fn routes(state: AppState) -> Router {
         )
         .route("/manage/orders", get(orders::manage::seller_orders))
         .route("/manage/orders/ship", post(orders::manage::ship))
+        .route("/manage/orders/{id}", get(orders::manage::order_detail))
         .route(
             "/manage/station",
             get(orders::manage::station).post(orders::manage::station_order),

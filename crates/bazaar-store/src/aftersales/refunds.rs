@@ -124,6 +124,21 @@ impl Store {
         self.refund(id).await
     }
 
+    /// The refund requests of an order, oldest first, for whoever may see the order
+    /// (`NotFound` otherwise).
+    pub async fn order_refunds(
+        &self,
+        actor: &Actor,
+        order_id: i64,
+    ) -> Result<Vec<Refund>, StoreError> {
+        self.order(actor, order_id).await?;
+        let sql = format!("SELECT {REFUND_COLS} FROM refunds WHERE order_id = $1 ORDER BY id");
+        let r: Vec<Refund> = on_read!(self, |p| {
+            sqlx::query_as(&sql).bind(order_id).fetch_all(p).await?
+        });
+        Ok(r.into_iter().map(Refund::with_photos).collect())
+    }
+
     /// A refund by id.
     pub async fn refund(&self, id: i64) -> Result<Refund, StoreError> {
         let sql = format!("SELECT {REFUND_COLS} FROM refunds WHERE id = $1");

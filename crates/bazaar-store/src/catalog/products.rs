@@ -11,6 +11,7 @@ use bazaar_domain::people::{Actor, Role, Target};
 use bazaar_domain::time::now_ms;
 use bazaar_domain::{FieldError, Reason};
 use serde::Serialize;
+use std::collections::HashMap;
 
 /// A product row with its seller and places.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
@@ -177,6 +178,9 @@ pub struct ProductFilter {
     pub poverty: bool,
     /// Only this status (management lists); the public listing is always `listed`.
     pub status: Option<ProductStatus>,
+    /// Part of its name (in any language), its code or its producer's name (management
+    /// lists' search box).
+    pub q: Option<crate::db::find::Needle>,
     /// Page start.
     pub cursor: Cursor,
     /// Page size.
@@ -199,6 +203,8 @@ pub struct SearchRow {
     pub row: ProductRow,
     /// Codes of its SKUs.
     pub sku_codes: Vec<String>,
+    /// Its names and producers' names in the other languages (Uyghur, Tibetan, English).
+    pub translations: Vec<String>,
 }
 
 /// Photos a product may have.
@@ -381,6 +387,17 @@ impl Store {
         if f.poverty {
             sql.push_str(" AND (p.poverty_cert_no IS NOT NULL OR s.poverty_status <> 'none')");
         }
+        if let Some(n) = &f.q {
+            let like = crate::db::find::contains(n.as_str());
+            push(
+                &mut sql,
+                " AND (p.name LIKE $? ESCAPE '\\' OR s.name LIKE $? ESCAPE '\\' \
+                 OR p.code LIKE $? ESCAPE '\\' OR EXISTS (SELECT 1 FROM product_texts x \
+                 WHERE x.product_id = p.id AND (x.name LIKE $? ESCAPE '\\' \
+                 OR COALESCE(x.producer, '') LIKE $? ESCAPE '\\')))",
+                Param::S(like),
+            );
+        }
         push(&mut sql, " ORDER BY p.id LIMIT $?", Param::I(limit + 1));
         let rows: Vec<ProductRow> = on_read!(self, |p| {
             bind_params!(sqlx::query_as(&sql), params)
@@ -404,14 +421,28 @@ impl Store {
                 .fetch_all(p)
                 .await?
         });
+        let texts: Vec<(i64, String, Option<String>)> = on_read!(self, |p| {
+            sqlx::query_as(
+                "SELECT product_id, name, producer FROM product_texts ORDER BY product_id",
+            )
+            .fetch_all(p)
+            .await?
+        });
+        let mut codes: HashMap<i64, Vec<String>> = HashMap::new();
+        for (pid, c) in skus {
+            codes.entry(pid).or_default().push(c);
+        }
+        let mut words: HashMap<i64, Vec<String>> = HashMap::new();
+        for (pid, name, producer) in texts {
+            let w = words.entry(pid).or_default();
+            w.push(name);
+            w.extend(producer);
+        }
         Ok(rows
             .into_iter()
             .map(|row| SearchRow {
-                sku_codes: skus
-                    .iter()
-                    .filter(|(pid, _)| *pid == row.id)
-                    .map(|(_, c)| c.clone())
-                    .collect(),
+                sku_codes: codes.remove(&row.id).unwrap_or_default(),
+                translations: words.remove(&row.id).unwrap_or_default(),
                 row,
             })
             .collect())

@@ -1,5 +1,6 @@
 //! Sellers: applications, the operator's decision, and scoped reads.
 
+use crate::db::find::{self, Needle};
 use crate::db::page::{Cursor, Page, Param, into_page, page_size};
 use crate::{Store, StoreError, bind_params, in_tx, on_read};
 use bazaar_domain::Reason;
@@ -65,6 +66,8 @@ const SELLER_SELECT: &str = "SELECT s.id, s.code, s.name, s.kind, s.village_code
 pub struct SellerFilter {
     /// Only this status.
     pub status: Option<SellerStatus>,
+    /// Digits: the end of its contact phone; words: part of its name or its village's.
+    pub q: Option<crate::db::find::Needle>,
     /// Page start.
     pub cursor: Cursor,
     /// Page size.
@@ -116,6 +119,23 @@ impl Store {
         if let Some(st) = f.status {
             params.push(Param::S(st.as_str().into()));
             sql.push_str(&format!(" AND s.status = ${}", params.len()));
+        }
+        match &f.q {
+            Some(Needle::Digits(d)) => {
+                params.push(Param::S(find::ends_with(d)));
+                sql.push_str(&format!(
+                    " AND COALESCE(s.contact_phone, '') LIKE ${} ESCAPE '\\'",
+                    params.len()
+                ));
+            }
+            Some(Needle::Words(w)) => {
+                params.push(Param::S(find::contains(w)));
+                let n = params.len();
+                sql.push_str(&format!(
+                    " AND (s.name LIKE ${n} ESCAPE '\\' OR v.name LIKE ${n} ESCAPE '\\')"
+                ));
+            }
+            None => {}
         }
         params.push(Param::I(limit + 1));
         sql.push_str(&format!(" ORDER BY s.id LIMIT ${}", params.len()));

@@ -7,6 +7,7 @@
 //! not a count to forget.
 
 pub mod csvio;
+pub mod find;
 pub mod page;
 
 /// Runs `$body` with `$p` bound to a read pool (`&SqlitePool` readers or `&PgPool`).

@@ -2,6 +2,9 @@
 //! and payments waiting for a person's confirmation.
 
 use super::*;
+use crate::bind_params;
+use crate::db::find::{Needle, order_clause};
+use crate::db::page::Param;
 
 /// The waybill a seller gives a part when handing it to a carrier.
 #[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
@@ -108,12 +111,13 @@ pub struct PendingPayment {
 impl Store {
     /// The parts of orders a seller has to send, newest first, with their lines: at most
     /// `limit` (1 to 200), of orders before `before` (an order id) when given, optionally of
-    /// one order status.
+    /// one order status and matching a search (see [`order_clause`]).
     pub async fn seller_parts(
         &self,
         actor: &Actor,
         status: Option<OrderStatus>,
         before: Option<i64>,
+        needle: Option<&Needle>,
         limit: i64,
     ) -> Result<Vec<SellerPart>, StoreError> {
         let Some(seller_id) = actor.seller_id.filter(|_| actor.role == Role::Seller) else {
@@ -130,21 +134,23 @@ impl Store {
              FROM order_parts pt JOIN orders o ON o.id = pt.order_id WHERE pt.seller_id = $1 \
              AND o.id < $2",
         );
-        if status.is_some() {
-            sql.push_str(" AND o.status = $3");
+        let mut params = vec![Param::I(seller_id), Param::I(before.unwrap_or(i64::MAX))];
+        if let Some(st) = status {
+            params.push(Param::S(st.as_str().into()));
+            sql.push_str(&format!(" AND o.status = ${}", params.len()));
+        }
+        if let Some(n) = needle {
+            sql.push_str(" AND ");
+            sql.push_str(&order_clause(n, &mut params));
         }
         sql.push_str(&format!(
             " ORDER BY o.id DESC LIMIT {}",
             limit.clamp(1, 200)
         ));
         let mut parts: Vec<SellerPart> = on_read!(self, |p| {
-            let mut q = sqlx::query_as(&sql)
-                .bind(seller_id)
-                .bind(before.unwrap_or(i64::MAX));
-            if let Some(st) = status {
-                q = q.bind(st.as_str());
-            }
-            q.fetch_all(p).await?
+            bind_params!(sqlx::query_as(&sql), params)
+                .fetch_all(p)
+                .await?
         });
         if parts.is_empty() {
             return Ok(parts);
@@ -175,6 +181,63 @@ impl Store {
             }
         }
         Ok(parts)
+    }
+
+    /// The orders of the caller's area, newest first, one page at a time: an admin's all, an
+    /// operator's those with goods from its region, an agent's those placed at or addressed
+    /// to its service point; optionally of one status and matching a search (see
+    /// [`order_clause`]). Sellers have [`Store::seller_parts`]; others are refused.
+    pub async fn orders_in_scope(
+        &self,
+        actor: &Actor,
+        status: Option<OrderStatus>,
+        needle: Option<&Needle>,
+        cursor: Cursor,
+        limit: Option<i64>,
+    ) -> Result<Page<OrderRow>, StoreError> {
+        let limit = page_size(limit);
+        let before = if cursor.0 == 0 { i64::MAX } else { cursor.0 };
+        let mut sql = format!("SELECT {ORDER_COLS} FROM orders o WHERE o.id < $1");
+        let mut params = vec![Param::I(before)];
+        match actor.role {
+            Role::Admin => {}
+            Role::Operator => {
+                params.push(Param::S(crate::logistics::watch::scope_like(actor)));
+                sql.push_str(&format!(
+                    " AND EXISTS (SELECT 1 FROM order_lines l JOIN regions v ON v.code = \
+                     l.village_code WHERE l.order_id = o.id AND v.path LIKE ${})",
+                    params.len()
+                ));
+            }
+            Role::Agent => {
+                params.push(Param::I(actor.user_id));
+                params.push(Param::S(
+                    actor.node_code.clone().unwrap_or_else(|| "-".into()),
+                ));
+                sql.push_str(&format!(
+                    " AND (o.placed_by = ${} OR o.node_code = ${})",
+                    params.len() - 1,
+                    params.len()
+                ));
+            }
+            _ => return Err(StoreError::Forbidden),
+        }
+        if let Some(st) = status {
+            params.push(Param::S(st.as_str().into()));
+            sql.push_str(&format!(" AND o.status = ${}", params.len()));
+        }
+        if let Some(n) = needle {
+            sql.push_str(" AND ");
+            sql.push_str(&order_clause(n, &mut params));
+        }
+        params.push(Param::I(limit + 1));
+        sql.push_str(&format!(" ORDER BY o.id DESC LIMIT ${}", params.len()));
+        let rows: Vec<OrderRow> = on_read!(self, |p| {
+            bind_params!(sqlx::query_as(&sql), params)
+                .fetch_all(p)
+                .await?
+        });
+        Ok(into_page(rows, limit, |o| o.id))
     }
 
     /// Marks the seller's parts as handed to the carrier (bulk). A part ships only when its

@@ -68,6 +68,34 @@ pub(crate) fn own_waybill(secret: &str, part_id: i64) -> String {
 }
 
 impl Store {
+    /// The payments of an order, oldest first, for whoever may see the order (`NotFound`
+    /// otherwise). A seller who is not a party sees how and whether it was paid, not the
+    /// amount: a shared order's total holds the other sellers' goods.
+    pub async fn order_payments(
+        &self,
+        actor: &Actor,
+        order_id: i64,
+    ) -> Result<Vec<Payment>, StoreError> {
+        let o = self.order(actor, order_id).await?;
+        let party = o.row.placed_by == actor.user_id || o.row.buyer_id == Some(actor.user_id);
+        let mut list: Vec<Payment> = on_read!(self, |p| {
+            sqlx::query_as(
+                "SELECT id, order_id, method, provider_ref, amount_fen, status FROM payments \
+                 WHERE order_id = $1 ORDER BY id",
+            )
+            .bind(order_id)
+            .fetch_all(p)
+            .await?
+        });
+        if actor.role == Role::Seller && !party {
+            for p in &mut list {
+                p.amount_fen = 0;
+                p.provider_ref.clear();
+            }
+        }
+        Ok(list)
+    }
+
     /// Whether the sandbox provider takes payments here: as forced for this process, else
     /// only on a database loaded with demo data (its `payments_sandbox` setting). A real
     /// deployment never has it, so no buyer can mark an order paid without paying.

@@ -18,8 +18,9 @@ use axum::response::Html;
 use axum::response::{IntoResponse, Redirect, Response};
 use bazaar_domain::catalog::{ProductAction, ProductStatus};
 use bazaar_domain::people::{Actor, Role};
-use bazaar_store::StoreError;
 use bazaar_store::catalog::products::ProductFilter;
+use bazaar_store::db::find::Needle;
+use bazaar_store::{Cursor, StoreError};
 use std::collections::HashMap;
 
 /// What a back-office handler starts from: the language, the signed-in actor and the CSRF
@@ -217,6 +218,7 @@ fn nav_links(role: Role) -> Vec<(&'static str, &'static str)> {
             links.push(("/manage/sellers/new", "manage-register-seller"));
             links.push(("/manage/products/new", "manage-new-product"));
             links.push(("/manage/import", "manage-import"));
+            links.push(("/manage/orders", "orders-area-title"));
             links.push(("/manage/payments", "payments-title"));
             links.push(("/manage/refunds", "refunds-title"));
             links.push(("/manage/reports", "report-title"));
@@ -230,6 +232,7 @@ fn nav_links(role: Role) -> Vec<(&'static str, &'static str)> {
             links.push(("/manage/scan", "scan-title"));
             links.push(("/manage/shelf", "shelf-title"));
             links.push(("/manage/station", "station-title"));
+            links.push(("/manage/orders", "orders-area-title"));
             links.push(("/manage/reports", "report-title"));
             links.push(("/manage/sellers", "manage-sellers"));
             links.push(("/manage/sellers/new", "manage-register-seller"));
@@ -306,7 +309,7 @@ pub async fn manage(State(s): State<AppState>, h: HeaderMap, uri: Uri) -> Respon
             count: None,
         },
     ];
-    product_lists(&s, &cx, queues).await
+    product_lists(&s, &cx, queues, "").await
 }
 
 /// `GET /manage/products`: the caller's products by status (an operator's: those waiting for
@@ -316,8 +319,11 @@ pub async fn products(State(s): State<AppState>, h: HeaderMap, uri: Uri) -> Resp
         Ok(c) => c,
         Err(r) => return r,
     };
-    product_lists(&s, &cx, Vec::new()).await
+    product_lists(&s, &cx, Vec::new(), uri.query().unwrap_or("")).await
 }
+
+/// How many products of a status the back office lists at once.
+const PRODUCTS_PAGE: i64 = 50;
 
 /// A queue on the operator's first screen: where it is, what it is, how much waits.
 struct Queue {
@@ -326,9 +332,61 @@ struct Queue {
     count: Option<i64>,
 }
 
-async fn product_lists(s: &AppState, cx: &Ctx, queues: Vec<Queue>) -> Response {
+/// A back-office list's query string: `q` (the search box), `status` (one group only) and
+/// `after` (where that group's page starts: an opaque cursor).
+pub(crate) struct ListQuery {
+    /// The search.
+    pub(crate) q: Option<Needle>,
+    /// One status only, as sent.
+    pub(crate) status: Option<String>,
+    /// The page start of that status's list.
+    pub(crate) after: Cursor,
+}
+
+impl ListQuery {
+    /// Reads a query string, naming what is refused.
+    pub(crate) fn read(query: &str) -> Result<ListQuery, bazaar_domain::FieldError> {
+        let mut l = ListQuery {
+            q: None,
+            status: None,
+            after: Cursor::default(),
+        };
+        for (k, v) in crate::app::forms::form_pairs(query.as_bytes()) {
+            match k.as_str() {
+                "q" => l.q = Needle::parse("q", Some(&v))?,
+                "status" if !v.is_empty() => l.status = Some(v),
+                "after" => l.after = Cursor::parse("after", Some(&v))?,
+                _ => {}
+            }
+        }
+        Ok(l)
+    }
+
+    /// The search as typed.
+    pub(crate) fn q(&self) -> &str {
+        self.q.as_ref().map(Needle::as_str).unwrap_or_default()
+    }
+
+    /// `path` showing `status` only, from `after`, with the same search.
+    pub(crate) fn href(&self, path: &str, status: &str, after: Option<Cursor>) -> String {
+        let mut h = format!("{path}?status={status}");
+        if let Some(n) = &self.q {
+            h.push_str(&format!("&q={}", crate::catalog::pages::encode(n.as_str())));
+        }
+        if let Some(c) = after {
+            h.push_str(&format!("&after={}", c.encode()));
+        }
+        h
+    }
+}
+
+async fn product_lists(s: &AppState, cx: &Ctx, queues: Vec<Queue>, query: &str) -> Response {
     let lang = cx.lang;
-    let statuses: &[ProductStatus] = match cx.actor.role {
+    let list = match ListQuery::read(query) {
+        Ok(l) => l,
+        Err(e) => return cx.error_page(StoreError::Invalid(vec![e]), "/manage/products"),
+    };
+    let all: &[ProductStatus] = match cx.actor.role {
         Role::Admin | Role::Operator => &[ProductStatus::InReview, ProductStatus::Listed],
         Role::Seller | Role::Agent => &[
             ProductStatus::Draft,
@@ -338,11 +396,34 @@ async fn product_lists(s: &AppState, cx: &Ctx, queues: Vec<Queue>) -> Response {
         ],
         _ => &[],
     };
+    // One status when asked for (its next pages), else each a first page.
+    let one: Vec<ProductStatus>;
+    let statuses: &[ProductStatus] = match &list.status {
+        Some(v) => match all.iter().find(|st| st.as_str() == v.as_str()) {
+            Some(st) => {
+                one = vec![*st];
+                &one
+            }
+            None => {
+                return cx.error_page(
+                    StoreError::field("status", bazaar_domain::Reason::UnknownChoice),
+                    "/manage/products",
+                );
+            }
+        },
+        None => all,
+    };
     let mut groups = vec![];
     for st in statuses {
         let f = ProductFilter {
             status: Some(*st),
-            limit: Some(100),
+            q: list.q.clone(),
+            cursor: if list.status.is_some() {
+                list.after
+            } else {
+                Cursor::default()
+            },
+            limit: Some(PRODUCTS_PAGE),
             ..Default::default()
         };
         let page = match s.store.products(Some(&cx.actor), &f).await {
@@ -364,6 +445,9 @@ async fn product_lists(s: &AppState, cx: &Ctx, queues: Vec<Queue>) -> Response {
             .collect();
         groups.push(HomeGroup {
             status: lang.t(&format!("status-{}", st.as_str())),
+            more: page
+                .next
+                .map(|c| list.href("/manage/products", st.as_str(), Some(c))),
             items: page
                 .items
                 .into_iter()
@@ -388,6 +472,7 @@ async fn product_lists(s: &AppState, cx: &Ctx, queues: Vec<Queue>) -> Response {
         &ManageHome {
             lang,
             csrf: &cx.csrf,
+            q: list.q(),
             queues,
             groups,
         },
@@ -400,6 +485,8 @@ async fn product_lists(s: &AppState, cx: &Ctx, queues: Vec<Queue>) -> Response {
 struct ManageHome<'a> {
     lang: Lang,
     csrf: &'a str,
+    /// The search as typed.
+    q: &'a str,
     /// The operator's queues (none on the product list).
     queues: Vec<Queue>,
     groups: Vec<HomeGroup>,
@@ -408,6 +495,8 @@ struct ManageHome<'a> {
 /// Products in one status.
 struct HomeGroup {
     status: String,
+    /// The next page of this status, when there is one.
+    more: Option<String>,
     items: Vec<HomeItem>,
 }
 

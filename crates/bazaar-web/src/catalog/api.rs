@@ -234,6 +234,7 @@ pub async fn products(
         gi_brand,
         poverty,
         status,
+        q: None,
         cursor,
         limit: lim,
     };
@@ -316,7 +317,7 @@ pub async fn product_action(
 }
 
 /// `GET /api/v1/sellers?status=…`: the sellers the caller may see.
-#[utoipa::path(get, path = "/api/v1/sellers", tag = "sellers", security(("bearer" = [])), params(("status" = Option<String>, Query, pattern = "^(|pending|approved|rejected)$", description = "pending, approved or rejected"), ("cursor" = Option<String>, Query, pattern = "^(c[0-9a-z]{1,12})?$", description = "Cursor of the page, from `next_cursor`"), ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size, 1 to 100 (default 20)")), responses((status = 200, description = "Sellers the caller may see", body = SellerPage), (status = 400, description = "Bad input: the field and the reason", body = ErrorBody), (status = 401, description = "Not signed in or bad token", body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/sellers", tag = "sellers", security(("bearer" = [])), params(("status" = Option<String>, Query, pattern = "^(|pending|approved|rejected)$", description = "pending, approved or rejected"), ("q" = Option<String>, Query, max_length = 40, description = "Digits: the end of the contact phone; words: part of the seller's or its village's name"), ("cursor" = Option<String>, Query, pattern = "^(c[0-9a-z]{1,12})?$", description = "Cursor of the page, from `next_cursor`"), ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size, 1 to 100 (default 20)")), responses((status = 200, description = "Sellers the caller may see", body = SellerPage), (status = 400, description = "Bad input: the field and the reason", body = ErrorBody), (status = 401, description = "Not signed in or bad token", body = ErrorBody)))]
 pub async fn sellers(
     State(s): State<AppState>,
     caller: Caller,
@@ -332,12 +333,15 @@ pub async fn sellers(
     };
     let cursor = Cursor::parse("cursor", param(&q, "cursor"))
         .map_err(|_| ApiError::field("cursor", "invalid_format").in_lang(caller.lang))?;
+    let needle = bazaar_store::db::find::Needle::parse("q", param(&q, "q"))
+        .map_err(|e| ApiError::field("q", e.reason.code()).in_lang(caller.lang))?;
     let page = s
         .store
         .sellers(
             actor,
             &SellerFilter {
                 status,
+                q: needle,
                 cursor,
                 limit: limit(&caller, &q)?,
             },

@@ -482,6 +482,10 @@ pub async fn set_texts(
     match s.store.set_product_texts(&cx.actor, p.row.id, &t).await {
         Ok(()) => {
             s.stock_changed();
+            // Its new names are searched at once, in every language they are in.
+            if let Err(e) = s.reindex().await {
+                tracing::error!(error = %e, "reindex failed");
+            }
             Redirect::to(&format!("/manage/products/{}#texts", p.row.id)).into_response()
         }
         Err(StoreError::Invalid(errs)) => {

@@ -18,13 +18,13 @@ pub fn category_name(lang: Lang, code: &str) -> String {
     lang.t(&format!("cat-{code}"))
 }
 
-/// Words of a category indexed for search: its Chinese and English names.
+/// Words of a category indexed for search: its names in every language of the pages.
 pub fn category_words(code: &str) -> String {
-    format!(
-        "{} {}",
-        category_name(Lang::ZhCn, code),
-        category_name(Lang::En, code)
-    )
+    Lang::ALL
+        .iter()
+        .map(|l| category_name(*l, code))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The language of a page request (see [`Lang::negotiate`]).

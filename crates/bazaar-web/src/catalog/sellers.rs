@@ -2,7 +2,7 @@
 //! of a villager as a seller (by a station agent on the villager's behalf, or an operator).
 
 use crate::AppState;
-use crate::app::backoffice::Ctx;
+use crate::app::backoffice::{Ctx, ListQuery};
 use crate::app::forms::{FormView, text};
 use crate::app::i18n::Lang;
 use askama::Template;
@@ -22,8 +22,12 @@ fn may_see_sellers(role: Role) -> bool {
     matches!(role, Role::Admin | Role::Operator | Role::Agent)
 }
 
-/// `GET /manage/sellers`: applications waiting for review (with approve and reject for
-/// operators), then approved and rejected sellers.
+/// How many sellers of a status the page lists at once.
+const SELLERS_PAGE: i64 = 50;
+
+/// `GET /manage/sellers?q=…&status=…&after=…`: applications waiting for review (with approve
+/// and reject for operators), then approved and rejected sellers; searched by name, village or
+/// phone tail, each status paged.
 pub async fn list(State(s): State<AppState>, h: HeaderMap, uri: Uri) -> Response {
     let cx = match Ctx::get(&s, &h, &uri).await {
         Ok(c) => c,
@@ -34,16 +38,38 @@ pub async fn list(State(s): State<AppState>, h: HeaderMap, uri: Uri) -> Response
         return cx.error_page(StoreError::Forbidden, "/manage");
     }
     let reviewer = matches!(cx.actor.role, Role::Admin | Role::Operator);
-    let mut groups = vec![];
-    for st in [
+    let list = match ListQuery::read(uri.query().unwrap_or("")) {
+        Ok(l) => l,
+        Err(e) => return cx.error_page(StoreError::Invalid(vec![e]), "/manage/sellers"),
+    };
+    let all = [
         SellerStatus::Pending,
         SellerStatus::Approved,
         SellerStatus::Rejected,
-    ] {
+    ];
+    let statuses: Vec<SellerStatus> = match &list.status {
+        Some(v) => match all.into_iter().find(|st| st.as_str() == v.as_str()) {
+            Some(st) => vec![st],
+            None => {
+                return cx.error_page(
+                    StoreError::field("status", bazaar_domain::Reason::UnknownChoice),
+                    "/manage/sellers",
+                );
+            }
+        },
+        None => all.to_vec(),
+    };
+    let mut groups = vec![];
+    for st in statuses {
         let f = SellerFilter {
             status: Some(st),
-            limit: Some(100),
-            ..Default::default()
+            q: list.q.clone(),
+            cursor: if list.status.is_some() {
+                list.after
+            } else {
+                Default::default()
+            },
+            limit: Some(SELLERS_PAGE),
         };
         let page = match s.store.sellers(&cx.actor, &f).await {
             Ok(p) => p,
@@ -51,6 +77,9 @@ pub async fn list(State(s): State<AppState>, h: HeaderMap, uri: Uri) -> Response
         };
         groups.push(SellerGroup {
             status: lang.t(&format!("seller-status-{}", st.as_str())),
+            more: page
+                .next
+                .map(|c| list.href("/manage/sellers", st.as_str(), Some(c))),
             review: reviewer && st == SellerStatus::Pending,
             items: page
                 .items
@@ -74,6 +103,7 @@ pub async fn list(State(s): State<AppState>, h: HeaderMap, uri: Uri) -> Response
             lang,
             csrf: &cx.csrf,
             saved: uri.query().is_some_and(|q| q.contains("saved=1")),
+            q: list.q(),
             groups,
         },
     )
@@ -87,6 +117,8 @@ struct SellersPage<'a> {
     csrf: &'a str,
     /// A change was just saved.
     saved: bool,
+    /// The search as typed.
+    q: &'a str,
     groups: Vec<SellerGroup>,
 }
 
@@ -95,6 +127,8 @@ struct SellerGroup {
     status: String,
     /// The caller may approve or reject these.
     review: bool,
+    /// The next page of this status, when there is one.
+    more: Option<String>,
     items: Vec<SellerItem>,
 }
 

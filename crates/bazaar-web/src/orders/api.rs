@@ -759,9 +759,10 @@ pub async fn confirm_payment(
 #[utoipa::path(get, path = "/api/v1/seller/parts", tag = "orders", security(("bearer" = [])),
     params(("status" = Option<String>, Query, pattern = "^(|pending_payment|paid|fulfilling|shipped|delivered|completed|cancelled|refund_requested|refunded)$", description = "Only orders of this status (e.g. paid)"),
         ("before" = Option<i64>, Query, description = "Only orders older than this order id (the next page: the last order id of this one)"),
+        ("q" = Option<String>, Query, max_length = 40, description = "Digits: the order number, the whole phone or its last 4+ digits; words: part of the recipient's name"),
         ("limit" = Option<i64>, Query, minimum = 1, maximum = 200, description = "At most this many (default 200)")),
     responses((status = 200, description = "What the seller has to send, newest first, with the lines of each part", body = Vec<bazaar_store::orders::SellerPart>),
-        (status = 400, description = "Unknown status; `before` or `limit` not a number, or `limit` outside 1–200", body = ErrorBody),
+        (status = 400, description = "Unknown status; `before` or `limit` not a number, or `limit` outside 1–200; `q` longer than 40 characters", body = ErrorBody),
         (status = 403, description = "Sellers only", body = ErrorBody)))]
 /// `GET /api/v1/seller/parts`: the seller's parts of orders.
 pub async fn seller_parts(
@@ -791,8 +792,12 @@ pub async fn seller_parts(
     if !(1..=200).contains(&limit) {
         return Err(StoreError::field("limit", bazaar_domain::Reason::OutOfRange).into());
     }
+    let needle = bazaar_store::db::find::Needle::parse("q", q.get("q").map(String::as_str))
+        .map_err(|e| StoreError::Invalid(vec![e]))?;
     Ok(Json(
-        s.store.seller_parts(actor, status, before, limit).await?,
+        s.store
+            .seller_parts(actor, status, before, needle.as_ref(), limit)
+            .await?,
     ))
 }
 

@@ -3,8 +3,10 @@
 
 use crate::AppState;
 use crate::app::backoffice::Ctx;
-use crate::app::forms::{FormView, text};
+use crate::app::forms::{FormView, form_pairs, text};
 use crate::app::i18n::Lang;
+use crate::app::view;
+use crate::orders::pages::{ParcelTrack, Step, parcel_track, reason_words, status_label};
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, State};
@@ -12,9 +14,13 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use bazaar_domain::money::Fen;
 use bazaar_domain::orders::{Channel, ItemInput, OrderStatus, PaymentMethod};
+use bazaar_domain::people::Role;
+use bazaar_domain::text::mask_phone;
 use bazaar_domain::time::Zone;
 use bazaar_domain::{FieldError, Reason};
+use bazaar_store::Cursor;
 use bazaar_store::StoreError;
+use bazaar_store::db::find::Needle;
 use bazaar_store::orders::PlaceOrder;
 use std::collections::HashMap;
 
@@ -35,50 +41,31 @@ async fn seller_page(
     code: StatusCode,
 ) -> Response {
     let lang = cx.lang;
-    let mut status = None;
-    let mut before = None;
-    for (k, v) in query.split('&').filter_map(|kv| kv.split_once('=')) {
-        match k {
-            "status" if !v.is_empty() => match OrderStatus::parse("status", v) {
-                Ok(st) => status = Some(st),
-                Err(e) => return cx.error_page(StoreError::Invalid(vec![e]), "/manage/orders"),
-            },
-            "before" => before = v.parse::<i64>().ok(),
-            _ => {}
-        }
-    }
+    let filter = match ListFilter::read(query) {
+        Ok(f) => f,
+        Err(e) => return cx.error_page(StoreError::Invalid(vec![e]), "/manage/orders"),
+    };
     let parts = match s
         .store
-        .seller_parts(&cx.actor, status, before, SELLER_PAGE)
+        .seller_parts(
+            &cx.actor,
+            filter.status,
+            filter.before,
+            filter.needle.as_ref(),
+            SELLER_PAGE,
+        )
         .await
     {
         Ok(p) => p,
         Err(e) => return cx.error_page(e, "/manage"),
     };
-    let statuses = OrderStatus::ALL
-        .into_iter()
-        .map(|st| {
-            (
-                st.as_str(),
-                status_name(cx, st.as_str()),
-                status == Some(st),
-            )
-        })
-        .collect();
+    let statuses = filter.statuses(cx);
     let next = (parts.len() as i64 == SELLER_PAGE)
         .then(|| parts.last().map(|p| p.order_id))
         .flatten()
-        .map(|id| match status {
-            Some(st) => format!("/manage/orders?status={}&before={id}", st.as_str()),
-            None => format!("/manage/orders?before={id}"),
-        });
+        .map(|id| filter.href(Some(&id.to_string())));
     // Where a shipment brings the seller back: this page, as filtered.
-    let back = match (status, before) {
-        (Some(st), Some(b)) => format!("/manage/orders?status={}&before={b}", st.as_str()),
-        (Some(st), None) => format!("/manage/orders?status={}", st.as_str()),
-        (None, Some(b)) => format!("/manage/orders?before={b}"),
-        (None, None) => "/manage/orders".to_string(),
-    };
+    let back = filter.href(filter.before.map(|b| b.to_string()).as_deref());
     let mut places: HashMap<String, String> = HashMap::new();
     let mut rows = Vec::with_capacity(parts.len());
     for p in parts {
@@ -146,6 +133,7 @@ async fn seller_page(
         &SellerOrders {
             lang,
             csrf: &cx.csrf,
+            q: filter.q(),
             statuses,
             any_to_ship: rows.iter().any(|p| p.can_ship),
             parts: rows,
@@ -154,6 +142,72 @@ async fn seller_page(
             back,
         },
     )
+}
+
+/// What an order list is filtered by: its query string's `status`, `q` (a search, see
+/// [`bazaar_store::db::find::Needle`]) and `before` (where the page starts: an order id).
+struct ListFilter {
+    status: Option<OrderStatus>,
+    needle: Option<Needle>,
+    before: Option<i64>,
+}
+
+impl ListFilter {
+    /// Reads a query string; an unknown status or a search too long is refused, naming it.
+    fn read(query: &str) -> Result<ListFilter, FieldError> {
+        let mut f = ListFilter {
+            status: None,
+            needle: None,
+            before: None,
+        };
+        for (k, v) in form_pairs(query.as_bytes()) {
+            match k.as_str() {
+                "status" if !v.is_empty() => f.status = Some(OrderStatus::parse("status", &v)?),
+                "before" => f.before = v.parse::<i64>().ok(),
+                "q" => f.needle = Needle::parse("q", Some(&v))?,
+                _ => {}
+            }
+        }
+        Ok(f)
+    }
+
+    /// The search as typed, for the search box.
+    fn q(&self) -> &str {
+        self.needle.as_ref().map(Needle::as_str).unwrap_or_default()
+    }
+
+    /// The statuses for the picker: value, name, chosen.
+    fn statuses(&self, cx: &Ctx) -> Vec<(&'static str, String, bool)> {
+        OrderStatus::ALL
+            .into_iter()
+            .map(|st| {
+                (
+                    st.as_str(),
+                    status_name(cx, st.as_str()),
+                    self.status == Some(st),
+                )
+            })
+            .collect()
+    }
+
+    /// This list as filtered, from `before` (an opaque page start) when given.
+    fn href(&self, before: Option<&str>) -> String {
+        let mut parts = vec![];
+        if let Some(st) = self.status {
+            parts.push(format!("status={}", st.as_str()));
+        }
+        if let Some(n) = &self.needle {
+            parts.push(format!("q={}", crate::catalog::pages::encode(n.as_str())));
+        }
+        if let Some(b) = before {
+            parts.push(format!("before={b}"));
+        }
+        if parts.is_empty() {
+            "/manage/orders".to_string()
+        } else {
+            format!("/manage/orders?{}", parts.join("&"))
+        }
+    }
 }
 
 /// A region's place as a person writes it: its names from the province down, joined.
@@ -184,7 +238,290 @@ pub async fn seller_orders(State(s): State<AppState>, h: HeaderMap, uri: Uri) ->
         Ok(c) => c,
         Err(r) => return r,
     };
-    seller_page(&s, &cx, uri.query().unwrap_or(""), None, StatusCode::OK).await
+    let query = uri.query().unwrap_or("");
+    if cx.actor.role == Role::Seller {
+        seller_page(&s, &cx, query, None, StatusCode::OK).await
+    } else {
+        area_page(&s, &cx, query).await
+    }
+}
+
+/// How many orders the area's order list shows at once.
+const AREA_PAGE: i64 = 30;
+
+/// The orders of an operator's county (an agent's service point, an admin's all) with the
+/// status filter and the search box, newest first, each leading to its detail page.
+async fn area_page(s: &AppState, cx: &Ctx, query: &str) -> Response {
+    let lang = cx.lang;
+    let filter = match ListFilter::read(query) {
+        Ok(f) => f,
+        Err(e) => return cx.error_page(StoreError::Invalid(vec![e]), "/manage/orders"),
+    };
+    let page = match s
+        .store
+        .orders_in_scope(
+            &cx.actor,
+            filter.status,
+            filter.needle.as_ref(),
+            Cursor(filter.before.unwrap_or(0)),
+            Some(AREA_PAGE),
+        )
+        .await
+    {
+        Ok(p) => p,
+        Err(e) => return cx.error_page(e, "/manage"),
+    };
+    let zone = view::zone_of(&s.store, &cx.actor).await;
+    let mut places: HashMap<String, String> = HashMap::new();
+    let mut orders = Vec::with_capacity(page.items.len());
+    for o in page.items {
+        let place = match places.get(&o.region_code) {
+            Some(x) => x.clone(),
+            None => {
+                let x = region_words(s, lang, &o.region_code).await;
+                places.insert(o.region_code.clone(), x.clone());
+                x
+            }
+        };
+        orders.push(AreaRow {
+            id: o.id,
+            status: status_name(cx, &o.status),
+            channel: lang.t(&format!("channel-{}", o.channel)),
+            created: view::when(lang, o.created_at, zone),
+            recipient: o.recipient,
+            villager: o.villager_name,
+            phone: mask_phone(&o.phone),
+            place,
+            total: Fen(o.total_fen).to_string(),
+        });
+    }
+    let none = (orders.is_empty() && filter.needle.is_some())
+        .then(|| lang.ta("find-none", &[("q", filter.q().to_string().into())]));
+    cx.render(
+        StatusCode::OK,
+        &lang.t("orders-area-title"),
+        &AreaOrders {
+            lang,
+            q: filter.q(),
+            statuses: filter.statuses(cx),
+            orders,
+            none,
+            next: page.next.map(|c| filter.href(Some(&c.0.to_string()))),
+        },
+    )
+}
+
+/// The area's orders: the filter and the orders as cards.
+#[derive(Template)]
+#[template(path = "orders/manage_orders.html")]
+struct AreaOrders<'a> {
+    lang: Lang,
+    /// The search as typed.
+    q: &'a str,
+    /// Every order status: value, name, chosen.
+    statuses: Vec<(&'static str, String, bool)>,
+    orders: Vec<AreaRow>,
+    /// What to say when a search found nothing.
+    none: Option<String>,
+    /// The next page, when there is one.
+    next: Option<String>,
+}
+
+/// One order of the area's list.
+struct AreaRow {
+    id: i64,
+    status: String,
+    channel: String,
+    created: String,
+    recipient: String,
+    /// The villager a station agent bought for.
+    villager: Option<String>,
+    /// Masked: the list is for finding, the detail page for acting.
+    phone: String,
+    place: String,
+    total: String,
+}
+
+/// `GET /manage/orders/{id}`: one order in the back office, for whoever may see it (its
+/// sellers their own lines): what was bought from whom, where it goes, how it was paid, its
+/// parcels with their tracking, its refund requests and its timeline.
+pub async fn order_detail(
+    State(s): State<AppState>,
+    h: HeaderMap,
+    uri: Uri,
+    Path(id): Path<String>,
+) -> Response {
+    let cx = match Ctx::get(&s, &h, &uri).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let lang = cx.lang;
+    let Ok(id) = id.parse::<i64>() else {
+        return cx.error_page(StoreError::NotFound, "/manage/orders");
+    };
+    let o = match s.store.order(&cx.actor, id).await {
+        Ok(o) => o,
+        Err(e) => return cx.error_page(e, "/manage/orders"),
+    };
+    let (parcels, payments, refunds) = match (
+        s.store.order_parcels(&cx.actor, id).await,
+        s.store.order_payments(&cx.actor, id).await,
+        s.store.order_refunds(&cx.actor, id).await,
+    ) {
+        (Ok(a), Ok(b), Ok(c)) => (a, b, c),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
+            return cx.error_page(e, "/manage/orders");
+        }
+    };
+    let zone = view::zone_of(&s.store, &cx.actor).await;
+    let r = &o.row;
+    // The lines by seller, each seller named once.
+    let mut groups: Vec<SellerLines> = vec![];
+    for l in &o.lines {
+        let line = format!("{} {} × {}", l.name, l.spec, l.quantity);
+        let fen = Fen(l.line_fen).to_string();
+        match groups.iter_mut().find(|g| g.seller_id == l.seller_id) {
+            Some(g) => g.lines.push((l.product_id, line, fen)),
+            None => {
+                let name = s
+                    .store
+                    .seller(l.seller_id)
+                    .await
+                    .map(|x| x.name)
+                    .unwrap_or_default();
+                groups.push(SellerLines {
+                    seller_id: l.seller_id,
+                    seller: lang.ta("manage-order-seller", &[("name", name.into())]),
+                    lines: vec![(l.product_id, line, fen)],
+                });
+            }
+        }
+    }
+    let point = match &r.node_code {
+        Some(code) => s
+            .store
+            .node(code)
+            .await
+            .ok()
+            .map(|n| lang.ta("manage-order-point", &[("name", n.name.into())])),
+        None => None,
+    };
+    let shown_amount = !(cx.actor.role == Role::Seller
+        && r.placed_by != cx.actor.user_id
+        && r.buyer_id != Some(cx.actor.user_id));
+    let page = ManageOrder {
+        lang,
+        id,
+        status: status_name(&cx, &r.status),
+        channel: lang.t(&format!("channel-{}", r.channel)),
+        placed: lang.ta(
+            "manage-order-placed",
+            &[("time", view::when(lang, r.created_at, zone).into())],
+        ),
+        groups,
+        items: Fen(r.items_fen).to_string(),
+        shipping: Fen(r.shipping_fen).to_string(),
+        total: Fen(r.total_fen).to_string(),
+        recipient: r.recipient.clone(),
+        phone: mask_phone(&r.phone),
+        place: format!(
+            "{} {}",
+            region_words(&s, lang, &r.region_code).await,
+            r.address_detail.as_deref().unwrap_or_default()
+        ),
+        point,
+        villager: r
+            .villager_name
+            .as_ref()
+            .map(|v| lang.ta("manage-order-villager", &[("name", v.clone().into())])),
+        payments: payments
+            .iter()
+            .map(|p| {
+                let mut words = format!(
+                    "{} · {}",
+                    lang.t(&format!("pay-{}", p.method)),
+                    lang.t(&format!("payment-status-{}", p.status))
+                );
+                if shown_amount {
+                    words.push_str(&format!(" · {}", Fen(p.amount_fen)));
+                }
+                words
+            })
+            .collect(),
+        refunds: refunds
+            .iter()
+            .map(|f| RefundLine {
+                at: view::when(lang, f.created_at, zone),
+                status: lang.t(&format!("refund-status-{}", f.status)),
+                reason: f.reason.clone(),
+                decision: f.decision_reason.clone(),
+            })
+            .collect(),
+        can_ship: cx.actor.role == Role::Seller
+            && matches!(r.status.as_str(), "paid" | "fulfilling"),
+        timeline: o
+            .events
+            .iter()
+            .map(|e| Step {
+                at: view::when(lang, e.at, zone),
+                what: status_label(lang, &e.to_status),
+                note: e.reason.as_deref().map(|x| reason_words(lang, x)),
+            })
+            .collect(),
+        parcels: parcels.iter().map(|t| parcel_track(lang, t)).collect(),
+    };
+    cx.render(
+        StatusCode::OK,
+        &lang.ta("order-title", &[("id", id.into())]),
+        &page,
+    )
+}
+
+/// An order in the back office.
+#[derive(Template)]
+#[template(path = "orders/manage_order.html")]
+struct ManageOrder {
+    lang: Lang,
+    id: i64,
+    status: String,
+    channel: String,
+    /// "下单：time".
+    placed: String,
+    /// Its lines by seller.
+    groups: Vec<SellerLines>,
+    items: String,
+    shipping: String,
+    total: String,
+    recipient: String,
+    phone: String,
+    /// The place from the province down, and the street.
+    place: String,
+    /// The service point it goes to, named.
+    point: Option<String>,
+    /// The villager an agent bought for.
+    villager: Option<String>,
+    /// Each payment: how, its state, and the amount where the caller may see it.
+    payments: Vec<String>,
+    refunds: Vec<RefundLine>,
+    /// A seller's order still to send: a link to the shipping form.
+    can_ship: bool,
+    timeline: Vec<Step>,
+    parcels: Vec<ParcelTrack>,
+}
+
+/// One seller's lines of an order: product id, "name option × n", line total.
+struct SellerLines {
+    seller_id: i64,
+    seller: String,
+    lines: Vec<(i64, String, String)>,
+}
+
+/// A refund request of an order.
+struct RefundLine {
+    at: String,
+    status: String,
+    reason: String,
+    decision: Option<String>,
 }
 
 /// The seller's orders: the status filter, and the parts as cards, those to send with their
@@ -194,6 +531,8 @@ pub async fn seller_orders(State(s): State<AppState>, h: HeaderMap, uri: Uri) ->
 struct SellerOrders<'a> {
     lang: Lang,
     csrf: &'a str,
+    /// The search as typed.
+    q: &'a str,
     /// Every order status: value, name, chosen.
     statuses: Vec<(&'static str, String, bool)>,
     parts: Vec<PartRow>,
@@ -322,42 +661,6 @@ pub async fn ship(State(s): State<AppState>, h: HeaderMap, body: axum::body::Byt
         StatusCode::BAD_REQUEST,
     )
     .await
-}
-
-/// The pairs of an `application/x-www-form-urlencoded` body, decoded.
-fn form_pairs(body: &[u8]) -> Vec<(String, String)> {
-    fn hex(b: u8) -> Option<u8> {
-        (b as char).to_digit(16).map(|d| d as u8)
-    }
-    fn decode(s: &str) -> String {
-        let bytes = s.as_bytes();
-        let mut out = Vec::with_capacity(bytes.len());
-        let mut i = 0;
-        while i < bytes.len() {
-            match bytes[i] {
-                b'+' => out.push(b' '),
-                b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                    (Some(h), Some(l)) => {
-                        out.push(h * 16 + l);
-                        i += 2;
-                    }
-                    _ => out.push(b'%'),
-                },
-                b => out.push(b),
-            }
-            i += 1;
-        }
-        String::from_utf8_lossy(&out).into_owned()
-    }
-    String::from_utf8_lossy(body)
-        .split('&')
-        .filter(|kv| !kv.is_empty())
-        .take(500)
-        .map(|kv| {
-            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-            (decode(k), decode(v))
-        })
-        .collect()
 }
 
 /// Parses the 代买 lines: one `SKU-code quantity` per line.

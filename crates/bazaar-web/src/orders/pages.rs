@@ -846,7 +846,7 @@ pub async fn place(
     with_cart(Redirect::to(&next).into_response(), &[])
 }
 
-fn status_label(lang: Lang, status: &str) -> String {
+pub(crate) fn status_label(lang: Lang, status: &str) -> String {
     lang.t(&format!("order-status-{status}"))
 }
 
@@ -1022,18 +1022,18 @@ struct OrderPage<'a> {
 }
 
 /// A step of a timeline: when, what, and a note (a reason, a place).
-struct Step {
-    at: String,
-    what: String,
-    note: Option<String>,
+pub(crate) struct Step {
+    pub(crate) at: String,
+    pub(crate) what: String,
+    pub(crate) note: Option<String>,
 }
 
 /// A parcel of an order: its carrier, waybill and state, and its events, newest first.
-struct ParcelTrack {
-    carrier: String,
-    waybill: String,
-    state: String,
-    events: Vec<Step>,
+pub(crate) struct ParcelTrack {
+    pub(crate) carrier: String,
+    pub(crate) waybill: String,
+    pub(crate) state: String,
+    pub(crate) events: Vec<Step>,
 }
 
 /// The page of order `o` as the signed-in `cx` sees it, with the tracking of its `parcels`.
@@ -1074,11 +1074,26 @@ fn order_page<'a>(
             .map(|e| Step {
                 at: Zone::Shanghai.format_ms(e.at),
                 what: status_label(lang, &e.to_status),
-                note: e.reason.clone(),
+                note: e.reason.as_deref().map(|r| reason_words(lang, r)),
             })
             .collect(),
         parcels: parcels.iter().map(|t| parcel_track(lang, t)).collect(),
     }
+}
+
+/// An order event's reason as a person reads it: the system's own reasons and payment
+/// methods in words in `lang`; what a person wrote (a refund's reason) as written.
+pub(crate) fn reason_words(lang: Lang, reason: &str) -> String {
+    let key = match reason {
+        "parcels delivered" => "order-reason-parcels-delivered",
+        "receipt confirmed" => "order-reason-receipt-confirmed",
+        "confirmation window passed" => "order-reason-window-passed",
+        _ => match PaymentMethod::parse("method", reason) {
+            Ok(m) => return lang.t(&format!("pay-{}", m.as_str())),
+            Err(_) => return reason.to_string(),
+        },
+    };
+    lang.t(key)
 }
 
 /// What a parcel event says to a person: the carrier's words, else the state it moved the
@@ -1093,7 +1108,10 @@ fn event_words(lang: Lang, note: Option<&str>, state: Option<&str>) -> Option<St
 
 /// A parcel's one timeline of our scans and the carrier's events, newest first, in Beijing
 /// time.
-fn parcel_track(lang: Lang, t: &bazaar_store::logistics::parcels::Tracked) -> ParcelTrack {
+pub(crate) fn parcel_track(
+    lang: Lang,
+    t: &bazaar_store::logistics::parcels::Tracked,
+) -> ParcelTrack {
     let carrier = bazaar_domain::logistics::carrier(&t.parcel.carrier)
         .map(|c| if lang == Lang::En { c.name_en } else { c.name })
         .unwrap_or(t.parcel.carrier.as_str());

@@ -268,6 +268,7 @@ async fn account_picks(
     nodes.truncate(MAX_PICKS);
     let f = bazaar_store::catalog::sellers::SellerFilter {
         status: None,
+        q: None,
         cursor: Default::default(),
         limit: Some(100),
     };

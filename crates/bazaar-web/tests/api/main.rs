@@ -5,6 +5,7 @@ mod backoffice;
 mod catalog;
 mod csv_import;
 mod jobs;
+mod lists;
 mod openapi;
 mod orders;
 mod pages_session;

@@ -324,7 +324,15 @@ async fn the_demo_s_day_under_way_fills_every_first_screen() {
     let d = bazaar_web::demo::load_activity(&t.state)
         .await
         .expect("demo activity");
-    assert_eq!((d.orders, d.parcels), (3, 6));
+    assert_eq!((d.orders, d.parcels, d.translations), (3, 6, 8));
+    // A Uyghur reader finds the honey by its Uyghur name, or the start of a word of it.
+    for q in ["%DA%BE%DB%95%D8%B3%D9%89%D9%84%D9%89", "%DA%BE%DB%95%D8%B3"] {
+        let (s, _, page) = t
+            .form(Method::GET, &format!("/search?q={q}&lang=ug"), "", None)
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        assert!(page.contains("ئاسىمنىڭ يەرلىك ھەسىلى"), "{q}: {page}");
+    }
     let buyer = Browser::sign_in(&t, "buyer").await;
     for (tab, n) in [("to_pay", 1), ("to_ship", 1), ("to_receive", 1)] {
         let (_, page) = buyer.get(&format!("/orders?tab={tab}")).await;
