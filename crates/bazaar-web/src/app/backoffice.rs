@@ -32,6 +32,8 @@ pub(crate) struct Ctx {
     pub new_csrf: bool,
     /// The page's query without `lang`, kept by the language switch (empty after a POST).
     pub keep: String,
+    /// The page's path (empty after a POST): its navigation link is marked.
+    pub path: String,
 }
 
 impl Ctx {
@@ -48,6 +50,7 @@ impl Ctx {
             csrf,
             new_csrf,
             keep: crate::app::view::keep_query(uri),
+            path: uri.path().to_string(),
         })
     }
 
@@ -109,6 +112,7 @@ impl Ctx {
             csrf,
             new_csrf: false,
             keep: String::new(),
+            path: String::new(),
         })
     }
 
@@ -133,9 +137,25 @@ impl Ctx {
                 ),
             ],
         );
+        let links = nav_links(self.actor.role);
+        // The page's own link: the longest that the path is or lies under.
+        let current = links
+            .iter()
+            .map(|(href, _)| *href)
+            .filter(|href| {
+                self.path == *href
+                    || (*href != "/manage"
+                        && self
+                            .path
+                            .strip_prefix(href)
+                            .is_some_and(|rest| rest.starts_with('/')))
+            })
+            .max_by_key(|href| href.len())
+            .unwrap_or_default();
         let inner = Markup::of(&ManageFrame {
             lang: self.lang,
-            links: nav_links(self.actor.role),
+            current,
+            links,
             csrf: &self.csrf,
             signed_in_as: &signed_in_as,
             title,
@@ -190,6 +210,8 @@ impl Ctx {
 #[template(path = "app/manage.html")]
 struct ManageFrame<'a> {
     lang: Lang,
+    /// The link of this page, marked in the navigation.
+    current: &'static str,
     links: Vec<(&'static str, &'static str)>,
     csrf: &'a str,
     signed_in_as: &'a str,

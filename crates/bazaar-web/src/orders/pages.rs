@@ -1088,6 +1088,7 @@ pub(crate) fn reason_words(lang: Lang, reason: &str) -> String {
         "parcels delivered" => "order-reason-parcels-delivered",
         "receipt confirmed" => "order-reason-receipt-confirmed",
         "confirmation window passed" => "order-reason-window-passed",
+        "payment deadline passed" => "order-reason-deadline-passed",
         _ => match PaymentMethod::parse("method", reason) {
             Ok(m) => return lang.t(&format!("pay-{}", m.as_str())),
             Err(_) => return reason.to_string(),
