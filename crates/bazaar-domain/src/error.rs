@@ -278,6 +278,7 @@ const fn const_lower(s: &'static str) -> &'static str {
         b"Aftersales" => "aftersales",
         b"Logistics" => "logistics",
         b"Delivery" => "delivery",
+        b"Live" => "live",
         _ => s,
     }
 }
@@ -390,6 +391,17 @@ error_codes! {
         RunUnreadable = ("run_unreadable", 500),
         /// The centre's day is over (it has closed): nothing can be re-planned for today.
         DayOver = ("day_over", 409),
+    }
+    /// Error codes of the live area: sessions and flash offers.
+    Live: LiveError {
+        /// Every unit of the offer is sold or held by unpaid orders.
+        SoldOut = ("sold_out", 409),
+        /// The buyer would hold more of the offer than its per-buyer limit.
+        LimitExceeded = ("limit_exceeded", 409),
+        /// The offer takes no orders now (not started, paused).
+        OfferNotLive = ("offer_not_live", 409),
+        /// The offer is over for good.
+        OfferEnded = ("offer_ended", 409),
     }
 }
 

@@ -19,6 +19,7 @@ pub mod aftersales;
 pub mod catalog;
 pub mod delivery;
 pub mod error;
+pub mod live;
 pub mod logistics;
 pub mod money;
 pub mod network;
@@ -30,6 +31,6 @@ pub mod text;
 pub mod time;
 
 pub use error::{
-    AftersalesError, CatalogError, DeliveryError, ErrorCode, FieldError, LogisticsError,
+    AftersalesError, CatalogError, DeliveryError, ErrorCode, FieldError, LiveError, LogisticsError,
     OrdersError, PeopleError, Reason, RequestError, StockError,
 };

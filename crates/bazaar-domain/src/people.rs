@@ -136,7 +136,8 @@ impl Actor {
             .filter(|c| !c.is_empty())
     }
 
-    fn region_contains(&self, path: &str) -> bool {
+    /// Whether the actor's region (an operator's, an agent's point's) holds `path`.
+    pub fn region_contains(&self, path: &str) -> bool {
         self.region_path
             .as_deref()
             .is_some_and(|scope| path.starts_with(scope))

@@ -123,9 +123,42 @@ pub fn now_ms() -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
+/// Reads an RFC 3339 time (`2026-12-04T20:00:00+08:00`) sent in `field`, as UTC ms; refused
+/// when it is not one or lies outside [`EARLIEST_MS`]..[`LATEST_MS`].
+pub fn parse_rfc3339(field: &str, s: &str) -> Result<i64, crate::FieldError> {
+    use crate::{FieldError, Reason};
+    let t = OffsetDateTime::parse(s.trim(), &::time::format_description::well_known::Rfc3339)
+        .map_err(|_| FieldError::new(field, Reason::InvalidFormat))?;
+    let ms = i64::try_from(t.unix_timestamp_nanos() / 1_000_000)
+        .map_err(|_| FieldError::new(field, Reason::OutOfRange))?;
+    if !(EARLIEST_MS..=LATEST_MS).contains(&ms) {
+        return Err(FieldError::new(field, Reason::OutOfRange));
+    }
+    Ok(ms)
+}
+
+/// A UTC ms time as RFC 3339 in UTC (`2026-12-04T12:00:00Z`).
+pub fn rfc3339(utc_ms: i64) -> String {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(utc_ms) * 1_000_000)
+        .ok()
+        .and_then(|t| {
+            t.format(&::time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rfc3339_round_trip_and_bounds() {
+        let ms = parse_rfc3339("t", "2026-12-04T20:00:00+08:00").expect("a time");
+        assert_eq!(rfc3339(ms), "2026-12-04T12:00:00Z");
+        assert!(parse_rfc3339("t", "tomorrow").is_err());
+        assert!(parse_rfc3339("t", "1970-01-01T00:00:00Z").is_err());
+    }
 
     #[test]
     fn pages_read_beijing_time_with_xinjiang_time_beside_it() {

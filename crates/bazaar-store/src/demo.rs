@@ -17,11 +17,12 @@ pub const DEMO_PASSWORD: &str = "bazaar-demo";
 
 /// The demo's accounts, one per role (each with [`DEMO_PASSWORD`]), as `serve` lists them on a
 /// demo database's start.
-pub const DEMO_ACCOUNTS: [(&str, &str); 8] = [
+pub const DEMO_ACCOUNTS: [(&str, &str); 9] = [
     ("admin", "platform admin"),
     ("op-bohu", "operator of 博湖县"),
     ("op-litang", "operator of 理塘县"),
     ("agent-harengen", "village agent at 哈尔恩根村"),
+    ("host-harengen", "live host of 哈尔恩根村's live room"),
     ("seller-asim", "seller 阿西木"),
     ("driver-bohu", "driver of 博湖县"),
     ("buyer", "buyer"),
@@ -270,6 +271,14 @@ impl Store {
                 None,
             ),
             (
+                "host-harengen",
+                "哈尔恩根村直播间主播",
+                Role::Host,
+                None,
+                Some("VP-HARENGEN"),
+                None,
+            ),
+            (
                 "seller-asim",
                 "马木提·阿西木",
                 Role::Seller,
@@ -373,7 +382,7 @@ impl Store {
             nodes: nodes.created,
             sellers: seller_ids.len(),
             products,
-            users: 8,
+            users: 9,
         })
     }
 }

@@ -26,6 +26,7 @@ pub mod delivery;
 pub mod demo;
 pub mod error;
 pub mod jobs;
+pub mod live;
 pub mod logistics;
 pub mod network;
 pub mod notify;

@@ -11,6 +11,7 @@ pub mod catalog;
 pub mod delivery;
 pub mod demo;
 pub mod jobs;
+pub mod live;
 pub mod logistics;
 pub mod network;
 pub mod notify;
@@ -89,6 +90,8 @@ pub struct AppFields {
     /// The local time of day (`HH:MM`) a breakdown re-plans from; `None`: the clock. Tests
     /// and drills fix it, so that a re-plan does not depend on the hour they run at.
     pub replan_time: Option<String>,
+    /// This node's flash desk: flash orders for one offer decided in batches.
+    pub flash: Arc<live::desk::FlashDesk>,
     search: Arc<RwLock<Arc<SearchIndex>>>,
     pavilions: Arc<RwLock<Arc<Vec<Pavilion>>>>,
     featured: Arc<RwLock<Arc<Vec<bazaar_store::catalog::products::Product>>>>,
@@ -125,6 +128,7 @@ impl AppState {
             trusted_proxies: Arc::new(Vec::new()),
             secure_cookies: SecureCookies::default(),
             replan_time: None,
+            flash: Arc::default(),
             search: Arc::new(RwLock::new(Arc::new(index))),
         })))
     }
@@ -475,6 +479,19 @@ fn routes(state: AppState) -> Router {
             "/api/v1/notifications/{id}/retry",
             post(logistics::api::retry_notification),
         )
+        .route("/api/v1/live/sessions", post(live::create_session))
+        .route("/api/v1/live/sessions/{id}", get(live::session))
+        .route(
+            "/api/v1/live/sessions/{id}/actions",
+            post(live::session_action),
+        )
+        .route(
+            "/api/v1/live/sessions/{id}/offers",
+            post(live::create_offer),
+        )
+        .route("/api/v1/offers/{id}", get(live::offer))
+        .route("/api/v1/offers/{id}/actions", post(live::offer_action))
+        .route("/api/v1/offers/{id}/orders", post(live::flash_order))
         .route("/api/v1/jobs", get(jobs::api::jobs))
         .route("/api/v1/jobs/{id}/retry", post(jobs::api::retry))
         .route("/api/v1/wechat/bindings", put(logistics::wechat::bind))

@@ -36,7 +36,7 @@ impl Store {
         let reason = reason.map(str::to_string).or_else(|| {
             (event == OrderEvent::Expire).then(|| "payment deadline passed".to_string())
         });
-        in_tx!(self, |c| {
+        let released: Option<i64> = in_tx!(self, |c| {
             // The status guard makes a concurrent payment and cancellation exclusive.
             c.move_order(&OrderMove {
                 order: id,
@@ -48,6 +48,37 @@ impl Store {
                 at: now,
             })
             .await?;
+            // A flash order's units go back to its offer, not to the stock (they stay set
+            // aside for the offer until it is settled); the buyer may take them again.
+            let flash: Option<(i64, i64)> = sqlx::query_as(
+                "UPDATE offer_orders SET state = 'released' WHERE order_id = $1 \
+                 AND state = 'held' RETURNING offer_id, quantity",
+            )
+            .bind(id)
+            .fetch_optional(&mut *c)
+            .await?;
+            if let Some((offer, q)) = flash {
+                sqlx::query(
+                    "UPDATE offers SET held = held - $1, updated_at = $2, status = CASE \
+                     WHEN status = 'sold_out' AND ends_at > $2 THEN 'live' ELSE status END \
+                     WHERE id = $3",
+                )
+                .bind(q)
+                .bind(now)
+                .bind(offer)
+                .execute(&mut *c)
+                .await?;
+                sqlx::query(
+                    "UPDATE offer_buyers SET taken = taken - $1 WHERE offer_id = $2 \
+                     AND buyer_id = $3",
+                )
+                .bind(q)
+                .bind(offer)
+                .bind(o.row.placed_by)
+                .execute(&mut *c)
+                .await?;
+                return Ok(Some(offer));
+            }
             for l in &o.lines {
                 sqlx::query(
                     "UPDATE stock SET reserved = reserved - $1, updated_at = $2 \
@@ -73,8 +104,12 @@ impl Store {
                 })
                 .await?;
             }
-            Ok(())
+            Ok(None)
         })?;
+        if let Some(offer) = released {
+            // An ended offer whose last hold came back is settled now.
+            self.settle_offer(offer).await?;
+        }
         self.order_unchecked(id).await
     }
 

@@ -528,6 +528,22 @@ impl Store {
                 .bind(id)
                 .execute(&mut *c)
                 .await?;
+            // A flash order's units were the offer's held ones: now they are sold (the stock
+            // row below gives up the same units, set aside for the offer).
+            let flash: Option<(i64, i64)> = sqlx::query_as(
+                "UPDATE offer_orders SET state = 'paid' WHERE order_id = $1 AND state = 'held' \
+                 RETURNING offer_id, quantity",
+            )
+            .bind(id)
+            .fetch_optional(&mut *c)
+            .await?;
+            if let Some((offer, q)) = flash {
+                sqlx::query("UPDATE offers SET held = held - $1, sold = sold + $1 WHERE id = $2")
+                    .bind(q)
+                    .bind(offer)
+                    .execute(&mut *c)
+                    .await?;
+            }
             for l in &o.lines {
                 sqlx::query(
                     "UPDATE stock SET on_hand = on_hand - $1, reserved = reserved - $1, updated_at = $2 \

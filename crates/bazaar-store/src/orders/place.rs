@@ -46,20 +46,20 @@ pub struct Placed {
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct SkuInfo {
-    sku_id: i64,
-    product_id: i64,
-    status: String,
-    name: String,
-    spec: String,
-    price_fen: i64,
-    weight_g: i64,
-    seller_id: i64,
-    seller_kind: String,
-    poverty_status: String,
-    village_code: String,
-    volume_cm3: i64,
-    cold_chain: bool,
-    poverty_cert_no: Option<String>,
+    pub(crate) sku_id: i64,
+    pub(crate) product_id: i64,
+    pub(crate) status: String,
+    pub(crate) name: String,
+    pub(crate) spec: String,
+    pub(crate) price_fen: i64,
+    pub(crate) weight_g: i64,
+    pub(crate) seller_id: i64,
+    pub(crate) seller_kind: String,
+    pub(crate) poverty_status: String,
+    pub(crate) village_code: String,
+    pub(crate) volume_cm3: i64,
+    pub(crate) cold_chain: bool,
+    pub(crate) poverty_cert_no: Option<String>,
 }
 
 /// The loads of an order's lines, for [`price_parts`].

@@ -68,6 +68,13 @@ use utoipa::{Modify, OpenApi};
         crate::logistics::api::add_note,
         crate::logistics::api::failed_notifications,
         crate::logistics::api::retry_notification,
+        crate::live::create_session,
+        crate::live::session,
+        crate::live::session_action,
+        crate::live::create_offer,
+        crate::live::offer,
+        crate::live::offer_action,
+        crate::live::flash_order,
         crate::jobs::api::jobs,
         crate::jobs::api::retry,
         crate::logistics::api::watch_rules,
@@ -101,6 +108,7 @@ use utoipa::{Modify, OpenApi};
         (name = "catalog", description = "Products and SKUs"),
         (name = "orders", description = "Stock, addresses, orders and payments"),
         (name = "operations", description = "Health and metrics"),
+        (name = "live", description = "Live sessions, flash offers and flash orders"),
     )
 )]
 pub struct ApiDoc;

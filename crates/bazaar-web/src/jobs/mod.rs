@@ -23,6 +23,8 @@ pub const SCHEDULE: &[(&str, i64)] = &[
     (NOTIFY_DRAIN, 10_000),
     // Cancel orders unpaid past their deadline and release their stock.
     (ORDERS_EXPIRE_UNPAID, 30_000),
+    // Open flash offers whose start came, end those whose end came, settle the ended ones.
+    (LIVE_OFFER_CLOCK, 5_000),
     // Complete orders delivered long enough ago (auto-confirmation).
     (ORDERS_COMPLETE_DELIVERED, 30_000),
     // Mark orders delivered whose parcels were all handed over.
@@ -37,6 +39,8 @@ pub const SCHEDULE: &[(&str, i64)] = &[
 pub const NOTIFY_DRAIN: &str = "notify.drain";
 /// Kind of the payment deadline.
 pub const ORDERS_EXPIRE_UNPAID: &str = "orders.expire_unpaid";
+/// Kind of the flash offers' clock.
+pub const LIVE_OFFER_CLOCK: &str = "live.offer_clock";
 /// Kind of the auto-completion of delivered orders.
 pub const ORDERS_COMPLETE_DELIVERED: &str = "orders.complete_delivered";
 /// Kind of the delivery of orders by their parcels.
@@ -179,6 +183,7 @@ impl Worker {
         match job.kind.as_str() {
             NOTIFY_DRAIN => crate::notify::drain(s, &self.notifier).await,
             ORDERS_EXPIRE_UNPAID => s.expire_unpaid(now).await.map_err(err),
+            LIVE_OFFER_CLOCK => s.tick_offers(now).await.map_err(err),
             ORDERS_COMPLETE_DELIVERED => s.complete_delivered(now).await.map_err(err),
             ORDERS_DELIVER_BY_PARCELS => s.deliver_by_parcels_due().await.map_err(err),
             LOGISTICS_FLAG_STALLED => s

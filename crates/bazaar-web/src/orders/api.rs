@@ -401,7 +401,8 @@ pub(crate) fn institution_details(
     }
 }
 
-fn idempotency_key(h: &HeaderMap) -> Result<Option<String>, ApiError> {
+/// The `Idempotency-Key` header: absent, or 1 to 100 visible ASCII characters.
+pub(crate) fn idempotency_key(h: &HeaderMap) -> Result<Option<String>, ApiError> {
     match h.get("idempotency-key") {
         None => Ok(None),
         Some(v) => {

@@ -6,6 +6,7 @@ mod catalog;
 mod csv_import;
 mod jobs;
 mod lists;
+mod live;
 mod openapi;
 mod orders;
 mod pages_session;
@@ -40,6 +41,8 @@ pub const KUAIDI100_SALT: &str = "bazaar-test-salt";
 pub struct TestApp {
     pub app: Router,
     pub state: AppState,
+    /// The database's URL (a second node connects to it).
+    pub url: String,
     drop_db: Option<(String, String)>,
     sqlite_file: Option<std::path::PathBuf>,
     media_dir: std::path::PathBuf,
@@ -95,10 +98,18 @@ impl TestApp {
         TestApp {
             app: router(state.clone()),
             state,
+            url: url.clone(),
             drop_db,
             sqlite_file,
             media_dir,
         }
+    }
+
+    /// Another node on the same database: its own state (its own flash desk) and router.
+    pub async fn second_node(&self) -> (Router, AppState) {
+        let store = Store::connect(&self.url, false).await.expect("connect");
+        let state = AppState::new(store).await.expect("state");
+        (router(state.clone()), state)
     }
 
     pub async fn call(

@@ -6,7 +6,7 @@ use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
 
 /// (SKU id, unit price) of the first SKU of a product.
-async fn sku_of(t: &TestApp, name: &str) -> (i64, i64) {
+pub(crate) async fn sku_of(t: &TestApp, name: &str) -> (i64, i64) {
     let id = t.product_id(name).await;
     let (_, p) = t
         .call(Method::GET, &format!("/api/v1/products/{id}"), None, None)
@@ -17,7 +17,7 @@ async fn sku_of(t: &TestApp, name: &str) -> (i64, i64) {
     )
 }
 
-async fn set_stock(t: &TestApp, token: &str, sku: i64, n: i64) {
+pub(crate) async fn set_stock(t: &TestApp, token: &str, sku: i64, n: i64) {
     let (s, v) = t
         .call(
             Method::PUT,
@@ -52,7 +52,7 @@ async fn order_with_key(
     (s, serde_json::from_slice(&b).unwrap_or(Value::Null))
 }
 
-async fn stock_of(t: &TestApp, token: &str, sku: i64) -> Value {
+pub(crate) async fn stock_of(t: &TestApp, token: &str, sku: i64) -> Value {
     let (s, v) = t
         .call(
             Method::GET,

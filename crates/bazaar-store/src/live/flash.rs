@@ -1,0 +1,521 @@
+//! The flash-order path: a batch of requests for one offer, granted in one transaction.
+//!
+//! A node collects the requests that arrive for an offer while the previous batch commits
+//! (the web crate's `live::desk`), then calls [`Store::place_flash_batch`]. In one
+//! transaction it takes the offer's row (PostgreSQL locks it: batches of other nodes wait;
+//! SQLite has one writer), decides every request in arrival order against what is left and
+//! each buyer's limit, writes the granted orders, their hold records and the buyers'
+//! counters, and adds the granted units to the offer's held units with one guarded
+//! statement. Each request is answered only after that commit: nothing acknowledged is lost,
+//! nothing is sold past the cap, no buyer goes over the limit, and a refused request
+//! reserves nothing.
+
+use super::offers::Offer;
+use crate::orders::place::{SkuInfo, loads};
+use crate::orders::{Order, OrderEventRow, OrderLine, OrderRow, OrderWrites, PlaceOrder, Placed};
+use crate::{Store, StoreError, in_tx, on_read};
+use bazaar_domain::live::{FlashRefusal, OfferStatus};
+use bazaar_domain::orders::{Channel, OrderStatus, price_parts};
+use bazaar_domain::people::Actor;
+use bazaar_domain::region::RegionPath;
+use bazaar_domain::time::now_ms;
+use bazaar_domain::{ErrorCode, Reason};
+use std::collections::HashMap;
+
+/// One buyer's request for a flash offer.
+#[derive(Debug, Clone)]
+pub struct FlashRequest {
+    /// Who orders.
+    pub buyer: Actor,
+    /// Units wanted (1 to the offer's per-order limit).
+    pub quantity: i64,
+    /// The buyer's address (`None`: their default one).
+    pub address_id: Option<i64>,
+    /// The `Idempotency-Key`: the same key answers with the same order.
+    pub key: Option<String>,
+}
+
+/// A request that passed the checks made before the transaction: where its order goes and
+/// what the shipping there costs.
+struct Ready {
+    /// Its place in the batch.
+    at: usize,
+    buyer: i64,
+    quantity: i64,
+    address: crate::orders::Address,
+    shipping: bazaar_domain::orders::ShippingRule,
+    key: Option<String>,
+}
+
+impl Store {
+    /// Decides a batch of requests for offer `offer_id` in one transaction (see the module);
+    /// one answer per request, in order: the order placed (or, for a key seen before, the
+    /// order it placed then), or why not (`sold_out`, `limit_exceeded`, `offer_not_live`,
+    /// `offer_ended`, a bad quantity or address).
+    pub async fn place_flash_batch(
+        &self,
+        offer_id: i64,
+        reqs: &[FlashRequest],
+    ) -> Vec<Result<Placed, StoreError>> {
+        let mut answers: Vec<Option<Result<Placed, StoreError>>> =
+            reqs.iter().map(|_| None).collect();
+        match self.flash_batch(offer_id, reqs, &mut answers).await {
+            Ok(()) => {}
+            Err(e) => {
+                // The transaction failed as a whole: every request still open shares it.
+                let text = e.to_string();
+                let mut first = Some(e);
+                for a in answers.iter_mut().filter(|a| a.is_none()) {
+                    *a = Some(Err(first.take().unwrap_or_else(|| {
+                        StoreError::Db(sqlx::Error::Protocol(format!(
+                            "the flash batch failed: {text}"
+                        )))
+                    })));
+                }
+            }
+        }
+        answers
+            .into_iter()
+            .map(|a| a.unwrap_or(Err(StoreError::NotFound)))
+            .collect()
+    }
+
+    async fn flash_batch(
+        &self,
+        offer_id: i64,
+        reqs: &[FlashRequest],
+        answers: &mut [Option<Result<Placed, StoreError>>],
+    ) -> Result<(), StoreError> {
+        let offer = self.offer(offer_id).await?;
+        let sku: SkuInfo = on_read!(self, |p| {
+            sqlx::query_as(
+                "SELECT k.id AS sku_id, p.id AS product_id, p.status, p.name, k.spec, k.price_fen, \
+                 k.weight_g, k.volume_cm3, s.id AS seller_id, s.kind AS seller_kind, \
+                 s.poverty_status, p.village_code, p.cold_chain, p.poverty_cert_no \
+                 FROM skus k JOIN products p ON p.id = k.product_id \
+                 JOIN sellers s ON s.id = p.seller_id WHERE k.id = $1",
+            )
+            .bind(offer.sku_id)
+            .fetch_one(p)
+            .await?
+        });
+        let origin: String = on_read!(self, |p| {
+            sqlx::query_scalar(
+                "SELECT r.path FROM stock_locations l JOIN regions r ON r.code = l.region_code \
+                 WHERE l.id = $1",
+            )
+            .bind(offer.location_id)
+            .fetch_one(p)
+            .await?
+        });
+        let origin_county = crate::orders::place::county_of(&origin);
+        // Before the transaction: replays, quantities, addresses and their shipping rules.
+        let mut ready: Vec<Ready> = Vec::with_capacity(reqs.len());
+        let mut rules: HashMap<String, Option<bazaar_domain::orders::ShippingRule>> =
+            HashMap::new();
+        let mut keys: HashMap<(i64, String), usize> = HashMap::new();
+        for (i, r) in reqs.iter().enumerate() {
+            if let Some(k) = &r.key {
+                if let Some(first) = keys.get(&(r.buyer.user_id, k.clone())) {
+                    // The same key twice in one batch: the second has the first's answer
+                    // (filled in below, once the first is decided).
+                    answers[i] = Some(Err(StoreError::Rule(ErrorCode::RetryCarefully)));
+                    let _ = first;
+                    continue;
+                }
+                keys.insert((r.buyer.user_id, k.clone()), i);
+                if let Some(id) = self.order_for_key(r.buyer.user_id, k).await? {
+                    answers[i] = Some(self.replay_flash(id, offer_id).await);
+                    continue;
+                }
+            }
+            if !(1..=offer.per_order_limit).contains(&r.quantity) {
+                answers[i] = Some(Err(StoreError::field("quantity", Reason::OutOfRange)));
+                continue;
+            }
+            let place = PlaceOrder {
+                items: vec![],
+                address_id: r.address_id,
+                channel: Channel::Live,
+                idempotency_key: None,
+                villager_name: None,
+                villager_ref: None,
+                pay_window_ms: offer.hold_ms,
+                institution: None,
+            };
+            let address = match self.order_address(&r.buyer, &place).await {
+                Ok(a) => a,
+                Err(e) => {
+                    answers[i] = Some(Err(e));
+                    continue;
+                }
+            };
+            let province = match self.region(&address.region_code).await {
+                Ok(reg) => RegionPath::new(&reg.path)
+                    .and_then(|p| p.province().map(str::to_string))
+                    .unwrap_or_default(),
+                Err(e) => {
+                    answers[i] = Some(Err(e));
+                    continue;
+                }
+            };
+            let rule = match rules.get(&province) {
+                Some(r) => *r,
+                None => {
+                    let r = self.shipping_rule(&origin_county, &province).await?;
+                    rules.insert(province.clone(), r);
+                    r
+                }
+            };
+            let Some(shipping) = rule else {
+                answers[i] = Some(Err(StoreError::Rule(ErrorCode::AddressNotServed)));
+                continue;
+            };
+            ready.push(Ready {
+                at: i,
+                buyer: r.buyer.user_id,
+                quantity: r.quantity,
+                address,
+                shipping,
+                key: r.key.clone(),
+            });
+        }
+        if !ready.is_empty() {
+            let now = now_ms();
+            let decided = in_tx!(self, |c| {
+                // The offer's row, taken for the whole batch (PostgreSQL: locked until the
+                // commit; SQLite: the one writer).
+                let (status, cap, sold, held, limit, ends_at): (String, i64, i64, i64, i64, i64) =
+                    sqlx::query_as(
+                        "UPDATE offers SET updated_at = $1 WHERE id = $2 RETURNING status, cap, \
+                         sold, held, per_buyer_limit, ends_at",
+                    )
+                    .bind(now)
+                    .bind(offer_id)
+                    .fetch_one(&mut *c)
+                    .await?;
+                let mut out: Vec<(usize, Result<Order, StoreError>)> = Vec::new();
+                let mut replays: Vec<(usize, i64)> = Vec::new();
+                let status = OfferStatus::from_db(&status).ok_or(StoreError::NotFound)?;
+                let closed = if status == OfferStatus::Live && now >= ends_at {
+                    Some(FlashRefusal::OfferEnded)
+                } else {
+                    FlashRefusal::of_status(status)
+                };
+                if let Some(why) = closed {
+                    for r in &ready {
+                        out.push((r.at, Err(StoreError::Rule(why.error_code()))));
+                    }
+                    return Ok((out, replays));
+                }
+                let buyers: Vec<i64> = ready.iter().map(|r| r.buyer).collect();
+                let mut taken: HashMap<i64, i64> = HashMap::new();
+                for chunk in buyers.chunks(500) {
+                    let sql = format!(
+                        "SELECT buyer_id, taken FROM offer_buyers WHERE offer_id = $1 AND buyer_id \
+                         IN ({})",
+                        (0..chunk.len())
+                            .map(|k| format!("${}", k + 2))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    );
+                    let mut q = sqlx::query_as::<_, (i64, i64)>(&sql).bind(offer_id);
+                    for b in chunk {
+                        q = q.bind(b);
+                    }
+                    for (b, t) in q.fetch_all(&mut *c).await? {
+                        taken.insert(b, t);
+                    }
+                }
+                let mut left = cap - sold - held;
+                let mut granted = 0;
+                let mut added: HashMap<i64, i64> = HashMap::new();
+                for r in &ready {
+                    let has = taken.get(&r.buyer).copied().unwrap_or(0);
+                    if has + r.quantity > limit {
+                        out.push((r.at, Err(StoreError::Rule(ErrorCode::LimitExceeded))));
+                        continue;
+                    }
+                    if r.quantity > left {
+                        out.push((r.at, Err(StoreError::Rule(ErrorCode::SoldOut))));
+                        continue;
+                    }
+                    if let Some(k) = &r.key {
+                        // Another node took the same key meanwhile: its order is the answer.
+                        let seen: Option<i64> = sqlx::query_scalar(
+                            "SELECT id FROM orders WHERE placed_by = $1 AND idempotency_key = $2",
+                        )
+                        .bind(r.buyer)
+                        .bind(k)
+                        .fetch_optional(&mut *c)
+                        .await?;
+                        if let Some(id) = seen {
+                            replays.push((r.at, id));
+                            continue;
+                        }
+                    }
+                    left -= r.quantity;
+                    granted += r.quantity;
+                    taken.insert(r.buyer, has + r.quantity);
+                    *added.entry(r.buyer).or_default() += r.quantity;
+                    let order = c.flash_order(&offer, &sku, r, now).await?;
+                    out.push((r.at, Ok(order)));
+                }
+                for (b, q) in &added {
+                    sqlx::query(
+                        "INSERT INTO offer_buyers (offer_id, buyer_id, taken) VALUES ($1, $2, $3) \
+                         ON CONFLICT (offer_id, buyer_id) DO UPDATE SET taken = offer_buyers.taken + $3",
+                    )
+                    .bind(offer_id)
+                    .bind(b)
+                    .bind(q)
+                    .execute(&mut *c)
+                    .await?;
+                }
+                if granted > 0 {
+                    // The grant itself: guarded, so the database's own check holds the cap.
+                    let hit = sqlx::query(
+                        "UPDATE offers SET held = held + $1, status = CASE WHEN cap - sold - held \
+                         - $1 = 0 THEN 'sold_out' ELSE status END WHERE id = $2 \
+                         AND cap - sold - held >= $1",
+                    )
+                    .bind(granted)
+                    .bind(offer_id)
+                    .execute(&mut *c)
+                    .await?
+                    .rows_affected();
+                    if hit == 0 {
+                        return Err(StoreError::Rule(ErrorCode::SoldOut));
+                    }
+                }
+                Ok((out, replays))
+            })?;
+            let (decided, replays) = decided;
+            for (at, id) in replays {
+                answers[at] = Some(self.replay_flash(id, offer_id).await);
+            }
+            for (at, r) in decided {
+                answers[at] = Some(r.map(|order| Placed {
+                    order,
+                    replayed: false,
+                }));
+            }
+        }
+        // A key sent twice in one batch: the second gets the first's order.
+        for (i, r) in reqs.iter().enumerate() {
+            let Some(k) = &r.key else { continue };
+            let Some(&first) = keys.get(&(r.buyer.user_id, k.clone())) else {
+                continue;
+            };
+            if first == i {
+                continue;
+            }
+            answers[i] = Some(match &answers[first] {
+                Some(Ok(p)) => Ok(Placed {
+                    order: p.order.clone(),
+                    replayed: true,
+                }),
+                Some(Err(StoreError::Rule(code))) => Err(StoreError::Rule(*code)),
+                Some(Err(StoreError::Invalid(e))) => Err(StoreError::Invalid(e.clone())),
+                _ => Err(StoreError::Rule(ErrorCode::RetryCarefully)),
+            });
+        }
+        Ok(())
+    }
+
+    /// The earlier answer to a repeated key: the order, if it is this offer's.
+    async fn replay_flash(&self, order_id: i64, offer_id: i64) -> Result<Placed, StoreError> {
+        let of: Option<i64> = on_read!(self, |p| {
+            sqlx::query_scalar("SELECT offer_id FROM offer_orders WHERE order_id = $1")
+                .bind(order_id)
+                .fetch_optional(p)
+                .await?
+        });
+        if of != Some(offer_id) {
+            // The key was used for another order: the same key, another request.
+            return Err(StoreError::field("idempotency_key", Reason::Duplicate));
+        }
+        Ok(Placed {
+            order: self.order_unchecked(order_id).await?,
+            replayed: true,
+        })
+    }
+}
+
+/// The writes of a flash order, on a transaction's connection of either backend.
+trait FlashWrites {
+    /// Writes one granted flash order: the order at the offer's price, its one part (from
+    /// the offer's location, its shipping by the county's rule), its line, its first event
+    /// and its hold. The units are the offer's, set aside already: no stock row is touched.
+    async fn flash_order(
+        &mut self,
+        offer: &Offer,
+        sku: &SkuInfo,
+        r: &Ready,
+        now: i64,
+    ) -> Result<Order, StoreError>;
+}
+
+crate::both_dialects! {
+    impl FlashWrites {
+        async fn flash_order(
+            &mut self,
+            offer: &Offer,
+            sku: &SkuInfo,
+            r: &Ready,
+            now: i64,
+        ) -> Result<Order, StoreError> {
+            let q = r.quantity;
+            let mut line_sku = sku_copy(sku);
+            line_sku.price_fen = offer.price_fen;
+            let infos = vec![(line_sku, q)];
+            let parts = price_parts(&loads(&infos), &[(offer.location_id, r.shipping)]);
+            let part = parts.first().ok_or(StoreError::NotFound)?;
+            let items_fen = offer.price_fen * q;
+            let shipping_fen = part.fee_fen;
+            let pay_by = now + offer.hold_ms;
+            let a = &r.address;
+            let order_id: i64 = sqlx::query_scalar(
+                "INSERT INTO orders (buyer_id, placed_by, idempotency_key, channel, status, \
+                 recipient, phone, region_code, node_code, address_detail, items_fen, \
+                 shipping_fen, total_fen, pay_by, created_at, updated_at) VALUES ($1, $1, $2, \
+                 'live', 'pending_payment', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) \
+                 RETURNING id",
+            )
+            .bind(r.buyer)
+            .bind(&r.key)
+            .bind(&a.recipient)
+            .bind(&a.phone)
+            .bind(&a.region_code)
+            .bind(&a.node_code)
+            .bind(&a.detail)
+            .bind(items_fen)
+            .bind(shipping_fen)
+            .bind(items_fen + shipping_fen)
+            .bind(pay_by)
+            .bind(now)
+            .fetch_one(&mut *self)
+            .await?;
+            let part_id: i64 = sqlx::query_scalar(
+                "INSERT INTO order_parts (order_id, seller_id, location_id, weight_g, volume_cm3, \
+                 shipping_fen) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            )
+            .bind(order_id)
+            .bind(sku.seller_id)
+            .bind(offer.location_id)
+            .bind(part.weight_g)
+            .bind(part.volume_cm3)
+            .bind(part.fee_fen)
+            .fetch_one(&mut *self)
+            .await?;
+            let poverty_product = sku.poverty_cert_no.is_some() || sku.poverty_status != "none";
+            let line_id: i64 = sqlx::query_scalar(
+                "INSERT INTO order_lines (order_id, part_id, sku_id, product_id, seller_id, \
+                 seller_kind, poverty_status, village_code, location_id, name, spec, \
+                 unit_price_fen, quantity, line_fen, weight_g, poverty_product) VALUES ($1, $2, \
+                 $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id",
+            )
+            .bind(order_id)
+            .bind(part_id)
+            .bind(sku.sku_id)
+            .bind(sku.product_id)
+            .bind(sku.seller_id)
+            .bind(&sku.seller_kind)
+            .bind(&sku.poverty_status)
+            .bind(&sku.village_code)
+            .bind(offer.location_id)
+            .bind(&sku.name)
+            .bind(&sku.spec)
+            .bind(offer.price_fen)
+            .bind(q)
+            .bind(items_fen)
+            .bind(sku.weight_g * q)
+            .bind(poverty_product)
+            .fetch_one(&mut *self)
+            .await?;
+            sqlx::query(
+                "INSERT INTO offer_orders (order_id, offer_id, buyer_id, quantity, state) \
+                 VALUES ($1, $2, $3, $4, 'held')",
+            )
+            .bind(order_id)
+            .bind(offer.id)
+            .bind(r.buyer)
+            .bind(q)
+            .execute(&mut *self)
+            .await?;
+            self.record_new_order(order_id, "pending_payment", Some(r.buyer), None, now)
+                .await?;
+            Ok(Order {
+                row: OrderRow {
+                    id: order_id,
+                    buyer_id: Some(r.buyer),
+                    placed_by: r.buyer,
+                    channel: Channel::Live.as_str().to_string(),
+                    status: OrderStatus::PendingPayment.as_str().to_string(),
+                    recipient: a.recipient.clone(),
+                    phone: a.phone.clone(),
+                    region_code: a.region_code.clone(),
+                    node_code: a.node_code.clone(),
+                    address_detail: a.detail.clone(),
+                    villager_name: None,
+                    items_fen,
+                    shipping_fen,
+                    total_fen: items_fen + shipping_fen,
+                    payment_method: None,
+                    pay_by,
+                    paid_at: None,
+                    delivered_at: None,
+                    created_at: now,
+                    delivery_date: None,
+                    invoice_title: None,
+                    invoice_tax_id: None,
+                },
+                lines: vec![OrderLine {
+                    id: line_id,
+                    part_id,
+                    sku_id: sku.sku_id,
+                    product_id: sku.product_id,
+                    seller_id: sku.seller_id,
+                    seller_kind: sku.seller_kind.clone(),
+                    poverty_status: sku.poverty_status.clone(),
+                    village_code: sku.village_code.clone(),
+                    name: sku.name.clone(),
+                    spec: sku.spec.clone(),
+                    unit_price_fen: offer.price_fen,
+                    quantity: q,
+                    line_fen: items_fen,
+                    poverty_product,
+                    weight_g: sku.weight_g * q,
+                    location_id: offer.location_id,
+                }],
+                events: vec![OrderEventRow {
+                    from_status: None,
+                    to_status: OrderStatus::PendingPayment.as_str().to_string(),
+                    actor_id: Some(r.buyer),
+                    reason: None,
+                    at: now,
+                }],
+            })
+        }
+    }
+}
+
+/// A copy of a SKU's facts (the struct is not `Clone`: its rows are read once per batch).
+fn sku_copy(s: &SkuInfo) -> SkuInfo {
+    SkuInfo {
+        sku_id: s.sku_id,
+        product_id: s.product_id,
+        status: s.status.clone(),
+        name: s.name.clone(),
+        spec: s.spec.clone(),
+        price_fen: s.price_fen,
+        weight_g: s.weight_g,
+        seller_id: s.seller_id,
+        seller_kind: s.seller_kind.clone(),
+        poverty_status: s.poverty_status.clone(),
+        village_code: s.village_code.clone(),
+        volume_cm3: s.volume_cm3,
+        cold_chain: s.cold_chain,
+        poverty_cert_no: s.poverty_cert_no.clone(),
+    }
+}

@@ -1,0 +1,545 @@
+//! Live selling: sessions, pins and flash offers through the API, every state change and
+//! refusal, and the flash-order path under parallel taps (never past the cap, no buyer over
+//! the limit, a refused order reserves nothing).
+
+use crate::TestApp;
+use crate::orders::{notify, pay_with_sandbox, set_stock, sku_of, stock_of};
+use axum::http::{Method, StatusCode};
+use serde_json::{Value, json};
+
+/// Units of a SKU free to sell (on hand less reserved, over its locations).
+async fn free(t: &TestApp, token: &str, sku: i64) -> i64 {
+    let st = stock_of(t, token, sku).await;
+    st["levels"]
+        .as_array()
+        .map(|ls| {
+            ls.iter()
+                .map(|l| l["on_hand"].as_i64().unwrap_or(0) - l["reserved"].as_i64().unwrap_or(0))
+                .sum()
+        })
+        .unwrap_or(-1)
+}
+
+fn at(offset_s: i64) -> String {
+    bazaar_domain::time::rfc3339(bazaar_domain::time::now_ms() + offset_s * 1000)
+}
+
+async fn post(t: &TestApp, token: &str, uri: &str, body: Value) -> (StatusCode, Value) {
+    t.call(Method::POST, uri, Some(token), Some(body)).await
+}
+
+/// A flash order with an idempotency key, on the node `app`.
+async fn tap_on(
+    app: &axum::Router,
+    token: &str,
+    offer: i64,
+    q: i64,
+    key: &str,
+) -> (StatusCode, Value) {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let req = axum::http::Request::builder()
+        .method(Method::POST)
+        .uri(format!("/api/v1/offers/{offer}/orders"))
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/json")
+        .header("idempotency-key", key)
+        .body(axum::body::Body::from(json!({"quantity": q}).to_string()))
+        .expect("request");
+    let res = app.clone().oneshot(req).await.expect("response");
+    let s = res.status();
+    let b = res.into_body().collect().await.expect("body").to_bytes();
+    (s, serde_json::from_slice(&b).unwrap_or(Value::Null))
+}
+
+/// A flash order with an idempotency key.
+async fn tap(t: &TestApp, token: &str, offer: i64, q: i64, key: &str) -> (StatusCode, Value) {
+    let (s, b) = t
+        .raw(
+            Method::POST,
+            &format!("/api/v1/offers/{offer}/orders"),
+            Some(token),
+            Some(json!({"quantity": q})),
+            &[("idempotency-key", key)],
+        )
+        .await;
+    (s, serde_json::from_slice(&b).unwrap_or(Value::Null))
+}
+
+/// A session in 哈尔恩根村's live room, started, with 阿西木土蜂蜜 pinned; its id, the host's
+/// token, and the honey's SKU.
+async fn live_session(t: &TestApp) -> (i64, String, i64) {
+    let host = t.login("host-harengen").await;
+    let (s, v) = post(
+        t,
+        &host,
+        "/api/v1/live/sessions",
+        json!({"room_node": "VP-HARENGEN", "title": "哈尔恩根村好物直播", "platform": "douyin",
+               "stream_url": "https://live.douyin.com/123", "planned_start": at(-60),
+               "planned_end": at(7200)}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["status"], "scheduled");
+    let id = v["id"].as_i64().expect("id");
+    let honey = t.product_id("阿西木土蜂蜜").await;
+    let (s, v) = post(
+        t,
+        &host,
+        &format!("/api/v1/live/sessions/{id}/actions"),
+        json!({"action": "pin", "product_id": honey}),
+    )
+    .await;
+    assert_eq!(
+        (s, v["pinned_product_id"].as_i64()),
+        (StatusCode::OK, Some(honey)),
+        "{v}"
+    );
+    let (s, v) = post(
+        t,
+        &host,
+        &format!("/api/v1/live/sessions/{id}/actions"),
+        json!({"action": "start"}),
+    )
+    .await;
+    assert_eq!(
+        (s, v["status"].as_str()),
+        (StatusCode::OK, Some("live")),
+        "{v}"
+    );
+    let (sku, _) = sku_of(t, "阿西木土蜂蜜").await;
+    (id, host, sku)
+}
+
+fn offer_body(sku: i64, cap: i64, limit: i64) -> Value {
+    json!({"sku_id": sku, "price_fen": 2990, "cap": cap, "per_buyer_limit": limit,
+           "per_order_limit": limit, "starts_at": at(-1), "ends_at": at(3600)})
+}
+
+#[tokio::test]
+async fn a_host_runs_a_session_and_a_flash_offer_to_its_settlement() {
+    let t = TestApp::spawn().await;
+    let asim = t.login("seller-asim").await;
+    let (sku, _) = sku_of(&t, "阿西木土蜂蜜").await;
+    set_stock(&t, &asim, sku, 100).await;
+    let (session, host, _) = live_session(&t).await;
+
+    // Refused offers, each naming its field; nothing set aside.
+    let offers = format!("/api/v1/live/sessions/{session}/offers");
+    let (s, v) = post(&t, &host, &offers, offer_body(sku, 101, 2)).await;
+    assert_eq!(
+        (s, v["error"]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("cap")),
+        "{v}"
+    );
+    let mut bad = offer_body(sku, 10, 2);
+    bad["ends_at"] = json!(at(-3600));
+    let (s, v) = post(&t, &host, &offers, bad).await;
+    assert_eq!(
+        (s, v["error"]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("ends_at")),
+        "{v}"
+    );
+    let (s, v) = post(&t, &host, &offers, offer_body(sku, 10, 0)).await;
+    assert_eq!(
+        (s, v["error"]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("per_buyer_limit")),
+        "{v}"
+    );
+    assert_eq!(free(&t, &asim, sku).await, 100);
+    // Another county's operator may not write offers in this room.
+    let litang = t.login("op-litang").await;
+    let (s, _) = post(&t, &litang, &offers, offer_body(sku, 10, 2)).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+
+    // The offer: its 50 units set aside, so ordinary sales cannot eat them.
+    let (s, o) = post(&t, &host, &offers, offer_body(sku, 50, 2)).await;
+    assert_eq!(
+        (s, o["status"].as_str()),
+        (StatusCode::CREATED, Some("scheduled")),
+        "{o}"
+    );
+    let offer = o["id"].as_i64().expect("offer");
+    assert_eq!(free(&t, &asim, sku).await, 50);
+    let buyer = t.login("buyer").await;
+    let (s, v) = tap(&t, &buyer, offer, 1, "k-0").await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("offer_not_live")),
+        "{v}"
+    );
+    let act = format!("/api/v1/offers/{offer}/actions");
+    let (s, v) = post(&t, &host, &act, json!({"action": "start"})).await;
+    assert_eq!(
+        (s, v["status"].as_str()),
+        (StatusCode::OK, Some("live")),
+        "{v}"
+    );
+
+    // A tap: the order at the offer's price, with shipping; the same key, the same order.
+    let (s, a) = tap(&t, &buyer, offer, 2, "k-1").await;
+    assert_eq!(s, StatusCode::CREATED, "{a}");
+    assert_eq!(
+        (
+            a["channel"].as_str(),
+            a["lines"][0]["unit_price_fen"].as_i64()
+        ),
+        (Some("live"), Some(2990))
+    );
+    assert_eq!(a["items_fen"], 5980);
+    assert!(a["shipping_fen"].as_i64().unwrap_or(0) > 0, "{a}");
+    let order = a["id"].as_i64().expect("order");
+    let (s, again) = tap(&t, &buyer, offer, 2, "k-1").await;
+    assert_eq!(
+        (s, again["id"].as_i64()),
+        (StatusCode::CREATED, Some(order))
+    );
+    // Over the per-order and the per-buyer limits.
+    let (s, v) = tap(&t, &buyer, offer, 3, "k-2").await;
+    assert_eq!(
+        (s, v["error"]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("quantity")),
+        "{v}"
+    );
+    let (s, v) = tap(&t, &buyer, offer, 1, "k-3").await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("limit_exceeded")),
+        "{v}"
+    );
+    let (_, o) = t
+        .call(Method::GET, &format!("/api/v1/offers/{offer}"), None, None)
+        .await;
+    assert_eq!(
+        (o["held"].as_i64(), o["remaining"].as_i64()),
+        (Some(2), Some(48)),
+        "{o}"
+    );
+    // The order reads as any other and pays as any other: held becomes sold.
+    let (s, read) = t
+        .call(
+            Method::GET,
+            &format!("/api/v1/orders/{order}"),
+            Some(&buyer),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (s, read["total_fen"].clone()),
+        (StatusCode::OK, a["total_fen"].clone())
+    );
+    let (paid, sig) = pay_with_sandbox(&t, &buyer, order).await;
+    let (s, v) = notify(&t, &paid, sig["sig"].as_str().unwrap_or_default()).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, o) = t
+        .call(Method::GET, &format!("/api/v1/offers/{offer}"), None, None)
+        .await;
+    assert_eq!(
+        (o["sold"].as_i64(), o["held"].as_i64()),
+        (Some(2), Some(0)),
+        "{o}"
+    );
+
+    // Pause, resume, stop: an ended offer never reopens, and its unsold units go back.
+    let (_, v) = post(&t, &host, &act, json!({"action": "pause"})).await;
+    assert_eq!(v["status"], "paused");
+    let (s, v) = tap(&t, &buyer, offer, 1, "k-4").await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("offer_not_live"))
+    );
+    let (_, v) = post(&t, &host, &act, json!({"action": "resume"})).await;
+    assert_eq!(v["status"], "live");
+    let (_, v) = post(&t, &host, &act, json!({"action": "stop"})).await;
+    assert_eq!(v["status"], "settled", "nothing held: settled at once: {v}");
+    let (s, v) = post(&t, &host, &act, json!({"action": "start"})).await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("invalid_transition"))
+    );
+    let (s, v) = tap(&t, &buyer, offer, 1, "k-5").await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("offer_ended"))
+    );
+    // 100 on hand, 2 sold: 98 free again.
+    assert_eq!(free(&t, &asim, sku).await, 98);
+    let (s, v) = post(&t, &host, &act, json!({"action": "launch"})).await;
+    assert_eq!(
+        (s, v["error"]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("action"))
+    );
+
+    // The session: ending it is final.
+    let sa = format!("/api/v1/live/sessions/{session}/actions");
+    let (s, _) = post(&t, &litang, &sa, json!({"action": "end"})).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (_, v) = post(&t, &host, &sa, json!({"action": "end"})).await;
+    assert_eq!(v["status"], "ended");
+    let (s, _) = post(&t, &host, &sa, json!({"action": "start"})).await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    let (_, v) = t
+        .call(
+            Method::GET,
+            &format!("/api/v1/live/sessions/{session}"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(v["pins"].as_array().map(Vec::len), Some(1), "{v}");
+    assert!(v["pins"][0]["unpinned_at"].is_string(), "{v}");
+}
+
+#[tokio::test]
+async fn an_unpaid_flash_order_gives_its_units_back_to_the_offer() {
+    let t = TestApp::spawn().await;
+    let asim = t.login("seller-asim").await;
+    let (sku, _) = sku_of(&t, "阿西木土蜂蜜").await;
+    set_stock(&t, &asim, sku, 10).await;
+    let (session, host, _) = live_session(&t).await;
+    let (_, o) = post(
+        &t,
+        &host,
+        &format!("/api/v1/live/sessions/{session}/offers"),
+        offer_body(sku, 2, 2),
+    )
+    .await;
+    let offer = o["id"].as_i64().expect("offer");
+    post(
+        &t,
+        &host,
+        &format!("/api/v1/offers/{offer}/actions"),
+        json!({"action": "start"}),
+    )
+    .await;
+    let buyer = t.login("buyer").await;
+    let (s, a) = tap(&t, &buyer, offer, 2, "x-1").await;
+    assert_eq!(s, StatusCode::CREATED, "{a}");
+    let (_, o) = t
+        .call(Method::GET, &format!("/api/v1/offers/{offer}"), None, None)
+        .await;
+    assert_eq!(
+        (o["status"].as_str(), o["remaining"].as_i64()),
+        (Some("sold_out"), Some(0))
+    );
+    // The payment window passes: the units return to the offer (not to the stock), it is
+    // live again, and the buyer may take them again.
+    let id = a["id"].as_i64().expect("order");
+    t.state
+        .store
+        .expire_unpaid(a["pay_by"].as_i64().expect("pay_by") + 1)
+        .await
+        .expect("expire");
+    let (_, read) = t
+        .call(
+            Method::GET,
+            &format!("/api/v1/orders/{id}"),
+            Some(&buyer),
+            None,
+        )
+        .await;
+    assert_eq!(read["status"], "cancelled");
+    let (_, o) = t
+        .call(Method::GET, &format!("/api/v1/offers/{offer}"), None, None)
+        .await;
+    assert_eq!(
+        (
+            o["status"].as_str(),
+            o["remaining"].as_i64(),
+            o["held"].as_i64()
+        ),
+        (Some("live"), Some(2), Some(0)),
+        "{o}"
+    );
+    assert_eq!(
+        free(&t, &asim, sku).await,
+        8,
+        "still set aside for the offer"
+    );
+    let (s, _) = tap(&t, &buyer, offer, 2, "x-2").await;
+    assert_eq!(s, StatusCode::CREATED);
+    // The clock ends the offer at its end; it settles when its last hold is decided.
+    t.state
+        .store
+        .tick_offers(bazaar_domain::time::now_ms() + 3_700_000)
+        .await
+        .expect("tick");
+    let (_, o) = t
+        .call(Method::GET, &format!("/api/v1/offers/{offer}"), None, None)
+        .await;
+    assert_eq!(o["status"], "ended", "{o}");
+    let (s, _) = post(&t, &buyer, "/api/v1/orders/0/cancel", json!({})).await;
+    assert_ne!(s, StatusCode::INTERNAL_SERVER_ERROR);
+    let (_, mine) = t
+        .call(Method::GET, "/api/v1/orders?limit=1", Some(&buyer), None)
+        .await;
+    let last = mine["items"][0]["id"].as_i64().expect("order");
+    let (s, v) = post(
+        &t,
+        &buyer,
+        &format!("/api/v1/orders/{last}/cancel"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, o) = t
+        .call(Method::GET, &format!("/api/v1/offers/{offer}"), None, None)
+        .await;
+    assert_eq!(o["status"], "settled", "{o}");
+    assert_eq!(free(&t, &asim, sku).await, 10, "everything back");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_taps_never_sell_past_the_cap_nor_past_a_buyer_s_limit() {
+    let t = std::sync::Arc::new(TestApp::spawn().await);
+    let asim = t.login("seller-asim").await;
+    let (sku, _) = sku_of(&t, "阿西木土蜂蜜").await;
+    set_stock(&t, &asim, sku, 500).await;
+    let (session, host, _) = live_session(&t).await;
+    let (_, o) = post(
+        &t,
+        &host,
+        &format!("/api/v1/live/sessions/{session}/offers"),
+        offer_body(sku, 50, 2),
+    )
+    .await;
+    let offer = o["id"].as_i64().expect("offer");
+    post(
+        &t,
+        &host,
+        &format!("/api/v1/offers/{offer}/actions"),
+        json!({"action": "start"}),
+    )
+    .await;
+    // 40 buyers, every one tapping 5 times at once for one unit: 200 taps for 50 units.
+    let tokens = t.buyers(40).await;
+    let mut taps = tokio::task::JoinSet::new();
+    for (i, tok) in tokens.iter().enumerate() {
+        for k in 0..5 {
+            let t = t.clone();
+            let tok = tok.clone();
+            taps.spawn(async move { tap(&t, &tok, offer, 1, &format!("fan-{i}-{k}")).await });
+        }
+    }
+    let (mut won, mut sold_out, mut limited) = (0, 0, 0);
+    while let Some(r) = taps.join_next().await {
+        let (s, v) = r.expect("tap");
+        match (s, v["error"]["code"].as_str()) {
+            (StatusCode::CREATED, _) => won += 1,
+            (StatusCode::CONFLICT, Some("sold_out")) => sold_out += 1,
+            (StatusCode::CONFLICT, Some("limit_exceeded")) => limited += 1,
+            other => panic!("unexpected answer {other:?}: {v}"),
+        }
+    }
+    assert_eq!(
+        won, 50,
+        "exactly the cap ({sold_out} sold out, {limited} over the limit)"
+    );
+    assert_eq!(won + sold_out + limited, 200);
+    // The taps were decided together, not one transaction each.
+    let (batches, requests) = t.state.flash.counts();
+    assert_eq!(requests, 200);
+    assert!(batches < requests, "{batches} batches for {requests} taps");
+    let (_, o) = t
+        .call(Method::GET, &format!("/api/v1/offers/{offer}"), None, None)
+        .await;
+    assert_eq!(
+        (
+            o["held"].as_i64(),
+            o["remaining"].as_i64(),
+            o["status"].as_str()
+        ),
+        (Some(50), Some(0), Some("sold_out")),
+        "{o}"
+    );
+    // Every buyer holds at most 2, and the orders written are the units held.
+    let mut total = 0;
+    for tok in &tokens {
+        let (_, mine) = t
+            .call(Method::GET, "/api/v1/orders?limit=100", Some(tok), None)
+            .await;
+        let n = mine["items"].as_array().map(Vec::len).unwrap_or(0);
+        assert!(n <= 2, "a buyer holds {n}");
+        total += n;
+    }
+    assert_eq!(total, 50);
+    // The stock outside the offer is untouched: 500 on hand, 50 set aside.
+    assert_eq!(free(&t, &asim, sku).await, 450);
+}
+
+/// Two nodes on one PostgreSQL database, each with its own flash desk: their batches take
+/// the offer's row in turn, and together they sell exactly the cap. (SQLite is one node's
+/// embedded database: there is no second node to run.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_nodes_on_one_postgresql_sell_exactly_the_cap() {
+    let t = std::sync::Arc::new(TestApp::spawn().await);
+    if !t.url.starts_with("postgres") {
+        return;
+    }
+    let (other, other_state) = t.second_node().await;
+    let asim = t.login("seller-asim").await;
+    let (sku, _) = sku_of(&t, "阿西木土蜂蜜").await;
+    set_stock(&t, &asim, sku, 500).await;
+    let (session, host, _) = live_session(&t).await;
+    let (_, o) = post(
+        &t,
+        &host,
+        &format!("/api/v1/live/sessions/{session}/offers"),
+        offer_body(sku, 30, 1),
+    )
+    .await;
+    let offer = o["id"].as_i64().expect("offer");
+    post(
+        &t,
+        &host,
+        &format!("/api/v1/offers/{offer}/actions"),
+        json!({"action": "start"}),
+    )
+    .await;
+    let tokens = t.buyers(40).await;
+    let mut taps = tokio::task::JoinSet::new();
+    for (i, tok) in tokens.iter().enumerate() {
+        for k in 0..3 {
+            // Each buyer taps on both nodes.
+            let app = if (i + k) % 2 == 0 {
+                t.app.clone()
+            } else {
+                other.clone()
+            };
+            let tok = tok.clone();
+            taps.spawn(async move { tap_on(&app, &tok, offer, 1, &format!("two-{i}-{k}")).await });
+        }
+    }
+    let mut won = 0;
+    while let Some(r) = taps.join_next().await {
+        let (s, v) = r.expect("tap");
+        match (s, v["error"]["code"].as_str()) {
+            (StatusCode::CREATED, _) => won += 1,
+            (StatusCode::CONFLICT, Some("sold_out" | "limit_exceeded")) => {}
+            other => panic!("unexpected answer {other:?}: {v}"),
+        }
+    }
+    assert_eq!(won, 30);
+    let (_, o) = t
+        .call(Method::GET, &format!("/api/v1/offers/{offer}"), None, None)
+        .await;
+    assert_eq!(
+        (o["held"].as_i64(), o["remaining"].as_i64()),
+        (Some(30), Some(0)),
+        "{o}"
+    );
+    let mut total = 0;
+    for tok in &tokens {
+        let (_, mine) = t
+            .call(Method::GET, "/api/v1/orders?limit=100", Some(tok), None)
+            .await;
+        let n = mine["items"].as_array().map(Vec::len).unwrap_or(0);
+        assert!(n <= 1, "a buyer with a limit of 1 holds {n}");
+        total += n;
+    }
+    assert_eq!(total, 30);
+    assert!(
+        other_state.flash.counts().1 > 0,
+        "the second node took taps"
+    );
+}
