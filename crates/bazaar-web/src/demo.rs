@@ -24,6 +24,8 @@ pub struct Activity {
     pub parcels: usize,
     /// Products given words in another language.
     pub translations: usize,
+    /// Live sessions on air.
+    pub sessions: usize,
 }
 
 /// A scan as the demo's people make it.
@@ -266,6 +268,66 @@ pub async fn load_activity(s: &AppState) -> Result<Activity, StoreError> {
             .await?;
         done.translations += 1;
     }
+    // 哈尔恩根村's live room is on air: its host presents 阿西木土蜂蜜, twenty jars of it
+    // consigned to the village point, and sells them in a flash offer for the next hours.
+    let host = actor("host-harengen").await?;
+    let now = now_ms();
+    let session = store
+        .create_session(
+            &host,
+            &bazaar_store::live::NewSession {
+                room_node: "VP-HARENGEN".into(),
+                title: "哈尔恩根村好物直播：阿西木土蜂蜜".into(),
+                platform: bazaar_domain::live::Platform::Douyin,
+                stream_url: Some("https://live.douyin.com/".into()),
+                planned_start: now - 10 * 60_000,
+                planned_end: now + 3 * 3_600_000,
+            },
+        )
+        .await?;
+    let sku = &honey.skus[0];
+    store
+        .set_stock(
+            &admin,
+            sku.id,
+            &bazaar_store::stock::StockSetting {
+                available: 20,
+                node: Some("VP-HARENGEN".into()),
+                incoming: None,
+            },
+        )
+        .await?;
+    use bazaar_domain::live::{OfferAction, SessionAction};
+    store
+        .session_action(&host, session.id, SessionAction::Pin, Some(honey.row.id))
+        .await?;
+    store
+        .session_action(&host, session.id, SessionAction::Start, None)
+        .await?;
+    let offer = store
+        .create_offer(
+            &host,
+            session.id,
+            &bazaar_store::live::offers::NewOffer {
+                sku_id: sku.id,
+                location: Some("VP-HARENGEN".into()),
+                terms: bazaar_domain::live::OfferTerms {
+                    price_fen: sku.price_fen * 4 / 5,
+                    cap: 20,
+                    per_buyer_limit: 2,
+                    per_order_limit: 2,
+                    starts_at: now,
+                    ends_at: now + 3 * 3_600_000,
+                    hold_minutes: bazaar_domain::live::DEFAULT_HOLD_MINUTES,
+                },
+                schedule: true,
+            },
+        )
+        .await?;
+    store
+        .offer_action(&host, offer.id, OfferAction::Start)
+        .await?;
+    done.sessions += 1;
     if let Err(e) = s.reindex().await {
         tracing::error!(error = %e, "reindex failed");
     }

@@ -92,6 +92,8 @@ pub struct AppFields {
     pub replan_time: Option<String>,
     /// This node's flash desk: flash orders for one offer decided in batches.
     pub flash: Arc<live::desk::FlashDesk>,
+    /// This node's followed live sessions (their event streams).
+    pub feed: Arc<live::feed::LiveFeed>,
     search: Arc<RwLock<Arc<SearchIndex>>>,
     pavilions: Arc<RwLock<Arc<Vec<Pavilion>>>>,
     featured: Arc<RwLock<Arc<Vec<bazaar_store::catalog::products::Product>>>>,
@@ -129,6 +131,7 @@ impl AppState {
             secure_cookies: SecureCookies::default(),
             replan_time: None,
             flash: Arc::default(),
+            feed: Arc::default(),
             search: Arc::new(RwLock::new(Arc::new(index))),
         })))
     }
@@ -481,6 +484,7 @@ fn routes(state: AppState) -> Router {
         )
         .route("/api/v1/live/sessions", post(live::create_session))
         .route("/api/v1/live/sessions/{id}", get(live::session))
+        .route("/api/v1/live/sessions/{id}/events", get(live::events))
         .route(
             "/api/v1/live/sessions/{id}/actions",
             post(live::session_action),
@@ -579,6 +583,8 @@ fn routes(state: AppState) -> Router {
         )
         .route("/addresses", post(orders::pages::add_address))
         .route("/orders", get(orders::pages::my_orders))
+        .route("/live/{id}", get(live::pages::page))
+        .route("/live/{id}/offers/{offer}", post(live::pages::tap))
         .route("/orders/{id}", get(orders::pages::order))
         .route("/orders/{id}/cancel", post(orders::pages::cancel))
         .route("/orders/{id}/pay", post(orders::pages::pay))

@@ -262,6 +262,20 @@ impl Store {
         self.session(id).await
     }
 
+    /// The sessions on air now (live or on a break), latest started first, at most `n`.
+    pub async fn sessions_on_air(&self, n: i64) -> Result<Vec<Session>, StoreError> {
+        let sql = format!(
+            "SELECT {SESSION_COLS} FROM live_sessions WHERE status IN ('live', 'paused') \
+             ORDER BY started_at DESC LIMIT $1"
+        );
+        Ok(on_read!(self, |p| {
+            sqlx::query_as(&sql)
+                .bind(n.clamp(1, 50))
+                .fetch_all(p)
+                .await?
+        }))
+    }
+
     /// A session's products in their order, with whether each is on the shelf.
     pub async fn session_products(&self, id: i64) -> Result<Vec<(i64, bool)>, StoreError> {
         Ok(on_read!(self, |p| {

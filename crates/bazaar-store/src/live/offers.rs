@@ -100,20 +100,20 @@ impl Store {
             });
         }
         let mut errs = o.terms.check();
-        let sku: Option<(i64, String)> = on_read!(self, |p| {
+        let sku: Option<(i64, i64, String)> = on_read!(self, |p| {
             sqlx::query_as(
-                "SELECT p.seller_id, p.status FROM skus k JOIN products p ON p.id = k.product_id \
-                 WHERE k.id = $1",
+                "SELECT p.id, p.seller_id, p.status FROM skus k JOIN products p \
+                 ON p.id = k.product_id WHERE k.id = $1",
             )
             .bind(o.sku_id)
             .fetch_optional(p)
             .await?
         });
-        let seller = match sku {
-            Some((seller, status)) if status == "listed" => Some(seller),
+        let (product, seller) = match sku {
+            Some((product, seller, status)) if status == "listed" => (Some(product), Some(seller)),
             _ => {
                 errs.push(FieldError::new("sku_id", Reason::UnknownReference));
-                None
+                (None, None)
             }
         };
         if !errs.is_empty() {
@@ -149,6 +149,24 @@ impl Store {
         });
         if stocked.is_none() {
             return Err(StoreError::field("location", Reason::UnknownReference));
+        }
+        // Whose units: those consigned to the live room's own point, or, for whoever may
+        // change the product (its seller, the operator of its region), any of its stock. A
+        // host cannot lock up a seller's stock elsewhere.
+        let room: Option<i64> = on_read!(self, |p| {
+            sqlx::query_scalar("SELECT id FROM stock_locations WHERE node_code = $1")
+                .bind(&s.room_node)
+                .fetch_optional(p)
+                .await?
+        });
+        if room != Some(location) {
+            let target = match product {
+                Some(id) => self.product_for(None, id).await?,
+                None => return Err(StoreError::field("sku_id", Reason::UnknownReference)),
+            };
+            if !actor.can_edit(target.row.target()) {
+                return Err(StoreError::field("location", Reason::OutOfScope));
+            }
         }
         let t = &o.terms;
         let now = now_ms();

@@ -21,7 +21,7 @@ struct Asset {
 }
 
 /// Every embedded file.
-const FILES: [Asset; 9] = [
+const FILES: [Asset; 10] = [
     Asset {
         name: "app.css",
         mime: "text/css; charset=utf-8",
@@ -41,6 +41,11 @@ const FILES: [Asset; 9] = [
         name: "autosubmit.js",
         mime: "text/javascript; charset=utf-8",
         body: include_bytes!("../../static/autosubmit.js"),
+    },
+    Asset {
+        name: "live.js",
+        mime: "text/javascript; charset=utf-8",
+        body: include_bytes!("../../static/live.js"),
     },
     Asset {
         name: "manage.js",

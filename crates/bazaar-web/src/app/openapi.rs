@@ -75,6 +75,7 @@ use utoipa::{Modify, OpenApi};
         crate::live::offer,
         crate::live::offer_action,
         crate::live::flash_order,
+        crate::live::events,
         crate::jobs::api::jobs,
         crate::jobs::api::retry,
         crate::logistics::api::watch_rules,

@@ -108,20 +108,20 @@ pub(crate) async fn product_cards(
 
 /// One product card (`catalog/cards.html`).
 pub(crate) struct ProductCard {
-    id: i64,
-    name: String,
+    pub(crate) id: i64,
+    pub(crate) name: String,
     /// The name is in the page's language (else it is the Chinese one).
-    translated: bool,
-    picture: Picture,
-    price: Fen,
+    pub(crate) translated: bool,
+    pub(crate) picture: Picture,
+    pub(crate) price: Fen,
     /// County and village.
-    origin: String,
+    pub(crate) origin: String,
     /// 扶贫, 地理标志.
-    badges: Vec<String>,
+    pub(crate) badges: Vec<String>,
     /// Nothing left.
-    sold_out: bool,
+    pub(crate) sold_out: bool,
     /// "仅剩 3 件" or "已售完".
-    stock: Option<String>,
+    pub(crate) stock: Option<String>,
 }
 
 /// What a card shows as its picture: the thumbnail of the first photo, or the category's
@@ -199,8 +199,18 @@ pub async fn home(State(s): State<AppState>, h: HeaderMap, uri: Uri) -> Response
         Ok(c) => c,
         Err(e) => return internal(e),
     };
+    // The live rooms on air: a buyer on the home page goes straight to them.
+    let live = s
+        .store
+        .sessions_on_air(3)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|x| (x.id, x.title))
+        .collect();
     let body = match crate::app::view::Markup::of(&Home {
         lang,
+        live,
         pavilions,
         cards: featured,
     }) {
@@ -219,6 +229,8 @@ pub async fn home(State(s): State<AppState>, h: HeaderMap, uri: Uri) -> Response
 #[template(path = "catalog/home.html")]
 struct Home {
     lang: Lang,
+    /// Sessions on air: id and title.
+    live: Vec<(i64, String)>,
     pavilions: Vec<PavilionCard>,
     /// The featured products.
     cards: Vec<ProductCard>,

@@ -2,6 +2,8 @@
 //! through this node's [`desk::FlashDesk`].
 
 pub mod desk;
+pub mod feed;
+pub mod pages;
 
 use crate::AppState;
 use crate::app::api::body;
@@ -375,5 +377,44 @@ pub async fn flash_order(
             axum::http::HeaderValue::from_static("true"),
         );
     }
+    Ok(res)
+}
+
+#[utoipa::path(get, path = "/api/v1/live/sessions/{id}/events", tag = "live",
+    params(("id" = i64, Path, description = "Session id"),
+        ("Last-Event-ID" = Option<String>, Header, description = "The last event seen: every event is the whole state, so the stream resumes with the current one")),
+    responses((status = 200, description = "`text/event-stream` of `state` events: the session's status, its pinned product and each offer's `status`, `sold`, `held` and `remaining`, sent at once and whenever they change (within a second of a change on any node); a comment line every 15 s keeps proxies from closing it", content_type = "text/event-stream", body = String),
+        (status = 404, description = "No such session", body = ErrorBody)))]
+/// `GET /api/v1/live/sessions/{id}/events`: the session's state as server-sent events.
+pub async fn events(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    let id = id_of(&id)?;
+    let rx = s
+        .feed
+        .follow(&s.store, id)
+        .await
+        .ok_or_else(|| ApiError::of(ErrorCode::NotFound))?;
+    let stream = futures_util::stream::unfold((rx, true), |(mut rx, first)| async move {
+        if !first && rx.changed().await.is_err() {
+            return None;
+        }
+        let (n, v) = rx.borrow_and_update().clone();
+        let e = Event::default()
+            .event("state")
+            .id(n.to_string())
+            .data(v.to_string());
+        Some((Ok::<_, std::convert::Infallible>(e), (rx, false)))
+    });
+    let mut res = Sse::new(stream)
+        .keep_alive(KeepAlive::new().interval(std::time::Duration::from_secs(15)))
+        .into_response();
+    // Nginx and the like pass each event on at once.
+    res.headers_mut().insert(
+        "x-accel-buffering",
+        axum::http::HeaderValue::from_static("no"),
+    );
     Ok(res)
 }

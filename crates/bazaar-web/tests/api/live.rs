@@ -3,20 +3,17 @@
 //! the limit, a refused order reserves nothing).
 
 use crate::TestApp;
-use crate::orders::{notify, pay_with_sandbox, set_stock, sku_of, stock_of};
+use crate::orders::{notify, pay_with_sandbox, sku_of, stock_of};
 use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
 
-/// Units of a SKU free to sell (on hand less reserved, over its locations).
+/// Units of a SKU free to sell at 哈尔恩根村's point (the live room): on hand less reserved.
 async fn free(t: &TestApp, token: &str, sku: i64) -> i64 {
     let st = stock_of(t, token, sku).await;
     st["levels"]
         .as_array()
-        .map(|ls| {
-            ls.iter()
-                .map(|l| l["on_hand"].as_i64().unwrap_or(0) - l["reserved"].as_i64().unwrap_or(0))
-                .sum()
-        })
+        .and_then(|ls| ls.iter().find(|l| l["node_code"] == "VP-HARENGEN"))
+        .map(|l| l["on_hand"].as_i64().unwrap_or(0) - l["reserved"].as_i64().unwrap_or(0))
         .unwrap_or(-1)
 }
 
@@ -111,17 +108,31 @@ async fn live_session(t: &TestApp) -> (i64, String, i64) {
     (id, host, sku)
 }
 
+/// `n` jars of the SKU consigned to 哈尔恩根村's point (the live room), by the admin.
+async fn consign(t: &TestApp, sku: i64, n: i64) -> String {
+    let admin = t.login("admin").await;
+    let (s, v) = t
+        .call(
+            Method::PUT,
+            &format!("/api/v1/skus/{sku}/stock"),
+            Some(&admin),
+            Some(json!({"quantity": n, "location": "VP-HARENGEN"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    admin
+}
+
 fn offer_body(sku: i64, cap: i64, limit: i64) -> Value {
-    json!({"sku_id": sku, "price_fen": 2990, "cap": cap, "per_buyer_limit": limit,
+    json!({"sku_id": sku, "location": "VP-HARENGEN", "price_fen": 2990, "cap": cap, "per_buyer_limit": limit,
            "per_order_limit": limit, "starts_at": at(-1), "ends_at": at(3600)})
 }
 
 #[tokio::test]
 async fn a_host_runs_a_session_and_a_flash_offer_to_its_settlement() {
     let t = TestApp::spawn().await;
-    let asim = t.login("seller-asim").await;
     let (sku, _) = sku_of(&t, "阿西木土蜂蜜").await;
-    set_stock(&t, &asim, sku, 100).await;
+    let asim = consign(&t, sku, 100).await;
     let (session, host, _) = live_session(&t).await;
 
     // Refused offers, each naming its field; nothing set aside.
@@ -151,6 +162,15 @@ async fn a_host_runs_a_session_and_a_flash_offer_to_its_settlement() {
     let litang = t.login("op-litang").await;
     let (s, _) = post(&t, &litang, &offers, offer_body(sku, 10, 2)).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
+    // Nor may the host lock up the seller's own stock at home, far from the room.
+    let mut home = offer_body(sku, 10, 2);
+    home["location"] = Value::Null;
+    let (s, v) = post(&t, &host, &offers, home).await;
+    assert_eq!(
+        (s, v["error"]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("location")),
+        "{v}"
+    );
 
     // The offer: its 50 units set aside, so ordinary sales cannot eat them.
     let (s, o) = post(&t, &host, &offers, offer_body(sku, 50, 2)).await;
@@ -293,9 +313,8 @@ async fn a_host_runs_a_session_and_a_flash_offer_to_its_settlement() {
 #[tokio::test]
 async fn an_unpaid_flash_order_gives_its_units_back_to_the_offer() {
     let t = TestApp::spawn().await;
-    let asim = t.login("seller-asim").await;
     let (sku, _) = sku_of(&t, "阿西木土蜂蜜").await;
-    set_stock(&t, &asim, sku, 10).await;
+    let asim = consign(&t, sku, 10).await;
     let (session, host, _) = live_session(&t).await;
     let (_, o) = post(
         &t,
@@ -392,9 +411,8 @@ async fn an_unpaid_flash_order_gives_its_units_back_to_the_offer() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn parallel_taps_never_sell_past_the_cap_nor_past_a_buyer_s_limit() {
     let t = std::sync::Arc::new(TestApp::spawn().await);
-    let asim = t.login("seller-asim").await;
     let (sku, _) = sku_of(&t, "阿西木土蜂蜜").await;
-    set_stock(&t, &asim, sku, 500).await;
+    let asim = consign(&t, sku, 500).await;
     let (session, host, _) = live_session(&t).await;
     let (_, o) = post(
         &t,
@@ -477,9 +495,8 @@ async fn two_nodes_on_one_postgresql_sell_exactly_the_cap() {
         return;
     }
     let (other, other_state) = t.second_node().await;
-    let asim = t.login("seller-asim").await;
     let (sku, _) = sku_of(&t, "阿西木土蜂蜜").await;
-    set_stock(&t, &asim, sku, 500).await;
+    consign(&t, sku, 500).await;
     let (session, host, _) = live_session(&t).await;
     let (_, o) = post(
         &t,
@@ -542,4 +559,115 @@ async fn two_nodes_on_one_postgresql_sell_exactly_the_cap() {
         other_state.flash.counts().1 > 0,
         "the second node took taps"
     );
+}
+
+#[tokio::test]
+async fn a_buyer_takes_an_offer_from_the_session_page_and_the_stream_tells_followers() {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let t = TestApp::spawn().await;
+    let (sku, _) = sku_of(&t, "阿西木土蜂蜜").await;
+    consign(&t, sku, 20).await;
+    let (session, host, _) = live_session(&t).await;
+    let (_, o) = post(
+        &t,
+        &host,
+        &format!("/api/v1/live/sessions/{session}/offers"),
+        offer_body(sku, 3, 2),
+    )
+    .await;
+    let offer = o["id"].as_i64().expect("offer");
+    post(
+        &t,
+        &host,
+        &format!("/api/v1/offers/{offer}/actions"),
+        json!({"action": "start"}),
+    )
+    .await;
+
+    // Someone follows the session's stream: the current state comes first.
+    let req = axum::http::Request::builder()
+        .uri(format!("/api/v1/live/sessions/{session}/events"))
+        .body(axum::body::Body::empty())
+        .expect("request");
+    let res = t.app.clone().oneshot(req).await.expect("response");
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["content-type"], "text/event-stream");
+    assert_eq!(res.headers()["x-accel-buffering"], "no");
+    let mut body = res.into_body();
+    let mut next_event = async || -> String {
+        loop {
+            let frame = tokio::time::timeout(std::time::Duration::from_secs(5), body.frame())
+                .await
+                .expect("an event within 5 s")
+                .expect("a frame")
+                .expect("data");
+            if let Ok(d) = frame.into_data() {
+                let text = String::from_utf8_lossy(&d).to_string();
+                if text.contains("event: state") {
+                    return text;
+                }
+            }
+        }
+    };
+    let first = next_event().await;
+    assert!(first.contains("\"remaining\":3"), "{first}");
+
+    // The buyer's page: the pinned honey, the offer with what is left.
+    let b = crate::backoffice::Browser::sign_in(&t, "buyer").await;
+    let (s, page) = b.get(&format!("/live/{session}?lang=zh-CN")).await;
+    assert_eq!(s, StatusCode::OK);
+    for want in [
+        "直播中",
+        "去抖音看直播",
+        "正在讲解",
+        "阿西木土蜂蜜",
+        "还剩 3 件",
+        "每人限购 2 件",
+        "¥29.90",
+        "马上抢",
+    ] {
+        assert!(page.contains(want), "{want}: {page}");
+    }
+    let key = page
+        .split("name=\"key\" value=\"")
+        .nth(1)
+        .and_then(|x| x.split('"').next())
+        .expect("a tap key")
+        .to_string();
+    // A tap: the order, then its page to pay; the same form twice places it once.
+    let form = [("quantity", "2"), ("key", key.as_str())];
+    let (s, loc, _) = b
+        .post(&format!("/live/{session}/offers/{offer}"), &form)
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert!(loc.starts_with("/orders/"), "{loc}");
+    let (_, loc2, _) = b
+        .post(&format!("/live/{session}/offers/{offer}"), &form)
+        .await;
+    assert_eq!(loc2, loc);
+    // The follower hears of it within a second or two.
+    let second = next_event().await;
+    assert!(second.contains("\"remaining\":1"), "{second}");
+    // Over the limit: said on the page, in words, nothing reserved.
+    let (s, _, page) = b
+        .post(
+            &format!("/live/{session}/offers/{offer}"),
+            &[("quantity", "1"), ("key", "other")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    assert!(page.contains("超过每人限购件数"), "{page}");
+    // Another session's offer cannot be ordered through this session's page.
+    let (s, _, _) = b
+        .post(&format!("/live/{}/offers/{offer}", session + 1), &form)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    // Signed out, the offer leads to signing in.
+    let (_, _, page) = t
+        .form(Method::GET, &format!("/live/{session}"), "", None)
+        .await;
+    assert!(page.contains("/login?next=%2Flive%2F"), "{page}");
+    let (s, _, _) = t.form(Method::GET, "/live/999999", "", None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
 }
