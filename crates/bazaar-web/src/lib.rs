@@ -485,6 +485,7 @@ fn routes(state: AppState) -> Router {
         .route("/api/v1/live/sessions", post(live::create_session))
         .route("/api/v1/live/sessions/{id}", get(live::session))
         .route("/api/v1/live/sessions/{id}/events", get(live::events))
+        .route("/api/v1/live/sessions/{id}/dashboard", get(live::dashboard))
         .route(
             "/api/v1/live/sessions/{id}/actions",
             post(live::session_action),
@@ -640,6 +641,20 @@ fn routes(state: AppState) -> Router {
         )
         .route("/manage/orders", get(orders::manage::seller_orders))
         .route("/manage/orders/ship", post(orders::manage::ship))
+        .route(
+            "/manage/live",
+            get(live::manage::sessions).post(live::manage::create),
+        )
+        .route("/manage/live/{id}", get(live::manage::session))
+        .route(
+            "/manage/live/{id}/actions",
+            post(live::manage::session_action),
+        )
+        .route("/manage/live/{id}/offers", post(live::manage::create_offer))
+        .route(
+            "/manage/live/{id}/offers/{offer}/actions",
+            post(live::manage::offer_action),
+        )
         .route("/manage/orders/{id}", get(orders::manage::order_detail))
         .route(
             "/manage/station",

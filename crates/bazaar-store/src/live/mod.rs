@@ -302,3 +302,133 @@ impl Store {
         }))
     }
 }
+
+/// A session's figures as its dashboard shows them (`live-and-stats.md` A3): paid goods
+/// (GMV, the offers' prices times the units paid), orders and buyers (those holding or paid),
+/// and each offer's units.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Figures {
+    /// Goods paid for, fen (shipping not counted).
+    pub gmv_fen: i64,
+    /// Orders placed on its offers and not released (held or paid).
+    pub orders: i64,
+    /// Orders paid.
+    pub paid_orders: i64,
+    /// Distinct buyers of those orders.
+    pub buyers: i64,
+    /// Each offer: id, status, sold, held, remaining.
+    pub offers: Vec<OfferFigures>,
+}
+
+/// One offer's units.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct OfferFigures {
+    /// Offer id.
+    pub id: i64,
+    /// Its status.
+    pub status: String,
+    /// Units paid.
+    pub sold: i64,
+    /// Units held by unpaid orders.
+    pub held: i64,
+    /// Units left.
+    pub remaining: i64,
+}
+
+impl Store {
+    /// The sessions `actor` runs, newest planned first, at most `limit` (1 to 100): a host's
+    /// and agent's room's, an operator's region's, every one for an admin.
+    pub async fn sessions_for(
+        &self,
+        actor: &Actor,
+        limit: i64,
+    ) -> Result<Vec<Session>, StoreError> {
+        let cols = SESSION_COLS
+            .split(", ")
+            .map(|c| format!("s.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let base = format!(
+            "SELECT {cols} FROM live_sessions s JOIN nodes n ON n.code = s.room_node \
+             JOIN regions r ON r.code = n.region_code"
+        );
+        let (sql, bind) = match actor.role {
+            Role::Admin => (format!("{base} WHERE $1 = $1"), String::new()),
+            Role::Operator => (
+                format!("{base} WHERE r.path LIKE $1"),
+                crate::logistics::watch::scope_like(actor),
+            ),
+            Role::Host | Role::Agent => (
+                format!("{base} WHERE s.room_node = $1"),
+                actor.node_code.clone().unwrap_or_else(|| "-".into()),
+            ),
+            _ => return Err(StoreError::Forbidden),
+        };
+        let sql = format!("{sql} ORDER BY s.planned_start DESC, s.id DESC LIMIT $2");
+        Ok(on_read!(self, |p| {
+            sqlx::query_as(&sql)
+                .bind(&bind)
+                .bind(limit.clamp(1, 100))
+                .fetch_all(p)
+                .await?
+        }))
+    }
+
+    /// The SKUs an offer of the room at `node` can sell from the room's own stock: SKU id,
+    /// product name, option, ordinary price (fen) and units free there.
+    pub async fn room_skus(
+        &self,
+        node: &str,
+    ) -> Result<Vec<(i64, String, String, i64, i64)>, StoreError> {
+        Ok(on_read!(self, |p| {
+            sqlx::query_as(
+                "SELECT k.id, p.name, k.spec, k.price_fen, st.on_hand - st.reserved \
+                 FROM stock st JOIN stock_locations l ON l.id = st.location_id \
+                 JOIN skus k ON k.id = st.sku_id JOIN products p ON p.id = k.product_id \
+                 WHERE l.node_code = $1 AND p.status = 'listed' AND st.on_hand - st.reserved > 0 \
+                 ORDER BY p.name, k.id LIMIT 200",
+            )
+            .bind(node)
+            .fetch_all(p)
+            .await?
+        }))
+    }
+
+    /// A session's figures, for those who run its room.
+    pub async fn session_figures(&self, actor: &Actor, id: i64) -> Result<Figures, StoreError> {
+        self.session_run_by(actor, id).await?;
+        let (gmv, orders, paid, buyers): (i64, i64, i64, i64) = on_read!(self, |p| {
+            sqlx::query_as(
+                "SELECT CAST(COALESCE(SUM(CASE WHEN x.state = 'paid' THEN o.items_fen ELSE 0 END), 0) \
+                 AS BIGINT), CAST(COUNT(*) AS BIGINT), \
+                 CAST(COALESCE(SUM(CASE WHEN x.state = 'paid' THEN 1 ELSE 0 END), 0) AS BIGINT), \
+                 CAST(COUNT(DISTINCT x.buyer_id) AS BIGINT) \
+                 FROM offer_orders x JOIN offers f ON f.id = x.offer_id \
+                 JOIN orders o ON o.id = x.order_id \
+                 WHERE f.session_id = $1 AND x.state <> 'released'",
+            )
+            .bind(id)
+            .fetch_one(p)
+            .await?
+        });
+        let offers = self
+            .session_offers(id)
+            .await?
+            .into_iter()
+            .map(|o| OfferFigures {
+                id: o.id,
+                remaining: o.remaining(),
+                status: o.status,
+                sold: o.sold,
+                held: o.held,
+            })
+            .collect();
+        Ok(Figures {
+            gmv_fen: gmv,
+            orders,
+            paid_orders: paid,
+            buyers,
+            offers,
+        })
+    }
+}

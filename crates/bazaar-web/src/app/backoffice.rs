@@ -241,6 +241,7 @@ fn nav_links(role: Role) -> Vec<(&'static str, &'static str)> {
             links.push(("/manage/products/new", "manage-new-product"));
             links.push(("/manage/import", "manage-import"));
             links.push(("/manage/orders", "orders-area-title"));
+            links.push(("/manage/live", "live-manage-title"));
             links.push(("/manage/payments", "payments-title"));
             links.push(("/manage/refunds", "refunds-title"));
             links.push(("/manage/reports", "report-title"));
@@ -254,6 +255,7 @@ fn nav_links(role: Role) -> Vec<(&'static str, &'static str)> {
             links.push(("/manage/scan", "scan-title"));
             links.push(("/manage/shelf", "shelf-title"));
             links.push(("/manage/station", "station-title"));
+            links.push(("/manage/live", "live-manage-title"));
             links.push(("/manage/orders", "orders-area-title"));
             links.push(("/manage/reports", "report-title"));
             links.push(("/manage/sellers", "manage-sellers"));
@@ -261,6 +263,7 @@ fn nav_links(role: Role) -> Vec<(&'static str, &'static str)> {
             links.push(("/manage/products/new", "manage-new-product"));
         }
         Role::Institution => links.push(("/manage/procurement", "procurement-title")),
+        Role::Host => links.push(("/manage/live", "live-manage-title")),
         Role::Driver => {
             links.push(("/manage/route", "route-title"));
             links.push(("/manage/scan", "scan-title"));
@@ -292,8 +295,8 @@ pub async fn manage(State(s): State<AppState>, h: HeaderMap, uri: Uri) -> Respon
         Role::Seller => Some("/manage/orders"),
         Role::Institution => Some("/manage/procurement"),
         Role::Buyer => Some("/orders"),
-        // Live selling has no page yet: a host's products are theirs to keep.
-        Role::Host => Some("/manage/products"),
+        // A host's day is the live room.
+        Role::Host => Some("/manage/live"),
         Role::Admin | Role::Operator => None,
     };
     if let Some(to) = landing {

@@ -76,6 +76,7 @@ use utoipa::{Modify, OpenApi};
         crate::live::offer_action,
         crate::live::flash_order,
         crate::live::events,
+        crate::live::dashboard,
         crate::jobs::api::jobs,
         crate::jobs::api::retry,
         crate::logistics::api::watch_rules,

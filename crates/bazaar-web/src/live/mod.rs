@@ -3,6 +3,7 @@
 
 pub mod desk;
 pub mod feed;
+pub mod manage;
 pub mod pages;
 
 use crate::AppState;
@@ -417,4 +418,20 @@ pub async fn events(
         axum::http::HeaderValue::from_static("no"),
     );
     Ok(res)
+}
+
+#[utoipa::path(get, path = "/api/v1/live/sessions/{id}/dashboard", tag = "live", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Session id")),
+    responses((status = 200, description = "`gmv_fen` (goods paid for, at the offers' prices; shipping not counted), `orders` (held or paid), `paid_orders`, `buyers` (distinct), and each offer's `sold`, `held` and `remaining`", body = bazaar_store::live::Figures),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Not a host or agent of this room, nor an operator of its region", body = ErrorBody),
+        (status = 404, description = "No such session", body = ErrorBody)))]
+/// `GET /api/v1/live/sessions/{id}/dashboard`: a session's figures.
+pub async fn dashboard(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<bazaar_store::live::Figures>, ApiError> {
+    let actor = caller.require()?.clone();
+    Ok(Json(s.store.session_figures(&actor, id_of(&id)?).await?))
 }

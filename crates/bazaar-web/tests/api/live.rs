@@ -671,3 +671,155 @@ async fn a_buyer_takes_an_offer_from_the_session_page_and_the_stream_tells_follo
     let (s, _, _) = t.form(Method::GET, "/live/999999", "", None).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn a_host_runs_the_room_from_the_back_office() {
+    use crate::backoffice::Browser;
+    let t = TestApp::spawn().await;
+    let (sku, _) = sku_of(&t, "阿西木土蜂蜜").await;
+    consign(&t, sku, 30).await;
+    let b = Browser::sign_in(&t, "host-harengen").await;
+    // A host lands on the live room.
+    let (_, h, _) = b.get_with_headers("/manage").await;
+    assert_eq!(
+        h.get("location").and_then(|v| v.to_str().ok()),
+        Some("/manage/live")
+    );
+    let (s, page) = b.get("/manage/live?lang=zh-CN").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        page.contains("新建直播场次") && page.contains("哈尔恩根村"),
+        "{page}"
+    );
+    // A session whose end comes before its start is refused by name, what was typed kept.
+    let bad = [
+        ("room_node", "VP-HARENGEN"),
+        ("title", "周末好物"),
+        ("platform", "kuaishou"),
+        ("stream_url", ""),
+        ("planned_start", "2030-01-02T20:00"),
+        ("planned_end", "2030-01-02T19:00"),
+    ];
+    let (s, _, page) = b.post("/manage/live", &bad).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        page.contains("结束时间（北京时间）") && page.contains("value=\"周末好物\""),
+        "{page}"
+    );
+    let mut good = bad;
+    good[5] = ("planned_end", "2030-01-02T22:00");
+    let (s, loc, _) = b.post("/manage/live", &good).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let id: i64 = loc
+        .rsplit('/')
+        .next()
+        .and_then(|x| x.parse().ok())
+        .expect("session id");
+    // Go live, pin the honey consigned to the room, and open a 10-unit offer.
+    let (s, _, _) = b
+        .post(
+            &format!("/manage/live/{id}/actions"),
+            &[("action", "start")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (_, page) = b.get(&format!("/manage/live/{id}?lang=zh-CN")).await;
+    assert!(
+        page.contains("直播中") && page.contains("暂停") && page.contains("阿西木土蜂蜜"),
+        "{page}"
+    );
+    let honey = t.product_id("阿西木土蜂蜜").await;
+    let (s, _, _) = b
+        .post(
+            &format!("/manage/live/{id}/actions"),
+            &[("action", "pin"), ("product_id", &honey.to_string())],
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let sku_s = sku.to_string();
+    let now = bazaar_domain::time::now_ms();
+    let start = bazaar_domain::time::Zone::Shanghai
+        .format_ms(now - 60_000)
+        .replace(' ', "T");
+    let end = bazaar_domain::time::Zone::Shanghai
+        .format_ms(now + 3_600_000)
+        .replace(' ', "T");
+    let offer = |cap: &'static str, price: &'static str| {
+        vec![
+            ("sku_id", sku_s.clone()),
+            ("price", price.to_string()),
+            ("cap", cap.to_string()),
+            ("per_buyer_limit", "2".to_string()),
+            ("per_order_limit", "2".to_string()),
+            ("starts_at", start.clone()),
+            ("ends_at", end.clone()),
+            ("hold_minutes", "10".to_string()),
+        ]
+    };
+    let as_refs = |v: &Vec<(&'static str, String)>| {
+        v.iter().map(|(k, x)| (*k, x.clone())).collect::<Vec<_>>()
+    };
+    let over = as_refs(&offer("31", "28"));
+    let over: Vec<(&str, &str)> = over.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (s, _, page) = b.post(&format!("/manage/live/{id}/offers"), &over).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        page.contains("秒杀件数"),
+        "more than the room holds: {page}"
+    );
+    let ok = as_refs(&offer("10", "28.00"));
+    let ok: Vec<(&str, &str)> = ok.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (s, _, page) = b.post(&format!("/manage/live/{id}/offers"), &ok).await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{page}");
+    let (_, o) = t
+        .call(
+            Method::GET,
+            &format!("/api/v1/live/sessions/{id}"),
+            None,
+            None,
+        )
+        .await;
+    let oid = o["offers"][0]["id"].as_i64().expect("offer");
+    assert_eq!(
+        (
+            o["offers"][0]["price_fen"].as_i64(),
+            o["offers"][0]["status"].as_str()
+        ),
+        (Some(2800), Some("scheduled"))
+    );
+    let (s, _, _) = b
+        .post(
+            &format!("/manage/live/{id}/offers/{oid}/actions"),
+            &[("action", "start")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    // A sale shows in the figures.
+    let buyer = t.login("buyer").await;
+    let (s, _) = tap(&t, &buyer, oid, 1, "bo-1").await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (_, page) = b.get(&format!("/manage/live/{id}?lang=zh-CN")).await;
+    assert!(page.contains("已售 0 · 待付款 1 · 剩余 9"), "{page}");
+    let host = t.login("host-harengen").await;
+    let (s, d) = t
+        .call(
+            Method::GET,
+            &format!("/api/v1/live/sessions/{id}/dashboard"),
+            Some(&host),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (s, d["orders"].as_i64(), d["buyers"].as_i64()),
+        (StatusCode::OK, Some(1), Some(1)),
+        "{d}"
+    );
+    // Another county's operator sees none of it.
+    let litang = Browser::sign_in(&t, "op-litang").await;
+    let (s, _) = litang.get(&format!("/manage/live/{id}")).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _, _) = litang
+        .post(&format!("/manage/live/{id}/actions"), &[("action", "end")])
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+}
