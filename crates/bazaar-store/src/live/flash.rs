@@ -11,8 +11,10 @@
 //! reserves nothing.
 
 use super::offers::Offer;
+use crate::bind_params;
+use crate::db::page::Param;
 use crate::orders::place::{SkuInfo, loads};
-use crate::orders::{Order, OrderEventRow, OrderLine, OrderRow, OrderWrites, PlaceOrder, Placed};
+use crate::orders::{Order, OrderEventRow, OrderLine, OrderRow, PlaceOrder, Placed};
 use crate::{Store, StoreError, in_tx, on_read};
 use bazaar_domain::live::{FlashRefusal, OfferStatus};
 use bazaar_domain::orders::{Channel, OrderStatus, price_parts};
@@ -109,23 +111,34 @@ impl Store {
             .await?
         });
         let origin_county = crate::orders::place::county_of(&origin);
-        // Before the transaction: replays, quantities, addresses and their shipping rules.
+        // Before the transaction, a few queries for the whole batch: the keys seen before,
+        // the buyers' default addresses, their regions' provinces and the shipping rules.
         let mut ready: Vec<Ready> = Vec::with_capacity(reqs.len());
         let mut rules: HashMap<String, Option<bazaar_domain::orders::ShippingRule>> =
             HashMap::new();
+        let mut provinces: HashMap<String, Option<String>> = HashMap::new();
         let mut keys: HashMap<(i64, String), usize> = HashMap::new();
+        let seen = self.keys_seen(reqs).await?;
+        let defaults = self
+            .default_addresses(
+                &reqs
+                    .iter()
+                    .filter(|r| r.address_id.is_none())
+                    .map(|r| r.buyer.user_id)
+                    .collect::<Vec<_>>(),
+            )
+            .await?;
         for (i, r) in reqs.iter().enumerate() {
             if let Some(k) = &r.key {
-                if let Some(first) = keys.get(&(r.buyer.user_id, k.clone())) {
+                if keys.contains_key(&(r.buyer.user_id, k.clone())) {
                     // The same key twice in one batch: the second has the first's answer
                     // (filled in below, once the first is decided).
                     answers[i] = Some(Err(StoreError::Rule(ErrorCode::RetryCarefully)));
-                    let _ = first;
                     continue;
                 }
                 keys.insert((r.buyer.user_id, k.clone()), i);
-                if let Some(id) = self.order_for_key(r.buyer.user_id, k).await? {
-                    answers[i] = Some(self.replay_flash(id, offer_id).await);
+                if let Some(id) = seen.get(&(r.buyer.user_id, k.clone())) {
+                    answers[i] = Some(self.replay_flash(*id, offer_id).await);
                     continue;
                 }
             }
@@ -133,32 +146,46 @@ impl Store {
                 answers[i] = Some(Err(StoreError::field("quantity", Reason::OutOfRange)));
                 continue;
             }
-            let place = PlaceOrder {
-                items: vec![],
-                address_id: r.address_id,
-                channel: Channel::Live,
-                idempotency_key: None,
-                villager_name: None,
-                villager_ref: None,
-                pay_window_ms: offer.hold_ms,
-                institution: None,
-            };
-            let address = match self.order_address(&r.buyer, &place).await {
-                Ok(a) => a,
-                Err(e) => {
-                    answers[i] = Some(Err(e));
+            let address = match (r.address_id, defaults.get(&r.buyer.user_id)) {
+                (None, Some(a)) => a.clone(),
+                (None, None) => {
+                    answers[i] = Some(Err(StoreError::Rule(ErrorCode::NoDefaultAddress)));
                     continue;
                 }
-            };
-            let province = match self.region(&address.region_code).await {
-                Ok(reg) => RegionPath::new(&reg.path)
-                    .and_then(|p| p.province().map(str::to_string))
-                    .unwrap_or_default(),
-                Err(e) => {
-                    answers[i] = Some(Err(e));
-                    continue;
+                (Some(_), _) => {
+                    let place = PlaceOrder {
+                        items: vec![],
+                        address_id: r.address_id,
+                        channel: Channel::Live,
+                        idempotency_key: None,
+                        villager_name: None,
+                        villager_ref: None,
+                        pay_window_ms: offer.hold_ms,
+                        institution: None,
+                    };
+                    match self.order_address(&r.buyer, &place).await {
+                        Ok(a) => a,
+                        Err(e) => {
+                            answers[i] = Some(Err(e));
+                            continue;
+                        }
+                    }
                 }
             };
+            let province = match provinces.get(&address.region_code) {
+                Some(p) => p.clone(),
+                None => {
+                    let p = match self.region(&address.region_code).await {
+                        Ok(reg) => RegionPath::new(&reg.path)
+                            .and_then(|p| p.province().map(str::to_string)),
+                        Err(StoreError::NotFound) => None,
+                        Err(e) => return Err(e),
+                    };
+                    provinces.insert(address.region_code.clone(), p.clone());
+                    p
+                }
+            };
+            let province = province.unwrap_or_default();
             let rule = match rules.get(&province) {
                 Some(r) => *r,
                 None => {
@@ -182,6 +209,7 @@ impl Store {
         }
         if !ready.is_empty() {
             let now = now_ms();
+            let pg = self.backend() == crate::Backend::Postgres;
             let decided = in_tx!(self, |c| {
                 // The offer's row, taken for the whole batch (PostgreSQL: locked until the
                 // commit; SQLite: the one writer).
@@ -227,6 +255,32 @@ impl Store {
                         taken.insert(b, t);
                     }
                 }
+                // Keys another node used since the check above (several nodes on one
+                // PostgreSQL): read again under the offer's row, in one query.
+                let mut taken_keys: HashMap<(i64, String), i64> = HashMap::new();
+                let keyed: Vec<(i64, &str)> = ready
+                    .iter()
+                    .filter_map(|r| r.key.as_deref().map(|k| (r.buyer, k)))
+                    .collect();
+                for chunk in keyed.chunks(250) {
+                    let sql = format!(
+                        "SELECT placed_by, idempotency_key, id FROM orders WHERE placed_by IN \
+                         ({}) AND idempotency_key IN ({})",
+                        crate::orders::placeholders(chunk.len()),
+                        crate::orders::placeholders_from(chunk.len() + 1, chunk.len())
+                    );
+                    let mut q = sqlx::query_as::<_, (i64, String, i64)>(&sql);
+                    for (b, _) in chunk {
+                        q = q.bind(*b);
+                    }
+                    for (_, k) in chunk {
+                        q = q.bind(*k);
+                    }
+                    for (b, k, id) in q.fetch_all(&mut *c).await? {
+                        taken_keys.insert((b, k), id);
+                    }
+                }
+                let mut grants: Vec<&Ready> = Vec::new();
                 let mut left = cap - sold - held;
                 let mut granted = 0;
                 let mut added: HashMap<i64, i64> = HashMap::new();
@@ -240,26 +294,63 @@ impl Store {
                         out.push((r.at, Err(StoreError::Rule(ErrorCode::SoldOut))));
                         continue;
                     }
-                    if let Some(k) = &r.key {
+                    if let Some(k) = &r.key
+                        && let Some(id) = taken_keys.get(&(r.buyer, k.clone()))
+                    {
                         // Another node took the same key meanwhile: its order is the answer.
-                        let seen: Option<i64> = sqlx::query_scalar(
-                            "SELECT id FROM orders WHERE placed_by = $1 AND idempotency_key = $2",
-                        )
-                        .bind(r.buyer)
-                        .bind(k)
-                        .fetch_optional(&mut *c)
-                        .await?;
-                        if let Some(id) = seen {
-                            replays.push((r.at, id));
-                            continue;
-                        }
+                        replays.push((r.at, *id));
+                        continue;
                     }
                     left -= r.quantity;
                     granted += r.quantity;
                     taken.insert(r.buyer, has + r.quantity);
                     *added.entry(r.buyer).or_default() += r.quantity;
-                    let order = c.flash_order(&offer, &sku, r, now).await?;
-                    out.push((r.at, Ok(order)));
+                    grants.push(r);
+                }
+                // Every granted order at once: a few statements for the whole batch, their ids
+                // taken ahead (each statement is a round trip to the database).
+                let n = grants.len() as i64;
+                if n > 0 {
+                    let ids = |first: i64| (0..n).map(move |k| first + k).collect::<Vec<_>>();
+                    let (order_ids, part_ids, line_ids) = if pg {
+                        let mut take = Vec::with_capacity(3);
+                        for table in ["orders", "order_parts", "order_lines"] {
+                            let v: Vec<i64> = sqlx::query_scalar(&format!(
+                                "SELECT nextval(pg_get_serial_sequence('{table}', 'id')) \
+                                 FROM generate_series(1, $1)"
+                            ))
+                            .bind(n)
+                            .fetch_all(&mut *c)
+                            .await?;
+                            take.push(v);
+                        }
+                        let lines = take.pop().unwrap_or_default();
+                        let parts = take.pop().unwrap_or_default();
+                        let orders = take.pop().unwrap_or_default();
+                        (orders, parts, lines)
+                    } else {
+                        let mut firsts = Vec::with_capacity(3);
+                        for table in ["orders", "order_parts", "order_lines"] {
+                            let max: i64 = sqlx::query_scalar(&format!(
+                                "SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) FROM {table}"
+                            ))
+                            .fetch_one(&mut *c)
+                            .await?;
+                            firsts.push(max + 1);
+                        }
+                        (ids(firsts[0]), ids(firsts[1]), ids(firsts[2]))
+                    };
+                    let written = FlashRows::new(
+                        &offer, &sku, &grants, now, &order_ids, &part_ids, &line_ids,
+                    );
+                    for (sql, params) in written.statements() {
+                        bind_params!(sqlx::query(&sql), params)
+                            .execute(&mut *c)
+                            .await?;
+                    }
+                    for (r, order) in grants.iter().zip(written.orders) {
+                        out.push((r.at, Ok(order)));
+                    }
                 }
                 for (b, q) in &added {
                     sqlx::query(
@@ -323,6 +414,89 @@ impl Store {
         Ok(())
     }
 
+    /// The orders the batch's keys placed before: (buyer, key) → order.
+    async fn keys_seen(
+        &self,
+        reqs: &[FlashRequest],
+    ) -> Result<HashMap<(i64, String), i64>, StoreError> {
+        let keyed: Vec<(i64, &str)> = reqs
+            .iter()
+            .filter_map(|r| r.key.as_deref().map(|k| (r.buyer.user_id, k)))
+            .collect();
+        let mut out = HashMap::new();
+        for chunk in keyed.chunks(250) {
+            // By buyer and key, as the orders' unique index holds them (a key alone would
+            // read the whole table).
+            let sql = format!(
+                "SELECT placed_by, idempotency_key, id FROM orders WHERE placed_by IN ({}) \
+                 AND idempotency_key IN ({})",
+                crate::orders::placeholders(chunk.len()),
+                crate::orders::placeholders_from(chunk.len() + 1, chunk.len())
+            );
+            let rows: Vec<(i64, String, i64)> = on_read!(self, |p| {
+                let mut q = sqlx::query_as(&sql);
+                for (b, _) in chunk {
+                    q = q.bind(*b);
+                }
+                for (_, k) in chunk {
+                    q = q.bind(*k);
+                }
+                q.fetch_all(p).await?
+            });
+            for (b, k, id) in rows {
+                out.insert((b, k), id);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Each buyer's default address (their first when none is marked), in one query.
+    async fn default_addresses(
+        &self,
+        buyers: &[i64],
+    ) -> Result<HashMap<i64, crate::orders::Address>, StoreError> {
+        let mut out: HashMap<i64, crate::orders::Address> = HashMap::new();
+        let mut ids: Vec<i64> = buyers.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        for chunk in ids.chunks(500) {
+            let sql = format!(
+                "SELECT user_id, id, recipient, phone, region_code, node_code, detail, is_default \
+                 FROM addresses WHERE user_id IN ({}) ORDER BY user_id, is_default DESC, id",
+                crate::orders::placeholders(chunk.len())
+            );
+            #[allow(clippy::type_complexity)]
+            let rows: Vec<(
+                i64,
+                i64,
+                String,
+                String,
+                String,
+                Option<String>,
+                Option<String>,
+                bool,
+            )> = on_read!(self, |p| {
+                let mut q = sqlx::query_as(&sql);
+                for b in chunk {
+                    q = q.bind(*b);
+                }
+                q.fetch_all(p).await?
+            });
+            for (user, id, recipient, phone, region_code, node_code, detail, is_default) in rows {
+                out.entry(user).or_insert(crate::orders::Address {
+                    id,
+                    recipient,
+                    phone,
+                    region_code,
+                    node_code,
+                    detail,
+                    is_default,
+                });
+            }
+        }
+        Ok(out)
+    }
+
     /// The earlier answer to a repeated key: the order, if it is this offer's.
     async fn replay_flash(&self, order_id: i64, offer_id: i64) -> Result<Placed, StoreError> {
         let of: Option<i64> = on_read!(self, |p| {
@@ -342,110 +516,125 @@ impl Store {
     }
 }
 
-/// The writes of a flash order, on a transaction's connection of either backend.
-trait FlashWrites {
-    /// Writes one granted flash order: the order at the offer's price, its one part (from
-    /// the offer's location, its shipping by the county's rule), its line, its first event
-    /// and its hold. The units are the offer's, set aside already: no stock row is touched.
-    async fn flash_order(
-        &mut self,
-        offer: &Offer,
-        sku: &SkuInfo,
-        r: &Ready,
-        now: i64,
-    ) -> Result<Order, StoreError>;
+/// The rows of a batch's granted orders, and the answers built from them (no read-back).
+struct FlashRows {
+    /// The orders as answered.
+    orders: Vec<Order>,
+    /// Statements and their parameters, in the order they run.
+    writes: Vec<(String, Vec<Param>)>,
 }
 
-crate::both_dialects! {
-    impl FlashWrites {
-        async fn flash_order(
-            &mut self,
-            offer: &Offer,
-            sku: &SkuInfo,
-            r: &Ready,
-            now: i64,
-        ) -> Result<Order, StoreError> {
+/// `INSERT INTO table (cols) VALUES (…), (…)` for `rows` rows of `cols.len()` parameters,
+/// with `tail` after each row's parameters (its constant columns).
+fn insert_rows(table: &str, cols: &[&str], consts: &[(&str, &str)], rows: usize) -> String {
+    let width = cols.len();
+    let names: Vec<&str> = cols
+        .iter()
+        .copied()
+        .chain(consts.iter().map(|(c, _)| *c))
+        .collect();
+    let values: Vec<String> = (0..rows)
+        .map(|r| {
+            let mut v: Vec<String> = (0..width)
+                .map(|k| format!("${}", r * width + k + 1))
+                .collect();
+            v.extend(consts.iter().map(|(_, x)| x.to_string()));
+            format!("({})", v.join(", "))
+        })
+        .collect();
+    format!(
+        "INSERT INTO {table} ({}) VALUES {}",
+        names.join(", "),
+        values.join(", ")
+    )
+}
+
+impl FlashRows {
+    /// Each granted order (order, its one part from the offer's location with the county's
+    /// shipping, its line at the offer's price, its hold and its first event) as rows with the
+    /// ids taken for them. The units are the offer's, set aside already: no stock row moves.
+    fn new(
+        offer: &Offer,
+        sku: &SkuInfo,
+        grants: &[&Ready],
+        now: i64,
+        order_ids: &[i64],
+        part_ids: &[i64],
+        line_ids: &[i64],
+    ) -> FlashRows {
+        let mut orders_p = Vec::new();
+        let mut parts_p = Vec::new();
+        let mut lines_p = Vec::new();
+        let mut holds_p = Vec::new();
+        let mut events_p = Vec::new();
+        let mut orders = Vec::with_capacity(grants.len());
+        let poverty_product = sku.poverty_cert_no.is_some() || sku.poverty_status != "none";
+        for (k, r) in grants.iter().enumerate() {
+            let (order_id, part_id, line_id) = (order_ids[k], part_ids[k], line_ids[k]);
             let q = r.quantity;
             let mut line_sku = sku_copy(sku);
             line_sku.price_fen = offer.price_fen;
-            let infos = vec![(line_sku, q)];
-            let parts = price_parts(&loads(&infos), &[(offer.location_id, r.shipping)]);
-            let part = parts.first().ok_or(StoreError::NotFound)?;
+            let priced = price_parts(&loads(&[(line_sku, q)]), &[(offer.location_id, r.shipping)]);
+            let (weight_g, volume_cm3, fee_fen) = priced
+                .first()
+                .map(|p| (p.weight_g, p.volume_cm3, p.fee_fen))
+                .unwrap_or((sku.weight_g * q, sku.volume_cm3 * q, 0));
             let items_fen = offer.price_fen * q;
-            let shipping_fen = part.fee_fen;
             let pay_by = now + offer.hold_ms;
             let a = &r.address;
-            let order_id: i64 = sqlx::query_scalar(
-                "INSERT INTO orders (buyer_id, placed_by, idempotency_key, channel, status, \
-                 recipient, phone, region_code, node_code, address_detail, items_fen, \
-                 shipping_fen, total_fen, pay_by, created_at, updated_at) VALUES ($1, $1, $2, \
-                 'live', 'pending_payment', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) \
-                 RETURNING id",
-            )
-            .bind(r.buyer)
-            .bind(&r.key)
-            .bind(&a.recipient)
-            .bind(&a.phone)
-            .bind(&a.region_code)
-            .bind(&a.node_code)
-            .bind(&a.detail)
-            .bind(items_fen)
-            .bind(shipping_fen)
-            .bind(items_fen + shipping_fen)
-            .bind(pay_by)
-            .bind(now)
-            .fetch_one(&mut *self)
-            .await?;
-            let part_id: i64 = sqlx::query_scalar(
-                "INSERT INTO order_parts (order_id, seller_id, location_id, weight_g, volume_cm3, \
-                 shipping_fen) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-            )
-            .bind(order_id)
-            .bind(sku.seller_id)
-            .bind(offer.location_id)
-            .bind(part.weight_g)
-            .bind(part.volume_cm3)
-            .bind(part.fee_fen)
-            .fetch_one(&mut *self)
-            .await?;
-            let poverty_product = sku.poverty_cert_no.is_some() || sku.poverty_status != "none";
-            let line_id: i64 = sqlx::query_scalar(
-                "INSERT INTO order_lines (order_id, part_id, sku_id, product_id, seller_id, \
-                 seller_kind, poverty_status, village_code, location_id, name, spec, \
-                 unit_price_fen, quantity, line_fen, weight_g, poverty_product) VALUES ($1, $2, \
-                 $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id",
-            )
-            .bind(order_id)
-            .bind(part_id)
-            .bind(sku.sku_id)
-            .bind(sku.product_id)
-            .bind(sku.seller_id)
-            .bind(&sku.seller_kind)
-            .bind(&sku.poverty_status)
-            .bind(&sku.village_code)
-            .bind(offer.location_id)
-            .bind(&sku.name)
-            .bind(&sku.spec)
-            .bind(offer.price_fen)
-            .bind(q)
-            .bind(items_fen)
-            .bind(sku.weight_g * q)
-            .bind(poverty_product)
-            .fetch_one(&mut *self)
-            .await?;
-            sqlx::query(
-                "INSERT INTO offer_orders (order_id, offer_id, buyer_id, quantity, state) \
-                 VALUES ($1, $2, $3, $4, 'held')",
-            )
-            .bind(order_id)
-            .bind(offer.id)
-            .bind(r.buyer)
-            .bind(q)
-            .execute(&mut *self)
-            .await?;
-            self.record_new_order(order_id, "pending_payment", Some(r.buyer), None, now)
-                .await?;
-            Ok(Order {
+            orders_p.extend([
+                Param::I(order_id),
+                Param::I(r.buyer),
+                Param::I(r.buyer),
+                Param::OS(r.key.clone()),
+                Param::S(a.recipient.clone()),
+                Param::S(a.phone.clone()),
+                Param::S(a.region_code.clone()),
+                Param::OS(a.node_code.clone()),
+                Param::OS(a.detail.clone()),
+                Param::I(items_fen),
+                Param::I(fee_fen),
+                Param::I(items_fen + fee_fen),
+                Param::I(pay_by),
+                Param::I(now),
+                Param::I(now),
+            ]);
+            parts_p.extend([
+                Param::I(part_id),
+                Param::I(order_id),
+                Param::I(sku.seller_id),
+                Param::I(offer.location_id),
+                Param::I(weight_g),
+                Param::I(volume_cm3),
+                Param::I(fee_fen),
+            ]);
+            lines_p.extend([
+                Param::I(line_id),
+                Param::I(order_id),
+                Param::I(part_id),
+                Param::I(sku.sku_id),
+                Param::I(sku.product_id),
+                Param::I(sku.seller_id),
+                Param::S(sku.seller_kind.clone()),
+                Param::S(sku.poverty_status.clone()),
+                Param::S(sku.village_code.clone()),
+                Param::I(offer.location_id),
+                Param::S(sku.name.clone()),
+                Param::S(sku.spec.clone()),
+                Param::I(offer.price_fen),
+                Param::I(q),
+                Param::I(items_fen),
+                Param::I(sku.weight_g * q),
+                Param::B(poverty_product),
+            ]);
+            holds_p.extend([
+                Param::I(order_id),
+                Param::I(offer.id),
+                Param::I(r.buyer),
+                Param::I(q),
+            ]);
+            events_p.extend([Param::I(order_id), Param::I(r.buyer), Param::I(now)]);
+            orders.push(Order {
                 row: OrderRow {
                     id: order_id,
                     buyer_id: Some(r.buyer),
@@ -459,8 +648,8 @@ crate::both_dialects! {
                     address_detail: a.detail.clone(),
                     villager_name: None,
                     items_fen,
-                    shipping_fen,
-                    total_fen: items_fen + shipping_fen,
+                    shipping_fen: fee_fen,
+                    total_fen: items_fen + fee_fen,
                     payment_method: None,
                     pay_by,
                     paid_at: None,
@@ -495,8 +684,104 @@ crate::both_dialects! {
                     reason: None,
                     at: now,
                 }],
-            })
+            });
         }
+        let n = grants.len();
+        let writes = vec![
+            (
+                insert_rows(
+                    "orders",
+                    &[
+                        "id",
+                        "buyer_id",
+                        "placed_by",
+                        "idempotency_key",
+                        "recipient",
+                        "phone",
+                        "region_code",
+                        "node_code",
+                        "address_detail",
+                        "items_fen",
+                        "shipping_fen",
+                        "total_fen",
+                        "pay_by",
+                        "created_at",
+                        "updated_at",
+                    ],
+                    &[("channel", "'live'"), ("status", "'pending_payment'")],
+                    n,
+                ),
+                orders_p,
+            ),
+            (
+                insert_rows(
+                    "order_parts",
+                    &[
+                        "id",
+                        "order_id",
+                        "seller_id",
+                        "location_id",
+                        "weight_g",
+                        "volume_cm3",
+                        "shipping_fen",
+                    ],
+                    &[],
+                    n,
+                ),
+                parts_p,
+            ),
+            (
+                insert_rows(
+                    "order_lines",
+                    &[
+                        "id",
+                        "order_id",
+                        "part_id",
+                        "sku_id",
+                        "product_id",
+                        "seller_id",
+                        "seller_kind",
+                        "poverty_status",
+                        "village_code",
+                        "location_id",
+                        "name",
+                        "spec",
+                        "unit_price_fen",
+                        "quantity",
+                        "line_fen",
+                        "weight_g",
+                        "poverty_product",
+                    ],
+                    &[],
+                    n,
+                ),
+                lines_p,
+            ),
+            (
+                insert_rows(
+                    "offer_orders",
+                    &["order_id", "offer_id", "buyer_id", "quantity"],
+                    &[("state", "'held'")],
+                    n,
+                ),
+                holds_p,
+            ),
+            (
+                insert_rows(
+                    "order_events",
+                    &["order_id", "actor_id", "at"],
+                    &[("to_status", "'pending_payment'")],
+                    n,
+                ),
+                events_p,
+            ),
+        ];
+        FlashRows { orders, writes }
+    }
+
+    /// The statements to run.
+    fn statements(&self) -> impl Iterator<Item = (String, Vec<Param>)> + '_ {
+        self.writes.iter().cloned()
     }
 }
 

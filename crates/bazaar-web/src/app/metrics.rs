@@ -138,9 +138,12 @@ pub async fn metrics(State(s): State<AppState>, caller: crate::app::auth::Caller
         }
         Err(e) => return e.into_response(),
     }
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        s.metrics.render(),
-    )
-        .into_response()
+    let mut body = s.metrics.render();
+    // How much the flash desk combined: requests per transaction is their ratio.
+    let (batches, requests) = s.flash.counts();
+    body.push_str(&format!(
+        "# TYPE bazaar_flash_batches_total counter\nbazaar_flash_batches_total {batches}\n\
+         # TYPE bazaar_flash_requests_total counter\nbazaar_flash_requests_total {requests}\n"
+    ));
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }
