@@ -240,12 +240,10 @@ impl Store {
                 let mut taken: HashMap<i64, i64> = HashMap::new();
                 for chunk in buyers.chunks(500) {
                     let sql = format!(
-                        "SELECT buyer_id, taken FROM offer_buyers WHERE offer_id = $1 AND buyer_id \
+                        "SELECT buyer_id, taken FROM offer_buyers WHERE offer_id = {} AND buyer_id \
                          IN ({})",
-                        (0..chunk.len())
-                            .map(|k| format!("${}", k + 2))
-                            .collect::<Vec<_>>()
-                            .join(", ")
+                        mark(pg, 1),
+                        marks(pg, 2, chunk.len())
                     );
                     let mut q = sqlx::query_as::<_, (i64, i64)>(&sql).bind(offer_id);
                     for b in chunk {
@@ -258,23 +256,20 @@ impl Store {
                 // Keys another node used since the check above (several nodes on one
                 // PostgreSQL): read again under the offer's row, in one query.
                 let mut taken_keys: HashMap<(i64, String), i64> = HashMap::new();
+                // (SQLite is one writer on one node: nothing can have come between.)
                 let keyed: Vec<(i64, &str)> = ready
                     .iter()
+                    .filter(|_| pg)
                     .filter_map(|r| r.key.as_deref().map(|k| (r.buyer, k)))
                     .collect();
-                for chunk in keyed.chunks(250) {
+                for chunk in keyed.chunks(200) {
                     let sql = format!(
-                        "SELECT placed_by, idempotency_key, id FROM orders WHERE placed_by IN \
-                         ({}) AND idempotency_key IN ({})",
-                        crate::orders::placeholders(chunk.len()),
-                        crate::orders::placeholders_from(chunk.len() + 1, chunk.len())
+                        "SELECT placed_by, idempotency_key, id FROM orders WHERE {}",
+                        key_pairs(chunk.len(), pg)
                     );
                     let mut q = sqlx::query_as::<_, (i64, String, i64)>(&sql);
-                    for (b, _) in chunk {
-                        q = q.bind(*b);
-                    }
-                    for (_, k) in chunk {
-                        q = q.bind(*k);
+                    for (b, k) in chunk {
+                        q = q.bind(*b).bind(*k);
                     }
                     for (b, k, id) in q.fetch_all(&mut *c).await? {
                         taken_keys.insert((b, k), id);
@@ -341,7 +336,12 @@ impl Store {
                         (ids(firsts[0]), ids(firsts[1]), ids(firsts[2]))
                     };
                     let written = FlashRows::new(
-                        &offer, &sku, &grants, now, &order_ids, &part_ids, &line_ids,
+                        &offer,
+                        &sku,
+                        &grants,
+                        now,
+                        (&order_ids, &part_ids, &line_ids),
+                        pg,
                     );
                     for (sql, params) in written.statements() {
                         bind_params!(sqlx::query(&sql), params)
@@ -423,23 +423,19 @@ impl Store {
             .iter()
             .filter_map(|r| r.key.as_deref().map(|k| (r.buyer.user_id, k)))
             .collect();
+        let pg = self.backend() == crate::Backend::Postgres;
         let mut out = HashMap::new();
-        for chunk in keyed.chunks(250) {
+        for chunk in keyed.chunks(200) {
             // By buyer and key, as the orders' unique index holds them (a key alone would
             // read the whole table).
             let sql = format!(
-                "SELECT placed_by, idempotency_key, id FROM orders WHERE placed_by IN ({}) \
-                 AND idempotency_key IN ({})",
-                crate::orders::placeholders(chunk.len()),
-                crate::orders::placeholders_from(chunk.len() + 1, chunk.len())
+                "SELECT placed_by, idempotency_key, id FROM orders WHERE {}",
+                key_pairs(chunk.len(), pg)
             );
             let rows: Vec<(i64, String, i64)> = on_read!(self, |p| {
                 let mut q = sqlx::query_as(&sql);
-                for (b, _) in chunk {
-                    q = q.bind(*b);
-                }
-                for (_, k) in chunk {
-                    q = q.bind(*k);
+                for (b, k) in chunk {
+                    q = q.bind(*b).bind(*k);
                 }
                 q.fetch_all(p).await?
             });
@@ -455,6 +451,7 @@ impl Store {
         &self,
         buyers: &[i64],
     ) -> Result<HashMap<i64, crate::orders::Address>, StoreError> {
+        let pg = self.backend() == crate::Backend::Postgres;
         let mut out: HashMap<i64, crate::orders::Address> = HashMap::new();
         let mut ids: Vec<i64> = buyers.to_vec();
         ids.sort_unstable();
@@ -463,7 +460,7 @@ impl Store {
             let sql = format!(
                 "SELECT user_id, id, recipient, phone, region_code, node_code, detail, is_default \
                  FROM addresses WHERE user_id IN ({}) ORDER BY user_id, is_default DESC, id",
-                crate::orders::placeholders(chunk.len())
+                marks(pg, 1, chunk.len())
             );
             #[allow(clippy::type_complexity)]
             let rows: Vec<(
@@ -524,9 +521,30 @@ struct FlashRows {
     writes: Vec<(String, Vec<Param>)>,
 }
 
+/// Parameter `i` of a statement: numbered on PostgreSQL, anonymous on SQLite (SQLite finds
+/// a numbered parameter by walking all of them: binding thousands costs O(n²), most of a
+/// batch's time; see `orders::anonymous_marks`).
+fn mark(pg: bool, i: usize) -> String {
+    if pg { format!("${i}") } else { "?".to_string() }
+}
+
+/// `n` parameters from number `first`, as [`mark`] writes them, comma-separated.
+fn marks(pg: bool, first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| mark(pg, i))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// `INSERT INTO table (cols) VALUES (…), (…)` for `rows` rows of `cols.len()` parameters,
-/// with `tail` after each row's parameters (its constant columns).
-fn insert_rows(table: &str, cols: &[&str], consts: &[(&str, &str)], rows: usize) -> String {
+/// then each row's constant columns (`consts`: name and SQL value).
+fn insert_rows(
+    table: &str,
+    cols: &[&str],
+    consts: &[(&str, &str)],
+    rows: usize,
+    pg: bool,
+) -> String {
     let width = cols.len();
     let names: Vec<&str> = cols
         .iter()
@@ -535,9 +553,7 @@ fn insert_rows(table: &str, cols: &[&str], consts: &[(&str, &str)], rows: usize)
         .collect();
     let values: Vec<String> = (0..rows)
         .map(|r| {
-            let mut v: Vec<String> = (0..width)
-                .map(|k| format!("${}", r * width + k + 1))
-                .collect();
+            let mut v: Vec<String> = (0..width).map(|k| mark(pg, r * width + k + 1)).collect();
             v.extend(consts.iter().map(|(_, x)| x.to_string()));
             format!("({})", v.join(", "))
         })
@@ -558,10 +574,10 @@ impl FlashRows {
         sku: &SkuInfo,
         grants: &[&Ready],
         now: i64,
-        order_ids: &[i64],
-        part_ids: &[i64],
-        line_ids: &[i64],
+        ids: (&[i64], &[i64], &[i64]),
+        pg: bool,
     ) -> FlashRows {
+        let (order_ids, part_ids, line_ids) = ids;
         let mut orders_p = Vec::new();
         let mut parts_p = Vec::new();
         let mut lines_p = Vec::new();
@@ -710,6 +726,7 @@ impl FlashRows {
                     ],
                     &[("channel", "'live'"), ("status", "'pending_payment'")],
                     n,
+                    pg,
                 ),
                 orders_p,
             ),
@@ -727,6 +744,7 @@ impl FlashRows {
                     ],
                     &[],
                     n,
+                    pg,
                 ),
                 parts_p,
             ),
@@ -754,6 +772,7 @@ impl FlashRows {
                     ],
                     &[],
                     n,
+                    pg,
                 ),
                 lines_p,
             ),
@@ -763,6 +782,7 @@ impl FlashRows {
                     &["order_id", "offer_id", "buyer_id", "quantity"],
                     &[("state", "'held'")],
                     n,
+                    pg,
                 ),
                 holds_p,
             ),
@@ -772,6 +792,7 @@ impl FlashRows {
                     &["order_id", "actor_id", "at"],
                     &[("to_status", "'pending_payment'")],
                     n,
+                    pg,
                 ),
                 events_p,
             ),
@@ -783,6 +804,21 @@ impl FlashRows {
     fn statements(&self) -> impl Iterator<Item = (String, Vec<Param>)> + '_ {
         self.writes.iter().cloned()
     }
+}
+
+/// `(placed_by = $1 AND idempotency_key = $2) OR …` for `n` pairs: each an index probe on
+/// the orders' unique (buyer, key) index (two `IN` lists would probe every combination).
+fn key_pairs(n: usize, pg: bool) -> String {
+    (0..n)
+        .map(|i| {
+            format!(
+                "(placed_by = {} AND idempotency_key = {})",
+                mark(pg, 2 * i + 1),
+                mark(pg, 2 * i + 2)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" OR ")
 }
 
 /// A copy of a SKU's facts (the struct is not `Clone`: its rows are read once per batch).
