@@ -371,14 +371,7 @@ pub async fn flash_order(
             },
         )
         .await?;
-    let mut res = (StatusCode::CREATED, Json(placed.order)).into_response();
-    if placed.replayed {
-        res.headers_mut().insert(
-            "idempotent-replayed",
-            axum::http::HeaderValue::from_static("true"),
-        );
-    }
-    Ok(res)
+    Ok(crate::orders::api::placed_response(placed))
 }
 
 #[utoipa::path(get, path = "/api/v1/live/sessions/{id}/events", tag = "live",

@@ -490,6 +490,12 @@ pub async fn place_order(
             },
         )
         .await?;
+    Ok(placed_response(placed))
+}
+
+/// The answer to a placed order: 201 with the order, marked `Idempotent-Replayed: true`
+/// when its key had placed it before.
+pub(crate) fn placed_response(placed: bazaar_store::orders::Placed) -> Response {
     let mut res = (StatusCode::CREATED, Json(placed.order)).into_response();
     if placed.replayed {
         res.headers_mut().insert(
@@ -497,7 +503,7 @@ pub async fn place_order(
             axum::http::HeaderValue::from_static("true"),
         );
     }
-    Ok(res)
+    res
 }
 
 /// A page of orders.
