@@ -142,8 +142,13 @@ impl Store {
                     continue;
                 }
             }
-            if !(1..=offer.per_order_limit).contains(&r.quantity) {
+            if r.quantity < 1 {
                 answers[i] = Some(Err(StoreError::field("quantity", Reason::OutOfRange)));
+                continue;
+            }
+            if r.quantity > offer.per_order_limit {
+                // Within the document's bounds, over this offer's own limit.
+                answers[i] = Some(Err(StoreError::field("quantity", Reason::OverTotal)));
                 continue;
             }
             let address = match (r.address_id, defaults.get(&r.buyer.user_id)) {

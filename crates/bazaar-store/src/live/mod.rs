@@ -179,7 +179,7 @@ impl Store {
         })?;
         let pin = match (action, product_id) {
             (SessionAction::Pin, None) => {
-                return Err(StoreError::field("product_id", Reason::Required));
+                return Err(StoreError::field("product_id", Reason::Needed));
             }
             (SessionAction::Pin, Some(p)) => match self.product_for(None, p).await {
                 Ok(prod) if prod.row.status == "listed" => Some(p),

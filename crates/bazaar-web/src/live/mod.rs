@@ -31,14 +31,18 @@ fn id_of(s: &str) -> Result<i64, ApiError> {
         .map_err(|_| ApiError::of(ErrorCode::NotFound))
 }
 
-/// A time sent in `field`: required, RFC 3339.
+/// A time sent in `field`: needed, RFC 3339. One of the documented shape that names no
+/// real moment (the 31st of February) is `inconsistent`.
 fn time_field(errs: &mut Vec<FieldError>, field: &str, v: &Option<String>) -> i64 {
     match v.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => {
-            errs.push(FieldError::new(field, Reason::Required));
+            errs.push(FieldError::new(field, Reason::Needed));
             0
         }
-        Some(s) => parse_rfc3339(field, s).unwrap_or_else(|e| {
+        Some(s) => parse_rfc3339(field, s).unwrap_or_else(|mut e| {
+            if e.reason == Reason::InvalidFormat && s.len() >= 20 && s.as_bytes()[10] == b'T' {
+                e.reason = Reason::Inconsistent;
+            }
             errs.push(e);
             0
         }),
@@ -88,14 +92,29 @@ pub struct SessionBody {
     /// The live room: a network node's code (e.g. `VP-HARENGEN`).
     pub room_node: String,
     /// Title, at most 100 characters.
+    #[schema(
+        max_length = 100,
+        pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
+    )]
     pub title: String,
     /// douyin, kuaishou, channels (微信视频号) or other.
+    #[schema(pattern = "^\\s*(douyin|kuaishou|channels|other)\\s*$")]
     pub platform: String,
     /// The stream's address on its platform (http or https).
+    #[schema(
+        max_length = 500,
+        pattern = "^\\s*(https?://[^\\s\\u0000-\\u001F\\u007F-\\u009F]*)?\\s*$"
+    )]
     pub stream_url: Option<String>,
-    /// Planned start, RFC 3339.
+    /// Planned start, RFC 3339 (years 2000–2099).
+    #[schema(
+        pattern = "^\\s*(20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\\.[0-9]{1,9})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9]))?\\s*$"
+    )]
     pub planned_start: Option<String>,
     /// Planned end, RFC 3339, after the start.
+    #[schema(
+        pattern = "^\\s*(20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\\.[0-9]{1,9})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9]))?\\s*$"
+    )]
     pub planned_end: Option<String>,
 }
 
@@ -175,8 +194,9 @@ pub async fn session(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct SessionActionBody {
     /// start, pause, resume, end or pin.
+    #[schema(pattern = "^\\s*(start|pause|resume|end|pin)\\s*$")]
     pub action: String,
-    /// The product to pin (with `pin`).
+    /// The product to pin (needed with `pin`).
     pub product_id: Option<i64>,
 }
 
@@ -216,18 +236,29 @@ pub struct OfferBody {
     /// The network node whose stock holds the units (absent: the seller's own stock).
     pub location: Option<String>,
     /// Price of one unit, fen (at least 1).
+    #[schema(minimum = 1)]
     pub price_fen: i64,
     /// Units on offer, 1 to 10,000,000, set aside from the stock at once.
+    #[schema(minimum = 1, maximum = 10_000_000)]
     pub cap: i64,
     /// Most units one buyer may hold or buy (at least 1).
+    #[schema(minimum = 1)]
     pub per_buyer_limit: i64,
     /// Most units in one order (1 to the per-buyer limit).
+    #[schema(minimum = 1)]
     pub per_order_limit: i64,
-    /// Opens at, RFC 3339.
+    /// Opens at, RFC 3339 (years 2000–2099).
+    #[schema(
+        pattern = "^\\s*(20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\\.[0-9]{1,9})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9]))?\\s*$"
+    )]
     pub starts_at: Option<String>,
     /// Closes at, RFC 3339, after the start.
+    #[schema(
+        pattern = "^\\s*(20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\\.[0-9]{1,9})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9]))?\\s*$"
+    )]
     pub ends_at: Option<String>,
     /// How long an order holds its units for payment, 1 to 60 minutes (default 10).
+    #[schema(minimum = 1, maximum = 60)]
     pub hold_minutes: Option<i64>,
     /// Keep it a draft (nothing set aside until it is scheduled).
     #[serde(default)]
@@ -299,6 +330,7 @@ pub async fn offer(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct OfferActionBody {
     /// schedule, start, pause, resume or stop.
+    #[schema(pattern = "^\\s*(schedule|start|pause|resume|stop)\\s*$")]
     pub action: String,
 }
 
@@ -329,7 +361,8 @@ pub async fn offer_action(
 /// A flash order.
 #[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
 pub struct FlashBody {
-    /// Units, 1 to the offer's per-order limit.
+    /// Units, 1 to the offer's per-order limit (above it: 422 `over_total`).
+    #[schema(minimum = 1)]
     pub quantity: i64,
     /// One of the buyer's addresses (absent: the default one).
     pub address_id: Option<i64>,
@@ -377,7 +410,7 @@ pub async fn flash_order(
 #[utoipa::path(get, path = "/api/v1/live/sessions/{id}/events", tag = "live",
     params(("id" = i64, Path, description = "Session id"),
         ("Last-Event-ID" = Option<String>, Header, description = "The last event seen: every event is the whole state, so the stream resumes with the current one")),
-    responses((status = 200, description = "`text/event-stream` of `state` events: the session's status, its pinned product and each offer's `status`, `sold`, `held` and `remaining`, sent at once and whenever they change (within a second of a change on any node); a comment line every 15 s keeps proxies from closing it", content_type = "text/event-stream", body = String),
+    responses((status = 200, description = "`text/event-stream` of `state` events: the session's status, its pinned product and each offer's `status`, `sold`, `held` and `remaining`, sent at once and whenever they change (within a second of a change on any node); a comment line every 15 s keeps proxies from closing it", content_type = "text/event-stream", body = Object),
         (status = 404, description = "No such session", body = ErrorBody)))]
 /// `GET /api/v1/live/sessions/{id}/events`: the session's state as server-sent events.
 pub async fn events(

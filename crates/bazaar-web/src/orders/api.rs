@@ -766,7 +766,7 @@ pub async fn confirm_payment(
 #[utoipa::path(get, path = "/api/v1/seller/parts", tag = "orders", security(("bearer" = [])),
     params(("status" = Option<String>, Query, pattern = "^(|pending_payment|paid|fulfilling|shipped|delivered|completed|cancelled|refund_requested|refunded)$", description = "Only orders of this status (e.g. paid)"),
         ("before" = Option<i64>, Query, description = "Only orders older than this order id (the next page: the last order id of this one)"),
-        ("q" = Option<String>, Query, max_length = 40, description = "Digits: the order number, the whole phone or its last 4+ digits; words: part of the recipient's name"),
+        ("q" = Option<String>, Query, max_length = 40, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$", description = "Digits: the order number, the whole phone or its last 4+ digits; words: part of the recipient's name"),
         ("limit" = Option<i64>, Query, minimum = 1, maximum = 200, description = "At most this many (default 200)")),
     responses((status = 200, description = "What the seller has to send, newest first, with the lines of each part", body = Vec<bazaar_store::orders::SellerPart>),
         (status = 400, description = "Unknown status; `before` or `limit` not a number, or `limit` outside 1–200; `q` longer than 40 characters", body = ErrorBody),

@@ -218,7 +218,7 @@ async fn a_host_runs_a_session_and_a_flash_offer_to_its_settlement() {
     let (s, v) = tap(&t, &buyer, offer, 3, "k-2").await;
     assert_eq!(
         (s, v["error"]["field"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("quantity")),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("quantity")),
         "{v}"
     );
     let (s, v) = tap(&t, &buyer, offer, 1, "k-3").await;
