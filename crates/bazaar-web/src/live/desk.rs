@@ -64,6 +64,11 @@ impl FlashDesk {
             req,
             reply: oneshot::channel().0,
         };
+        // A task starts only for an offer that exists: made-up ids cannot fill the node with
+        // idle tasks (a queue already running costs no query).
+        if !self.running(offer) {
+            store.offer(offer).await?;
+        }
         // Twice at most: an idle task may end between taking its queue and sending to it.
         for _ in 0..2 {
             let (tx, rx) = oneshot::channel();
@@ -86,6 +91,12 @@ impl FlashDesk {
         Err(StoreError::Config(
             "the flash desk takes no requests".into(),
         ))
+    }
+
+    /// Whether `offer` has a task taking requests on this node.
+    fn running(&self, offer: i64) -> bool {
+        let q = self.queues.lock().unwrap_or_else(|p| p.into_inner());
+        q.get(&offer).is_some_and(|tx| !tx.is_closed())
     }
 
     /// The queue of `offer`'s task, started when there is none.

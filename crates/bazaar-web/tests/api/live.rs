@@ -182,6 +182,10 @@ async fn a_host_runs_a_session_and_a_flash_offer_to_its_settlement() {
     let offer = o["id"].as_i64().expect("offer");
     assert_eq!(free(&t, &asim, sku).await, 50);
     let buyer = t.login("buyer").await;
+    // An offer that does not exist is a 404, and starts nothing on the node.
+    let (s, _) = tap(&t, &buyer, 987_654, 1, "k-none").await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert_eq!(t.state.flash.counts(), (0, 0));
     let (s, v) = tap(&t, &buyer, offer, 1, "k-0").await;
     assert_eq!(
         (s, v["error"]["code"].as_str()),
